@@ -1,0 +1,69 @@
+# multivm: see README.md. `make run` and `make test` are the two entry points.
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS := -D_GNU_SOURCE -Isrc
+LIBS    := -linih -lseccomp
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+SRCS    := $(wildcard src/*/*.c)
+LIBSRCS := $(filter-out src/cli/main.c,$(SRCS))
+UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+# Two flavours of every object: plain (build/) and sanitized (build/asan/).
+obj      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+asanobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
+
+.PHONY: all run test unit e2e bench clean deps guest asan
+all: $(BUILD)/multivm guest
+asan: $(BUILD)/asan/multivm
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SAN) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/multivm: $(call obj,$(SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/asan/multivm: $(call asanobj,$(SRCS))
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(LIBSRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(call asanobj,$(LIBSRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+# Guest image: initramfs from the host's Debian kernel + busybox-static.
+guest: $(BUILD)/guest/initramfs.cpio.gz
+$(BUILD)/guest/initramfs.cpio.gz: guest/mkinitramfs.sh guest/init guest/agent.c $(wildcard guest/*.sh)
+	sh guest/mkinitramfs.sh $(BUILD)/guest
+
+deps:
+	sh scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/multivm run $(CONFIG)
+
+unit: $(addprefix $(BUILD)/tests/,$(UNIT)) $(addprefix $(BUILD)/asan/tests/,$(UNIT))
+	sh tests/run-unit.sh $(BUILD) $(UNIT)
+
+e2e: all asan
+	sh tests/run-e2e.sh $(BUILD)
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) e2e
+
+bench: all
+	sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

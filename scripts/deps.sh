@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what multivm needs on Debian 12, or says the one command to run.
+# Used by `make run`, `make test` and .ci/run.  Usage: deps.sh [run|test]
+set -eu
+
+mode=${1:-test}
+pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev
+      qemu-system-x86 linux-image-amd64 busybox-static cpio gzip"
+if [ "$mode" = test ]; then
+	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps"
+fi
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "multivm: missing packages:$missing" >&2
+	echo "multivm: run as root: apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "multivm: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

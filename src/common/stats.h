@@ -1,0 +1,65 @@
+/* Counters shared between a VMM (writer) and `multivm stats` (reader).
+ *
+ * The supervisor creates STATE/NAME.stats, sized sizeof(struct vm_stats),
+ * and passes it to the VMM as an fd; the VMM maps it and bumps counters
+ * with plain stores (one writer, aligned 64-bit words: readers may see a
+ * slightly old value, never a torn one). Counters survive a VMM restart
+ * because the file does. */
+#ifndef MULTIVM_STATS_H
+#define MULTIVM_STATS_H
+
+#include <stdint.h>
+
+#define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
+#define STATS_VERSION 1
+#define STATS_MAX_LINKS 15
+#define STATS_NAME_MAX 32
+
+/* Why a frame was dropped. Every dropped frame counts in exactly one. */
+enum drop_reason {
+	DROP_QUEUE_FULL,	/* link (or guest RX) had no room */
+	DROP_NO_LINK,		/* unicast to an unknown MAC or an unlinked VM */
+	DROP_SPOOFED,		/* source MAC is not the sending VM's own */
+	DROP_MALFORMED,		/* bad header, bad length, bad descriptor chain */
+	DROP_LINK_DOWN,		/* link stopped after a protocol violation */
+	DROP__MAX
+};
+
+static inline const char *drop_reason_name(int r)
+{
+	static const char *const n[DROP__MAX] = {
+		"queue_full", "no_link", "spoofed", "malformed", "link_down",
+	};
+	return (r >= 0 && r < DROP__MAX) ? n[r] : "?";
+}
+
+/* One direction pair of a link as seen from one end. */
+struct link_stats {
+	char peer[STATS_NAME_MAX];
+	uint64_t tx_frames, tx_bytes;	/* put on the link towards peer */
+	uint64_t rx_frames, rx_bytes;	/* taken off the link, delivered to guest */
+	uint64_t drop[DROP__MAX];	/* frames for/from this link dropped */
+	uint64_t kicks_sent;		/* doorbells rung (batches, not frames) */
+	uint64_t errors;		/* protocol violations by the peer */
+	uint32_t up;			/* 1 while the link queues run */
+	uint32_t pad;
+};
+
+struct vm_stats {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nlinks;
+	char name[STATS_NAME_MAX];
+	uint64_t vmm_starts;		/* how many times a VMM attached */
+	uint64_t guest_tx_frames, guest_tx_bytes;	/* taken from guest TX */
+	uint64_t guest_rx_frames, guest_rx_bytes;	/* put in guest RX */
+	uint64_t drop[DROP__MAX];	/* all drops of this VM, by reason */
+	uint64_t vu_connects, vu_disconnects;	/* vhost-user sessions */
+	uint64_t vu_bad_messages;	/* malformed vhost-user messages */
+	uint64_t vq_errors;		/* guest queues stopped as malformed */
+	uint32_t vu_connected;
+	uint32_t pad;
+	struct link_stats link[STATS_MAX_LINKS];
+};
+
+#endif

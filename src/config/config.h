@@ -1,0 +1,67 @@
+/* The system description: VMs, links, passthrough. Parsed with libinih.
+ * See multivm.ini.5 for the format. Every error names file, line and key. */
+#ifndef MULTIVM_CONFIG_H
+#define MULTIVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_VMS	16
+#define CFG_MAX_LINKS	(CFG_MAX_VMS * (CFG_MAX_VMS - 1) / 2)
+#define CFG_NAME_MAX	32	/* including NUL; names are [a-z0-9_-], start with a letter */
+#define CFG_PATH_MAX	256
+#define CFG_ERR_MAX	512
+
+enum cfg_engine { ENGINE_AUTO, ENGINE_KVM, ENGINE_TCG };
+enum cfg_restart { RESTART_ALWAYS, RESTART_NEVER };
+
+struct cfg_vm {
+	char name[CFG_NAME_MAX];
+	unsigned index;			/* position in declaration order */
+	uint64_t memory_mib;		/* default 256 */
+	unsigned cpus;			/* default 1 */
+	uint8_t mac[6];			/* given, or 52:54:00:4d:56:<index+1> */
+	bool has_addr;			/* eth0 address configured at boot */
+	uint32_t addr;			/* IPv4, host byte order */
+	unsigned prefix;		/* 0..32 */
+	char passthrough[CFG_PATH_MAX];	/* "" none, "user", "tap:IF", "pci:BDF" */
+	enum cfg_restart restart;	/* what to do when its QEMU exits */
+	int line;			/* line of its [vm NAME] header */
+};
+
+struct cfg_link {
+	unsigned a, b;			/* VM indexes, a < b */
+	int line;
+};
+
+struct config {
+	char path[CFG_PATH_MAX];	/* file name, or "(built-in)" */
+	char name[CFG_NAME_MAX];	/* system name, default "multi" */
+	enum cfg_engine engine;
+	bool auto_addr;			/* addressing = auto (default) | manual */
+	char kernel[CFG_PATH_MAX];	/* "" = pick the host's newest kernel */
+	unsigned link_queue_size;	/* power of two, 64..4096, default 256 */
+	unsigned nvms;
+	struct cfg_vm vm[CFG_MAX_VMS];
+	unsigned nlinks;
+	struct cfg_link link[CFG_MAX_LINKS];
+};
+
+/* The embedded default: vm0..vm2, 256 MiB each, full mesh,
+ * 192.168.1.1-3/24, vm0 with passthrough = user. */
+extern const char config_default_text[];
+
+/* Each returns 0, or -1 with err holding "FILE:LINE: message" (LINE
+ * omitted only when the file cannot be opened at all). */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+int config_load_string(struct config *c, const char *text, const char *name,
+		       char *err, size_t errlen);
+int config_load_default(struct config *c, char *err, size_t errlen);
+
+/* Index of the VM called name, or -1. */
+int config_vm_index(const struct config *c, const char *name);
+/* Whether VMs a and b share a link. */
+bool config_linked(const struct config *c, unsigned a, unsigned b);
+
+#endif

@@ -1,0 +1,231 @@
+/* Link shared memory: creation (supervisor) and one end (VMM).
+ * Layout and rules: docs/link-format.md. */
+#include "link/link.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define ALIGN_PAGE(x) (((x) + PAGE - 1) & ~(size_t)(PAGE - 1))
+
+static size_t ring_bytes(unsigned qsize)
+{
+	return ALIGN_PAGE(vq_ring_size(qsize, NULL, NULL));
+}
+
+static size_t dir_bytes(unsigned qsize)
+{
+	return ring_bytes(qsize) + (size_t)qsize * LINK_SLOT_SIZE;
+}
+
+size_t link_shm_size(unsigned qsize)
+{
+	return PAGE + 2 * dir_bytes(qsize);
+}
+
+static bool qsize_ok(unsigned q)
+{
+	return q >= LINK_QSIZE_MIN && q <= LINK_QSIZE_MAX && !(q & (q - 1));
+}
+
+static void fill_hdr(struct link_hdr *h, unsigned qsize, const char *n0, const char *n1)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = LINK_MAGIC;
+	h->version = LINK_VERSION;
+	h->qsize = qsize;
+	h->slot_size = LINK_SLOT_SIZE;
+	h->dir_off[0] = PAGE;
+	h->dir_off[1] = PAGE + dir_bytes(qsize);
+	h->dir_size = dir_bytes(qsize);
+	h->ring_size = ring_bytes(qsize);
+	snprintf(h->name[0], sizeof(h->name[0]), "%s", n0);
+	snprintf(h->name[1], sizeof(h->name[1]), "%s", n1);
+}
+
+int link_create(struct link_res *r, unsigned qsize, const char *name0, const char *name1)
+{
+	size_t size = link_shm_size(qsize);
+	struct link_hdr hdr;
+	int err;
+
+	r->memfd = r->kick[0] = r->kick[1] = -1;
+	if (!qsize_ok(qsize) || strlen(name0) >= LINK_NAME_MAX || strlen(name1) >= LINK_NAME_MAX)
+		return -EINVAL;
+	r->memfd = memfd_create("multivm-link", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (r->memfd < 0)
+		goto fail;
+	if (ftruncate(r->memfd, size) < 0)
+		goto fail;
+	fill_hdr(&hdr, qsize, name0, name1);
+	if (pwrite(r->memfd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+		goto fail;
+	/* A peer that could shrink the file could make the other end fault. */
+	if (fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail;
+	r->kick[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->kick[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->kick[0] < 0 || r->kick[1] < 0)
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	link_res_close(r);
+	return err ? err : -EIO;
+}
+
+void link_res_close(struct link_res *r)
+{
+	if (r->memfd >= 0)
+		close(r->memfd);
+	if (r->kick[0] >= 0)
+		close(r->kick[0]);
+	if (r->kick[1] >= 0)
+		close(r->kick[1]);
+	r->memfd = r->kick[0] = r->kick[1] = -1;
+}
+
+/* Compares the header with what we were told; we use our own numbers. */
+static int check_hdr(const struct link_hdr *shared, unsigned qsize, int side,
+		     const char *self, const char *peer)
+{
+	struct link_hdr want, got;
+
+	memcpy(&got, shared, sizeof(got));
+	fill_hdr(&want, qsize, side ? peer : self, side ? self : peer);
+	return memcmp(&want, &got, sizeof(want)) ? -EPROTO : 0;
+}
+
+static void setup_queue(struct virtq *q, uint8_t *dir, unsigned qsize, const struct memmap *mem)
+{
+	size_t aoff, uoff;
+
+	vq_ring_size(qsize, &aoff, &uoff);
+	vq_init(q, qsize, dir, dir + aoff, dir + uoff, mem, true, false);
+}
+
+/* Resume where the previous holder of this end stopped; the indices are in
+ * shared memory. A peer may have scribbled on them: that only makes our
+ * first pop or reclaim fail cleanly. */
+static void resume(struct link *l)
+{
+	struct virtq *t = &l->txq, *r = &l->rxq;
+
+	t->avail_idx = t->kicked_avail = __atomic_load_n(&t->avail->idx, __ATOMIC_ACQUIRE);
+	t->last_used = __atomic_load_n(&t->used->idx, __ATOMIC_ACQUIRE);
+	if ((uint16_t)(t->avail_idx - t->last_used) > t->num)
+		t->last_used = t->avail_idx;
+	/* We never wait for used buffers: we reclaim when we next send. */
+	__atomic_store_n(&t->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
+
+	r->last_avail = r->used_idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
+	r->signalled_used = r->used_idx;
+}
+
+int link_attach(struct link *l, int memfd, int side, unsigned qsize,
+		int rx_kick, int tx_kick, const char *self, const char *peer)
+{
+	size_t size = link_shm_size(qsize);
+	struct stat st;
+	uint8_t *shm;
+	int seals, rc;
+
+	if ((side != 0 && side != 1) || !qsize_ok(qsize) || strlen(peer) >= LINK_NAME_MAX)
+		return -EINVAL;
+	if (fstat(memfd, &st) < 0)
+		return -errno;
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || (size_t)st.st_size != size)
+		return -EPROTO;
+	shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (shm == MAP_FAILED)
+		return -errno;
+	rc = check_hdr((const struct link_hdr *)shm, qsize, side, self, peer);
+	if (rc) {
+		munmap(shm, size);
+		return rc;
+	}
+
+	memset(&l->txq, 0, sizeof(*l) - offsetof(struct link, txq));
+	snprintf(l->peer, sizeof(l->peer), "%s", peer);
+	l->side = side;
+	l->memfd = memfd;
+	l->rx_kick = rx_kick;
+	l->tx_kick = tx_kick;
+	l->shm = shm;
+	l->shm_size = size;
+	l->qsize = qsize;
+
+	uint8_t *tx = shm + PAGE + (size_t)side * dir_bytes(qsize);
+	uint8_t *rx = shm + PAGE + (size_t)(1 - side) * dir_bytes(qsize);
+	struct mem_region slots = {
+		.gpa = 0, .size = (uint64_t)qsize * LINK_SLOT_SIZE, .host = rx + ring_bytes(qsize),
+	};
+
+	l->tx_slots = tx + ring_bytes(qsize);
+	memmap_add(&l->rx_mem, &slots);
+	setup_queue(&l->txq, tx, qsize, NULL);
+	setup_queue(&l->rxq, rx, qsize, &l->rx_mem);
+	resume(l);
+	return 0;
+}
+
+void link_detach(struct link *l)
+{
+	if (l->shm)
+		munmap(l->shm, l->shm_size);
+	if (l->memfd >= 0)
+		close(l->memfd);
+	if (l->rx_kick >= 0)
+		close(l->rx_kick);
+	if (l->tx_kick >= 0)
+		close(l->tx_kick);
+	l->shm = NULL;
+	l->memfd = l->rx_kick = l->tx_kick = -1;
+}
+
+uint8_t *link_tx_slot(struct link *l)
+{
+	if (l->tx_free == 0) {
+		int n = vq_reclaim(&l->txq);
+
+		if (n <= 0)
+			return NULL;
+		l->tx_free = n;
+	}
+	return l->tx_slots + (size_t)(l->txq.avail_idx % l->qsize) * LINK_SLOT_SIZE;
+}
+
+void link_tx_commit(struct link *l, uint32_t len)
+{
+	vq_add(&l->txq, (uint64_t)(l->txq.avail_idx % l->qsize) * LINK_SLOT_SIZE, len);
+	l->tx_free--;
+}
+
+void link_tx_flush(struct link *l)
+{
+	uint64_t one = 1;
+
+	if (vq_kick_needed(&l->txq) && write(l->tx_kick, &one, sizeof(one)) == sizeof(one) && l->st)
+		l->st->kicks_sent++;
+}
+
+bool link_rx_rearm(struct link *l)
+{
+	return vq_enable_notify(&l->rxq);
+}
+
+void link_rx_ack(struct link *l)
+{
+	uint64_t v;
+
+	/* Non-blocking eventfd: EAGAIN just means no doorbell was pending. */
+	if (read(l->rx_kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+}

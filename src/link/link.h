@@ -1,0 +1,90 @@
+/* A link: two VMMs joined by a shared memfd holding one split virtqueue
+ * per direction plus that direction's frame slots (docs/link-format.md).
+ * The sender is the driver of its outgoing queue; the receiver is the
+ * device of its incoming queue and trusts nothing the sender wrote. */
+#ifndef MULTIVM_LINK_H
+#define MULTIVM_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/stats.h"
+#include "virtq/memmap.h"
+#include "virtq/virtq.h"
+
+#define LINK_MAGIC	0x314b4e494c4d564dULL	/* "MVMLINK1" little-endian */
+#define LINK_VERSION	1
+#define LINK_SLOT_SIZE	2048		/* one frame per slot */
+#define LINK_MAX_FRAME	(LINK_SLOT_SIZE - 8)
+#define LINK_QSIZE_MIN	64
+#define LINK_QSIZE_MAX	4096
+#define LINK_NAME_MAX	32
+
+/* First page of the memfd. Written once by the supervisor; each VMM
+ * checks it against what it was told and never reads it again. */
+struct link_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t qsize;
+	uint32_t slot_size;
+	uint32_t pad;
+	uint64_t dir_off[2];	/* start of each direction's area */
+	uint64_t dir_size;	/* bytes per direction: ring, then slots */
+	uint64_t ring_size;	/* bytes of the ring part (page aligned) */
+	char name[2][LINK_NAME_MAX];	/* side 0 and side 1 VM names */
+};
+
+/* What the supervisor makes per link and hands to the two VMMs. */
+struct link_res {
+	int memfd;	/* sealed: cannot shrink or grow */
+	int kick[2];	/* eventfd doorbell of direction d (side d sends) */
+};
+
+/* Supervisor: creates memfd (sealed) and both doorbells. 0 or -errno. */
+int link_create(struct link_res *r, unsigned qsize, const char *name0, const char *name1);
+void link_res_close(struct link_res *r);
+size_t link_shm_size(unsigned qsize);
+
+/* One end of a link, inside a VMM. */
+struct link {
+	char peer[LINK_NAME_MAX];
+	uint8_t peer_mac[6];
+	int side;		/* 0 or 1: we send on direction side */
+	int memfd, rx_kick, tx_kick;
+	uint8_t *shm;
+	size_t shm_size;
+	unsigned qsize;
+
+	struct virtq txq;	/* we are the driver */
+	uint8_t *tx_slots;
+	int tx_free;		/* reclaimed slots not yet used */
+
+	struct virtq rxq;	/* we are the device */
+	struct memmap rx_mem;	/* the peer's slot area: all it may point at */
+
+	struct link_stats *st;	/* in the VMM's stats file */
+};
+
+/* VMM: maps memfd, checks seals and header, sets up both queues, resuming
+ * from the indices in shared memory (so a restarted VMM carries on).
+ * Takes ownership of the fds on success. 0 or -errno. */
+int link_attach(struct link *l, int memfd, int side, unsigned qsize,
+		int rx_kick, int tx_kick, const char *self, const char *peer);
+void link_detach(struct link *l);
+
+/* Sending (driver side). link_tx_slot() returns a slot to fill with one
+ * frame, or NULL if the link is full or stopped (the caller counts the
+ * drop); link_tx_commit() queues it; link_tx_flush() publishes the batch
+ * and rings the doorbell once if the peer asked for it. */
+uint8_t *link_tx_slot(struct link *l);
+void link_tx_commit(struct link *l, uint32_t len);
+void link_tx_flush(struct link *l);
+
+/* Receiving (device side): vq_pop/vq_push/vq_flush on l->rxq directly;
+ * link_rx_rearm() asks the peer for a kick after draining. The doorbell
+ * eventfd is l->rx_kick; link_rx_ack() reads it (once per batch). */
+bool link_rx_rearm(struct link *l);
+void link_rx_ack(struct link *l);
+
+#endif

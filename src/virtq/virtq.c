@@ -1,0 +1,335 @@
+/* Split virtqueue, both sides. See virtq.h for the contract.
+ *
+ * Shared-memory discipline: every field the other side can write is read
+ * exactly once with an atomic load into a local, then checked, then used.
+ * Index publication uses release stores; the loads that pair with them
+ * use acquire. A full fence separates "publish" from "read the other
+ * side's event index" (the classic lost-wakeup race). */
+#include "virtq/virtq.h"
+
+#include <string.h>
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define LOAD_ACQ(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define STORE_REL(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define FENCE()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+static const char *const errs[VQ_E__MAX] = {
+	[VQ_OK] = "ok",
+	[VQ_E_AVAIL_IDX] = "avail index moved by more than the queue size",
+	[VQ_E_HEAD] = "head descriptor index out of range",
+	[VQ_E_NEXT] = "next descriptor index out of range",
+	[VQ_E_CHAIN] = "descriptor chain too long (loop?)",
+	[VQ_E_ADDR] = "buffer outside the peer's memory",
+	[VQ_E_LEN0] = "zero-length descriptor",
+	[VQ_E_INDIRECT] = "bad indirect descriptor table",
+	[VQ_E_ORDER] = "readable descriptor after a writable one",
+	[VQ_E_USED_IDX] = "used index moved past what was in flight",
+};
+
+const char *vq_strerror(int err)
+{
+	return (err >= 0 && err < VQ_E__MAX) ? errs[err] : "unknown error";
+}
+
+size_t vq_ring_size(uint16_t num, size_t *avail_off, size_t *used_off)
+{
+	size_t a = (size_t)16 * num;
+	size_t u = (a + 6 + (size_t)2 * num + 3) & ~(size_t)3;
+
+	if (avail_off)
+		*avail_off = a;
+	if (used_off)
+		*used_off = u;
+	return u + 6 + (size_t)8 * num;
+}
+
+void vq_init(struct virtq *q, uint16_t num, void *desc, void *avail, void *used,
+	     const struct memmap *mem, bool event_idx, bool indirect)
+{
+	memset(q, 0, sizeof(*q));
+	q->num = num;
+	q->desc = desc;
+	q->avail = avail;
+	q->used = used;
+	q->mem = mem;
+	q->event_idx = event_idx;
+	q->indirect = indirect;
+}
+
+static int fail(struct virtq *q, int err)
+{
+	if (!q->err)
+		q->err = err;
+	return -1;
+}
+
+/* used_event lives after avail->ring[num], avail_event after used->ring[num]. */
+static uint16_t *used_event(const struct virtq *q)
+{
+	return &q->avail->ring[q->num];
+}
+
+static uint16_t *avail_event(const struct virtq *q)
+{
+	return (uint16_t *)&q->used->ring[q->num];
+}
+
+/* True if event lies in (old, new]: the other side asked to be told. */
+static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+static void desc_read(const struct vring_desc *d, struct vring_desc *out)
+{
+	out->addr = LOAD(&d->addr);
+	out->len = LOAD(&d->len);
+	out->flags = LOAD(&d->flags);
+	out->next = LOAD(&d->next);
+}
+
+/* Switches the walk to an indirect table. Only a chain's sole descriptor
+ * may be indirect: no nesting, no mixing, whole table inside one region. */
+static int enter_indirect(struct virtq *q, const struct vring_desc *d, unsigned count,
+			  const struct vring_desc **table, uint32_t *tsize)
+{
+	const struct vring_desc *t;
+
+	if (!q->indirect || count != 0 || (d->flags & VRING_DESC_F_NEXT))
+		return VQ_E_INDIRECT;
+	if (d->len == 0 || d->len % sizeof(*t) || d->len / sizeof(*t) > VQ_MAX_SIZE)
+		return VQ_E_INDIRECT;
+	t = memmap_gpa(q->mem, d->addr, d->len);
+	if (!t || (uintptr_t)t % _Alignof(struct vring_desc))
+		return VQ_E_INDIRECT;
+	*table = t;
+	*tsize = d->len / sizeof(*t);
+	return VQ_OK;
+}
+
+static int walk(struct virtq *q, uint16_t head, struct vq_chain *c)
+{
+	const struct vring_desc *table = q->desc;
+	uint32_t tsize = q->num, idx = head;
+	uint64_t out_len = 0, in_len = 0;
+	unsigned count = 0;
+	bool indirect = false;
+
+	c->nout = c->nin = 0;
+	for (;;) {
+		struct vring_desc d;
+		struct vq_seg *s;
+		void *p;
+
+		desc_read(&table[idx], &d);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			int e = indirect ? VQ_E_INDIRECT :
+				enter_indirect(q, &d, count, &table, &tsize);
+			if (e)
+				return e;
+			indirect = true;
+			idx = 0;
+			continue;
+		}
+		if (d.len == 0)
+			return VQ_E_LEN0;
+		if (count >= VQ_MAX_SEGS || count >= tsize)
+			return VQ_E_CHAIN;
+		p = memmap_gpa(q->mem, d.addr, d.len);
+		if (!p)
+			return VQ_E_ADDR;
+		s = &c->seg[count++];
+		s->p = p;
+		s->len = d.len;
+		if (d.flags & VRING_DESC_F_WRITE) {
+			c->nin++;
+			in_len += d.len;
+		} else {
+			if (c->nin)
+				return VQ_E_ORDER;
+			c->nout++;
+			out_len += d.len;
+		}
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		if (d.next >= tsize)
+			return VQ_E_NEXT;
+		idx = d.next;
+	}
+	if (out_len > UINT32_MAX || in_len > UINT32_MAX)
+		return VQ_E_CHAIN;
+	c->out_len = out_len;
+	c->in_len = in_len;
+	c->head = head;
+	return VQ_OK;
+}
+
+int vq_pop(struct virtq *q, struct vq_chain *c)
+{
+	uint16_t avail, pending, head;
+	int e;
+
+	if (q->err)
+		return -1;
+	if (!q->num)
+		return 0;
+	avail = LOAD_ACQ(&q->avail->idx);
+	pending = avail - q->last_avail;
+	if (pending == 0)
+		return 0;
+	if (pending > q->num)
+		return fail(q, VQ_E_AVAIL_IDX);
+	head = LOAD(&q->avail->ring[q->last_avail % q->num]);
+	if (head >= q->num)
+		return fail(q, VQ_E_HEAD);
+	e = walk(q, head, c);
+	if (e)
+		return fail(q, e);
+	q->last_avail++;
+	return 1;
+}
+
+void vq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
+void vq_push(struct virtq *q, uint16_t head, uint32_t len)
+{
+	struct vring_used_elem *e = &q->used->ring[q->used_idx % q->num];
+
+	STORE(&e->id, head);
+	STORE(&e->len, len);
+	q->used_idx++;
+}
+
+bool vq_flush(struct virtq *q)
+{
+	uint16_t old, new_idx;
+	bool valid;
+
+	if (!q->num)
+		return false;
+	new_idx = q->used_idx;
+	STORE_REL(&q->used->idx, new_idx);
+	FENCE();
+	old = q->signalled_used;
+	valid = q->signalled_valid;
+	if (valid && old == new_idx)
+		return false;
+	q->signalled_used = new_idx;
+	q->signalled_valid = true;
+	if (q->event_idx)
+		return !valid || need_event(LOAD(used_event(q)), new_idx, old);
+	return !(LOAD(&q->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+bool vq_enable_notify(struct virtq *q)
+{
+	if (!q->num || q->err)
+		return false;
+	if (q->event_idx)
+		STORE(avail_event(q), q->last_avail);
+	else
+		STORE(&q->used->flags, 0);
+	FENCE();
+	return LOAD_ACQ(&q->avail->idx) != q->last_avail;
+}
+
+bool vq_avail_pending(const struct virtq *q)
+{
+	return q->num && !q->err && LOAD_ACQ(&q->avail->idx) != q->last_avail;
+}
+
+int vq_reclaim(struct virtq *q)
+{
+	uint16_t used, done, inflight;
+
+	if (q->err)
+		return -1;
+	used = LOAD_ACQ(&q->used->idx);
+	done = used - q->last_used;
+	inflight = q->avail_idx - q->last_used;
+	if (done > inflight)
+		return fail(q, VQ_E_USED_IDX);
+	q->last_used = used;
+	return q->num - (uint16_t)(q->avail_idx - q->last_used);
+}
+
+uint16_t vq_add(struct virtq *q, uint64_t addr, uint32_t len)
+{
+	uint16_t id = q->avail_idx % q->num;
+	struct vring_desc *d = &q->desc[id];
+
+	STORE(&d->addr, addr);
+	STORE(&d->len, len);
+	STORE(&d->flags, 0);
+	STORE(&d->next, 0);
+	STORE(&q->avail->ring[id], id);
+	q->avail_idx++;
+	return id;
+}
+
+bool vq_kick_needed(struct virtq *q)
+{
+	uint16_t old = q->kicked_avail, new_idx = q->avail_idx;
+
+	if (q->err || old == new_idx)
+		return false;
+	STORE_REL(&q->avail->idx, new_idx);
+	FENCE();
+	q->kicked_avail = new_idx;
+	if (q->event_idx)
+		return need_event(LOAD(avail_event(q)), new_idx, old);
+	return !(LOAD(&q->used->flags) & VRING_USED_F_NO_NOTIFY);
+}
+
+size_t vq_chain_read(const struct vq_chain *c, size_t off, void *dst, size_t len)
+{
+	uint8_t *out = dst;
+	size_t done = 0;
+	unsigned i;
+
+	for (i = 0; i < c->nout && done < len; i++) {
+		const struct vq_seg *s = &c->seg[i];
+		size_t n;
+
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		n = s->len - off;
+		if (n > len - done)
+			n = len - done;
+		memcpy(out + done, s->p + off, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+size_t vq_chain_write(const struct vq_chain *c, size_t off, const void *src, size_t len)
+{
+	const uint8_t *in = src;
+	size_t done = 0;
+	unsigned i;
+
+	for (i = c->nout; i < (unsigned)c->nout + c->nin && done < len; i++) {
+		const struct vq_seg *s = &c->seg[i];
+		size_t n;
+
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		n = s->len - off;
+		if (n > len - done)
+			n = len - done;
+		memcpy(s->p + off, in + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}

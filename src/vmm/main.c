@@ -1,0 +1,434 @@
+/* The VMM process: one per VM. Serves the guest's virtio-net over
+ * vhost-user and forwards its frames over the VM's links. */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/stats.h"
+#include "link/link.h"
+#include "vmm/net.h"
+#include "vmm/vhost_user.h"
+
+enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
+#define EV(kind, i) (((uint64_t)(kind) << 32) | (uint32_t)(i))
+
+struct vmm {
+	char name[STATS_NAME_MAX];
+	const char *sock_path;
+	unsigned qsize;
+	int ep, listen_fd, sig_fd;
+	struct vm_stats *st;
+	struct vu_dev vu;
+	int kick_reg[VU_NRINGS];	/* kick fds currently in epoll */
+	bool ring_err_logged[VU_NRINGS];
+	struct link links[STATS_MAX_LINKS];
+	unsigned nlinks;
+	struct net net;
+};
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int i, n = 0;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
+	    s[n] != '\0')
+		return -1;
+	for (i = 0; i < 6; i++)
+		mac[i] = v[i];
+	return 0;
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD */
+static int add_link(struct vmm *v, char *spec)
+{
+	char *f[6], *save = NULL, *tok;
+	long side, memfd, rx, tx;
+	struct link *l;
+	int i = 0, rc;
+
+	if (v->nlinks >= STATS_MAX_LINKS)
+		return -1;
+	for (tok = strtok_r(spec, ",", &save); tok && i < 6; tok = strtok_r(NULL, ",", &save))
+		f[i++] = tok;
+	if (i != 6 || tok)
+		return -1;
+	l = &v->links[v->nlinks];
+	if (parse_mac(f[1], l->peer_mac) < 0 || parse_int(f[2], 0, 1, &side) < 0 ||
+	    parse_int(f[3], 0, 65535, &memfd) < 0 || parse_int(f[4], 0, 65535, &rx) < 0 ||
+	    parse_int(f[5], 0, 65535, &tx) < 0)
+		return -1;
+	rc = link_attach(l, memfd, side, v->qsize, rx, tx, v->name, f[0]);
+	if (rc < 0) {
+		log_err("link to %s: cannot attach: %s", f[0], strerror(-rc));
+		return -1;
+	}
+	l->st = &v->st->link[v->nlinks];
+	snprintf(l->st->peer, sizeof(l->st->peer), "%s", f[0]);
+	l->st->up = 1;
+	v->nlinks++;
+	return 0;
+}
+
+static int map_stats(struct vmm *v, int fd)
+{
+	struct stat sb;
+	void *p;
+
+	if (fstat(fd, &sb) < 0 || (size_t)sb.st_size < sizeof(struct vm_stats))
+		return -1;
+	p = mmap(NULL, sizeof(struct vm_stats), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	v->st = p;
+	v->st->magic = STATS_MAGIC;
+	v->st->version = STATS_VERSION;
+	snprintf(v->st->name, sizeof(v->st->name), "%s", v->name);
+	v->st->vmm_starts++;
+	v->st->vu_connected = 0;
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
+		"[--queue-size N] [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
+}
+
+/* Links come last: they need the name, queue size and stats first. */
+static int parse_args(struct vmm *v, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "mac", required_argument, NULL, 'm' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "stats-fd", required_argument, NULL, 'f' },
+		{ "queue-size", required_argument, NULL, 'q' },
+		{ "link", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *linkspec[STATS_MAX_LINKS];
+	unsigned nspec = 0, i;
+	long fd = -1, q = 256;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (strlen(optarg) >= sizeof(v->name))
+				return -1;
+			snprintf(v->name, sizeof(v->name), "%s", optarg);
+			break;
+		case 'm':
+			if (parse_mac(optarg, v->net.mac) < 0)
+				return -1;
+			break;
+		case 's':
+			v->sock_path = optarg;
+			break;
+		case 'f':
+			if (parse_int(optarg, 0, 65535, &fd) < 0)
+				return -1;
+			break;
+		case 'q':
+			if (parse_int(optarg, LINK_QSIZE_MIN, LINK_QSIZE_MAX, &q) < 0)
+				return -1;
+			break;
+		case 'l':
+			if (nspec >= STATS_MAX_LINKS)
+				return -1;
+			linkspec[nspec++] = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (!v->name[0] || !v->sock_path || fd < 0 || optind != argc)
+		return -1;
+	v->qsize = q;
+	{
+		char tag[48];
+
+		snprintf(tag, sizeof(tag), "vmm %s", v->name);
+		log_set_tag(tag);
+	}
+	if (map_stats(v, fd) < 0) {
+		log_err("cannot map stats fd %ld", fd);
+		return -1;
+	}
+	for (i = 0; i < nspec; i++)
+		if (add_link(v, linkspec[i]) < 0) {
+			log_err("bad --link '%s'", linkspec[i]);
+			return -1;
+		}
+	v->st->nlinks = v->nlinks;
+	return 0;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(fd, 4) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int ep_add(int ep, int fd, uint64_t tag)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+/* Kick fds change with vhost-user messages. A closed fd leaves epoll by
+ * itself and its number may be reused, so re-register from scratch. */
+static void sync_kicks(struct vmm *v)
+{
+	int i;
+
+	for (i = 0; i < VU_NRINGS; i++) {
+		if (v->kick_reg[i] >= 0)
+			epoll_ctl(v->ep, EPOLL_CTL_DEL, v->kick_reg[i], NULL);
+		v->kick_reg[i] = v->vu.ring[i].kick_fd;
+		if (v->kick_reg[i] >= 0 && ep_add(v->ep, v->kick_reg[i], EV(EV_KICK, i)) < 0)
+			v->kick_reg[i] = -1;
+		if (!v->vu.ring[i].started)
+			v->ring_err_logged[i] = false;
+	}
+}
+
+static void end_session(struct vmm *v, int rc)
+{
+	if (rc < 0) {
+		log_warn("vhost-user: %s; closing the connection", v->vu.err);
+		v->st->vu_bad_messages++;
+	} else {
+		log_info("vhost-user frontend disconnected");
+	}
+	epoll_ctl(v->ep, EPOLL_CTL_DEL, v->vu.fd, NULL);
+	vu_reset(&v->vu);
+	v->st->vu_disconnects++;
+	v->st->vu_connected = 0;
+}
+
+static void on_listen(struct vmm *v)
+{
+	int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (v->vu.fd >= 0) {	/* one frontend at a time */
+		log_warn("vhost-user: refusing a second frontend");
+		close(fd);
+		return;
+	}
+	vu_attach(&v->vu, fd);
+	if (ep_add(v->ep, fd, EV(EV_CONN, 0)) < 0) {
+		vu_reset(&v->vu);
+		return;
+	}
+	v->st->vu_connects++;
+	v->st->vu_connected = 1;
+	log_info("vhost-user frontend connected");
+}
+
+static void ack_eventfd(int fd)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("eventfd read: %s", strerror(errno));
+}
+
+static void notify_guest(struct vmm *v, int ring, bool *owed)
+{
+	uint64_t one = 1;
+	int fd = v->vu.ring[ring].call_fd;
+
+	if (*owed && fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		log_debug("call eventfd write: %s", strerror(errno));
+	*owed = false;
+}
+
+/* Reports each stopped queue once, at the edge. */
+static void check_errors(struct vmm *v)
+{
+	unsigned i;
+
+	for (i = 0; i < VU_NRINGS; i++) {
+		struct vu_ring *r = &v->vu.ring[i];
+
+		if (r->vq.err && !v->ring_err_logged[i]) {
+			log_warn("guest %s queue stopped: %s", i == VU_RX ? "RX" : "TX", vq_strerror(r->vq.err));
+			v->ring_err_logged[i] = true;
+			v->st->vq_errors++;
+			vu_ring_fail(&v->vu, i);
+		}
+	}
+	for (i = 0; i < v->nlinks; i++) {
+		struct link *l = &v->links[i];
+		int e = l->txq.err ? l->txq.err : l->rxq.err;
+
+		if (e && l->st->up) {
+			log_warn("link to %s stopped: %s", l->peer, vq_strerror(e));
+			l->st->up = 0;
+			l->st->errors++;
+		}
+	}
+}
+
+static void bind_rings(struct vmm *v)
+{
+	v->net.rxq = vu_ring_running(&v->vu, VU_RX) ? &v->vu.ring[VU_RX].vq : NULL;
+	v->net.txq = vu_ring_running(&v->vu, VU_TX) ? &v->vu.ring[VU_TX].vq : NULL;
+}
+
+static int serve(struct vmm *v)
+{
+	bool tx_more = false, rx_more = true;
+
+	for (;;) {
+		struct epoll_event evs[32];
+		int i, n = epoll_wait(v->ep, evs, 32, (tx_more || rx_more) ? 0 : -1);
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		for (i = 0; i < n; i++) {
+			uint32_t kind = evs[i].data.u64 >> 32, idx = (uint32_t)evs[i].data.u64;
+			int rc;
+
+			switch (kind) {
+			case EV_LISTEN:
+				on_listen(v);
+				break;
+			case EV_CONN:
+				rc = vu_receive(&v->vu);
+				if (rc != 0)
+					end_session(v, rc);
+				sync_kicks(v);
+				rx_more = tx_more = true;
+				break;
+			case EV_SIGNAL:
+				return 0;
+			case EV_KICK:
+				if (v->kick_reg[idx] >= 0)
+					ack_eventfd(v->kick_reg[idx]);
+				if (idx == VU_TX)
+					tx_more = true;
+				else
+					rx_more = true;
+				break;
+			case EV_LINK:
+				link_rx_ack(&v->links[idx]);
+				rx_more = true;
+				break;
+			}
+		}
+		bind_rings(v);
+		if (tx_more)
+			tx_more = net_tx(&v->net);
+		if (rx_more)
+			rx_more = net_rx(&v->net);
+		notify_guest(v, VU_TX, &v->net.tx_call);
+		notify_guest(v, VU_RX, &v->net.rx_call);
+		check_errors(v);
+	}
+}
+
+static int setup(struct vmm *v)
+{
+	sigset_t set;
+	unsigned i;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	v->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	v->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (v->sig_fd < 0 || v->ep < 0)
+		return -errno;
+	v->listen_fd = listen_on(v->sock_path);
+	if (v->listen_fd < 0)
+		return v->listen_fd;
+	if (ep_add(v->ep, v->listen_fd, EV(EV_LISTEN, 0)) < 0 || ep_add(v->ep, v->sig_fd, EV(EV_SIGNAL, 0)) < 0)
+		return -errno;
+	for (i = 0; i < v->nlinks; i++)
+		if (ep_add(v->ep, v->links[i].rx_kick, EV(EV_LINK, i)) < 0)
+			return -errno;
+	return 0;
+}
+
+int vmm_main(int argc, char **argv)
+{
+	static struct vmm v;	/* large; keep it off the stack */
+	unsigned i;
+	int rc;
+
+	vu_init(&v.vu);
+	v.kick_reg[0] = v.kick_reg[1] = -1;
+	if (parse_args(&v, argc, argv) < 0) {
+		usage();
+		return 2;
+	}
+	v.net.links = v.links;
+	v.net.nlinks = v.nlinks;
+	v.net.st = v.st;
+	rc = setup(&v);
+	if (rc < 0) {
+		log_err("cannot listen on %s: %s", v.sock_path, strerror(-rc));
+		return 1;
+	}
+	log_info("serving %s with %u link(s)", v.sock_path, v.nlinks);
+	rc = serve(&v);
+	log_info("stopping");
+	vu_reset(&v.vu);
+	for (i = 0; i < v.nlinks; i++)
+		link_detach(&v.links[i]);
+	unlink(v.sock_path);
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,218 @@
+/* Guest <-> link forwarding. See net.h. */
+#include "vmm/net.h"
+
+#include <string.h>
+
+static void drop(struct net *n, struct link *l, int why)
+{
+	n->st->drop[why]++;
+	if (l && l->st)
+		l->st->drop[why]++;
+}
+
+int net_route(const struct net *n, const uint8_t dst[6], const uint8_t src[6], uint32_t *mask)
+{
+	unsigned i;
+
+	*mask = 0;
+	if (memcmp(src, n->mac, 6) != 0)
+		return DROP_SPOOFED;
+	if (dst[0] & 1) {		/* broadcast and multicast: every peer */
+		if (!n->nlinks)
+			return DROP_NO_LINK;
+		*mask = (n->nlinks >= 32) ? ~0u : (1u << n->nlinks) - 1;
+		return -1;
+	}
+	for (i = 0; i < n->nlinks; i++) {
+		if (memcmp(dst, n->links[i].peer_mac, 6) == 0) {
+			*mask = 1u << i;
+			return -1;
+		}
+	}
+	return DROP_NO_LINK;
+}
+
+/* One guest TX chain. The Ethernet addresses are read once into eth[] and
+ * written over each copy, so what was checked is what is sent even if the
+ * guest rewrites its buffer meanwhile. */
+static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty)
+{
+	uint8_t hdr[NET_HDR_LEN], eth[12];
+	uint32_t len, mask;
+	unsigned i;
+	int why;
+
+	n->st->guest_tx_frames++;
+	if (c->out_len < NET_HDR_LEN + NET_MIN_FRAME || c->out_len - NET_HDR_LEN > NET_MAX_FRAME) {
+		drop(n, NULL, DROP_MALFORMED);
+		return;
+	}
+	len = c->out_len - NET_HDR_LEN;
+	n->st->guest_tx_bytes += len;
+	vq_chain_read(c, 0, hdr, sizeof(hdr));
+	/* No offloads were negotiated: flags and gso_type must be zero. */
+	if (hdr[0] || hdr[1]) {
+		drop(n, NULL, DROP_MALFORMED);
+		return;
+	}
+	vq_chain_read(c, NET_HDR_LEN, eth, sizeof(eth));
+	why = net_route(n, eth, eth + 6, &mask);
+	if (why >= 0) {
+		drop(n, NULL, why);
+		return;
+	}
+	for (i = 0; i < n->nlinks; i++) {
+		struct link *l = &n->links[i];
+		uint8_t *slot;
+
+		if (!(mask & (1u << i)))
+			continue;
+		slot = link_tx_slot(l);
+		if (!slot) {
+			drop(n, l, l->txq.err ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
+			continue;
+		}
+		vq_chain_read(c, NET_HDR_LEN, slot, len);
+		memcpy(slot, eth, sizeof(eth));
+		link_tx_commit(l, len);
+		l->st->tx_frames++;
+		l->st->tx_bytes += len;
+		*dirty |= 1u << i;
+	}
+}
+
+bool net_tx(struct net *n)
+{
+	struct vq_chain c;
+	uint32_t dirty = 0;
+	unsigned i, done = 0;
+	bool more = false;
+
+	if (!n->txq)
+		return false;
+	while (done < NET_BATCH) {
+		int r = vq_pop(n->txq, &c);
+
+		if (r <= 0)
+			break;
+		tx_one(n, &c, &dirty);
+		vq_push(n->txq, c.head, 0);
+		done++;
+	}
+	for (i = 0; i < n->nlinks; i++)
+		if (dirty & (1u << i))
+			link_tx_flush(&n->links[i]);
+	if (done && vq_flush(n->txq))
+		n->tx_call = true;
+	if (done == NET_BATCH)
+		more = true;
+	else if (vq_enable_notify(n->txq))
+		more = true;
+	return more;
+}
+
+/* Checks a frame the peer put on the link. Returns -1 if it may be
+ * delivered (eth[] holds its addresses), else the drop reason. */
+static int rx_check(struct net *n, struct link *l, const struct vq_chain *lc, uint8_t eth[12])
+{
+	if (lc->nin || lc->out_len < NET_MIN_FRAME || lc->out_len > NET_MAX_FRAME) {
+		l->st->errors++;
+		return DROP_MALFORMED;
+	}
+	vq_chain_read(lc, 0, eth, 12);
+	if (memcmp(eth + 6, l->peer_mac, 6) != 0)
+		return DROP_SPOOFED;
+	if (!(eth[0] & 1) && memcmp(eth, n->mac, 6) != 0)
+		return DROP_NO_LINK;
+	return -1;
+}
+
+static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
+		       const struct vq_chain *gc, const uint8_t eth[12])
+{
+	uint8_t hdr[NET_HDR_LEN] = { [10] = 1 };	/* num_buffers = 1 */
+	uint32_t len = lc->out_len;
+	size_t off = NET_HDR_LEN;
+	unsigned i;
+
+	if (gc->in_len < NET_HDR_LEN + len) {	/* guest posted a buffer too small */
+		drop(n, l, DROP_MALFORMED);
+		vq_push(n->rxq, gc->head, 0);
+		return;
+	}
+	vq_chain_write(gc, 0, hdr, sizeof(hdr));
+	for (i = 0; i < lc->nout; i++) {
+		vq_chain_write(gc, off, lc->seg[i].p, lc->seg[i].len);
+		off += lc->seg[i].len;
+	}
+	vq_chain_write(gc, NET_HDR_LEN, eth, 12);	/* the addresses we checked */
+	vq_push(n->rxq, gc->head, NET_HDR_LEN + len);
+	l->st->rx_frames++;
+	l->st->rx_bytes += len;
+	n->st->guest_rx_frames++;
+	n->st->guest_rx_bytes += len;
+}
+
+/* Drains one link into the guest. Returns chains taken from the link;
+ * sets *guest_full when the guest ran out of buffers. */
+static unsigned rx_link(struct net *n, struct link *l, bool *guest_full)
+{
+	struct vq_chain lc, gc;
+	uint8_t eth[12];
+	unsigned done = 0;
+
+	while (done < NET_BATCH) {
+		int why, r = vq_pop(&l->rxq, &lc);
+
+		if (r <= 0)
+			break;
+		done++;
+		why = rx_check(n, l, &lc, eth);
+		if (why >= 0) {
+			drop(n, l, why);
+			vq_push(&l->rxq, lc.head, 0);
+			continue;
+		}
+		r = vq_pop(n->rxq, &gc);
+		if (r <= 0) {
+			vq_unpop(&l->rxq);	/* keep it on the link for later */
+			done--;
+			*guest_full = true;
+			break;
+		}
+		rx_deliver(n, l, &lc, &gc, eth);
+		vq_push(&l->rxq, lc.head, 0);
+	}
+	if (done)
+		vq_flush(&l->rxq);	/* links have no used-buffer doorbell */
+	return done;
+}
+
+bool net_rx(struct net *n)
+{
+	uint16_t before;
+	bool more = false, full = false;
+	unsigned k;
+
+	if (!n->rxq || !n->nlinks)
+		return false;
+	before = n->rxq->used_idx;
+	for (k = 0; k < n->nlinks && !full; k++) {
+		struct link *l = &n->links[(n->rx_next + k) % n->nlinks];
+		unsigned done;
+
+		if (l->rxq.err)
+			continue;
+		done = rx_link(n, l, &full);
+		if (full)
+			break;
+		if (done == NET_BATCH || link_rx_rearm(l))
+			more = true;
+	}
+	n->rx_next = (n->rx_next + 1) % n->nlinks;
+	if (full && vq_enable_notify(n->rxq))
+		more = true;	/* buffers arrived while we looked */
+	if (n->rxq->used_idx != before && vq_flush(n->rxq))
+		n->rx_call = true;
+	return more;
+}

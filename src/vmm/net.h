@@ -1,0 +1,42 @@
+/* Forwarding between one guest's virtio-net queues and its links.
+ * No switch: the sending VMM picks the link by destination MAC, the
+ * receiving VMM delivers to its guest. No allocation, no syscall per
+ * frame; doorbells are rung once per batch, and only when asked. */
+#ifndef MULTIVM_NET_H
+#define MULTIVM_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/stats.h"
+#include "link/link.h"
+#include "virtq/virtq.h"
+
+#define NET_HDR_LEN	12	/* struct virtio_net_hdr_v1 (VERSION_1) */
+#define NET_MIN_FRAME	14
+#define NET_MAX_FRAME	1518	/* MTU 1500 + Ethernet header + one VLAN tag */
+#define NET_BATCH	64	/* chains per queue per pass */
+
+struct net {
+	uint8_t mac[6];
+	struct virtq *rxq, *txq;	/* guest queues; NULL while not running */
+	struct link *links;
+	unsigned nlinks;
+	struct vm_stats *st;
+	unsigned rx_next;		/* round-robin start among links */
+	bool rx_call, tx_call;		/* guest notifications owed */
+};
+
+/* Where a guest frame goes: returns -1 and sets *mask (bit i = link i),
+ * or returns the drop reason. Pure function of the addresses. */
+int net_route(const struct net *n, const uint8_t dst[6], const uint8_t src[6], uint32_t *mask);
+
+/* Moves up to NET_BATCH frames from the guest TX queue to links.
+ * Returns true if more may be waiting (call again before sleeping). */
+bool net_tx(struct net *n);
+
+/* Moves frames from links into the guest RX queue while it has buffers.
+ * Returns true if more may be waiting. */
+bool net_rx(struct net *n);
+
+#endif

@@ -1,0 +1,46 @@
+# Shared helpers for end-to-end tests (sourced). Every test gets its own
+# short state directory, and everything it starts is stopped on exit.
+MV=${MV:?MV must name the multivm binary}
+STATE=$(mktemp -d /tmp/mvt.XXXXXX)
+export MULTIVM_STATE="$STATE"
+
+say() { printf '%s: %s\n' "${TEST_NAME:-e2e}" "$*"; }
+die() { say "FAIL: $*"; dump_logs; exit 1; }
+
+dump_logs() {
+	for f in "$STATE"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 30 lines)"
+		tail -n 30 "$f"
+	done
+}
+
+# Stops the system and anything left of it, whatever happened.
+cleanup() {
+	"$MV" stop --timeout 30 >/dev/null 2>&1
+	if [ -f "$STATE/supervisor.pid" ]; then
+		kill -9 "$(cat "$STATE/supervisor.pid")" 2>/dev/null
+	fi
+	for p in $(sed -n 's/.*vmm=\([0-9]*\).*qemu=\([0-9]*\).*/\1 \2/p' "$STATE/status" 2>/dev/null); do
+		[ "$p" -gt 0 ] 2>/dev/null && kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$STATE"
+}
+trap cleanup EXIT INT TERM
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
+wait_for() {
+	limit=$1
+	shift
+	end=$(($(date +%s) + limit))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
+# Value of KEY=N on the stats line starting with PREFIX.
+stat_of() {
+	"$MV" stats | awk -v p="$1" -v k="$2" '
+		index($0, p " ") == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
+}

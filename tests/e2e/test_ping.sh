@@ -1,0 +1,47 @@
+#!/bin/sh
+# The default system boots under TCG; all six ordered pairs ping with no
+# loss; status and stats show what a user would check.
+TEST_NAME=ping
+. "$(dirname "$0")/lib.sh"
+
+start=$(date +%s)
+"$MV" run --detach --timeout 300 || die "run --detach failed"
+say "system up in $(($(date +%s) - start)) s"
+
+"$MV" status > "$STATE/status.out" || die "status failed"
+[ "$(grep -c 'state=up' "$STATE/status.out")" -eq 3 ] || die "not all VMs up: $(cat "$STATE/status.out")"
+grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* engine=\(tcg\|kvm\)$' "$STATE/status.out" ||
+	die "status line format: $(cat "$STATE/status.out")"
+
+out=$("$MV" exec vm1 -- hostname) || die "exec hostname failed"
+[ "$out" = vm1 ] || die "hostname in vm1 is '$out'"
+"$MV" exec vm2 -- 'exit 7'
+[ $? -eq 7 ] || die "exec does not pass the exit status"
+
+for a in 0 1 2; do
+	for b in 0 1 2; do
+		[ $a = $b ] && continue
+		out=$("$MV" exec vm$a -- ping -c 2 -W 5 192.168.1.$((b + 1))) ||
+			die "vm$a -> vm$b ping failed: $out"
+		echo "$out" | grep -q '2 packets received' || die "vm$a -> vm$b lost packets: $out"
+		say "vm$a -> 192.168.1.$((b + 1)): ok"
+	done
+done
+
+# Every direction of every link carried frames (ARP and ICMP), all delivered.
+for a in 0 1 2; do
+	for b in 0 1 2; do
+		[ $a = $b ] && continue
+		sent=$(stat_of "link vm$a->vm$b" frames)
+		got=$(stat_of "link vm$a->vm$b" delivered)
+		[ "${sent:-0}" -ge 4 ] || die "link vm$a->vm$b carried ${sent:-0} frames"
+		[ "$sent" -eq "$got" ] || die "link vm$a->vm$b: sent $sent, delivered $got"
+	done
+done
+for v in vm0 vm1 vm2; do
+	for k in drop_spoofed drop_malformed drop_link_down vq_errors vu_bad_messages; do
+		[ "$(stat_of "vm $v" $k)" = 0 ] || die "$v: $k = $(stat_of "vm $v" $k)"
+	done
+done
+"$MV" stats
+say "PASS"

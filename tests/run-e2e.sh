@@ -1,0 +1,25 @@
+#!/bin/sh
+# Runs every end-to-end test against the plain and the ASan+UBSan build.
+# Usage: run-e2e.sh BUILD [TEST...]
+set -u
+build=$1
+shift
+tests=${*:-$(ls tests/e2e/test_*.sh)}
+pass=0
+fail=0
+for bin in "$build/multivm" "$build/asan/multivm"; do
+	for t in $tests; do
+		log="$build/e2e-$(basename "$t" .sh)-$(basename "$(dirname "$bin")").log"
+		echo "== $t with $bin"
+		if MV=$(realpath "$bin") timeout 900 sh "$t" >"$log" 2>&1; then
+			pass=$((pass + 1))
+			echo "ok   $t ($bin)"
+		else
+			fail=$((fail + 1))
+			echo "FAIL $t ($bin)"
+			sed 's/^/    /' "$log"
+		fi
+	done
+done
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

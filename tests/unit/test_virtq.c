@@ -1,0 +1,450 @@
+/* Split virtqueue, device and driver sides, against hostile rings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtq/virtq.h"
+
+#define QN	8
+#define GPA	0x100000ULL	/* guest memory starts here */
+#define MEMSZ	0x10000
+
+struct fx {
+	uint8_t *mem;		/* region 0: [GPA, GPA+MEMSZ) */
+	uint8_t *mem2;		/* region 1: right after region 0 */
+	struct memmap map;
+	uint8_t ring[8192] __attribute__((aligned(16)));
+	struct virtq q;
+	uint16_t avail;		/* driver's avail idx */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct mem_region r0 = { .gpa = GPA, .size = MEMSZ }, r1 = { .gpa = GPA + MEMSZ, .size = MEMSZ };
+	size_t ao, uo;
+
+	f->mem = aligned_alloc(4096, MEMSZ);
+	f->mem2 = aligned_alloc(4096, MEMSZ);
+	memset(f->mem, 0, MEMSZ);
+	memset(f->mem2, 0, MEMSZ);
+	r0.host = f->mem;
+	r1.host = f->mem2;
+	assert_int_equal(memmap_add(&f->map, &r0), 0);
+	assert_int_equal(memmap_add(&f->map, &r1), 0);
+	vq_ring_size(QN, &ao, &uo);
+	vq_init(&f->q, QN, f->ring, f->ring + ao, f->ring + uo, &f->map, true, true);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	free(f->mem);
+	free(f->mem2);
+	free(f);
+	return 0;
+}
+
+static void set_desc(struct vring_desc *d, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	d->addr = addr;
+	d->len = len;
+	d->flags = flags;
+	d->next = next;
+}
+
+static void post(struct fx *f, uint16_t head)
+{
+	f->q.avail->ring[f->avail % QN] = head;
+	f->avail++;
+	f->q.avail->idx = f->avail;
+}
+
+static void expect_err(struct fx *f, int err)
+{
+	struct vq_chain c;
+
+	assert_int_equal(vq_pop(&f->q, &c), -1);
+	assert_int_equal(f->q.err, err);
+	/* A stopped queue stays stopped. */
+	assert_int_equal(vq_pop(&f->q, &c), -1);
+}
+
+static void test_empty(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+
+	assert_int_equal(vq_pop(&f->q, &c), 0);
+	assert_false(vq_avail_pending(&f->q));
+}
+
+static void test_simple_chain(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+	uint8_t buf[300];
+
+	memcpy(f->mem, "hello, ", 7);
+	memcpy(f->mem + 100, "world", 5);
+	set_desc(&f->q.desc[3], GPA, 7, VRING_DESC_F_NEXT, 5);
+	set_desc(&f->q.desc[5], GPA + 100, 5, VRING_DESC_F_NEXT, 1);
+	set_desc(&f->q.desc[1], GPA + 200, 64, VRING_DESC_F_WRITE, 0);
+	post(f, 3);
+	assert_true(vq_avail_pending(&f->q));
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_int_equal(c.head, 3);
+	assert_int_equal(c.nout, 2);
+	assert_int_equal(c.nin, 1);
+	assert_int_equal(c.out_len, 12);
+	assert_int_equal(c.in_len, 64);
+	assert_int_equal(vq_chain_read(&c, 0, buf, sizeof(buf)), 12);
+	assert_memory_equal(buf, "hello, world", 12);
+	assert_int_equal(vq_chain_read(&c, 5, buf, 4), 4);
+	assert_memory_equal(buf, ", wo", 4);
+	assert_int_equal(vq_chain_write(&c, 2, "xyz", 3), 3);
+	assert_memory_equal(f->mem + 202, "xyz", 3);
+	assert_int_equal(vq_chain_write(&c, 60, "abcdefgh", 8), 4);
+	vq_push(&f->q, c.head, 15);
+	vq_flush(&f->q);
+	assert_int_equal(f->q.used->idx, 1);
+	assert_int_equal(f->q.used->ring[0].id, 3);
+	assert_int_equal(f->q.used->ring[0].len, 15);
+	assert_int_equal(vq_pop(&f->q, &c), 0);
+}
+
+static void test_loop(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA, 8, VRING_DESC_F_NEXT, 1);
+	set_desc(&f->q.desc[1], GPA, 8, VRING_DESC_F_NEXT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_CHAIN);
+}
+
+static void test_self_loop(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[2], GPA, 8, VRING_DESC_F_NEXT, 2);
+	post(f, 2);
+	expect_err(f, VQ_E_CHAIN);
+}
+
+static void test_next_out_of_range(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA, 8, VRING_DESC_F_NEXT, QN);
+	post(f, 0);
+	expect_err(f, VQ_E_NEXT);
+}
+
+static void test_head_out_of_range(void **state)
+{
+	struct fx *f = *state;
+
+	post(f, QN + 5);
+	expect_err(f, VQ_E_HEAD);
+}
+
+static void test_zero_len(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA, 0, 0, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_LEN0);
+}
+
+static void test_addr_outside(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA - 1, 8, 0, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_ADDR);
+}
+
+static void test_addr_wrap(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], UINT64_MAX - 3, 8, 0, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_ADDR);
+}
+
+static void test_addr_straddles_regions(void **state)
+{
+	struct fx *f = *state;
+
+	/* Regions are adjacent in guest space but not on our side. */
+	set_desc(&f->q.desc[0], GPA + MEMSZ - 4, 8, 0, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_ADDR);
+}
+
+static void test_readable_after_writable(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	set_desc(&f->q.desc[1], GPA, 8, 0, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_ORDER);
+}
+
+static void test_avail_jump(void **state)
+{
+	struct fx *f = *state;
+
+	f->q.avail->idx = QN + 1;
+	expect_err(f, VQ_E_AVAIL_IDX);
+}
+
+static void test_indirect(void **state)
+{
+	struct fx *f = *state;
+	struct vring_desc *t = (struct vring_desc *)(f->mem + 0x1000);
+	struct vq_chain c;
+
+	set_desc(&t[0], GPA + 0x2000, 10, VRING_DESC_F_NEXT, 1);
+	set_desc(&t[1], GPA + 0x3000, 20, VRING_DESC_F_WRITE, 0);
+	set_desc(&f->q.desc[4], GPA + 0x1000, 2 * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+	post(f, 4);
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_int_equal(c.head, 4);
+	assert_int_equal(c.nout, 1);
+	assert_int_equal(c.nin, 1);
+	assert_ptr_equal(c.seg[0].p, f->mem + 0x2000);
+	assert_ptr_equal(c.seg[1].p, f->mem + 0x3000);
+}
+
+static void test_indirect_nested(void **state)
+{
+	struct fx *f = *state;
+	struct vring_desc *t = (struct vring_desc *)(f->mem + 0x1000);
+
+	set_desc(&t[0], GPA + 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
+	set_desc(&f->q.desc[0], GPA + 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_INDIRECT);
+}
+
+static void test_indirect_not_negotiated(void **state)
+{
+	struct fx *f = *state;
+
+	f->q.indirect = false;
+	set_desc(&f->q.desc[0], GPA + 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_INDIRECT);
+}
+
+static void test_indirect_past_region(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA + MEMSZ - 32, 64, VRING_DESC_F_INDIRECT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_INDIRECT);
+}
+
+static void test_indirect_bad_size(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA + 0x1000, 24, VRING_DESC_F_INDIRECT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_INDIRECT);
+}
+
+static void test_indirect_with_next(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA + 0x1000, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+	post(f, 0);
+	expect_err(f, VQ_E_INDIRECT);
+}
+
+static void test_indirect_loop(void **state)
+{
+	struct fx *f = *state;
+	struct vring_desc *t = (struct vring_desc *)(f->mem + 0x1000);
+
+	set_desc(&t[0], GPA, 8, VRING_DESC_F_NEXT, 1);
+	set_desc(&t[1], GPA, 8, VRING_DESC_F_NEXT, 0);
+	set_desc(&f->q.desc[0], GPA + 0x1000, 2 * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_CHAIN);
+}
+
+static void test_chain_too_long(void **state)
+{
+	struct fx *f = *state;
+	struct vring_desc *t = (struct vring_desc *)(f->mem + 0x1000);
+	int i;
+
+	/* A loop-free chain longer than we accept (indirect lifts the ring limit). */
+	for (i = 0; i < VQ_MAX_SEGS + 1; i++)
+		set_desc(&t[i], GPA, 8, i < VQ_MAX_SEGS ? VRING_DESC_F_NEXT : 0, i + 1);
+	set_desc(&f->q.desc[0], GPA + 0x1000, (VQ_MAX_SEGS + 1) * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+	post(f, 0);
+	expect_err(f, VQ_E_CHAIN);
+}
+
+static void test_wraparound(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+	int i;
+
+	f->avail = 65533;
+	f->q.last_avail = f->q.used_idx = 65533;
+	for (i = 0; i < 6; i++) {
+		set_desc(&f->q.desc[i], GPA + 16 * i, 16, 0, 0);
+		post(f, i);
+	}
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(vq_pop(&f->q, &c), 1);
+		assert_int_equal(c.head, i);
+		vq_push(&f->q, c.head, 0);
+	}
+	assert_int_equal(vq_pop(&f->q, &c), 0);
+	vq_flush(&f->q);
+	assert_int_equal(f->q.used->idx, 3);	/* 65533 + 6 mod 2^16 */
+	assert_int_equal(f->q.err, 0);
+}
+
+/* The descriptor is rewritten after the device read it: the chain keeps
+ * the values read once (the pointer was computed from the first read). */
+static void test_double_fetch(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+
+	set_desc(&f->q.desc[0], GPA, 8, 0, 0);
+	post(f, 0);
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	set_desc(&f->q.desc[0], GPA + 0x100000000ULL, 0xffffffff, VRING_DESC_F_NEXT, 0);
+	assert_ptr_equal(c.seg[0].p, f->mem);
+	assert_int_equal(c.seg[0].len, 8);
+}
+
+static void test_event_idx_notify(void **state)
+{
+	struct fx *f = *state;
+	uint16_t *used_event = &f->q.avail->ring[QN];
+	struct vq_chain c;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		set_desc(&f->q.desc[i], GPA, 8, 0, 0);
+		post(f, i);
+	}
+	/* The driver wants an interrupt only after the 3rd used entry. */
+	*used_event = 2;
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	vq_push(&f->q, c.head, 0);
+	assert_true(vq_flush(&f->q));	/* first flush always notifies */
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	vq_push(&f->q, c.head, 0);
+	assert_false(vq_flush(&f->q));	/* used idx 2: event 2 not passed */
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	vq_push(&f->q, c.head, 0);
+	assert_true(vq_flush(&f->q));	/* used idx 3 passes event 2 */
+	assert_false(vq_flush(&f->q));	/* nothing new */
+
+	/* enable_notify publishes avail_event and sees late arrivals. */
+	assert_true(vq_enable_notify(&f->q));	/* entry 3 still pending */
+	assert_int_equal(*(uint16_t *)&f->q.used->ring[QN], 3);
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_false(vq_enable_notify(&f->q));
+}
+
+static void test_no_event_idx_flags(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+
+	f->q.event_idx = false;
+	set_desc(&f->q.desc[0], GPA, 8, 0, 0);
+	post(f, 0);
+	f->q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	vq_push(&f->q, c.head, 0);
+	assert_false(vq_flush(&f->q));
+}
+
+static void test_driver_side(void **state)
+{
+	struct fx *f = *state;
+	uint16_t *avail_event = (uint16_t *)&f->q.used->ring[QN];
+	int i;
+
+	assert_int_equal(vq_reclaim(&f->q), QN);
+	*avail_event = 0;
+	vq_add(&f->q, 0x10, 100);
+	assert_true(vq_kick_needed(&f->q));	/* crosses avail_event 0 */
+	vq_add(&f->q, 0x20, 100);
+	assert_false(vq_kick_needed(&f->q));	/* device did not re-arm */
+	assert_false(vq_kick_needed(&f->q));	/* nothing new: no kick */
+	assert_int_equal(f->q.avail->idx, 2);
+	assert_int_equal(f->q.desc[1].addr, 0x20);
+	assert_int_equal(f->q.avail->ring[1], 1);
+	for (i = 2; i < QN; i++)
+		vq_add(&f->q, 0, 1);
+	assert_int_equal(vq_reclaim(&f->q), 0);
+	f->q.used->idx = 3;
+	assert_int_equal(vq_reclaim(&f->q), 3);
+	/* A device claiming more used entries than were in flight. */
+	f->q.used->idx = 3 + QN;
+	assert_int_equal(vq_reclaim(&f->q), -1);
+	assert_int_equal(f->q.err, VQ_E_USED_IDX);
+}
+
+static void test_memmap(void **state)
+{
+	struct fx *f = *state;
+	struct mem_region bad = { .gpa = GPA + 10, .size = 10 };
+	struct mem_region zero = { .gpa = 0, .size = 0 };
+	struct mem_region wrap = { .gpa = UINT64_MAX - 1, .size = 10 };
+
+	assert_int_equal(memmap_add(&f->map, &bad), -22);	/* overlaps */
+	assert_int_equal(memmap_add(&f->map, &zero), -22);
+	assert_int_equal(memmap_add(&f->map, &wrap), -22);
+	assert_null(memmap_gpa(&f->map, GPA, 0));
+	assert_non_null(memmap_gpa(&f->map, GPA, MEMSZ));
+	assert_null(memmap_gpa(&f->map, GPA, MEMSZ + 1));
+	assert_null(memmap_gpa(&f->map, GPA + 1, UINT64_MAX));
+	assert_ptr_equal(memmap_gpa(&f->map, GPA + MEMSZ + 5, 1), f->mem2 + 5);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_empty), T(test_simple_chain), T(test_loop), T(test_self_loop),
+		T(test_next_out_of_range), T(test_head_out_of_range), T(test_zero_len),
+		T(test_addr_outside), T(test_addr_wrap), T(test_addr_straddles_regions),
+		T(test_readable_after_writable), T(test_avail_jump), T(test_indirect),
+		T(test_indirect_nested), T(test_indirect_not_negotiated),
+		T(test_indirect_past_region), T(test_indirect_bad_size), T(test_indirect_with_next),
+		T(test_indirect_loop), T(test_chain_too_long), T(test_wraparound),
+		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags),
+		T(test_driver_side), T(test_memmap),
+	};
+
+	return cmocka_run_group_tests_name("virtq", tests, NULL, NULL);
+}
