@@ -60,7 +60,11 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 
-bench: all
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(LIBSRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+bench: all $(BUILD)/bench/bench_fwd
 	sh bench/run.sh $(BUILD)
 
 clean:

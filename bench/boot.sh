@@ -1,0 +1,62 @@
+#!/bin/sh
+# System benchmark: time from `multivm run --detach` to all six ordered
+# pairs answering ping, next to the boot time of one bare QEMU guest (same
+# kernel and initramfs, no vhost-user) measured in the same run; then each
+# VMM's resident memory. Usage: boot.sh BUILD
+set -eu
+build=$1
+MV=$(realpath "$build/multivm")
+guest=$(realpath "$build/guest")
+STATE=$(mktemp -d /tmp/mvb.XXXXXX)
+export MULTIVM_STATE="$STATE"
+qpid=
+cleanup() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	"$MV" stop --timeout 30 >/dev/null 2>&1 || true
+	rm -rf "$STATE"
+}
+trap cleanup EXIT INT TERM
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+wait_for() {
+	end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+accel=tcg
+[ -w /dev/kvm ] && accel=kvm
+t0=$(now)
+qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
+	-machine q35,accel=$accel -cpu max -m 256M -kernel "$guest/vmlinuz" \
+	-initrd "$guest/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 quiet multivm.name=bare" \
+	-serial "file:$STATE/bare.log" &
+qpid=$!
+wait_for 120 grep -q 'multivm: bare ready' "$STATE/bare.log"
+t1=$(now)
+kill "$qpid"
+wait "$qpid" 2>/dev/null || true
+qpid=
+echo "boot: one bare QEMU guest ($accel) to ready: $(elapsed "$t0" "$t1") s"
+
+t0=$(now)
+"$MV" run --detach --timeout 300 >/dev/null
+t1=$(now)
+for a in 0 1 2; do
+	for b in 0 1 2; do
+		[ $a = $b ] && continue
+		"$MV" exec vm$a -- ping -c 1 -W 5 192.168.1.$((b + 1)) >/dev/null
+	done
+done
+t2=$(now)
+echo "boot: multivm run --detach to all VMs up: $(elapsed "$t0" "$t1") s"
+echo "boot: multivm run --detach to all six pairs answering: $(elapsed "$t0" "$t2") s"
+for pid in $(sed -n 's/.*vmm=\([0-9]*\).*/\1/p' "$STATE/status"); do
+	name=$(tr '\0' ' ' </proc/"$pid"/cmdline | sed -n 's/.*--name \([^ ]*\).*/\1/p')
+	echo "memory: VMM $name resident $(awk '/VmRSS/ {print $2, $3}' /proc/"$pid"/status)"
+done
