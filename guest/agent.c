@@ -1,0 +1,204 @@
+/* multivm guest agent: runs commands for `multivm exec` over the
+ * virtio-serial port "multivm.agent". Protocol: docs/agent.md.
+ * Static, single-threaded, one command at a time. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAGIC "MVA1 "
+#define MAX_PAYLOAD 65536
+#define MAX_HDR 64
+
+static char in[MAX_HDR + MAX_PAYLOAD + 1];
+static size_t have;
+
+static void nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* /dev/vportNpM whose sysfs name is multivm.agent. */
+static int open_port(void)
+{
+	char path[300], name[64];
+	struct dirent *e;
+	DIR *d;
+	int fd = -1;
+
+	d = opendir("/sys/class/virtio-ports");
+	if (!d)
+		return -1;
+	while (fd < 0 && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) && strcmp(name, "multivm.agent\n") == 0) {
+			snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+			fd = open(path, O_RDWR | O_CLOEXEC);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return fd;
+}
+
+/* Best effort: if the host went away, output is lost, the command is not. */
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= n;
+	}
+}
+
+static void send_frame(int fd, char type, const char *nonce, const void *data, size_t len)
+{
+	char hdr[MAX_HDR];
+	int n = snprintf(hdr, sizeof(hdr), MAGIC "%c %s %zu\n", type, nonce, len);
+
+	write_all(fd, hdr, n);
+	if (len)
+		write_all(fd, data, len);
+}
+
+static void run(int port, const char *nonce, const char *cmd)
+{
+	char buf[4096], st[16];
+	int p[2], status = 0;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(p) < 0) {
+		send_frame(port, 'E', nonce, "255", 3);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		setsid();
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (pid > 0 && ((n = read(p[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			send_frame(port, 'O', nonce, buf, n);
+	close(p[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		status = 255 << 8;
+	n = snprintf(st, sizeof(st), "%d",
+		     WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	send_frame(port, 'E', nonce, st, n);
+}
+
+/* Handles every complete frame at the start of in[]; drops garbage up to
+ * the next line that starts with the magic. */
+static void parse(int port)
+{
+	for (;;) {
+		char type, nonce[24], *nl;
+		size_t len, hlen;
+
+		if (have < strlen(MAGIC))
+			return;
+		if (memcmp(in, MAGIC, strlen(MAGIC)) != 0) {
+			char *next = memmem(in + 1, have - 1, "\n" MAGIC, strlen(MAGIC) + 1);
+			size_t skip = next ? (size_t)(next + 1 - in) : have;
+
+			memmove(in, in + skip, have - skip);
+			have -= skip;
+			continue;
+		}
+		nl = memchr(in, '\n', have < MAX_HDR ? have : MAX_HDR);
+		if (!nl) {
+			if (have < MAX_HDR)
+				return;
+			in[0] = '#';	/* overlong header: resynchronise */
+			continue;
+		}
+		*nl = 0;
+		hlen = nl + 1 - in;
+		if (sscanf(in + strlen(MAGIC), "%c %23s %zu", &type, nonce, &len) != 3 || len > MAX_PAYLOAD) {
+			memmove(in, in + hlen, have - hlen);
+			have -= hlen;
+			continue;
+		}
+		if (have < hlen + len) {
+			*nl = '\n';
+			return;
+		}
+		if (type == 'P') {
+			send_frame(port, 'R', nonce, NULL, 0);
+		} else if (type == 'X') {
+			char *cmd = in + hlen, save = cmd[len];
+
+			cmd[len] = 0;
+			run(port, nonce, cmd);
+			cmd[len] = save;
+		}
+		memmove(in, in + hlen + len, have - hlen - len);
+		have -= hlen + len;
+	}
+}
+
+int main(void)
+{
+	int port;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((port = open_port()) < 0)
+		nap(200);
+	for (;;) {
+		struct pollfd pfd = { .fd = port, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+			nap(50);
+		if (!(pfd.revents & POLLIN)) {
+			/* Host side closed: Linux reports POLLHUP until it returns. */
+			if (pfd.revents & (POLLHUP | POLLERR))
+				nap(50);
+			continue;
+		}
+		n = read(port, in + have, sizeof(in) - 1 - have);
+		if (n <= 0) {
+			nap(50);
+			continue;
+		}
+		have += n;
+		parse(port);
+		if (have == sizeof(in) - 1)
+			have = 0;	/* cannot be a valid frame: start over */
+	}
+}
