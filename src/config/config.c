@@ -1,0 +1,638 @@
+/* Config parsing with libinih. inih hands us keys without line numbers
+ * and never reports a section without keys, so our line reader counts
+ * lines and opens sections itself; inih parses the key = value lines. */
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PENDING_LINKS 256
+
+enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS };
+
+struct pending_link {
+	char a[CFG_NAME_MAX], b[CFG_NAME_MAX];
+	int line;
+};
+
+struct parser {
+	struct config *c;
+	const char *file;
+	int line;			/* line inih is working on */
+	bool mid_line;			/* the last piece read did not end a line */
+	bool failed;
+	char *err;
+	size_t errlen;
+
+	FILE *f;			/* source: a file ... */
+	const char *s;			/* ... or a string */
+
+	enum section sec;
+	char sec_name[64];		/* as written, for messages */
+	int vm;				/* current VM index in SEC_VM */
+	unsigned seen;			/* keys set in the current section (bit per key) */
+	int mac_line[CFG_MAX_VMS], addr_line[CFG_MAX_VMS];
+	bool mac_given[CFG_MAX_VMS];
+
+	struct pending_link pl[MAX_PENDING_LINKS];
+	unsigned npl;
+	int mesh_line;
+};
+
+static void fail(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return;		/* the first error is the one worth reading */
+	p->failed = true;
+	n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+static bool valid_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= CFG_NAME_MAX || !islower((unsigned char)s[0]))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static void new_vm(struct parser *p, const char *name)
+{
+	struct config *c = p->c;
+	struct cfg_vm *v;
+	unsigned i;
+
+	if (!valid_name(name)) {
+		fail(p, p->line, "[vm %s]: bad VM name (use [a-z][a-z0-9_-]*, at most %d characters)",
+		     name, CFG_NAME_MAX - 1);
+		return;
+	}
+	for (i = 0; i < c->nvms; i++)
+		if (strcmp(c->vm[i].name, name) == 0) {
+			fail(p, p->line, "[vm %s]: VM declared twice (first at line %d)", name, c->vm[i].line);
+			return;
+		}
+	if (c->nvms >= CFG_MAX_VMS) {
+		fail(p, p->line, "[vm %s]: too many VMs (at most %d)", name, CFG_MAX_VMS);
+		return;
+	}
+	v = &c->vm[c->nvms];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->index = c->nvms;
+	v->memory_mib = 256;
+	v->cpus = 1;
+	v->restart = RESTART_ALWAYS;
+	v->line = p->line;
+	p->vm = c->nvms++;
+}
+
+/* Called by our reader for each "[...]" line, before inih sees it. */
+static void open_section(struct parser *p, const char *line)
+{
+	char buf[128], *name, *end;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	name = trim(buf + 1);
+	end = strchr(name, ']');
+	if (!end) {
+		fail(p, p->line, "section header without ']'");
+		return;
+	}
+	*end = 0;
+	name = trim(name);
+	snprintf(p->sec_name, sizeof(p->sec_name), "%s", name);
+	p->seen = 0;
+	if (strcmp(name, "system") == 0) {
+		p->sec = SEC_SYSTEM;
+	} else if (strcmp(name, "links") == 0) {
+		p->sec = SEC_LINKS;
+	} else if (strncmp(name, "vm", 2) == 0 && isspace((unsigned char)name[2])) {
+		p->sec = SEC_VM;
+		new_vm(p, trim(name + 3));
+	} else {
+		p->sec = SEC_NONE;
+		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME] or [links])", name);
+	}
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	char *r;
+
+	if (p->f) {
+		r = fgets(str, num, p->f);
+	} else {
+		size_t n = strcspn(p->s, "\n");
+
+		if (!*p->s)
+			return NULL;
+		if (p->s[n] == '\n')
+			n++;
+		if (n > (size_t)num - 1)
+			n = num - 1;
+		memcpy(str, p->s, n);
+		str[n] = 0;
+		p->s += n;
+		r = str;
+	}
+	if (r) {
+		const char *t = r;
+		bool start = !p->mid_line;
+
+		/* inih reads long lines in pieces: count lines, not pieces. */
+		p->mid_line = r[0] && r[strlen(r) - 1] != '\n';
+		if (!start)
+			return r;
+		p->line++;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t == '[')
+			open_section(p, t);
+	}
+	return r;
+}
+
+/* ---- values ---- */
+
+static bool parse_u64(const char *s, uint64_t *out, char **end)
+{
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	*out = strtoull(s, end, 10);
+	return errno == 0;
+}
+
+static bool parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	uint64_t v;
+	char *end;
+
+	if (!parse_u64(s, &v, &end) || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "256M", "1G", "65536K", or a bare number of MiB. */
+static bool parse_size_mib(const char *s, uint64_t *mib)
+{
+	uint64_t v, kib;
+	char *end;
+
+	if (!parse_u64(s, &v, &end) || v > (1ULL << 40))
+		return false;
+	if (!*end || ((*end == 'M' || *end == 'm') && !end[1]))
+		kib = v * 1024;
+	else if ((*end == 'G' || *end == 'g') && !end[1])
+		kib = v * 1024 * 1024;
+	else if ((*end == 'K' || *end == 'k') && !end[1])
+		kib = v;
+	else
+		return false;
+	if (kib % 1024)
+		return false;
+	*mib = kib / 1024;
+	return true;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int i, n = 0;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
+	    n != 17)
+		return false;
+	for (i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[3 * i]) || !isxdigit((unsigned char)s[3 * i + 1]))
+			return false;
+		mac[i] = v[i];
+	}
+	return true;
+}
+
+static bool parse_cidr(const char *s, uint32_t *addr, unsigned *prefix)
+{
+	char buf[32], *slash;
+	struct in_addr a;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	if (inet_pton(AF_INET, buf, &a) != 1 || !parse_uint(slash + 1, 0, 32, prefix))
+		return false;
+	*addr = ntohl(a.s_addr);
+	return true;
+}
+
+static bool valid_passthrough(const char *s)
+{
+	unsigned d, b, dev, f;
+	int n = 0;
+	size_t i, len;
+
+	if (strcmp(s, "user") == 0)
+		return true;
+	if (strncmp(s, "tap:", 4) == 0) {
+		len = strlen(s + 4);
+		if (len == 0 || len > 15)
+			return false;
+		for (i = 0; i < len; i++) {
+			char ch = s[4 + i];
+
+			if (!isalnum((unsigned char)ch) && ch != '_' && ch != '.' && ch != '-')
+				return false;
+		}
+		return true;
+	}
+	if (strncmp(s, "pci:", 4) == 0)
+		return strlen(s) == 16 && sscanf(s + 4, "%4x:%2x:%2x.%1x%n", &d, &b, &dev, &f, &n) == 4 &&
+		       n == 12 && dev < 32 && f < 8;
+	return false;
+}
+
+/* ---- keys ---- */
+
+/* Marks key bit as seen in this section; a repeat is an error. */
+static bool first_time(struct parser *p, unsigned bit, const char *key)
+{
+	if (p->seen & (1u << bit)) {
+		fail(p, p->line, "[%s] %s: set twice in this section", p->sec_name, key);
+		return false;
+	}
+	p->seen |= 1u << bit;
+	return true;
+}
+
+static void system_key(struct parser *p, const char *k, const char *v)
+{
+	static const char *const keys[] = { "name", "engine", "addressing", "kernel", "link_queue_size" };
+	struct config *c = p->c;
+	unsigned i, q;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && strcmp(k, keys[i]); i++)
+		;
+	if (i == sizeof(keys) / sizeof(keys[0])) {
+		fail(p, p->line, "[system] %s: unknown key", k);
+		return;
+	}
+	if (!first_time(p, i, k))
+		return;
+	switch (i) {
+	case 0:
+		if (!valid_name(v))
+			fail(p, p->line, "[system] name: '%s' is not a valid name ([a-z][a-z0-9_-]*)", v);
+		else
+			snprintf(c->name, sizeof(c->name), "%s", v);
+		break;
+	case 1:
+		if (strcmp(v, "auto") == 0)
+			c->engine = ENGINE_AUTO;
+		else if (strcmp(v, "kvm") == 0)
+			c->engine = ENGINE_KVM;
+		else if (strcmp(v, "tcg") == 0)
+			c->engine = ENGINE_TCG;
+		else
+			fail(p, p->line, "[system] engine: '%s' is not auto, kvm or tcg", v);
+		break;
+	case 2:
+		if (strcmp(v, "auto") == 0 || strcmp(v, "manual") == 0)
+			c->auto_addr = strcmp(v, "auto") == 0;
+		else
+			fail(p, p->line, "[system] addressing: '%s' is not auto or manual", v);
+		break;
+	case 3:
+		if (strlen(v) >= sizeof(c->kernel))
+			fail(p, p->line, "[system] kernel: path too long");
+		else
+			snprintf(c->kernel, sizeof(c->kernel), "%s", v);
+		break;
+	case 4:
+		if (!parse_uint(v, 64, 4096, &q) || (q & (q - 1)))
+			fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from 64 to 4096", v);
+		else
+			c->link_queue_size = q;
+		break;
+	}
+}
+
+static void vm_key(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+	const char *s = p->sec_name;
+
+	if (strcmp(k, "memory") == 0) {
+		if (first_time(p, 0, k) && (!parse_size_mib(v, &vm->memory_mib) ||
+					    vm->memory_mib < 64 || vm->memory_mib > 65536))
+			fail(p, p->line, "[%s] memory: '%s' is not a size from 64M to 64G (use e.g. 256M or 1G)", s, v);
+	} else if (strcmp(k, "cpus") == 0) {
+		if (first_time(p, 1, k) && !parse_uint(v, 1, 64, &vm->cpus))
+			fail(p, p->line, "[%s] cpus: '%s' is not a number from 1 to 64", s, v);
+	} else if (strcmp(k, "mac") == 0) {
+		if (!first_time(p, 2, k))
+			return;
+		if (!parse_mac(v, vm->mac))
+			fail(p, p->line, "[%s] mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", s, v);
+		else if (vm->mac[0] & 1)
+			fail(p, p->line, "[%s] mac: '%s' is a multicast address", s, v);
+		else if (!(vm->mac[0] | vm->mac[1] | vm->mac[2] | vm->mac[3] | vm->mac[4] | vm->mac[5]))
+			fail(p, p->line, "[%s] mac: the all-zero address is not usable", s);
+		p->mac_given[p->vm] = true;
+		p->mac_line[p->vm] = p->line;
+	} else if (strcmp(k, "address") == 0) {
+		if (!first_time(p, 3, k))
+			return;
+		if (!parse_cidr(v, &vm->addr, &vm->prefix))
+			fail(p, p->line, "[%s] address: '%s' is not an IPv4 address with prefix (e.g. 192.168.1.1/24)", s, v);
+		vm->has_addr = true;
+		p->addr_line[p->vm] = p->line;
+	} else if (strcmp(k, "passthrough") == 0) {
+		if (!first_time(p, 4, k))
+			return;
+		if (!valid_passthrough(v))
+			fail(p, p->line, "[%s] passthrough: '%s' is not user, tap:IFNAME or pci:DDDD:BB:DD.F", s, v);
+		else
+			snprintf(vm->passthrough, sizeof(vm->passthrough), "%s", v);
+	} else if (strcmp(k, "restart") == 0) {
+		if (!first_time(p, 5, k))
+			return;
+		if (strcmp(v, "always") == 0)
+			vm->restart = RESTART_ALWAYS;
+		else if (strcmp(v, "never") == 0)
+			vm->restart = RESTART_NEVER;
+		else
+			fail(p, p->line, "[%s] restart: '%s' is not always or never", s, v);
+	} else {
+		fail(p, p->line, "[%s] %s: unknown key", s, k);
+	}
+}
+
+static void links_key(struct parser *p, const char *k, const char *v)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (strcmp(k, "mesh") == 0) {
+		if (strcmp(v, "yes") == 0)
+			p->mesh_line = p->line;
+		else if (strcmp(v, "no") != 0)
+			fail(p, p->line, "[links] mesh: '%s' is not yes or no", v);
+		return;
+	}
+	if (strlen(v) >= sizeof(buf)) {
+		fail(p, p->line, "[links] %s: value too long", k);
+		return;
+	}
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		struct pending_link *l;
+
+		if (p->npl >= MAX_PENDING_LINKS) {
+			fail(p, p->line, "[links] %s: too many links", k);
+			return;
+		}
+		if (strlen(k) >= CFG_NAME_MAX || strlen(tok) >= CFG_NAME_MAX) {
+			fail(p, p->line, "[links] %s: name too long", k);
+			return;
+		}
+		l = &p->pl[p->npl++];
+		strcpy(l->a, k);
+		strcpy(l->b, tok);
+		l->line = p->line;
+	}
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parser *p = user;
+
+	(void)section;	/* we track sections ourselves, with their lines */
+	if (p->failed)
+		return 1;
+	if (!*value) {
+		fail(p, p->line, "[%s] %s: empty value", p->sec_name, name);
+		return 1;
+	}
+	switch (p->sec) {
+	case SEC_SYSTEM:
+		system_key(p, name, value);
+		break;
+	case SEC_VM:
+		vm_key(p, name, value);
+		break;
+	case SEC_LINKS:
+		links_key(p, name, value);
+		break;
+	case SEC_NONE:
+		fail(p, p->line, "%s: key outside any section", name);
+		break;
+	}
+	return 1;
+}
+
+/* ---- whole-file checks ---- */
+
+static void add_link(struct parser *p, const char *key, unsigned a, unsigned b, int line)
+{
+	struct config *c = p->c;
+	unsigned i;
+
+	if (a > b) {
+		unsigned t = a;
+
+		a = b;
+		b = t;
+	}
+	for (i = 0; i < c->nlinks; i++)
+		if (c->link[i].a == a && c->link[i].b == b) {
+			fail(p, line, "[links] %s: link between %s and %s given twice (first at line %d)",
+			     key, c->vm[a].name, c->vm[b].name, c->link[i].line);
+			return;
+		}
+	c->link[c->nlinks].a = a;
+	c->link[c->nlinks].b = b;
+	c->link[c->nlinks].line = line;
+	c->nlinks++;
+}
+
+static int cmp_link(const void *x, const void *y)
+{
+	const struct cfg_link *a = x, *b = y;
+
+	return a->a != b->a ? (int)a->a - (int)b->a : (int)a->b - (int)b->b;
+}
+
+static void resolve_links(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i, j;
+
+	if (p->mesh_line && p->npl) {
+		fail(p, p->pl[0].line, "[links] %s: list links or use mesh = yes, not both", p->pl[0].a);
+		return;
+	}
+	if (p->mesh_line)
+		for (i = 0; i < c->nvms; i++)
+			for (j = i + 1; j < c->nvms; j++)
+				add_link(p, "mesh", i, j, p->mesh_line);
+	for (i = 0; i < p->npl && !p->failed; i++) {
+		struct pending_link *l = &p->pl[i];
+		int a = config_vm_index(c, l->a), b = config_vm_index(c, l->b);
+
+		if (a < 0)
+			fail(p, l->line, "[links] %s: no VM called '%s'", l->a, l->a);
+		else if (b < 0)
+			fail(p, l->line, "[links] %s: no VM called '%s'", l->a, l->b);
+		else if (a == b)
+			fail(p, l->line, "[links] %s: a VM cannot link to itself", l->a);
+		else
+			add_link(p, l->a, a, b, l->line);
+	}
+	qsort(c->link, c->nlinks, sizeof(c->link[0]), cmp_link);
+}
+
+static void finish(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i, j;
+
+	if (!p->failed && c->nvms == 0)
+		fail(p, p->line, "no VMs: declare at least one [vm NAME] section");
+	for (i = 0; i < c->nvms && !p->failed; i++) {
+		struct cfg_vm *v = &c->vm[i];
+
+		if (!p->mac_given[i]) {
+			static const uint8_t base[5] = { 0x52, 0x54, 0x00, 0x4d, 0x56 };
+
+			memcpy(v->mac, base, 5);
+			v->mac[5] = i + 1;
+		}
+		for (j = 0; j < i; j++) {
+			if (memcmp(c->vm[j].mac, v->mac, 6) == 0)
+				fail(p, p->mac_given[i] ? p->mac_line[i] : v->line,
+				     "[vm %s] mac: same MAC as %s", v->name, c->vm[j].name);
+			else if (v->has_addr && c->vm[j].has_addr && v->addr == c->vm[j].addr)
+				fail(p, p->addr_line[i], "[vm %s] address: same address as %s", v->name, c->vm[j].name);
+		}
+	}
+	if (!p->failed)
+		resolve_links(p);
+}
+
+static void defaults(struct config *c, const char *path)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(c->name, sizeof(c->name), "multi");
+	c->engine = ENGINE_AUTO;
+	c->auto_addr = true;
+	c->link_queue_size = 256;
+}
+
+static int parse(struct parser *p)
+{
+	int rc = ini_parse_stream(reader, p, handler, p);
+
+	/* inih reports lines it could not read as key = value or [section]. */
+	if (rc > 0 && !p->failed)
+		fail(p, rc, "syntax error (expected 'key = value' or '[section]')");
+	if (!p->failed)
+		finish(p);
+	return p->failed ? -1 : 0;
+}
+
+int config_load_string(struct config *c, const char *text, const char *name, char *err, size_t errlen)
+{
+	static struct parser p;	/* large: keep it off the stack */
+
+	memset(&p, 0, sizeof(p));
+	defaults(c, name);
+	p.c = c;
+	p.file = name;
+	p.err = err;
+	p.errlen = errlen;
+	p.s = text;
+	return parse(&p);
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	static struct parser p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	defaults(c, path);
+	p.f = fopen(path, "r");
+	if (!p.f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	p.c = c;
+	p.file = path;
+	p.err = err;
+	p.errlen = errlen;
+	rc = parse(&p);
+	fclose(p.f);
+	return rc;
+}
+
+int config_load_default(struct config *c, char *err, size_t errlen)
+{
+	return config_load_string(c, config_default_text, "(built-in)", err, errlen);
+}
+
+int config_vm_index(const struct config *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nvms; i++)
+		if (strcmp(c->vm[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+bool config_linked(const struct config *c, unsigned a, unsigned b)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nlinks; i++)
+		if ((c->link[i].a == a && c->link[i].b == b) || (c->link[i].a == b && c->link[i].b == a))
+			return true;
+	return false;
+}

@@ -1,0 +1,188 @@
+/* Config parsing: the defaults, and hostile or mistaken input. Every error
+ * must name the file, the line and the key. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static struct config c;
+static char err[CFG_ERR_MAX];
+
+static void test_default(void **state)
+{
+	static const uint8_t mac1[6] = { 0x52, 0x54, 0x00, 0x4d, 0x56, 0x02 };
+
+	assert_int_equal(config_load_default(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.name, "multi");
+	assert_int_equal(c.nvms, 3);
+	assert_string_equal(c.vm[0].name, "vm0");
+	assert_string_equal(c.vm[2].name, "vm2");
+	assert_int_equal(c.vm[1].memory_mib, 256);
+	assert_memory_equal(c.vm[1].mac, mac1, 6);
+	assert_true(c.vm[2].has_addr);
+	assert_int_equal(c.vm[2].addr, 0xc0a80103);
+	assert_int_equal(c.vm[2].prefix, 24);
+	assert_string_equal(c.vm[0].passthrough, "user");
+	assert_string_equal(c.vm[1].passthrough, "");
+	assert_true(c.auto_addr);
+	assert_int_equal(c.link_queue_size, 256);
+	assert_int_equal(c.nlinks, 3);
+	assert_true(config_linked(&c, 0, 1) && config_linked(&c, 1, 2) && config_linked(&c, 2, 0));
+	assert_int_equal(config_vm_index(&c, "vm2"), 2);
+	assert_int_equal(config_vm_index(&c, "vm9"), -1);
+}
+
+static void test_shipped_file_matches_default(void **state)
+{
+	static struct config d;
+
+	assert_int_equal(config_load_default(&d, err, sizeof(err)), 0);
+	assert_int_equal(config_load_file(&c, "configs/multi.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.nvms, d.nvms);
+	assert_int_equal(c.nlinks, d.nlinks);
+	for (unsigned i = 0; i < c.nvms; i++) {
+		assert_string_equal(c.vm[i].name, d.vm[i].name);
+		assert_memory_equal(c.vm[i].mac, d.vm[i].mac, 6);
+		assert_int_equal(c.vm[i].addr, d.vm[i].addr);
+		assert_int_equal(c.vm[i].memory_mib, d.vm[i].memory_mib);
+		assert_string_equal(c.vm[i].passthrough, d.vm[i].passthrough);
+	}
+	for (unsigned i = 0; i < c.nlinks; i++) {
+		assert_int_equal(c.link[i].a, d.link[i].a);
+		assert_int_equal(c.link[i].b, d.link[i].b);
+	}
+}
+
+static void test_custom(void **state)
+{
+	const char *t =
+		"[system]\naddressing = manual\nengine = tcg\nlink_queue_size = 1024\n"
+		"[links]\nb = a   c\n"	/* VMs may come after [links] */
+		"[vm a]\n"		/* a section with no keys still declares a VM */
+		"[vm b]\nmemory = 1G\ncpus = 2\nmac = 02:00:00:00:00:0b\npassthrough = tap:tap-mv0\n"
+		"restart = never\n"
+		"[vm c]\nmemory = 131072K\naddress = 10.0.0.3/8\npassthrough = pci:0000:03:00.1\n";
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	assert_false(c.auto_addr);
+	assert_int_equal(c.engine, ENGINE_TCG);
+	assert_int_equal(c.link_queue_size, 1024);
+	assert_int_equal(c.nvms, 3);
+	assert_int_equal(c.vm[1].memory_mib, 1024);
+	assert_int_equal(c.vm[1].cpus, 2);
+	assert_int_equal(c.vm[1].mac[5], 0x0b);
+	assert_int_equal(c.vm[1].restart, RESTART_NEVER);
+	assert_int_equal(c.vm[2].memory_mib, 128);
+	assert_int_equal(c.vm[0].mac[5], 1);
+	assert_int_equal(c.nlinks, 2);
+	assert_int_equal(c.link[0].a, 0);
+	assert_int_equal(c.link[0].b, 1);
+	assert_int_equal(c.link[0].line, 6);
+	assert_false(config_linked(&c, 0, 2));
+}
+
+/* The text must be refused with exactly this message. */
+static void refuse(const char *text, const char *want)
+{
+	int rc = config_load_string(&c, text, "bad.ini", err, sizeof(err));
+
+	if (rc == 0 || strcmp(err, want) != 0)
+		fail_msg("input:\n%s\nwant: %s\ngot (%d): %s", text, want, rc, rc ? err : "accepted");
+}
+
+static void test_bad_inputs(void **state)
+{
+	refuse("[vm a]\nmemroy = 1G\n", "bad.ini:2: [vm a] memroy: unknown key");
+	refuse("[system]\nfoo = 1\n", "bad.ini:2: [system] foo: unknown key");
+	refuse("[vm a]\n[net]\nx = 1\n",
+	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME] or [links])");
+	refuse("[vm a]\n\n[vm a]\n", "bad.ini:3: [vm a]: VM declared twice (first at line 1)");
+	refuse("[vm A]\n", "bad.ini:1: [vm A]: bad VM name (use [a-z][a-z0-9_-]*, at most 31 characters)");
+	refuse("[vm a]\n[links]\na = zz\n", "bad.ini:3: [links] a: no VM called 'zz'");
+	refuse("[vm a]\n[links]\nzz = a\n", "bad.ini:3: [links] zz: no VM called 'zz'");
+	refuse("[vm a]\n[links]\na = a\n", "bad.ini:3: [links] a: a VM cannot link to itself");
+	refuse("[vm a]\n[vm b]\n[links]\na = b\nb = a\n",
+	       "bad.ini:5: [links] b: link between a and b given twice (first at line 4)");
+	refuse("[vm a]\n[vm b]\n[links]\nmesh = yes\na = b\n",
+	       "bad.ini:5: [links] a: list links or use mesh = yes, not both");
+	refuse("[vm a]\nmemory = 12Q\n",
+	       "bad.ini:2: [vm a] memory: '12Q' is not a size from 64M to 64G (use e.g. 256M or 1G)");
+	refuse("[vm a]\nmemory = 16M\n",
+	       "bad.ini:2: [vm a] memory: '16M' is not a size from 64M to 64G (use e.g. 256M or 1G)");
+	refuse("[vm a]\nmemory = 99999999999999999999999G\n",
+	       "bad.ini:2: [vm a] memory: '99999999999999999999999G' is not a size from 64M to 64G (use e.g. 256M or 1G)");
+	refuse("[vm a]\nmemory = 256M\nmemory = 512M\n", "bad.ini:3: [vm a] memory: set twice in this section");
+	refuse("[vm a]\nmac = 52:54:00:zz:00:01\n",
+	       "bad.ini:2: [vm a] mac: '52:54:00:zz:00:01' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+	refuse("[vm a]\nmac = 01:00:5e:00:00:01\n", "bad.ini:2: [vm a] mac: '01:00:5e:00:00:01' is a multicast address");
+	refuse("[vm a]\nmac = 00:00:00:00:00:00\n", "bad.ini:2: [vm a] mac: the all-zero address is not usable");
+	refuse("[vm a]\n[vm b]\nmac = 52:54:00:4d:56:01\n", "bad.ini:3: [vm b] mac: same MAC as a");
+	refuse("[vm a]\naddress = 10.0.0.300/24\n",
+	       "bad.ini:2: [vm a] address: '10.0.0.300/24' is not an IPv4 address with prefix (e.g. 192.168.1.1/24)");
+	refuse("[vm a]\naddress = 10.0.0.3/33\n",
+	       "bad.ini:2: [vm a] address: '10.0.0.3/33' is not an IPv4 address with prefix (e.g. 192.168.1.1/24)");
+	refuse("[vm a]\naddress = 10.0.0.3/8\n[vm b]\naddress = 10.0.0.3/24\n",
+	       "bad.ini:4: [vm b] address: same address as a");
+	refuse("[vm a]\npassthrough = tap:\n",
+	       "bad.ini:2: [vm a] passthrough: 'tap:' is not user, tap:IFNAME or pci:DDDD:BB:DD.F");
+	refuse("[vm a]\npassthrough = pci:0000:03:00\n",
+	       "bad.ini:2: [vm a] passthrough: 'pci:0000:03:00' is not user, tap:IFNAME or pci:DDDD:BB:DD.F");
+	refuse("[system]\nengine = xen\n[vm a]\n", "bad.ini:2: [system] engine: 'xen' is not auto, kvm or tcg");
+	refuse("[system]\nlink_queue_size = 100\n[vm a]\n",
+	       "bad.ini:2: [system] link_queue_size: '100' is not a power of two from 64 to 4096");
+	refuse("[vm a]\ncpus =\n", "bad.ini:2: [vm a] cpus: empty value");
+	refuse("[vm a]\nthis is not ini\n", "bad.ini:2: syntax error (expected 'key = value' or '[section]')");
+	refuse("x = 1\n[vm a]\n", "bad.ini:1: x: key outside any section");
+	refuse("[system]\nname = multi\n", "bad.ini:2: no VMs: declare at least one [vm NAME] section");
+}
+
+static void test_too_many_vms(void **state)
+{
+	char text[2048] = "";
+	int i;
+
+	for (i = 0; i <= CFG_MAX_VMS; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "[vm v%d]\n", i);
+	refuse(text, "bad.ini:17: [vm v16]: too many VMs (at most 16)");
+}
+
+static void test_long_names_do_not_overflow(void **state)
+{
+	char text[4096];
+
+	memset(err, 0, sizeof(err));
+	snprintf(text, sizeof(text), "[vm a]\n[links]\n%0300d = a\n", 0);
+	assert_int_equal(config_load_string(&c, text, "bad.ini", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.ini:3:"));
+	/* a tiny error buffer is never overrun */
+	char small[8];
+	assert_int_equal(config_load_string(&c, "[vm A]\n", "bad.ini", small, sizeof(small)), -1);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
+static void test_missing_file(void **state)
+{
+	assert_int_equal(config_load_file(&c, "/nonexistent/x.ini", err, sizeof(err)), -1);
+	assert_string_equal(err, "/nonexistent/x.ini: cannot open: No such file or directory");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default),
+		cmocka_unit_test(test_shipped_file_matches_default),
+		cmocka_unit_test(test_custom),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_too_many_vms),
+		cmocka_unit_test(test_long_names_do_not_overflow),
+		cmocka_unit_test(test_missing_file),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
