@@ -331,7 +331,7 @@ static int handle_ring(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_
 static int dispatch(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size,
 		    int *fds, int nfds)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (nfds && req != VU_SET_MEM_TABLE && req != VU_SET_VRING_KICK &&
 	    req != VU_SET_VRING_CALL && req != VU_SET_VRING_ERR)

@@ -1,0 +1,149 @@
+/* multivm: command-line entry. See multivm.8. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "supervisor/commands.h"
+#include "supervisor/state.h"
+#include "supervisor/supervisor.h"
+#include "vmm/vmm.h"
+
+#define VERSION "0.1"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: multivm [-S statedir] command [args]\n"
+		"  run [--detach] [--timeout SECS] [--no-guests] [CONFIG]\n"
+		"                      start the system (built-in three-VM system without CONFIG)\n"
+		"  status              one line per VM: NAME state=.. vmm=PID qemu=PID engine=..\n"
+		"  stats               frames, bytes and drops per VM and per link\n"
+		"  exec [--timeout SECS] VM -- CMD...\n"
+		"                      run a shell command in VM; exits with its status\n"
+		"  stop [--timeout SECS]\n"
+		"                      stop the system\n"
+		"  check CONFIG        validate a config file\n"
+		"  version             print the version\n"
+		"See multivm(8) and multivm.ini(5).\n");
+}
+
+static int parse_secs(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == 0 || *end || v <= 0 || v > 86400) {
+		fprintf(stderr, "multivm: '%s' is not a number of seconds\n", s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int run(const char *dir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "detach", no_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "no-guests", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { .state_dir = dir, .timeout_s = 300 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'd')
+			o.detach = true;
+		else if (c == 'n')
+			o.no_guests = true;
+		else if (c != 't' || parse_secs(optarg, &o.timeout_s) < 0)
+			return 2;
+	}
+	if (argc - optind > 1) {
+		usage(stderr);
+		return 2;
+	}
+	o.config = optind < argc ? argv[optind] : NULL;
+	return supervisor_run(&o);
+}
+
+/* Optional --timeout SECS; returns the index after the options or -1. */
+static int timeout_opt(int argc, char **argv, int i, int *secs)
+{
+	if (i < argc && strcmp(argv[i], "--timeout") == 0) {
+		if (i + 1 >= argc || parse_secs(argv[i + 1], secs) < 0)
+			return -1;
+		i += 2;
+	}
+	return i;
+}
+
+/* exec [--timeout S] VM -- CMD...: words joined with spaces, like ssh. */
+static int exec_cmd(const char *dir, int argc, char **argv)
+{
+	char cmd[65536] = "";
+	size_t used = 0;
+	int secs = 120, i = timeout_opt(argc, argv, 1, &secs);
+	const char *vm;
+
+	if (i < 0 || i >= argc)
+		goto bad;
+	vm = argv[i++];
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (i >= argc)
+		goto bad;
+	for (; i < argc; i++) {
+		int n = snprintf(cmd + used, sizeof(cmd) - used, "%s%s", used ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(cmd) - used) {
+			fprintf(stderr, "multivm: exec: command too long\n");
+			return 255;
+		}
+		used += n;
+	}
+	return cmd_exec(dir, vm, cmd, secs);
+bad:
+	fprintf(stderr, "usage: multivm exec [--timeout SECS] VM -- CMD...\n");
+	return 255;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[256];
+	const char *opt_dir = NULL;
+	int i = 1, secs = 30;
+
+	if (argc > 1 && strcmp(argv[1], "vmm") == 0)
+		return vmm_main(argc - 1, argv + 1);
+	if (i + 1 < argc && strcmp(argv[i], "-S") == 0) {
+		opt_dir = argv[i + 1];
+		i += 2;
+	}
+	state_dir(dir, sizeof(dir), opt_dir);
+	if (i >= argc || !strcmp(argv[i], "help") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		usage(i >= argc ? stderr : stdout);
+		return i >= argc ? 2 : 0;
+	}
+	argc -= i;
+	argv += i;
+	if (!strcmp(argv[0], "run"))
+		return run(dir, argc, argv);
+	if (!strcmp(argv[0], "status") && argc == 1)
+		return cmd_status(dir);
+	if (!strcmp(argv[0], "stats") && argc == 1)
+		return cmd_stats(dir);
+	if (!strcmp(argv[0], "exec"))
+		return exec_cmd(dir, argc, argv);
+	if (!strcmp(argv[0], "stop") && timeout_opt(argc, argv, 1, &secs) == argc)
+		return cmd_stop(dir, secs);
+	if (!strcmp(argv[0], "check") && argc == 2)
+		return cmd_check(argv[1]);
+	if (!strcmp(argv[0], "version") || !strcmp(argv[0], "--version")) {
+		printf("multivm %s\n", VERSION);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,11 @@
+/* The commands that talk to a running system through its state directory. */
+#ifndef MULTIVM_COMMANDS_H
+#define MULTIVM_COMMANDS_H
+
+int cmd_status(const char *dir);
+int cmd_stop(const char *dir, int timeout_s);
+int cmd_stats(const char *dir);
+int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s);
+int cmd_check(const char *path);
+
+#endif

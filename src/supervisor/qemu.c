@@ -1,0 +1,177 @@
+#include "supervisor/qemu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct args {
+	char *buf;
+	size_t len, used;
+	char **argv;
+	int argc, max;
+	bool full;
+};
+
+static void add(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (a->full || a->argc >= a->max - 1) {
+		a->full = true;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(a->buf + a->used, a->len - a->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= a->len - a->used) {
+		a->full = true;
+		return;
+	}
+	a->argv[a->argc++] = a->buf + a->used;
+	a->used += n + 1;
+}
+
+static void mac_str(char *out, const uint8_t m[6], uint8_t last_xor)
+{
+	sprintf(out, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5] ^ last_xor);
+}
+
+static void passthrough(struct args *a, const struct cfg_vm *vm)
+{
+	const char *p = vm->passthrough;
+	char mac[18];
+
+	/* eth1 gets the VM's MAC with the top bit of the last octet flipped. */
+	mac_str(mac, vm->mac, 0x80);
+	if (strcmp(p, "user") == 0) {
+		add(a, "-netdev");
+		add(a, "user,id=pt0");
+	} else if (strncmp(p, "tap:", 4) == 0) {
+		add(a, "-netdev");
+		add(a, "tap,id=pt0,ifname=%s,script=no,downscript=no", p + 4);
+	} else if (strncmp(p, "pci:", 4) == 0) {
+		add(a, "-device");
+		add(a, "vfio-pci,host=%s,addr=0x4", p + 4);
+		return;
+	} else {
+		return;
+	}
+	add(a, "-device");
+	add(a, "virtio-net-pci,netdev=pt0,mac=%s,addr=0x4", mac);
+}
+
+int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs)
+{
+	const struct cfg_vm *vm = o->vm;
+	struct args a = { .buf = buf, .len = buflen, .argv = argv, .max = maxargs };
+	const char *dir = o->state_dir, *name = vm->name;
+	char mac[18], addr[40] = "";
+
+	mac_str(mac, vm->mac, 0);
+	if (o->cfg->auto_addr && vm->has_addr)
+		snprintf(addr, sizeof(addr), " multivm.addr=%u.%u.%u.%u/%u", vm->addr >> 24,
+			 (vm->addr >> 16) & 255, (vm->addr >> 8) & 255, vm->addr & 255, vm->prefix);
+	add(&a, "qemu-system-x86_64");
+	add(&a, "-name");
+	add(&a, "%s", name);
+	add(&a, "-nodefaults");
+	add(&a, "-no-user-config");
+	add(&a, "-display");
+	add(&a, "none");
+	add(&a, "-no-reboot");
+	add(&a, "-machine");
+	add(&a, "q35,accel=%s,memory-backend=mem", o->kvm ? "kvm" : "tcg");
+	add(&a, "-object");
+	add(&a, "memory-backend-memfd,id=mem,size=%lluM,share=on", (unsigned long long)vm->memory_mib);
+	add(&a, "-m");
+	add(&a, "%lluM", (unsigned long long)vm->memory_mib);
+	add(&a, "-smp");
+	add(&a, "%u", vm->cpus);
+	add(&a, "-cpu");
+	add(&a, o->kvm ? "host" : "max");
+	add(&a, "-kernel");
+	add(&a, "%s", o->kernel);
+	add(&a, "-initrd");
+	add(&a, "%s", o->initrd);
+	add(&a, "-append");
+	add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s", name, addr);
+	add(&a, "-chardev");
+	add(&a, "socket,id=con,path=%s/%s.console,server=on,wait=off", dir, name);
+	add(&a, "-serial");
+	add(&a, "chardev:con");
+	add(&a, "-chardev");
+	add(&a, "socket,id=vu,path=%s/%s.vhost,reconnect=1", dir, name);
+	add(&a, "-netdev");
+	add(&a, "vhost-user,id=net0,chardev=vu");
+	add(&a, "-device");
+	/* QEMU 7.2 under TCG crashes in vhost-user start-up with MSI-X. */
+	add(&a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x3%s", mac, o->kvm ? "" : ",vectors=0");
+	passthrough(&a, vm);
+	add(&a, "-device");
+	add(&a, "virtio-serial-pci,addr=0x5");
+	add(&a, "-chardev");
+	add(&a, "socket,id=agent,path=%s/%s.agent,server=on,wait=off", dir, name);
+	add(&a, "-device");
+	add(&a, "virtserialport,chardev=agent,name=multivm.agent");
+	if (a.full)
+		return -E2BIG;
+	argv[a.argc] = NULL;
+	return a.argc;
+}
+
+bool kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static bool image_in(const char *dir, char *initrd, size_t len)
+{
+	snprintf(initrd, len, "%s/initramfs.cpio.gz", dir);
+	return access(initrd, R_OK) == 0;
+}
+
+int guest_files(const struct config *cfg, char *kernel, char *initrd, size_t len,
+		char *err, size_t errlen)
+{
+	char exe[4096], dir[4096 + 16], *base;
+	const char *env = getenv("MULTIVM_GUEST_DIR");
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (env && *env) {
+		snprintf(dir, sizeof(dir), "%s", env);
+	} else {
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot find my own executable");
+			return -1;
+		}
+		exe[n] = 0;
+		base = dirname(exe);
+		snprintf(dir, sizeof(dir), "%s/guest", base);
+		if (!image_in(dir, initrd, len))
+			snprintf(dir, sizeof(dir), "%s/../guest", base);
+	}
+	if (!image_in(dir, initrd, len)) {
+		snprintf(err, errlen, "no guest image in %s (run `make guest`)", dir);
+		return -1;
+	}
+	if (cfg->kernel[0])
+		snprintf(kernel, len, "%s", cfg->kernel);
+	else
+		snprintf(kernel, len, "%s/vmlinuz", dir);
+	if (access(kernel, R_OK) != 0) {
+		snprintf(err, errlen, "cannot read kernel %s (run `make guest`)", kernel);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* The QEMU command line for one VM (a pure function, unit-tested) and the
+ * facts it depends on: engine, kernel and initramfs. */
+#ifndef MULTIVM_QEMU_H
+#define MULTIVM_QEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+#define QEMU_MAX_ARGS 64
+
+struct qemu_opts {
+	const struct config *cfg;
+	const struct cfg_vm *vm;
+	const char *state_dir;
+	bool kvm;
+	const char *kernel, *initrd;
+};
+
+/* Fills argv (NULL-terminated, strings stored in buf). Returns argc, or
+ * -E2BIG if buf or argv is too small. */
+int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs);
+
+/* Whether /dev/kvm can be used. */
+bool kvm_usable(void);
+
+/* Kernel and initramfs for the guests: cfg->kernel or GUESTDIR/vmlinuz,
+ * and GUESTDIR/initramfs.cpio.gz. GUESTDIR is $MULTIVM_GUEST_DIR, else
+ * the first of DIR(exe)/guest and DIR(exe)/../guest holding an image.
+ * Returns 0, or -1 with err set. */
+int guest_files(const struct config *cfg, char *kernel, char *initrd, size_t len,
+		char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,753 @@
+/* The supervisor: creates links, starts and restarts every VMM and QEMU,
+ * reads every console, writes STATE/status, and stops it all on request.
+ * Single-threaded: one epoll loop over a signalfd, the consoles and, in
+ * the foreground, the terminal. */
+#include "supervisor/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/stats.h"
+#include "config/config.h"
+#include "console/relay.h"
+#include "link/link.h"
+#include "supervisor/qemu.h"
+#include "supervisor/spawn.h"
+#include "supervisor/state.h"
+
+enum vm_state { ST_STARTING, ST_BOOTING, ST_UP, ST_RESTARTING, ST_STOPPED };
+static const char *const state_names[] = { "starting", "booting", "up", "restarting", "stopped" };
+
+#define TAG_SIGNAL	1000
+#define TAG_STDIN	1001
+#define BACKOFF_MIN_MS	200
+#define BACKOFF_MAX_MS	5000
+#define STOP_GRACE_MS	5000
+
+struct vmp {
+	const struct cfg_vm *cfg;
+	int state;
+	pid_t vmm, qemu;
+	int stats_fd;
+	int con_fd, con_log;
+	char line[160];
+	size_t linelen;
+	long long vmm_due, qemu_due;	/* restart time, 0: none */
+	int vmm_backoff, qemu_backoff;
+	long long vmm_started, qemu_started;
+};
+
+struct sup {
+	struct config cfg;
+	const struct run_opts *o;
+	char dir[STATE_PATH_MAX];
+	bool kvm;
+	char kernel[512], initrd[512];
+	struct link_res link[CFG_MAX_LINKS];
+	struct vmp vm[CFG_MAX_VMS];
+	int ep, sig_fd, tty_fd, ready_fd;
+	bool foreground, stdin_open, all_up;
+	struct relay relay;
+	int stopping;			/* 0, 1: QEMUs, 2: VMMs */
+	long long stop_deadline;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void path(char out[STATE_PATH_MAX], const struct sup *s, const char *name, const char *suffix)
+{
+	if (state_path(out, s->dir, name, suffix) < 0)
+		out[0] = 0;	/* checked up front; cannot happen */
+}
+
+/* A line for the user: the terminal in the foreground, else the log. */
+static void notice(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(struct sup *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	log_info("%s", buf);
+	if (s->foreground && s->tty_fd >= 0 && n > 0) {
+		if (n > (int)sizeof(buf) - 3)
+			n = sizeof(buf) - 3;
+		memcpy(buf + n, "\r\n", 2);
+		if (write(s->tty_fd, buf, n + 2) < 0)
+			return;
+	}
+}
+
+static void write_status(struct sup *s)
+{
+	char text[CFG_MAX_VMS * 128] = "";
+	size_t used = 0;
+	unsigned i;
+
+	for (i = 0; i < s->cfg.nvms; i++) {
+		struct vmp *v = &s->vm[i];
+
+		used += snprintf(text + used, sizeof(text) - used, "%s state=%s vmm=%d qemu=%d engine=%s\n",
+				 v->cfg->name, state_names[v->state], (int)v->vmm, (int)v->qemu,
+				 s->kvm ? "kvm" : "tcg");
+	}
+	if (state_write_status(s->dir, text) < 0)
+		log_warn("cannot write %s/status", s->dir);
+}
+
+static void set_state(struct sup *s, struct vmp *v, int st)
+{
+	if (v->state == st)
+		return;
+	v->state = st;
+	log_info("%s: %s", v->cfg->name, state_names[st]);
+	write_status(s);
+}
+
+static void report_ready(struct sup *s, const char *msg)
+{
+	if (s->ready_fd < 0)
+		return;
+	if (write(s->ready_fd, msg, strlen(msg)) < 0)
+		log_warn("cannot tell the waiting parent: %s", strerror(errno));
+	close(s->ready_fd);
+	s->ready_fd = -1;
+}
+
+static void check_all_up(struct sup *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->cfg.nvms; i++)
+		if (s->vm[i].state != ST_UP)
+			return;
+	if (!s->all_up) {
+		s->all_up = true;
+		notice(s, "multivm: all %u VMs are up", s->cfg.nvms);
+	}
+	report_ready(s, "ok\n");
+}
+
+/* ---- starting things ---- */
+
+static int start_vmm(struct sup *s, unsigned i)
+{
+	struct vmp *v = &s->vm[i];
+	char log[STATE_PATH_MAX], sock[STATE_PATH_MAX];
+	long long deadline = now_ms() + 10000;
+	struct stat st;
+	pid_t pid;
+
+	path(log, s, v->cfg->name, ".vmm.log");
+	path(sock, s, v->cfg->name, ".vhost");
+	unlink(sock);
+	pid = spawn_vmm(&s->cfg, i, s->link, s->dir, v->stats_fd, log);
+	if (pid < 0)
+		return pid;
+	v->vmm = pid;
+	v->vmm_started = now_ms();
+	/* QEMU retries the connection by itself; we only wait for the socket. */
+	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		if (now_ms() > deadline || waitpid(pid, NULL, WNOHANG) == pid) {
+			log_err("%s: VMM did not come up; see %s", v->cfg->name, log);
+			return -EIO;
+		}
+		poll(NULL, 0, 20);
+	}
+	log_info("%s: VMM running (pid %d)", v->cfg->name, (int)pid);
+	return 0;
+}
+
+static int start_qemu(struct sup *s, unsigned i)
+{
+	static char buf[8192];
+	char *argv[QEMU_MAX_ARGS], log[STATE_PATH_MAX];
+	struct vmp *v = &s->vm[i];
+	struct qemu_opts q = {
+		.cfg = &s->cfg, .vm = v->cfg, .state_dir = s->dir, .kvm = s->kvm,
+		.kernel = s->kernel, .initrd = s->initrd,
+	};
+	pid_t pid;
+
+	if (qemu_argv(&q, buf, sizeof(buf), argv, QEMU_MAX_ARGS) < 0)
+		return -E2BIG;
+	path(log, s, v->cfg->name, ".qemu.log");
+	pid = spawn_argv(argv, log);
+	if (pid < 0)
+		return pid;
+	v->qemu = pid;
+	v->qemu_started = now_ms();
+	set_state(s, v, ST_BOOTING);
+	log_info("%s: QEMU running (pid %d)", v->cfg->name, (int)pid);
+	return 0;
+}
+
+/* ---- consoles ---- */
+
+static void console_connect(struct sup *s, unsigned i)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = i };
+	struct vmp *v = &s->vm[i];
+	int fd;
+
+	path(sa.sun_path, s, v->cfg->name, ".console");
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+		close(fd);
+		return;
+	}
+	v->con_fd = fd;
+	v->linelen = 0;
+}
+
+static void console_close(struct sup *s, struct vmp *v)
+{
+	if (v->con_fd >= 0)
+		close(v->con_fd);
+	v->con_fd = -1;
+}
+
+/* Watches for the guest's "multivm: NAME ready" line. */
+static void scan_ready(struct sup *s, struct vmp *v, const char *d, size_t n)
+{
+	char want[64];
+	size_t i;
+
+	snprintf(want, sizeof(want), "multivm: %s ready", v->cfg->name);
+	for (i = 0; i < n; i++) {
+		if (d[i] != '\n' && d[i] != '\r') {
+			if (v->linelen < sizeof(v->line) - 1)
+				v->line[v->linelen++] = d[i];
+			continue;
+		}
+		v->line[v->linelen] = 0;
+		if (strstr(v->line, want) && v->state == ST_BOOTING) {
+			set_state(s, v, ST_UP);
+			check_all_up(s);
+		}
+		v->linelen = 0;
+	}
+}
+
+static void console_data(struct sup *s, unsigned i)
+{
+	struct vmp *v = &s->vm[i];
+	char buf[4096];
+	ssize_t n = read(v->con_fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		console_close(s, v);
+		return;
+	}
+	if (v->con_log >= 0 && write(v->con_log, buf, n) < 0)
+		log_warn("%s: console log write failed", v->cfg->name);
+	if (s->foreground && i == 0 && write(s->tty_fd, buf, n) < 0)
+		log_warn("terminal write failed");
+	scan_ready(s, v, buf, n);
+}
+
+static void begin_stop(struct sup *s)
+{
+	unsigned i;
+
+	if (s->stopping)
+		return;
+	notice(s, "multivm: stopping the system");
+	s->stopping = 1;
+	s->stop_deadline = now_ms() + STOP_GRACE_MS;
+	for (i = 0; i < s->cfg.nvms; i++)
+		if (s->vm[i].qemu > 0)
+			kill(s->vm[i].qemu, SIGTERM);
+}
+
+static void stdin_data(struct sup *s)
+{
+	char in[1024], out[2048];
+	bool quit = false;
+	ssize_t n = read(0, in, sizeof(in));
+	size_t o;
+
+	if (n <= 0) {
+		/* No terminal any more: keep running until told to stop. */
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, 0, NULL);
+		s->stdin_open = false;
+		return;
+	}
+	o = relay_input(&s->relay, in, n, out, &quit);
+	if (o && s->vm[0].con_fd >= 0 && write(s->vm[0].con_fd, out, o) < 0)
+		log_warn("vm0 console write failed");
+	if (quit)
+		begin_stop(s);
+}
+
+/* ---- children ---- */
+
+static int backoff(int *b, long long started)
+{
+	/* A process that ran a while gets a fresh, short back-off. */
+	if (now_ms() - started > 10000 || *b == 0)
+		*b = BACKOFF_MIN_MS;
+	else if (*b < BACKOFF_MAX_MS)
+		*b *= 2;
+	return *b;
+}
+
+static void reaped(struct sup *s, pid_t pid, int status)
+{
+	unsigned i;
+	char how[48];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	for (i = 0; i < s->cfg.nvms; i++) {
+		struct vmp *v = &s->vm[i];
+
+		if (pid == v->vmm) {
+			v->vmm = 0;
+			if (s->stopping)
+				continue;
+			v->vmm_due = now_ms() + backoff(&v->vmm_backoff, v->vmm_started);
+			log_warn("%s: VMM %s; restarting in %d ms", v->cfg->name, how, v->vmm_backoff);
+			write_status(s);
+		} else if (pid == v->qemu) {
+			v->qemu = 0;
+			console_close(s, v);
+			if (s->stopping)
+				continue;
+			if (v->cfg->restart == RESTART_NEVER) {
+				log_warn("%s: QEMU %s; restart = never", v->cfg->name, how);
+				set_state(s, v, ST_STOPPED);
+				continue;
+			}
+			v->qemu_due = now_ms() + backoff(&v->qemu_backoff, v->qemu_started);
+			log_warn("%s: QEMU %s; restarting in %d ms", v->cfg->name, how, v->qemu_backoff);
+			set_state(s, v, ST_RESTARTING);
+		}
+	}
+}
+
+static bool on_signal(struct sup *s)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			begin_stop(s);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(s, pid, status);
+	return true;
+}
+
+/* Restarts that are due, consoles to (re)connect. Returns whether anything
+ * still waits on time (then the loop wakes up again soon). */
+static bool tick(struct sup *s)
+{
+	long long t = now_ms();
+	bool pending = false;
+	unsigned i;
+
+	for (i = 0; i < s->cfg.nvms && !s->stopping; i++) {
+		struct vmp *v = &s->vm[i];
+
+		if (v->vmm_due && t >= v->vmm_due) {
+			v->vmm_due = 0;
+			if (start_vmm(s, i) < 0)
+				v->vmm_due = t + backoff(&v->vmm_backoff, v->vmm_started);
+			write_status(s);
+		}
+		if (v->qemu_due && t >= v->qemu_due) {
+			v->qemu_due = 0;
+			if (start_qemu(s, i) < 0)
+				v->qemu_due = t + backoff(&v->qemu_backoff, v->qemu_started);
+		}
+		if (v->qemu > 0 && v->con_fd < 0)
+			console_connect(s, i);
+		pending |= v->vmm_due || v->qemu_due || (v->qemu > 0 && v->con_fd < 0);
+	}
+	return pending;
+}
+
+/* Drives the stop: QEMUs first (grace, then SIGKILL), then the VMMs.
+ * Returns true when everything is gone. */
+static bool stop_step(struct sup *s)
+{
+	bool alive = false, late = now_ms() > s->stop_deadline;
+	unsigned i;
+
+	for (i = 0; i < s->cfg.nvms; i++) {
+		pid_t *p = s->stopping == 1 ? &s->vm[i].qemu : &s->vm[i].vmm;
+
+		if (*p > 0 && late) {
+			kill(*p, SIGKILL);
+			waitpid(*p, NULL, 0);
+			*p = 0;
+		}
+		alive |= *p > 0;
+	}
+	if (alive)
+		return false;
+	if (s->stopping == 2)
+		return true;
+	s->stopping = 2;
+	s->stop_deadline = now_ms() + STOP_GRACE_MS;
+	for (i = 0; i < s->cfg.nvms; i++)
+		if (s->vm[i].vmm > 0)
+			kill(s->vm[i].vmm, SIGTERM);
+	return false;
+}
+
+static void loop(struct sup *s)
+{
+	for (;;) {
+		struct epoll_event ev[16];
+		bool pending = tick(s);
+		int i, n;
+
+		if (s->stopping && stop_step(s))
+			return;
+		n = epoll_wait(s->ep, ev, 16, (pending || s->stopping) ? 100 : -1);
+		for (i = 0; i < n; i++) {
+			uint32_t tag = ev[i].data.u32;
+
+			if (tag == TAG_SIGNAL)
+				on_signal(s);
+			else if (tag == TAG_STDIN)
+				stdin_data(s);
+			else if (tag < s->cfg.nvms && s->vm[tag].con_fd >= 0)
+				console_data(s, tag);
+		}
+	}
+}
+
+/* ---- set-up and tear-down ---- */
+
+static int check_paths(struct sup *s, char *err, size_t errlen)
+{
+	char p[STATE_PATH_MAX];
+	unsigned i;
+
+	for (i = 0; i < s->cfg.nvms; i++)
+		if (state_path(p, s->dir, s->cfg.vm[i].name, ".console") < 0) {
+			snprintf(err, errlen, "state directory %s is too long for socket paths "
+				 "(use -S with a shorter one)", s->dir);
+			return -1;
+		}
+	return 0;
+}
+
+static bool in_path(const char *prog)
+{
+	char buf[4096], *dir, *save = NULL;
+	const char *p = getenv("PATH");
+
+	snprintf(buf, sizeof(buf), "%s", p ? p : "/usr/bin:/bin");
+	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char full[4200];
+
+		snprintf(full, sizeof(full), "%s/%s", dir, prog);
+		if (access(full, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Everything that can be refused before anything starts. */
+static int prepare(struct sup *s, char *err, size_t errlen)
+{
+	char cerr[CFG_ERR_MAX];
+	pid_t other;
+	unsigned i;
+	int rc = s->o->config ? config_load_file(&s->cfg, s->o->config, cerr, sizeof(cerr))
+			      : config_load_default(&s->cfg, cerr, sizeof(cerr));
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", cerr);
+		return 2;
+	}
+	if (mkdir(s->dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
+		return 1;
+	}
+	other = state_supervisor(s->dir);
+	if (other) {
+		snprintf(err, errlen, "a system is already running in %s (supervisor pid %d); "
+			 "`multivm stop` first, or use -S DIR", s->dir, (int)other);
+		return 1;
+	}
+	if (check_paths(s, err, errlen) < 0)
+		return 1;
+	s->kvm = s->cfg.engine != ENGINE_TCG && kvm_usable();
+	if (s->cfg.engine == ENGINE_KVM && !s->kvm) {
+		snprintf(err, errlen, "%s: engine = kvm but /dev/kvm cannot be opened read-write", s->cfg.path);
+		return 1;
+	}
+	if (s->o->no_guests)
+		return 0;
+	for (i = 0; i < s->cfg.nvms; i++)
+		if (!s->kvm && strncmp(s->cfg.vm[i].passthrough, "pci:", 4) == 0) {
+			snprintf(err, errlen, "%s: vm %s: PCI passthrough needs KVM (/dev/kvm)",
+				 s->cfg.path, s->cfg.vm[i].name);
+			return 1;
+		}
+	if (!in_path("qemu-system-x86_64")) {
+		snprintf(err, errlen, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+		return 1;
+	}
+	return guest_files(&s->cfg, s->kernel, s->initrd, sizeof(s->kernel), err, errlen) < 0 ? 1 : 0;
+}
+
+static int open_files(struct sup *s)
+{
+	char p[STATE_PATH_MAX];
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < s->cfg.nlinks; i++) {
+		const struct cfg_link *l = &s->cfg.link[i];
+
+		rc = link_create(&s->link[i], s->cfg.link_queue_size, s->cfg.vm[l->a].name, s->cfg.vm[l->b].name);
+		if (rc < 0) {
+			log_err("cannot create link %s-%s: %s", s->cfg.vm[l->a].name, s->cfg.vm[l->b].name,
+				strerror(-rc));
+			return rc;
+		}
+	}
+	for (i = 0; i < s->cfg.nvms; i++) {
+		struct vmp *v = &s->vm[i];
+
+		v->cfg = &s->cfg.vm[i];
+		v->con_fd = -1;
+		path(p, s, v->cfg->name, ".stats");
+		/* Fresh counters for each run; they survive VMM restarts. */
+		v->stats_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (v->stats_fd < 0 || ftruncate(v->stats_fd, sizeof(struct vm_stats)) < 0) {
+			log_err("cannot create %s: %s", p, strerror(errno));
+			return -errno;
+		}
+		path(p, s, v->cfg->name, ".console.log");
+		v->con_log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	}
+	return 0;
+}
+
+static int setup_loop(struct sup *s)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_SIGNAL };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->sig_fd < 0 || s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sig_fd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+static void write_pid(struct sup *s)
+{
+	char p[STATE_PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/supervisor.pid", s->dir);
+	f = fopen(p, "w");
+	if (f) {
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
+}
+
+static void remove_files(struct sup *s)
+{
+	static const char *const socks[] = { ".vhost", ".console", ".agent" };
+	char p[STATE_PATH_MAX + 32];
+	unsigned i, k;
+
+	for (i = 0; i < s->cfg.nvms; i++)
+		for (k = 0; k < 3; k++) {
+			path(p, s, s->cfg.vm[i].name, socks[k]);
+			unlink(p);
+		}
+	snprintf(p, sizeof(p), "%s/status", s->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/supervisor.pid", s->dir);
+	unlink(p);
+}
+
+static int start_all(struct sup *s)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < s->cfg.nvms; i++) {
+		rc = start_vmm(s, i);
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; i < s->cfg.nvms; i++) {
+		if (s->o->no_guests) {
+			set_state(s, &s->vm[i], ST_UP);
+			continue;
+		}
+		rc = start_qemu(s, i);
+		if (rc < 0) {
+			log_err("%s: cannot start QEMU: %s", s->vm[i].cfg->name, strerror(-rc));
+			return rc;
+		}
+	}
+	write_status(s);
+	check_all_up(s);
+	return 0;
+}
+
+/* The supervisor proper, in the foreground or as the detached child. */
+static int supervise(struct sup *s)
+{
+	char p[STATE_PATH_MAX + 32];
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_STDIN };
+	int fd, rc;
+
+	snprintf(p, sizeof(p), "%s/supervisor.log", s->dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	log_set_tag("supervisor");
+	write_pid(s);
+	rc = setup_loop(s);
+	if (!rc)
+		rc = open_files(s);
+	if (!rc) {
+		write_status(s);
+		rc = start_all(s);
+	}
+	if (rc < 0) {
+		report_ready(s, "fail: could not start the system\n");
+		notice(s, "multivm: could not start the system; see %s/*.log", s->dir);
+		begin_stop(s);
+	} else if (s->foreground) {
+		relay_raw(0);
+		relay_init(&s->relay);
+		s->stdin_open = epoll_ctl(s->ep, EPOLL_CTL_ADD, 0, &e) == 0;
+		notice(s, "multivm: showing %s's console; Return ~ . stops the system",
+		       s->cfg.vm[0].name);
+	}
+	loop(s);
+	relay_restore();
+	remove_files(s);
+	log_info("stopped");
+	return rc < 0 ? 1 : 0;
+}
+
+/* --detach: the parent waits until every VM is up (or failure). */
+static int wait_detached(struct sup *s, pid_t child, int rfd)
+{
+	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
+	char buf[256] = "", p[STATE_PATH_MAX + 32];
+	ssize_t n = 0;
+	FILE *f;
+
+	if (poll(&pfd, 1, s->o->timeout_s * 1000) > 0)
+		n = read(rfd, buf, sizeof(buf) - 1);
+	if (n > 0 && strncmp(buf, "ok", 2) == 0) {
+		snprintf(p, sizeof(p), "%s/status", s->dir);
+		f = fopen(p, "r");
+		while (f && fgets(buf, sizeof(buf), f))
+			fputs(buf, stdout);
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	buf[n > 0 ? n : 0] = 0;
+	fprintf(stderr, "multivm: %s", n > 0 ? buf + (strncmp(buf, "fail: ", 6) ? 0 : 6)
+					     : "the system did not come up in time\n");
+	if (n <= 0)
+		fprintf(stderr, "multivm: waited %d s; see the logs in %s\n", s->o->timeout_s, s->dir);
+	kill(child, SIGTERM);
+	return 1;
+}
+
+int supervisor_run(const struct run_opts *o)
+{
+	static struct sup s;
+	char err[600];
+	int rc, pfd[2];
+	pid_t pid;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.ready_fd = -1;
+	s.tty_fd = -1;
+	snprintf(s.dir, sizeof(s.dir), "%s", o->state_dir);
+	rc = prepare(&s, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "multivm: %s\n", err);
+		return rc;
+	}
+	if (!o->detach) {
+		s.foreground = true;
+		s.tty_fd = dup(1);
+		return supervise(&s);
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid > 0) {
+		close(pfd[1]);
+		return wait_detached(&s, pid, pfd[0]);
+	}
+	close(pfd[0]);
+	setsid();
+	s.ready_fd = pfd[1];
+
+	{
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			close(null);
+		}
+	}
+	exit(supervise(&s));
+}
