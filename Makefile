@@ -16,6 +16,7 @@ obj      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asanobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
 
 .PHONY: all run test unit e2e bench clean deps guest asan
+.SECONDARY:
 all: $(BUILD)/multivm guest
 asan: $(BUILD)/asan/multivm
 

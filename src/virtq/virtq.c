@@ -73,7 +73,9 @@ static uint16_t *used_event(const struct virtq *q)
 
 static uint16_t *avail_event(const struct virtq *q)
 {
-	return (uint16_t *)&q->used->ring[q->num];
+	/* Computed in bytes: the slot is a u16 after the used elements. */
+	return (uint16_t *)((uint8_t *)q->used + offsetof(struct vring_used, ring) +
+			    sizeof(struct vring_used_elem) * q->num);
 }
 
 /* True if event lies in (old, new]: the other side asked to be told. */

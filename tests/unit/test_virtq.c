@@ -68,6 +68,11 @@ static void post(struct fx *f, uint16_t head)
 	f->q.avail->idx = f->avail;
 }
 
+static uint16_t *avail_event(struct fx *f)
+{
+	return (uint16_t *)((uint8_t *)f->q.used + 4 + 8 * QN);
+}
+
 static void expect_err(struct fx *f, int err)
 {
 	struct vq_chain c;
@@ -368,7 +373,7 @@ static void test_event_idx_notify(void **state)
 
 	/* enable_notify publishes avail_event and sees late arrivals. */
 	assert_true(vq_enable_notify(&f->q));	/* entry 3 still pending */
-	assert_int_equal(*(uint16_t *)&f->q.used->ring[QN], 3);
+	assert_int_equal(*avail_event(f), 3);
 	assert_int_equal(vq_pop(&f->q, &c), 1);
 	assert_false(vq_enable_notify(&f->q));
 }
@@ -390,11 +395,11 @@ static void test_no_event_idx_flags(void **state)
 static void test_driver_side(void **state)
 {
 	struct fx *f = *state;
-	uint16_t *avail_event = (uint16_t *)&f->q.used->ring[QN];
+	uint16_t *ev = avail_event(f);
 	int i;
 
 	assert_int_equal(vq_reclaim(&f->q), QN);
-	*avail_event = 0;
+	*ev = 0;
 	vq_add(&f->q, 0x10, 100);
 	assert_true(vq_kick_needed(&f->q));	/* crosses avail_event 0 */
 	vq_add(&f->q, 0x20, 100);

@@ -1,0 +1,158 @@
+/* Pure parts of the supervisor: the QEMU command line and the console
+ * escape filter. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "console/relay.h"
+#include "supervisor/qemu.h"
+#include "supervisor/state.h"
+
+static struct config c;
+static char buf[8192], *argv[QEMU_MAX_ARGS];
+
+static int build(unsigned vm, bool kvm)
+{
+	struct qemu_opts o = { .cfg = &c, .vm = &c.vm[vm], .state_dir = "/run/mv", .kvm = kvm,
+			       .kernel = "/g/vmlinuz", .initrd = "/g/initrd" };
+
+	return qemu_argv(&o, buf, sizeof(buf), argv, QEMU_MAX_ARGS);
+}
+
+/* The argument that follows flag and contains want, or NULL. */
+static const char *find(int argc, const char *flag, const char *want)
+{
+	int i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], flag) == 0 && strstr(argv[i + 1], want))
+			return argv[i + 1];
+	return NULL;
+}
+
+static void test_tcg_default_vm0(void **state)
+{
+	char err[CFG_ERR_MAX];
+	int n;
+
+	assert_int_equal(config_load_default(&c, err, sizeof(err)), 0);
+	n = build(0, false);
+	assert_true(n > 0);
+	assert_null(argv[n]);
+	assert_string_equal(argv[0], "qemu-system-x86_64");
+	assert_non_null(find(n, "-machine", "q35,accel=tcg,memory-backend=mem"));
+	assert_non_null(find(n, "-object", "memory-backend-memfd,id=mem,size=256M,share=on"));
+	assert_non_null(find(n, "-cpu", "max"));
+	assert_non_null(find(n, "-append", "multivm.name=vm0 multivm.addr=192.168.1.1/24"));
+	assert_non_null(find(n, "-chardev", "socket,id=vu,path=/run/mv/vm0.vhost,reconnect=1"));
+	/* MSI-X off under TCG: QEMU 7.2 crashes in vhost-user start-up with it. */
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4d:56:01,addr=0x3,vectors=0"));
+	assert_non_null(find(n, "-netdev", "user,id=pt0"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=pt0,mac=52:54:00:4d:56:81,addr=0x4"));
+	assert_non_null(find(n, "-chardev", "socket,id=agent,path=/run/mv/vm0.agent,server=on,wait=off"));
+}
+
+static void test_kvm_vm1_no_passthrough(void **state)
+{
+	char err[CFG_ERR_MAX];
+	int n;
+
+	assert_int_equal(config_load_default(&c, err, sizeof(err)), 0);
+	n = build(1, true);
+	assert_non_null(find(n, "-machine", "accel=kvm"));
+	assert_non_null(find(n, "-cpu", "host"));
+	assert_non_null(find(n, "-device", "netdev=net0,mac=52:54:00:4d:56:02,addr=0x3"));
+	assert_null(find(n, "-device", "vectors=0"));
+	assert_null(find(n, "-netdev", "pt0"));
+}
+
+static void test_manual_and_other_passthrough(void **state)
+{
+	char err[CFG_ERR_MAX];
+	int n;
+
+	assert_int_equal(config_load_string(&c,
+		"[system]\naddressing = manual\n"
+		"[vm a]\naddress = 10.0.0.1/8\npassthrough = tap:tap0\nmemory = 1G\ncpus = 2\n"
+		"[vm b]\npassthrough = pci:0000:03:00.0\n", "t", err, sizeof(err)), 0);
+	n = build(0, false);
+	assert_null(find(n, "-append", "multivm.addr"));
+	assert_non_null(find(n, "-netdev", "tap,id=pt0,ifname=tap0,script=no,downscript=no"));
+	assert_non_null(find(n, "-m", "1024M"));
+	assert_non_null(find(n, "-smp", "2"));
+	n = build(1, true);
+	assert_non_null(find(n, "-device", "vfio-pci,host=0000:03:00.0,addr=0x4"));
+}
+
+static void test_small_buffer(void **state)
+{
+	struct qemu_opts o = { .cfg = &c, .vm = &c.vm[0], .state_dir = "/x", .kernel = "k", .initrd = "i" };
+	char small[64];
+	char err[CFG_ERR_MAX];
+
+	assert_int_equal(config_load_default(&c, err, sizeof(err)), 0);
+	assert_int_equal(qemu_argv(&o, small, sizeof(small), argv, QEMU_MAX_ARGS), -E2BIG);
+	assert_int_equal(qemu_argv(&o, buf, sizeof(buf), argv, 8), -E2BIG);
+}
+
+static size_t filter(struct relay *r, const char *in, char *out, bool *quit)
+{
+	size_t n = relay_input(r, in, strlen(in), out, quit);
+
+	out[n] = 0;
+	return n;
+}
+
+static void test_escape(void **state)
+{
+	struct relay r;
+	char out[64];
+	bool quit = false;
+
+	relay_init(&r);
+	filter(&r, "ls ~/x\r", out, &quit);	/* ~ mid-line passes */
+	assert_string_equal(out, "ls ~/x\r");
+	assert_false(quit);
+	filter(&r, "~~", out, &quit);		/* Return ~ ~ sends one ~ */
+	assert_string_equal(out, "~");
+	filter(&r, "\r~x", out, &quit);		/* Return ~ x sends both */
+	assert_string_equal(out, "\r~x");
+	filter(&r, "\r~", out, &quit);		/* split across reads */
+	assert_string_equal(out, "\r");
+	filter(&r, ".rest", out, &quit);
+	assert_true(quit);
+	assert_string_equal(out, "");
+}
+
+static void test_state_paths(void **state)
+{
+	char p[STATE_PATH_MAX], dir[200];
+
+	assert_int_equal(state_path(p, "/run/multivm", "vm0", ".vhost"), 0);
+	assert_string_equal(p, "/run/multivm/vm0.vhost");
+	memset(dir, 'd', sizeof(dir) - 1);
+	dir[sizeof(dir) - 1] = 0;
+	assert_int_equal(state_path(p, dir, "vm0", ".vhost"), -ENAMETOOLONG);
+	state_dir(dir, sizeof(dir), "/tmp/given");
+	assert_string_equal(dir, "/tmp/given");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcg_default_vm0),
+		cmocka_unit_test(test_kvm_vm1_no_passthrough),
+		cmocka_unit_test(test_manual_and_other_passthrough),
+		cmocka_unit_test(test_small_buffer),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_state_paths),
+	};
+
+	return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
+}
