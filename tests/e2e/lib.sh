@@ -39,8 +39,15 @@ wait_for() {
 	done
 }
 
-# Value of KEY=N on the stats line starting with PREFIX.
+# Takes one snapshot of `multivm stats`; stat_of reads from it, so values
+# compared with each other come from the same moment.
+snap() {
+	"$MV" stats >"$STATE/stats.out"
+}
+
+# Value of KEY=N on the snapshot's line starting with PREFIX.
 stat_of() {
-	"$MV" stats | awk -v p="$1" -v k="$2" '
-		index($0, p " ") == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
+	awk -v p="$1" -v k="$2" '
+		index($0, p " ") == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' \
+		"$STATE/stats.out"
 }
