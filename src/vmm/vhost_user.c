@@ -60,8 +60,9 @@ void vu_init(struct vu_dev *d)
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	/* Only mark fds absent: zeroed fields are not ours to close. */
 	for (i = 0; i < VU_NRINGS; i++)
-		ring_clear(&d->ring[i]);
+		d->ring[i].kick_fd = d->ring[i].call_fd = d->ring[i].err_fd = -1;
 	for (i = 0; i < VU_MAX_FDS; i++)
 		d->fds[i] = -1;
 }
