@@ -1,0 +1,278 @@
+/* Forwarding between two in-process "VMs" over a real link: routing
+ * decisions, delivery, every drop reason, back-pressure, hostile peers
+ * and a re-attached (restarted) end. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <unistd.h>
+
+#include "../guest_model.h"
+
+static const uint8_t mac_a[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 1 };
+static const uint8_t mac_b[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 2 };
+static const uint8_t mac_x[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 9 };
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+struct fx {
+	struct guest a, b;
+	struct link la, lb;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_int_equal(link_pair(&f->la, &f->lb, 64, mac_a, mac_b), 0);
+	guest_init(&f->a, mac_a, &f->la, 1);
+	guest_init(&f->b, mac_b, &f->lb, 1);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	link_detach(&f->la);
+	link_detach(&f->lb);
+	free(f->a.mem);
+	free(f->b.mem);
+	free(f);
+	return 0;
+}
+
+static uint32_t frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], uint32_t len, uint8_t fill)
+{
+	memset(buf, fill, len);
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	return len;
+}
+
+/* A sends, B receives: one pass of each VMM's loop. */
+static void pump(struct fx *f)
+{
+	net_tx(&f->a.net);
+	net_rx(&f->b.net);
+}
+
+static void test_route(void **state)
+{
+	struct fx *f = *state;
+	uint32_t mask;
+
+	assert_int_equal(net_route(&f->a.net, mac_b, mac_a, &mask), -1);
+	assert_int_equal(mask, 1);
+	assert_int_equal(net_route(&f->a.net, bcast, mac_a, &mask), -1);
+	assert_int_equal(mask, 1);
+	assert_int_equal(net_route(&f->a.net, mac_x, mac_a, &mask), DROP_NO_LINK);
+	assert_int_equal(net_route(&f->a.net, mac_b, mac_x, &mask), DROP_SPOOFED);
+	assert_int_equal(net_route(&f->a.net, mac_a, mac_a, &mask), DROP_NO_LINK);	/* to itself */
+	f->a.net.nlinks = 0;
+	assert_int_equal(net_route(&f->a.net, bcast, mac_a, &mask), DROP_NO_LINK);
+}
+
+static void test_delivery(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[1600], *got = NULL;
+	uint32_t len = frame(buf, mac_b, mac_a, 1514, 0x5a);
+
+	guest_post_rx(&f->b, 8);
+	guest_send(&f->a, buf, len);
+	pump(f);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + len);
+	assert_int_equal(got[10], 1);	/* num_buffers */
+	assert_int_equal(got[0] | got[1], 0);	/* no offloads */
+	assert_memory_equal(got + NET_HDR_LEN, buf, len);
+	assert_int_equal(f->a.tx.used->idx, 1);	/* TX chain returned */
+	assert_int_equal(f->a.st.guest_tx_frames, 1);
+	assert_int_equal(f->a.st.link[0].tx_frames, 1);
+	assert_int_equal(f->a.st.link[0].tx_bytes, len);
+	assert_int_equal(f->b.st.link[0].rx_frames, 1);
+	assert_int_equal(f->b.st.guest_rx_bytes, len);
+	/* Broadcast goes too. */
+	guest_send(&f->a, buf, frame(buf, bcast, mac_a, 60, 1));
+	pump(f);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
+}
+
+static void test_drops(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[1600], *got = NULL;
+
+	guest_post_rx(&f->b, 8);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_x, 60, 0));	/* spoofed */
+	guest_send(&f->a, buf, frame(buf, mac_x, mac_a, 60, 0));	/* unknown */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 13, 0));	/* too short */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, NET_MAX_FRAME + 1, 0));	/* too long */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	/* Set gso_type in that last frame's header: not negotiated. */
+	guest_ptr(&f->a, guest_buf(&f->a, 1, 4))[1] = 1;
+	pump(f);
+	assert_int_equal(f->a.st.drop[DROP_SPOOFED], 1);
+	assert_int_equal(f->a.st.drop[DROP_NO_LINK], 1);
+	assert_int_equal(f->a.st.drop[DROP_MALFORMED], 3);
+	assert_int_equal(f->a.st.guest_tx_frames, 5);
+	assert_int_equal(f->a.tx.used->idx, 5);	/* every chain given back */
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	assert_int_equal(f->a.st.link[0].tx_frames, 0);
+}
+
+static void test_backpressure_and_queue_full(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+	unsigned i, n = 0;
+
+	/* B has no RX buffers: frames wait on the link (64 slots). */
+	for (i = 0; i < 100; i++) {
+		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
+		if (i % 32 == 31)
+			pump(f);
+	}
+	pump(f);
+	assert_int_equal(f->a.st.link[0].tx_frames, 64);
+	assert_int_equal(f->a.st.drop[DROP_QUEUE_FULL], 36);
+	assert_int_equal(f->a.st.link[0].drop[DROP_QUEUE_FULL], 36);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	/* B posts buffers: the 64 waiting frames arrive, in order. */
+	guest_post_rx(&f->b, 200);
+	while (net_rx(&f->b.net))
+		;
+	while (guest_recv(&f->b, &got)) {
+		assert_int_equal(got[NET_HDR_LEN + 12], n);
+		n++;
+	}
+	assert_int_equal(n, 64);
+	assert_int_equal(f->a.st.guest_tx_frames, 100);
+	assert_int_equal(f->a.st.link[0].tx_frames + f->a.st.drop[DROP_QUEUE_FULL], 100);
+}
+
+static void test_peer_rewrites_source(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	guest_post_rx(&f->b, 4);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	/* A hostile VMM A' rewrites the frame in its slot after committing. */
+	memcpy(f->la.tx_slots + 6, mac_x, 6);
+	net_rx(&f->b.net);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	assert_int_equal(f->b.st.drop[DROP_SPOOFED], 1);
+	assert_int_equal(f->b.st.link[0].drop[DROP_SPOOFED], 1);
+}
+
+static void test_peer_garbage_ring(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	guest_post_rx(&f->b, 4);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	f->la.txq.avail->idx += 1000;	/* what a hostile peer could write */
+	net_rx(&f->b.net);
+	assert_int_equal(f->lb.rxq.err, VQ_E_AVAIL_IDX);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	/* B's own sending still works: B -> A. */
+	guest_post_rx(&f->a, 4);
+	guest_send(&f->b, buf, frame(buf, mac_a, mac_b, 60, 7));
+	net_tx(&f->b.net);
+	net_rx(&f->a.net);
+	assert_int_equal(guest_recv(&f->a, &got), NET_HDR_LEN + 60);
+}
+
+static void test_peer_descriptor_outside(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	guest_post_rx(&f->b, 4);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	f->la.txq.desc[0].addr = 64 * LINK_SLOT_SIZE - 8;	/* runs past the slots */
+	net_rx(&f->b.net);
+	assert_int_equal(f->lb.rxq.err, VQ_E_ADDR);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+}
+
+static void test_device_claims_too_much(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100];
+
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	f->lb.rxq.used->idx = 50;	/* B says it used 50 of A's 1 */
+	f->la.tx_free = 0;		/* make A look at used idx now */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	assert_int_equal(f->la.txq.err, VQ_E_USED_IDX);
+	assert_int_equal(f->a.st.drop[DROP_LINK_DOWN], 1);
+}
+
+static void test_reattach_resumes(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+	struct link_res r;
+	unsigned i, n = 0;
+
+	guest_post_rx(&f->b, 32);
+	for (i = 0; i < 3; i++)
+		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
+	pump(f);
+	/* A's VMM "restarts": a new end attached to the same memory. */
+	r.memfd = dup(f->la.memfd);
+	r.kick[0] = dup(f->la.tx_kick);
+	r.kick[1] = dup(f->la.rx_kick);
+	link_detach(&f->la);
+	assert_int_equal(link_attach(&f->la, r.memfd, 0, 64, r.kick[1], r.kick[0], "vm0", "vm1"), 0);
+	f->la.st = &f->a.st.link[0];
+	for (; i < 6; i++)
+		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
+	pump(f);
+	while (guest_recv(&f->b, &got)) {
+		assert_int_equal(got[NET_HDR_LEN + 12], n);
+		n++;
+	}
+	assert_int_equal(n, 6);
+	assert_int_equal(f->la.txq.err | f->lb.rxq.err, 0);
+}
+
+static void test_tx_loop_stops_only_tx(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	f->a.tx.desc[0] = (struct vring_desc){ guest_buf(&f->a, 1, 0), 64, VRING_DESC_F_NEXT, 0 };
+	f->a.tx.avail->ring[0] = 0;
+	f->a.tx.avail->idx = ++f->a.tx_avail;
+	net_tx(&f->a.net);
+	assert_int_equal(f->a.tx.err, VQ_E_CHAIN);
+	/* A still receives. */
+	guest_post_rx(&f->a, 4);
+	guest_send(&f->b, buf, frame(buf, mac_a, mac_b, 60, 0));
+	net_tx(&f->b.net);
+	net_rx(&f->a.net);
+	assert_int_equal(guest_recv(&f->a, &got), NET_HDR_LEN + 60);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_route), T(test_delivery), T(test_drops), T(test_backpressure_and_queue_full),
+		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
+		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_tx_loop_stops_only_tx),
+	};
+
+	return cmocka_run_group_tests_name("forwarding", tests, NULL, NULL);
+}
