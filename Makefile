@@ -45,9 +45,10 @@ $(BUILD)/guest/initramfs.cpio.gz: guest/mkinitramfs.sh guest/init guest/agent.c 
 	sh guest/mkinitramfs.sh $(BUILD)/guest
 
 deps:
-	sh scripts/deps.sh
+	sh scripts/deps.sh test
 
-run: deps
+run:
+	sh scripts/deps.sh run
 	$(MAKE) all
 	$(BUILD)/multivm run $(CONFIG)
 

@@ -288,13 +288,15 @@ bool vq_kick_needed(struct virtq *q)
 	return !(LOAD(&q->used->flags) & VRING_USED_F_NO_NOTIFY);
 }
 
-size_t vq_chain_read(const struct vq_chain *c, size_t off, void *dst, size_t len)
+/* Copies between buf and segments [first, first+count) of c, starting
+ * at byte off of those segments; to_chain picks the direction. */
+static size_t chain_copy(const struct vq_chain *c, unsigned first, unsigned count, size_t off,
+			 uint8_t *buf, size_t len, bool to_chain)
 {
-	uint8_t *out = dst;
 	size_t done = 0;
 	unsigned i;
 
-	for (i = 0; i < c->nout && done < len; i++) {
+	for (i = first; i < first + count && done < len; i++) {
 		const struct vq_seg *s = &c->seg[i];
 		size_t n;
 
@@ -305,33 +307,22 @@ size_t vq_chain_read(const struct vq_chain *c, size_t off, void *dst, size_t len
 		n = s->len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy(out + done, s->p + off, n);
+		if (to_chain)
+			memcpy(s->p + off, buf + done, n);
+		else
+			memcpy(buf + done, s->p + off, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vq_chain_read(const struct vq_chain *c, size_t off, void *dst, size_t len)
+{
+	return chain_copy(c, 0, c->nout, off, dst, len, false);
+}
+
 size_t vq_chain_write(const struct vq_chain *c, size_t off, const void *src, size_t len)
 {
-	const uint8_t *in = src;
-	size_t done = 0;
-	unsigned i;
-
-	for (i = c->nout; i < (unsigned)c->nout + c->nin && done < len; i++) {
-		const struct vq_seg *s = &c->seg[i];
-		size_t n;
-
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		n = s->len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy(s->p + off, in + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return chain_copy(c, c->nout, c->nin, off, (uint8_t *)src, len, true);
 }
