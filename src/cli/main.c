@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "console/client.h"
 #include "supervisor/commands.h"
 #include "supervisor/state.h"
 #include "supervisor/supervisor.h"
@@ -21,6 +22,8 @@ static void usage(FILE *f)
 		"  stats               frames, bytes and drops per VM and per link\n"
 		"  exec [--timeout SECS] VM -- CMD...\n"
 		"                      run a shell command in VM; exits with its status\n"
+		"  console VM          attach this terminal to VM's console (Return @ N switches,\n"
+		"                      Return @ ? lists VMs, Return ~ . detaches)\n"
 		"  stop [--timeout SECS]\n"
 		"                      stop the system\n"
 		"  check CONFIG        validate a config file\n"
@@ -138,6 +141,13 @@ int main(int argc, char **argv)
 		return exec_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "stop") && timeout_opt(argc, argv, 1, &secs) == argc)
 		return cmd_stop(dir, secs);
+	if (!strcmp(argv[0], "console") && argc == 2) {
+		char sock[STATE_PATH_MAX];
+
+		if (state_path(sock, dir, "console", ".sock") < 0)
+			return 1;
+		return console_attach(sock, argv[1]);
+	}
 	if (!strcmp(argv[0], "check") && argc == 2)
 		return cmd_check(argv[1]);
 	if (!strcmp(argv[0], "version") || !strcmp(argv[0], "--version")) {

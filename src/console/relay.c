@@ -6,7 +6,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-enum { MID_LINE, LINE_START, AFTER_TILDE };
 
 static struct termios saved;
 static int saved_fd = -1;
@@ -47,33 +46,82 @@ int relay_raw(int fd)
 
 void relay_init(struct relay *r)
 {
-	r->state = LINE_START;
+	r->line_start = true;
+	r->pending = 0;
+	r->esc = 0;
 }
 
-size_t relay_input(struct relay *r, const char *in, size_t n, char *out, bool *quit)
+static int vm_index(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Terminal escape sequences (ESC x, or CSI ... final byte) pass through
+ * and change nothing: the shell's cursor-position query after each prompt
+ * makes the terminal answer ESC [ row ; col R at any moment. */
+static bool in_sequence(struct relay *r, char c)
+{
+	if (r->esc == 1) {
+		r->esc = c == '[' ? 2 : 0;
+		return true;
+	}
+	if (r->esc == 2) {
+		if (c >= 0x40 && c <= 0x7e)
+			r->esc = 0;
+		return true;
+	}
+	if (c == 0x1b) {
+		r->esc = 1;
+		return true;
+	}
+	return false;
+}
+
+size_t relay_input(struct relay *r, const char *in, size_t n, char *out, size_t *outlen,
+		   int *ev, int *vm)
 {
 	size_t i, o = 0;
 
-	for (i = 0; i < n; i++) {
-		char c = in[i];
+	*ev = RELAY_NONE;
+	for (i = 0; i < n && *ev == RELAY_NONE; i++) {
+		char c = in[i], lead = r->pending;
 
-		if (r->state == AFTER_TILDE) {
-			r->state = MID_LINE;
-			if (c == '.') {
-				*quit = true;
-				return o;
-			}
-			if (c != '~')
-				out[o++] = '~';
+		if (in_sequence(r, c)) {
 			out[o++] = c;
 			continue;
 		}
-		if (r->state == LINE_START && c == '~') {
-			r->state = AFTER_TILDE;
+		if (lead) {
+			r->pending = 0;
+			r->line_start = false;
+			if (lead == '~' && c == '.') {
+				*ev = RELAY_QUIT;
+			} else if (lead == '@' && c == '?') {
+				*ev = RELAY_LIST;
+			} else if (lead == '@' && vm_index(c) >= 0) {
+				*ev = RELAY_SWITCH;
+				*vm = vm_index(c);
+			} else {
+				/* Not an escape: the guest gets both keys (one if doubled). */
+				if (c != lead)
+					out[o++] = lead;
+				out[o++] = c;
+				r->line_start = c == '\r' || c == '\n';
+			}
+			if (*ev != RELAY_NONE)
+				r->line_start = true;	/* ready for the next escape */
+			continue;
+		}
+		if (r->line_start && (c == '~' || c == '@')) {
+			r->pending = c;
 			continue;
 		}
 		out[o++] = c;
-		r->state = (c == '\r' || c == '\n') ? LINE_START : MID_LINE;
+		r->line_start = c == '\r' || c == '\n';
 	}
-	return o;
+	*outlen = o;
+	return i;
 }

@@ -1,25 +1,36 @@
-/* Relaying one VM's serial console to the user's terminal: raw mode,
- * restoring the terminal on every way out, and the escape sequence
- * Return ~ . (like ssh) that leaves. */
+/* The user's side of a serial console: raw terminal mode (restored on
+ * every way out) and the escapes typed right after Return:
+ *   Return @ N   switch to VM N (0-9, then a-f for 10-15)
+ *   Return @ ?   list the VMs
+ *   Return ~ .   leave
+ *   Return ~ ~ / Return @ @   send one ~ / @
+ * Anything else is passed through unchanged, so typing is never eaten. */
 #ifndef MULTIVM_RELAY_H
 #define MULTIVM_RELAY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+enum relay_event { RELAY_NONE, RELAY_QUIT, RELAY_SWITCH, RELAY_LIST };
+
 struct relay {
-	int state;	/* where we are in Return ~ . */
+	bool line_start;	/* the last key was Return (or nothing yet) */
+	char pending;		/* '~' or '@' typed right after Return */
+	int esc;		/* inside a terminal escape sequence: 1 ESC, 2 CSI */
 };
 
-/* Puts fd (a terminal) in raw mode; the saved mode is restored by
- * relay_restore(), at exit and on fatal signals. No-op if not a tty. */
+/* Puts fd (a terminal) in raw mode; relay_restore() puts it back, and is
+ * also run at exit and on fatal signals. No-op if fd is not a tty. */
 int relay_raw(int fd);
 void relay_restore(void);
 
 void relay_init(struct relay *r);
 
-/* Filters n input bytes into out (room for 2n): Return ~ . sets *quit and
- * is not forwarded; "~~" after Return sends one "~". Returns bytes to send. */
-size_t relay_input(struct relay *r, const char *in, size_t n, char *out, bool *quit);
+/* Consumes input up to the end or the first escape. Bytes for the guest go
+ * to out (room for 2n) with *outlen set; *ev says which escape ended the
+ * scan (*vm: the index for RELAY_SWITCH). Returns bytes consumed: call
+ * again with the rest. */
+size_t relay_input(struct relay *r, const char *in, size_t n, char *out, size_t *outlen,
+		   int *ev, int *vm);
 
 #endif

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "config/config.h"
+#include "console/mux.h"
 #include "console/relay.h"
 #include "link/link.h"
 #include "supervisor/qemu.h"
@@ -34,6 +35,8 @@ static const char *const state_names[] = { "starting", "booting", "up", "restart
 
 #define TAG_SIGNAL	1000
 #define TAG_STDIN	1001
+#define TAG_LISTEN	1002
+#define TAG_VIEWER	2000
 #define BACKOFF_MIN_MS	200
 #define BACKOFF_MAX_MS	5000
 #define STOP_GRACE_MS	5000
@@ -59,9 +62,10 @@ struct sup {
 	char kernel[512], initrd[512];
 	struct link_res link[CFG_MAX_LINKS];
 	struct vmp vm[CFG_MAX_VMS];
-	int ep, sig_fd, tty_fd, ready_fd;
+	int ep, sig_fd, tty_fd, ready_fd, listen_fd;
 	bool foreground, stdin_open, all_up;
-	struct relay relay;
+	struct mux mux;
+	int fg_viewer;			/* the terminal's viewer, or -1 */
 	int stopping;			/* 0, 1: QEMUs, 2: VMMs */
 	long long stop_deadline;
 };
@@ -110,9 +114,10 @@ static void write_status(struct sup *s)
 	for (i = 0; i < s->cfg.nvms; i++) {
 		struct vmp *v = &s->vm[i];
 
-		used += snprintf(text + used, sizeof(text) - used, "%s state=%s vmm=%d qemu=%d engine=%s\n",
+		used += snprintf(text + used, sizeof(text) - used,
+				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log\n",
 				 v->cfg->name, state_names[v->state], (int)v->vmm, (int)v->qemu,
-				 s->kvm ? "kvm" : "tcg");
+				 s->kvm ? "kvm" : "tcg", s->dir, v->cfg->name);
 	}
 	if (state_write_status(s->dir, text) < 0)
 		log_warn("cannot write %s/status", s->dir);
@@ -269,8 +274,7 @@ static void console_data(struct sup *s, unsigned i)
 	}
 	if (v->con_log >= 0 && write(v->con_log, buf, n) < 0)
 		log_warn("%s: console log write failed", v->cfg->name);
-	if (s->foreground && i == 0 && write(s->tty_fd, buf, n) < 0)
-		log_warn("terminal write failed");
+	mux_output(&s->mux, i, buf, n);
 	scan_ready(s, v, buf, n);
 }
 
@@ -288,12 +292,25 @@ static void begin_stop(struct sup *s)
 			kill(s->vm[i].qemu, SIGTERM);
 }
 
+static void to_vm(void *ctx, unsigned vm, const char *buf, size_t n)
+{
+	struct sup *s = ctx;
+
+	if (s->vm[vm].con_fd >= 0 && write(s->vm[vm].con_fd, buf, n) < 0)
+		log_warn("%s: console write failed", s->vm[vm].cfg->name);
+}
+
+static const char *vm_state(void *ctx, unsigned vm)
+{
+	struct sup *s = ctx;
+
+	return state_names[s->vm[vm].state];
+}
+
 static void stdin_data(struct sup *s)
 {
-	char in[1024], out[2048];
-	bool quit = false;
+	char in[1024];
 	ssize_t n = read(0, in, sizeof(in));
-	size_t o;
 
 	if (n <= 0) {
 		/* No terminal any more: keep running until told to stop. */
@@ -301,11 +318,54 @@ static void stdin_data(struct sup *s)
 		s->stdin_open = false;
 		return;
 	}
-	o = relay_input(&s->relay, in, n, out, &quit);
-	if (o && s->vm[0].con_fd >= 0 && write(s->vm[0].con_fd, out, o) < 0)
-		log_warn("vm0 console write failed");
-	if (quit)
+	if (!mux_input(&s->mux, s->fg_viewer, in, n))
 		begin_stop(s);
+}
+
+/* `multivm console` clients: each is a viewer of its own. */
+static void client_accept(struct sup *s)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
+	struct epoll_event e = { .events = EPOLLIN };
+
+	if (fd < 0)
+		return;
+	i = mux_add_viewer(&s->mux, fd, fd, -1, false);
+	e.data.u32 = TAG_VIEWER + i;
+	if (i < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+		if (i >= 0)
+			mux_remove_viewer(&s->mux, i);
+		close(fd);
+	}
+}
+
+static void client_data(struct sup *s, int i)
+{
+	int fd = s->mux.v[i].in_fd;
+	char in[1024];
+	ssize_t n = read(fd, in, sizeof(in));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0 && mux_input(&s->mux, i, in, n))
+		return;
+	mux_remove_viewer(&s->mux, i);
+	close(fd);
+}
+
+static int listen_clients(struct sup *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+
+	path(sa.sun_path, s, "console", ".sock");
+	unlink(sa.sun_path);
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(sa.sun_path, 0600) < 0 || listen(s->listen_fd, 4) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->listen_fd, &e) < 0)
+		return -errno;
+	return 0;
 }
 
 /* ---- children ---- */
@@ -445,6 +505,10 @@ static void loop(struct sup *s)
 				on_signal(s);
 			else if (tag == TAG_STDIN)
 				stdin_data(s);
+			else if (tag == TAG_LISTEN)
+				client_accept(s);
+			else if (tag >= TAG_VIEWER && tag < TAG_VIEWER + MUX_MAX_VIEWERS)
+				client_data(s, tag - TAG_VIEWER);
 			else if (tag < s->cfg.nvms && s->vm[tag].con_fd >= 0)
 				console_data(s, tag);
 		}
@@ -607,6 +671,8 @@ static void remove_files(struct sup *s)
 		}
 	snprintf(p, sizeof(p), "%s/status", s->dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/console.sock", s->dir);
+	unlink(p);
 	snprintf(p, sizeof(p), "%s/supervisor.pid", s->dir);
 	unlink(p);
 }
@@ -642,6 +708,7 @@ static int supervise(struct sup *s)
 {
 	char p[STATE_PATH_MAX + 32];
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_STDIN };
+	struct mux_ops ops = { .ctx = s, .to_vm = to_vm, .state = vm_state };
 	int fd, rc;
 
 	snprintf(p, sizeof(p), "%s/supervisor.log", s->dir);
@@ -652,7 +719,10 @@ static int supervise(struct sup *s)
 	}
 	log_set_tag("supervisor");
 	write_pid(s);
+	mux_init(&s->mux, &s->cfg, &ops);
 	rc = setup_loop(s);
+	if (!rc)
+		rc = listen_clients(s);
 	if (!rc)
 		rc = open_files(s);
 	if (!rc) {
@@ -665,10 +735,9 @@ static int supervise(struct sup *s)
 		begin_stop(s);
 	} else if (s->foreground) {
 		relay_raw(0);
-		relay_init(&s->relay);
+		s->fg_viewer = mux_add_viewer(&s->mux, 0, s->tty_fd, 0, true);
 		s->stdin_open = epoll_ctl(s->ep, EPOLL_CTL_ADD, 0, &e) == 0;
-		notice(s, "multivm: showing %s's console; Return ~ . stops the system",
-		       s->cfg.vm[0].name);
+		log_info("showing %s's console", s->cfg.vm[0].name);
 	}
 	loop(s);
 	relay_restore();
@@ -716,6 +785,8 @@ int supervisor_run(const struct run_opts *o)
 	s.o = o;
 	s.ready_fd = -1;
 	s.tty_fd = -1;
+	s.listen_fd = -1;
+	s.fg_viewer = -1;
 	snprintf(s.dir, sizeof(s.dir), "%s", o->state_dir);
 	rc = prepare(&s, err, sizeof(err));
 	if (rc) {

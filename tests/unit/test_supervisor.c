@@ -101,32 +101,53 @@ static void test_small_buffer(void **state)
 	assert_int_equal(qemu_argv(&o, buf, sizeof(buf), argv, 8), -E2BIG);
 }
 
-static size_t filter(struct relay *r, const char *in, char *out, bool *quit)
+/* Feeds text; returns the first escape and what reached the guest. */
+static int filter(struct relay *r, const char *in, char *out, int *vm)
 {
-	size_t n = relay_input(r, in, strlen(in), out, quit);
+	size_t n = strlen(in), o = 0, olen;
+	int ev = RELAY_NONE;
 
-	out[n] = 0;
-	return n;
+	while (n && ev == RELAY_NONE) {
+		size_t used = relay_input(r, in, n, out + o, &olen, &ev, vm);
+
+		o += olen;
+		in += used;
+		n -= used;
+	}
+	out[o] = 0;
+	return ev;
 }
 
 static void test_escape(void **state)
 {
 	struct relay r;
 	char out[64];
-	bool quit = false;
+	int vm = -1;
 
 	relay_init(&r);
-	filter(&r, "ls ~/x\r", out, &quit);	/* ~ mid-line passes */
-	assert_string_equal(out, "ls ~/x\r");
-	assert_false(quit);
-	filter(&r, "~~", out, &quit);		/* Return ~ ~ sends one ~ */
+	assert_int_equal(filter(&r, "ls ~/x a@b\r", out, &vm), RELAY_NONE);	/* mid-line: untouched */
+	assert_string_equal(out, "ls ~/x a@b\r");
+	assert_int_equal(filter(&r, "~~", out, &vm), RELAY_NONE);	/* Return ~ ~ sends one ~ */
 	assert_string_equal(out, "~");
-	filter(&r, "\r~x", out, &quit);		/* Return ~ x sends both */
-	assert_string_equal(out, "\r~x");
-	filter(&r, "\r~", out, &quit);		/* split across reads */
+	assert_int_equal(filter(&r, "\r@@", out, &vm), RELAY_NONE);	/* Return @ @ sends one @ */
+	assert_string_equal(out, "\r@");
+	assert_int_equal(filter(&r, "\r@x", out, &vm), RELAY_NONE);	/* not an escape: both keys */
+	assert_string_equal(out, "\r@x");
+	assert_int_equal(filter(&r, "\r@2", out, &vm), RELAY_SWITCH);
 	assert_string_equal(out, "\r");
-	filter(&r, ".rest", out, &quit);
-	assert_true(quit);
+	assert_int_equal(vm, 2);
+	assert_int_equal(filter(&r, "@b", out, &vm), RELAY_SWITCH);	/* right after a switch */
+	assert_int_equal(vm, 11);
+	assert_int_equal(filter(&r, "@?", out, &vm), RELAY_LIST);
+	/* The terminal's answer to the shell's cursor query changes nothing. */
+	assert_int_equal(filter(&r, "\r\x1b[50;8R@1", out, &vm), RELAY_SWITCH);
+	assert_string_equal(out, "\r\x1b[50;8R");
+	assert_int_equal(vm, 1);
+	assert_int_equal(filter(&r, "\r@\x1b[1;1R3", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 3);
+	assert_int_equal(filter(&r, "\r~", out, &vm), RELAY_NONE);	/* split across reads */
+	assert_string_equal(out, "\r");
+	assert_int_equal(filter(&r, ".rest", out, &vm), RELAY_QUIT);
 	assert_string_equal(out, "");
 }
 
