@@ -29,7 +29,7 @@ mkdir -p "$out"
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
-mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/usr/share/udhcpc" \
+mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/etc/udhcpc" \
 	"$root/etc" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root"
 cp /bin/busybox "$root/bin/busybox"
 for m in $modules; do
@@ -44,8 +44,9 @@ for m in $modules; do
 done
 ${CC:-cc} -static -Os -std=gnu11 -Wall -Wextra -Werror -o "$root/sbin/multivm-agent" "$here/agent.c"
 cp "$here/init" "$root/init"
-cp "$here/udhcpc.script" "$root/usr/share/udhcpc/default.script"
-chmod 755 "$root/init" "$root/usr/share/udhcpc/default.script"
+# Debian's busybox looks for /etc/udhcpc/default.script.
+cp "$here/udhcpc.script" "$root/etc/udhcpc/default.script"
+chmod 755 "$root/init" "$root/etc/udhcpc/default.script"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 
