@@ -26,7 +26,8 @@ static void usage(FILE *f)
 		"                      Return @ ? lists VMs, Return ~ . detaches)\n"
 		"  stop [--timeout SECS]\n"
 		"                      stop the system\n"
-		"  check CONFIG        validate a config file\n"
+		"  check CONFIG        validate a config file (and its PCI passthrough devices)\n"
+		"  pci-info BDF        what a PCI device looks like to passthrough (from sysfs)\n"
 		"  version             print the version\n"
 		"See multivm(8) and multivm.ini(5).\n");
 }
@@ -148,6 +149,8 @@ int main(int argc, char **argv)
 			return 1;
 		return console_attach(sock, argv[1]);
 	}
+	if (!strcmp(argv[0], "pci-info") && argc == 2)
+		return cmd_pci_info(argv[1]);
 	if (!strcmp(argv[0], "check") && argc == 2)
 		return cmd_check(argv[1]);
 	if (!strcmp(argv[0], "version") || !strcmp(argv[0], "--version")) {

@@ -112,6 +112,7 @@ static void new_vm(struct parser *p, const char *name)
 	v->memory_mib = 256;
 	v->cpus = 1;
 	v->restart = RESTART_ALWAYS;
+	v->pci_irq = -1;
 	v->line = p->line;
 	p->vm = c->nvms++;
 }
@@ -288,6 +289,33 @@ static bool valid_passthrough(const char *s)
 	return false;
 }
 
+/* "A/S[,A/S...]" with numbers in C notation (0x... or decimal), S > 0. */
+static bool valid_ranges(const char *s)
+{
+	for (;;) {
+		char *end;
+		unsigned long long a, n;
+
+		errno = 0;
+		a = strtoull(s, &end, 0);
+		if (end == s || *end != '/' || errno)
+			return false;
+		s = end + 1;
+		n = strtoull(s, &end, 0);
+		if (end == s || errno || n == 0 || a + n < a)
+			return false;
+		while (*end == ' ')
+			end++;
+		if (*end == 0)
+			return true;
+		if (*end != ',')
+			return false;
+		s = end + 1;
+		while (*s == ' ')
+			s++;
+	}
+}
+
 /* ---- keys ---- */
 
 /* Marks key bit as seen in this section; a repeat is an error. */
@@ -390,6 +418,25 @@ static void vm_key(struct parser *p, const char *k, const char *v)
 			fail(p, p->line, "[%s] passthrough: '%s' is not user, tap:IFNAME or pci:DDDD:BB:DD.F", s, v);
 		else
 			snprintf(vm->passthrough, sizeof(vm->passthrough), "%s", v);
+		vm->passthrough_line = p->line;
+	} else if (strcmp(k, "pci_mmio") == 0 || strcmp(k, "pci_io") == 0) {
+		bool io = k[4] == 'i';
+
+		if (!first_time(p, io ? 6 : 7, k))
+			return;
+		if (!valid_ranges(v) || strlen(v) >= sizeof(vm->pci_io))
+			fail(p, p->line, "[%s] %s: '%s' is not a list of ADDRESS/SIZE (e.g. 0xfebc0000/0x20000)", s, k, v);
+		snprintf(io ? vm->pci_io : vm->pci_mmio, sizeof(vm->pci_io), "%s", v);
+		*(io ? &vm->pci_io_line : &vm->pci_mmio_line) = p->line;
+	} else if (strcmp(k, "pci_irq") == 0) {
+		unsigned irq = 0;
+
+		if (!first_time(p, 8, k))
+			return;
+		if (!parse_uint(v, 0, 1023, &irq))
+			fail(p, p->line, "[%s] pci_irq: '%s' is not an IRQ number", s, v);
+		vm->pci_irq = irq;
+		vm->pci_irq_line = p->line;
 	} else if (strcmp(k, "restart") == 0) {
 		if (!first_time(p, 5, k))
 			return;
@@ -550,6 +597,14 @@ static void finish(struct parser *p)
 			else if (v->has_addr && c->vm[j].has_addr && v->addr == c->vm[j].addr)
 				fail(p, p->addr_line[i], "[vm %s] address: same address as %s", v->name, c->vm[j].name);
 		}
+	}
+	for (i = 0; i < c->nvms && !p->failed; i++) {
+		const struct cfg_vm *v = &c->vm[i];
+		int line = v->pci_mmio_line ? v->pci_mmio_line : v->pci_io_line ? v->pci_io_line : v->pci_irq_line;
+
+		if (line && strncmp(v->passthrough, "pci:", 4) != 0)
+			fail(p, line, "[vm %s] %s: only with passthrough = pci:DDDD:BB:DD.F", v->name,
+			     v->pci_mmio_line ? "pci_mmio" : v->pci_io_line ? "pci_io" : "pci_irq");
 	}
 	if (!p->failed)
 		resolve_links(p);

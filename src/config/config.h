@@ -28,6 +28,13 @@ struct cfg_vm {
 	char passthrough[CFG_PATH_MAX];	/* "" none, "user", "tap:IF", "pci:BDF" */
 	enum cfg_restart restart;	/* what to do when its QEMU exits */
 	int line;			/* line of its [vm NAME] header */
+	int passthrough_line;
+	/* pci passthrough: values the user stated, checked against the
+	 * device (multivm pci-info prints the right ones). "" / -1: unset. */
+	char pci_mmio[CFG_PATH_MAX];	/* "ADDR/SIZE[,ADDR/SIZE...]" */
+	char pci_io[CFG_PATH_MAX];	/* "PORT/SIZE[,...]" */
+	int pci_irq;
+	int pci_mmio_line, pci_io_line, pci_irq_line;
 };
 
 struct cfg_link {

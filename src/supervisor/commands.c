@@ -10,6 +10,7 @@
 
 #include "common/stats.h"
 #include "config/config.h"
+#include "passthrough/pci.h"
 #include "supervisor/agent.h"
 #include "supervisor/state.h"
 
@@ -186,11 +187,31 @@ int cmd_check(const char *path)
 {
 	static struct config c;
 	char err[CFG_ERR_MAX];
+	unsigned i;
 
 	if (config_load_file(&c, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	for (i = 0; i < c.nvms; i++)
+		if (strncmp(c.vm[i].passthrough, "pci:", 4) == 0 &&
+		    pci_check_vm(pci_sysfs(), &c, &c.vm[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
 	printf("%s: ok (%u VMs, %u links)\n", path, c.nvms, c.nlinks);
+	return 0;
+}
+
+int cmd_pci_info(const char *bdf)
+{
+	struct pci_info p;
+	char err[256];
+
+	if (pci_read(pci_sysfs(), bdf, &p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: %s\n", err);
+		return 1;
+	}
+	pci_print(&p);
 	return 0;
 }

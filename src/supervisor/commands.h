@@ -7,5 +7,6 @@ int cmd_stop(const char *dir, int timeout_s);
 int cmd_stats(const char *dir);
 int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s);
 int cmd_check(const char *path);
+int cmd_pci_info(const char *bdf);
 
 #endif

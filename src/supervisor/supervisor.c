@@ -26,6 +26,7 @@
 #include "console/mux.h"
 #include "console/relay.h"
 #include "link/link.h"
+#include "passthrough/pci.h"
 #include "supervisor/qemu.h"
 #include "supervisor/spawn.h"
 #include "supervisor/state.h"
@@ -579,12 +580,20 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 	}
 	if (s->o->no_guests)
 		return 0;
-	for (i = 0; i < s->cfg.nvms; i++)
-		if (!s->kvm && strncmp(s->cfg.vm[i].passthrough, "pci:", 4) == 0) {
-			snprintf(err, errlen, "%s: vm %s: PCI passthrough needs KVM (/dev/kvm)",
-				 s->cfg.path, s->cfg.vm[i].name);
+	for (i = 0; i < s->cfg.nvms; i++) {
+		const struct cfg_vm *v = &s->cfg.vm[i];
+
+		if (strncmp(v->passthrough, "pci:", 4) != 0)
+			continue;
+		if (!s->kvm) {
+			snprintf(err, errlen, "%s:%d: [vm %s] passthrough: PCI passthrough needs KVM, and "
+				 "/dev/kvm cannot be opened (load kvm_intel or kvm_amd, or use user or tap)",
+				 s->cfg.path, v->passthrough_line, v->name);
 			return 1;
 		}
+		if (pci_check_vm(pci_sysfs(), &s->cfg, v, err, errlen) < 0)
+			return 1;
+	}
 	if (!in_path("qemu-system-x86_64")) {
 		snprintf(err, errlen, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
 		return 1;
