@@ -15,7 +15,7 @@ UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 obj      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asanobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
 
-.PHONY: all run test unit e2e bench clean deps guest asan
+.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay
 .SECONDARY:
 all: $(BUILD)/multivm guest
 asan: $(BUILD)/asan/multivm
@@ -44,6 +44,31 @@ guest: $(BUILD)/guest/initramfs.cpio.gz
 $(BUILD)/guest/initramfs.cpio.gz: guest/mkinitramfs.sh guest/init guest/agent.c $(wildcard guest/*.sh)
 	sh guest/mkinitramfs.sh $(BUILD)/guest
 
+# libFuzzer targets (clang): build/fuzz/NAME, corpora in tests/fuzz/corpus/NAME.
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ        := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+fuzzobj = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(FUZZ_FLAGS:fuzzer,=fuzzer-no-link,) \
+		$(CPPFLAGS) -c $< -o $@
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call fuzzobj,$(LIBSRCS))
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
+
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ))
+
+# Each target for FUZZ_SECONDS, growing its corpus (new inputs land in
+# build/fuzz/new/NAME; copy the interesting ones into tests/fuzz/corpus).
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ)
+
+# Every checked-in input once: a crash found once stays fixed.
+fuzz-replay: fuzz-build
+	sh tests/fuzz/run.sh $(BUILD) 0 $(FUZZ)
+
 deps:
 	sh scripts/deps.sh test
 
@@ -60,6 +85,7 @@ e2e: all asan
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) e2e
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(LIBSRCS))
