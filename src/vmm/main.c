@@ -20,6 +20,7 @@
 #include "common/stats.h"
 #include "link/link.h"
 #include "vmm/net.h"
+#include "vmm/sandbox.h"
 #include "vmm/vhost_user.h"
 
 enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
@@ -423,12 +424,17 @@ int vmm_main(int argc, char **argv)
 		log_err("cannot listen on %s: %s", v.sock_path, strerror(-rc));
 		return 1;
 	}
-	log_info("serving %s with %u link(s)", v.sock_path, v.nlinks);
+	rc = sandbox_enter();
+	if (rc < 0) {
+		log_err("cannot enter the sandbox: %s", strerror(-rc));
+		return 1;
+	}
+	log_info("serving %s with %u link(s), sandboxed", v.sock_path, v.nlinks);
 	rc = serve(&v);
 	log_info("stopping");
 	vu_reset(&v.vu);
 	for (i = 0; i < v.nlinks; i++)
 		link_detach(&v.links[i]);
-	unlink(v.sock_path);
+	/* The socket file is the supervisor's to remove: we may not unlink. */
 	return rc < 0 ? 1 : 0;
 }

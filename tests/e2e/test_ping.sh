@@ -13,6 +13,11 @@ say "system up in $(($(date +%s) - start)) s"
 grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* engine=\(tcg\|kvm\) console=/.*/vm1.console.log$' "$STATE/status.out" ||
 	die "status line format: $(cat "$STATE/status.out")"
 
+# Every VMM runs under its seccomp filter (mode 2).
+for pid in $(sed -n 's/.*vmm=\([0-9]*\).*/\1/p' "$STATE/status.out"); do
+	grep -q '^Seccomp:[[:space:]]*2$' /proc/$pid/status || die "VMM $pid is not sandboxed"
+done
+
 out=$("$MV" exec vm1 -- hostname) || die "exec hostname failed"
 [ "$out" = vm1 ] || die "hostname in vm1 is '$out'"
 "$MV" exec vm2 -- 'exit 7'
