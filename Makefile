@@ -15,7 +15,7 @@ UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 obj      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asanobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
 
-.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay
+.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay soak
 .SECONDARY:
 all: $(BUILD)/multivm guest
 asan: $(BUILD)/asan/multivm
@@ -91,6 +91,10 @@ test: deps
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(LIBSRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# Minutes of flood traffic; not part of make test (SOAK_SECONDS).
+soak: all
+	sh tests/soak.sh $(BUILD)
 
 bench: all $(BUILD)/bench/bench_fwd
 	sh bench/run.sh $(BUILD)
