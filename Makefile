@@ -80,7 +80,11 @@ run:
 unit: $(addprefix $(BUILD)/tests/,$(UNIT)) $(addprefix $(BUILD)/asan/tests/,$(UNIT))
 	sh tests/run-unit.sh $(BUILD) $(UNIT)
 
-e2e: all asan
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(LIBSRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+e2e: all asan $(BUILD)/tools/hostile_frontend
 	sh tests/run-e2e.sh $(BUILD)
 
 test: deps

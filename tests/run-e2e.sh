@@ -11,7 +11,8 @@ for bin in "$build/multivm" "$build/asan/multivm"; do
 	for t in $tests; do
 		log="$build/e2e-$(basename "$t" .sh)-$(basename "$(dirname "$bin")").log"
 		echo "== $t with $bin"
-		if MV=$(realpath "$bin") timeout 900 sh "$t" >"$log" 2>&1; then
+		if MV=$(realpath "$bin") HOSTILE=$(realpath "$build/tools/hostile_frontend") \
+			timeout 900 sh "$t" >"$log" 2>&1; then
 			pass=$((pass + 1))
 			echo "ok   $t ($bin)"
 		else

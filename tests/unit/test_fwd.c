@@ -123,6 +123,28 @@ static void test_drops(void **state)
 	assert_int_equal(f->a.st.link[0].tx_frames, 0);
 }
 
+/* Offload fields were never negotiated: a header asking for a checksum
+ * at an offset beyond the frame, or for segmentation, is malformed. */
+static void test_offload_header_beyond_frame(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL, *hdr;
+
+	guest_post_rx(&f->b, 4);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	hdr = guest_ptr(&f->a, guest_buf(&f->a, 1, 0));
+	hdr[0] = 1;				/* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+	hdr[6] = 0x88, hdr[7] = 0x13;		/* csum_start 5000 */
+	hdr[8] = 0x10;				/* csum_offset 16 */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	hdr = guest_ptr(&f->a, guest_buf(&f->a, 1, 1));
+	hdr[1] = 4, hdr[4] = 0xff, hdr[5] = 0xff;	/* GSO TCPv6, gso_size 65535 */
+	pump(f);
+	assert_int_equal(f->a.st.drop[DROP_MALFORMED], 2);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	assert_int_equal(f->a.tx.used->idx, 2);
+}
+
 static void test_backpressure_and_queue_full(void **state)
 {
 	struct fx *f = *state;
@@ -269,7 +291,7 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_route), T(test_delivery), T(test_drops), T(test_backpressure_and_queue_full),
+		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_tx_loop_stops_only_tx),
 	};
