@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vmm/vhost_user.h"
+#include "../scm.h"
 
 #define MEM (1 << 20)
 
@@ -31,26 +32,12 @@ static void connect_pair(void)
 
 static void send_record(const uint8_t *p, size_t n, int nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 10)] = { 0 };
-	struct iovec iov = { (void *)p, n };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	int i, *fds;
+	int fds[10], i;
 
-	if (nfds) {
-		struct cmsghdr *c;
-
-		m.msg_control = cbuf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		fds = (int *)CMSG_DATA(c);
-		for (i = 0; i < nfds; i++)
-			fds[i] = memfd;
-	}
+	for (i = 0; i < nfds; i++)
+		fds[i] = memfd;
 	if (n || nfds)
-		sendmsg(fe, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		send_fds(fe, p, n, fds, nfds, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 static void drain_replies(void)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "virtq/virtq.h"
+#include "../scm.h"
 
 #define MEM	(2 << 20)
 #define QN	256
@@ -43,25 +44,11 @@ static int msg(uint32_t req, const void *p, uint32_t n, const int *fds, int nfds
 {
 	uint8_t buf[512];
 	uint32_t hdr[3] = { req, 1, n };
-	char cbuf[CMSG_SPACE(sizeof(int) * 8)] = { 0 };
-	struct iovec iov = { buf, 12 + n };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memcpy(buf, hdr, 12);
 	if (n)
 		memcpy(buf + 12, p, n);
-	if (nfds) {
-		struct cmsghdr *c;
-
-		m.msg_control = cbuf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+	if (send_fds(sock, buf, 12 + n, fds, nfds, MSG_NOSIGNAL) < 0)
 		return -1;
 	if (reply && (recv(sock, buf, 12, MSG_WAITALL) != 12 || recv(sock, reply, rlen, MSG_WAITALL) != (ssize_t)rlen))
 		return -1;

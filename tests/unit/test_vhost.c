@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vmm/vhost_user.h"
+#include "../scm.h"
 
 #define UVA 0x7f0000000000ULL
 #define MEM (1 << 20)
@@ -55,25 +56,11 @@ static void send_msg(uint32_t req, uint32_t flags, const void *p, uint32_t size,
 {
 	uint8_t buf[VU_HDR_SIZE + 1024];
 	uint32_t hdr[3] = { req, flags, size };
-	char cbuf[CMSG_SPACE(sizeof(int) * 16)] = { 0 };
-	struct iovec iov = { buf, VU_HDR_SIZE + size };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memcpy(buf, hdr, sizeof(hdr));
 	if (size)
 		memcpy(buf + VU_HDR_SIZE, p, size);
-	if (nfds) {
-		struct cmsghdr *c;
-
-		m.msg_control = cbuf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	assert_int_equal(sendmsg(fe, &m, 0), (ssize_t)(VU_HDR_SIZE + size));
+	assert_int_equal(send_fds(fe, buf, VU_HDR_SIZE + size, fds, nfds, 0), (ssize_t)(VU_HDR_SIZE + size));
 }
 
 static void send_u64(uint32_t req, uint64_t v, const int *fds, int nfds)
