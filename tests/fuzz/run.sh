@@ -18,7 +18,7 @@ for t in "$@"; do
 	fi
 	if "$build/fuzz/$t" -rss_limit_mb=4096 "$@" >"$log" 2>&1; then
 		pass=$((pass + 1))
-		echo "ok   $t ($(grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$log" | tail -n 1))"
+		echo "ok   $t ($(grep -aE 'stat::number_of_executed_units|Done [0-9]+ runs' "$log" | tail -n 1))"
 	else
 		fail=$((fail + 1))
 		echo "FAIL $t"
