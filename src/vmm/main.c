@@ -135,7 +135,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 		{ "link", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *linkspec[STATS_MAX_LINKS];
+	char *linkspec[STATS_MAX_LINKS], tag[48];
 	unsigned nspec = 0, i;
 	long fd = -1, q = 256;
 	int c;
@@ -175,12 +175,8 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 	if (!v->name[0] || !v->sock_path || fd < 0 || optind != argc)
 		return -1;
 	v->qsize = q;
-	{
-		char tag[48];
-
-		snprintf(tag, sizeof(tag), "vmm %s", v->name);
-		log_set_tag(tag);
-	}
+	snprintf(tag, sizeof(tag), "vmm %s", v->name);
+	log_set_tag(tag);
 	if (map_stats(v, fd) < 0) {
 		log_err("cannot map stats fd %ld", fd);
 		return -1;
