@@ -6,7 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct args {
@@ -133,6 +138,66 @@ bool kvm_usable(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* /dev/kvm may open and still be unable to run a Linux guest (a nested
+ * hypervisor missing CPU features: QEMU aborts, or the kernel hangs before
+ * its first line). So boot the guest kernel under KVM, as the VMs would
+ * be, and wait for its first line on the serial port. */
+bool kvm_boots(const char *kernel, int timeout_ms)
+{
+	static const char want[] = "Linux version";
+	char buf[256 + sizeof(want)];
+	size_t have = 0;
+	bool ok = false;
+	struct timespec t0, t;
+	int p[2];
+	pid_t pid;
+
+	if (!kvm_usable() || pipe2(p, O_CLOEXEC) < 0)
+		return false;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(null, 2);
+		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-nodefaults", "-no-user-config",
+		       "-display", "none", "-no-reboot", "-machine", "q35,accel=kvm", "-cpu", "host",
+		       "-m", "128M", "-kernel", kernel, "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1",
+		       "-serial", "stdio", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (pid > 0 && !ok) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			break;
+		n = read(p[0], buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0)
+			break;	/* QEMU exited: it could not start under KVM */
+		have += n;
+		buf[have] = 0;
+		ok = memmem(buf, have, want, sizeof(want) - 1) != NULL;
+		if (have > sizeof(want)) {	/* keep a tail that may hold a split match */
+			memmove(buf, buf + have - (sizeof(want) - 1), sizeof(want) - 1);
+			have = sizeof(want) - 1;
+		}
+	}
+	close(p[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return ok;
 }
 
 static bool image_in(const char *dir, char *initrd, size_t len)

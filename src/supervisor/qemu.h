@@ -22,8 +22,12 @@ struct qemu_opts {
  * -E2BIG if buf or argv is too small. */
 int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs);
 
-/* Whether /dev/kvm can be used. */
+/* Whether /dev/kvm can be opened read-write. */
 bool kvm_usable(void);
+
+/* Whether KVM really runs a guest here: boots kernel under KVM and waits
+ * up to timeout_ms for its first line. */
+bool kvm_boots(const char *kernel, int timeout_ms);
 
 /* Kernel and initramfs for the guests: cfg->kernel or GUESTDIR/vmlinuz,
  * and GUESTDIR/initramfs.cpio.gz. GUESTDIR is $MULTIVM_GUEST_DIR, else

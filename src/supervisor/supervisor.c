@@ -550,11 +550,45 @@ static bool in_path(const char *prog)
 }
 
 /* Everything that can be refused before anything starts. */
+
+/* KVM when asked or available and it really boots a guest here; else TCG.
+ * A stated engine = kvm, or PCI passthrough, without a working KVM is an
+ * error before anything starts. */
+static int choose_engine(struct sup *s, char *err, size_t errlen)
+{
+	unsigned i;
+
+	s->kvm = s->cfg.engine != ENGINE_TCG && kvm_boots(s->kernel, 3000);
+	if (s->cfg.engine == ENGINE_AUTO && !s->kvm && kvm_usable())
+		log_warn("/dev/kvm opens but a KVM guest does not boot here; using tcg");
+	if (s->cfg.engine == ENGINE_KVM && !s->kvm) {
+		snprintf(err, errlen, "%s: engine = kvm but %s", s->cfg.path,
+			 kvm_usable() ? "a guest does not boot under KVM here (nested virtualisation?); "
+					"use engine = auto or tcg"
+				      : "/dev/kvm cannot be opened read-write");
+		return 1;
+	}
+	for (i = 0; i < s->cfg.nvms; i++) {
+		const struct cfg_vm *v = &s->cfg.vm[i];
+
+		if (strncmp(v->passthrough, "pci:", 4) != 0)
+			continue;
+		if (!s->kvm) {
+			snprintf(err, errlen, "%s:%d: [vm %s] passthrough: PCI passthrough needs KVM, and "
+				 "KVM is not usable here (load kvm_intel or kvm_amd, or use user or tap)",
+				 s->cfg.path, v->passthrough_line, v->name);
+			return 1;
+		}
+		if (pci_check_vm(pci_sysfs(), &s->cfg, v, err, errlen) < 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int prepare(struct sup *s, char *err, size_t errlen)
 {
 	char cerr[CFG_ERR_MAX];
 	pid_t other;
-	unsigned i;
 	int rc = s->o->config ? config_load_file(&s->cfg, s->o->config, cerr, sizeof(cerr))
 			      : config_load_default(&s->cfg, cerr, sizeof(cerr));
 
@@ -574,32 +608,15 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 	}
 	if (check_paths(s, err, errlen) < 0)
 		return 1;
-	s->kvm = s->cfg.engine != ENGINE_TCG && kvm_usable();
-	if (s->cfg.engine == ENGINE_KVM && !s->kvm) {
-		snprintf(err, errlen, "%s: engine = kvm but /dev/kvm cannot be opened read-write", s->cfg.path);
-		return 1;
-	}
 	if (s->o->no_guests)
 		return 0;
-	for (i = 0; i < s->cfg.nvms; i++) {
-		const struct cfg_vm *v = &s->cfg.vm[i];
-
-		if (strncmp(v->passthrough, "pci:", 4) != 0)
-			continue;
-		if (!s->kvm) {
-			snprintf(err, errlen, "%s:%d: [vm %s] passthrough: PCI passthrough needs KVM, and "
-				 "/dev/kvm cannot be opened (load kvm_intel or kvm_amd, or use user or tap)",
-				 s->cfg.path, v->passthrough_line, v->name);
-			return 1;
-		}
-		if (pci_check_vm(pci_sysfs(), &s->cfg, v, err, errlen) < 0)
-			return 1;
-	}
 	if (!in_path("qemu-system-x86_64")) {
 		snprintf(err, errlen, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
 		return 1;
 	}
-	return guest_files(&s->cfg, s->kernel, s->initrd, sizeof(s->kernel), err, errlen) < 0 ? 1 : 0;
+	if (guest_files(&s->cfg, s->kernel, s->initrd, sizeof(s->kernel), err, errlen) < 0)
+		return 1;
+	return choose_engine(s, err, errlen);
 }
 
 static int open_files(struct sup *s)
