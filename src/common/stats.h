@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 1
+#define STATS_VERSION 2
 #define STATS_MAX_LINKS 15
 #define STATS_NAME_MAX 32
 
@@ -22,13 +22,14 @@ enum drop_reason {
 	DROP_SPOOFED,		/* source MAC is not the sending VM's own */
 	DROP_MALFORMED,		/* bad header, bad length, bad descriptor chain */
 	DROP_LINK_DOWN,		/* link stopped after a protocol violation */
+	DROP_DISABLED,		/* sent on a TX ring the frontend disabled */
 	DROP__MAX
 };
 
 static inline const char *drop_reason_name(int r)
 {
 	static const char *const n[DROP__MAX] = {
-		"queue_full", "no_link", "spoofed", "malformed", "link_down",
+		"queue_full", "no_link", "spoofed", "malformed", "link_down", "disabled",
 	};
 	return (r >= 0 && r < DROP__MAX) ? n[r] : "?";
 }

@@ -219,18 +219,30 @@ static int ep_add(int ep, int fd, uint64_t tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 }
 
-/* Kick fds change with vhost-user messages. A closed fd leaves epoll by
- * itself and its number may be reused, so re-register from scratch. */
+/* The vhost-user layer is about to close a kick fd. Closing does not take
+ * it out of epoll (the frontend still holds the same eventfd), so do it
+ * now, while the fd still names it. */
+static void retire_kick(void *ctx, int fd)
+{
+	struct vmm *v = ctx;
+	int i;
+
+	epoll_ctl(v->ep, EPOLL_CTL_DEL, fd, NULL);
+	for (i = 0; i < VU_NRINGS; i++)
+		if (v->kick_reg[i] == fd)
+			v->kick_reg[i] = -1;
+}
+
+/* Watches the kick fds that vhost-user messages gave us. */
 static void sync_kicks(struct vmm *v)
 {
 	int i;
 
 	for (i = 0; i < VU_NRINGS; i++) {
-		if (v->kick_reg[i] >= 0)
-			epoll_ctl(v->ep, EPOLL_CTL_DEL, v->kick_reg[i], NULL);
-		v->kick_reg[i] = v->vu.ring[i].kick_fd;
-		if (v->kick_reg[i] >= 0 && ep_add(v->ep, v->kick_reg[i], EV(EV_KICK, i)) < 0)
-			v->kick_reg[i] = -1;
+		int fd = v->vu.ring[i].kick_fd;
+
+		if (v->kick_reg[i] < 0 && fd >= 0 && ep_add(v->ep, fd, EV(EV_KICK, i)) == 0)
+			v->kick_reg[i] = fd;
 		if (!v->vu.ring[i].started)
 			v->ring_err_logged[i] = false;
 	}
@@ -316,10 +328,15 @@ static void check_errors(struct vmm *v)
 	}
 }
 
+/* RX runs only while enabled. TX runs while started: the spec wants a
+ * started but disabled TX ring processed and its frames discarded. */
 static void bind_rings(struct vmm *v)
 {
+	const struct vu_ring *t = &v->vu.ring[VU_TX];
+
 	v->net.rxq = vu_ring_running(&v->vu, VU_RX) ? &v->vu.ring[VU_RX].vq : NULL;
-	v->net.txq = vu_ring_running(&v->vu, VU_TX) ? &v->vu.ring[VU_TX].vq : NULL;
+	v->net.txq = (t->started && t->vq.num && !t->vq.err) ? &v->vu.ring[VU_TX].vq : NULL;
+	v->net.tx_discard = !t->enabled;
 }
 
 static int serve(struct vmm *v)
@@ -407,6 +424,8 @@ int vmm_main(int argc, char **argv)
 	int rc;
 
 	vu_init(&v.vu);
+	v.vu.kick_retire = retire_kick;
+	v.vu.kick_retire_ctx = &v;
 	v.kick_reg[0] = v.kick_reg[1] = -1;
 	if (parse_args(&v, argc, argv) < 0) {
 		usage();

@@ -95,7 +95,12 @@ bool net_tx(struct net *n)
 
 		if (r <= 0)
 			break;
-		tx_one(n, &c, &dirty);
+		if (n->tx_discard) {	/* vhost-user: a disabled TX ring is drained */
+			n->st->guest_tx_frames++;
+			drop(n, NULL, DROP_DISABLED);
+		} else {
+			tx_one(n, &c, &dirty);
+		}
 		vq_push(n->txq, c.head, 0);
 		done++;
 	}

@@ -24,6 +24,7 @@ struct net {
 	unsigned nlinks;
 	struct vm_stats *st;
 	unsigned rx_next;		/* round-robin start among links */
+	bool tx_discard;		/* TX ring disabled: take and drop */
 	bool rx_call, tx_call;		/* guest notifications owed */
 };
 

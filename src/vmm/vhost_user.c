@@ -45,9 +45,19 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void ring_clear(struct vu_ring *r)
+/* Kick fds are watched by the caller's event loop, which must forget one
+ * before it is closed: the frontend holds another fd of the same eventfd,
+ * so closing ours alone would leave it registered, and firing, forever. */
+static void close_kick(struct vu_dev *d, struct vu_ring *r)
 {
+	if (r->kick_fd >= 0 && d->kick_retire)
+		d->kick_retire(d->kick_retire_ctx, r->kick_fd);
 	close_fd(&r->kick_fd);
+}
+
+static void ring_clear(struct vu_dev *d, struct vu_ring *r)
+{
+	close_kick(d, r);
 	close_fd(&r->call_fd);
 	close_fd(&r->err_fd);
 	memset(r, 0, sizeof(*r));
@@ -82,7 +92,7 @@ static void device_reset(struct vu_dev *d)
 	int i;
 
 	for (i = 0; i < VU_NRINGS; i++)
-		ring_clear(&d->ring[i]);
+		ring_clear(d, &d->ring[i]);
 	memmap_clear(&d->mem);
 	d->features = 0;
 	d->protocol_features = 0;
@@ -126,12 +136,14 @@ static void *ring_part(struct vu_dev *d, uint64_t uva, size_t len, size_t align)
 	return (p && (uintptr_t)p % align == 0) ? p : NULL;
 }
 
-/* Points ring i's virtqueue at guest memory. Fresh starts take indices
- * from SET_VRING_BASE; a remap after SET_MEM_TABLE keeps them. */
-static int ring_map(struct vu_dev *d, int i, bool fresh)
+/* Points ring i's virtqueue at guest memory. The first mapping after a
+ * start takes its indices from SET_VRING_BASE; a remap of a running ring
+ * (new memory table, new addresses, a repeated kick) keeps them. */
+static int ring_map(struct vu_dev *d, int i)
 {
 	struct vu_ring *r = &d->ring[i];
 	struct virtq old = r->vq;
+	bool fresh = !old.num;
 	void *desc, *avail, *used;
 	uint16_t n = r->num;
 
@@ -202,7 +214,7 @@ static int set_mem_table(struct vu_dev *d, const uint8_t *p, uint32_t size, int 
 	memmap_clear(&d->mem);
 	d->mem = m;
 	for (i = 0; i < VU_NRINGS; i++)
-		if (ring_map(d, i, false) < 0)
+		if (ring_map(d, i) < 0)
 			return -1;
 	return 0;
 bad:
@@ -228,7 +240,10 @@ static int ring_fd_msg(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_
 		return violation(d, "request %u: fd flag and %d fds disagree", req, nfds);
 	r = &d->ring[idx];
 	slot = req == VU_SET_VRING_KICK ? &r->kick_fd : req == VU_SET_VRING_CALL ? &r->call_fd : &r->err_fd;
-	close_fd(slot);
+	if (req == VU_SET_VRING_KICK)
+		close_kick(d, r);
+	else
+		close_fd(slot);
 	if (nfds) {
 		*slot = fds[0];
 		fds[0] = -1;
@@ -241,7 +256,7 @@ static int ring_fd_msg(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_
 	if (!(d->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
 		r->enabled = true;
 	r->started = true;
-	return ring_map(d, idx, true);
+	return ring_map(d, idx);
 }
 
 static int ring_state_msg(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size,
@@ -297,7 +312,7 @@ static int handle_ring(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_
 		r->avail_uva = a.avail;
 		r->used_uva = a.used;
 		r->addr_set = true;
-		return ring_map(d, a.index, false);
+		return ring_map(d, a.index);
 	}
 	if (ring_state_msg(d, req, p, size, &s) < 0)
 		return -1;
@@ -315,9 +330,10 @@ static int handle_ring(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_
 		return 0;
 	case VU_GET_VRING_BASE:
 		s.num = r->vq.num ? r->vq.last_avail : r->base;
+		r->base = s.num;	/* a restart without SET_VRING_BASE resumes here */
 		r->started = false;
 		r->vq.num = 0;
-		close_fd(&r->kick_fd);
+		close_kick(d, r);
 		return send_reply(d, req, &s, sizeof(s));
 	case VU_SET_VRING_ENABLE:
 		if (s.num > 1)

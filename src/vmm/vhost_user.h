@@ -85,6 +85,10 @@ struct vu_dev {
 	int nfds;
 
 	char err[160];		/* why the last session ended */
+
+	/* Called with each kick fd just before it is closed (may be NULL). */
+	void (*kick_retire)(void *ctx, int fd);
+	void *kick_retire_ctx;
 };
 
 void vu_init(struct vu_dev *d);

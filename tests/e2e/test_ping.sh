@@ -49,7 +49,7 @@ balanced() {
 }
 wait_for 20 balanced || die "links do not balance: $(cat "$STATE/stats.out")"
 for v in vm0 vm1 vm2; do
-	for k in drop_queue_full drop_no_link drop_spoofed drop_malformed drop_link_down vq_errors vu_bad_messages; do
+	for k in drop_queue_full drop_no_link drop_spoofed drop_malformed drop_link_down drop_disabled vq_errors vu_bad_messages; do
 		[ "$(stat_of "vm $v" $k)" = 0 ] || die "$v: $k = $(stat_of "vm $v" $k)"
 	done
 done

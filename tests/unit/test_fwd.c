@@ -287,6 +287,29 @@ static void test_tx_loop_stops_only_tx(void **state)
 	assert_int_equal(guest_recv(&f->a, &got), NET_HDR_LEN + 60);
 }
 
+/* vhost-user: a started but disabled TX ring is drained and its frames
+ * discarded, each counted; nothing reaches the link. */
+static void test_disabled_tx_ring_discards(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	guest_post_rx(&f->b, 4);
+	f->a.net.tx_discard = true;
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	pump(f);
+	assert_int_equal(f->a.tx.used->idx, 2);
+	assert_int_equal(f->a.st.guest_tx_frames, 2);
+	assert_int_equal(f->a.st.drop[DROP_DISABLED], 2);
+	assert_int_equal(f->a.st.link[0].tx_frames, 0);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	f->a.net.tx_discard = false;	/* enabled again: frames flow */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	pump(f);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -294,6 +317,7 @@ int main(void)
 		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_tx_loop_stops_only_tx),
+		T(test_disabled_tx_ring_discards),
 	};
 
 	return cmocka_run_group_tests_name("forwarding", tests, NULL, NULL);

@@ -389,6 +389,110 @@ static void test_repeats_do_not_leak(void **state)
 	assert_int_equal(count_fds(), base - 1);
 }
 
+/* Kick fds the backend let go of, in order (the event loop's view). */
+static int retired[64], nretired;
+
+static void record_retire(void *ctx, int fd)
+{
+	(void)ctx;
+	if (nretired < 64)
+		retired[nretired++] = fd;
+}
+
+static void receive_reply(void)
+{
+	char buf[VU_HDR_SIZE + 8];
+
+	assert_int_equal(recv(fe, buf, sizeof(buf), MSG_DONTWAIT), (ssize_t)sizeof(buf));
+}
+
+/* A kick fd is handed to the event loop's retire hook before every close:
+ * a repeated SET_VRING_KICK, GET_VRING_BASE, and the end of the session. */
+static void test_kick_retired_before_close(void **state)
+{
+	int call = eventfd(0, EFD_CLOEXEC), k1 = eventfd(0, EFD_CLOEXEC), k2 = eventfd(0, EFD_CLOEXEC);
+	int k3 = eventfd(0, EFD_CLOEXEC), first, second, third;
+
+	d.kick_retire = record_retire;
+	nretired = 0;
+	one_region();
+	start_ring(VU_TX, k1, call);
+	assert_int_equal(vu_receive(&d), 0);
+	first = d.ring[VU_TX].kick_fd;
+	send_u64(VU_SET_VRING_KICK, VU_TX, &k2, 1);
+	assert_int_equal(vu_receive(&d), 0);
+	second = d.ring[VU_TX].kick_fd;
+	assert_int_equal(nretired, 1);
+	assert_int_equal(retired[0], first);
+	send_state(VU_GET_VRING_BASE, VU_TX, 0);
+	assert_int_equal(vu_receive(&d), 0);
+	receive_reply();
+	assert_int_equal(nretired, 2);
+	assert_int_equal(retired[1], second);
+	assert_int_equal(d.ring[VU_TX].kick_fd, -1);
+	send_u64(VU_SET_VRING_KICK, VU_TX, &k3, 1);
+	assert_int_equal(vu_receive(&d), 0);
+	third = d.ring[VU_TX].kick_fd;
+	vu_reset(&d);
+	assert_int_equal(nretired, 3);
+	assert_int_equal(retired[2], third);
+	close(k1);
+	close(k2);
+	close(k3);
+	close(call);
+}
+
+/* A repeated kick on a running ring swaps the fd and nothing else: the
+ * ring must not rewind to SET_VRING_BASE and replay what it already did. */
+static void test_repeated_kick_keeps_position(void **state)
+{
+	int call = eventfd(0, EFD_CLOEXEC), k1 = eventfd(0, EFD_CLOEXEC), k2 = eventfd(0, EFD_CLOEXEC);
+
+	one_region();
+	start_ring(VU_TX, k1, call);
+	assert_int_equal(vu_receive(&d), 0);
+	d.ring[VU_TX].vq.last_avail = d.ring[VU_TX].vq.used_idx = 37;	/* as if 37 frames went */
+	send_u64(VU_SET_VRING_KICK, VU_TX, &k2, 1);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(d.ring[VU_TX].vq.last_avail, 37);
+	assert_int_equal(d.ring[VU_TX].vq.used_idx, 37);
+	close(k1);
+	close(k2);
+	close(call);
+}
+
+/* Kick before SET_VRING_ADDR (allowed order): the ring still starts at
+ * SET_VRING_BASE; and a stop then restart without a new base resumes
+ * where GET_VRING_BASE said it stopped. */
+static void test_base_with_kick_first_and_restart(void **state)
+{
+	int call = eventfd(0, EFD_CLOEXEC), k1 = eventfd(0, EFD_CLOEXEC), k2 = eventfd(0, EFD_CLOEXEC);
+	uint64_t a[5] = { VU_RX, UVA, UVA + 0x3000, UVA + 0x2000, 0 };
+	uint32_t hdr[3], s[2];
+
+	one_region();
+	send_state(VU_SET_VRING_NUM, VU_RX, 256);
+	send_state(VU_SET_VRING_BASE, VU_RX, 7);
+	send_u64(VU_SET_VRING_CALL, VU_RX, &call, 1);
+	send_u64(VU_SET_VRING_KICK, VU_RX, &k1, 1);
+	send_msg(VU_SET_VRING_ADDR, VU_FLAG_VERSION, a, 40, NULL, 0);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(d.ring[VU_RX].vq.last_avail, 7);
+	assert_int_equal(d.ring[VU_RX].vq.used_idx, 7);
+	d.ring[VU_RX].vq.last_avail = d.ring[VU_RX].vq.used_idx = 9;
+	send_state(VU_GET_VRING_BASE, VU_RX, 0);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(recv(fe, hdr, sizeof(hdr), 0), sizeof(hdr));
+	assert_int_equal(recv(fe, s, sizeof(s), 0), sizeof(s));
+	assert_int_equal(s[1], 9);
+	send_u64(VU_SET_VRING_KICK, VU_RX, &k2, 1);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(d.ring[VU_RX].vq.last_avail, 9);
+	close(k1);
+	close(k2);
+	close(call);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -398,6 +502,8 @@ int main(void)
 		T(test_log_base), T(test_mem_overlap), T(test_mem_zero_huge_beyond), T(test_mem_fd_count),
 		T(test_mem_fewer_fds), T(test_mem_no_regions), T(test_mem_nine_regions), T(test_too_many_fds), T(test_vring_num_bad),
 		T(test_vring_index_bad), T(test_ring_outside_memory), T(test_repeats_do_not_leak),
+		T(test_kick_retired_before_close), T(test_repeated_kick_keeps_position),
+		T(test_base_with_kick_first_and_restart),
 	};
 
 	return cmocka_run_group_tests_name("vhost-user", tests, NULL, NULL);
