@@ -85,10 +85,61 @@ static void send_frame(int fd, char type, const char *nonce, const void *data, s
 		write_all(fd, data, len);
 }
 
+/* Pipes of commands whose shell exited while something it started in the
+ * background still holds the output open (udhcpc, `cmd &`). Kept open and
+ * drained, so those processes neither block nor die of SIGPIPE. */
+#define MAX_ORPHANS 16
+static int orphans[MAX_ORPHANS];
+static unsigned norphans;
+
+static void adopt(int fd)
+{
+	if (norphans == MAX_ORPHANS) {	/* the oldest goes: it gets SIGPIPE */
+		close(orphans[0]);
+		memmove(orphans, orphans + 1, sizeof(orphans) - sizeof(orphans[0]));
+		norphans--;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	orphans[norphans++] = fd;
+}
+
+/* Reads and discards what orphans wrote; forgets those that closed. */
+static void drain_orphans(void)
+{
+	char buf[4096];
+	unsigned i = 0;
+
+	while (i < norphans) {
+		ssize_t n;
+
+		while ((n = read(orphans[i], buf, sizeof(buf))) > 0)
+			;
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(orphans[i]);
+			orphans[i] = orphans[--norphans];
+			continue;
+		}
+		i++;
+	}
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Forwards the command's output until its shell has exited and the pipe
+ * went quiet (EOF, 200 ms of silence, or 1 s after the exit: only
+ * background processes are left). The command is done when its shell
+ * is, not when they are. */
 static void run(int port, const char *nonce, const char *cmd)
 {
 	char buf[4096], st[16];
-	int p[2], status = 0;
+	int p[2], status = 0, exited = 0, quiet = 0;
+	long exit_ms = 0;
 	pid_t pid;
 	ssize_t n;
 
@@ -111,12 +162,42 @@ static void run(int port, const char *nonce, const char *cmd)
 		_exit(127);
 	}
 	close(p[1]);
-	while (pid > 0 && ((n = read(p[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
-		if (n > 0)
+	if (pid < 0) {
+		close(p[0]);
+		send_frame(port, 'E', nonce, "255", 3);
+		return;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		int r;
+
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+			exited = 1;
+			exit_ms = now_ms();
+		}
+		if (exited && (quiet >= 4 || now_ms() - exit_ms > 1000))
+			break;
+		r = poll(&pfd, 1, exited ? 50 : 100);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0) {
+			quiet += exited && r == 0;
+			continue;
+		}
+		n = read(p[0], buf, sizeof(buf));
+		if (n > 0) {
 			send_frame(port, 'O', nonce, buf, n);
-	close(p[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+			quiet = 0;
+		} else if (n == 0 || errno != EINTR) {	/* EOF: everyone is done */
+			close(p[0]);
+			p[0] = -1;
+			break;
+		}
+	}
+	if (!exited && waitpid(pid, &status, 0) < 0)
 		status = 255 << 8;
+	if (p[0] >= 0)
+		adopt(p[0]);
 	n = snprintf(st, sizeof(st), "%d",
 		     WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 	send_frame(port, 'E', nonce, st, n);
@@ -180,14 +261,18 @@ int main(void)
 	while ((port = open_port()) < 0)
 		nap(200);
 	for (;;) {
-		struct pollfd pfd = { .fd = port, .events = POLLIN };
+		struct pollfd pfd[1 + MAX_ORPHANS] = { { .fd = port, .events = POLLIN } };
+		unsigned i;
 		ssize_t n;
 
-		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+		for (i = 0; i < norphans; i++)
+			pfd[1 + i] = (struct pollfd){ .fd = orphans[i], .events = POLLIN };
+		if (poll(pfd, 1 + norphans, 1000) < 0 && errno != EINTR)
 			nap(50);
-		if (!(pfd.revents & POLLIN)) {
+		drain_orphans();
+		if (!(pfd[0].revents & POLLIN)) {
 			/* Host side closed: Linux reports POLLHUP until it returns. */
-			if (pfd.revents & (POLLHUP | POLLERR))
+			if (pfd[0].revents & (POLLHUP | POLLERR))
 				nap(50);
 			continue;
 		}

@@ -39,6 +39,15 @@ wait_for() {
 	done
 }
 
+# status_is N CMD...: CMD exits with exactly N. A negative check must not
+# pass because `multivm exec` itself failed (255).
+status_is() {
+	want=$1
+	shift
+	"$@" >/dev/null 2>&1
+	[ $? -eq "$want" ]
+}
+
 # Takes one snapshot of `multivm stats`; stat_of reads from it, so values
 # compared with each other come from the same moment.
 snap() {

@@ -22,6 +22,12 @@ out=$("$MV" exec vm1 -- hostname) || die "exec hostname failed"
 [ "$out" = vm1 ] || die "hostname in vm1 is '$out'"
 "$MV" exec vm2 -- 'exit 7'
 [ $? -eq 7 ] || die "exec does not pass the exit status"
+# A command that leaves something running in the background (as udhcpc
+# does) is done when its shell is: exec must not wait for the background.
+out=$("$MV" exec --timeout 30 vm2 -- 'sleep 600 & echo started') || die "exec waited for a background process"
+[ "$out" = started ] || die "background command printed '$out'"
+out=$("$MV" exec vm2 -- 'echo next') || die "exec after a background command"
+[ "$out" = next ] || die "exec after a background command printed '$out'"
 
 for a in 0 1 2; do
 	for b in 0 1 2; do
