@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "console/client.h"
 #include "supervisor/commands.h"
 #include "supervisor/state.h"
 #include "supervisor/supervisor.h"
@@ -142,13 +141,8 @@ int main(int argc, char **argv)
 		return exec_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "stop") && timeout_opt(argc, argv, 1, &secs) == argc)
 		return cmd_stop(dir, secs);
-	if (!strcmp(argv[0], "console") && argc == 2) {
-		char sock[STATE_PATH_MAX];
-
-		if (state_path(sock, dir, "console", ".sock") < 0)
-			return 1;
-		return console_attach(sock, argv[1]);
-	}
+	if (!strcmp(argv[0], "console") && argc == 2)
+		return cmd_console(dir, argv[1]);
 	if (!strcmp(argv[0], "pci-info") && argc == 2)
 		return cmd_pci_info(argv[1]);
 	if (!strcmp(argv[0], "check") && argc == 2)

@@ -26,7 +26,12 @@ static void on_fatal(int sig)
 
 int relay_raw(int fd)
 {
+	static const int fatal[] = {
+		SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT, SIGHUP,
+		SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE,
+	};
 	struct termios t;
+	size_t i;
 
 	if (!isatty(fd))
 		return 0;
@@ -34,9 +39,14 @@ int relay_raw(int fd)
 		return -1;
 	saved_fd = fd;
 	atexit(relay_restore);
-	signal(SIGSEGV, on_fatal);
-	signal(SIGABRT, on_fatal);
-	signal(SIGBUS, on_fatal);
+	/* Every signal whose default ends the process restores first (those
+	 * the caller blocks for its signalfd never get here). */
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		struct sigaction old;
+
+		if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			signal(fatal[i], on_fatal);
+	}
 	t = saved;
 	cfmakeraw(&t);
 	/* Keep output post-processing so our own notices print sanely. */

@@ -10,6 +10,7 @@
 
 #include "common/stats.h"
 #include "config/config.h"
+#include "console/client.h"
 #include "passthrough/pci.h"
 #include "supervisor/agent.h"
 #include "supervisor/state.h"
@@ -157,19 +158,37 @@ int cmd_stats(const char *dir)
 	return 0;
 }
 
+/* 0 if the running system has a VM called vm, else says why (-1). */
+static int known_vm(const char *dir, const char *what, const char *vm)
+{
+	char names[CFG_MAX_VMS][STATS_NAME_MAX];
+	int n = vm_names(dir, names, CFG_MAX_VMS), i;
+
+	if (n < 0 || !state_supervisor(dir))
+		return not_running(dir), -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], vm) == 0)
+			return 0;
+	fprintf(stderr, "multivm: %s: no VM called %s\n", what, vm);
+	return -1;
+}
+
+int cmd_console(const char *dir, const char *vm)
+{
+	char sock[STATE_PATH_MAX];
+
+	if (known_vm(dir, "console", vm) < 0 || state_path(sock, dir, "console", ".sock") < 0)
+		return 1;
+	return console_attach(sock, vm);
+}
+
 int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 {
-	char names[CFG_MAX_VMS][STATS_NAME_MAX], sock[STATE_PATH_MAX];
-	int n = vm_names(dir, names, CFG_MAX_VMS), i, rc;
+	char sock[STATE_PATH_MAX];
+	int rc;
 
-	if (n < 0)
-		return not_running(dir), 255;
-	for (i = 0; i < n && strcmp(names[i], vm) != 0; i++)
-		;
-	if (i == n) {
-		fprintf(stderr, "multivm: exec: no VM called %s\n", vm);
+	if (known_vm(dir, "exec", vm) < 0)
 		return 255;
-	}
 	if (state_path(sock, dir, vm, ".agent") < 0) {
 		fprintf(stderr, "multivm: exec: state directory path too long\n");
 		return 255;
@@ -191,13 +210,13 @@ int cmd_check(const char *path)
 
 	if (config_load_file(&c, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
-		return 1;
+		return 2;
 	}
 	for (i = 0; i < c.nvms; i++)
 		if (strncmp(c.vm[i].passthrough, "pci:", 4) == 0 &&
 		    pci_check_vm(pci_sysfs(), &c, &c.vm[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
-			return 1;
+			return 2;
 		}
 	printf("%s: ok (%u VMs, %u links)\n", path, c.nvms, c.nlinks);
 	return 0;

@@ -5,6 +5,8 @@
 int cmd_status(const char *dir);
 int cmd_stop(const char *dir, int timeout_s);
 int cmd_stats(const char *dir);
+/* Attaches this terminal to VM's console; 1 if there is no such VM. */
+int cmd_console(const char *dir, const char *vm);
 int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s);
 int cmd_check(const char *path);
 int cmd_pci_info(const char *bdf);

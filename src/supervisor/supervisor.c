@@ -109,17 +109,23 @@ static void notice(struct sup *s, const char *fmt, ...)
 
 static void write_status(struct sup *s)
 {
-	char text[CFG_MAX_VMS * 128] = "";
+	/* A line is at most ~250 bytes: two names, a state path, numbers. */
+	char text[CFG_MAX_VMS * (2 * CFG_NAME_MAX + STATE_PATH_MAX + 128)] = "";
 	size_t used = 0;
 	unsigned i;
 
 	for (i = 0; i < s->cfg.nvms; i++) {
 		struct vmp *v = &s->vm[i];
-
-		used += snprintf(text + used, sizeof(text) - used,
+		int n = snprintf(text + used, sizeof(text) - used,
 				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log\n",
 				 v->cfg->name, state_names[v->state], (int)v->vmm, (int)v->qemu,
 				 s->kvm ? "kvm" : "tcg", s->dir, v->cfg->name);
+
+		if (n < 0 || (size_t)n >= sizeof(text) - used) {
+			text[used] = 0;	/* cannot happen with the sizes above; never overrun */
+			break;
+		}
+		used += n;
 	}
 	if (state_write_status(s->dir, text) < 0)
 		log_warn("cannot write %s/status", s->dir);
@@ -178,8 +184,15 @@ static int start_vmm(struct sup *s, unsigned i)
 	v->vmm_started = now_ms();
 	/* QEMU retries the connection by itself; we only wait for the socket. */
 	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		if (now_ms() > deadline || waitpid(pid, NULL, WNOHANG) == pid) {
+		bool died = waitpid(pid, NULL, WNOHANG) == pid;
+
+		if (died || now_ms() > deadline) {
 			log_err("%s: VMM did not come up; see %s", v->cfg->name, log);
+			if (!died) {	/* never leave an untracked VMM on the links */
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+			}
+			v->vmm = 0;
 			return -EIO;
 		}
 		poll(NULL, 0, 20);
@@ -407,8 +420,15 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			if (s->stopping)
 				continue;
 			if (v->cfg->restart == RESTART_NEVER) {
+				char msg[200];
+
 				log_warn("%s: QEMU %s; restart = never", v->cfg->name, how);
 				set_state(s, v, ST_STOPPED);
+				/* --detach waits for every VM: this one will not come. */
+				snprintf(msg, sizeof(msg), "fail: %s: QEMU %s before all VMs were up "
+					 "(restart = never)\n", v->cfg->name, how);
+				if (!s->all_up)
+					report_ready(s, msg);
 				continue;
 			}
 			v->qemu_due = now_ms() + backoff(&v->qemu_backoff, v->qemu_started);
@@ -779,9 +799,11 @@ static int wait_detached(struct sup *s, pid_t child, int rfd)
 	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
 	char buf[256] = "", p[STATE_PATH_MAX + 32];
 	ssize_t n = 0;
+	int r;
 	FILE *f;
 
-	if (poll(&pfd, 1, s->o->timeout_s * 1000) > 0)
+	r = poll(&pfd, 1, s->o->timeout_s * 1000);
+	if (r > 0)
 		n = read(rfd, buf, sizeof(buf) - 1);
 	if (n > 0 && strncmp(buf, "ok", 2) == 0) {
 		snprintf(p, sizeof(p), "%s/status", s->dir);
@@ -793,11 +815,16 @@ static int wait_detached(struct sup *s, pid_t child, int rfd)
 		return 0;
 	}
 	buf[n > 0 ? n : 0] = 0;
-	fprintf(stderr, "multivm: %s", n > 0 ? buf + (strncmp(buf, "fail: ", 6) ? 0 : 6)
-					     : "the system did not come up in time\n");
-	if (n <= 0)
-		fprintf(stderr, "multivm: waited %d s; see the logs in %s\n", s->o->timeout_s, s->dir);
+	if (n > 0)
+		fprintf(stderr, "multivm: %s", buf + (strncmp(buf, "fail: ", 6) ? 0 : 6));
+	else if (r > 0)
+		fprintf(stderr, "multivm: the supervisor exited before every VM was up\n");
+	else
+		fprintf(stderr, "multivm: the system did not come up in %d s\n", s->o->timeout_s);
+	fprintf(stderr, "multivm: see the logs in %s; stopping what was started\n", s->dir);
+	/* Wait for the stop, so that an immediate `run` does not find it. */
 	kill(child, SIGTERM);
+	waitpid(child, NULL, 0);
 	return 1;
 }
 
@@ -822,7 +849,7 @@ int supervisor_run(const struct run_opts *o)
 	}
 	if (!o->detach) {
 		s.foreground = true;
-		s.tty_fd = dup(1);
+		s.tty_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);	/* not for the children */
 		return supervise(&s);
 	}
 	if (pipe2(pfd, O_CLOEXEC) < 0)
