@@ -26,6 +26,7 @@ wait_for 30 shows $T:run 'vm0:~#' || die "no vm0 prompt: $(screen $T:run)"
 
 # vm2 prints while vm0 is shown: it must not be lost.
 "$MV" exec vm2 -- 'echo MARK-WHILE-HIDDEN >/dev/console' || die "exec in vm2"
+wait_for 20 grep -q MARK-WHILE-HIDDEN "$STATE/vm2.console.log" || die "vm2's output never reached its console log"
 
 enter $T:run; keys $T:run '@1'
 wait_for 20 shows $T:run 'showing vm1' || die "no switch to vm1: $(screen $T:run)"
@@ -34,6 +35,7 @@ wait_for 20 shows_line $T:run 'vm1' || die "hostname in vm1 not shown: $(screen 
 keys $T:run 'echo a@b@1'; enter $T:run
 wait_for 20 shows_line $T:run 'a@b@1' || die "@ mid-line did not reach the guest: $(screen $T:run)"
 
+shows $T:run 'MARK-WHILE-HIDDEN' && die "vm2's output was shown while another VM was: $(screen $T:run)"
 enter $T:run; keys $T:run '@2'
 wait_for 20 shows $T:run 'showing vm2' || die "no switch to vm2"
 wait_for 20 shows $T:run 'MARK-WHILE-HIDDEN' || die "vm2's output from while hidden is lost: $(screen $T:run)"
@@ -42,6 +44,7 @@ wait_for 20 shows $T:run '@1  vm1' || die "no VM list: $(screen $T:run)"
 enter $T:run; keys $T:run '@0'
 wait_for 20 shows $T:run 'showing vm0' || die "no switch back to vm0"
 
+status_is 1 "$MV" console vm9 || die "console to a VM that does not exist did not fail"
 # A second terminal attaches to vm2, then detaches: the system stays up.
 tmux new-window -t $T -n c "'$MV' console vm2; echo CONSOLE-EXITED-\$?; sleep 60"
 wait_for 20 shows $T:c 'showing vm2' || die "multivm console did not attach: $(screen $T:c)"

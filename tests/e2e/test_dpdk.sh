@@ -36,9 +36,11 @@ echo "set fwd rxonly" >&3
 echo "start tx_first 4" >&3
 wait_for 60 both_received || die "frames did not come through: $(tail -20 "$STATE/testpmd.log")"
 echo "stop" >&3
+# The final figures, then quit: testpmd's output to a file is buffered, so
+# it is complete only once testpmd has exited.
 echo "show port stats all" >&3
-wait_for 10 grep -q 'Done' "$STATE/testpmd.log"
-
+echo "quit" >&3
+wait_for 60 grep -q 'Bye' "$STATE/testpmd.log" || die "testpmd did not quit"
 snap
 for p in 0 1; do
 	q=$((1 - p))
@@ -52,6 +54,5 @@ for p in 0 1; do
 	[ "$(stat_of "link vm$p->vm$q" delivered)" -eq "$rx" ] || die "link vm$p->vm$q delivered disagrees"
 	[ "$(stat_of "vm vm$q" rx_frames)" -eq "$rx" ] || die "vm$q rx_frames disagrees with testpmd"
 done
-echo "quit" >&3
 cat "$STATE/stats.out"
 say "PASS"

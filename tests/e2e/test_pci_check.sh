@@ -17,7 +17,9 @@ $1
 CONF
 }
 expect_error() {
-	out=$("$MV" check "$STATE/pci.ini" 2>&1) && die "check accepted: $1"
+	out=$("$MV" check "$STATE/pci.ini" 2>&1)
+	rc=$?
+	[ $rc -eq 2 ] || die "check exited $rc (a bad configuration is 2) on: $1"
 	echo "$out" | grep -qF -- "$1" || die "check said '$out', expected '$1'"
 }
 
