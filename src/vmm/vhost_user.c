@@ -361,6 +361,10 @@ static int dispatch(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t s
 			return -1;
 		if (v & ~VU_FEATURES)
 			return violation(d, "SET_FEATURES: 0x%llx not offered", (unsigned long long)(v & ~VU_FEATURES));
+		/* Frames carry the 12-byte VIRTIO 1.x header; a legacy driver's
+		 * 10-byte one would shift every frame. */
+		if (!(v & (1ULL << VIRTIO_F_VERSION_1)))
+			return violation(d, "SET_FEATURES: driver without VIRTIO_F_VERSION_1 (legacy) not supported");
 		d->features = v;
 		return 0;
 	case VU_GET_PROTOCOL_FEATURES:

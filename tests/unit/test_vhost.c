@@ -209,7 +209,7 @@ static void test_reply_ack_failure(void **state)
 static void test_split_message(void **state)
 {
 	uint32_t hdr[3] = { VU_GET_QUEUE_NUM, VU_FLAG_VERSION, 0 };
-	uint64_t v = 0;
+	uint64_t v = 1ULL << VIRTIO_F_VERSION_1;
 	uint32_t h2[3] = { VU_SET_FEATURES, VU_FLAG_VERSION, 8 };
 
 	assert_int_equal(write(fe, h2, 6), 6);	/* half a header */
@@ -233,6 +233,13 @@ static void test_peer_close(void **state)
 static void test_unoffered_feature(void **state)
 {
 	send_u64(VU_SET_FEATURES, 1ULL << 40, NULL, 0);
+	expect_refused();
+}
+
+/* A legacy driver (no VERSION_1) would use a 10-byte header. */
+static void test_legacy_driver_refused(void **state)
+{
+	send_u64(VU_SET_FEATURES, 1ULL << VIRTIO_RING_F_EVENT_IDX, NULL, 0);
 	expect_refused();
 }
 
@@ -498,7 +505,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_queries), T(test_happy_path), T(test_reply_ack_failure), T(test_split_message),
-		T(test_peer_close), T(test_unoffered_feature), T(test_bad_flags), T(test_oversized_payload),
+		T(test_peer_close), T(test_unoffered_feature), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
 		T(test_log_base), T(test_mem_overlap), T(test_mem_zero_huge_beyond), T(test_mem_fd_count),
 		T(test_mem_fewer_fds), T(test_mem_no_regions), T(test_mem_nine_regions), T(test_too_many_fds), T(test_vring_num_bad),
 		T(test_vring_index_bad), T(test_ring_outside_memory), T(test_repeats_do_not_leak),
