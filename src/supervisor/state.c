@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,24 @@ int state_path(char *out, const char *dir, const char *name, const char *suffix)
 	return (n < 0 || n >= STATE_PATH_MAX) ? -ENAMETOOLONG : 0;
 }
 
+/* A pid file left by a supervisor that crashed may name a pid that has
+ * since been reused: only a process running multivm counts. */
+static bool is_multivm(long pid)
+{
+	char path[64], argv0[256] = "", *base;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;	/* cannot tell (no /proc): trust the pid file */
+	if (!fgets(argv0, sizeof(argv0), f))	/* as a string: argv[0] alone */
+		argv0[0] = 0;
+	fclose(f);
+	base = strrchr(argv0, '/');
+	return strcmp(base ? base + 1 : argv0, "multivm") == 0;
+}
+
 pid_t state_supervisor(const char *dir)
 {
 	char path[STATE_PATH_MAX + 32], buf[32];
@@ -47,7 +66,7 @@ pid_t state_supervisor(const char *dir)
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1 || (kill(pid, 0) < 0 && errno == ESRCH))
 		return 0;
-	return pid;
+	return is_multivm(pid) ? pid : 0;
 }
 
 int state_write_status(const char *dir, const char *text)

@@ -608,6 +608,7 @@ static int choose_engine(struct sup *s, char *err, size_t errlen)
 static int prepare(struct sup *s, char *err, size_t errlen)
 {
 	char cerr[CFG_ERR_MAX];
+	struct stat st;
 	pid_t other;
 	int rc = s->o->config ? config_load_file(&s->cfg, s->o->config, cerr, sizeof(cerr))
 			      : config_load_default(&s->cfg, cerr, sizeof(cerr));
@@ -618,6 +619,14 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 	}
 	if (mkdir(s->dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
+		return 1;
+	}
+	/* It holds sockets into every VM: it must be ours alone, not a
+	 * symlink or a directory someone else made (e.g. in /tmp). */
+	if (lstat(s->dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		snprintf(err, errlen, "state directory %s must be a directory owned by uid %u and "
+			 "writable by it alone", s->dir, (unsigned)geteuid());
 		return 1;
 	}
 	other = state_supervisor(s->dir);

@@ -1,0 +1,25 @@
+#!/bin/sh
+# The state directory is trusted only when it is ours alone, and a pid file
+# left by a crashed supervisor never makes multivm act on another process.
+TEST_NAME=cli
+. "$(dirname "$0")/lib.sh"
+
+# A world-writable state directory is refused before anything starts.
+bad="$STATE/shared"
+mkdir -m 0777 "$bad"
+chmod 0777 "$bad"
+out=$("$MV" -S "$bad" run --detach --no-guests 2>&1) && die "run used a world-writable state directory"
+echo "$out" | grep -q "state directory $bad must be a directory owned by" || die "run said: $out"
+[ -e "$bad/status" ] && die "run started something in $bad"
+
+# A stale pid file naming an unrelated live process: not a running system.
+sleep 300 &
+other=$!
+trap 'kill $other 2>/dev/null; cleanup' EXIT INT TERM
+echo "$other" >"$STATE/supervisor.pid"
+status_is 1 "$MV" status || die "status took pid $other (sleep) for a supervisor"
+"$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run refused over a stale pid file"
+"$MV" status | grep -q '^vm0 state=' || die "no status after run"
+"$MV" stop || die "stop failed"
+kill -0 "$other" || die "stop signalled the unrelated process"
+say "PASS"
