@@ -16,7 +16,8 @@ cleanup() {
 	"$MV" stop --timeout 30 >/dev/null 2>&1 || true
 	rm -rf "$STATE"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }

@@ -26,7 +26,9 @@ cleanup() {
 	done
 	rm -rf "$STATE"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the test; the EXIT trap then stops what it started.
+trap 'exit 1' INT TERM HUP
 
 # wait_for SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
 wait_for() {

@@ -15,7 +15,7 @@ echo "$out" | grep -q "state directory $bad must be a directory owned by" || die
 # A stale pid file naming an unrelated live process: not a running system.
 sleep 300 &
 other=$!
-trap 'kill $other 2>/dev/null; cleanup' EXIT INT TERM
+trap 'kill $other 2>/dev/null; cleanup' EXIT
 echo "$other" >"$STATE/supervisor.pid"
 status_is 1 "$MV" status || die "status took pid $other (sleep) for a supervisor"
 "$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run refused over a stale pid file"

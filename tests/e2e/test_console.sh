@@ -10,7 +10,7 @@ command -v tmux >/dev/null || die "tmux missing (apt-get install tmux)"
 
 T=mvt$$
 export TMUX_TMPDIR="$STATE"
-trap 'tmux kill-server 2>/dev/null; cleanup' EXIT INT TERM
+trap 'tmux kill-server 2>/dev/null; cleanup' EXIT
 tmux new-session -d -s $T -n run -x 160 -y 50 "'$MV' run; echo RUN-EXITED-\$?; sleep 60"
 
 screen() { tmux capture-pane -p -J -S - -t "$1"; }

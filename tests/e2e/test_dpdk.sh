@@ -17,7 +17,7 @@ dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --file-prefix="mv
 	<"$STATE/tp.in" >"$STATE/testpmd.log" 2>&1 &
 tp=$!
 exec 3>"$STATE/tp.in"
-trap 'exec 3>&-; kill $tp 2>/dev/null; wait $tp 2>/dev/null; cleanup' EXIT INT TERM
+trap 'exec 3>&-; kill $tp 2>/dev/null; wait $tp 2>/dev/null; cleanup' EXIT
 
 # Last value of FIELD (RX-packets/TX-packets) printed for port P.
 port_stat() {

@@ -8,7 +8,7 @@ TEST_NAME=passthrough-tap
 NS=mvt$$
 skip() { say "SKIP: $*"; exit 77; }	# run-e2e.sh reports it as skipped
 ip netns add $NS 2>/dev/null || skip "cannot create a network namespace here"
-trap 'cleanup_ns; cleanup' EXIT INT TERM
+trap 'cleanup_ns; cleanup' EXIT
 cleanup_ns() {
 	[ -f "$STATE/udhcpd.pid" ] && kill "$(cat "$STATE/udhcpd.pid")" 2>/dev/null
 	ip netns exec $NS "$MV" stop --timeout 30 >/dev/null 2>&1

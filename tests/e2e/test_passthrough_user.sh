@@ -11,7 +11,7 @@ echo "multivm passthrough $$ $(date +%s)" >"$STATE/www/file.txt"
 port=$((20000 + $$ % 20000))
 busybox httpd -f -p "127.0.0.1:$port" -h "$STATE/www" &
 httpd=$!
-trap 'kill $httpd 2>/dev/null; cleanup' EXIT INT TERM
+trap 'kill $httpd 2>/dev/null; cleanup' EXIT
 
 "$MV" run --detach --timeout 300 || die "run failed"
 status_is 1 "$MV" exec vm1 -- test -e /sys/class/net/eth1 || die "vm1 has an eth1"
