@@ -539,17 +539,28 @@ static void loop(struct sup *s)
 
 /* ---- set-up and tear-down ---- */
 
+/* Every path the system uses must fit (sockets need sun_path): checked
+ * here once, so that path() cannot fail later. */
 static int check_paths(struct sup *s, char *err, size_t errlen)
 {
+	static const char *const per_vm[] = {
+		".vhost", ".console", ".agent", ".stats", ".vmm.log", ".qemu.log", ".console.log",
+	};
+	static const char *const shared[] = { "console.sock", "supervisor.pid", "supervisor.log" };
 	char p[STATE_PATH_MAX];
-	unsigned i;
+	unsigned i, k;
+	bool ok = true;
 
 	for (i = 0; i < s->cfg.nvms; i++)
-		if (state_path(p, s->dir, s->cfg.vm[i].name, ".console") < 0) {
-			snprintf(err, errlen, "state directory %s is too long for socket paths "
-				 "(use -S with a shorter one)", s->dir);
-			return -1;
-		}
+		for (k = 0; k < sizeof(per_vm) / sizeof(per_vm[0]); k++)
+			ok &= state_path(p, s->dir, s->cfg.vm[i].name, per_vm[k]) == 0;
+	for (k = 0; k < sizeof(shared) / sizeof(shared[0]); k++)
+		ok &= state_path(p, s->dir, shared[k], "") == 0;
+	if (!ok) {
+		snprintf(err, errlen, "state directory %s is too long for the paths it must hold "
+			 "(at most %d bytes each; use -S with a shorter one)", s->dir, STATE_PATH_MAX - 1);
+		return -1;
+	}
 	return 0;
 }
 

@@ -12,6 +12,14 @@ out=$("$MV" -S "$bad" run --detach --no-guests 2>&1) && die "run used a world-wr
 echo "$out" | grep -q "state directory $bad must be a directory owned by" || die "run said: $out"
 [ -e "$bad/status" ] && die "run started something in $bad"
 
+# A state directory too long for the paths it must hold (a VM named "a"
+# makes the console log the longest) is refused up front, not half used.
+long="$STATE/$(printf '%0*d' $((96 - ${#STATE})) 0)"
+mkdir -m 0700 "$long"
+printf '[vm a]\n[vm b]\n' >"$STATE/ab.ini"
+out=$("$MV" -S "$long" run --detach --no-guests "$STATE/ab.ini" 2>&1) && die "run used a state directory too long"
+echo "$out" | grep -q "state directory $long is too long" || die "run said: $out"
+
 # A stale pid file naming an unrelated live process: not a running system.
 sleep 300 &
 other=$!
