@@ -2,9 +2,11 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 static char tag[48] = "multivm";
 static enum log_level level = LOG_INFO;
+static int to_terminal = -1;	/* unknown until the first line */
 
 void log_set_tag(const char *t)
 {
@@ -29,7 +31,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* One fprintf per line so lines from concurrent processes do not mix. */
-	fprintf(stderr, "%lld.%03ld %s: %s: %s\n", (long long)ts.tv_sec,
-		ts.tv_nsec / 1000000, tag, names[lvl], line);
+	if (to_terminal < 0)
+		to_terminal = isatty(2);
+	/* One fprintf per line so lines from concurrent processes do not mix.
+	 * Log files get a timestamp; a person at a terminal does not need it. */
+	if (to_terminal)
+		fprintf(stderr, "%s: %s: %s\n", tag, names[lvl], line);
+	else
+		fprintf(stderr, "%lld.%03ld %s: %s: %s\n", (long long)ts.tv_sec,
+			ts.tv_nsec / 1000000, tag, names[lvl], line);
 }
