@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,20 +104,24 @@ static void adopt(int fd)
 	orphans[norphans++] = fd;
 }
 
-/* Reads and discards what orphans wrote; forgets those that closed. */
+/* Reads and discards what orphans wrote (a bounded amount per pass, so a
+ * writer that never stops cannot keep us here); forgets those that closed,
+ * keeping the others in age order. */
 static void drain_orphans(void)
 {
 	char buf[4096];
 	unsigned i = 0;
 
 	while (i < norphans) {
-		ssize_t n;
+		ssize_t n = 0;
+		int k;
 
-		while ((n = read(orphans[i], buf, sizeof(buf))) > 0)
+		for (k = 0; k < 16 && (n = read(orphans[i], buf, sizeof(buf))) > 0; k++)
 			;
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			close(orphans[i]);
-			orphans[i] = orphans[--norphans];
+			memmove(orphans + i, orphans + i + 1, (norphans - i - 1) * sizeof(orphans[0]));
+			norphans--;
 			continue;
 		}
 		i++;
@@ -138,12 +143,13 @@ static long now_ms(void)
 static void run(int port, const char *nonce, const char *cmd)
 {
 	char buf[4096], st[16];
-	int p[2], status = 0, exited = 0, quiet = 0;
+	int p[2], status = 0, exited = 0, quiet = 0, owed = 0;
 	long exit_ms = 0;
 	pid_t pid;
 	ssize_t n;
 
-	if (pipe(p) < 0) {
+	/* Close-on-exec: later commands must not hold earlier pipes. */
+	if (pipe2(p, O_CLOEXEC) < 0) {
 		send_frame(port, 'E', nonce, "255", 3);
 		return;
 	}
@@ -174,8 +180,13 @@ static void run(int port, const char *nonce, const char *cmd)
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
 			exited = 1;
 			exit_ms = now_ms();
+			/* What the command wrote before it exited is its output,
+			 * however slowly the host takes it: the limits below are
+			 * only for what comes after. */
+			if (ioctl(p[0], FIONREAD, &owed) < 0)
+				owed = 0;
 		}
-		if (exited && (quiet >= 4 || now_ms() - exit_ms > 1000))
+		if (exited && owed <= 0 && (quiet >= 4 || now_ms() - exit_ms > 1000))
 			break;
 		r = poll(&pfd, 1, exited ? 50 : 100);
 		if (r < 0 && errno != EINTR)
@@ -188,6 +199,8 @@ static void run(int port, const char *nonce, const char *cmd)
 		if (n > 0) {
 			send_frame(port, 'O', nonce, buf, n);
 			quiet = 0;
+			if (owed > 0 && (owed -= n) <= 0)
+				exit_ms = now_ms();	/* the 1 s starts now */
 		} else if (n == 0 || errno != EINTR) {	/* EOF: everyone is done */
 			close(p[0]);
 			p[0] = -1;
