@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -283,12 +284,17 @@ static void on_listen(struct vmm *v)
 	log_info("vhost-user frontend connected");
 }
 
-static void ack_eventfd(int fd)
+/* Clears a guest's kick. The frontend shares the eventfd and may have made
+ * it blocking, and an event can be stale (its fd replaced within the same
+ * epoll batch): RWF_NOWAIT makes the read return EAGAIN instead of
+ * waiting, whatever the file's flags. */
+static void ack_kick(int fd)
 {
 	uint64_t n;
+	struct iovec iov = { .iov_base = &n, .iov_len = sizeof(n) };
 
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_debug("eventfd read: %s", strerror(errno));
+	if (preadv2(fd, &iov, 1, -1, RWF_NOWAIT) < 0 && errno != EAGAIN)
+		log_debug("kick eventfd read: %s", strerror(errno));
 }
 
 static void notify_guest(struct vmm *v, int ring, bool *owed)
@@ -368,7 +374,7 @@ static int serve(struct vmm *v)
 				return 0;
 			case EV_KICK:
 				if (v->kick_reg[idx] >= 0)
-					ack_eventfd(v->kick_reg[idx]);
+					ack_kick(v->kick_reg[idx]);
 				if (idx == VU_TX)
 					tx_more = true;
 				else

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,14 @@ static int steady_state(int memfd, int sock, int efd)
 	munmap(p, 4096);
 	if (send(sock, "x", 1, 0) != 1 || recv(sock, &b, 1, 0) != 1)
 		return 4;
+	/* The kick read: allowed, and it never waits, even on an empty
+	 * blocking eventfd (a plain read would hang this child). */
+	{
+		struct iovec iov = { .iov_base = &one, .iov_len = sizeof(one) };
+
+		if (preadv2(efd, &iov, 1, -1, RWF_NOWAIT) != -1 || errno != EAGAIN)
+			return 5;
+	}
 	(void)e;
 	(void)ep;
 	return 0;
