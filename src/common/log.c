@@ -6,7 +6,6 @@
 
 static char tag[48] = "multivm";
 static enum log_level level = LOG_INFO;
-static int to_terminal = -1;	/* unknown until the first line */
 
 void log_set_tag(const char *t)
 {
@@ -31,11 +30,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (to_terminal < 0)
-		to_terminal = isatty(2);
 	/* One fprintf per line so lines from concurrent processes do not mix.
-	 * Log files get a timestamp; a person at a terminal does not need it. */
-	if (to_terminal)
+	 * Log files get a timestamp; a person at a terminal does not need it.
+	 * Asked each time: the supervisor moves stderr to its log file. */
+	if (isatty(2))
 		fprintf(stderr, "%s: %s: %s\n", tag, names[lvl], line);
 	else
 		fprintf(stderr, "%lld.%03ld %s: %s: %s\n", (long long)ts.tv_sec,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -44,6 +45,8 @@ int console_attach(const char *sock_path, const char *vm)
 	snprintf(buf, sizeof(buf), "%s\n", vm);
 	if (write_all(fd, buf, strlen(buf)) < 0)
 		return 1;
+	/* A closed connection must end the loop (EPIPE), not the process. */
+	signal(SIGPIPE, SIG_IGN);
 	relay_raw(0);
 	pfd[1].fd = fd;
 	for (;;) {
