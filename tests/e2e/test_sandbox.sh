@@ -7,6 +7,15 @@ TEST_NAME=sandbox
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
 command -v gdb >/dev/null || die "gdb missing (apt-get install gdb)"
+# Where the host forbids ptrace (containers, yama), this cannot be shown.
+sleep 300 &
+probe=$!
+traced=$(timeout 60 gdb -batch -nx -p $probe -ex 'printf "ATTACHED\n"' -ex detach 2>/dev/null)
+kill $probe
+case $traced in
+*ATTACHED*) ;;
+*) say "SKIP: this host does not let gdb attach to a process"; exit 77 ;;
+esac
 
 "$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run failed"
 vmm=$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
