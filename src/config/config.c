@@ -43,6 +43,7 @@ struct parser {
 	struct pending_link pl[MAX_PENDING_LINKS];
 	unsigned npl;
 	int mesh_line;
+	int system_line, links_line;	/* where those sections opened, 0: not yet */
 };
 
 static void fail(struct parser *p, int line, const char *fmt, ...)
@@ -117,6 +118,16 @@ static void new_vm(struct parser *p, const char *name)
 	p->vm = c->nvms++;
 }
 
+/* [system] and [links] may appear once: a second one would silently
+ * restart the per-section check for repeated keys. */
+static void once(struct parser *p, int *line, const char *name)
+{
+	if (*line)
+		fail(p, p->line, "[%s]: section repeated (first at line %d)", name, *line);
+	else
+		*line = p->line;
+}
+
 /* Called by our reader for each "[...]" line, before inih sees it. */
 static void open_section(struct parser *p, const char *line)
 {
@@ -135,8 +146,10 @@ static void open_section(struct parser *p, const char *line)
 	p->seen = 0;
 	if (strcmp(name, "system") == 0) {
 		p->sec = SEC_SYSTEM;
+		once(p, &p->system_line, name);
 	} else if (strcmp(name, "links") == 0) {
 		p->sec = SEC_LINKS;
+		once(p, &p->links_line, name);
 	} else if (strncmp(name, "vm", 2) == 0 && isspace((unsigned char)name[2])) {
 		p->sec = SEC_VM;
 		new_vm(p, trim(name + 3));
@@ -172,10 +185,16 @@ static char *reader(char *str, int num, void *stream)
 		bool start = !p->mid_line;
 
 		/* inih reads long lines in pieces: count lines, not pieces. */
-		p->mid_line = r[0] && r[strlen(r) - 1] != '\n';
+		size_t len = strlen(r);
+
+		p->mid_line = len && r[len - 1] != '\n';
 		if (!start)
 			return r;
 		p->line++;
+		/* A full buffer without a newline: inih would take the rest of
+		 * the line for a line of its own. Say what is wrong instead. */
+		if (p->mid_line && len == (size_t)num - 1)
+			fail(p, p->line, "line longer than %d characters", num - 2);
 		while (*t == ' ' || *t == '\t')
 			t++;
 		if (*t == '[')
@@ -456,6 +475,8 @@ static void links_key(struct parser *p, const char *k, const char *v)
 	char buf[512], *tok, *save = NULL;
 
 	if (strcmp(k, "mesh") == 0) {
+		if (!first_time(p, 0, k))
+			return;
 		if (strcmp(v, "yes") == 0)
 			p->mesh_line = p->line;
 		else if (strcmp(v, "no") != 0)

@@ -218,7 +218,8 @@ int cmd_check(const char *path)
 			fprintf(stderr, "%s\n", err);
 			return 2;
 		}
-	printf("%s: ok (%u VMs, %u links)\n", path, c.nvms, c.nlinks);
+	printf("%s: ok (%u VM%s, %u link%s)\n", path, c.nvms, c.nvms == 1 ? "" : "s", c.nlinks,
+	       c.nlinks == 1 ? "" : "s");
 	return 0;
 }
 

@@ -139,6 +139,16 @@ static void test_bad_inputs(void **state)
 	refuse("[vm a]\ncpus =\n", "bad.ini:2: [vm a] cpus: empty value");
 	refuse("[vm a]\nthis is not ini\n", "bad.ini:2: syntax error (expected 'key = value' or '[section]')");
 	refuse("x = 1\n[vm a]\n", "bad.ini:1: x: key outside any section");
+	refuse("[system]\nengine = tcg\n[vm a]\n[system]\nengine = kvm\n",
+	       "bad.ini:4: [system]: section repeated (first at line 1)");
+	refuse("[vm a]\n[vm b]\n[links]\nmesh = yes\nmesh = no\n", "bad.ini:5: [links] mesh: set twice in this section");
+	{
+		/* A comment longer than inih's line buffer, then a bad key on line 3. */
+		static char text[600];
+
+		snprintf(text, sizeof(text), "[vm a]\n; %0500d\nfoo = 1\n", 0);
+		refuse(text, "bad.ini:2: line longer than 198 characters");
+	}
 	refuse("[system]\nname = multi\n", "bad.ini:2: no VMs: declare at least one [vm NAME] section");
 }
 
