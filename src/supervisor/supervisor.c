@@ -41,6 +41,7 @@ static const char *const state_names[] = { "starting", "booting", "up", "restart
 #define TAG_VIEWER	2000
 #define BACKOFF_MIN_MS	200
 #define BACKOFF_MAX_MS	5000
+#define BOOT_FAILURES_MAX 3	/* then run --detach gives up waiting */
 #define STOP_GRACE_MS	5000
 
 struct vmp {
@@ -54,6 +55,7 @@ struct vmp {
 	long long vmm_due, qemu_due;	/* restart time, 0: none */
 	int vmm_backoff, qemu_backoff;
 	long long vmm_started, qemu_started;
+	unsigned boot_failures;		/* QEMU exits in a row before "ready" */
 };
 
 struct sup {
@@ -419,6 +421,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			console_close(s, v);
 			if (s->stopping)
 				continue;
+			v->boot_failures = v->state == ST_UP ? 0 : v->boot_failures + 1;
 			if (v->cfg->restart == RESTART_NEVER) {
 				char msg[200];
 
@@ -434,6 +437,16 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			v->qemu_due = now_ms() + backoff(&v->qemu_backoff, v->qemu_started);
 			log_warn("%s: QEMU %s; restarting in %d ms", v->cfg->name, how, v->qemu_backoff);
 			set_state(s, v, ST_RESTARTING);
+			/* A QEMU that cannot boot will not come up by waiting longer:
+			 * tell --detach now (the restarts go on meanwhile). */
+			if (!s->all_up && v->boot_failures >= BOOT_FAILURES_MAX) {
+				char msg[400];
+
+				snprintf(msg, sizeof(msg), "fail: %s: QEMU %s, %u times in a row before the guest "
+					 "was up; see %s/%s.qemu.log\n", v->cfg->name, how, v->boot_failures,
+					 s->dir, v->cfg->name);
+				report_ready(s, msg);
+			}
 		}
 	}
 }
@@ -817,7 +830,7 @@ static int supervise(struct sup *s)
 static int wait_detached(struct sup *s, pid_t child, int rfd)
 {
 	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
-	char buf[256] = "", p[STATE_PATH_MAX + 32];
+	char buf[512] = "", p[STATE_PATH_MAX + 32];
 	ssize_t n = 0;
 	int r;
 	FILE *f;

@@ -20,6 +20,14 @@ printf '[vm a]\n[vm b]\n' >"$STATE/ab.ini"
 out=$("$MV" -S "$long" run --detach --no-guests "$STATE/ab.ini" 2>&1) && die "run used a state directory too long"
 echo "$out" | grep -q "state directory $long is too long" || die "run said: $out"
 
+# A guest that can never boot (the "kernel" is a text file): run --detach
+# says so after three failed starts instead of waiting out its timeout,
+# and leaves nothing running.
+printf '[system]\nkernel = /etc/hostname\n[vm a]\n' >"$STATE/nokernel.ini"
+out=$("$MV" -S "$STATE/nk" run --detach --timeout 600 "$STATE/nokernel.ini" 2>&1) && die "a guest without a kernel came up"
+echo "$out" | grep -q 'a: QEMU exited with status 1, 3 times in a row before the guest was up' || die "run said: $out"
+status_is 1 "$MV" -S "$STATE/nk" status || die "something still runs after the failed run"
+
 # A stale pid file naming an unrelated live process: not a running system.
 sleep 300 &
 other=$!
