@@ -50,6 +50,9 @@ struct vmp {
 	pid_t vmm, qemu;
 	int stats_fd;
 	int con_fd, con_log;
+	char inq[4096];			/* keys for the guest QEMU has not taken yet */
+	size_t inq_len;
+	bool want_out;			/* con_fd is watched for EPOLLOUT */
 	char line[160];
 	size_t linelen;
 	long long vmm_due, qemu_due;	/* restart time, 0: none */
@@ -253,6 +256,32 @@ static void console_close(struct sup *s, struct vmp *v)
 	if (v->con_fd >= 0)
 		close(v->con_fd);
 	v->con_fd = -1;
+	v->inq_len = 0;
+	v->want_out = false;
+}
+
+/* Writes queued keys to QEMU. QEMU reads the socket only as fast as the
+ * guest's UART takes bytes, so a paste may not fit at once: the rest
+ * waits for EPOLLOUT rather than being lost. */
+static void console_flush(struct sup *s, unsigned i)
+{
+	struct vmp *v = &s->vm[i];
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = i };
+	ssize_t w = v->inq_len ? write(v->con_fd, v->inq, v->inq_len) : 0;
+
+	if (w > 0) {
+		memmove(v->inq, v->inq + w, v->inq_len - w);
+		v->inq_len -= w;
+	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		log_warn("%s: console write failed: %s", v->cfg->name, strerror(errno));
+		v->inq_len = 0;
+	}
+	if (v->want_out != (v->inq_len > 0)) {
+		v->want_out = v->inq_len > 0;
+		if (v->want_out)
+			e.events |= EPOLLOUT;
+		epoll_ctl(s->ep, EPOLL_CTL_MOD, v->con_fd, &e);
+	}
 }
 
 /* Watches for the guest's "multivm: NAME ready" line. */
@@ -312,9 +341,18 @@ static void begin_stop(struct sup *s)
 static void to_vm(void *ctx, unsigned vm, const char *buf, size_t n)
 {
 	struct sup *s = ctx;
+	struct vmp *v = &s->vm[vm];
 
-	if (s->vm[vm].con_fd >= 0 && write(s->vm[vm].con_fd, buf, n) < 0)
-		log_warn("%s: console write failed", s->vm[vm].cfg->name);
+	if (v->con_fd < 0)
+		return;	/* QEMU is not running: nothing reads this console */
+	if (n > sizeof(v->inq) - v->inq_len) {
+		log_warn("%s: console input dropped: the guest has not read the last %zu bytes",
+			 v->cfg->name, v->inq_len);
+		n = sizeof(v->inq) - v->inq_len;
+	}
+	memcpy(v->inq + v->inq_len, buf, n);
+	v->inq_len += n;
+	console_flush(s, vm);
 }
 
 static const char *vm_state(void *ctx, unsigned vm)
@@ -544,8 +582,12 @@ static void loop(struct sup *s)
 				client_accept(s);
 			else if (tag >= TAG_VIEWER && tag < TAG_VIEWER + MUX_MAX_VIEWERS)
 				client_data(s, tag - TAG_VIEWER);
-			else if (tag < s->cfg.nvms && s->vm[tag].con_fd >= 0)
-				console_data(s, tag);
+			else if (tag < s->cfg.nvms && s->vm[tag].con_fd >= 0) {
+				if (ev[i].events & EPOLLOUT)
+					console_flush(s, tag);
+				if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					console_data(s, tag);
+			}
 		}
 	}
 }
