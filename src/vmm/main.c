@@ -338,11 +338,9 @@ static void check_errors(struct vmm *v)
  * started but disabled TX ring processed and its frames discarded. */
 static void bind_rings(struct vmm *v)
 {
-	const struct vu_ring *t = &v->vu.ring[VU_TX];
-
 	v->net.rxq = vu_ring_running(&v->vu, VU_RX) ? &v->vu.ring[VU_RX].vq : NULL;
-	v->net.txq = (t->started && t->vq.num && !t->vq.err) ? &v->vu.ring[VU_TX].vq : NULL;
-	v->net.tx_discard = !t->enabled;
+	v->net.txq = vu_ring_started(&v->vu, VU_TX) ? &v->vu.ring[VU_TX].vq : NULL;
+	v->net.tx_discard = !v->vu.ring[VU_TX].enabled;
 }
 
 static int serve(struct vmm *v)

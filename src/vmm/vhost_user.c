@@ -114,11 +114,16 @@ void vu_attach(struct vu_dev *d, int fd)
 	d->err[0] = 0;
 }
 
-bool vu_ring_running(const struct vu_dev *d, int i)
+bool vu_ring_started(const struct vu_dev *d, int i)
 {
 	const struct vu_ring *r = &d->ring[i];
 
-	return r->started && r->enabled && r->vq.num && !r->vq.err;
+	return r->started && r->vq.num && !r->vq.err;
+}
+
+bool vu_ring_running(const struct vu_dev *d, int i)
+{
+	return vu_ring_started(d, i) && d->ring[i].enabled;
 }
 
 void vu_ring_fail(struct vu_dev *d, int i)

@@ -106,7 +106,9 @@ int vu_receive(struct vu_dev *d);
 int vu_handle(struct vu_dev *d, uint32_t req, uint32_t flags, const uint8_t *payload,
 	      uint32_t size, int *fds, int nfds);
 
-/* Whether ring i should be served now. */
+/* Whether ring i is started, mapped and not stopped for an error... */
+bool vu_ring_started(const struct vu_dev *d, int i);
+/* ...and also enabled: served normally. */
 bool vu_ring_running(const struct vu_dev *d, int i);
 
 /* Stops ring i after a guest violation: signals the frontend's error fd. */
