@@ -84,7 +84,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(LIBSRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-e2e: all asan $(BUILD)/tools/hostile_frontend
+e2e: all asan $(BUILD)/tools/hostile_frontend $(BUILD)/tools/sysinject
 	sh tests/run-e2e.sh $(BUILD)
 
 test: deps

@@ -13,6 +13,7 @@ for bin in "$build/multivm" "$build/asan/multivm"; do
 		log="$build/e2e-$(basename "$t" .sh)-$(basename "$(dirname "$bin")").log"
 		echo "== $t with $bin"
 		MV=$(realpath "$bin") HOSTILE=$(realpath "$build/tools/hostile_frontend") \
+			SYSINJECT=$(realpath "$build/tools/sysinject") \
 			timeout 900 sh "$t" >"$log" 2>&1
 		rc=$?
 		if [ $rc -eq 0 ]; then
