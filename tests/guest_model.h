@@ -114,9 +114,9 @@ static inline int link_pair(struct link *a, struct link *b, unsigned qsize,
 
 	if (rc < 0)
 		return rc;
-	rc = link_attach(a, dup(r.memfd), 0, qsize, dup(r.kick[1]), dup(r.kick[0]), "vm0", "vm1");
+	rc = link_attach(a, dup(r.memfd), 0, qsize, dup(r.kick[1]), dup(r.kick[0]), "vm1");
 	if (!rc)
-		rc = link_attach(b, dup(r.memfd), 1, qsize, dup(r.kick[0]), dup(r.kick[1]), "vm1", "vm0");
+		rc = link_attach(b, dup(r.memfd), 1, qsize, dup(r.kick[0]), dup(r.kick[1]), "vm0");
 	memcpy(a->peer_mac, mac_b, 6);
 	memcpy(b->peer_mac, mac_a, 6);
 	link_res_close(&r);

@@ -49,10 +49,17 @@ static void fill_hdr(struct link_hdr *h, unsigned qsize, const char *n0, const c
 	snprintf(h->name[1], sizeof(h->name[1]), "%s", n1);
 }
 
+int link_hdr_write(int memfd, unsigned qsize, const char *name0, const char *name1)
+{
+	struct link_hdr hdr;
+
+	fill_hdr(&hdr, qsize, name0, name1);
+	return pwrite(memfd, &hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) ? 0 : -EIO;
+}
+
 int link_create(struct link_res *r, unsigned qsize, const char *name0, const char *name1)
 {
 	size_t size = link_shm_size(qsize);
-	struct link_hdr hdr;
 	int err;
 
 	r->memfd = r->kick[0] = r->kick[1] = -1;
@@ -63,8 +70,7 @@ int link_create(struct link_res *r, unsigned qsize, const char *name0, const cha
 		goto fail;
 	if (ftruncate(r->memfd, size) < 0)
 		goto fail;
-	fill_hdr(&hdr, qsize, name0, name1);
-	if (pwrite(r->memfd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	if (link_hdr_write(r->memfd, qsize, name0, name1) < 0)
 		goto fail;
 	/* A peer that could shrink the file could make the other end fault. */
 	if (fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
@@ -91,15 +97,15 @@ void link_res_close(struct link_res *r)
 	r->memfd = r->kick[0] = r->kick[1] = -1;
 }
 
-/* Compares the header with what we were told; we use our own numbers. */
-static int check_hdr(const struct link_hdr *shared, unsigned qsize, int side,
-		     const char *self, const char *peer)
+/* The header only identifies the format: the layout comes from our own
+ * numbers, and the size from the sealed file. Both VMMs can write it, so
+ * anything else in it is the peer's word and is not read. */
+static int check_hdr(const struct link_hdr *shared)
 {
-	struct link_hdr want, got;
+	uint64_t magic = __atomic_load_n(&shared->magic, __ATOMIC_RELAXED);
+	uint32_t version = __atomic_load_n(&shared->version, __ATOMIC_RELAXED);
 
-	memcpy(&got, shared, sizeof(got));
-	fill_hdr(&want, qsize, side ? peer : self, side ? self : peer);
-	return memcmp(&want, &got, sizeof(want)) ? -EPROTO : 0;
+	return magic == LINK_MAGIC && version == LINK_VERSION ? 0 : -EPROTO;
 }
 
 static void setup_queue(struct virtq *q, uint8_t *dir, unsigned qsize, const struct memmap *mem)
@@ -129,7 +135,7 @@ static void resume(struct link *l)
 }
 
 int link_attach(struct link *l, int memfd, int side, unsigned qsize,
-		int rx_kick, int tx_kick, const char *self, const char *peer)
+		int rx_kick, int tx_kick, const char *peer)
 {
 	size_t size = link_shm_size(qsize);
 	struct stat st;
@@ -146,7 +152,7 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 	shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (shm == MAP_FAILED)
 		return -errno;
-	rc = check_hdr((const struct link_hdr *)shm, qsize, side, self, peer);
+	rc = check_hdr((const struct link_hdr *)shm);
 	if (rc) {
 		munmap(shm, size);
 		return rc;
@@ -176,6 +182,14 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 	return 0;
 }
 
+void link_set_down(struct link *l, const char *peer)
+{
+	memset(&l->txq, 0, sizeof(*l) - offsetof(struct link, txq));
+	snprintf(l->peer, sizeof(l->peer), "%s", peer);
+	l->shm = NULL;
+	l->memfd = l->rx_kick = l->tx_kick = -1;
+}
+
 void link_detach(struct link *l)
 {
 	if (l->shm)
@@ -192,6 +206,8 @@ void link_detach(struct link *l)
 
 uint8_t *link_tx_slot(struct link *l)
 {
+	if (!l->shm)
+		return NULL;
 	if (l->tx_free == 0) {
 		int n = vq_reclaim(&l->txq);
 

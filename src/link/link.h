@@ -21,8 +21,9 @@
 #define LINK_QSIZE_MAX	4096
 #define LINK_NAME_MAX	32
 
-/* First page of the memfd. Written once by the supervisor; each VMM
- * checks it against what it was told and never reads it again. */
+/* First page of the memfd. Written by the supervisor at creation and again
+ * before each VMM start (a peer may have scribbled on it). A VMM checks
+ * only magic and version: the layout comes from its own numbers. */
 struct link_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -43,6 +44,8 @@ struct link_res {
 
 /* Supervisor: creates memfd (sealed) and both doorbells. 0 or -errno. */
 int link_create(struct link_res *r, unsigned qsize, const char *name0, const char *name1);
+/* Supervisor: (re)writes the header page. 0 or -EIO. */
+int link_hdr_write(int memfd, unsigned qsize, const char *name0, const char *name1);
 void link_res_close(struct link_res *r);
 size_t link_shm_size(unsigned qsize);
 
@@ -66,11 +69,14 @@ struct link {
 	struct link_stats *st;	/* in the VMM's stats file */
 };
 
-/* VMM: maps memfd, checks seals and header, sets up both queues, resuming
- * from the indices in shared memory (so a restarted VMM carries on).
- * Takes ownership of the fds on success. 0 or -errno. */
+/* VMM: maps memfd, checks seals, size and header, sets up both queues,
+ * resuming from the indices in shared memory (so a restarted VMM carries
+ * on). Takes ownership of the fds on success. 0 or -errno. */
 int link_attach(struct link *l, int memfd, int side, unsigned qsize,
-		int rx_kick, int tx_kick, const char *self, const char *peer);
+		int rx_kick, int tx_kick, const char *peer);
+/* VMM: a link that could not be attached. It stays down (l->shm NULL): no
+ * memory, no fds; frames for it are counted as link_down drops. */
+void link_set_down(struct link *l, const char *peer);
 void link_detach(struct link *l);
 
 /* Sending (driver side). link_tx_slot() returns a slot to fill with one

@@ -171,6 +171,24 @@ static void check_all_up(struct sup *s)
 
 /* ---- starting things ---- */
 
+/* A peer VMM can write the header page of a link it shares: write it
+ * anew before VM i's VMM attaches, so what a peer scribbled there cannot
+ * keep that link down across restarts. */
+static void refresh_link_headers(struct sup *s, unsigned i)
+{
+	unsigned k;
+
+	for (k = 0; k < s->cfg.nlinks; k++) {
+		const struct cfg_link *l = &s->cfg.link[k];
+
+		if ((l->a == i || l->b == i) &&
+		    link_hdr_write(s->link[k].memfd, s->cfg.link_queue_size, s->cfg.vm[l->a].name,
+				   s->cfg.vm[l->b].name) < 0)
+			log_warn("link %s-%s: cannot rewrite its header", s->cfg.vm[l->a].name,
+				 s->cfg.vm[l->b].name);
+	}
+}
+
 static int start_vmm(struct sup *s, unsigned i)
 {
 	struct vmp *v = &s->vm[i];
@@ -182,6 +200,7 @@ static int start_vmm(struct sup *s, unsigned i)
 	path(log, s, v->cfg->name, ".vmm.log");
 	path(sock, s, v->cfg->name, ".vhost");
 	unlink(sock);
+	refresh_link_headers(s, i);
 	pid = spawn_vmm(&s->cfg, i, s->link, s->dir, v->stats_fd, log);
 	if (pid < 0)
 		return pid;

@@ -86,14 +86,22 @@ static int add_link(struct vmm *v, char *spec)
 	    parse_int(f[3], 0, 65535, &memfd) < 0 || parse_int(f[4], 0, 65535, &rx) < 0 ||
 	    parse_int(f[5], 0, 65535, &tx) < 0)
 		return -1;
-	rc = link_attach(l, memfd, side, v->qsize, rx, tx, v->name, f[0]);
+	rc = link_attach(l, memfd, side, v->qsize, rx, tx, f[0]);
 	if (rc < 0) {
-		log_err("link to %s: cannot attach: %s", f[0], strerror(-rc));
-		return -1;
+		/* The peer can write this memory: what it did there may stop
+		 * this one link, never the VMM and its other links. */
+		log_err("link to %s: cannot attach (%s); it stays down", f[0],
+			rc == -EPROTO ? "not a link of this version, or damaged" : strerror(-rc));
+		close(memfd);
+		close(rx);
+		close(tx);
+		link_set_down(l, f[0]);
 	}
 	l->st = &v->st->link[v->nlinks];
 	snprintf(l->st->peer, sizeof(l->st->peer), "%s", f[0]);
-	l->st->up = 1;
+	l->st->up = rc == 0;
+	if (rc < 0)
+		l->st->errors++;
 	v->nlinks++;
 	return 0;
 }
@@ -416,7 +424,7 @@ static int setup(struct vmm *v)
 	if (ep_add(v->ep, v->listen_fd, EV(EV_LISTEN, 0)) < 0 || ep_add(v->ep, v->sig_fd, EV(EV_SIGNAL, 0)) < 0)
 		return -errno;
 	for (i = 0; i < v->nlinks; i++)
-		if (ep_add(v->ep, v->links[i].rx_kick, EV(EV_LINK, i)) < 0)
+		if (v->links[i].rx_kick >= 0 && ep_add(v->ep, v->links[i].rx_kick, EV(EV_LINK, i)) < 0)
 			return -errno;
 	return 0;
 }

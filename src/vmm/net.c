@@ -69,7 +69,7 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty)
 			continue;
 		slot = link_tx_slot(l);
 		if (!slot) {
-			drop(n, l, l->txq.err ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
+			drop(n, l, !l->shm || l->txq.err ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
 			continue;
 		}
 		vq_chain_read(c, NET_HDR_LEN, slot, len);
@@ -206,7 +206,7 @@ bool net_rx(struct net *n)
 		struct link *l = &n->links[(n->rx_next + k) % n->nlinks];
 		unsigned done;
 
-		if (l->rxq.err)
+		if (!l->shm || l->rxq.err)
 			continue;
 		done = rx_link(n, l, &full);
 		if (full)

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <unistd.h>
 
 #include "../guest_model.h"
@@ -256,7 +257,7 @@ static void test_reattach_resumes(void **state)
 	r.kick[0] = dup(f->la.tx_kick);
 	r.kick[1] = dup(f->la.rx_kick);
 	link_detach(&f->la);
-	assert_int_equal(link_attach(&f->la, r.memfd, 0, 64, r.kick[1], r.kick[0], "vm0", "vm1"), 0);
+	assert_int_equal(link_attach(&f->la, r.memfd, 0, 64, r.kick[1], r.kick[0], "vm1"), 0);
 	f->la.st = &f->a.st.link[0];
 	for (; i < 6; i++)
 		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
@@ -267,6 +268,60 @@ static void test_reattach_resumes(void **state)
 	}
 	assert_int_equal(n, 6);
 	assert_int_equal(f->la.txq.err | f->lb.rxq.err, 0);
+}
+
+/* The peer owns half of the header page too: whatever it wrote there
+ * beyond magic and version does not stop a restarted end from attaching;
+ * a broken magic makes that one link refuse, cleanly. */
+static void test_reattach_after_header_scribble(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+	struct link_hdr *h = (struct link_hdr *)f->la.shm;
+	int memfd = dup(f->la.memfd), rx = dup(f->la.rx_kick), tx = dup(f->la.tx_kick);
+
+	h->qsize = 7;
+	h->dir_off[0] = ~0ull;
+	memset(h->name, 'x', sizeof(h->name));
+	link_detach(&f->la);
+	assert_int_equal(link_attach(&f->la, memfd, 0, 64, rx, tx, "vm1"), 0);
+	f->la.st = &f->a.st.link[0];
+	guest_post_rx(&f->b, 4);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	pump(f);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
+
+	h = (struct link_hdr *)f->la.shm;
+	h->magic ^= 1;
+	memfd = dup(f->la.memfd);
+	rx = dup(f->la.rx_kick);
+	tx = dup(f->la.tx_kick);
+	link_detach(&f->la);
+	assert_int_equal(link_attach(&f->la, memfd, 0, 64, rx, tx, "vm1"), -EPROTO);
+	close(memfd);
+	close(rx);
+	close(tx);
+}
+
+/* A link that could not be attached is down: frames for it are counted as
+ * link_down, the rest of the VMM carries on. */
+static void test_down_link_counts(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	link_detach(&f->la);
+	link_set_down(&f->la, "vm1");
+	f->la.st = &f->a.st.link[0];
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	guest_send(&f->a, buf, frame(buf, bcast, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	assert_int_equal(f->a.st.drop[DROP_LINK_DOWN], 2);
+	assert_int_equal(f->a.st.link[0].drop[DROP_LINK_DOWN], 2);
+	assert_int_equal(f->a.tx.used->idx, 2);	/* taken from the guest, not stuck */
+	guest_post_rx(&f->a, 4);
+	assert_false(net_rx(&f->a.net));
+	assert_int_equal(guest_recv(&f->a, &got), 0);
 }
 
 static void test_tx_loop_stops_only_tx(void **state)
@@ -316,7 +371,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
-		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_tx_loop_stops_only_tx),
+		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),
+		T(test_down_link_counts), T(test_tx_loop_stops_only_tx),
 		T(test_disabled_tx_ring_discards),
 	};
 

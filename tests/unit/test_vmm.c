@@ -1,0 +1,143 @@
+/* The VMM process as the supervisor starts it, in a child: a link whose
+ * shared header a peer scribbled on is a down link, never a VMM that
+ * cannot start, and its other links still come up. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/stats.h"
+#include "link/link.h"
+#include "vmm/vmm.h"
+
+struct fx {
+	char dir[64], sock[96];
+	int stats_fd;
+	struct link_res good, bad;
+	pid_t vmm;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char p[96];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/mvu.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->sock, sizeof(f->sock), "%s/vm0.vhost", f->dir);
+	snprintf(p, sizeof(p), "%s/vm0.stats", f->dir);
+	f->stats_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(f->stats_fd >= 0);
+	assert_int_equal(ftruncate(f->stats_fd, sizeof(struct vm_stats)), 0);
+	assert_int_equal(link_create(&f->good, 64, "vm0", "vm1"), 0);
+	assert_int_equal(link_create(&f->bad, 64, "vm0", "vm2"), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[96];
+
+	if (f->vmm > 0) {
+		kill(f->vmm, SIGKILL);
+		waitpid(f->vmm, NULL, 0);
+	}
+	link_res_close(&f->good);
+	link_res_close(&f->bad);
+	close(f->stats_fd);
+	unlink(f->sock);
+	snprintf(p, sizeof(p), "%s/vm0.stats", f->dir);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Starts the VMM in a child, as spawn.c would: fds inherited by number. */
+static pid_t start_vmm(struct fx *f)
+{
+	char fd[16], l1[128], l2[128];
+	char *argv[] = { "vmm", "--name", "vm0", "--mac", "52:54:00:4d:56:01",
+			 "--socket", f->sock, "--stats-fd", fd, "--queue-size", "64",
+			 "--link", l1, "--link", l2, NULL };
+	pid_t pid;
+
+	snprintf(fd, sizeof(fd), "%d", f->stats_fd);
+	snprintf(l1, sizeof(l1), "vm1,52:54:00:4d:56:02,0,%d,%d,%d", f->good.memfd, f->good.kick[1],
+		 f->good.kick[0]);
+	snprintf(l2, sizeof(l2), "vm2,52:54:00:4d:56:03,0,%d,%d,%d", f->bad.memfd, f->bad.kick[1],
+		 f->bad.kick[0]);
+	pid = fork();
+	if (pid == 0)
+		_exit(vmm_main(15, argv));
+	return pid;
+}
+
+static bool wait_socket(const char *path, pid_t pid)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 500; i++) {	/* 10 s */
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		poll(NULL, 0, 20);
+	}
+	return false;
+}
+
+static void test_scribbled_header_is_one_down_link(void **state)
+{
+	struct fx *f = *state;
+	struct link_hdr *h = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f->bad.memfd, 0);
+	struct vm_stats *st;
+	int status;
+
+	assert_true(h != MAP_FAILED);
+	memset(h, 0xa5, 4096);	/* a hostile vm2 wrote over the whole page */
+	munmap(h, 4096);
+	f->vmm = start_vmm(f);
+	assert_true(f->vmm > 0);
+	assert_true(wait_socket(f->sock, f->vmm));
+	st = mmap(NULL, sizeof(*st), PROT_READ, MAP_SHARED, f->stats_fd, 0);
+	assert_true(st != MAP_FAILED);
+	assert_int_equal(st->nlinks, 2);
+	assert_string_equal(st->link[0].peer, "vm1");
+	assert_int_equal(st->link[0].up, 1);
+	assert_string_equal(st->link[1].peer, "vm2");
+	assert_int_equal(st->link[1].up, 0);
+	assert_int_equal(st->link[1].errors, 1);
+	/* Still serving: it stops cleanly when asked. */
+	assert_int_equal(kill(f->vmm, SIGTERM), 0);
+	assert_int_equal(waitpid(f->vmm, &status, 0), f->vmm);
+	f->vmm = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	munmap(st, sizeof(*st));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_scribbled_header_is_one_down_link, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
+}
