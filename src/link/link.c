@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
+
 #define PAGE 4096u
 #define ALIGN_PAGE(x) (((x) + PAGE - 1) & ~(size_t)(PAGE - 1))
 
@@ -239,9 +241,6 @@ bool link_rx_rearm(struct link *l)
 
 void link_rx_ack(struct link *l)
 {
-	uint64_t v;
-
-	/* Non-blocking eventfd: EAGAIN just means no doorbell was pending. */
-	if (read(l->rx_kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
+	/* The peer holds the same eventfd and could make it blocking. */
+	eventfd_drain(l->rx_kick);
 }

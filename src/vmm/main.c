@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "link/link.h"
@@ -292,19 +293,6 @@ static void on_listen(struct vmm *v)
 	log_info("vhost-user frontend connected");
 }
 
-/* Clears a guest's kick. The frontend shares the eventfd and may have made
- * it blocking, and an event can be stale (its fd replaced within the same
- * epoll batch): RWF_NOWAIT makes the read return EAGAIN instead of
- * waiting, whatever the file's flags. */
-static void ack_kick(int fd)
-{
-	uint64_t n;
-	struct iovec iov = { .iov_base = &n, .iov_len = sizeof(n) };
-
-	if (preadv2(fd, &iov, 1, -1, RWF_NOWAIT) < 0 && errno != EAGAIN)
-		log_debug("kick eventfd read: %s", strerror(errno));
-}
-
 static void notify_guest(struct vmm *v, int ring, bool *owed)
 {
 	uint64_t one = 1;
@@ -380,7 +368,7 @@ static int serve(struct vmm *v)
 				return 0;
 			case EV_KICK:
 				if (v->kick_reg[idx] >= 0)
-					ack_kick(v->kick_reg[idx]);
+					eventfd_drain(v->kick_reg[idx]);
 				if (idx == VU_TX)
 					tx_more = true;
 				else

@@ -1,26 +1,57 @@
 #include "vmm/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 
-/* Everything the VMM's steady state needs; see docs/sandbox.md. */
-static const int allowed[] = {
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close), SCMP_SYS(preadv2),
-	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-	SCMP_SYS(accept4),
-	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
-	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(brk),
-	SCMP_SYS(fstat), SCMP_SYS(newfstatat),
-	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
-	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(exit), SCMP_SYS(exit_group),
+/* A system call the steady state needs, with at most one condition on
+ * one argument (arg < 0: none). Why each is here: docs/sandbox.md. */
+struct rule {
+	int nr;
+	int arg;
+	enum scmp_compare op;
+	scmp_datum_t a, b;	/* as in struct scmp_arg_cmp */
+};
+
+#define ANY(name)		{ SCMP_SYS(name), -1, 0, 0, 0 }
+#define NO_EXEC(name)		{ SCMP_SYS(name), 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0 }
+#define ARG_IS(name, i, v)	{ SCMP_SYS(name), i, SCMP_CMP_EQ, v, 0 }
+
+static const struct rule allowed[] = {
+	ANY(read),		/* signalfd; eventfds of our own */
+	ANY(write),		/* doorbells and guest interrupts; log lines */
+	ANY(writev),		/* log lines (stdio) */
+	ANY(close),		/* fds the frontend replaces or that we refuse */
+	ANY(preadv2),		/* kicks and doorbells, with RWF_NOWAIT */
+	ANY(recvmsg),		/* vhost-user messages and the fds they carry */
+	ANY(sendmsg),		/* vhost-user replies */
+	ANY(recvfrom),		/* recv() on the vhost-user socket */
+	ANY(sendto),		/* send() on the vhost-user socket */
+	ANY(accept4),		/* a restarted frontend reconnecting */
+	ANY(epoll_wait),	/* the event loop */
+	ANY(epoll_pwait),	/* the same, as the C library may call it */
+	ANY(epoll_ctl),		/* kick fds come and go with messages */
+	NO_EXEC(mmap),		/* guest memory; the allocator: never executable */
+	ANY(munmap),		/* guest memory replaced or dropped */
+	ANY(madvise),		/* the allocator giving memory back */
+	ANY(brk),		/* the allocator */
+	ANY(fstat),		/* size of a guest memory file (fd only, no path) */
+	ARG_IS(fcntl, 1, F_GET_SEALS),	/* is guest memory sealed? */
+	ARG_IS(fcntl, 1, F_ADD_SEALS),	/* seal it against shrinking */
+	ANY(clock_gettime),	/* log timestamps, when the vDSO cannot */
+	ANY(gettimeofday),	/* the same */
+	ANY(rt_sigreturn),	/* signal delivery */
+	ANY(rt_sigprocmask),	/* signal delivery */
+	ANY(exit),		/* stopping */
+	ANY(exit_group),	/* stopping */
 };
 
 #ifdef __SANITIZE_ADDRESS__
 /* Test builds only: what the ASan/UBSan runtime itself calls. */
-static const int sanitizer_runtime[] = {
-	SCMP_SYS(sigaltstack), SCMP_SYS(futex), SCMP_SYS(getpid), SCMP_SYS(gettid),
-	SCMP_SYS(tgkill), SCMP_SYS(rt_sigaction), SCMP_SYS(sched_yield), SCMP_SYS(mprotect),
+static const struct rule sanitizer_runtime[] = {
+	ANY(sigaltstack), ANY(futex), ANY(getpid), ANY(gettid), ANY(tgkill),
+	ANY(rt_sigaction), ANY(sched_yield), NO_EXEC(mprotect),
 };
 static int sandboxed;
 
@@ -33,21 +64,33 @@ int __lsan_is_turned_off(void)
 }
 #endif
 
+static int add_rules(scmp_filter_ctx ctx, const struct rule *r, unsigned n)
+{
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++) {
+		struct scmp_arg_cmp c = { (unsigned)r[i].arg, r[i].op, r[i].a, r[i].b };
+
+		rc = r[i].arg < 0 ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0)
+				  : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 1, c);
+	}
+	return rc;
+}
+
 int sandbox_enter(void)
 {
 	/* Refuse (EPERM) rather than kill: a refused call is an error the
 	 * VMM reports; the filter is the same either way. */
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	unsigned i;
-	int rc = 0;
+	int rc;
 
 	if (!ctx)
 		return -ENOMEM;
-	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && !rc; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	rc = add_rules(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]));
 #ifdef __SANITIZE_ADDRESS__
-	for (i = 0; i < sizeof(sanitizer_runtime) / sizeof(sanitizer_runtime[0]) && !rc; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_runtime[i], 0);
+	if (!rc)
+		rc = add_rules(ctx, sanitizer_runtime, sizeof(sanitizer_runtime) / sizeof(sanitizer_runtime[0]));
 	sandboxed = 1;
 #endif
 	if (!rc)

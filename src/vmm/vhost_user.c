@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
+
 #define MAX_REGION_BYTES (1ULL << 40)	/* 1 TiB: far above any guest we run */
 
 struct vring_state_msg {
@@ -191,16 +193,17 @@ static int set_mem_table(struct vu_dev *d, const uint8_t *p, uint32_t size, int 
 	for (i = 0; i < n; i++) {
 		struct region_msg rm;
 		struct mem_region reg = { 0 };
-		struct stat st;
 		void *base;
-		uint64_t len;
+		uint64_t len, file_size;
 
 		memcpy(&rm, p + 8 + i * sizeof(rm), sizeof(rm));
 		if (rm.size == 0 || rm.size > MAX_REGION_BYTES || rm.mmap_offset > MAX_REGION_BYTES)
 			goto bad;
 		len = rm.mmap_offset + rm.size;
-		/* Mapping past the end of the file would fault on first touch. */
-		if (fstat(fds[i], &st) < 0 || (uint64_t)st.st_size < len)
+		/* Mapping past the end of the file would fault on first touch,
+		 * and so would a file shrunk later: seal it where we can. */
+		memfd_seal_shrink(fds[i]);
+		if (fd_size(fds[i], &file_size) < 0 || file_size < len)
 			goto bad;
 		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
 		if (base == MAP_FAILED)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The seccomp filter holds inside a real, running VMM: sysinject (ptrace,
-# general registers only) makes the VMM itself call openat, socket and
-# execve, and each is refused with EPERM, while an allowed call (close)
-# reaches the kernel. Afterwards the same VMM still forwards frames.
+# general registers only) makes the VMM itself call openat, socket,
+# execve, an executable mmap and a stat of a path, and each is refused
+# with EPERM, while an allowed call (close) reaches the kernel. Afterwards
+# the same VMM still forwards frames.
 TEST_NAME=sandbox
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
@@ -30,7 +31,7 @@ echo "$control" | grep -qx "close-badf -1 $EBADF" && echo "$control" | grep -qx 
 vmm=$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
 grep -q '^Seccomp:[[:space:]]*2$' /proc/$vmm/status || die "VMM $vmm is not in seccomp filter mode"
 
-got=$("$SI" "$vmm" close-badf openat socket execve 2>&1) || die "sysinject failed on VMM $vmm: $got"
+got=$("$SI" "$vmm" close-badf openat socket execve mmap-exec stat-path 2>&1) || die "sysinject failed on VMM $vmm: $got"
 expect() {
 	echo "$got" | grep -qx "$1" || die "$2: got $(echo "$got" | grep "^${1%% *} ")"
 }
@@ -38,6 +39,8 @@ expect "close-badf -1 $EBADF" "the control call did not reach the kernel"
 expect "openat -1 $EPERM" "openat was not refused"
 expect "socket -1 $EPERM" "socket was not refused"
 expect "execve -1 $EPERM" "execve was not refused"
+expect "mmap-exec -1 $EPERM" "an executable mapping was not refused"
+expect "stat-path -1 $EPERM" "stat of a path was not refused"
 
 # Still the same VMM, still forwarding.
 [ "$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")" = "$vmm" ] || die "VMM vm0 was restarted"

@@ -13,10 +13,12 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "vmm/sandbox.h"
 
 /* Runs fn sandboxed in a child; returns its exit status. */
@@ -52,6 +54,29 @@ static int run_program(void)
 	return errno == EPERM ? 0 : 1;
 }
 
+/* No executable memory: injected code could not be mapped and run. */
+static int map_executable(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED || errno != EPERM || q == MAP_FAILED)
+		return 1;
+	return mprotect(q, 4096, PROT_READ | PROT_EXEC) < 0 && errno == EPERM ? 0 : 2;
+}
+
+/* No path lookups at all: not even stat (glibc's fstat is one too). */
+static int stat_path(void)
+{
+	struct stat st;
+
+	if (stat("/etc/passwd", &st) == 0 || errno != EPERM)
+		return 1;
+	if (fstatat(AT_FDCWD, "/etc/passwd", &st, AT_EMPTY_PATH) == 0 || errno != EPERM)
+		return 2;
+	return fcntl(0, F_SETFL, O_NONBLOCK) < 0 && errno == EPERM ? 0 : 3;
+}
+
 static int create_eventfd(void)
 {
 	return eventfd(0, 0) < 0 && errno == EPERM ? 0 : 1;
@@ -72,6 +97,15 @@ static int steady_state(int memfd, int sock, int efd)
 	if (p == MAP_FAILED)
 		return 3;
 	munmap(p, 4096);
+	/* Guest memory: its size through the fstat system call, and a seal
+	 * against shrinking where the memfd allows one. */
+	{
+		uint64_t size;
+
+		memfd_seal_shrink(memfd);
+		if (fd_size(memfd, &size) < 0 || size != 4096 || !(fcntl(memfd, F_GET_SEALS) & F_SEAL_SHRINK))
+			return 6;
+	}
 	if (send(sock, "x", 1, 0) != 1 || recv(sock, &b, 1, 0) != 1)
 		return 4;
 	/* The kick read: allowed, and it never waits, even on an empty
@@ -100,13 +134,15 @@ static void test_refused(void **state)
 	assert_int_equal(in_sandbox(new_socket), 0);
 	assert_int_equal(in_sandbox(run_program), 0);
 	assert_int_equal(in_sandbox(create_eventfd), 0);
+	assert_int_equal(in_sandbox(map_executable), 0);
+	assert_int_equal(in_sandbox(stat_path), 0);
 }
 
 static void test_allowed(void **state)
 {
 	int sv[2];
 
-	g_memfd = memfd_create("t", 0);
+	g_memfd = memfd_create("t", MFD_ALLOW_SEALING);
 	assert_int_equal(ftruncate(g_memfd, 4096), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	g_sock = sv[0];
