@@ -10,6 +10,14 @@ if [ "$mode" = test ]; then
 	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev"
 fi
 
+# Started by root, the VMMs and QEMUs drop to this system user ([system]
+# user in the config; multivm.ini(5)).
+if [ "$(id -u)" -eq 0 ] && ! id multivm >/dev/null 2>&1; then
+	echo "multivm: creating system user multivm"
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin multivm
+fi
+
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

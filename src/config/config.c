@@ -226,22 +226,30 @@ static bool parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 }
 
 /* "256M", "1G", "65536K", or a bare number of MiB. */
-static bool parse_size_mib(const char *s, uint64_t *mib)
+/* N, NK, NM or NG (no suffix: MiB), in KiB. */
+static bool parse_size_kib(const char *s, uint64_t *kib)
 {
-	uint64_t v, kib;
+	uint64_t v;
 	char *end;
 
 	if (!parse_u64(s, &v, &end) || v > (1ULL << 40))
 		return false;
 	if (!*end || ((*end == 'M' || *end == 'm') && !end[1]))
-		kib = v * 1024;
+		*kib = v * 1024;
 	else if ((*end == 'G' || *end == 'g') && !end[1])
-		kib = v * 1024 * 1024;
+		*kib = v * 1024 * 1024;
 	else if ((*end == 'K' || *end == 'k') && !end[1])
-		kib = v;
+		*kib = v;
 	else
 		return false;
-	if (kib % 1024)
+	return true;
+}
+
+static bool parse_size_mib(const char *s, uint64_t *mib)
+{
+	uint64_t kib;
+
+	if (!parse_size_kib(s, &kib) || kib % 1024)
 		return false;
 	*mib = kib / 1024;
 	return true;
@@ -350,8 +358,11 @@ static bool first_time(struct parser *p, unsigned bit, const char *key)
 
 static void system_key(struct parser *p, const char *k, const char *v)
 {
-	static const char *const keys[] = { "name", "engine", "addressing", "kernel", "link_queue_size" };
+	static const char *const keys[] = {
+		"name", "engine", "addressing", "kernel", "link_queue_size", "user", "log_max",
+	};
 	struct config *c = p->c;
+	uint64_t kib;
 	unsigned i, q;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && strcmp(k, keys[i]); i++)
@@ -396,6 +407,19 @@ static void system_key(struct parser *p, const char *k, const char *v)
 			fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from 64 to 4096", v);
 		else
 			c->link_queue_size = q;
+		break;
+	case 5:
+		if (!valid_name(v))
+			fail(p, p->line, "[system] user: '%s' is not a valid user name ([a-z][a-z0-9_-]*)", v);
+		else
+			snprintf(c->user, sizeof(c->user), "%s", v);
+		c->user_line = p->line;
+		break;
+	case 6:
+		if (!parse_size_kib(v, &kib) || kib < 4 || kib > 1024 * 1024)
+			fail(p, p->line, "[system] log_max: '%s' is not a size from 4K to 1G", v);
+		else
+			c->log_max = kib * 1024;
 		break;
 	}
 }
@@ -639,6 +663,8 @@ static void defaults(struct config *c, const char *path)
 	c->engine = ENGINE_AUTO;
 	c->auto_addr = true;
 	c->link_queue_size = 256;
+	snprintf(c->user, sizeof(c->user), "multivm");
+	c->log_max = 4 << 20;
 }
 
 static int parse(struct parser *p)

@@ -49,6 +49,9 @@ struct config {
 	bool auto_addr;			/* addressing = auto (default) | manual */
 	char kernel[CFG_PATH_MAX];	/* "" = pick the host's newest kernel */
 	unsigned link_queue_size;	/* power of two, 64..4096, default 256 */
+	char user[CFG_NAME_MAX];	/* VMMs and QEMUs run as this user when started by root */
+	int user_line;			/* 0: the default */
+	uint64_t log_max;		/* bytes per log file before it is rotated */
 	unsigned nvms;
 	struct cfg_vm vm[CFG_MAX_VMS];
 	unsigned nlinks;

@@ -71,6 +71,23 @@ static void passthrough(struct args *a, const struct cfg_vm *vm)
 	add(a, "virtio-net-pci,netdev=pt0,mac=%s,addr=0x4", mac);
 }
 
+/* QEMU is what a guest attacks first: its own seccomp filter, no new
+ * processes, and (when started by root) an unprivileged user once the
+ * devices are open. QEMU 7.2 makes that drop under its own filter, so
+ * elevateprivileges=deny would kill it there; after the drop it has no
+ * capabilities and no_new_privs, so it cannot gain them back anyway.
+ * VFIO keeps root: it pins and maps guest memory for DMA as it runs. */
+static void sandbox(struct args *a, const char *runas)
+{
+	add(a, "-sandbox");
+	add(a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
+	    runas ? "allow" : "deny");
+	if (runas) {
+		add(a, "-runas");
+		add(a, "%s", runas);
+	}
+}
+
 int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs)
 {
 	const struct cfg_vm *vm = o->vm;
@@ -126,6 +143,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "socket,id=agent,path=%s/%s.agent,server=on,wait=off", dir, name);
 	add(&a, "-device");
 	add(&a, "virtserialport,chardev=agent,name=multivm.agent");
+	sandbox(&a, o->runas && strncmp(vm->passthrough, "pci:", 4) != 0 ? o->runas : NULL);
 	if (a.full)
 		return -E2BIG;
 	argv[a.argc] = NULL;

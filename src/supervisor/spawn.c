@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -28,13 +29,16 @@ static void child_setup(const char *log_path)
 		dup2(fd, 0);
 		close(fd);
 	}
-	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
+	/* Whatever else is open (ours, or inherited by `multivm run`) is not
+	 * the child's: only what the caller keeps (keep_fd) crosses exec. */
+	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 }
 
 static void keep_fd(int fd)
@@ -43,7 +47,7 @@ static void keep_fd(int fd)
 }
 
 pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *links,
-		const char *state_dir, int stats_fd, const char *log_path)
+		const struct runas *ra, const char *state_dir, int stats_fd, const char *log_path)
 {
 	static char buf[8192];
 	char *argv[VMM_MAX_ARGS], *p = buf, *end = buf + sizeof(buf);
@@ -68,6 +72,10 @@ pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *lin
 	ARG("%d", stats_fd);
 	ARG("--queue-size");
 	ARG("%u", cfg->link_queue_size);
+	if (ra->drop) {
+		ARG("--user");
+		ARG("%u:%u", (unsigned)ra->uid, (unsigned)ra->gid);
+	}
 	for (k = 0; k < cfg->nlinks; k++) {
 		const struct cfg_link *l = &cfg->link[k];
 		const struct link_res *r = &links[k];

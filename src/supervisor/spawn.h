@@ -8,11 +8,13 @@
 
 #include "config/config.h"
 #include "link/link.h"
+#include "supervisor/runas.h"
 
-/* Starts `multivm vmm ...` for VM i of cfg with its links. stdout and
- * stderr go to log_path. Returns the pid or -errno. */
+/* Starts `multivm vmm ...` for VM i of cfg with its links; it drops to
+ * ra's user after set-up. stdout and stderr go to log_path. Returns the
+ * pid or -errno. */
 pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *links,
-		const char *state_dir, int stats_fd, const char *log_path);
+		const struct runas *ra, const char *state_dir, int stats_fd, const char *log_path);
 
 /* Runs argv (argv[0] looked up in PATH) with output to log_path. */
 pid_t spawn_argv(char *const argv[], const char *log_path);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void state_dir(char *out, size_t len, const char *opt)
@@ -25,6 +26,35 @@ void state_dir(char *out, size_t len, const char *opt)
 		snprintf(out, len, "/tmp/multivm-%u", (unsigned)geteuid());
 }
 
+int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen)
+{
+	mode_t want = group == (gid_t)-1 ? 0700 : 0710;
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		snprintf(err, errlen, "state directory %s must be a directory owned by uid %u and "
+			 "writable by it alone", dir, (unsigned)geteuid());
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((group != (gid_t)-1 && st.st_gid != group && fchown(fd, -1, group) < 0) ||
+	    ((st.st_mode & 07777) != want && fchmod(fd, want) < 0)) {
+		snprintf(err, errlen, "cannot make state directory %s mode %04o: %s", dir, (unsigned)want,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int state_path(char *out, const char *dir, const char *name, const char *suffix)
 {
 	int n = snprintf(out, STATE_PATH_MAX, "%s/%s%s", dir, name, suffix);
@@ -33,21 +63,31 @@ int state_path(char *out, const char *dir, const char *name, const char *suffix)
 }
 
 /* A pid file left by a supervisor that crashed may name a pid that has
- * since been reused: only a process running multivm counts. */
-static bool is_multivm(long pid)
+ * since been reused: only a process running `multivm ... run` counts (not
+ * another program, nor one of our VMMs, `multivm vmm ...`). */
+static bool is_supervisor(long pid)
 {
-	char path[64], argv0[256] = "", *base;
+	char path[64], cmd[4096], *base, *a;
+	bool run = false;
+	size_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return true;	/* cannot tell (no /proc): trust the pid file */
-	if (!fgets(argv0, sizeof(argv0), f))	/* as a string: argv[0] alone */
-		argv0[0] = 0;
+	n = fread(cmd, 1, sizeof(cmd) - 1, f);
 	fclose(f);
-	base = strrchr(argv0, '/');
-	return strcmp(base ? base + 1 : argv0, "multivm") == 0;
+	cmd[n] = 0;	/* NUL-separated arguments; a cut-off last one is fine */
+	base = strrchr(cmd, '/');
+	if (strcmp(base ? base + 1 : cmd, "multivm") != 0)
+		return false;
+	for (a = cmd + strlen(cmd) + 1; a < cmd + n; a += strlen(a) + 1) {
+		if (a == cmd + strlen(cmd) + 1 && strcmp(a, "vmm") == 0)
+			return false;
+		run |= strcmp(a, "run") == 0;
+	}
+	return run;
 }
 
 pid_t state_supervisor(const char *dir)
@@ -66,7 +106,7 @@ pid_t state_supervisor(const char *dir)
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1 || (kill(pid, 0) < 0 && errno == ESRCH))
 		return 0;
-	return is_multivm(pid) ? pid : 0;
+	return is_supervisor(pid) ? pid : 0;
 }
 
 int state_write_status(const char *dir, const char *text)
@@ -77,7 +117,7 @@ int state_write_status(const char *dir, const char *text)
 
 	snprintf(tmp, sizeof(tmp), "%s/.status.tmp", dir);
 	snprintf(path, sizeof(path), "%s/status", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, text, len) != (ssize_t)len) {

@@ -12,6 +12,14 @@
  * root, else $XDG_RUNTIME_DIR/multivm, else /tmp/multivm-UID. */
 void state_dir(char *out, size_t len, const char *opt);
 
+/* Creates dir if needed and makes it ours alone: it holds sockets into
+ * every VM and what was typed at their consoles. Owned by us, not a
+ * symlink, writable by no one else (else refused: others may have put
+ * things in it); mode 0700, or 0710 with group `group` (the user QEMU and
+ * the VMMs run as may pass through to reconnect). group (gid_t)-1: none.
+ * 0, or -1 with err set. */
+int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen);
+
 /* DIR/NAMESUFFIX, or -ENAMETOOLONG if it would not fit a socket path. */
 int state_path(char *out, const char *dir, const char *name, const char *suffix);
 

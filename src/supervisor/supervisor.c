@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 #include "link/link.h"
 #include "passthrough/pci.h"
 #include "supervisor/qemu.h"
+#include "supervisor/runas.h"
 #include "supervisor/spawn.h"
 #include "supervisor/state.h"
 
@@ -65,6 +67,7 @@ struct sup {
 	struct config cfg;
 	const struct run_opts *o;
 	char dir[STATE_PATH_MAX];
+	struct runas runas;
 	bool kvm;
 	char kernel[512], initrd[512];
 	struct link_res link[CFG_MAX_LINKS];
@@ -121,10 +124,14 @@ static void write_status(struct sup *s)
 
 	for (i = 0; i < s->cfg.nvms; i++) {
 		struct vmp *v = &s->vm[i];
+		/* A VM whose VMM is not running has no network: say so. */
+		bool degraded = v->vmm <= 0 && v->state != ST_STARTING && v->state != ST_STOPPED &&
+				!s->stopping;
 		int n = snprintf(text + used, sizeof(text) - used,
-				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log\n",
-				 v->cfg->name, state_names[v->state], (int)v->vmm, (int)v->qemu,
-				 s->kvm ? "kvm" : "tcg", s->dir, v->cfg->name);
+				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log%s\n",
+				 v->cfg->name, degraded ? "degraded" : state_names[v->state], (int)v->vmm,
+				 (int)v->qemu, s->kvm ? "kvm" : "tcg", s->dir, v->cfg->name,
+				 degraded ? " reason=vmm_not_running" : "");
 
 		if (n < 0 || (size_t)n >= sizeof(text) - used) {
 			text[used] = 0;	/* cannot happen with the sizes above; never overrun */
@@ -201,7 +208,7 @@ static int start_vmm(struct sup *s, unsigned i)
 	path(sock, s, v->cfg->name, ".vhost");
 	unlink(sock);
 	refresh_link_headers(s, i);
-	pid = spawn_vmm(&s->cfg, i, s->link, s->dir, v->stats_fd, log);
+	pid = spawn_vmm(&s->cfg, i, s->link, &s->runas, s->dir, v->stats_fd, log);
 	if (pid < 0)
 		return pid;
 	v->vmm = pid;
@@ -232,7 +239,7 @@ static int start_qemu(struct sup *s, unsigned i)
 	struct vmp *v = &s->vm[i];
 	struct qemu_opts q = {
 		.cfg = &s->cfg, .vm = v->cfg, .state_dir = s->dir, .kvm = s->kvm,
-		.kernel = s->kernel, .initrd = s->initrd,
+		.kernel = s->kernel, .initrd = s->initrd, .runas = s->runas.drop ? s->runas.name : NULL,
 	};
 	pid_t pid;
 
@@ -693,7 +700,6 @@ static int choose_engine(struct sup *s, char *err, size_t errlen)
 static int prepare(struct sup *s, char *err, size_t errlen)
 {
 	char cerr[CFG_ERR_MAX];
-	struct stat st;
 	pid_t other;
 	int rc = s->o->config ? config_load_file(&s->cfg, s->o->config, cerr, sizeof(cerr))
 			      : config_load_default(&s->cfg, cerr, sizeof(cerr));
@@ -702,18 +708,10 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", cerr);
 		return 2;
 	}
-	if (mkdir(s->dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
+	if (runas_resolve(&s->cfg, &s->runas, err, errlen) < 0)
+		return 2;
+	if (state_prepare_dir(s->dir, s->runas.drop ? s->runas.gid : (gid_t)-1, err, errlen) < 0)
 		return 1;
-	}
-	/* It holds sockets into every VM: it must be ours alone, not a
-	 * symlink or a directory someone else made (e.g. in /tmp). */
-	if (lstat(s->dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022)) {
-		snprintf(err, errlen, "state directory %s must be a directory owned by uid %u and "
-			 "writable by it alone", s->dir, (unsigned)geteuid());
-		return 1;
-	}
 	other = state_supervisor(s->dir);
 	if (other) {
 		snprintf(err, errlen, "a system is already running in %s (supervisor pid %d); "
@@ -756,13 +754,13 @@ static int open_files(struct sup *s)
 		v->con_fd = -1;
 		path(p, s, v->cfg->name, ".stats");
 		/* Fresh counters for each run; they survive VMM restarts. */
-		v->stats_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		v->stats_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (v->stats_fd < 0 || ftruncate(v->stats_fd, sizeof(struct vm_stats)) < 0) {
 			log_err("cannot create %s: %s", p, strerror(errno));
 			return -errno;
 		}
 		path(p, s, v->cfg->name, ".console.log");
-		v->con_log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		v->con_log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	}
 	return 0;
 }
@@ -853,7 +851,7 @@ static int supervise(struct sup *s)
 	int fd, rc;
 
 	snprintf(p, sizeof(p), "%s/supervisor.log", s->dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		dup2(fd, 2);
 		close(fd);
@@ -929,6 +927,10 @@ int supervisor_run(const struct run_opts *o)
 	int rc, pfd[2];
 	pid_t pid;
 
+	/* Everything we and our children create is ours alone; fds we were
+	 * given (a pipe to our caller, say) are not passed on. */
+	umask(077);
+	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.ready_fd = -1;

@@ -31,6 +31,9 @@ enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 struct vmm {
 	char name[STATS_NAME_MAX];
 	const char *sock_path;
+	bool drop;			/* started by root: become uid:gid */
+	uid_t uid;
+	gid_t gid;
 	unsigned qsize;
 	int ep, listen_fd, sig_fd;
 	struct vm_stats *st;
@@ -127,10 +130,27 @@ static int map_stats(struct vmm *v, int fd)
 	return 0;
 }
 
+/* UID:GID, both non-zero: the user the VMM becomes after set-up. */
+static int parse_user(struct vmm *v, char *s)
+{
+	char *colon = strchr(s, ':');
+	long uid, gid;
+
+	if (!colon)
+		return -1;
+	*colon = 0;
+	if (parse_int(s, 1, 0x7fffffff, &uid) < 0 || parse_int(colon + 1, 1, 0x7fffffff, &gid) < 0)
+		return -1;
+	v->drop = true;
+	v->uid = uid;
+	v->gid = gid;
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
-		"[--queue-size N] [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
+		"[--queue-size N] [--user UID:GID] [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
 }
 
 /* Links come last: they need the name, queue size and stats first. */
@@ -143,6 +163,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 		{ "stats-fd", required_argument, NULL, 'f' },
 		{ "queue-size", required_argument, NULL, 'q' },
 		{ "link", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *linkspec[STATS_MAX_LINKS], tag[48];
@@ -173,6 +194,10 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 			if (parse_int(optarg, LINK_QSIZE_MIN, LINK_QSIZE_MAX, &q) < 0)
 				return -1;
 			break;
+		case 'u':
+			if (parse_user(v, optarg) < 0)
+				return -1;
+			break;
 		case 'l':
 			if (nspec >= STATS_MAX_LINKS)
 				return -1;
@@ -200,7 +225,10 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 	return 0;
 }
 
-static int listen_on(const char *path)
+/* The socket is created 0600 (umask 077: no window in which others could
+ * connect) and, when we drop to a user, handed to it: QEMU runs as that
+ * user too and reconnects here after a VMM restart. */
+static int listen_on(const struct vmm *v, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
@@ -212,8 +240,9 @@ static int listen_on(const char *path)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(fd, 4) < 0) {
+	umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    (v->drop && chown(path, v->uid, v->gid) < 0) || listen(fd, 4) < 0) {
 		int e = -errno;
 
 		close(fd);
@@ -406,7 +435,7 @@ static int setup(struct vmm *v)
 	v->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (v->sig_fd < 0 || v->ep < 0)
 		return -errno;
-	v->listen_fd = listen_on(v->sock_path);
+	v->listen_fd = listen_on(v, v->sock_path);
 	if (v->listen_fd < 0)
 		return v->listen_fd;
 	if (ep_add(v->ep, v->listen_fd, EV(EV_LISTEN, 0)) < 0 || ep_add(v->ep, v->sig_fd, EV(EV_SIGNAL, 0)) < 0)
@@ -421,6 +450,7 @@ int vmm_main(int argc, char **argv)
 {
 	static struct vmm v;	/* large; keep it off the stack */
 	unsigned i;
+	uid_t uid;
 	int rc;
 
 	vu_init(&v.vu);
@@ -439,12 +469,18 @@ int vmm_main(int argc, char **argv)
 		log_err("cannot listen on %s: %s", v.sock_path, strerror(-rc));
 		return 1;
 	}
+	rc = v.drop ? sandbox_drop_user(v.uid, v.gid) : 0;
+	if (rc < 0) {
+		log_err("cannot become uid %u gid %u: %s", (unsigned)v.uid, (unsigned)v.gid, strerror(-rc));
+		return 1;
+	}
+	uid = getuid();
 	rc = sandbox_enter();
 	if (rc < 0) {
 		log_err("cannot enter the sandbox: %s", strerror(-rc));
 		return 1;
 	}
-	log_info("serving %s with %u link(s), sandboxed", v.sock_path, v.nlinks);
+	log_info("serving %s with %u link(s), sandboxed as uid %u", v.sock_path, v.nlinks, (unsigned)uid);
 	rc = serve(&v);
 	log_info("stopping");
 	vu_reset(&v.vu);

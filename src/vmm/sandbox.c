@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* A system call the steady state needs, with at most one condition on
  * one argument (arg < 0: none). Why each is here: docs/sandbox.md. */
@@ -76,6 +78,20 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *r, unsigned n)
 				  : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 1, c);
 	}
 	return rc;
+}
+
+int sandbox_drop_user(uid_t uid, gid_t gid)
+{
+	uid_t r, e, s;
+
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return -errno;
+	/* Leaving uid 0 for good clears every capability; make sure it took. */
+	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid)
+		return -EPERM;
+	if (uid != 0 && setuid(0) == 0)
+		return -EPERM;
+	return 0;
 }
 
 int sandbox_enter(void)

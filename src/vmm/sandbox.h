@@ -5,6 +5,12 @@
 #ifndef MULTIVM_SANDBOX_H
 #define MULTIVM_SANDBOX_H
 
+#include <sys/types.h>
+
+/* Becomes uid:gid for good (no supplementary groups, no capabilities
+ * left): for a VMM started by root. 0, or -errno. */
+int sandbox_drop_user(uid_t uid, gid_t gid);
+
 /* Returns 0, or -errno if the filter could not be loaded. */
 int sandbox_enter(void);
 

@@ -2,7 +2,7 @@
  *
  * Command line (built by the supervisor, not meant for users):
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
- *               [--queue-size N]
+ *               [--queue-size N] [--user UID:GID]
  *               [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
  * The VMM listens on PATH (vhost-user backend; QEMU is the client), maps
  * the stats file FD, attaches each link, and serves until SIGTERM. It

@@ -5,7 +5,8 @@ TEST_NAME=ping
 . "$(dirname "$0")/lib.sh"
 
 start=$(date +%s)
-"$MV" run --detach --timeout 300 || die "run --detach failed"
+# Started with an extra fd open: no child may inherit it.
+"$MV" run --detach --timeout 300 7>"$STATE/inherited" || die "run --detach failed"
 say "system up in $(($(date +%s) - start)) s"
 
 "$MV" status > "$STATE/status.out" || die "status failed"
@@ -13,9 +14,16 @@ say "system up in $(($(date +%s) - start)) s"
 grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* engine=\(tcg\|kvm\) console=/.*/vm1.console.log$' "$STATE/status.out" ||
 	die "status line format: $(cat "$STATE/status.out")"
 
-# Every VMM runs under its seccomp filter (mode 2).
-for pid in $(sed -n 's/.*vmm=\([0-9]*\).*/\1/p' "$STATE/status.out"); do
-	grep -q '^Seccomp:[[:space:]]*2$' /proc/$pid/status || die "VMM $pid is not sandboxed"
+# Every VMM and every QEMU runs under a seccomp filter (mode 2); started
+# by root, both run as the unprivileged user multivm with no capabilities.
+for pid in $(sed -n 's/.*vmm=\([0-9]*\) qemu=\([0-9]*\).*/\1 \2/p' "$STATE/status.out"); do
+	grep -q '^Seccomp:[[:space:]]*2$' /proc/$pid/status || die "process $pid is not sandboxed"
+	ls -l /proc/$pid/fd | grep -q "$STATE/inherited" && die "process $pid inherited an fd of multivm run's caller"
+	grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$pid/status || die "process $pid can gain privileges"
+	[ "$(id -u)" -eq 0 ] || continue
+	grep -q "^Uid:[[:space:]]*$(id -u multivm)[[:space:]]" /proc/$pid/status ||
+		die "process $pid runs as $(grep ^Uid: /proc/$pid/status), not as multivm"
+	grep -q '^CapEff:[[:space:]]*0*$' /proc/$pid/status || die "process $pid has capabilities: $(grep ^Cap /proc/$pid/status)"
 done
 
 out=$("$MV" exec vm1 -- hostname) || die "exec hostname failed"

@@ -32,6 +32,8 @@ static void test_default(void **state)
 	assert_string_equal(c.vm[1].passthrough, "");
 	assert_true(c.auto_addr);
 	assert_int_equal(c.link_queue_size, 256);
+	assert_string_equal(c.user, "multivm");
+	assert_int_equal(c.log_max, 4 << 20);
 	assert_int_equal(c.nlinks, 3);
 	assert_true(config_linked(&c, 0, 1) && config_linked(&c, 1, 2) && config_linked(&c, 2, 0));
 	assert_int_equal(config_vm_index(&c, "vm2"), 2);
@@ -62,7 +64,8 @@ static void test_shipped_file_matches_default(void **state)
 static void test_custom(void **state)
 {
 	const char *t =
-		"[system]\naddressing = manual\nengine = tcg\nlink_queue_size = 1024\n"
+		"[system]\naddressing = manual\nengine = tcg\nlink_queue_size = 1024\nuser = nobody\n"
+		"log_max = 64K\n"
 		"[links]\nb = a   c\n"	/* VMs may come after [links] */
 		"[vm a]\n"		/* a section with no keys still declares a VM */
 		"[vm b]\nmemory = 1G\ncpus = 2\nmac = 02:00:00:00:00:0b\npassthrough = tap:tap-mv0\n"
@@ -73,6 +76,9 @@ static void test_custom(void **state)
 	assert_false(c.auto_addr);
 	assert_int_equal(c.engine, ENGINE_TCG);
 	assert_int_equal(c.link_queue_size, 1024);
+	assert_string_equal(c.user, "nobody");
+	assert_int_equal(c.user_line, 5);
+	assert_int_equal(c.log_max, 64 << 10);
 	assert_int_equal(c.nvms, 3);
 	assert_int_equal(c.vm[1].memory_mib, 1024);
 	assert_int_equal(c.vm[1].cpus, 2);
@@ -83,7 +89,7 @@ static void test_custom(void **state)
 	assert_int_equal(c.nlinks, 2);
 	assert_int_equal(c.link[0].a, 0);
 	assert_int_equal(c.link[0].b, 1);
-	assert_int_equal(c.link[0].line, 6);
+	assert_int_equal(c.link[0].line, 8);
 	assert_false(config_linked(&c, 0, 2));
 }
 
@@ -136,6 +142,10 @@ static void test_bad_inputs(void **state)
 	refuse("[system]\nengine = xen\n[vm a]\n", "bad.ini:2: [system] engine: 'xen' is not auto, kvm or tcg");
 	refuse("[system]\nlink_queue_size = 100\n[vm a]\n",
 	       "bad.ini:2: [system] link_queue_size: '100' is not a power of two from 64 to 4096");
+	refuse("[system]\nuser = Root\n[vm a]\n",
+	       "bad.ini:2: [system] user: 'Root' is not a valid user name ([a-z][a-z0-9_-]*)");
+	refuse("[system]\nlog_max = 1K\n[vm a]\n", "bad.ini:2: [system] log_max: '1K' is not a size from 4K to 1G");
+	refuse("[system]\nlog_max = 2G\n[vm a]\n", "bad.ini:2: [system] log_max: '2G' is not a size from 4K to 1G");
 	refuse("[vm a]\ncpus =\n", "bad.ini:2: [vm a] cpus: empty value");
 	refuse("[vm a]\nthis is not ini\n", "bad.ini:2: syntax error (expected 'key = value' or '[section]')");
 	refuse("x = 1\n[vm a]\n", "bad.ini:1: x: key outside any section");

@@ -17,10 +17,12 @@
 static struct config c;
 static char buf[8192], *argv[QEMU_MAX_ARGS];
 
+static const char *runas;
+
 static int build(unsigned vm, bool kvm)
 {
 	struct qemu_opts o = { .cfg = &c, .vm = &c.vm[vm], .state_dir = "/run/mv", .kvm = kvm,
-			       .kernel = "/g/vmlinuz", .initrd = "/g/initrd" };
+			       .kernel = "/g/vmlinuz", .initrd = "/g/initrd", .runas = runas };
 
 	return qemu_argv(&o, buf, sizeof(buf), argv, QEMU_MAX_ARGS);
 }
@@ -56,6 +58,27 @@ static void test_tcg_default_vm0(void **state)
 	assert_non_null(find(n, "-netdev", "user,id=pt0"));
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=pt0,mac=52:54:00:4d:56:81,addr=0x4"));
 	assert_non_null(find(n, "-chardev", "socket,id=agent,path=/run/mv/vm0.agent,server=on,wait=off"));
+	/* Not started by root: sandboxed, no user to drop to. */
+	assert_non_null(find(n, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
+	assert_null(find(n, "-runas", ""));
+}
+
+/* Started by root: QEMU drops to the configured user, except for VFIO. */
+static void test_runas(void **state)
+{
+	char err[CFG_ERR_MAX];
+	const char *t = "[vm a]\npassthrough = tap:tap0\n[vm b]\npassthrough = pci:0000:03:00.1\n";
+	int n;
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	runas = "multivm";
+	n = build(0, false);
+	assert_non_null(find(n, "-runas", "multivm"));
+	assert_non_null(find(n, "-sandbox", "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny"));
+	n = build(1, true);
+	assert_null(find(n, "-runas", ""));
+	assert_non_null(find(n, "-sandbox", "elevateprivileges=deny"));
+	runas = NULL;
 }
 
 static void test_kvm_vm1_no_passthrough(void **state)
@@ -167,7 +190,7 @@ static void test_state_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcg_default_vm0),
+		cmocka_unit_test(test_tcg_default_vm0), cmocka_unit_test(test_runas),
 		cmocka_unit_test(test_kvm_vm1_no_passthrough),
 		cmocka_unit_test(test_manual_and_other_passthrough),
 		cmocka_unit_test(test_small_buffer),
