@@ -7,6 +7,10 @@
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* Lines a process may log at once, then per second (see log.c). */
+#define LOG_BURST	100
+#define LOG_PER_SEC	10
+
 void log_set_tag(const char *tag);       /* e.g. "vmm vm0" */
 void log_set_level(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...)

@@ -29,6 +29,7 @@
 #include "console/relay.h"
 #include "link/link.h"
 #include "passthrough/pci.h"
+#include "supervisor/logcap.h"
 #include "supervisor/qemu.h"
 #include "supervisor/runas.h"
 #include "supervisor/spawn.h"
@@ -45,13 +46,18 @@ static const char *const state_names[] = { "starting", "booting", "up", "restart
 #define BACKOFF_MAX_MS	5000
 #define BOOT_FAILURES_MAX 3	/* then run --detach gives up waiting */
 #define STOP_GRACE_MS	5000
+#define LOG_TRIM_MS	1000	/* how often logs are checked against log_max */
 
 struct vmp {
 	const struct cfg_vm *cfg;
 	int state;
 	pid_t vmm, qemu;
 	int stats_fd;
-	int con_fd, con_log;
+	int con_fd;
+	char con_log_path[STATE_PATH_MAX];
+	struct capped_log con_log;	/* the console transcript */
+	uint64_t logs_dropped;		/* bytes rotated out of its VMM and QEMU logs */
+	uint64_t con_dropped_shown;	/* con_log.dropped as the status file has it */
 	char inq[4096];			/* keys for the guest QEMU has not taken yet */
 	size_t inq_len;
 	bool want_out;			/* con_fd is watched for EPOLLOUT */
@@ -77,6 +83,7 @@ struct sup {
 	struct mux mux;
 	int fg_viewer;			/* the terminal's viewer, or -1 */
 	int stopping;			/* 0, 1: QEMUs, 2: VMMs */
+	long long next_trim;		/* when logs are next checked */
 	long long stop_deadline;
 };
 
@@ -128,11 +135,14 @@ static void write_status(struct sup *s)
 		bool degraded = v->vmm <= 0 && v->state != ST_STARTING && v->state != ST_STOPPED &&
 				!s->stopping;
 		int n = snprintf(text + used, sizeof(text) - used,
-				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log%s\n",
+				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log "
+				 "log_bytes_dropped=%llu%s\n",
 				 v->cfg->name, degraded ? "degraded" : state_names[v->state], (int)v->vmm,
 				 (int)v->qemu, s->kvm ? "kvm" : "tcg", s->dir, v->cfg->name,
+				 (unsigned long long)(v->con_log.dropped + v->logs_dropped),
 				 degraded ? " reason=vmm_not_running" : "");
 
+		v->con_dropped_shown = v->con_log.dropped;
 		if (n < 0 || (size_t)n >= sizeof(text) - used) {
 			text[used] = 0;	/* cannot happen with the sizes above; never overrun */
 			break;
@@ -344,8 +354,7 @@ static void console_data(struct sup *s, unsigned i)
 		console_close(s, v);
 		return;
 	}
-	if (v->con_log >= 0 && write(v->con_log, buf, n) < 0)
-		log_warn("%s: console log write failed", v->cfg->name);
+	caplog_write(&v->con_log, buf, n);
 	mux_output(&s->mux, i, buf, n);
 	scan_ready(s, v, buf, n);
 }
@@ -529,6 +538,34 @@ static bool on_signal(struct sup *s)
 	return true;
 }
 
+/* Keeps the logs other processes write under log_max, once a second. */
+static void trim_logs(struct sup *s)
+{
+	static const char *const logs[] = { ".vmm.log", ".qemu.log" };
+	char p[STATE_PATH_MAX];
+	bool changed = false;
+	unsigned i, k;
+
+	if (now_ms() < s->next_trim)
+		return;
+	s->next_trim = now_ms() + LOG_TRIM_MS;
+	for (i = 0; i < s->cfg.nvms; i++)
+		for (k = 0; k < sizeof(logs) / sizeof(logs[0]); k++) {
+			uint64_t d;
+
+			path(p, s, s->vm[i].cfg->name, logs[k]);
+			d = caplog_trim(p, s->cfg.log_max);
+			s->vm[i].logs_dropped += d;
+			changed |= d > 0;
+		}
+	for (i = 0; i < s->cfg.nvms; i++)	/* console rotations since the last look */
+		changed |= s->vm[i].con_log.dropped != s->vm[i].con_dropped_shown;
+	path(p, s, "supervisor.log", "");
+	caplog_trim(p, s->cfg.log_max);
+	if (changed)
+		write_status(s);
+}
+
 /* Restarts that are due, consoles to (re)connect. Returns whether anything
  * still waits on time (then the loop wakes up again soon). */
 static bool tick(struct sup *s)
@@ -537,6 +574,7 @@ static bool tick(struct sup *s)
 	bool pending = false;
 	unsigned i;
 
+	trim_logs(s);
 	for (i = 0; i < s->cfg.nvms && !s->stopping; i++) {
 		struct vmp *v = &s->vm[i];
 
@@ -596,7 +634,7 @@ static void loop(struct sup *s)
 
 		if (s->stopping && stop_step(s))
 			return;
-		n = epoll_wait(s->ep, ev, 16, (pending || s->stopping) ? 100 : -1);
+		n = epoll_wait(s->ep, ev, 16, (pending || s->stopping) ? 100 : LOG_TRIM_MS);
 		for (i = 0; i < n; i++) {
 			uint32_t tag = ev[i].data.u32;
 
@@ -759,8 +797,9 @@ static int open_files(struct sup *s)
 			log_err("cannot create %s: %s", p, strerror(errno));
 			return -errno;
 		}
-		path(p, s, v->cfg->name, ".console.log");
-		v->con_log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		path(v->con_log_path, s, v->cfg->name, ".console.log");
+		if (caplog_open(&v->con_log, v->con_log_path, s->cfg.log_max) < 0)
+			log_warn("cannot open %s: %s", v->con_log_path, strerror(errno));
 	}
 	return 0;
 }
@@ -932,6 +971,8 @@ int supervisor_run(const struct run_opts *o)
 	umask(077);
 	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 	memset(&s, 0, sizeof(s));
+	for (rc = 0; rc < CFG_MAX_VMS; rc++)
+		s.vm[rc].con_fd = s.vm[rc].con_log.fd = -1;
 	s.o = o;
 	s.ready_fd = -1;
 	s.tty_fd = -1;
