@@ -120,7 +120,8 @@ bool net_tx(struct net *n)
  * delivered (eth[] holds its addresses), else the drop reason. */
 static int rx_check(struct net *n, struct link *l, const struct vq_chain *lc, uint8_t eth[12])
 {
-	if (lc->nin || lc->out_len < NET_MIN_FRAME || lc->out_len > NET_MAX_FRAME) {
+	/* One device-readable descriptor per frame (docs/link-format.md). */
+	if (lc->nin || lc->nout != 1 || lc->out_len < NET_MIN_FRAME || lc->out_len > NET_MAX_FRAME) {
 		l->st->errors++;
 		return DROP_MALFORMED;
 	}

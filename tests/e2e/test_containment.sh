@@ -2,7 +2,8 @@
 # What a hostile peer or a local user can no longer do (guest-less):
 # - a peer VMM scribbles over the header page of a link it shares, then
 #   this VM's VMM dies: it comes back with every link up and forwarding;
-# - a VMM that cannot start shows as degraded in status, not as up;
+# - a VMM that cannot start shows as degraded in status, not as up, and
+#   run --detach fails when a VMM never comes up;
 # - under umask 000, the state directory is ours alone and every file and
 #   socket in it is private; the VMM socket belongs to the run user;
 # - an fd that `multivm run` inherited reaches no child;
@@ -72,6 +73,14 @@ wait_for 30 degraded || die "status while vm1's VMM cannot start: $(cat "$STATE/
 rm -rf "$STATE/vm1.vhost"
 back() { [ "$(state_of vm1)" = up ] && [ "$(pid_of vm1 vmm)" != 0 ]; }
 wait_for 30 back || die "vm1 did not come back: $(cat "$STATE/status")"
+
+# A VMM that can never come up: run --detach fails, leaving nothing running.
+nv="$STATE/novmm"
+mkdir -m 0700 "$nv" && mkdir "$nv/vm1.vhost" && touch "$nv/vm1.vhost/x"
+out=$("$MV" -S "$nv" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" 2>&1) &&
+	die "run --detach succeeded though vm1's VMM cannot listen"
+echo "$out" | grep -q 'could not start' || die "run said: $out"
+status_is 1 "$MV" -S "$nv" status || die "something still runs in $nv"
 
 # ---- a VMM's pid is not a supervisor's ----
 pid_of vm0 vmm >"$STATE/supervisor.pid"

@@ -226,6 +226,29 @@ static void test_peer_descriptor_outside(void **state)
 	assert_int_equal(guest_recv(&f->b, &got), 0);
 }
 
+/* A frame is one descriptor: a chain, though every part is in bounds, is
+ * malformed; the link keeps running. */
+static void test_peer_chain_is_malformed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	guest_post_rx(&f->b, 4);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
+	net_tx(&f->a.net);
+	f->la.txq.desc[0].len = 30;	/* the frame split over two slots */
+	f->la.txq.desc[0].flags = VRING_DESC_F_NEXT;
+	f->la.txq.desc[0].next = 1;
+	f->la.txq.desc[1] = (struct vring_desc){ LINK_SLOT_SIZE, 30, 0, 0 };
+	net_rx(&f->b.net);
+	assert_int_equal(f->lb.rxq.err, 0);
+	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 1);
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 1));
+	pump(f);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
+}
+
 static void test_device_claims_too_much(void **state)
 {
 	struct fx *f = *state;
@@ -371,6 +394,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
+		T(test_peer_chain_is_malformed),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),
 		T(test_down_link_counts), T(test_tx_loop_stops_only_tx),
 		T(test_disabled_tx_ring_discards),
