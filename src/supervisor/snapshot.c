@@ -1,0 +1,262 @@
+#include "supervisor/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "supervisor/state.h"
+
+const struct counter_desc vm_counter_desc[VM__N] = {
+	[VM_TX_FRAMES] = { "tx_frames" },
+	[VM_TX_BYTES] = { "tx_bytes" },
+	[VM_RX_FRAMES] = { "rx_frames" },
+	[VM_RX_BYTES] = { "rx_bytes" },
+	[VM_VQ_ERRORS] = { "vq_errors" },
+	[VM_VU_BAD_MESSAGES] = { "vu_bad_messages" },
+	[VM_VU_CONNECTED] = { "vu_connected" },
+	[VM_VMM_STARTS] = { "vmm_starts" },
+};
+
+const struct counter_desc link_counter_desc[LINK__N] = {
+	[LINK_FRAMES] = { "frames" },
+	[LINK_BYTES] = { "bytes" },
+	[LINK_DELIVERED] = { "delivered" },
+	[LINK_DELIVERED_BYTES] = { "delivered_bytes" },
+	[LINK_KICKS] = { "kicks" },
+	[LINK_ERRORS] = { "errors" },
+	[LINK_UP] = { "up" },
+};
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int status_parse_line(const char *line, struct status_vm *e)
+{
+	const char *p = line;
+	size_t used = 0;
+	bool more = false;	/* a word without '=' continues the last value */
+
+	e->npairs = 0;
+	for (;;) {
+		const char *w, *eq;
+		size_t n, k;
+
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		for (w = p; *p && !is_space(*p); p++)
+			;
+		n = p - w;
+		if (used == 0) {	/* the name */
+			if (n >= STATS_NAME_MAX)
+				return -EINVAL;
+			memcpy(e->buf, w, n);
+			e->buf[n] = 0;
+			used = n + 1;
+			continue;
+		}
+		if (used + n + 1 > sizeof(e->buf))
+			break;	/* cannot happen for a line that fits buf; keep what fits */
+		eq = memchr(w, '=', n);
+		if (!eq) {
+			if (more) {	/* "... reason=qemu exited" */
+				e->buf[used - 1] = ' ';
+				memcpy(e->buf + used, w, n);
+				e->buf[used + n] = 0;
+				used += n + 1;
+			}
+			continue;
+		}
+		k = eq - w;
+		more = k > 0 && e->npairs < STATUS_PAIRS_MAX;
+		if (!more)
+			continue;	/* "=x", or too many pairs: dropped whole */
+		memcpy(e->buf + used, w, n);
+		e->buf[used + k] = 0;
+		e->buf[used + n] = 0;
+		e->key[e->npairs] = used;
+		e->value[e->npairs] = used + k + 1;
+		e->npairs++;
+		used += n + 1;
+	}
+	return used ? 0 : -EINVAL;
+}
+
+/* Opens a regular file read-only without ever blocking (a FIFO put in
+ * place of a state file must not hang the reader). */
+static int open_regular(const char *path)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int snapshot_status(const char *dir, struct snapshot *s)
+{
+	char p[STATE_PATH_MAX + 32], line[STATUS_LINE_MAX];
+	FILE *f;
+	int fd;
+
+	s->nvms = s->nlinks = 0;
+	if (snprintf(p, sizeof(p), "%s/status", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	fd = open_regular(p);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (s->nvms < CFG_MAX_VMS && fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			int c;
+			char *cut = strrchr(line, ' ');
+
+			if (cut)	/* keep whole words only */
+				*cut = 0;
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+		}
+		if (status_parse_line(line, &s->status[s->nvms]) < 0)
+			continue;
+		memcpy(s->vm[s->nvms].name, status_name(&s->status[s->nvms]), STATS_NAME_MAX);
+		s->nvms++;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int read_stats(const char *dir, const char *name, struct vm_stats *st)
+{
+	char p[STATE_PATH_MAX];
+	int fd;
+	ssize_t n;
+
+	if (state_path(p, dir, name, ".stats") < 0)
+		return -ENAMETOOLONG;
+	fd = open_regular(p);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, st, sizeof(*st), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(*st) || st->magic != STATS_MAGIC || st->version != STATS_VERSION ||
+	    st->nlinks > STATS_MAX_LINKS)
+		return -EINVAL;
+	return 0;
+}
+
+static const struct link_stats *peer_stats(const struct vm_stats *st, const char *peer)
+{
+	unsigned i;
+
+	for (i = 0; st && i < st->nlinks; i++)
+		if (strncmp(st->link[i].peer, peer, STATS_NAME_MAX) == 0)
+			return &st->link[i];
+	return NULL;
+}
+
+/* A damaged file cannot make a count look negative to a reader that
+ * takes it as signed (as JSON libraries do). */
+static uint64_t cap(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : v;
+}
+
+static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
+{
+	int r;
+
+	v->valid = st != NULL;
+	memset(v->c, 0, sizeof(v->c));
+	memset(v->drop, 0, sizeof(v->drop));
+	if (!st)
+		return;
+	v->c[VM_TX_FRAMES] = cap(st->guest_tx_frames);
+	v->c[VM_TX_BYTES] = cap(st->guest_tx_bytes);
+	v->c[VM_RX_FRAMES] = cap(st->guest_rx_frames);
+	v->c[VM_RX_BYTES] = cap(st->guest_rx_bytes);
+	v->c[VM_VQ_ERRORS] = cap(st->vq_errors);
+	v->c[VM_VU_BAD_MESSAGES] = cap(st->vu_bad_messages);
+	v->c[VM_VU_CONNECTED] = st->vu_connected;
+	v->c[VM_VMM_STARTS] = cap(st->vmm_starts);
+	for (r = 0; r < DROP__MAX; r++)
+		v->drop[r] = cap(st->drop[r]);
+}
+
+static void fill_link(struct snap_link *l, const struct link_stats *out, const struct link_stats *in)
+{
+	int r;
+
+	l->c[LINK_FRAMES] = cap(out->tx_frames);
+	l->c[LINK_BYTES] = cap(out->tx_bytes);
+	l->c[LINK_DELIVERED] = in ? cap(in->rx_frames) : 0;
+	l->c[LINK_DELIVERED_BYTES] = in ? cap(in->rx_bytes) : 0;
+	l->c[LINK_KICKS] = cap(out->kicks_sent);
+	l->c[LINK_ERRORS] = cap(cap(out->errors) + (in ? cap(in->errors) : 0));
+	l->c[LINK_UP] = out->up && (!in || in->up);
+	for (r = 0; r < DROP__MAX; r++)
+		l->drop[r] = cap(out->drop[r]);
+}
+
+void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[])
+{
+	unsigned i, j;
+
+	s->nlinks = 0;
+	for (i = 0; i < s->nvms; i++)
+		fill_vm(&s->vm[i], raw[i]);
+	for (i = 0; i < s->nvms; i++)
+		for (j = 0; j < s->nvms; j++) {
+			const struct link_stats *out = peer_stats(raw[i], s->vm[j].name);
+			struct snap_link *l = &s->link[s->nlinks];
+
+			if (i == j || !out)
+				continue;
+			l->from = i;
+			l->to = j;
+			l->peer_valid = raw[j] != NULL;
+			fill_link(l, out, peer_stats(raw[j], s->vm[i].name));
+			s->nlinks++;
+		}
+}
+
+int snapshot_read(const char *dir, struct snapshot *s)
+{
+	static struct vm_stats st[CFG_MAX_VMS];
+	const struct vm_stats *raw[CFG_MAX_VMS];
+	unsigned i;
+	int rc = snapshot_status(dir, s);
+
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < s->nvms; i++)
+		raw[i] = read_stats(dir, s->vm[i].name, &st[i]) < 0 ? NULL : &st[i];
+	snapshot_fill(s, raw);
+	return 0;
+}
+
+int snapshot_vm(const struct snapshot *s, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nvms; i++)
+		if (strcmp(s->vm[i].name, name) == 0)
+			return i;
+	return -1;
+}

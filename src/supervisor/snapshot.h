@@ -1,0 +1,97 @@
+/* One reading of a running system's state directory: the status lines and
+ * every VMM's counters, as `multivm status`, `stats` and `top` show them.
+ * The printers (cli/report.h) only ever look at
+ * this struct.
+ *
+ * Everything read is untrusted: status lines are bounded and split
+ * generically (NAME key=value ...), a stats file is used only when its
+ * magic, version and link count are right, and counters are capped at
+ * INT64_MAX. */
+#ifndef MULTIVM_SNAPSHOT_H
+#define MULTIVM_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/stats.h"
+#include "config/config.h"
+
+#define STATUS_LINE_MAX  1024	/* longer status lines keep their first words */
+#define STATUS_PAIRS_MAX 32
+
+/* One status line: NAME key=value key=value ... A word without '=' after
+ * the first pair continues the value before it (joined by one space). */
+struct status_vm {
+	char buf[STATUS_LINE_MAX];	/* NUL-terminated name, keys and values */
+	unsigned npairs;
+	uint16_t key[STATUS_PAIRS_MAX], value[STATUS_PAIRS_MAX];	/* offsets in buf */
+};
+
+static inline const char *status_name(const struct status_vm *e) { return e->buf; }
+static inline const char *status_key(const struct status_vm *e, unsigned i) { return e->buf + e->key[i]; }
+static inline const char *status_value(const struct status_vm *e, unsigned i) { return e->buf + e->value[i]; }
+
+/* The counters of one VM, in the order `stats` prints them; drops by
+ * reason are printed before VM_VQ_ERRORS. */
+enum vm_counter {
+	VM_TX_FRAMES, VM_TX_BYTES, VM_RX_FRAMES, VM_RX_BYTES,
+	VM_VQ_ERRORS, VM_VU_BAD_MESSAGES, VM_VU_CONNECTED, VM_VMM_STARTS,
+	VM__N
+};
+#define VM_DROPS_BEFORE VM_VQ_ERRORS
+
+/* One direction A->B of a link; drops are printed before LINK_KICKS. */
+enum link_counter {
+	LINK_FRAMES, LINK_BYTES, LINK_DELIVERED, LINK_DELIVERED_BYTES,
+	LINK_KICKS, LINK_ERRORS, LINK_UP,
+	LINK__N
+};
+#define LINK_DROPS_BEFORE LINK_KICKS
+
+/* How each counter is named in `stats`. */
+struct counter_desc {
+	const char *key;
+};
+extern const struct counter_desc vm_counter_desc[VM__N];
+extern const struct counter_desc link_counter_desc[LINK__N];
+
+struct snap_vm {
+	char name[STATS_NAME_MAX];
+	bool valid;		/* counters read; else all 0 (VMM not started yet, damaged file) */
+	uint64_t c[VM__N];
+	uint64_t drop[DROP__MAX];
+};
+
+struct snap_link {
+	unsigned from, to;	/* indices into snapshot.vm */
+	bool peer_valid;	/* the receiving VM's counters (delivered) were read */
+	uint64_t c[LINK__N];
+	uint64_t drop[DROP__MAX];	/* dropped by the sending end, by reason */
+};
+
+struct snapshot {
+	unsigned nvms, nlinks;
+	struct status_vm status[CFG_MAX_VMS];
+	struct snap_vm vm[CFG_MAX_VMS];
+	struct snap_link link[CFG_MAX_VMS * (CFG_MAX_VMS - 1)];
+};
+
+/* Splits one status line into e; -EINVAL if it has no name or the name is
+ * longer than a VM name can be. */
+int status_parse_line(const char *line, struct status_vm *e);
+
+/* Reads DIR/status into s (nvms, status[], vm[].name); -errno if the file
+ * cannot be opened. Counters are left alone. */
+int snapshot_status(const char *dir, struct snapshot *s);
+
+/* snapshot_status, then every VM's counters and the links between them. */
+int snapshot_read(const char *dir, struct snapshot *s);
+
+/* Flattens one VMM's raw counters and its peers' into s (after nvms and
+ * vm[].name are set); raw[i] NULL means VM i's counters are not valid. */
+void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[]);
+
+/* Index of the VM called name in s, or -1. */
+int snapshot_vm(const struct snapshot *s, const char *name);
+
+#endif
