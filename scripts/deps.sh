@@ -4,7 +4,7 @@
 set -eu
 
 mode=${1:-test}
-pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev
+pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev libjansson-dev
       qemu-system-x86 linux-image-amd64 busybox-static cpio gzip"
 if [ "$mode" = test ]; then
 	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev"

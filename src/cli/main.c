@@ -1,5 +1,6 @@
 /* multivm: command-line entry. See multivm.8. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,9 @@ static void usage(FILE *f)
 		"usage: multivm [-S statedir] command [args]\n"
 		"  run [--detach] [--timeout SECS] [--no-guests] [CONFIG]\n"
 		"                      start the system (built-in three-VM system without CONFIG)\n"
-		"  status              one line per VM: NAME state=.. vmm=PID qemu=PID engine=..\n"
-		"  stats               frames, bytes and drops per VM and per link\n"
+		"  status [--json]     one line per VM: NAME state=.. vmm=PID qemu=PID engine=..\n"
+		"  stats [--json | --prometheus]\n"
+		"                      frames, bytes and drops per VM and per link\n"
 		"  exec [--timeout SECS] VM -- CMD...\n"
 		"                      run a shell command in VM; exits with its status\n"
 		"  console VM          attach this terminal to VM's console (Return @ N switches,\n"
@@ -112,11 +114,27 @@ bad:
 	return 255;
 }
 
+/* [--json | --prometheus] after status or stats. */
+static int format(int argc, char **argv, bool prometheus, enum out_format *fmt)
+{
+	*fmt = OUT_TEXT;
+	if (argc < 2)
+		return 0;
+	if (!strcmp(argv[1], "--json"))
+		*fmt = OUT_JSON;
+	else if (prometheus && !strcmp(argv[1], "--prometheus"))
+		*fmt = OUT_PROMETHEUS;
+	else
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[256];
 	const char *opt_dir = NULL;
 	int i = 1, secs = 30;
+	enum out_format fmt;
 
 	if (argc > 1 && strcmp(argv[1], "vmm") == 0)
 		return vmm_main(argc - 1, argv + 1);
@@ -133,10 +151,10 @@ int main(int argc, char **argv)
 	argv += i;
 	if (!strcmp(argv[0], "run"))
 		return run(dir, argc, argv);
-	if (!strcmp(argv[0], "status") && argc == 1)
-		return cmd_status(dir);
-	if (!strcmp(argv[0], "stats") && argc == 1)
-		return cmd_stats(dir);
+	if (!strcmp(argv[0], "status") && argc <= 2 && format(argc, argv, false, &fmt) == 0)
+		return cmd_status(dir, fmt);
+	if (!strcmp(argv[0], "stats") && argc <= 2 && format(argc, argv, true, &fmt) == 0)
+		return cmd_stats(dir, fmt);
 	if (!strcmp(argv[0], "exec"))
 		return exec_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "stop") && timeout_opt(argc, argv, 1, &secs) == argc)

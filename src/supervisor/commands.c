@@ -33,11 +33,11 @@ static int printed(int rc)
 	return rc < 0;
 }
 
-int cmd_status(const char *dir)
+int cmd_status(const char *dir, enum out_format fmt)
 {
 	if (!state_supervisor(dir) || snapshot_status(dir, &snap) < 0)
 		return not_running(dir);
-	return printed(report_status_text(stdout, &snap));
+	return printed(fmt == OUT_JSON ? report_status_json(stdout, &snap) : report_status_text(stdout, &snap));
 }
 
 int cmd_stop(const char *dir, int timeout_s)
@@ -62,7 +62,7 @@ int cmd_stop(const char *dir, int timeout_s)
 	return 0;
 }
 
-int cmd_stats(const char *dir)
+int cmd_stats(const char *dir, enum out_format fmt)
 {
 	unsigned i;
 
@@ -71,6 +71,10 @@ int cmd_stats(const char *dir)
 	for (i = 0; i < snap.nvms; i++)
 		if (!snap.vm[i].valid)	/* VMM not started yet, or a damaged file */
 			fprintf(stderr, "multivm: no valid counters for %s yet\n", snap.vm[i].name);
+	if (fmt == OUT_JSON)
+		return printed(report_stats_json(stdout, &snap));
+	if (fmt == OUT_PROMETHEUS)
+		return printed(report_stats_prom(stdout, &snap));
 	return printed(report_stats_text(stdout, &snap));
 }
 

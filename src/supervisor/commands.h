@@ -2,9 +2,11 @@
 #ifndef MULTIVM_COMMANDS_H
 #define MULTIVM_COMMANDS_H
 
-int cmd_status(const char *dir);
+enum out_format { OUT_TEXT, OUT_JSON, OUT_PROMETHEUS };
+
+int cmd_status(const char *dir, enum out_format fmt);
 int cmd_stop(const char *dir, int timeout_s);
-int cmd_stats(const char *dir);
+int cmd_stats(const char *dir, enum out_format fmt);
 /* Attaches this terminal to VM's console; 1 if there is no such VM. */
 int cmd_console(const char *dir, const char *vm);
 int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s);

@@ -9,25 +9,33 @@
 
 #include "supervisor/state.h"
 
+/* A counter; a gauge; a counter that also needs the receiving VM's. */
+#define COUNTER(k, m, h) { .key = k, .metric = m, .help = h }
+#define GAUGE(k, m, h) { .key = k, .metric = m, .help = h, .gauge = true }
+#define PEER(k, m, h) { .key = k, .metric = m, .help = h, .needs_peer = true }
+
 const struct counter_desc vm_counter_desc[VM__N] = {
-	[VM_TX_FRAMES] = { "tx_frames" },
-	[VM_TX_BYTES] = { "tx_bytes" },
-	[VM_RX_FRAMES] = { "rx_frames" },
-	[VM_RX_BYTES] = { "rx_bytes" },
-	[VM_VQ_ERRORS] = { "vq_errors" },
-	[VM_VU_BAD_MESSAGES] = { "vu_bad_messages" },
-	[VM_VU_CONNECTED] = { "vu_connected" },
-	[VM_VMM_STARTS] = { "vmm_starts" },
+	[VM_TX_FRAMES] = COUNTER("tx_frames", "tx_frames_total", "Frames taken from the guest's TX queue."),
+	[VM_TX_BYTES] = COUNTER("tx_bytes", "tx_bytes_total", "Bytes taken from the guest's TX queue."),
+	[VM_RX_FRAMES] = COUNTER("rx_frames", "rx_frames_total", "Frames put in the guest's RX queue."),
+	[VM_RX_BYTES] = COUNTER("rx_bytes", "rx_bytes_total", "Bytes put in the guest's RX queue."),
+	[VM_VQ_ERRORS] = COUNTER("vq_errors", "vq_errors_total", "Guest queues stopped as malformed."),
+	[VM_VU_BAD_MESSAGES] = COUNTER("vu_bad_messages", "vu_bad_messages_total",
+				       "Malformed vhost-user messages from the frontend."),
+	[VM_VU_CONNECTED] = GAUGE("vu_connected", "vu_connected", "1 while a vhost-user frontend is connected."),
+	[VM_VMM_STARTS] = COUNTER("vmm_starts", "vmm_starts_total", "Times a VMM attached to these counters."),
 };
 
 const struct counter_desc link_counter_desc[LINK__N] = {
-	[LINK_FRAMES] = { "frames" },
-	[LINK_BYTES] = { "bytes" },
-	[LINK_DELIVERED] = { "delivered" },
-	[LINK_DELIVERED_BYTES] = { "delivered_bytes" },
-	[LINK_KICKS] = { "kicks" },
-	[LINK_ERRORS] = { "errors" },
-	[LINK_UP] = { "up" },
+	[LINK_FRAMES] = COUNTER("frames", "tx_frames_total", "Frames the sending VMM put on the link."),
+	[LINK_BYTES] = COUNTER("bytes", "tx_bytes_total", "Bytes the sending VMM put on the link."),
+	[LINK_DELIVERED] = PEER("delivered", "delivered_frames_total",
+				"Frames the receiving VMM took off the link for its guest."),
+	[LINK_DELIVERED_BYTES] = PEER("delivered_bytes", "delivered_bytes_total",
+				      "Bytes the receiving VMM took off the link for its guest."),
+	[LINK_KICKS] = COUNTER("kicks", "kicks_total", "Doorbells the sending VMM rang."),
+	[LINK_ERRORS] = PEER("errors", "errors_total", "Protocol violations seen on the link by either end."),
+	[LINK_UP] = GAUGE("up", "up", "1 while the link's queues run at both ends."),
 };
 
 static int is_space(char c)
@@ -171,8 +179,7 @@ static const struct link_stats *peer_stats(const struct vm_stats *st, const char
 	return NULL;
 }
 
-/* A damaged file cannot make a count look negative to a reader that
- * takes it as signed (as JSON libraries do). */
+/* Every output format can carry a count up to INT64_MAX exactly. */
 static uint64_t cap(uint64_t v)
 {
 	return v > INT64_MAX ? INT64_MAX : v;

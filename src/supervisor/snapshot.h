@@ -1,12 +1,12 @@
 /* One reading of a running system's state directory: the status lines and
  * every VMM's counters, as `multivm status`, `stats` and `top` show them.
- * The printers (cli/report.h) only ever look at
- * this struct.
+ * The printers (cli/report.h) only ever look at this struct, so text, JSON
+ * and Prometheus carry the same values.
  *
  * Everything read is untrusted: status lines are bounded and split
  * generically (NAME key=value ...), a stats file is used only when its
  * magic, version and link count are right, and counters are capped at
- * INT64_MAX. */
+ * INT64_MAX so that every output format can carry them exactly. */
 #ifndef MULTIVM_SNAPSHOT_H
 #define MULTIVM_SNAPSHOT_H
 
@@ -48,9 +48,14 @@ enum link_counter {
 };
 #define LINK_DROPS_BEFORE LINK_KICKS
 
-/* How each counter is named in `stats`. */
+/* How each counter is named: key in `stats` and its JSON, and the
+ * Prometheus metric (after multivm_vm_ or multivm_link_). */
 struct counter_desc {
 	const char *key;
+	const char *metric;
+	const char *help;
+	bool gauge;
+	bool needs_peer;	/* also from the receiving VM's counters */
 };
 extern const struct counter_desc vm_counter_desc[VM__N];
 extern const struct counter_desc link_counter_desc[LINK__N];

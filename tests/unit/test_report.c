@@ -1,4 +1,5 @@
-/* The status line parser and the printers of `multivm status` and `stats`. */
+/* The status line parser and the printers of `multivm status` and `stats`:
+ * text, JSON and Prometheus from one snapshot, with hostile names. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,15 +98,34 @@ static void test_status_bounded(void **state)
 	assert_string_equal(status_key(&e, STATUS_PAIRS_MAX - 1), "k");
 }
 
-static void test_status_text(void **state)
+static void test_status_text_and_json(void **state)
 {
+	json_t *j, *vm;
+
 	memset(&s, 0, sizeof(s));
 	s.nvms = 2;
-	name_vm(0, "vm0  state=up vmm=12\tqemu=0 engine=tcg\n");
+	name_vm(0, "vm0 state=up vmm=12 qemu=0 engine=tcg pid=007 big=99999999999999999999 note=a\"b\\c name=x");
 	name_vm(1, "vm1 state=degraded reason=qemu exited");
 	assert_string_equal(print(report_status_text),
-			    "vm0 state=up vmm=12 qemu=0 engine=tcg\n"
+			    "vm0 state=up vmm=12 qemu=0 engine=tcg pid=007 big=99999999999999999999 note=a\"b\\c name=x\n"
 			    "vm1 state=degraded reason=qemu exited\n");
+	j = json_loads(print(report_status_json), 0, NULL);
+	assert_non_null(j);
+	vm = json_array_get(json_object_get(j, "vms"), 0);
+	assert_string_equal(json_string_value(json_object_get(vm, "name")), "vm0");	/* not name=x */
+	assert_int_equal(json_integer_value(json_object_get(vm, "vmm")), 12);
+	assert_true(json_is_integer(json_object_get(vm, "qemu")));
+	assert_string_equal(json_string_value(json_object_get(vm, "pid")), "007");
+	assert_string_equal(json_string_value(json_object_get(vm, "big")), "99999999999999999999");
+	assert_string_equal(json_string_value(json_object_get(vm, "note")), "a\"b\\c");
+	vm = json_array_get(json_object_get(j, "vms"), 1);
+	assert_string_equal(json_string_value(json_object_get(vm, "reason")), "qemu exited");
+	json_decref(j);
+	/* Not UTF-8 (a state directory in another encoding): still a document. */
+	name_vm(1, "vm1 console=/tmp/\xe9t\xe9/vm1.console.log");
+	j = json_loads(print(report_status_json), 0, NULL);
+	assert_non_null(j);
+	json_decref(j);
 }
 
 static const char stats_text[] =
@@ -124,10 +145,50 @@ static void test_stats_text(void **state)
 	assert_string_equal(print(report_stats_text), stats_text);
 }
 
-/* A damaged file can say 2^64-1: shown capped, never negative. */
+/* Every key=value of the text is the same number in the JSON. */
+static void test_stats_json_matches_text(void **state)
+{
+	json_t *j, *o;
+	char *text, *line, *save, *word, *save2;
+	int checked = 0, nlink = 0;
+
+	two_vms(true);
+	text = strdup(print(report_stats_text));
+	j = json_loads(print(report_stats_json), 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "vms")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "links")), 2);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		bool link = strncmp(line, "link ", 5) == 0;
+
+		o = json_array_get(json_object_get(j, link ? "links" : "vms"), link ? nlink++ : line[3] - 'a');
+		assert_true(json_is_true(json_object_get(o, "valid")) || link);
+		strtok_r(line, " ", &save2);
+		strtok_r(NULL, " ", &save2);
+		while ((word = strtok_r(NULL, " ", &save2))) {
+			char *eq = strchr(word, '=');
+			json_t *v;
+
+			*eq = 0;
+			v = strncmp(word, "drop_", 5) == 0 ? json_object_get(json_object_get(o, "drops"), word + 5)
+							   : json_object_get(o, word);
+			assert_true(json_is_integer(v));
+			assert_int_equal(json_integer_value(v), strtoll(eq + 1, NULL, 10));
+			checked++;
+		}
+	}
+	assert_int_equal(checked, 2 * 14 + 2 * 13);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "links"), 0), "to")),
+			    "b");
+	json_decref(j);
+	free(text);
+}
+
+/* A damaged file can say 2^64-1: every format shows the same capped count. */
 static void test_counters_capped(void **state)
 {
 	const struct vm_stats *p[2] = { &raw[0], &raw[1] };
+	json_t *j;
 
 	two_vms(true);
 	raw[0].guest_tx_frames = UINT64_MAX;
@@ -135,17 +196,114 @@ static void test_counters_capped(void **state)
 	snapshot_fill(&s, p);
 	assert_non_null(strstr(print(report_stats_text), "vm a tx_frames=9223372036854775807 "));
 	assert_non_null(strstr(print(report_stats_text), " errors=9223372036854775807 "));
+	assert_non_null(strstr(print(report_stats_prom), "multivm_vm_tx_frames_total{vm=\"a\"} 9223372036854775807\n"));
+	j = json_loads(print(report_stats_json), 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "vms"), 0), "tx_frames")),
+			 INT64_MAX);
+	json_decref(j);
 }
 
 /* b's counters could not be read: zeros, and no link from it. */
 static void test_invalid_vm(void **state)
 {
+	json_t *j;
+
 	two_vms(false);
 	assert_false(s.vm[1].valid);
 	assert_int_equal(s.nlinks, 1);
 	assert_non_null(strstr(print(report_stats_text), "\nvm b tx_frames=0 "));
 	assert_non_null(strstr(out, "\nlink a->b frames=7 bytes=420 delivered=0 delivered_bytes=0 "));
 	assert_non_null(strstr(out, " errors=1 up=1\n"));
+	j = json_loads(print(report_stats_json), 0, NULL);
+	assert_true(json_is_false(json_object_get(json_array_get(json_object_get(j, "vms"), 1), "valid")));
+	json_decref(j);
+}
+
+static const char prom_text[] =
+	"# HELP multivm_vm_tx_frames_total Frames taken from the guest's TX queue.\n"
+	"# TYPE multivm_vm_tx_frames_total counter\n"
+	"multivm_vm_tx_frames_total{vm=\"a\"} 3\n"
+	"# HELP multivm_vm_tx_bytes_total Bytes taken from the guest's TX queue.\n"
+	"# TYPE multivm_vm_tx_bytes_total counter\n"
+	"multivm_vm_tx_bytes_total{vm=\"a\"} 180\n"
+	"# HELP multivm_vm_rx_frames_total Frames put in the guest's RX queue.\n"
+	"# TYPE multivm_vm_rx_frames_total counter\n"
+	"multivm_vm_rx_frames_total{vm=\"a\"} 4\n"
+	"# HELP multivm_vm_rx_bytes_total Bytes put in the guest's RX queue.\n"
+	"# TYPE multivm_vm_rx_bytes_total counter\n"
+	"multivm_vm_rx_bytes_total{vm=\"a\"} 240\n"
+	"# HELP multivm_vm_vq_errors_total Guest queues stopped as malformed.\n"
+	"# TYPE multivm_vm_vq_errors_total counter\n"
+	"multivm_vm_vq_errors_total{vm=\"a\"} 6\n"
+	"# HELP multivm_vm_vu_bad_messages_total Malformed vhost-user messages from the frontend.\n"
+	"# TYPE multivm_vm_vu_bad_messages_total counter\n"
+	"multivm_vm_vu_bad_messages_total{vm=\"a\"} 5\n"
+	"# HELP multivm_vm_vu_connected 1 while a vhost-user frontend is connected.\n"
+	"# TYPE multivm_vm_vu_connected gauge\n"
+	"multivm_vm_vu_connected{vm=\"a\"} 1\n"
+	"# HELP multivm_vm_vmm_starts_total Times a VMM attached to these counters.\n"
+	"# TYPE multivm_vm_vmm_starts_total counter\n"
+	"multivm_vm_vmm_starts_total{vm=\"a\"} 2\n"
+	"# HELP multivm_vm_drops_total Frames the VM's VMM dropped, by reason.\n"
+	"# TYPE multivm_vm_drops_total counter\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"queue_full\"} 10\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"no_link\"} 11\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"spoofed\"} 12\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"malformed\"} 13\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"link_down\"} 14\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"disabled\"} 15\n"
+	"# HELP multivm_vm_counters_valid 1 when the VM's counters could be read.\n"
+	"# TYPE multivm_vm_counters_valid gauge\n"
+	"multivm_vm_counters_valid{vm=\"a\"} 1\n"
+	"multivm_vm_counters_valid{vm=\"b\"} 0\n"
+	"# HELP multivm_link_tx_frames_total Frames the sending VMM put on the link.\n"
+	"# TYPE multivm_link_tx_frames_total counter\n"
+	"multivm_link_tx_frames_total{from=\"a\",to=\"b\"} 7\n"
+	"# HELP multivm_link_tx_bytes_total Bytes the sending VMM put on the link.\n"
+	"# TYPE multivm_link_tx_bytes_total counter\n"
+	"multivm_link_tx_bytes_total{from=\"a\",to=\"b\"} 420\n"
+	"# HELP multivm_link_delivered_frames_total Frames the receiving VMM took off the link for its guest.\n"
+	"# TYPE multivm_link_delivered_frames_total counter\n"
+	"# HELP multivm_link_delivered_bytes_total Bytes the receiving VMM took off the link for its guest.\n"
+	"# TYPE multivm_link_delivered_bytes_total counter\n"
+	"# HELP multivm_link_kicks_total Doorbells the sending VMM rang.\n"
+	"# TYPE multivm_link_kicks_total counter\n"
+	"multivm_link_kicks_total{from=\"a\",to=\"b\"} 8\n"
+	"# HELP multivm_link_errors_total Protocol violations seen on the link by either end.\n"
+	"# TYPE multivm_link_errors_total counter\n"
+	"# HELP multivm_link_up 1 while the link's queues run at both ends.\n"
+	"# TYPE multivm_link_up gauge\n"
+	"multivm_link_up{from=\"a\",to=\"b\"} 1\n"
+	"# HELP multivm_link_drops_total Frames for the link that the sending VMM dropped, by reason.\n"
+	"# TYPE multivm_link_drops_total counter\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"queue_full\"} 9\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"no_link\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"spoofed\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"malformed\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"link_down\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"disabled\"} 0\n";
+
+/* b's counters could not be read: its series (and the link's delivered
+ * and errors, which need them) are left out, not shown as 0. */
+static void test_prometheus(void **state)
+{
+	two_vms(false);
+	assert_string_equal(print(report_stats_prom), prom_text);
+	two_vms(true);
+	assert_non_null(strstr(print(report_stats_prom),
+			       "multivm_link_delivered_frames_total{from=\"a\",to=\"b\"} 6\n"));
+	assert_non_null(strstr(out, "multivm_link_errors_total{from=\"a\",to=\"b\"} 3\n"));
+	assert_non_null(strstr(out, "multivm_vm_tx_frames_total{vm=\"b\"} 0\n"));
+}
+
+static void test_prometheus_escaping(void **state)
+{
+	two_vms(true);
+	strcpy(s.vm[0].name, "x\"y\\z\nw");
+	print(report_stats_prom);
+	assert_non_null(strstr(out, "multivm_vm_tx_frames_total{vm=\"x\\\"y\\\\z\\nw\"} 3\n"));
+	assert_non_null(strstr(out, "multivm_link_up{from=\"x\\\"y\\\\z\\nw\",to=\"b\"} 1\n"));
+	assert_null(strstr(out, "z\nw"));	/* no raw newline inside a sample */
 }
 
 static int teardown(void **state)
@@ -160,10 +318,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_parse),
 		cmocka_unit_test(test_status_bounded),
-		cmocka_unit_test(test_status_text),
+		cmocka_unit_test(test_status_text_and_json),
 		cmocka_unit_test(test_stats_text),
+		cmocka_unit_test(test_stats_json_matches_text),
 		cmocka_unit_test(test_counters_capped),
 		cmocka_unit_test(test_invalid_vm),
+		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_prometheus_escaping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
