@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/top.h"
 #include "supervisor/commands.h"
 #include "supervisor/state.h"
 #include "supervisor/supervisor.h"
@@ -21,6 +22,9 @@ static void usage(FILE *f)
 		"  status [--json]     one line per VM: NAME state=.. vmm=PID qemu=PID engine=..\n"
 		"  stats [--json | --prometheus]\n"
 		"                      frames, bytes and drops per VM and per link\n"
+		"  top [-b] [-n N] [-d SECS]\n"
+		"                      frames/s, bytes/s and drops/s per VM and link, every SECS\n"
+		"                      (q quits; -b: plain text, -n: N reports then exit)\n"
 		"  exec [--timeout SECS] VM -- CMD...\n"
 		"                      run a shell command in VM; exits with its status\n"
 		"  console VM          attach this terminal to VM's console (Return @ N switches,\n"
@@ -129,6 +133,38 @@ static int format(int argc, char **argv, bool prometheus, enum out_format *fmt)
 	return 0;
 }
 
+/* top [-b] [-n N] [-d SECS] */
+static int top_cmd(const char *dir, int argc, char **argv)
+{
+	struct top_opts o = { .state_dir = dir, .delay_s = 1.0 };
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "+bn:d:")) != -1) {
+		if (c == 'b') {
+			o.batch = true;
+		} else if (c == 'n') {
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg == 0 || *end || v <= 0 || v > 1000000000)
+				goto bad;
+			o.iterations = v;
+		} else if (c == 'd') {
+			o.delay_s = strtod(optarg, &end);
+			if (*optarg == 0 || *end || !(o.delay_s >= 0.1 && o.delay_s <= 3600))
+				goto bad;
+		} else {
+			goto bad;
+		}
+	}
+	if (optind == argc)
+		return top_run(&o);
+bad:
+	fprintf(stderr, "usage: multivm top [-b] [-n ITERATIONS] [-d SECS (0.1 to 3600)]\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[256];
@@ -155,6 +191,8 @@ int main(int argc, char **argv)
 		return cmd_status(dir, fmt);
 	if (!strcmp(argv[0], "stats") && argc <= 2 && format(argc, argv, true, &fmt) == 0)
 		return cmd_stats(dir, fmt);
+	if (!strcmp(argv[0], "top"))
+		return top_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "exec"))
 		return exec_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "stop") && timeout_opt(argc, argv, 1, &secs) == argc)

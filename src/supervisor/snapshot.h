@@ -1,7 +1,7 @@
 /* One reading of a running system's state directory: the status lines and
  * every VMM's counters, as `multivm status`, `stats` and `top` show them.
- * The printers (cli/report.h) only ever look at this struct, so text, JSON
- * and Prometheus carry the same values.
+ * The printers (cli/report.h) and the rates (cli/rate.h) only ever look at
+ * this struct, so text, JSON and Prometheus carry the same values.
  *
  * Everything read is untrusted: status lines are bounded and split
  * generically (NAME key=value ...), a stats file is used only when its
