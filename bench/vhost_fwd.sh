@@ -1,0 +1,185 @@
+#!/bin/sh
+# make bench: multivm's links against DPDK's own vhost-user forwarding, on
+# the same core, with the same frontend.
+#
+# Backend (everything on CPU 0): either two multivm VMMs joined by one link
+# (`run --no-guests`, configs/pair.ini), or dpdk-testpmd with two net_vhost
+# ports in io forwarding. Frontend (CPU 1): one dpdk-testpmd with two
+# net_virtio_user ports (queue size 256, burst 32), `set fwd mac`, port 0
+# sending to vm1's MAC and port 1 to vm0's, `start tx_first 16`. The rate is
+# the sum of both frontend ports' Rx-pps over FWD_SECONDS, after a warm-up.
+# Rounds alternate between the two backends; per size the medians and the
+# ratio are printed, and for multivm the counters' balance.
+#
+# Usage: vhost_fwd.sh BUILD   (FWD_ROUNDS, FWD_SECONDS, FWD_SIZES)
+set -u
+build=$1
+MV=$(realpath "$build/multivm")
+ROUNDS=${FWD_ROUNDS:-5}
+SECS=${FWD_SECONDS:-3}
+SIZES=${FWD_SIZES:-64 512 1500}
+PAIR=$(realpath tests/e2e/configs/pair.ini)
+MAC0=52:54:00:4d:56:01
+MAC1=52:54:00:4d:56:02
+W=$(mktemp -d /tmp/mvb.XXXXXX)
+fe=
+be=
+
+if ! command -v dpdk-testpmd >/dev/null; then
+	echo "fwd: skipped (dpdk-testpmd missing: apt-get install dpdk-dev)"
+	exit 0
+fi
+if [ -n "${FWD_PROFILE:-}" ] && ! command -v perf >/dev/null; then
+	echo "fwd: FWD_PROFILE needs perf (apt-get install linux-perf)"
+	exit 1
+fi
+if [ "$(nproc)" -lt 2 ]; then
+	echo "fwd: skipped (needs two CPUs: backend on one, frontend on the other)"
+	exit 0
+fi
+
+stop_all() {
+	[ -n "$fe" ] && { exec 3>&-; kill "$fe" 2>/dev/null; wait "$fe" 2>/dev/null; }
+	[ -n "$be" ] && { exec 4>&-; kill "$be" 2>/dev/null; wait "$be" 2>/dev/null; }
+	fe= be=
+	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null 2>&1
+}
+trap 'stop_all; [ -n "${FWD_KEEP:-}" ] || rm -rf "$W"' EXIT
+trap 'exit 1' INT TERM HUP
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out.
+wait_for() {
+	end=$(($(date +%s) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# FIELD (e.g. Rx-pps, RX-packets) of port P in the Nth "show port stats"
+# (testpmd's output to a file is buffered: read it once testpmd has quit).
+port_stat() {
+	awk -v p="$1" -v f="$2:" -v n="$3" '
+		/NIC statistics for port/ { cur = $(NF - 1); seen[cur]++; next }
+		/statistics for port|statistics for all ports|######/ { cur = -1 }
+		cur == p && seen[cur] == n { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
+		END { print v + 0 }' "$W/fe.log"
+}
+
+# The frontend on CPU 1 against sockets $1 and $2, frames of $3 bytes.
+# Leaves the rate (frames/s, both ports) in $rate.
+run_frontend() {
+	rm -f "$W/fe.in" "$W/fe.log"
+	mkfifo "$W/fe.in"
+	taskset -c 1 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
+		--lcores '(0,1)@1' --file-prefix="mvbfe$$" \
+		--vdev="net_virtio_user0,path=$1,mac=$MAC0,queues=1,queue_size=256" \
+		--vdev="net_virtio_user1,path=$2,mac=$MAC1,queues=1,queue_size=256" \
+		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$3" \
+		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 <"$W/fe.in" >"$W/fe.log" 2>&1 &
+	fe=$!
+	exec 3>"$W/fe.in"
+	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || { echo "fwd: frontend did not start"; tail -5 "$W/fe.log"; return 1; }
+	echo "set fwd mac" >&3
+	echo "start tx_first 16" >&3
+	sleep 1				# warm-up; then a baseline for Rx-pps
+	echo "show port stats all" >&3
+	if [ -n "${profile_pids:-}" ]; then	# the measured interval, profiled
+		perf stat -x, -o "$W/perf.$3" -e task-clock,context-switches,raw_syscalls:sys_enter,page-faults \
+			-p "$profile_pids" -- sleep "$SECS" 2>/dev/null
+		perf record -q -o "$W/perf.data" -F 2000 -g -p "$profile_pids" -- sleep 1 >/dev/null 2>&1
+	else
+		sleep "$SECS"			# the measured interval
+	fi
+	echo "show port stats all" >&3
+	echo "stop" >&3
+	echo "show port stats all" >&3
+	echo "quit" >&3
+	wait_for 30 grep -q 'Bye' "$W/fe.log"
+	exec 3>&-
+	wait "$fe" 2>/dev/null
+	fe=
+	rate=$(($(port_stat 0 Rx-pps 2) + $(port_stat 1 Rx-pps 2)))
+	sent=$(($(port_stat 0 TX-packets 3) + $(port_stat 1 TX-packets 3)))
+	got=$(($(port_stat 0 RX-packets 3) + $(port_stat 1 RX-packets 3)))
+}
+
+# multivm: two VMMs on CPU 0 (taskset is inherited by the children).
+round_multivm() {
+	rm -rf "$W/mv"
+	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || return 1
+	profile_pids=
+	[ -n "${FWD_PROFILE:-}" ] && profile_pids=$(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status" | paste -sd,)
+	run_frontend "$W/mv/vm0.vhost" "$W/mv/vm1.vhost" "$1" || return 1
+	[ -n "$profile_pids" ] && profile_report "$1"
+	profile_pids=
+	MULTIVM_STATE="$W/mv" "$MV" stats >"$W/stats"
+	for p in $(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status"); do
+		rss="$rss $(awk '/^RssAnon:/ { print $2 }' /proc/$p/status)"
+	done
+	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
+	# Every frame the frontend sent is delivered or counted as dropped. The
+	# frontend stops reading first: what sits in its RX rings was delivered.
+	awk -v sent="$sent" -v got="$got" '
+		$1 == "vm" { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "tx_frames") tx += kv[2];
+			if (kv[1] ~ /^drop_/) drops += kv[2] } }
+		$1 == "link" { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "delivered") dl += kv[2] } }
+		END { printf "frontend sent %d, VMMs took %d = delivered %d + dropped %d: %s (%d delivered, not yet read by the stopped frontend)\n",
+			sent, tx, dl, drops, (sent == tx && tx == dl + drops && dl >= got) ? "balanced" : "MISMATCH", dl - got }' \
+		"$W/stats" >>"$W/balance.$1"
+}
+
+# DPDK: testpmd with two vhost-user ports, io forwarding, on CPU 0.
+round_dpdk() {
+	rm -f "$W"/vh*.sock "$W/be.in"
+	mkfifo "$W/be.in"
+	taskset -c 0 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
+		--lcores '(0,1)@0' --file-prefix="mvbbe$$" \
+		--vdev="net_vhost0,iface=$W/vh0.sock,queues=1" --vdev="net_vhost1,iface=$W/vh1.sock,queues=1" \
+		-- --nb-cores=1 --burst=32 --forward-mode=io --auto-start <"$W/be.in" >"$W/be.log" 2>&1 &
+	be=$!
+	exec 4>"$W/be.in"	# testpmd without -i runs until its input ends
+	wait_for 60 test -S "$W/vh1.sock" || { echo "fwd: DPDK vhost did not start"; tail -5 "$W/be.log"; return 1; }
+	run_frontend "$W/vh0.sock" "$W/vh1.sock" "$1" || return 1
+	exec 4>&-
+	wait_for 30 sh -c "! kill -0 $be" || kill "$be"
+	wait "$be" 2>/dev/null
+	be=
+}
+
+# FWD_PROFILE=1: what the two VMMs spent per frame forwarded, and where.
+profile_report() {
+	awk -F, -v rate="$rate" -v secs="$SECS" '
+		$3 == "task-clock" { cpu = $1 }	# ms
+		$3 == "context-switches" { cs = $1 }
+		$3 == "raw_syscalls:sys_enter" { sc = $1 }
+		$3 == "page-faults" { pf = $1 }
+		END { n = rate * secs; if (n == 0) n = 1
+			printf "  profile %sB: per frame %.0f ns of VMM CPU, %.4f context switches, %.4f system calls, %.4f page faults (%.2f Mpps)\n",
+				size, cpu * 1e6 / n, cs / n, sc / n, pf / n, rate / 1e6 }' size="$1" "$W/perf.$1"
+	perf report -q -i "$W/perf.data" --no-children --sort symbol --percent-limit 2 --stdio 2>/dev/null |
+		grep -v '^$' | grep '%' | head -15 | sed 's/^/    /'
+}
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
+
+for size in $SIZES; do
+	mv_rates= dp_rates= rss=
+	: >"$W/balance.$size"
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		round_multivm "$size" || exit 1
+		mv_rates="$mv_rates $rate"
+		round_dpdk "$size" || exit 1
+		dp_rates="$dp_rates $rate"
+		r=$((r + 1))
+	done
+	m=$(echo "$mv_rates" | median)
+	d=$(echo "$dp_rates" | median)
+	echo "fwd ${size}B: multivm $(mpps "$m") Mpps, dpdk-vhost $(mpps "$d") Mpps, ratio $(awk -v a="$m" -v b="$d" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds)"
+	echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); dpdk-vhost$(for x in $dp_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	sed 's/^/  multivm counters: /' "$W/balance.$size"
+	echo "  VMM RssAnon after each round (kB):$rss"
+done
