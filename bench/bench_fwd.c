@@ -49,7 +49,6 @@ static int run(uint32_t len, double secs)
 				guest_send(&a, frame, len);
 			net_tx(&a.net);
 			net_rx(&b.net);
-			link_rx_ack(&lb);
 		}
 		t = now();
 	} while (t - t0 < secs);

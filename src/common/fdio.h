@@ -1,6 +1,5 @@
 /* Small fd operations shared by the VMM's rooms, in the exact form its
- * seccomp filter allows (src/vmm/sandbox.c): no path lookups, never a
- * blocking read of a file description someone else can change. */
+ * seccomp filter allows (src/vmm/sandbox.c): no path lookups. */
 #ifndef MULTIVM_FDIO_H
 #define MULTIVM_FDIO_H
 
@@ -9,7 +8,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 /* The file's size. The fstat system call itself: glibc's fstat() is
@@ -24,17 +22,6 @@ static inline int fd_size(int fd, uint64_t *size)
 		return -errno;
 	*size = (uint64_t)st.st_size;
 	return 0;
-}
-
-/* Clears an eventfd shared with another process. That process may make
- * the file description blocking, and an event may be stale: RWF_NOWAIT
- * returns EAGAIN instead of waiting, whatever the file's flags. */
-static inline void eventfd_drain(int fd)
-{
-	uint64_t n;
-	struct iovec iov = { .iov_base = &n, .iov_len = sizeof(n) };
-
-	(void)preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
 }
 
 /* A memfd that still allows sealing gets F_SEAL_SHRINK: whoever else

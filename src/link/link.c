@@ -239,8 +239,3 @@ bool link_rx_rearm(struct link *l)
 	return vq_enable_notify(&l->rxq);
 }
 
-void link_rx_ack(struct link *l)
-{
-	/* The peer holds the same eventfd and could make it blocking. */
-	eventfd_drain(l->rx_kick);
-}

@@ -89,8 +89,8 @@ void link_tx_flush(struct link *l);
 
 /* Receiving (device side): vq_pop/vq_push/vq_flush on l->rxq directly;
  * link_rx_rearm() asks the peer for a kick after draining. The doorbell
- * eventfd is l->rx_kick; link_rx_ack() reads it (once per batch). */
+ * eventfd is l->rx_kick: the VMM watches it edge-triggered and never reads
+ * it, so the peer (which shares it) can never make that read block. */
 bool link_rx_rearm(struct link *l);
-void link_rx_ack(struct link *l);
 
 #endif

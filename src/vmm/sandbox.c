@@ -21,11 +21,10 @@ struct rule {
 #define ARG_IS(name, i, v)	{ SCMP_SYS(name), i, SCMP_CMP_EQ, v, 0 }
 
 static const struct rule allowed[] = {
-	ANY(read),		/* signalfd; eventfds of our own */
+	ANY(read),		/* the signalfd */
 	ANY(write),		/* doorbells and guest interrupts; log lines */
 	ANY(writev),		/* log lines (stdio) */
 	ANY(close),		/* fds the frontend replaces or that we refuse */
-	ANY(preadv2),		/* kicks and doorbells, with RWF_NOWAIT */
 	ANY(recvmsg),		/* vhost-user messages and the fds they carry */
 	ANY(sendmsg),		/* vhost-user replies */
 	ANY(recvfrom),		/* recv() on the vhost-user socket */

@@ -8,8 +8,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "../guest_model.h"
@@ -251,20 +249,6 @@ static void test_peer_chain_is_malformed(void **state)
 	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
 }
 
-/* The sender shares the doorbell eventfd and may make it blocking: the
- * receiver's ack must still never wait (a plain read() would hang here). */
-static void test_doorbell_made_blocking(void **state)
-{
-	struct fx *f = *state;
-	int fl = fcntl(f->lb.rx_kick, F_GETFL);
-
-	assert_int_equal(fcntl(f->lb.rx_kick, F_SETFL, fl & ~O_NONBLOCK), 0);
-	link_rx_ack(&f->lb);	/* empty and blocking: returns at once */
-	assert_int_equal(eventfd_write(f->la.tx_kick, 1), 0);
-	link_rx_ack(&f->lb);
-	link_rx_ack(&f->lb);
-}
-
 static void test_device_claims_too_much(void **state)
 {
 	struct fx *f = *state;
@@ -410,7 +394,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
-		T(test_peer_chain_is_malformed), T(test_doorbell_made_blocking),
+		T(test_peer_chain_is_malformed),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),
 		T(test_down_link_counts), T(test_tx_loop_stops_only_tx),
 		T(test_disabled_tx_ring_discards),
