@@ -58,7 +58,8 @@ wait_for() {
 }
 
 # FIELD (e.g. Rx-pps, RX-packets) of port P in the Nth "show port stats"
-# (testpmd's output to a file is buffered: read it once testpmd has quit).
+# (read once testpmd has quit; its output is line-buffered through stdbuf,
+# so our commands' echo never lands inside a line).
 port_stat() {
 	awk -v p="$1" -v f="$2:" -v n="$3" '
 		/NIC statistics for port/ { cur = $(NF - 1); seen[cur]++; next }
@@ -72,7 +73,7 @@ port_stat() {
 run_frontend() {
 	rm -f "$W/fe.in" "$W/fe.log"
 	mkfifo "$W/fe.in"
-	taskset -c 1 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
+	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
 		--lcores '(0,1)@1' --file-prefix="mvbfe$$" \
 		--vdev="net_virtio_user0,path=$1,mac=$MAC0,queues=1,queue_size=256" \
 		--vdev="net_virtio_user1,path=$2,mac=$MAC1,queues=1,queue_size=256" \
@@ -94,15 +95,15 @@ run_frontend() {
 	fi
 	echo "show port stats all" >&3
 	echo "stop" >&3
-	echo "show port stats all" >&3
+	wait_for 30 grep -q 'Accumulated forward statistics' "$W/fe.log"
 	echo "quit" >&3
 	wait_for 30 grep -q 'Bye' "$W/fe.log"
 	exec 3>&-
 	wait "$fe" 2>/dev/null
 	fe=
 	rate=$(($(port_stat 0 Rx-pps 2) + $(port_stat 1 Rx-pps 2)))
-	sent=$(($(port_stat 0 TX-packets 3) + $(port_stat 1 TX-packets 3)))
-	got=$(($(port_stat 0 RX-packets 3) + $(port_stat 1 RX-packets 3)))
+	sent=$(awk '/Accumulated forward statistics/ { a = 1 } a && /TX-packets:/ { print $2; exit }' "$W/fe.log")
+	got=$(awk '/Accumulated forward statistics/ { a = 1 } a && /RX-packets:/ { print $2; exit }' "$W/fe.log")
 }
 
 # multivm: two VMMs on CPU 0 (taskset is inherited by the children).
@@ -183,3 +184,82 @@ for size in $SIZES; do
 	sed 's/^/  multivm counters: /' "$W/balance.$size"
 	echo "  VMM RssAnon after each round (kB):$rss"
 done
+
+# ---- latency: one frame at a time, A -> backend -> B -> backend -> A ----
+# bench/pingpong (two busy-polling frontends on CPU 1); backend on CPU 0.
+PP=$(realpath "$build/bench/pingpong")
+latency() {
+	taskset -c 1 timeout 120 "$PP" "$1" $MAC0 "$2" $MAC1 "${FWD_PINGS:-20000}" |
+		awk '{ printf "median %s us, p99 %s us", $3, $5 }'
+}
+rm -rf "$W/mv"
+MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || exit 1
+mv_lat=$(latency "$W/mv/vm0.vhost" "$W/mv/vm1.vhost")
+MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
+rm -f "$W"/vh*.sock "$W/be.in"
+mkfifo "$W/be.in"
+taskset -c 0 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@0' \
+	--file-prefix="mvbbe$$" --vdev="net_vhost0,iface=$W/vh0.sock,queues=1" \
+	--vdev="net_vhost1,iface=$W/vh1.sock,queues=1" -- --nb-cores=1 --forward-mode=io --auto-start \
+	<"$W/be.in" >"$W/be.log" 2>&1 &
+be=$!
+exec 4>"$W/be.in"
+wait_for 60 test -S "$W/vh1.sock" || { echo "fwd: DPDK vhost did not start"; exit 1; }
+dp_lat=$(latency "$W/vh0.sock" "$W/vh1.sock")
+exec 4>&-
+wait "$be" 2>/dev/null
+be=
+echo "latency 64B round trip: multivm $mv_lat; dpdk-vhost $dp_lat"
+
+# ---- many VMMs on one core ----
+# N VMMs in a full mesh (run --no-guests), all on CPU 0; one frontend on
+# CPU 1 with a virtio-user port per VM, port i sending to VM i+1 (mac
+# forwarding in testpmd's paired topology keeps every port busy).
+mesh() {
+	n=$1
+	{ i=0; while [ $i -lt "$n" ]; do printf '[vm m%d]\n' $i; i=$((i + 1)); done
+	  printf '[links]\nmesh = yes\n'; } >"$W/mesh.ini"
+	rm -rf "$W/mv"
+	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$W/mesh.ini" >/dev/null || return 1
+	vdevs= peers=
+	i=0
+	while [ $i -lt "$n" ]; do
+		vdevs="$vdevs --vdev=net_virtio_user$i,path=$W/mv/m$i.vhost,mac=$(printf '52:54:00:4d:56:%02x' $((i + 1))),queues=1,queue_size=256"
+		peers="$peers --eth-peer=$i,$(printf '52:54:00:4d:56:%02x' $(((i + 1) % n + 1)))"
+		i=$((i + 1))
+	done
+	rm -f "$W/fe.in" "$W/fe.log"
+	mkfifo "$W/fe.in"
+	# shellcheck disable=SC2086
+	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@1' \
+		--file-prefix="mvbfe$$" $vdevs -- -i --nb-cores=1 --burst=32 $peers \
+		<"$W/fe.in" >"$W/fe.log" 2>&1 &
+	fe=$!
+	exec 3>"$W/fe.in"
+	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || return 1
+	echo "set fwd mac" >&3
+	echo "start tx_first 16" >&3
+	sleep 1
+	echo "show port stats all" >&3
+	sleep "$SECS"
+	echo "show port stats all" >&3
+	echo "stop" >&3
+	echo "quit" >&3
+	wait_for 30 grep -q 'Bye' "$W/fe.log"
+	exec 3>&-
+	wait "$fe" 2>/dev/null
+	fe=
+	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
+	total=0
+	i=0
+	while [ $i -lt "$n" ]; do
+		total=$((total + $(port_stat $i Rx-pps 2)))
+		i=$((i + 1))
+	done
+	printf ' N=%d %s Mpps' "$n" "$(mpps $total)"
+}
+printf 'fwd mesh 64B, all VMMs on one core, aggregate:'
+for n in ${FWD_MESH:-2 4 8}; do
+	mesh "$n" || { echo " mesh $n failed"; exit 1; }
+done
+echo
