@@ -11,7 +11,8 @@
 # Rounds alternate between the two backends; per size the medians and the
 # ratio are printed, and for multivm the counters' balance.
 #
-# Usage: vhost_fwd.sh BUILD   (FWD_ROUNDS, FWD_SECONDS, FWD_SIZES)
+# Usage: vhost_fwd.sh BUILD   (FWD_ROUNDS, FWD_SECONDS, FWD_SIZES, FWD_PARTS,
+# FWD_DPDK=no: multivm rounds only, FWD_PROFILE=1, FWD_PINGS, FWD_MESH)
 set -u
 build=$1
 MV=$(realpath "$build/multivm")
@@ -77,7 +78,7 @@ run_frontend() {
 		--lcores '(0,1)@1' --file-prefix="mvbfe$$" \
 		--vdev="net_virtio_user0,path=$1,mac=$MAC0,queues=1,queue_size=256" \
 		--vdev="net_virtio_user1,path=$2,mac=$MAC1,queues=1,queue_size=256" \
-		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$3" \
+		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$3" --total-num-mbufs=8192 \
 		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 <"$W/fe.in" >"$W/fe.log" 2>&1 &
 	fe=$!
 	exec 3>"$W/fe.in"
@@ -166,19 +167,24 @@ profile_report() {
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
 
-for size in $SIZES; do
+PARTS=${FWD_PARTS:-throughput latency mesh}
+want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+want throughput && for size in $SIZES; do
 	mv_rates= dp_rates= rss=
 	: >"$W/balance.$size"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		round_multivm "$size" || exit 1
 		mv_rates="$mv_rates $rate"
-		round_dpdk "$size" || exit 1
-		dp_rates="$dp_rates $rate"
+		if [ "${FWD_DPDK:-yes}" = yes ]; then
+			round_dpdk "$size" || exit 1
+			dp_rates="$dp_rates $rate"
+		fi
 		r=$((r + 1))
 	done
 	m=$(echo "$mv_rates" | median)
-	d=$(echo "$dp_rates" | median)
+	d=$(echo "${dp_rates:-0}" | median)
 	echo "fwd ${size}B: multivm $(mpps "$m") Mpps, dpdk-vhost $(mpps "$d") Mpps, ratio $(awk -v a="$m" -v b="$d" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds)"
 	echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); dpdk-vhost$(for x in $dp_rates; do printf ' %s' "$(mpps "$x")"; done)"
 	sed 's/^/  multivm counters: /' "$W/balance.$size"
@@ -192,24 +198,28 @@ latency() {
 	taskset -c 1 timeout 120 "$PP" "$1" $MAC0 "$2" $MAC1 "${FWD_PINGS:-20000}" |
 		awk '{ printf "median %s us, p99 %s us", $3, $5 }'
 }
-rm -rf "$W/mv"
-MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || exit 1
-mv_lat=$(latency "$W/mv/vm0.vhost" "$W/mv/vm1.vhost")
-MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
-rm -f "$W"/vh*.sock "$W/be.in"
-mkfifo "$W/be.in"
-taskset -c 0 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@0' \
-	--file-prefix="mvbbe$$" --vdev="net_vhost0,iface=$W/vh0.sock,queues=1" \
-	--vdev="net_vhost1,iface=$W/vh1.sock,queues=1" -- --nb-cores=1 --forward-mode=io --auto-start \
-	<"$W/be.in" >"$W/be.log" 2>&1 &
-be=$!
-exec 4>"$W/be.in"
-wait_for 60 test -S "$W/vh1.sock" || { echo "fwd: DPDK vhost did not start"; exit 1; }
-dp_lat=$(latency "$W/vh0.sock" "$W/vh1.sock")
-exec 4>&-
-wait "$be" 2>/dev/null
-be=
-echo "latency 64B round trip: multivm $mv_lat; dpdk-vhost $dp_lat"
+latency_part() {
+	rm -rf "$W/mv"
+	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || exit 1
+	mv_lat=$(latency "$W/mv/vm0.vhost" "$W/mv/vm1.vhost")
+	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
+	rm -f "$W"/vh*.sock "$W/be.in"
+	mkfifo "$W/be.in"
+	taskset -c 0 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@0' \
+		--file-prefix="mvbbe$$" --vdev="net_vhost0,iface=$W/vh0.sock,queues=1" \
+		--vdev="net_vhost1,iface=$W/vh1.sock,queues=1" -- --nb-cores=1 --forward-mode=io --auto-start \
+		<"$W/be.in" >"$W/be.log" 2>&1 &
+	be=$!
+	exec 4>"$W/be.in"
+	wait_for 60 test -S "$W/vh1.sock" || { echo "fwd: DPDK vhost did not start"; exit 1; }
+	dp_lat=$(latency "$W/vh0.sock" "$W/vh1.sock")
+	exec 4>&-
+	wait "$be" 2>/dev/null
+	be=
+	echo "latency 64B round trip: multivm $mv_lat; dpdk-vhost $dp_lat"
+}
+want latency && latency_part
+
 
 # ---- many VMMs on one core ----
 # N VMMs in a full mesh (run --no-guests), all on CPU 0; one frontend on
@@ -258,8 +268,10 @@ mesh() {
 	done
 	printf ' N=%d %s Mpps' "$n" "$(mpps $total)"
 }
-printf 'fwd mesh 64B, all VMMs on one core, aggregate:'
-for n in ${FWD_MESH:-2 4 8}; do
-	mesh "$n" || { echo " mesh $n failed"; exit 1; }
-done
-echo
+if want mesh; then
+	printf 'fwd mesh 64B, all VMMs on one core, aggregate:'
+	for n in ${FWD_MESH:-2 4 8}; do
+		mesh "$n" || { echo " mesh $n failed"; exit 1; }
+	done
+	echo
+fi
