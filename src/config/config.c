@@ -39,6 +39,10 @@ struct parser {
 	unsigned seen;			/* keys set in the current section (bit per key) */
 	int mac_line[CFG_MAX_VMS], addr_line[CFG_MAX_VMS];
 	bool mac_given[CFG_MAX_VMS];
+	/* The first key that configures the VM's QEMU (memory, cpus, ...):
+	 * an error with guest = external, which starts none. */
+	int qemu_key_line[CFG_MAX_VMS];
+	const char *qemu_key[CFG_MAX_VMS];
 
 	struct pending_link pl[MAX_PENDING_LINKS];
 	unsigned npl;
@@ -424,11 +428,25 @@ static void system_key(struct parser *p, const char *k, const char *v)
 	}
 }
 
+/* Keys that only configure the QEMU multivm starts for the VM. */
+static void qemu_key(struct parser *p, const char *k)
+{
+	static const char *const keys[] = { "memory", "cpus", "passthrough", "restart" };
+	unsigned i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(k, keys[i]) == 0 && !p->qemu_key_line[p->vm]) {
+			p->qemu_key_line[p->vm] = p->line;
+			p->qemu_key[p->vm] = keys[i];
+		}
+}
+
 static void vm_key(struct parser *p, const char *k, const char *v)
 {
 	struct cfg_vm *vm = &p->c->vm[p->vm];
 	const char *s = p->sec_name;
 
+	qemu_key(p, k);
 	if (strcmp(k, "memory") == 0) {
 		if (first_time(p, 0, k) && (!parse_size_mib(v, &vm->memory_mib) ||
 					    vm->memory_mib < 64 || vm->memory_mib > 65536))
@@ -489,6 +507,13 @@ static void vm_key(struct parser *p, const char *k, const char *v)
 			vm->restart = RESTART_NEVER;
 		else
 			fail(p, p->line, "[%s] restart: '%s' is not always or never", s, v);
+	} else if (strcmp(k, "guest") == 0) {
+		if (!first_time(p, 9, k))
+			return;
+		if (strcmp(v, "multivm") == 0 || strcmp(v, "external") == 0)
+			vm->external = strcmp(v, "external") == 0;
+		else
+			fail(p, p->line, "[%s] guest: '%s' is not multivm or external", s, v);
 	} else {
 		fail(p, p->line, "[%s] %s: unknown key", s, k);
 	}
@@ -650,6 +675,9 @@ static void finish(struct parser *p)
 		if (line && strncmp(v->passthrough, "pci:", 4) != 0)
 			fail(p, line, "[vm %s] %s: only with passthrough = pci:DDDD:BB:DD.F", v->name,
 			     v->pci_mmio_line ? "pci_mmio" : v->pci_io_line ? "pci_io" : "pci_irq");
+		else if (v->external && p->qemu_key_line[i])
+			fail(p, p->qemu_key_line[i], "[vm %s] %s: not with guest = external "
+			     "(multivm starts no QEMU for this VM; its frontend decides)", v->name, p->qemu_key[i]);
 	}
 	if (!p->failed)
 		resolve_links(p);

@@ -27,6 +27,7 @@ struct cfg_vm {
 	unsigned prefix;		/* 0..32 */
 	char passthrough[CFG_PATH_MAX];	/* "" none, "user", "tap:IF", "pci:BDF" */
 	enum cfg_restart restart;	/* what to do when its QEMU exits */
+	bool external;			/* guest = external: VMM only, another frontend connects */
 	int line;			/* line of its [vm NAME] header */
 	int passthrough_line;
 	/* pci passthrough: values the user stated, checked against the

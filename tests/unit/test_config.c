@@ -84,6 +84,7 @@ static void test_custom(void **state)
 	assert_int_equal(c.vm[1].cpus, 2);
 	assert_int_equal(c.vm[1].mac[5], 0x0b);
 	assert_int_equal(c.vm[1].restart, RESTART_NEVER);
+	assert_false(c.vm[0].external || c.vm[1].external || c.vm[2].external);
 	assert_int_equal(c.vm[2].memory_mib, 128);
 	assert_int_equal(c.vm[0].mac[5], 1);
 	assert_int_equal(c.nlinks, 2);
@@ -186,6 +187,36 @@ static void test_long_names_do_not_overflow(void **state)
 	assert_int_equal(strlen(small), sizeof(small) - 1);
 }
 
+/* guest = external: multivm runs the VMM, someone else the frontend. */
+static void test_external_guest(void **state)
+{
+	const char *t = "[vm a]\n[vm b]\nguest = external\naddress = 10.0.0.2/24\nmac = 02:00:00:00:00:0b\n"
+			"[vm c]\nguest = multivm\n[links]\nmesh = yes\n";
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	assert_false(c.vm[0].external);
+	assert_true(c.vm[1].external);
+	assert_false(c.vm[2].external);
+	assert_int_equal(c.vm[1].mac[5], 0x0b);
+	assert_int_equal(c.nlinks, 3);
+
+	refuse("[vm a]\nguest = libvirt\n", "bad.ini:2: [vm a] guest: 'libvirt' is not multivm or external");
+	refuse("[vm a]\nguest = external\nguest = external\n", "bad.ini:3: [vm a] guest: set twice in this section");
+	/* Keys for the QEMU multivm would start, before or after the guest key. */
+	refuse("[vm a]\nmemory = 1G\nguest = external\n",
+	       "bad.ini:2: [vm a] memory: not with guest = external "
+	       "(multivm starts no QEMU for this VM; its frontend decides)");
+	refuse("[vm a]\nguest = external\naddress = 10.0.0.1/8\ncpus = 2\nrestart = never\n",
+	       "bad.ini:4: [vm a] cpus: not with guest = external "
+	       "(multivm starts no QEMU for this VM; its frontend decides)");
+	refuse("[vm a]\n[vm b]\nguest = external\npassthrough = user\n",
+	       "bad.ini:4: [vm b] passthrough: not with guest = external "
+	       "(multivm starts no QEMU for this VM; its frontend decides)");
+	refuse("[vm a]\nguest = external\nrestart = always\n",
+	       "bad.ini:3: [vm a] restart: not with guest = external "
+	       "(multivm starts no QEMU for this VM; its frontend decides)");
+}
+
 static void test_missing_file(void **state)
 {
 	assert_int_equal(config_load_file(&c, "/nonexistent/x.ini", err, sizeof(err)), -1);
@@ -201,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
+		cmocka_unit_test(test_external_guest),
 		cmocka_unit_test(test_missing_file),
 	};
 
