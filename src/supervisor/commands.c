@@ -89,6 +89,18 @@ static int known_vm(const char *dir, const char *what, const char *vm)
 	return -1;
 }
 
+/* Whether the snapshot's status says vm has guest=external. */
+static bool external_guest(const char *vm)
+{
+	int i = snapshot_vm(&snap, vm);
+	unsigned k;
+
+	for (k = 0; i >= 0 && k < snap.status[i].npairs; k++)
+		if (strcmp(status_key(&snap.status[i], k), "guest") == 0)
+			return strcmp(status_value(&snap.status[i], k), "external") == 0;
+	return false;
+}
+
 int cmd_console(const char *dir, const char *vm)
 {
 	char sock[STATE_PATH_MAX];
@@ -105,6 +117,11 @@ int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 
 	if (known_vm(dir, "exec", vm) < 0)
 		return 255;
+	if (external_guest(vm)) {
+		fprintf(stderr, "multivm: exec: %s is an external guest (guest = external): "
+			"it has no multivm agent\n", vm);
+		return 255;
+	}
 	if (state_path(sock, dir, vm, ".agent") < 0) {
 		fprintf(stderr, "multivm: exec: state directory path too long\n");
 		return 255;

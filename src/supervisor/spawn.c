@@ -76,6 +76,8 @@ pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *lin
 		ARG("--user");
 		ARG("%u:%u", (unsigned)ra->uid, (unsigned)ra->gid);
 	}
+	if (vm->external)
+		ARG("--group-connect");
 	for (k = 0; k < cfg->nlinks; k++) {
 		const struct cfg_link *l = &cfg->link[k];
 		const struct link_res *r = &links[k];

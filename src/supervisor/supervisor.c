@@ -134,13 +134,18 @@ static void write_status(struct sup *s)
 		/* A VM whose VMM is not running has no network: say so. */
 		bool degraded = v->vmm <= 0 && v->state != ST_STARTING && v->state != ST_STOPPED &&
 				!s->stopping;
-		int n = snprintf(text + used, sizeof(text) - used,
-				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s/%s.console.log "
-				 "log_bytes_dropped=%llu%s\n",
-				 v->cfg->name, degraded ? "degraded" : state_names[v->state], (int)v->vmm,
-				 (int)v->qemu, s->kvm ? "kvm" : "tcg", s->dir, v->cfg->name,
-				 (unsigned long long)(v->con_log.dropped + v->logs_dropped),
-				 degraded ? " reason=vmm_not_running" : "");
+		char con[STATE_PATH_MAX] = "-";	/* an external guest's console is not ours */
+		int n;
+
+		if (!v->cfg->external)
+			path(con, s, v->cfg->name, ".console.log");
+		n = snprintf(text + used, sizeof(text) - used,
+			     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s\n",
+			     v->cfg->name, degraded ? "degraded" : state_names[v->state], (int)v->vmm,
+			     (int)v->qemu, s->kvm ? "kvm" : "tcg", con,
+			     (unsigned long long)(v->con_log.dropped + v->logs_dropped),
+			     v->cfg->external ? " guest=external" : "",
+			     degraded ? " reason=vmm_not_running" : "");
 
 		v->con_dropped_shown = v->con_log.dropped;
 		if (n < 0 || (size_t)n >= sizeof(text) - used) {
@@ -699,6 +704,18 @@ static bool in_path(const char *prog)
 	return false;
 }
 
+/* Whether this run starts any QEMU: not with --no-guests, nor when every
+ * VM's frontend is external. */
+static bool needs_qemu(const struct sup *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->cfg.nvms && !s->o->no_guests; i++)
+		if (!s->cfg.vm[i].external)
+			return true;
+	return false;
+}
+
 /* Everything that can be refused before anything starts. */
 
 /* KVM when asked or available and it really boots a guest here; else TCG.
@@ -758,7 +775,7 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 	}
 	if (check_paths(s, err, errlen) < 0)
 		return 1;
-	if (s->o->no_guests)
+	if (!needs_qemu(s))
 		return 0;
 	if (!in_path("qemu-system-x86_64")) {
 		snprintf(err, errlen, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
@@ -797,6 +814,8 @@ static int open_files(struct sup *s)
 			log_err("cannot create %s: %s", p, strerror(errno));
 			return -errno;
 		}
+		if (v->cfg->external)
+			continue;	/* no console of ours to log */
 		path(v->con_log_path, s, v->cfg->name, ".console.log");
 		if (caplog_open(&v->con_log, v->con_log_path, s->cfg.log_max) < 0)
 			log_warn("cannot open %s: %s", v->con_log_path, strerror(errno));
@@ -866,7 +885,8 @@ static int start_all(struct sup *s)
 			return rc;
 	}
 	for (i = 0; i < s->cfg.nvms; i++) {
-		if (s->o->no_guests) {
+		/* No QEMU of ours: up once its VMM serves the socket. */
+		if (s->o->no_guests || s->vm[i].cfg->external) {
 			set_state(s, &s->vm[i], ST_UP);
 			continue;
 		}

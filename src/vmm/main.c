@@ -33,6 +33,7 @@ struct vmm {
 	char name[STATS_NAME_MAX];
 	const char *sock_path;
 	bool drop;			/* started by root: become uid:gid */
+	bool group_connect;		/* socket 0660: the group's members may connect */
 	uid_t uid;
 	gid_t gid;
 	unsigned qsize;
@@ -151,7 +152,7 @@ static int parse_user(struct vmm *v, char *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
-		"[--queue-size N] [--user UID:GID] [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
+		"[--queue-size N] [--user UID:GID] [--group-connect] [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
 }
 
 /* Links come last: they need the name, queue size and stats first. */
@@ -165,6 +166,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 		{ "queue-size", required_argument, NULL, 'q' },
 		{ "link", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "group-connect", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *linkspec[STATS_MAX_LINKS], tag[48];
@@ -199,6 +201,9 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 			if (parse_user(v, optarg) < 0)
 				return -1;
 			break;
+		case 'g':
+			v->group_connect = true;
+			break;
 		case 'l':
 			if (nspec >= STATS_MAX_LINKS)
 				return -1;
@@ -228,7 +233,9 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 
 /* The socket is created 0600 (umask 077: no window in which others could
  * connect) and, when we drop to a user, handed to it: QEMU runs as that
- * user too and reconnects here after a VMM restart. */
+ * user too and reconnects here after a VMM restart. With --group-connect
+ * (guest = external) it is then opened to the group, before listen(), for
+ * a frontend we do not start (libvirt's QEMU, a member of that group). */
 static int listen_on(const struct vmm *v, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -243,7 +250,8 @@ static int listen_on(const struct vmm *v, const char *path)
 	unlink(path);
 	umask(077);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    (v->drop && chown(path, v->uid, v->gid) < 0) || listen(fd, 4) < 0) {
+	    (v->drop && chown(path, v->uid, v->gid) < 0) ||
+	    (v->group_connect && chmod(path, 0660) < 0) || listen(fd, 4) < 0) {
 		int e = -errno;
 
 		close(fd);

@@ -69,17 +69,19 @@ static int teardown(void **state)
 }
 
 /* Starts the VMM in a child, as spawn.c would: fds inherited by number. */
-static pid_t start_vmm(struct fx *f)
+static pid_t start_vmm(struct fx *f, bool group_connect)
 {
 	char fd[16], l1[128], l2[128], user[] = "65534:65534";
 	char *argv[] = { "vmm", "--name", "vm0", "--mac", "52:54:00:4d:56:01",
 			 "--socket", f->sock, "--stats-fd", fd, "--queue-size", "64",
-			 "--link", l1, "--link", l2, "--user", user, NULL };
+			 "--link", l1, "--link", l2, "--user", user, NULL, NULL };
 	int argc = 17;
 	pid_t pid;
 
 	if (geteuid() != 0)	/* only root can drop to another user */
 		argv[argc -= 2] = NULL;
+	if (group_connect)
+		argv[argc++] = "--group-connect";
 	snprintf(fd, sizeof(fd), "%d", f->stats_fd);
 	snprintf(l1, sizeof(l1), "vm1,52:54:00:4d:56:02,0,%d,%d,%d", f->good.memfd, f->good.kick[1],
 		 f->good.kick[0]);
@@ -111,14 +113,17 @@ static void test_scribbled_header_is_one_down_link(void **state)
 	struct fx *f = *state;
 	struct link_hdr *h = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f->bad.memfd, 0);
 	struct vm_stats *st;
+	struct stat sst;
 	int status;
 
 	assert_true(h != MAP_FAILED);
 	memset(h, 0xa5, 4096);	/* a hostile vm2 wrote over the whole page */
 	munmap(h, 4096);
-	f->vmm = start_vmm(f);
+	f->vmm = start_vmm(f, false);
 	assert_true(f->vmm > 0);
 	assert_true(wait_socket(f->sock, f->vmm));
+	assert_int_equal(stat(f->sock, &sst), 0);
+	assert_int_equal(sst.st_mode & 077, 0);	/* no one else may connect */
 	st = mmap(NULL, sizeof(*st), PROT_READ, MAP_SHARED, f->stats_fd, 0);
 	assert_true(st != MAP_FAILED);
 	assert_int_equal(st->nlinks, 2);
@@ -151,10 +156,34 @@ static void test_scribbled_header_is_one_down_link(void **state)
 	munmap(st, sizeof(*st));
 }
 
+/* guest = external: the socket is for a frontend in the VMM user's group. */
+static void test_group_connect_opens_the_socket_to_the_group(void **state)
+{
+	struct fx *f = *state;
+	struct stat st;
+	int status;
+
+	f->vmm = start_vmm(f, true);
+	assert_true(f->vmm > 0);
+	assert_true(wait_socket(f->sock, f->vmm));
+	assert_int_equal(stat(f->sock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	if (geteuid() == 0) {
+		assert_int_equal(st.st_uid, 65534);
+		assert_int_equal(st.st_gid, 65534);
+	}
+	assert_int_equal(kill(f->vmm, SIGTERM), 0);
+	assert_int_equal(waitpid(f->vmm, &status, 0), f->vmm);
+	f->vmm = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scribbled_header_is_one_down_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_connect_opens_the_socket_to_the_group, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
