@@ -7,7 +7,10 @@ mode=${1:-test}
 pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev libjansson-dev
       qemu-system-x86 linux-image-amd64 busybox-static cpio gzip"
 if [ "$mode" = test ]; then
-	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3"
+	# libvirt: tests/e2e/test_libvirt.sh boots a libvirt domain as a member
+	# (it starts libvirtd itself where no systemd has).
+	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3
+	      libvirt-daemon-system libvirt-clients"
 fi
 
 # Started by root, the VMMs and QEMUs drop to this system user ([system]
