@@ -47,7 +47,8 @@ static void keep_fd(int fd)
 }
 
 pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *links,
-		const struct runas *ra, const char *state_dir, int stats_fd, const char *log_path)
+		const struct runas *ra, const char *state_dir, int stats_fd, int capture_fd,
+		const char *log_path)
 {
 	static char buf[8192];
 	char *argv[VMM_MAX_ARGS], *p = buf, *end = buf + sizeof(buf);
@@ -70,6 +71,10 @@ pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *lin
 	ARG("%s/%s.vhost", state_dir, vm->name);
 	ARG("--stats-fd");
 	ARG("%d", stats_fd);
+	if (capture_fd >= 0) {
+		ARG("--capture-fd");
+		ARG("%d", capture_fd);
+	}
 	ARG("--queue-size");
 	ARG("%u", cfg->link_queue_size);
 	if (ra->drop) {
@@ -101,6 +106,8 @@ pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *lin
 	if (pid == 0) {
 		child_setup(log_path);
 		keep_fd(stats_fd);
+		if (capture_fd >= 0)
+			keep_fd(capture_fd);
 		for (k = 0; k < cfg->nlinks; k++) {
 			if (cfg->link[k].a != i && cfg->link[k].b != i)
 				continue;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/capring.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "config/config.h"
@@ -53,6 +54,7 @@ struct vmp {
 	int state;
 	pid_t vmm, qemu;
 	int stats_fd;
+	int capture_fd;			/* STATE/NAME.capture, -1: none */
 	int con_fd;
 	char con_log_path[STATE_PATH_MAX];
 	struct capped_log con_log;	/* the console transcript */
@@ -223,7 +225,7 @@ static int start_vmm(struct sup *s, unsigned i)
 	path(sock, s, v->cfg->name, ".vhost");
 	unlink(sock);
 	refresh_link_headers(s, i);
-	pid = spawn_vmm(&s->cfg, i, s->link, &s->runas, s->dir, v->stats_fd, log);
+	pid = spawn_vmm(&s->cfg, i, s->link, &s->runas, s->dir, v->stats_fd, v->capture_fd, log);
 	if (pid < 0)
 		return pid;
 	v->vmm = pid;
@@ -668,7 +670,7 @@ static void loop(struct sup *s)
 static int check_paths(struct sup *s, char *err, size_t errlen)
 {
 	static const char *const per_vm[] = {
-		".vhost", ".console", ".agent", ".stats", ".vmm.log", ".qemu.log", ".console.log",
+		".vhost", ".console", ".agent", ".stats", ".capture", ".vmm.log", ".qemu.log", ".console.log",
 	};
 	static const char *const shared[] = { "console.sock", "supervisor.pid", "supervisor.log" };
 	char p[STATE_PATH_MAX];
@@ -786,6 +788,28 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 	return choose_engine(s, err, errlen);
 }
 
+/* A new capture ring file (never the old one truncated: a `multivm
+ * capture` still mapping it would fault). Sparse: pages are allocated only
+ * as frames are recorded. Without it the VM runs, without capture. */
+static int open_capture(struct sup *s, const char *name)
+{
+	char p[STATE_PATH_MAX];
+	int fd;
+
+	path(p, s, name, ".capture");
+	unlink(p);
+	fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || ftruncate(fd, CAP_FILE_SIZE) < 0) {
+		log_warn("cannot create %s: %s; no capture on %s", p, strerror(errno), name);
+		if (fd >= 0) {
+			close(fd);
+			unlink(p);
+		}
+		return -1;
+	}
+	return fd;
+}
+
 static int open_files(struct sup *s)
 {
 	char p[STATE_PATH_MAX];
@@ -814,6 +838,7 @@ static int open_files(struct sup *s)
 			log_err("cannot create %s: %s", p, strerror(errno));
 			return -errno;
 		}
+		v->capture_fd = open_capture(s, v->cfg->name);
 		if (v->cfg->external)
 			continue;	/* no console of ours to log */
 		path(v->con_log_path, s, v->cfg->name, ".console.log");
@@ -857,12 +882,13 @@ static void write_pid(struct sup *s)
 
 static void remove_files(struct sup *s)
 {
-	static const char *const socks[] = { ".vhost", ".console", ".agent" };
+	/* Capture rings hold guest traffic: not left behind. */
+	static const char *const socks[] = { ".vhost", ".console", ".agent", ".capture" };
 	char p[STATE_PATH_MAX + 32];
 	unsigned i, k;
 
 	for (i = 0; i < s->cfg.nvms; i++)
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < sizeof(socks) / sizeof(socks[0]); k++) {
 			path(p, s, s->cfg.vm[i].name, socks[k]);
 			unlink(p);
 		}
@@ -992,7 +1018,7 @@ int supervisor_run(const struct run_opts *o)
 	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 	memset(&s, 0, sizeof(s));
 	for (rc = 0; rc < CFG_MAX_VMS; rc++)
-		s.vm[rc].con_fd = s.vm[rc].con_log.fd = -1;
+		s.vm[rc].con_fd = s.vm[rc].con_log.fd = s.vm[rc].capture_fd = -1;
 	s.o = o;
 	s.ready_fd = -1;
 	s.tty_fd = -1;

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/capring.h"
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/stats.h"
@@ -132,6 +133,31 @@ static int map_stats(struct vmm *v, int fd)
 	return 0;
 }
 
+/* The capture ring, mapped now: inside the sandbox nothing can be opened.
+ * Without it the VM forwards as ever; only capture is unavailable. */
+static void map_capture(struct vmm *v, int fd)
+{
+	const char *peers[STATS_MAX_LINKS];
+	uint64_t size;
+	unsigned i;
+	void *p;
+
+	if (fd_size(fd, &size) < 0 || size < CAP_FILE_SIZE) {
+		log_warn("capture fd %d: not a capture file; no capture", fd);
+		close(fd);
+		return;
+	}
+	p = mmap(NULL, CAP_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		log_warn("cannot map the capture file: %s; no capture", strerror(errno));
+		return;
+	}
+	for (i = 0; i < v->nlinks; i++)
+		peers[i] = v->links[i].peer;
+	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->name, peers, v->nlinks);
+}
+
 /* UID:GID, both non-zero: the user the VMM becomes after set-up. */
 static int parse_user(struct vmm *v, char *s)
 {
@@ -152,7 +178,9 @@ static int parse_user(struct vmm *v, char *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
-		"[--queue-size N] [--user UID:GID] [--group-connect] [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
+		"[--capture-fd FD] [--queue-size N] [--user UID:GID] [--group-connect] "
+		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+");
 }
 
 /* Links come last: they need the name, queue size and stats first. */
@@ -163,6 +191,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 		{ "mac", required_argument, NULL, 'm' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "stats-fd", required_argument, NULL, 'f' },
+		{ "capture-fd", required_argument, NULL, 'c' },
 		{ "queue-size", required_argument, NULL, 'q' },
 		{ "link", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'u' },
@@ -171,7 +200,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 	};
 	char *linkspec[STATS_MAX_LINKS], tag[48];
 	unsigned nspec = 0, i;
-	long fd = -1, q = 256;
+	long fd = -1, cap_fd = -1, q = 256;
 	int c;
 
 	optind = 1;
@@ -191,6 +220,10 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 			break;
 		case 'f':
 			if (parse_int(optarg, 0, 65535, &fd) < 0)
+				return -1;
+			break;
+		case 'c':
+			if (parse_int(optarg, 0, 65535, &cap_fd) < 0)
 				return -1;
 			break;
 		case 'q':
@@ -228,6 +261,8 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 			return -1;
 		}
 	v->st->nlinks = v->nlinks;
+	if (cap_fd >= 0)
+		map_capture(v, cap_fd);	/* names its streams after the links */
 	return 0;
 }
 

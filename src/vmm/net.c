@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+_Static_assert(NET_MAX_FRAME <= CAP_FRAME_MAX && NET_MIN_FRAME >= CAP_FRAME_MIN,
+	       "every frame fits a capture record whole");
+
 static void drop(struct net *n, struct link *l, int why)
 {
 	n->st->drop[why]++;
@@ -32,10 +35,22 @@ int net_route(const struct net *n, const uint8_t dst[6], const uint8_t src[6], u
 	return DROP_NO_LINK;
 }
 
+/* Records a frame of len bytes at off in chain c, with the addresses we
+ * read (and checked) over its first 12 bytes. */
+static void capture_chain(struct net *n, unsigned stream, unsigned dir, const struct vq_chain *c,
+			  size_t off, uint32_t len, const uint8_t eth[12])
+{
+	uint8_t *p = capw_begin(&n->cap, stream, dir, len);
+
+	vq_chain_read(c, off, p, len);
+	memcpy(p, eth, 12);
+	capw_commit(&n->cap, stream);
+}
+
 /* One guest TX chain. The Ethernet addresses are read once into eth[] and
  * written over each copy, so what was checked is what is sent even if the
- * guest rewrites its buffer meanwhile. */
-static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty)
+ * guest rewrites its buffer meanwhile. cap: streams to record. */
+static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uint32_t cap)
 {
 	uint8_t hdr[NET_HDR_LEN], eth[12];
 	uint32_t len, mask;
@@ -56,6 +71,8 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty)
 		return;
 	}
 	vq_chain_read(c, NET_HDR_LEN, eth, sizeof(eth));
+	if (cap & CAP_BIT(CAP_STREAM_GUEST))
+		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_OUT, c, NET_HDR_LEN, len, eth);
 	why = net_route(n, eth, eth + 6, &mask);
 	if (why >= 0) {
 		drop(n, NULL, why);
@@ -74,6 +91,8 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty)
 		}
 		vq_chain_read(c, NET_HDR_LEN, slot, len);
 		memcpy(slot, eth, sizeof(eth));
+		if (cap & CAP_BIT(CAP_STREAM_LINK(i)))
+			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot, len);
 		link_tx_commit(l, len);
 		l->st->tx_frames++;
 		l->st->tx_bytes += len;
@@ -84,12 +103,13 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty)
 bool net_tx(struct net *n)
 {
 	struct vq_chain c;
-	uint32_t dirty = 0;
+	uint32_t dirty = 0, cap;
 	unsigned i, done = 0;
 	bool more = false;
 
 	if (!n->txq)
 		return false;
+	cap = capw_batch(&n->cap);
 	while (done < NET_BATCH) {
 		int r = vq_pop(n->txq, &c);
 
@@ -99,7 +119,7 @@ bool net_tx(struct net *n)
 			n->st->guest_tx_frames++;
 			drop(n, NULL, DROP_DISABLED);
 		} else {
-			tx_one(n, &c, &dirty);
+			tx_one(n, &c, &dirty, cap);
 		}
 		vq_push(n->txq, c.head, 0);
 		done++;
@@ -134,7 +154,7 @@ static int rx_check(struct net *n, struct link *l, const struct vq_chain *lc, ui
 }
 
 static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
-		       const struct vq_chain *gc, const uint8_t eth[12])
+		       const struct vq_chain *gc, const uint8_t eth[12], uint32_t cap)
 {
 	uint8_t hdr[NET_HDR_LEN] = { [10] = 1 };	/* num_buffers = 1 */
 	uint32_t len = lc->out_len;
@@ -157,11 +177,13 @@ static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
 	l->st->rx_bytes += len;
 	n->st->guest_rx_frames++;
 	n->st->guest_rx_bytes += len;
+	if (cap & CAP_BIT(CAP_STREAM_GUEST))
+		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_IN, lc, 0, len, eth);
 }
 
 /* Drains one link into the guest. Returns chains taken from the link;
  * sets *guest_full when the guest ran out of buffers. */
-static unsigned rx_link(struct net *n, struct link *l, bool *guest_full)
+static unsigned rx_link(struct net *n, struct link *l, bool *guest_full, uint32_t cap)
 {
 	struct vq_chain lc, gc;
 	uint8_t eth[12];
@@ -186,7 +208,7 @@ static unsigned rx_link(struct net *n, struct link *l, bool *guest_full)
 			*guest_full = true;
 			break;
 		}
-		rx_deliver(n, l, &lc, &gc, eth);
+		rx_deliver(n, l, &lc, &gc, eth, cap);
 		vq_push(&l->rxq, lc.head, 0);
 	}
 	if (done)
@@ -198,10 +220,12 @@ bool net_rx(struct net *n)
 {
 	uint16_t before;
 	bool more = false, full = false;
+	uint32_t cap;
 	unsigned k;
 
 	if (!n->rxq || !n->nlinks)
 		return false;
+	cap = capw_batch(&n->cap);
 	before = n->rxq->used_idx;
 	for (k = 0; k < n->nlinks && !full; k++) {
 		struct link *l = &n->links[(n->rx_next + k) % n->nlinks];
@@ -209,7 +233,7 @@ bool net_rx(struct net *n)
 
 		if (!l->shm || l->rxq.err)
 			continue;
-		done = rx_link(n, l, &full);
+		done = rx_link(n, l, &full, cap);
 		if (full)
 			break;
 		if (done == NET_BATCH || link_rx_rearm(l))

@@ -1,13 +1,20 @@
 /* Forwarding between one guest's virtio-net queues and its links.
  * No switch: the sending VMM picks the link by destination MAC, the
  * receiving VMM delivers to its guest. No allocation, no syscall per
- * frame; doorbells are rung once per batch, and only when asked. */
+ * frame; doorbells are rung once per batch, and only when asked.
+ *
+ * Capture (common/capring.h): each batch asks the ring once which streams
+ * readers want (one relaxed load when none); only then are frames copied
+ * into it: the guest's eth0 (frames it sent with a valid header and
+ * length, whatever became of them, and frames delivered to it) and each
+ * link (frames put on it). */
 #ifndef MULTIVM_NET_H
 #define MULTIVM_NET_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/capring.h"
 #include "common/stats.h"
 #include "link/link.h"
 #include "virtq/virtq.h"
@@ -26,6 +33,7 @@ struct net {
 	unsigned rx_next;		/* round-robin start among links */
 	bool tx_discard;		/* TX ring disabled: take and drop */
 	bool rx_call, tx_call;		/* guest notifications owed */
+	struct cap_writer cap;		/* hdr NULL: no capture ring */
 };
 
 /* Where a guest frame goes: returns -1 and sets *mask (bit i = link i),

@@ -40,7 +40,7 @@ static const struct rule allowed[] = {
 	ANY(fstat),		/* size of a guest memory file (fd only, no path) */
 	ARG_IS(fcntl, 1, F_GET_SEALS),	/* is guest memory sealed? */
 	ARG_IS(fcntl, 1, F_ADD_SEALS),	/* seal it against shrinking */
-	ANY(clock_gettime),	/* log timestamps, when the vDSO cannot */
+	ANY(clock_gettime),	/* log and capture timestamps, capture leases (vDSO mostly) */
 	ANY(gettimeofday),	/* the same */
 	ANY(rt_sigreturn),	/* signal delivery */
 	ANY(rt_sigprocmask),	/* signal delivery */

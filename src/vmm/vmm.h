@@ -2,10 +2,10 @@
  *
  * Command line (built by the supervisor, not meant for users):
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
- *               [--queue-size N] [--user UID:GID]
+ *               [--capture-fd FD] [--queue-size N] [--user UID:GID]
  *               [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
  * The VMM listens on PATH (vhost-user backend; QEMU is the client), maps
- * the stats file FD, attaches each link, and serves until SIGTERM. It
+ * the stats file FD and the capture ring, attaches each link, and serves until SIGTERM. It
  * never exits because a frontend misbehaves or goes away. */
 #ifndef MULTIVM_VMM_H
 #define MULTIVM_VMM_H
