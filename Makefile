@@ -4,7 +4,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS := -D_GNU_SOURCE -Isrc
-LIBS    := -linih -lseccomp -ljansson
+LIBS    := -linih -lseccomp -ljansson -lpcap -pthread
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRCS    := $(wildcard src/*/*.c)

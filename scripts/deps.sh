@@ -4,12 +4,12 @@
 set -eu
 
 mode=${1:-test}
-pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev libjansson-dev
+pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev libjansson-dev libpcap-dev
       qemu-system-x86 linux-image-amd64 busybox-static cpio gzip"
 if [ "$mode" = test ]; then
 	# libvirt: tests/e2e/test_libvirt.sh boots a libvirt domain as a member
 	# (it starts libvirtd itself where no systemd has).
-	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3
+	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump
 	      libvirt-daemon-system libvirt-clients"
 fi
 

@@ -1,10 +1,13 @@
 /* multivm: command-line entry. See multivm.8. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/capture.h"
 #include "cli/top.h"
 #include "supervisor/commands.h"
 #include "supervisor/state.h"
@@ -25,6 +28,8 @@ static void usage(FILE *f)
 		"  top [-b] [-n N] [-d SECS]\n"
 		"                      frames/s, bytes/s and drops/s per VM and link, every SECS\n"
 		"                      (q quits; -b: plain text, -n: N reports then exit)\n"
+		"  capture VM|A-B|A->B [-w FILE|-] [-c COUNT] [-s|--snaplen N]\n"
+		"                      frames of a VM's eth0 or of a link: pcap with -w, else a line each\n"
 		"  exec [--timeout SECS] VM -- CMD...\n"
 		"                      run a shell command in VM; exits with its status\n"
 		"  console VM          attach this terminal to VM's console (Return @ N switches,\n"
@@ -165,6 +170,46 @@ bad:
 	return 2;
 }
 
+/* capture TARGET [-w FILE|-] [-c COUNT] [-s|--snaplen N], options anywhere. */
+static int capture_cmd(const char *dir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "snaplen", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct capture_opts o = { .state_dir = dir, .snaplen = CAPTURE_SNAPLEN_DEFAULT };
+	unsigned long long v;
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "w:c:s:", opts, NULL)) != -1) {
+		if (c == 'w') {
+			o.out = optarg;
+			continue;
+		}
+		if (c != 'c' && c != 's')
+			goto bad;
+		errno = 0;
+		v = strtoull(optarg, &end, 10);
+		if (*optarg < '0' || *optarg > '9' || *end || errno || v == 0 ||
+		    v > (c == 'c' ? (unsigned long long)INT64_MAX : CAPTURE_SNAPLEN_MAX))
+			goto bad;
+		if (c == 'c')
+			o.count = v;
+		else
+			o.snaplen = v;
+	}
+	if (optind != argc - 1)
+		goto bad;
+	o.target = argv[optind];
+	return capture_run(&o);
+bad:
+	fprintf(stderr, "usage: multivm capture VM|A-B|A->B [-w FILE|-] [-c COUNT (1 or more)] "
+		"[-s|--snaplen N (1 to %d)]\n", CAPTURE_SNAPLEN_MAX);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[256];
@@ -195,6 +240,8 @@ int main(int argc, char **argv)
 		return top_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "exec"))
 		return exec_cmd(dir, argc, argv);
+	if (!strcmp(argv[0], "capture"))
+		return capture_cmd(dir, argc, argv);
 	if (!strcmp(argv[0], "stop") && timeout_opt(argc, argv, 1, &secs) == argc)
 		return cmd_stop(dir, secs);
 	if (!strcmp(argv[0], "console") && argc == 2)

@@ -2,11 +2,19 @@
  * a VMM socket with its own memfd as "guest memory", then behaves well or
  * not. Modes:
  *   send SOCK SRCMAC DSTMAC N   send N frames, exit 0
+ *   pair SOCKA SOCKB SRCMAC DSTMAC N
+ *                               frontend of two VMMs at once: send N frames
+ *                               on A, receive them on B, never more than
+ *                               128 in flight (a link holds 256, so none
+ *                               is dropped for room); exit 0 when all N
+ *                               arrived within 60 s
  *   loop SOCK SRCMAC DSTMAC N   send one frame, then a looping TX chain;
  *                               then expect N frames on RX within 60 s
  *   badmem SOCK                 SET_MEM_TABLE with overlapping regions:
  *                               expect the VMM to hang up, then reconnect
  *                               and complete a normal set-up
+ * Frames sent are 60 bytes: the addresses, ethertype 0x88b5 (local
+ * experimental), the frame's number (32 bits, big-endian), zeros.
  * Exit 0 when the VMM behaved as it must. */
 #include <errno.h>
 #include <poll.h>
@@ -28,11 +36,16 @@
 #define QN	256
 #define RING(i)	(0x10000 * (i))		/* ring i at this offset */
 #define BUFS	0x40000			/* 2 KiB buffers from here */
+#define TXBUFS	64			/* TX buffers (ids 0..63) at BUFS + 0x20000 */
 
-static int sock, memfd, kick[2], call[2];
-static uint8_t *mem;
-static struct virtq q[2];
-static uint16_t avail[2];
+/* One frontend: a connection to one VMM and its "guest memory". */
+struct fe {
+	int sock, memfd, kick[2], call[2];
+	uint8_t *mem;
+	struct virtq q[2];
+	uint16_t avail[2];
+	uint16_t rx_seen;	/* RX used entries consumed */
+};
 
 static int die(const char *m)
 {
@@ -40,7 +53,8 @@ static int die(const char *m)
 	exit(1);
 }
 
-static int msg(uint32_t req, const void *p, uint32_t n, const int *fds, int nfds, void *reply, size_t rlen)
+static int msg(struct fe *f, uint32_t req, const void *p, uint32_t n, const int *fds, int nfds, void *reply,
+	       size_t rlen)
 {
 	uint8_t buf[512];
 	uint32_t hdr[3] = { req, 1, n };
@@ -48,50 +62,63 @@ static int msg(uint32_t req, const void *p, uint32_t n, const int *fds, int nfds
 	memcpy(buf, hdr, 12);
 	if (n)
 		memcpy(buf + 12, p, n);
-	if (send_fds(sock, buf, 12 + n, fds, nfds, MSG_NOSIGNAL) < 0)
+	if (send_fds(f->sock, buf, 12 + n, fds, nfds, MSG_NOSIGNAL) < 0)
 		return -1;
-	if (reply && (recv(sock, buf, 12, MSG_WAITALL) != 12 || recv(sock, reply, rlen, MSG_WAITALL) != (ssize_t)rlen))
+	if (reply && (recv(f->sock, buf, 12, MSG_WAITALL) != 12 ||
+		      recv(f->sock, reply, rlen, MSG_WAITALL) != (ssize_t)rlen))
 		return -1;
 	return 0;
 }
 
-static void u64(uint32_t req, uint64_t v, const int *fds, int nfds)
+static void u64(struct fe *f, uint32_t req, uint64_t v, const int *fds, int nfds)
 {
-	if (msg(req, &v, 8, fds, nfds, NULL, 0) < 0)
+	if (msg(f, req, &v, 8, fds, nfds, NULL, 0) < 0)
 		die("send failed");
 }
 
-static void connect_vmm(const char *path)
+static void fe_new(struct fe *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->memfd = memfd_create("hostile", 0);
+	if (f->memfd < 0 || ftruncate(f->memfd, MEM) < 0)
+		die("memfd");
+	f->mem = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	if (f->mem == MAP_FAILED)
+		die("mmap");
+}
+
+static void connect_vmm(struct fe *f, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	sock = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	f->sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(f->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("cannot connect");
 }
 
-static void mem_table(int overlap)
+static void mem_table(struct fe *f, int overlap)
 {
 	struct { uint32_t n, pad; uint64_t r[8]; } t = { overlap ? 2 : 1, 0,
-		{ 0, MEM, (uint64_t)(uintptr_t)mem, 0, MEM / 4, MEM / 2, (uint64_t)(uintptr_t)mem + MEM, 0 } };
-	int fds[2] = { memfd, memfd };
+		{ 0, MEM, (uint64_t)(uintptr_t)f->mem, 0, MEM / 4, MEM / 2, (uint64_t)(uintptr_t)f->mem + MEM, 0 } };
+	int fds[2] = { f->memfd, f->memfd };
 
-	if (msg(5, &t, 8 + 32 * t.n, fds, t.n, NULL, 0) < 0)
+	if (msg(f, 5, &t, 8 + 32 * t.n, fds, t.n, NULL, 0) < 0)
 		die("SET_MEM_TABLE send failed");
 }
 
-static void setup(const char *path)
+static void setup(struct fe *f, const char *path)
 {
+	uint8_t *mem = f->mem;
 	uint64_t feat;
 	int i;
 
-	connect_vmm(path);
-	if (msg(1, NULL, 0, NULL, 0, &feat, 8) < 0)
+	connect_vmm(f, path);
+	if (msg(f, 1, NULL, 0, NULL, 0, &feat, 8) < 0)
 		die("GET_FEATURES");
-	u64(2, feat, NULL, 0);
-	u64(3, 0, NULL, 0);
-	mem_table(0);
+	u64(f, 2, feat, NULL, 0);
+	u64(f, 3, 0, NULL, 0);
+	mem_table(f, 0);
 	for (i = 0; i < 2; i++) {
 		uint32_t st[2] = { i, QN };
 		struct { uint32_t i, f; uint64_t d, u, a, l; } ad;
@@ -100,27 +127,27 @@ static void setup(const char *path)
 		vq_ring_size(QN, &ao, &uo);
 		ad = (typeof(ad)){ i, 0, (uintptr_t)mem + RING(i), (uintptr_t)mem + RING(i) + uo,
 				   (uintptr_t)mem + RING(i) + ao, 0 };
-		vq_init(&q[i], QN, mem + RING(i), mem + RING(i) + ao, mem + RING(i) + uo, NULL, true, false);
-		msg(8, st, 8, NULL, 0, NULL, 0);
+		vq_init(&f->q[i], QN, mem + RING(i), mem + RING(i) + ao, mem + RING(i) + uo, NULL, true, false);
+		msg(f, 8, st, 8, NULL, 0, NULL, 0);
 		st[1] = 0;
-		msg(10, st, 8, NULL, 0, NULL, 0);
-		msg(9, &ad, sizeof(ad), NULL, 0, NULL, 0);
-		kick[i] = eventfd(0, 0);
-		call[i] = eventfd(0, EFD_NONBLOCK);
-		u64(13, i, &call[i], 1);
-		u64(12, i, &kick[i], 1);
+		msg(f, 10, st, 8, NULL, 0, NULL, 0);
+		msg(f, 9, &ad, sizeof(ad), NULL, 0, NULL, 0);
+		f->kick[i] = eventfd(0, 0);
+		f->call[i] = eventfd(0, EFD_NONBLOCK);
+		u64(f, 13, i, &f->call[i], 1);
+		u64(f, 12, i, &f->kick[i], 1);
 		st[1] = 1;
-		msg(18, st, 8, NULL, 0, NULL, 0);
+		msg(f, 18, st, 8, NULL, 0, NULL, 0);
 	}
 }
 
-static void post(int ring, uint16_t id, uint64_t gpa, uint32_t len, uint16_t flags, uint16_t next)
+static void post(struct fe *f, int ring, uint16_t id, uint64_t gpa, uint32_t len, uint16_t flags, uint16_t next)
 {
-	q[ring].desc[id] = (struct vring_desc){ gpa, len, flags, next };
-	q[ring].avail->ring[avail[ring] % QN] = id;
-	avail[ring]++;
-	__atomic_store_n(&q[ring].avail->idx, avail[ring], __ATOMIC_RELEASE);
-	if (write(kick[ring], &(uint64_t){ 1 }, 8) != 8)
+	f->q[ring].desc[id] = (struct vring_desc){ gpa, len, flags, next };
+	f->q[ring].avail->ring[f->avail[ring] % QN] = id;
+	f->avail[ring]++;
+	__atomic_store_n(&f->q[ring].avail->idx, f->avail[ring], __ATOMIC_RELEASE);
+	if (write(f->kick[ring], &(uint64_t){ 1 }, 8) != 8)
 		die("kick");
 }
 
@@ -130,65 +157,143 @@ static void parse_mac(const char *s, uint8_t *m)
 		die("bad MAC");
 }
 
-static void send_frame(int n, const uint8_t *src, const uint8_t *dst)
+static uint16_t used_idx(struct fe *f, int ring)
 {
-	uint16_t id = n % 64;
-	uint8_t *p = mem + BUFS + 0x20000 + id * 2048;
+	return __atomic_load_n(&f->q[ring].used->idx, __ATOMIC_ACQUIRE);
+}
+
+/* Frame number n on TX. Its buffer (n % TXBUFS) must be free: callers keep
+ * fewer than TXBUFS frames outstanding. */
+static void send_frame(struct fe *f, uint32_t n, const uint8_t *src, const uint8_t *dst)
+{
+	uint16_t id = n % TXBUFS;
+	uint8_t *p = f->mem + BUFS + 0x20000 + id * 2048;
 
 	memset(p, 0, 12 + 60);
 	memcpy(p + 12, dst, 6);
 	memcpy(p + 18, src, 6);
-	post(1, id, BUFS + 0x20000 + id * 2048, 12 + 60, 0, 0);
+	p[24] = 0x88;
+	p[25] = 0xb5;
+	p[26] = n >> 24;
+	p[27] = n >> 16;
+	p[28] = n >> 8;
+	p[29] = n;
+	post(f, 1, id, BUFS + 0x20000 + id * 2048, 12 + 60, 0, 0);
 }
 
-static int rx_count(void)
+/* Every RX descriptor gets a buffer. */
+static void post_rx(struct fe *f)
 {
-	return __atomic_load_n(&q[0].used->idx, __ATOMIC_ACQUIRE);
+	int i;
+
+	for (i = 0; i < QN; i++)
+		post(f, 0, i, BUFS + i * 2048 % 0x20000, 2048, VRING_DESC_F_WRITE, 0);
+}
+
+/* Takes what arrived on RX and gives the buffers back. */
+static unsigned take_rx(struct fe *f)
+{
+	uint16_t used = used_idx(f, 0);
+	unsigned n = 0;
+
+	while (f->rx_seen != used) {
+		struct vring_used_elem *e = &f->q[0].used->ring[f->rx_seen++ % QN];
+
+		post(f, 0, e->id % QN, BUFS + (e->id % QN) * 2048 % 0x20000, 2048, VRING_DESC_F_WRITE, 0);
+		n++;
+	}
+	return n;
+}
+
+static void wait_tx_room(struct fe *f, uint32_t sent)
+{
+	int i;
+
+	for (i = 0; (uint16_t)(sent - used_idx(f, 1)) >= TXBUFS; i++) {
+		if (i > 60000)
+			die("the VMM stopped taking frames");
+		poll(NULL, 0, 1);
+	}
+}
+
+static int mode_send(struct fe *f, const uint8_t *src, const uint8_t *dst, uint32_t n)
+{
+	uint32_t i;
+
+	post_rx(f);
+	for (i = 0; i < n; i++) {
+		wait_tx_room(f, i);
+		send_frame(f, i, src, dst);
+	}
+	sleep(1);	/* give the VMM time to take them before we hang up */
+	return 0;
+}
+
+static int mode_pair(struct fe *a, struct fe *b, const uint8_t *src, const uint8_t *dst, uint32_t n)
+{
+	time_t end = time(NULL) + 60;
+	uint32_t sent = 0, got = 0;
+
+	post_rx(a);
+	post_rx(b);
+	while (got < n && time(NULL) < end) {
+		got += take_rx(b);
+		take_rx(a);
+		if (sent < n && sent - got < 128 && (uint16_t)(sent - used_idx(a, 1)) < TXBUFS) {
+			send_frame(a, sent++, src, dst);
+			continue;
+		}
+		poll(NULL, 0, 1);
+	}
+	printf("sent %u received %u\n", sent, got);
+	return got == n ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
+	static struct fe a, b;
 	uint8_t src[6], dst[6];
 	int i, n;
 
-	memfd = memfd_create("hostile", 0);
-	if (memfd < 0 || ftruncate(memfd, MEM) < 0)
-		die("memfd");
-	mem = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	fe_new(&a);
 	if (argc == 3 && !strcmp(argv[1], "badmem")) {
-		char b;
+		char c;
 
-		connect_vmm(argv[2]);
-		mem_table(1);
+		connect_vmm(&a, argv[2]);
+		mem_table(&a, 1);
 		/* The VMM must hang up on us, and still serve the next frontend. */
-		if (recv(sock, &b, 1, 0) != 0)
+		if (recv(a.sock, &c, 1, 0) != 0)
 			die("VMM did not close the connection after a bad SET_MEM_TABLE");
-		close(sock);
-		setup(argv[2]);
+		close(a.sock);
+		setup(&a, argv[2]);
 		return 0;
 	}
+	if (argc == 7 && !strcmp(argv[1], "pair")) {
+		fe_new(&b);
+		parse_mac(argv[4], src);
+		parse_mac(argv[5], dst);
+		setup(&a, argv[2]);
+		setup(&b, argv[3]);
+		return mode_pair(&a, &b, src, dst, atoi(argv[6]));
+	}
 	if (argc != 6)
-		die("usage: hostile_frontend send|loop SOCK SRCMAC DSTMAC N | badmem SOCK");
+		die("usage: hostile_frontend send|loop SOCK SRCMAC DSTMAC N | pair SOCKA SOCKB SRCMAC DSTMAC N | "
+		    "badmem SOCK");
 	parse_mac(argv[3], src);
 	parse_mac(argv[4], dst);
 	n = atoi(argv[5]);
-	setup(argv[2]);
-	for (i = 0; i < QN; i++)	/* RX buffers */
-		post(0, i, BUFS + i * 2048 % 0x20000, 2048, VRING_DESC_F_WRITE, 0);
-	if (!strcmp(argv[1], "send")) {
-		for (i = 0; i < n; i++)
-			send_frame(i, src, dst);
-		sleep(1);	/* give the VMM time to take them before we hang up */
-		return 0;
-	}
-	send_frame(0, src, dst);
+	setup(&a, argv[2]);
+	if (!strcmp(argv[1], "send"))
+		return mode_send(&a, src, dst, n);
+	post_rx(&a);
+	send_frame(&a, 0, src, dst);
 	/* 200 -> 201 -> 200 -> ...: 201 is written before 200 is made available. */
-	q[1].desc[201] = (struct vring_desc){ BUFS + 0x30000, 64, VRING_DESC_F_NEXT, 200 };
-	post(1, 200, BUFS + 0x30000, 64, VRING_DESC_F_NEXT, 201);
+	a.q[1].desc[201] = (struct vring_desc){ BUFS + 0x30000, 64, VRING_DESC_F_NEXT, 200 };
+	post(&a, 1, 200, BUFS + 0x30000, 64, VRING_DESC_F_NEXT, 201);
 	printf("loop posted\n");
 	fflush(stdout);
-	for (i = 0; i < 600 && rx_count() < n; i++)
+	for (i = 0; i < 600 && used_idx(&a, 0) < n; i++)
 		poll(NULL, 0, 100);
-	printf("rx %d\n", rx_count());
-	return rx_count() >= n ? 0 : 1;
+	printf("rx %d\n", used_idx(&a, 0));
+	return used_idx(&a, 0) >= n ? 0 : 1;
 }

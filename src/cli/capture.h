@@ -1,0 +1,36 @@
+/* multivm capture TARGET [-w FILE|-] [-c COUNT] [--snaplen N]: frames of a
+ * VM's eth0 or of a link, read from the VMMs' capture rings
+ * (common/capring.h) and written as pcap or one line each. */
+#ifndef MULTIVM_CAPTURE_H
+#define MULTIVM_CAPTURE_H
+
+#include <stdint.h>
+
+#define CAPTURE_SNAPLEN_DEFAULT	65535
+#define CAPTURE_SNAPLEN_MAX	262144
+
+struct capture_opts {
+	const char *state_dir;
+	const char *target;
+	const char *out;	/* NULL: a line per frame; "-": pcap on stdout */
+	uint64_t count;		/* stop after this many frames; 0: no limit */
+	unsigned snaplen;
+};
+
+/* 0 when ended by a signal or COUNT, 1 on failure (unknown target, no
+ * system, damaged ring, the system stopped, output not completed). */
+int capture_run(const struct capture_opts *o);
+
+enum capture_kind { CAPTURE_VM, CAPTURE_LINK_ONE, CAPTURE_LINK_BOTH };
+
+struct capture_target {
+	enum capture_kind kind;
+	unsigned a, b;		/* indices into names; b unused for CAPTURE_VM */
+};
+
+/* TARGET among the VMs names[0..n): NAME, A->B, or A-B (VM names may hold
+ * '-': A-B is split where both halves are VMs). 0, -ENOENT if it names no
+ * VM or pair of VMs, -EINVAL if A-B can be split more than one way. */
+int capture_parse_target(const char *t, const char *const names[], unsigned n, struct capture_target *out);
+
+#endif
