@@ -573,6 +573,9 @@ int capture_run(const struct capture_opts *o)
 		close_output(&r);
 		goto out;
 	}
+	/* As tcpdump says it: from here on, frames are recorded for us. */
+	fprintf(stderr, "multivm: capture: listening on %s%s, link-type EN10MB (Ethernet), snapshot length %u bytes\n",
+		o->target, r.src[0].r.streams == CAP_BIT(CAP_STREAM_GUEST) ? " eth0" : "", o->snaplen);
 	why = loop(&r);
 	finish(&r, why == END_SIGNAL || why == END_GONE, why != END_COUNT && why != END_DAMAGED && why != END_SLOTS);
 	stop_heartbeat(hbt);
