@@ -1,6 +1,9 @@
 #!/bin/sh
 # The default system boots under TCG; all six ordered pairs ping with no
-# loss; status and stats show what a user would check.
+# loss; status and stats show what a user would check. Meanwhile vm0's
+# eth0 is captured to a pcap file and the vm0-vm1 link (both ways) live
+# into tcpdump through a pipe: tcpdump reads back exactly the echo
+# requests and replies that crossed them.
 TEST_NAME=ping
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +40,21 @@ out=$("$MV" exec --timeout 30 vm2 -- 'sleep 600 & echo started') || die "exec wa
 out=$("$MV" exec vm2 -- 'echo next') || die "exec after a background command"
 [ "$out" = next ] || die "exec after a background command printed '$out'"
 
+command -v tcpdump >/dev/null || die "tcpdump missing (apt-get install tcpdump)"
+"$MV" capture vm0 -w "$STATE/vm0.pcap" 2>"$STATE/cap0.err" &
+cap0=$!
+sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$STATE/cap1.pid" "$MV" capture vm0-vm1 -w - 2>"$STATE/cap1.err" |
+	tcpdump -n -l -r - >"$STATE/link.txt" 2>"$STATE/tcpdump.err" &
+live=$!
+stop_captures() {
+	kill -9 $cap0 $live "$(cat "$STATE/cap1.pid" 2>/dev/null)" 2>/dev/null
+	cleanup
+}
+trap stop_captures EXIT
+for f in cap0 cap1; do
+	wait_for 30 grep -q '^multivm: capture: listening on ' "$STATE/$f.err" || die "capture did not start: $(cat "$STATE/$f.err")"
+done
+
 for a in 0 1 2; do
 	for b in 0 1 2; do
 		[ $a = $b ] && continue
@@ -62,6 +80,44 @@ balanced() {
 	done
 }
 wait_for 20 balanced || die "links do not balance: $(cat "$STATE/stats.out")"
+
+# The live capture already shows the link's replies (flushed as they come),
+# then both captures end on SIGINT with nothing lost.
+replies() { [ "$(grep -c 'ICMP echo reply' "$STATE/link.txt")" -ge 4 ]; }
+wait_for 30 replies || die "tcpdump did not see the link's pings live: $(cat "$STATE/link.txt" "$STATE/tcpdump.err")"
+kill -INT $cap0 "$(cat "$STATE/cap1.pid")"
+wait $cap0 || die "capture of vm0 exited $?: $(cat "$STATE/cap0.err")"
+wait $live || die "capture | tcpdump failed: $(cat "$STATE/cap1.err" "$STATE/tcpdump.err")"
+for f in cap0 cap1; do
+	grep -qx '[0-9]* frames captured, 0 lost (reader too slow)' "$STATE/$f.err" || die "capture: $(cat "$STATE/$f.err")"
+done
+tcpdump -n -r "$STATE/vm0.pcap" >"$STATE/vm0.txt" 2>"$STATE/tcpdump.err" || die "tcpdump cannot read vm0.pcap: $(cat "$STATE/tcpdump.err")"
+# Each ordered pair ran one `ping -c 2`: two requests (one id, seq 0 and 1),
+# each answered once, the reply after its request; nothing else.
+icmp_exactly() {
+	python3 - "$@" <<'PY'
+import re, sys
+path, pairs = sys.argv[1], [p.split(">") for p in sys.argv[2:]]
+pat = re.compile(r"IP (\S+) > (\S+): ICMP echo (request|reply), id (\d+), seq (\d+), length \d+$")
+seen = [m.groups() for m in map(pat.search, open(path)) if m]
+assert len(seen) == 4 * len(pairs), ("echo frames", len(seen), seen)
+for a, b in pairs:
+    req = [s for s in seen if s[:3] == (a, b, "request")]
+    rep = [s for s in seen if s[:3] == (b, a, "reply")]
+    assert len(req) == 2 and len(rep) == 2, (a, b, req, rep)
+    assert len({s[3] for s in req}) == 1 and sorted(s[4] for s in req) == ["0", "1"], (a, b, req)
+    assert sorted(s[3:] for s in rep) == sorted(s[3:] for s in req), (a, b, req, rep)
+    for r in req:	# requested, then answered
+        assert seen.index(r) < seen.index((b, a, "reply") + r[3:]), (a, b, seen)
+PY
+}
+I=192.168.1
+icmp_exactly "$STATE/vm0.txt" $I.1\>$I.2 $I.1\>$I.3 $I.2\>$I.1 $I.3\>$I.1 ||
+	die "vm0's capture is not exactly its pings: $(grep ICMP "$STATE/vm0.txt")"
+icmp_exactly "$STATE/link.txt" $I.1\>$I.2 $I.2\>$I.1 ||
+	die "the vm0-vm1 capture is not exactly their pings: $(grep ICMP "$STATE/link.txt")"
+say "captured: vm0 $(grep -c "ICMP echo" "$STATE/vm0.txt") echo frames, link vm0-vm1 $(grep -c "ICMP echo" "$STATE/link.txt")"
+sed -n '/ICMP echo/p' "$STATE/link.txt"
 for v in vm0 vm1 vm2; do
 	for k in drop_queue_full drop_no_link drop_spoofed drop_malformed drop_link_down drop_disabled vq_errors vu_bad_messages; do
 		[ "$(stat_of "vm $v" $k)" = 0 ] || die "$v: $k = $(stat_of "vm $v" $k)"
