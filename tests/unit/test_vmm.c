@@ -19,13 +19,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/capring.h"
 #include "common/stats.h"
 #include "link/link.h"
 #include "vmm/vmm.h"
 
 struct fx {
 	char dir[64], sock[96];
-	int stats_fd;
+	int stats_fd, cap_fd;
 	struct link_res good, bad;
 	pid_t vmm;
 };
@@ -42,6 +43,10 @@ static int setup(void **state)
 	f->stats_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(f->stats_fd >= 0);
 	assert_int_equal(ftruncate(f->stats_fd, sizeof(struct vm_stats)), 0);
+	snprintf(p, sizeof(p), "%s/vm0.capture", f->dir);
+	f->cap_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(f->cap_fd >= 0);
+	assert_int_equal(ftruncate(f->cap_fd, CAP_FILE_SIZE), 0);
 	assert_int_equal(link_create(&f->good, 64, "vm0", "vm1"), 0);
 	assert_int_equal(link_create(&f->bad, 64, "vm0", "vm2"), 0);
 	*state = f;
@@ -60,8 +65,11 @@ static int teardown(void **state)
 	link_res_close(&f->good);
 	link_res_close(&f->bad);
 	close(f->stats_fd);
+	close(f->cap_fd);
 	unlink(f->sock);
 	snprintf(p, sizeof(p), "%s/vm0.stats", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/vm0.capture", f->dir);
 	unlink(p);
 	rmdir(f->dir);
 	free(f);
@@ -71,11 +79,11 @@ static int teardown(void **state)
 /* Starts the VMM in a child, as spawn.c would: fds inherited by number. */
 static pid_t start_vmm(struct fx *f, bool group_connect)
 {
-	char fd[16], l1[128], l2[128], user[] = "65534:65534";
+	char fd[16], cfd[16], l1[128], l2[128], user[] = "65534:65534";
 	char *argv[] = { "vmm", "--name", "vm0", "--mac", "52:54:00:4d:56:01",
-			 "--socket", f->sock, "--stats-fd", fd, "--queue-size", "64",
+			 "--socket", f->sock, "--stats-fd", fd, "--capture-fd", cfd, "--queue-size", "64",
 			 "--link", l1, "--link", l2, "--user", user, NULL, NULL };
-	int argc = 17;
+	int argc = 19;
 	pid_t pid;
 
 	if (geteuid() != 0)	/* only root can drop to another user */
@@ -83,6 +91,7 @@ static pid_t start_vmm(struct fx *f, bool group_connect)
 	if (group_connect)
 		argv[argc++] = "--group-connect";
 	snprintf(fd, sizeof(fd), "%d", f->stats_fd);
+	snprintf(cfd, sizeof(cfd), "%d", f->cap_fd);
 	snprintf(l1, sizeof(l1), "vm1,52:54:00:4d:56:02,0,%d,%d,%d", f->good.memfd, f->good.kick[1],
 		 f->good.kick[0]);
 	snprintf(l2, sizeof(l2), "vm2,52:54:00:4d:56:03,0,%d,%d,%d", f->bad.memfd, f->bad.kick[1],
@@ -132,6 +141,18 @@ static void test_scribbled_header_is_one_down_link(void **state)
 	assert_string_equal(st->link[1].peer, "vm2");
 	assert_int_equal(st->link[1].up, 0);
 	assert_int_equal(st->link[1].errors, 1);
+	{	/* the capture ring is set up, its streams named after the links */
+		struct cap_hdr *ch = mmap(NULL, CAP_HDR_SIZE, PROT_READ, MAP_SHARED, f->cap_fd, 0);
+
+		assert_true(ch != MAP_FAILED);
+		assert_true(ch->magic == CAP_MAGIC);
+		assert_int_equal(ch->nstreams, 3);
+		assert_string_equal(ch->stream_name[0], "vm0");
+		assert_string_equal(ch->stream_name[1], "vm1");
+		assert_string_equal(ch->stream_name[2], "vm2");
+		assert_int_equal(ch->wanted, 0);
+		munmap(ch, CAP_HDR_SIZE);
+	}
 	if (geteuid() == 0) {	/* it became nobody, with no capabilities */
 		char p[64], line[128];
 		bool uid = false, caps = false;
