@@ -201,7 +201,7 @@ static void *heartbeat(void *arg)
 		t = clock_ns(CLOCK_MONOTONIC);
 		for (i = 0; i < hb.nsrc; i++)
 			if (capr_renew(&hb.src[i].r, getpid(), t) < 0)
-				hb.err = -EBUSY;
+				__atomic_store_n(&hb.err, -EBUSY, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&hb.mu);
 	return NULL;
@@ -385,7 +385,7 @@ static enum end loop(struct run *r)
 		if (now >= next_check) {
 			if (system_gone(r))
 				return END_GONE;
-			if (hb.err)
+			if (__atomic_load_n(&hb.err, __ATOMIC_RELAXED))
 				return END_SLOTS;
 			next_check = now + 1000000000ULL;
 		}
@@ -424,16 +424,12 @@ static void finish(struct run *r, bool drain, bool tail)
 
 static int close_output(struct run *r)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
 	bool text = !r->out.dump;
 	int rc;
 
 	if (!out_ok(r))
 		__fpurge(r->out.f);	/* what the output did not take is dropped */
-	/* A pipe nobody reads must not keep us here. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	alarm(2);
+	alarm(2);	/* a pipe nobody reads must not keep us here (SIGALRM: signals()) */
 	rc = capout_close(&r->out);
 	alarm(0);
 	if (rc < 0 && text)
