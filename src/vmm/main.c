@@ -179,8 +179,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
 		"[--capture-fd FD] [--queue-size N] [--user UID:GID] [--group-connect] "
-		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
-");
+		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
 }
 
 /* Links come last: they need the name, queue size and stats first. */
