@@ -242,7 +242,7 @@ mesh() {
 	mkfifo "$W/fe.in"
 	# shellcheck disable=SC2086
 	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@1' \
-		--file-prefix="mvbfe$$" $vdevs -- -i --nb-cores=1 --burst=32 $peers \
+		--file-prefix="mvbfe$$" $vdevs -- -i --nb-cores=1 --burst=32 --total-num-mbufs=16384 $peers \
 		<"$W/fe.in" >"$W/fe.log" 2>&1 &
 	fe=$!
 	exec 3>"$W/fe.in"
