@@ -45,17 +45,8 @@ static void die(const char *m)
 static void msg(struct fe *f, uint32_t req, const void *p, uint32_t n, const int *fds, int nfds,
 		void *reply, size_t rlen)
 {
-	uint8_t buf[512];
-	uint32_t hdr[3] = { req, 1, n };
-
-	memcpy(buf, hdr, 12);
-	if (n)
-		memcpy(buf + 12, p, n);
-	if (send_fds(f->sock, buf, 12 + n, fds, nfds, MSG_NOSIGNAL) < 0)
-		die("send");
-	if (reply && (recv(f->sock, buf, 12, MSG_WAITALL) != 12 ||
-		      recv(f->sock, reply, rlen, MSG_WAITALL) != (ssize_t)rlen))
-		die("reply");
+	if (vu_request(f->sock, req, p, n, fds, nfds, reply, rlen) < 0)
+		die("vhost-user request");
 }
 
 static void post(struct fe *f, int r, uint16_t id, uint64_t gpa, uint32_t len, uint16_t flags)

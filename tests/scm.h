@@ -1,8 +1,10 @@
-/* Sending bytes with file descriptors attached (SCM_RIGHTS), for the test
- * programs that play a vhost-user frontend. Header-only. */
+/* Sending bytes with file descriptors attached (SCM_RIGHTS), and one
+ * vhost-user request, for the test and bench programs that play a
+ * vhost-user frontend. Header-only. */
 #ifndef MULTIVM_TEST_SCM_H
 #define MULTIVM_TEST_SCM_H
 
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -28,6 +30,28 @@ static inline ssize_t send_fds(int sock, const void *buf, size_t len, const int 
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	return sendmsg(sock, &m, flags);
+}
+
+/* Sends vhost-user request req with n bytes of payload p (at most 500) and
+ * fds; with reply, waits for the answer's header and rlen payload bytes.
+ * 0, or -1 on any failure. */
+static inline int vu_request(int sock, uint32_t req, const void *p, uint32_t n, const int *fds, int nfds,
+			     void *reply, size_t rlen)
+{
+	uint8_t buf[512];
+	uint32_t hdr[3] = { req, 1, n };
+
+	if (n > sizeof(buf) - 12)
+		return -1;
+	memcpy(buf, hdr, 12);
+	if (n)
+		memcpy(buf + 12, p, n);
+	if (send_fds(sock, buf, 12 + n, fds, nfds, MSG_NOSIGNAL) < 0)
+		return -1;
+	if (reply && (recv(sock, buf, 12, MSG_WAITALL) != 12 ||
+		      recv(sock, reply, rlen, MSG_WAITALL) != (ssize_t)rlen))
+		return -1;
+	return 0;
 }
 
 #endif

@@ -56,18 +56,7 @@ static int die(const char *m)
 static int msg(struct fe *f, uint32_t req, const void *p, uint32_t n, const int *fds, int nfds, void *reply,
 	       size_t rlen)
 {
-	uint8_t buf[512];
-	uint32_t hdr[3] = { req, 1, n };
-
-	memcpy(buf, hdr, 12);
-	if (n)
-		memcpy(buf + 12, p, n);
-	if (send_fds(f->sock, buf, 12 + n, fds, nfds, MSG_NOSIGNAL) < 0)
-		return -1;
-	if (reply && (recv(f->sock, buf, 12, MSG_WAITALL) != 12 ||
-		      recv(f->sock, reply, rlen, MSG_WAITALL) != (ssize_t)rlen))
-		return -1;
-	return 0;
+	return vu_request(f->sock, req, p, n, fds, nfds, reply, rlen);
 }
 
 static void u64(struct fe *f, uint32_t req, uint64_t v, const int *fds, int nfds)
