@@ -2,12 +2,14 @@
  *
  * The supervisor creates STATE/NAME.stats, sized sizeof(struct vm_stats),
  * and passes it to the VMM as an fd; the VMM maps it and bumps counters
- * with plain stores (one writer, aligned 64-bit words: readers may see a
- * slightly old value, never a torn one). Counters survive a VMM restart
- * because the file does. */
+ * with relaxed atomic stores (STAT_ADD, STAT_SET: one writer, aligned
+ * 64-bit words, so readers may see a slightly old value, never a torn
+ * one). Counters survive a VMM restart because the file does. The layout
+ * is pinned below: changing it means a new STATS_VERSION. */
 #ifndef MULTIVM_STATS_H
 #define MULTIVM_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
@@ -62,5 +64,17 @@ struct vm_stats {
 	uint32_t pad;
 	struct link_stats link[STATS_MAX_LINKS];
 };
+
+_Static_assert(sizeof(struct link_stats) == 136 && offsetof(struct link_stats, tx_frames) == 32 &&
+	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 112 &&
+	       offsetof(struct link_stats, up) == 128, "struct link_stats layout (STATS_VERSION 2)");
+_Static_assert(sizeof(struct vm_stats) == 2216 && offsetof(struct vm_stats, name) == 16 &&
+	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
+	       offsetof(struct vm_stats, vu_connects) == 136 && offsetof(struct vm_stats, vu_connected) == 168 &&
+	       offsetof(struct vm_stats, link) == 176, "struct vm_stats layout (STATS_VERSION 2)");
+
+/* The writer's side: c is a counter in the mapped file. */
+#define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)
+#define STAT_SET(c, v)	__atomic_store_n(&(c), (v), __ATOMIC_RELAXED)
 
 #endif

@@ -231,7 +231,7 @@ void link_tx_flush(struct link *l)
 	uint64_t one = 1;
 
 	if (vq_kick_needed(&l->txq) && write(l->tx_kick, &one, sizeof(one)) == sizeof(one) && l->st)
-		l->st->kicks_sent++;
+		STAT_ADD(l->st->kicks_sent, 1);
 }
 
 bool link_rx_rearm(struct link *l)

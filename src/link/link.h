@@ -35,6 +35,9 @@ struct link_hdr {
 	uint64_t ring_size;	/* bytes of the ring part (page aligned) */
 	char name[2][LINK_NAME_MAX];	/* side 0 and side 1 VM names */
 };
+_Static_assert(sizeof(struct link_hdr) == 120 && offsetof(struct link_hdr, qsize) == 12 &&
+	       offsetof(struct link_hdr, dir_off) == 24 && offsetof(struct link_hdr, ring_size) == 48 &&
+	       offsetof(struct link_hdr, name) == 56, "struct link_hdr layout (docs/link-format.md)");
 
 /* What the supervisor makes per link and hands to the two VMMs. */
 struct link_res {

@@ -47,6 +47,12 @@ struct vring_used {
 	struct vring_used_elem ring[];	/* then avail_event */
 };
 
+/* The split ring's layout, as VIRTIO 1.x section 2.7 fixes it. */
+_Static_assert(sizeof(struct vring_desc) == 16 && offsetof(struct vring_desc, len) == 8 &&
+	       offsetof(struct vring_desc, next) == 14, "struct vring_desc layout");
+_Static_assert(offsetof(struct vring_avail, ring) == 4 && sizeof(struct vring_used_elem) == 8 &&
+	       offsetof(struct vring_used, ring) == 4, "avail and used ring layout");
+
 /* Why a queue was stopped. */
 enum vq_err {
 	VQ_OK = 0,

@@ -106,9 +106,9 @@ static int add_link(struct vmm *v, char *spec)
 	}
 	l->st = &v->st->link[v->nlinks];
 	snprintf(l->st->peer, sizeof(l->st->peer), "%s", f[0]);
-	l->st->up = rc == 0;
+	STAT_SET(l->st->up, rc == 0);
 	if (rc < 0)
-		l->st->errors++;
+		STAT_ADD(l->st->errors, 1);
 	v->nlinks++;
 	return 0;
 }
@@ -128,8 +128,8 @@ static int map_stats(struct vmm *v, int fd)
 	v->st->magic = STATS_MAGIC;
 	v->st->version = STATS_VERSION;
 	snprintf(v->st->name, sizeof(v->st->name), "%s", v->name);
-	v->st->vmm_starts++;
-	v->st->vu_connected = 0;
+	STAT_ADD(v->st->vmm_starts, 1);
+	STAT_SET(v->st->vu_connected, 0);
 	return 0;
 }
 
@@ -259,7 +259,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 			log_err("bad --link '%s'", linkspec[i]);
 			return -1;
 		}
-	v->st->nlinks = v->nlinks;
+	STAT_SET(v->st->nlinks, v->nlinks);
 	if (cap_fd >= 0)
 		map_capture(v, cap_fd);	/* names its streams after the links */
 	return 0;
@@ -345,14 +345,14 @@ static void end_session(struct vmm *v, int rc)
 {
 	if (rc < 0) {
 		log_warn("vhost-user: %s; closing the connection", v->vu.err);
-		v->st->vu_bad_messages++;
+		STAT_ADD(v->st->vu_bad_messages, 1);
 	} else {
 		log_info("vhost-user frontend disconnected");
 	}
 	epoll_ctl(v->ep, EPOLL_CTL_DEL, v->vu.fd, NULL);
 	vu_reset(&v->vu);
-	v->st->vu_disconnects++;
-	v->st->vu_connected = 0;
+	STAT_ADD(v->st->vu_disconnects, 1);
+	STAT_SET(v->st->vu_connected, 0);
 }
 
 static void on_listen(struct vmm *v)
@@ -371,8 +371,8 @@ static void on_listen(struct vmm *v)
 		vu_reset(&v->vu);
 		return;
 	}
-	v->st->vu_connects++;
-	v->st->vu_connected = 1;
+	STAT_ADD(v->st->vu_connects, 1);
+	STAT_SET(v->st->vu_connected, 1);
 	log_info("vhost-user frontend connected");
 }
 
@@ -397,7 +397,7 @@ static void check_errors(struct vmm *v)
 		if (r->vq.err && !v->ring_err_logged[i]) {
 			log_warn("guest %s queue stopped: %s", i == VU_RX ? "RX" : "TX", vq_strerror(r->vq.err));
 			v->ring_err_logged[i] = true;
-			v->st->vq_errors++;
+			STAT_ADD(v->st->vq_errors, 1);
 			vu_ring_fail(&v->vu, i);
 		}
 	}
@@ -407,8 +407,8 @@ static void check_errors(struct vmm *v)
 
 		if (e && l->st->up) {
 			log_warn("link to %s stopped: %s", l->peer, vq_strerror(e));
-			l->st->up = 0;
-			l->st->errors++;
+			STAT_SET(l->st->up, 0);
+			STAT_ADD(l->st->errors, 1);
 		}
 	}
 }

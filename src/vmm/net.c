@@ -8,9 +8,9 @@ _Static_assert(NET_MAX_FRAME <= CAP_FRAME_MAX && NET_MIN_FRAME >= CAP_FRAME_MIN,
 
 static void drop(struct net *n, struct link *l, int why)
 {
-	n->st->drop[why]++;
+	STAT_ADD(n->st->drop[why], 1);
 	if (l && l->st)
-		l->st->drop[why]++;
+		STAT_ADD(l->st->drop[why], 1);
 }
 
 int net_route(const struct net *n, const uint8_t dst[6], const uint8_t src[6], uint32_t *mask)
@@ -57,13 +57,13 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 	unsigned i;
 	int why;
 
-	n->st->guest_tx_frames++;
+	STAT_ADD(n->st->guest_tx_frames, 1);
 	if (c->out_len < NET_HDR_LEN + NET_MIN_FRAME || c->out_len - NET_HDR_LEN > NET_MAX_FRAME) {
 		drop(n, NULL, DROP_MALFORMED);
 		return;
 	}
 	len = c->out_len - NET_HDR_LEN;
-	n->st->guest_tx_bytes += len;
+	STAT_ADD(n->st->guest_tx_bytes, len);
 	vq_chain_read(c, 0, hdr, sizeof(hdr));
 	/* No offloads were negotiated: flags and gso_type must be zero. */
 	if (hdr[0] || hdr[1]) {
@@ -94,8 +94,8 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 		if (cap & CAP_BIT(CAP_STREAM_LINK(i)))
 			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot, len);
 		link_tx_commit(l, len);
-		l->st->tx_frames++;
-		l->st->tx_bytes += len;
+		STAT_ADD(l->st->tx_frames, 1);
+		STAT_ADD(l->st->tx_bytes, len);
 		*dirty |= 1u << i;
 	}
 }
@@ -116,7 +116,7 @@ bool net_tx(struct net *n)
 		if (r <= 0)
 			break;
 		if (n->tx_discard) {	/* vhost-user: a disabled TX ring is drained */
-			n->st->guest_tx_frames++;
+			STAT_ADD(n->st->guest_tx_frames, 1);
 			drop(n, NULL, DROP_DISABLED);
 		} else {
 			tx_one(n, &c, &dirty, cap);
@@ -142,7 +142,7 @@ static int rx_check(struct net *n, struct link *l, const struct vq_chain *lc, ui
 {
 	/* One device-readable descriptor per frame (docs/link-format.md). */
 	if (lc->nin || lc->nout != 1 || lc->out_len < NET_MIN_FRAME || lc->out_len > NET_MAX_FRAME) {
-		l->st->errors++;
+		STAT_ADD(l->st->errors, 1);
 		return DROP_MALFORMED;
 	}
 	vq_chain_read(lc, 0, eth, 12);
@@ -173,10 +173,10 @@ static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
 	}
 	vq_chain_write(gc, NET_HDR_LEN, eth, 12);	/* the addresses we checked */
 	vq_push(n->rxq, gc->head, NET_HDR_LEN + len);
-	l->st->rx_frames++;
-	l->st->rx_bytes += len;
-	n->st->guest_rx_frames++;
-	n->st->guest_rx_bytes += len;
+	STAT_ADD(l->st->rx_frames, 1);
+	STAT_ADD(l->st->rx_bytes, len);
+	STAT_ADD(n->st->guest_rx_frames, 1);
+	STAT_ADD(n->st->guest_rx_bytes, len);
 	if (cap & CAP_BIT(CAP_STREAM_GUEST))
 		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_IN, lc, 0, len, eth);
 }
