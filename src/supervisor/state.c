@@ -55,6 +55,33 @@ int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen)
 	return 0;
 }
 
+int state_reachable(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	char path[STATE_PATH_MAX], *slash;
+	struct stat st;
+
+	if (dir[0] != '/' || strlen(dir) >= sizeof(path))
+		return 0;	/* relative: the kernel will tell; too long: checked elsewhere */
+	snprintf(path, sizeof(path), "%s", dir);
+	while ((slash = strrchr(path, '/')) != NULL) {
+		slash[slash == path] = 0;	/* the parent; "/" stays "/" */
+		if (stat(path, &st) < 0)
+			break;
+		if (!((st.st_uid == uid && (st.st_mode & S_IXUSR)) ||
+		      (st.st_uid != uid && st.st_gid == gid && (st.st_mode & S_IXGRP)) ||
+		      (st.st_uid != uid && st.st_gid != gid && (st.st_mode & S_IXOTH)))) {
+			snprintf(err, errlen, "state directory %s: QEMU runs as uid %u, which cannot pass "
+				 "through %s (mode %04o) to reconnect to its VMM; use -S with another directory "
+				 "or make %s searchable", dir, (unsigned)uid, path,
+				 (unsigned)(st.st_mode & 07777), path);
+			return -1;
+		}
+		if (path[1] == 0)
+			break;
+	}
+	return 0;
+}
+
 int state_path(char *out, const char *dir, const char *name, const char *suffix)
 {
 	int n = snprintf(out, STATE_PATH_MAX, "%s/%s%s", dir, name, suffix);

@@ -20,6 +20,11 @@ void state_dir(char *out, size_t len, const char *opt);
  * 0, or -1 with err set. */
 int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen);
 
+/* Whether uid:gid (the user QEMU runs as) can pass through every directory
+ * above dir: it reconnects to the VMM socket there after a VMM restart.
+ * 0, or -1 with err naming the first one it cannot. */
+int state_reachable(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
+
 /* DIR/NAMESUFFIX, or -ENAMETOOLONG if it would not fit a socket path. */
 int state_path(char *out, const char *dir, const char *name, const char *suffix);
 

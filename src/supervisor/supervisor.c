@@ -767,7 +767,11 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 	}
 	if (runas_resolve(&s->cfg, &s->runas, err, errlen) < 0)
 		return 2;
-	if (state_prepare_dir(s->dir, s->runas.drop ? s->runas.gid : (gid_t)-1, err, errlen) < 0)
+	/* QEMU, once it runs as that user, reconnects through every directory
+	 * above the state directory after a VMM restart. */
+	if ((s->runas.drop && needs_qemu(s) &&
+	     state_reachable(s->dir, s->runas.uid, s->runas.gid, err, errlen) < 0) ||
+	    state_prepare_dir(s->dir, s->runas.drop ? s->runas.gid : (gid_t)-1, err, errlen) < 0)
 		return 1;
 	other = state_supervisor(s->dir);
 	if (other) {

@@ -20,6 +20,18 @@ printf '[vm a]\n[vm b]\n' >"$STATE/ab.ini"
 out=$("$MV" -S "$long" run --detach --no-guests "$STATE/ab.ini" 2>&1) && die "run used a state directory too long"
 echo "$out" | grep -q "state directory $long is too long" || die "run said: $out"
 
+# QEMU runs as the unprivileged user and must pass through every directory
+# above the state directory to reconnect after a VMM restart: a state
+# directory below one it cannot enter is refused before anything starts.
+if [ "$(id -u)" -eq 0 ]; then
+	chmod 0700 "$STATE"
+	out=$("$MV" -S "$STATE/nk" run --detach "$(dirname "$0")/configs/pair.ini" 2>&1) &&
+		die "run used a state directory QEMU could not reach"
+	echo "$out" | grep -q "which cannot pass through $STATE (mode 0700)" || die "run said: $out"
+	[ -e "$STATE/nk" ] && die "run created $STATE/nk before refusing it"
+	chmod 0711 "$STATE"
+fi
+
 # A guest that can never boot (the "kernel" is a text file): run --detach
 # says so after three failed starts instead of waiting out its timeout,
 # and leaves nothing running.
