@@ -9,6 +9,7 @@
 
 #include "cli/capture.h"
 #include "cli/top.h"
+#include "common/log.h"
 #include "supervisor/commands.h"
 #include "supervisor/state.h"
 #include "supervisor/supervisor.h"
@@ -217,6 +218,10 @@ int main(int argc, char **argv)
 	int i = 1, secs = 30;
 	enum out_format fmt;
 
+	/* Debug lines (every refused or odd event, in full) go to the logs
+	 * only when asked; the VMMs inherit the environment. */
+	if (getenv("MULTIVM_DEBUG"))
+		log_set_level(LOG_DEBUG);
 	if (argc > 1 && strcmp(argv[1], "vmm") == 0)
 		return vmm_main(argc - 1, argv + 1);
 	if (i + 1 < argc && strcmp(argv[i], "-S") == 0) {

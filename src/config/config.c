@@ -113,7 +113,6 @@ static void new_vm(struct parser *p, const char *name)
 	v = &c->vm[c->nvms];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->index = c->nvms;
 	v->memory_mib = 256;
 	v->cpus = 1;
 	v->restart = RESTART_ALWAYS;

@@ -18,7 +18,6 @@ enum cfg_restart { RESTART_ALWAYS, RESTART_NEVER };
 
 struct cfg_vm {
 	char name[CFG_NAME_MAX];
-	unsigned index;			/* position in declaration order */
 	uint64_t memory_mib;		/* default 256 */
 	unsigned cpus;			/* default 1 */
 	uint8_t mac[6];			/* given, or 52:54:00:4d:56:<index+1> */

@@ -531,7 +531,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 	}
 }
 
-static bool on_signal(struct sup *s)
+static void on_signal(struct sup *s)
 {
 	struct signalfd_siginfo si;
 	int status;
@@ -542,7 +542,6 @@ static bool on_signal(struct sup *s)
 			begin_stop(s);
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		reaped(s, pid, status);
-	return true;
 }
 
 /* Keeps the logs other processes write under log_max, once a second. */

@@ -98,7 +98,6 @@ static void device_reset(struct vu_dev *d)
 	memmap_clear(&d->mem);
 	d->features = 0;
 	d->protocol_features = 0;
-	d->owner = false;
 }
 
 void vu_reset(struct vu_dev *d)
@@ -386,8 +385,7 @@ static int dispatch(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t s
 		return 0;
 	case VU_GET_QUEUE_NUM:
 		return reply_u64(d, req, 1);
-	case VU_SET_OWNER:
-		d->owner = true;
+	case VU_SET_OWNER:	/* one frontend per socket: nothing to record */
 		return 0;
 	case VU_RESET_OWNER:
 		device_reset(d);

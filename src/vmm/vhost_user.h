@@ -74,7 +74,6 @@ struct vu_dev {
 	int fd;			/* connection, -1 when none */
 	uint64_t features;	/* acked virtio features */
 	uint64_t protocol_features;
-	bool owner;
 	struct memmap mem;
 	struct vu_ring ring[VU_NRINGS];
 
