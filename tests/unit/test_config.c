@@ -163,6 +163,37 @@ static void test_bad_inputs(void **state)
 	refuse("[system]\nname = multi\n", "bad.ini:2: no VMs: declare at least one [vm NAME] section");
 }
 
+/* A golden message for every key and rule that had none. */
+static void test_more_messages(void **state)
+{
+	static char text[8192], want[256];
+	size_t n;
+	int i;
+
+	refuse("[vm a]\ncpus = 0\n", "bad.ini:2: [vm a] cpus: '0' is not a number from 1 to 64");
+	refuse("[vm a]\nrestart = sometimes\n", "bad.ini:2: [vm a] restart: 'sometimes' is not always or never");
+	refuse("[system]\naddressing = dhcp\n[vm a]\n",
+	       "bad.ini:2: [system] addressing: 'dhcp' is not auto or manual");
+	refuse("[system]\nname = Multi\n[vm a]\n",
+	       "bad.ini:2: [system] name: 'Multi' is not a valid name ([a-z][a-z0-9_-]*)");
+	refuse("[vm a\n", "bad.ini:1: section header without ']'");
+	refuse("[vm a]\n[links]\nmesh = maybe\n", "bad.ini:3: [links] mesh: 'maybe' is not yes or no");
+	refuse("[vm a]\n[links]\na = bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n", "bad.ini:3: [links] a: name too long");
+	n = (size_t)snprintf(text, sizeof(text), "[system]\nkernel = /");
+	for (i = 0; i < CFG_PATH_MAX; i++)
+		text[n++] = 'k';
+	snprintf(text + n, sizeof(text) - n, "\n[vm a]\n");
+	/* inih's line buffer is shorter than CFG_PATH_MAX: the line is refused
+	 * first, still with its file and line. */
+	refuse(text, "bad.ini:2: line longer than 198 characters");
+	/* More link lines than the parser holds: refused at the first one over. */
+	n = (size_t)snprintf(text, sizeof(text), "[vm a]\n[vm b]\n[links]\n");
+	for (i = 0; i < 300 && n < sizeof(text) - 8; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "a = b\n");
+	snprintf(want, sizeof(want), "bad.ini:%d: [links] a: too many links", 3 + 256 + 1);
+	refuse(text, want);
+}
+
 static void test_too_many_vms(void **state)
 {
 	char text[2048] = "";
@@ -230,7 +261,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_file_matches_default),
 		cmocka_unit_test(test_custom),
 		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_too_many_vms),
+		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
 		cmocka_unit_test(test_external_guest),
 		cmocka_unit_test(test_missing_file),
