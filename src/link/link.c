@@ -118,22 +118,14 @@ static void setup_queue(struct virtq *q, uint8_t *dir, unsigned qsize, const str
 	vq_init(q, qsize, dir, dir + aoff, dir + uoff, mem, true, false);
 }
 
-/* Resume where the previous holder of this end stopped; the indices are in
- * shared memory. A peer may have scribbled on them: that only makes our
- * first pop or reclaim fail cleanly. */
+/* Resume where the previous holder of this end stopped: the indices are
+ * in shared memory, so a restarted VMM carries on. */
 static void resume(struct link *l)
 {
-	struct virtq *t = &l->txq, *r = &l->rxq;
-
-	t->avail_idx = t->kicked_avail = __atomic_load_n(&t->avail->idx, __ATOMIC_ACQUIRE);
-	t->last_used = __atomic_load_n(&t->used->idx, __ATOMIC_ACQUIRE);
-	if ((uint16_t)(t->avail_idx - t->last_used) > t->num)
-		t->last_used = t->avail_idx;
+	vq_resume_driver(&l->txq);
 	/* We never wait for used buffers: we reclaim when we next send. */
-	__atomic_store_n(&t->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
-
-	r->last_avail = r->used_idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
-	r->signalled_used = r->used_idx;
+	vq_no_interrupt(&l->txq);
+	vq_resume_device(&l->rxq);
 }
 
 int link_attach(struct link *l, int memfd, int side, unsigned qsize,
@@ -217,12 +209,12 @@ uint8_t *link_tx_slot(struct link *l)
 			return NULL;
 		l->tx_free = n;
 	}
-	return l->tx_slots + (size_t)(l->txq.avail_idx % l->qsize) * LINK_SLOT_SIZE;
+	return l->tx_slots + (size_t)vq_next_desc(&l->txq) * LINK_SLOT_SIZE;
 }
 
 void link_tx_commit(struct link *l, uint32_t len)
 {
-	vq_add(&l->txq, (uint64_t)(l->txq.avail_idx % l->qsize) * LINK_SLOT_SIZE, len);
+	vq_add(&l->txq, (uint64_t)vq_next_desc(&l->txq) * LINK_SLOT_SIZE, len);
 	l->tx_free--;
 }
 

@@ -28,21 +28,21 @@ static const char *const errs[VQ_E__MAX] = {
 	[VQ_E_USED_IDX] = "used index moved past what was in flight",
 };
 
-const char *vq_strerror(int err)
+const char *vq_strerror(enum vq_err err)
 {
-	return (err >= 0 && err < VQ_E__MAX) ? errs[err] : "unknown error";
+	return ((unsigned)err < VQ_E__MAX) ? errs[err] : "unknown error";
 }
 
 size_t vq_ring_size(uint16_t num, size_t *avail_off, size_t *used_off)
 {
-	size_t a = (size_t)16 * num;
-	size_t u = (a + 6 + (size_t)2 * num + 3) & ~(size_t)3;
+	size_t a = vring_desc_size(num);
+	size_t u = (a + vring_avail_size(num) + VRING_USED_ALIGN - 1) & ~(size_t)(VRING_USED_ALIGN - 1);
 
 	if (avail_off)
 		*avail_off = a;
 	if (used_off)
 		*used_off = u;
-	return u + 6 + (size_t)8 * num;
+	return u + vring_used_size(num);
 }
 
 void vq_init(struct virtq *q, uint16_t num, void *desc, void *avail, void *used,
@@ -58,7 +58,49 @@ void vq_init(struct virtq *q, uint16_t num, void *desc, void *avail, void *used,
 	q->indirect = indirect;
 }
 
-static int fail(struct virtq *q, int err)
+void vq_remap(struct virtq *q, void *desc, void *avail, void *used,
+	      const struct memmap *mem, bool event_idx, bool indirect)
+{
+	q->desc = desc;
+	q->avail = avail;
+	q->used = used;
+	q->mem = mem;
+	q->event_idx = event_idx;
+	q->indirect = indirect;
+}
+
+void vq_clear(struct virtq *q)
+{
+	memset(q, 0, sizeof(*q));
+}
+
+void vq_set_base(struct virtq *q, uint16_t base)
+{
+	q->last_avail = q->used_idx = q->signalled_used = base;
+	q->signalled_valid = false;
+}
+
+/* A peer may have scribbled on the indices: that only makes the first
+ * pop or reclaim fail cleanly. */
+void vq_resume_device(struct virtq *q)
+{
+	vq_set_base(q, LOAD_ACQ(&q->used->idx));
+}
+
+void vq_resume_driver(struct virtq *q)
+{
+	q->avail_idx = q->kicked_avail = LOAD_ACQ(&q->avail->idx);
+	q->last_used = LOAD_ACQ(&q->used->idx);
+	if ((uint16_t)(q->avail_idx - q->last_used) > q->num)
+		q->last_used = q->avail_idx;
+}
+
+void vq_no_interrupt(struct virtq *q)
+{
+	STORE(&q->avail->flags, VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+static int fail(struct virtq *q, enum vq_err err)
 {
 	if (!q->err)
 		q->err = err;
@@ -94,7 +136,7 @@ static void desc_read(const struct vring_desc *d, struct vring_desc *out)
 
 /* Switches the walk to an indirect table. Only a chain's sole descriptor
  * may be indirect: no nesting, no mixing, whole table inside one region. */
-static int enter_indirect(struct virtq *q, const struct vring_desc *d, unsigned count,
+static enum vq_err enter_indirect(struct virtq *q, const struct vring_desc *d, unsigned count,
 			  const struct vring_desc **table, uint32_t *tsize)
 {
 	const struct vring_desc *t;
@@ -111,7 +153,7 @@ static int enter_indirect(struct virtq *q, const struct vring_desc *d, unsigned 
 	return VQ_OK;
 }
 
-static int walk(struct virtq *q, uint16_t head, struct vq_chain *c)
+static enum vq_err walk(struct virtq *q, uint16_t head, struct vq_chain *c)
 {
 	const struct vring_desc *table = q->desc;
 	uint32_t tsize = q->num, idx = head;
@@ -127,7 +169,7 @@ static int walk(struct virtq *q, uint16_t head, struct vq_chain *c)
 
 		desc_read(&table[idx], &d);
 		if (d.flags & VRING_DESC_F_INDIRECT) {
-			int e = indirect ? VQ_E_INDIRECT :
+			enum vq_err e = indirect ? VQ_E_INDIRECT :
 				enter_indirect(q, &d, count, &table, &tsize);
 			if (e)
 				return e;
@@ -171,7 +213,7 @@ static int walk(struct virtq *q, uint16_t head, struct vq_chain *c)
 int vq_pop(struct virtq *q, struct vq_chain *c)
 {
 	uint16_t avail, pending, head;
-	int e;
+	enum vq_err e;
 
 	if (q->err)
 		return -1;

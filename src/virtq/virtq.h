@@ -53,6 +53,30 @@ _Static_assert(sizeof(struct vring_desc) == 16 && offsetof(struct vring_desc, le
 _Static_assert(offsetof(struct vring_avail, ring) == 4 && sizeof(struct vring_used_elem) == 8 &&
 	       offsetof(struct vring_used, ring) == 4, "avail and used ring layout");
 
+/* Bytes of each part of a ring of num entries, and the alignment each
+ * part must have (VIRTIO 1.x 2.7): the one place these are computed. */
+#define VRING_DESC_ALIGN	16
+#define VRING_AVAIL_ALIGN	2
+#define VRING_USED_ALIGN	4
+
+static inline size_t vring_desc_size(unsigned num)
+{
+	return sizeof(struct vring_desc) * (size_t)num;
+}
+
+/* flags, idx, ring[num], used_event */
+static inline size_t vring_avail_size(unsigned num)
+{
+	return offsetof(struct vring_avail, ring) + sizeof(uint16_t) * ((size_t)num + 1);
+}
+
+/* flags, idx, ring[num], avail_event */
+static inline size_t vring_used_size(unsigned num)
+{
+	return offsetof(struct vring_used, ring) + sizeof(struct vring_used_elem) * (size_t)num +
+	       sizeof(uint16_t);
+}
+
 /* Why a queue was stopped. */
 enum vq_err {
 	VQ_OK = 0,
@@ -68,7 +92,7 @@ enum vq_err {
 	VQ_E__MAX
 };
 
-const char *vq_strerror(int err);
+const char *vq_strerror(enum vq_err err);
 
 /* A descriptor chain, as the device sees it: readable segments first,
  * then writable ones, each already translated and bounds-checked. */
@@ -84,6 +108,8 @@ struct vq_chain {
 	struct vq_seg seg[VQ_MAX_SEGS];	/* nout readable, then nin writable */
 };
 
+/* Only virtq.c writes these fields; other modules use the functions below
+ * (vq_set_base, vq_resume_*, vq_remap, vq_clear) and the accessors. */
 struct virtq {
 	uint16_t num;			/* 0: not set up */
 	struct vring_desc *desc;
@@ -92,7 +118,7 @@ struct virtq {
 	const struct memmap *mem;	/* translates descriptor addresses */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
-	int err;			/* enum vq_err; non-zero: stopped */
+	enum vq_err err;		/* non-zero: stopped */
 
 	/* device side */
 	uint16_t last_avail;		/* next avail entry to take */
@@ -110,10 +136,75 @@ struct virtq {
  * desc at 0, avail at *avail_off, used at *used_off (4-byte aligned). */
 size_t vq_ring_size(uint16_t num, size_t *avail_off, size_t *used_off);
 
-/* Sets up q over rings already translated. Indices start from the given
- * values (vhost-user SET_VRING_BASE, or a link being re-attached). */
+/* Sets up q over rings already translated, with every index at 0: then
+ * vq_set_base() or vq_resume_*() says where to start. */
 void vq_init(struct virtq *q, uint16_t num, void *desc, void *avail, void *used,
 	     const struct memmap *mem, bool event_idx, bool indirect);
+
+/* Points q at other rings (vhost-user: a new memory table, new ring
+ * addresses), keeping where it was: indices, notification state, error. */
+void vq_remap(struct virtq *q, void *desc, void *avail, void *used,
+	      const struct memmap *mem, bool event_idx, bool indirect);
+
+/* Forgets the rings: q is not set up (vq_size() 0) until vq_init(). */
+void vq_clear(struct virtq *q);
+
+/* Device side: the next avail entry to take and the next used entry to
+ * fill are both base (vhost-user SET_VRING_BASE). */
+void vq_set_base(struct virtq *q, uint16_t base);
+
+/* Device side: carries on from the used idx in the ring, where the
+ * previous device of this queue stopped (a link after a VMM restart). */
+void vq_resume_device(struct virtq *q);
+
+/* Driver side: carries on from the avail and used idx in the ring (a link
+ * after a VMM restart). A used idx further than num behind is not trusted:
+ * everything counts as reclaimed, and a bad one fails the next reclaim. */
+void vq_resume_driver(struct virtq *q);
+
+/* Driver side: asks the device never to notify used buffers (links
+ * reclaim when they next send). */
+void vq_no_interrupt(struct virtq *q);
+
+/* ---- state, read-only ---- */
+
+/* Entries; 0 while not set up. */
+static inline uint16_t vq_size(const struct virtq *q)
+{
+	return q->num;
+}
+
+/* Why q was stopped; VQ_OK while it runs. */
+static inline enum vq_err vq_error(const struct virtq *q)
+{
+	return q->err;
+}
+
+/* Set up and not stopped. */
+static inline bool vq_ready(const struct virtq *q)
+{
+	return q->num && !q->err;
+}
+
+/* Device side: where a device taking over would start (vhost-user
+ * GET_VRING_BASE): the next avail entry to take. */
+static inline uint16_t vq_base(const struct virtq *q)
+{
+	return q->last_avail;
+}
+
+/* Device side: used entries filled so far, published or not (mod 2^16):
+ * compare two readings to tell whether vq_push() was called between. */
+static inline uint16_t vq_used_count(const struct virtq *q)
+{
+	return q->used_idx;
+}
+
+/* Driver side: the descriptor the next vq_add() fills (a link's slot). */
+static inline uint16_t vq_next_desc(const struct virtq *q)
+{
+	return q->avail_idx % q->num;
+}
 
 /* ---- device side ---- */
 

@@ -86,7 +86,7 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 			continue;
 		slot = link_tx_slot(l);
 		if (!slot) {
-			drop(n, l, !l->shm || l->txq.err ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
+			drop(n, l, !l->shm || vq_error(&l->txq) ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
 			continue;
 		}
 		vq_chain_read(c, NET_HDR_LEN, slot, len);
@@ -226,12 +226,12 @@ bool net_rx(struct net *n)
 	if (!n->rxq || !n->nlinks)
 		return false;
 	cap = capw_batch(&n->cap);
-	before = n->rxq->used_idx;
+	before = vq_used_count(n->rxq);
 	for (k = 0; k < n->nlinks && !full; k++) {
 		struct link *l = &n->links[(n->rx_next + k) % n->nlinks];
 		unsigned done;
 
-		if (!l->shm || l->rxq.err)
+		if (!l->shm || vq_error(&l->rxq))
 			continue;
 		done = rx_link(n, l, &full, cap);
 		if (full)
@@ -242,7 +242,7 @@ bool net_rx(struct net *n)
 	n->rx_next = (n->rx_next + 1) % n->nlinks;
 	if (full && vq_enable_notify(n->rxq))
 		more = true;	/* buffers arrived while we looked */
-	if (n->rxq->used_idx != before && vq_flush(n->rxq))
+	if (vq_used_count(n->rxq) != before && vq_flush(n->rxq))
 		n->rx_call = true;
 	return more;
 }

@@ -119,7 +119,7 @@ bool vu_ring_started(const struct vu_dev *d, int i)
 {
 	const struct vu_ring *r = &d->ring[i];
 
-	return r->started && r->vq.num && !r->vq.err;
+	return r->started && vq_ready(&r->vq);
 }
 
 bool vu_ring_running(const struct vu_dev *d, int i)
@@ -148,31 +148,25 @@ static void *ring_part(struct vu_dev *d, uint64_t uva, size_t len, size_t align)
 static int ring_map(struct vu_dev *d, int i)
 {
 	struct vu_ring *r = &d->ring[i];
-	struct virtq old = r->vq;
-	bool fresh = !old.num;
+	bool event_idx = d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	bool indirect = d->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	void *desc, *avail, *used;
 	uint16_t n = r->num;
 
 	if (!r->num || !r->addr_set || !r->started)
 		return 0;
-	desc = ring_part(d, r->desc_uva, (size_t)16 * n, 16);
-	avail = ring_part(d, r->avail_uva, 6 + (size_t)2 * n, 2);
-	used = ring_part(d, r->used_uva, 6 + (size_t)8 * n, 4);
+	desc = ring_part(d, r->desc_uva, vring_desc_size(n), VRING_DESC_ALIGN);
+	avail = ring_part(d, r->avail_uva, vring_avail_size(n), VRING_AVAIL_ALIGN);
+	used = ring_part(d, r->used_uva, vring_used_size(n), VRING_USED_ALIGN);
 	if (!desc || !avail || !used) {
-		r->vq.num = 0;
+		vq_clear(&r->vq);
 		return violation(d, "ring %d: addresses outside guest memory or misaligned", i);
 	}
-	vq_init(&r->vq, n, desc, avail, used, &d->mem,
-		d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
-		d->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
-	if (fresh) {
-		r->vq.last_avail = r->vq.used_idx = r->base;
+	if (vq_size(&r->vq)) {
+		vq_remap(&r->vq, desc, avail, used, &d->mem, event_idx, indirect);
 	} else {
-		r->vq.last_avail = old.last_avail;
-		r->vq.used_idx = old.used_idx;
-		r->vq.signalled_used = old.signalled_used;
-		r->vq.signalled_valid = old.signalled_valid;
-		r->vq.err = old.err;
+		vq_init(&r->vq, n, desc, avail, used, &d->mem, event_idx, indirect);
+		vq_set_base(&r->vq, r->base);
 	}
 	return 0;
 }
@@ -336,10 +330,10 @@ static int handle_ring(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_
 		r->base = s.num;
 		return 0;
 	case VU_GET_VRING_BASE:
-		s.num = r->vq.num ? r->vq.last_avail : r->base;
+		s.num = vq_size(&r->vq) ? vq_base(&r->vq) : r->base;
 		r->base = s.num;	/* a restart without SET_VRING_BASE resumes here */
 		r->started = false;
-		r->vq.num = 0;
+		vq_clear(&r->vq);
 		close_kick(d, r);
 		return send_reply(d, req, &s, sizeof(s));
 	case VU_SET_VRING_ENABLE:

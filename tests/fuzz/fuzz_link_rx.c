@@ -30,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = la.tx_slots + 64 * LINK_SLOT_SIZE - dir;
 	memset(dir, 0, len);
 	memcpy(dir, data, size < len ? size : len);
-	lb.rxq.err = 0;
-	lb.rxq.last_avail = lb.rxq.used_idx = 0;
+	vq_init(&lb.rxq, 64, lb.rxq.desc, lb.rxq.avail, lb.rxq.used, &lb.rx_mem, true, false);
 	for (i = 0; i < 4; i++) {
 		uint8_t *p;
 

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memmap_add(&map, &r2);
 	vq_ring_size(QN, &ao, &uo);
 	vq_init(&q, QN, mem, mem + ao, mem + uo, &map, data[0] & 1, data[0] & 2);
-	q.last_avail = q.used_idx = data[1];
+	vq_set_base(&q, data[1]);
 	for (i = 0; i < 2 * QN; i++) {
 		int rc = vq_pop(&q, &c);
 
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vq_enable_notify(&q);
 	/* The driver side over the same hostile memory. */
 	vq_init(&q, QN, mem, mem + ao, mem + uo, &map, data[0] & 1, false);
-	while (vq_reclaim(&q) > 0 && q.avail_idx < 3 * QN) {
+	for (i = 0; i < 3 * QN && vq_reclaim(&q) > 0; i++) {
 		vq_add(&q, GPA, 64);
 		vq_kick_needed(&q);
 	}

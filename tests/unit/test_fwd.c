@@ -204,7 +204,7 @@ static void test_peer_garbage_ring(void **state)
 	net_tx(&f->a.net);
 	f->la.txq.avail->idx += 1000;	/* what a hostile peer could write */
 	net_rx(&f->b.net);
-	assert_int_equal(f->lb.rxq.err, VQ_E_AVAIL_IDX);
+	assert_int_equal(vq_error(&f->lb.rxq), VQ_E_AVAIL_IDX);
 	assert_int_equal(guest_recv(&f->b, &got), 0);
 	/* B's own sending still works: B -> A. */
 	guest_post_rx(&f->a, 4);
@@ -224,7 +224,7 @@ static void test_peer_descriptor_outside(void **state)
 	net_tx(&f->a.net);
 	f->la.txq.desc[0].addr = 64 * LINK_SLOT_SIZE - 8;	/* runs past the slots */
 	net_rx(&f->b.net);
-	assert_int_equal(f->lb.rxq.err, VQ_E_ADDR);
+	assert_int_equal(vq_error(&f->lb.rxq), VQ_E_ADDR);
 	assert_int_equal(guest_recv(&f->b, &got), 0);
 }
 
@@ -243,7 +243,7 @@ static void test_peer_chain_is_malformed(void **state)
 	f->la.txq.desc[0].next = 1;
 	f->la.txq.desc[1] = (struct vring_desc){ LINK_SLOT_SIZE, 30, 0, 0 };
 	net_rx(&f->b.net);
-	assert_int_equal(f->lb.rxq.err, 0);
+	assert_int_equal(vq_error(&f->lb.rxq), 0);
 	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 1);
 	assert_int_equal(guest_recv(&f->b, &got), 0);
 	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 1));
@@ -262,7 +262,7 @@ static void test_device_claims_too_much(void **state)
 	f->la.tx_free = 0;		/* make A look at used idx now */
 	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
 	net_tx(&f->a.net);
-	assert_int_equal(f->la.txq.err, VQ_E_USED_IDX);
+	assert_int_equal(vq_error(&f->la.txq), VQ_E_USED_IDX);
 	assert_int_equal(f->a.st.drop[DROP_LINK_DOWN], 1);
 }
 
@@ -292,7 +292,7 @@ static void test_reattach_resumes(void **state)
 		n++;
 	}
 	assert_int_equal(n, 6);
-	assert_int_equal(f->la.txq.err | f->lb.rxq.err, 0);
+	assert_int_equal(vq_error(&f->la.txq) | vq_error(&f->lb.rxq), 0);
 }
 
 /* The peer owns half of the header page too: whatever it wrote there
@@ -358,7 +358,7 @@ static void test_tx_loop_stops_only_tx(void **state)
 	f->a.tx.avail->ring[0] = 0;
 	f->a.tx.avail->idx = ++f->a.tx_avail;
 	net_tx(&f->a.net);
-	assert_int_equal(f->a.tx.err, VQ_E_CHAIN);
+	assert_int_equal(vq_error(&f->a.tx), VQ_E_CHAIN);
 	/* A still receives. */
 	guest_post_rx(&f->a, 4);
 	guest_send(&f->b, buf, frame(buf, mac_a, mac_b, 60, 0));

@@ -460,11 +460,11 @@ static void test_repeated_kick_keeps_position(void **state)
 	one_region();
 	start_ring(VU_TX, k1, call);
 	assert_int_equal(vu_receive(&d), 0);
-	d.ring[VU_TX].vq.last_avail = d.ring[VU_TX].vq.used_idx = 37;	/* as if 37 frames went */
+	vq_set_base(&d.ring[VU_TX].vq, 37);	/* as if 37 frames went */
 	send_u64(VU_SET_VRING_KICK, VU_TX, &k2, 1);
 	assert_int_equal(vu_receive(&d), 0);
-	assert_int_equal(d.ring[VU_TX].vq.last_avail, 37);
-	assert_int_equal(d.ring[VU_TX].vq.used_idx, 37);
+	assert_int_equal(vq_base(&d.ring[VU_TX].vq), 37);
+	assert_int_equal(vq_used_count(&d.ring[VU_TX].vq), 37);
 	close(k1);
 	close(k2);
 	close(call);
@@ -486,9 +486,9 @@ static void test_base_with_kick_first_and_restart(void **state)
 	send_u64(VU_SET_VRING_KICK, VU_RX, &k1, 1);
 	send_msg(VU_SET_VRING_ADDR, VU_FLAG_VERSION, a, 40, NULL, 0);
 	assert_int_equal(vu_receive(&d), 0);
-	assert_int_equal(d.ring[VU_RX].vq.last_avail, 7);
-	assert_int_equal(d.ring[VU_RX].vq.used_idx, 7);
-	d.ring[VU_RX].vq.last_avail = d.ring[VU_RX].vq.used_idx = 9;
+	assert_int_equal(vq_base(&d.ring[VU_RX].vq), 7);
+	assert_int_equal(vq_used_count(&d.ring[VU_RX].vq), 7);
+	vq_set_base(&d.ring[VU_RX].vq, 9);
 	send_state(VU_GET_VRING_BASE, VU_RX, 0);
 	assert_int_equal(vu_receive(&d), 0);
 	assert_int_equal(recv(fe, hdr, sizeof(hdr), 0), sizeof(hdr));
@@ -496,7 +496,7 @@ static void test_base_with_kick_first_and_restart(void **state)
 	assert_int_equal(s[1], 9);
 	send_u64(VU_SET_VRING_KICK, VU_RX, &k2, 1);
 	assert_int_equal(vu_receive(&d), 0);
-	assert_int_equal(d.ring[VU_RX].vq.last_avail, 9);
+	assert_int_equal(vq_base(&d.ring[VU_RX].vq), 9);
 	close(k1);
 	close(k2);
 	close(call);

@@ -78,7 +78,7 @@ static void expect_err(struct fx *f, int err)
 	struct vq_chain c;
 
 	assert_int_equal(vq_pop(&f->q, &c), -1);
-	assert_int_equal(f->q.err, err);
+	assert_int_equal(vq_error(&f->q), err);
 	/* A stopped queue stays stopped. */
 	assert_int_equal(vq_pop(&f->q, &c), -1);
 }
@@ -250,7 +250,7 @@ static void test_indirect_not_negotiated(void **state)
 {
 	struct fx *f = *state;
 
-	f->q.indirect = false;
+	vq_remap(&f->q, f->q.desc, f->q.avail, f->q.used, &f->map, true, false);
 	set_desc(&f->q.desc[0], GPA + 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
 	post(f, 0);
 	expect_err(f, VQ_E_INDIRECT);
@@ -316,7 +316,7 @@ static void test_wraparound(void **state)
 	int i;
 
 	f->avail = 65533;
-	f->q.last_avail = f->q.used_idx = 65533;
+	vq_set_base(&f->q, 65533);
 	for (i = 0; i < 6; i++) {
 		set_desc(&f->q.desc[i], GPA + 16 * i, 16, 0, 0);
 		post(f, i);
@@ -329,7 +329,7 @@ static void test_wraparound(void **state)
 	assert_int_equal(vq_pop(&f->q, &c), 0);
 	vq_flush(&f->q);
 	assert_int_equal(f->q.used->idx, 3);	/* 65533 + 6 mod 2^16 */
-	assert_int_equal(f->q.err, 0);
+	assert_int_equal(vq_error(&f->q), 0);
 }
 
 /* The descriptor is rewritten after the device read it: the chain keeps
@@ -383,7 +383,7 @@ static void test_no_event_idx_flags(void **state)
 	struct fx *f = *state;
 	struct vq_chain c;
 
-	f->q.event_idx = false;
+	vq_remap(&f->q, f->q.desc, f->q.avail, f->q.used, &f->map, false, true);
 	set_desc(&f->q.desc[0], GPA, 8, 0, 0);
 	post(f, 0);
 	f->q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
@@ -416,7 +416,126 @@ static void test_driver_side(void **state)
 	/* A device claiming more used entries than were in flight. */
 	f->q.used->idx = 3 + QN;
 	assert_int_equal(vq_reclaim(&f->q), -1);
-	assert_int_equal(f->q.err, VQ_E_USED_IDX);
+	assert_int_equal(vq_error(&f->q), VQ_E_USED_IDX);
+}
+
+/* The part sizes VIRTIO 1.x 2.7 gives, and the contiguous layout. */
+static void test_ring_sizes(void **state)
+{
+	size_t ao, uo;
+
+	assert_int_equal(vring_desc_size(256), 4096);
+	assert_int_equal(vring_avail_size(256), 6 + 2 * 256);
+	assert_int_equal(vring_used_size(256), 6 + 8 * 256);
+	assert_int_equal(vq_ring_size(256, &ao, &uo), 4616 + 2054);
+	assert_int_equal(ao, 4096);
+	assert_int_equal(uo, 4616);	/* 4096 + 518, rounded up to 4 */
+	assert_int_equal(vq_ring_size(QN, &ao, &uo), 152 + 70);
+	assert_int_equal(uo % VRING_USED_ALIGN, 0);
+}
+
+/* The device takes over where a previous device published its used idx,
+ * and a chain posted before the takeover is popped from there. */
+static void test_resume_device(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+
+	f->avail = 40;
+	f->q.used->idx = 40;
+	set_desc(&f->q.desc[2], GPA, 8, 0, 0);
+	post(f, 2);
+	vq_resume_device(&f->q);
+	assert_int_equal(vq_base(&f->q), 40);
+	assert_int_equal(vq_used_count(&f->q), 40);
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_int_equal(c.head, 2);
+	vq_push(&f->q, c.head, 0);
+	assert_true(vq_flush(&f->q));	/* first flush after a resume notifies */
+	assert_int_equal(f->q.used->idx, 41);
+}
+
+/* SET_VRING_BASE: both device indices start at base. */
+static void test_set_base(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c;
+
+	vq_set_base(&f->q, 1000);
+	f->avail = 1000;
+	set_desc(&f->q.desc[1], GPA, 8, 0, 0);
+	post(f, 1);
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_int_equal(vq_base(&f->q), 1001);
+	vq_push(&f->q, c.head, 8);
+	vq_flush(&f->q);
+	assert_int_equal(f->q.used->idx, 1001);
+	assert_int_equal(f->q.used->ring[1000 % QN].id, 1);
+}
+
+/* The driver resumes from both indices in the ring: what was in flight
+ * stays in flight, and the next descriptor is avail idx mod num. */
+static void test_resume_driver(void **state)
+{
+	struct fx *f = *state;
+
+	f->q.avail->idx = 13;
+	f->q.used->idx = 10;
+	vq_resume_driver(&f->q);
+	vq_no_interrupt(&f->q);
+	assert_int_equal(f->q.avail->flags, VRING_AVAIL_F_NO_INTERRUPT);
+	assert_int_equal(vq_reclaim(&f->q), QN - 3);
+	assert_int_equal(vq_next_desc(&f->q), 13 % QN);
+	assert_int_equal(vq_add(&f->q, 0x10, 1), 13 % QN);
+	vq_kick_needed(&f->q);	/* publishes avail idx */
+	assert_int_equal(f->q.avail->idx, 14);
+
+	/* A used idx that a peer scribbled far away: nothing is in flight,
+	 * and a later bad move still fails the reclaim. */
+	f->q.avail->idx = 100;
+	f->q.used->idx = 5000;
+	vq_resume_driver(&f->q);
+	assert_int_equal(vq_reclaim(&f->q), -1);
+	assert_int_equal(vq_error(&f->q), VQ_E_USED_IDX);
+}
+
+/* A remap points at other rings and keeps indices, notification state
+ * and a stop; a clear forgets everything. */
+static void test_remap_and_clear(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t other[8192] __attribute__((aligned(16)));
+	struct vq_chain c;
+	size_t ao, uo;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		set_desc(&f->q.desc[i], GPA, 8, 0, 0);
+		post(f, i);
+		assert_int_equal(vq_pop(&f->q, &c), 1);
+		vq_push(&f->q, c.head, 0);
+	}
+	assert_true(vq_flush(&f->q));
+	memcpy(other, f->ring, sizeof(other));
+	vq_ring_size(QN, &ao, &uo);
+	vq_remap(&f->q, other, other + ao, other + uo, &f->map, true, true);
+	assert_int_equal(vq_size(&f->q), QN);
+	assert_int_equal(vq_base(&f->q), 3);
+	assert_int_equal(vq_used_count(&f->q), 3);
+	assert_false(vq_flush(&f->q));		/* nothing new since the last flush */
+	assert_int_equal(vq_pop(&f->q, &c), 0);
+
+	((struct vring_avail *)(other + ao))->idx = 3 + QN + 1;	/* the guest misbehaves */
+	assert_int_equal(vq_pop(&f->q, &c), -1);
+	vq_remap(&f->q, f->ring, f->ring + ao, f->ring + uo, &f->map, true, true);
+	assert_false(vq_ready(&f->q));
+	assert_int_equal(vq_error(&f->q), VQ_E_AVAIL_IDX);
+
+	vq_clear(&f->q);
+	assert_int_equal(vq_size(&f->q), 0);
+	assert_int_equal(vq_error(&f->q), VQ_OK);
+	assert_false(vq_ready(&f->q));
+	assert_int_equal(vq_pop(&f->q, &c), 0);
 }
 
 static void test_memmap(void **state)
@@ -448,7 +567,8 @@ int main(void)
 		T(test_indirect_past_region), T(test_indirect_bad_size), T(test_indirect_with_next),
 		T(test_indirect_loop), T(test_chain_too_long), T(test_wraparound),
 		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags),
-		T(test_driver_side), T(test_memmap),
+		T(test_driver_side), T(test_ring_sizes), T(test_resume_device), T(test_set_base),
+		T(test_resume_driver), T(test_remap_and_clear), T(test_memmap),
 	};
 
 	return cmocka_run_group_tests_name("virtq", tests, NULL, NULL);
