@@ -13,6 +13,9 @@
 #include "common/fdio.h"
 
 #define MAX_REGION_BYTES (1ULL << 40)	/* 1 TiB: far above any guest we run */
+#define VU_FLAG_VERSION_MASK	0x3	/* flags bits 0-1: the protocol version */
+#define VU_VRING_IDX_MASK	0xff	/* KICK, CALL, ERR payload: the ring ... */
+#define VU_VRING_NOFD_MASK	0x100	/* ... and "no fd comes with it" */
 
 struct vring_state_msg {
 	uint32_t index;
@@ -171,105 +174,15 @@ static int ring_map(struct vu_dev *d, int i)
 	return 0;
 }
 
-static int set_mem_table(struct vu_dev *d, const uint8_t *p, uint32_t size, int *fds, int nfds)
-{
-	struct memmap m = { 0 };
-	uint32_t n, i;
-
-	if (size < 8)
-		return violation(d, "SET_MEM_TABLE: short message");
-	memcpy(&n, p, sizeof(n));
-	if (n == 0 || n > MEMMAP_MAX_REGIONS || size != 8 + n * sizeof(struct region_msg))
-		return violation(d, "SET_MEM_TABLE: bad region count %u for %u bytes", n, size);
-	if ((uint32_t)nfds != n)
-		return violation(d, "SET_MEM_TABLE: %d fds for %u regions", nfds, n);
-	for (i = 0; i < n; i++) {
-		struct region_msg rm;
-		struct mem_region reg = { 0 };
-		void *base;
-		uint64_t len, file_size;
-
-		memcpy(&rm, p + 8 + i * sizeof(rm), sizeof(rm));
-		if (rm.size == 0 || rm.size > MAX_REGION_BYTES || rm.mmap_offset > MAX_REGION_BYTES)
-			goto bad;
-		len = rm.mmap_offset + rm.size;
-		/* Mapping past the end of the file would fault on first touch,
-		 * and so would a file shrunk later: seal it where we can. */
-		memfd_seal_shrink(fds[i]);
-		if (fd_size(fds[i], &file_size) < 0 || file_size < len)
-			goto bad;
-		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
-		if (base == MAP_FAILED)
-			goto bad;
-		reg.gpa = rm.gpa;
-		reg.size = rm.size;
-		reg.uva = rm.uva;
-		reg.host = (uint8_t *)base + rm.mmap_offset;
-		reg.map_base = base;
-		reg.map_len = len;
-		if (memmap_add(&m, &reg) < 0) {
-			munmap(base, len);
-			goto bad;
-		}
-	}
-	memmap_clear(&d->mem);
-	d->mem = m;
-	for (i = 0; i < VU_NRINGS; i++)
-		if (ring_map(d, i) < 0)
-			return -1;
-	return 0;
-bad:
-	memmap_clear(&m);
-	return violation(d, "SET_MEM_TABLE: region %u is empty, huge, overlapping or beyond its file", i);
-}
-
-/* u64 payload with ring index in bits 0-7 and "no fd" in bit 8. */
-static int ring_fd_msg(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size,
-		       int *fds, int nfds)
-{
-	uint64_t v;
-	struct vu_ring *r;
-	int idx, *slot;
-
-	if (size != 8)
-		return violation(d, "request %u: bad size %u", req, size);
-	memcpy(&v, p, 8);
-	idx = v & 0xff;
-	if (idx >= VU_NRINGS || (v & ~0x1ffULL))
-		return violation(d, "request %u: bad ring %d", req, idx);
-	if ((v & 0x100) ? nfds != 0 : nfds != 1)
-		return violation(d, "request %u: fd flag and %d fds disagree", req, nfds);
-	r = &d->ring[idx];
-	slot = req == VU_SET_VRING_KICK ? &r->kick_fd : req == VU_SET_VRING_CALL ? &r->call_fd : &r->err_fd;
-	if (req == VU_SET_VRING_KICK)
-		close_kick(d, r);
-	else
-		close_fd(slot);
-	if (nfds) {
-		*slot = fds[0];
-		fds[0] = -1;
-	}
-	if (req != VU_SET_VRING_KICK)
-		return 0;
-	if (*slot < 0)
-		return violation(d, "ring %d: polling mode (no kick fd) is not supported", idx);
-	/* Without protocol features a ring is enabled as soon as it starts. */
-	if (!(d->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
-		r->enabled = true;
-	r->started = true;
-	return ring_map(d, idx);
-}
-
-static int ring_state_msg(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size,
-			  struct vring_state_msg *s)
-{
-	if (size != sizeof(*s))
-		return violation(d, "request %u: bad size %u", req, size);
-	memcpy(s, p, sizeof(*s));
-	if (s->index >= VU_NRINGS)
-		return violation(d, "request %u: bad ring %u", req, s->index);
-	return 0;
-}
+/* One message as received. A handler that keeps an fd takes it (sets its
+ * slot to -1); the rest are closed after the handler returns. */
+struct vu_msg {
+	uint32_t req;
+	const uint8_t *p;
+	uint32_t size;
+	int *fds;
+	int nfds;
+};
 
 static int send_reply(struct vu_dev *d, uint32_t req, const void *payload, uint32_t size)
 {
@@ -288,133 +201,323 @@ static int reply_u64(struct vu_dev *d, uint32_t req, uint64_t v)
 	return send_reply(d, req, &v, sizeof(v));
 }
 
-static int get_u64(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size, uint64_t *v)
+static int get_u64(struct vu_dev *d, const struct vu_msg *m, uint64_t *v)
 {
-	if (size != 8)
-		return violation(d, "request %u: bad size %u", req, size);
-	memcpy(v, p, 8);
+	if (m->size != sizeof(*v))
+		return violation(d, "request %u: bad size %u", m->req, m->size);
+	memcpy(v, m->p, sizeof(*v));
 	return 0;
 }
 
-static int handle_ring(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size)
+/* The ring a vring-state message names, or NULL (a violation). */
+static struct vu_ring *ring_state(struct vu_dev *d, const struct vu_msg *m, struct vring_state_msg *s)
+{
+	if (m->size != sizeof(*s)) {
+		violation(d, "request %u: bad size %u", m->req, m->size);
+		return NULL;
+	}
+	memcpy(s, m->p, sizeof(*s));
+	if (s->index >= VU_NRINGS) {
+		violation(d, "request %u: bad ring %u", m->req, s->index);
+		return NULL;
+	}
+	return &d->ring[s->index];
+}
+
+/* KICK, CALL and ERR: a u64 with the ring index in its low byte and "no
+ * fd" in bit 8. Returns the ring index with *fd taken from the message
+ * (-1: none), or -1. */
+static int ring_fd(struct vu_dev *d, struct vu_msg *m, int *fd)
+{
+	uint64_t v = 0;	/* set by get_u64 (the sanitizer build cannot tell) */
+	int idx;
+
+	if (get_u64(d, m, &v) < 0)
+		return -1;
+	idx = v & VU_VRING_IDX_MASK;
+	if (idx >= VU_NRINGS || (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD_MASK)))
+		return violation(d, "request %u: bad ring %d", m->req, idx);
+	if ((v & VU_VRING_NOFD_MASK) ? m->nfds != 0 : m->nfds != 1)
+		return violation(d, "request %u: fd flag and %d fds disagree", m->req, m->nfds);
+	*fd = -1;
+	if (m->nfds) {
+		*fd = m->fds[0];
+		m->fds[0] = -1;
+	}
+	return idx;
+}
+
+/* ---- one handler per request (vhost-user.rst, "Front-end message types") ---- */
+
+static int get_features(struct vu_dev *d, struct vu_msg *m)
+{
+	return reply_u64(d, m->req, VU_FEATURES);
+}
+
+static int set_features(struct vu_dev *d, struct vu_msg *m)
+{
+	uint64_t v = 0;	/* set by get_u64 (the sanitizer build cannot tell) */
+
+	if (get_u64(d, m, &v) < 0)
+		return -1;
+	if (v & ~VU_FEATURES)
+		return violation(d, "SET_FEATURES: 0x%llx not offered", (unsigned long long)(v & ~VU_FEATURES));
+	/* Frames carry the 12-byte VIRTIO 1.x header; a legacy driver's
+	 * 10-byte one would shift every frame. */
+	if (!(v & (1ULL << VIRTIO_F_VERSION_1)))
+		return violation(d, "SET_FEATURES: driver without VIRTIO_F_VERSION_1 (legacy) not supported");
+	d->features = v;
+	return 0;
+}
+
+/* One frontend per socket: nothing to record. */
+static int set_owner(struct vu_dev *d, struct vu_msg *m)
+{
+	return 0;
+}
+
+static int reset_owner(struct vu_dev *d, struct vu_msg *m)
+{
+	device_reset(d);
+	return 0;
+}
+
+static int set_mem_table(struct vu_dev *d, struct vu_msg *m)
+{
+	struct memmap mm = { 0 };
+	uint32_t n, i;
+
+	if (m->size < 8)
+		return violation(d, "SET_MEM_TABLE: short message");
+	memcpy(&n, m->p, sizeof(n));
+	if (n == 0 || n > MEMMAP_MAX_REGIONS || m->size != 8 + n * sizeof(struct region_msg))
+		return violation(d, "SET_MEM_TABLE: bad region count %u for %u bytes", n, m->size);
+	if ((uint32_t)m->nfds != n)
+		return violation(d, "SET_MEM_TABLE: %d fds for %u regions", m->nfds, n);
+	for (i = 0; i < n; i++) {
+		struct region_msg rm;
+		struct mem_region reg = { 0 };
+		int fd = m->fds[i];
+		void *base;
+		uint64_t len, file_size;
+
+		memcpy(&rm, m->p + 8 + i * sizeof(rm), sizeof(rm));
+		if (rm.size == 0 || rm.size > MAX_REGION_BYTES || rm.mmap_offset > MAX_REGION_BYTES)
+			goto bad;
+		len = rm.mmap_offset + rm.size;
+		/* Mapping past the end of the file would fault on first touch,
+		 * and so would a file shrunk later: seal it where we can. */
+		memfd_seal_shrink(fd);
+		if (fd_size(fd, &file_size) < 0 || file_size < len)
+			goto bad;
+		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+		if (base == MAP_FAILED)
+			goto bad;
+		reg.gpa = rm.gpa;
+		reg.size = rm.size;
+		reg.uva = rm.uva;
+		reg.host = (uint8_t *)base + rm.mmap_offset;
+		reg.map_base = base;
+		reg.map_len = len;
+		if (memmap_add(&mm, &reg) < 0) {
+			munmap(base, len);
+			goto bad;
+		}
+	}
+	memmap_clear(&d->mem);
+	d->mem = mm;
+	for (i = 0; i < VU_NRINGS; i++)
+		if (ring_map(d, i) < 0)
+			return -1;
+	return 0;
+bad:
+	memmap_clear(&mm);
+	return violation(d, "SET_MEM_TABLE: region %u is empty, huge, overlapping or beyond its file", i);
+}
+
+static int set_vring_num(struct vu_dev *d, struct vu_msg *m)
 {
 	struct vring_state_msg s;
+	struct vu_ring *r = ring_state(d, m, &s);
+
+	if (!r)
+		return -1;
+	if (s.num == 0 || s.num > VQ_MAX_SIZE || (s.num & (s.num - 1)) || r->started)
+		return violation(d, "SET_VRING_NUM: bad size %u for ring %u", s.num, s.index);
+	r->num = s.num;
+	return 0;
+}
+
+static int set_vring_addr(struct vu_dev *d, struct vu_msg *m)
+{
 	struct vring_addr_msg a;
 	struct vu_ring *r;
 
-	if (req == VU_SET_VRING_ADDR) {
-		if (size != sizeof(a))
-			return violation(d, "SET_VRING_ADDR: bad size %u", size);
-		memcpy(&a, p, sizeof(a));
-		if (a.index >= VU_NRINGS)
-			return violation(d, "SET_VRING_ADDR: bad ring %u", a.index);
-		r = &d->ring[a.index];
-		r->desc_uva = a.desc;
-		r->avail_uva = a.avail;
-		r->used_uva = a.used;
-		r->addr_set = true;
-		return ring_map(d, a.index);
-	}
-	if (ring_state_msg(d, req, p, size, &s) < 0)
+	if (m->size != sizeof(a))
+		return violation(d, "SET_VRING_ADDR: bad size %u", m->size);
+	memcpy(&a, m->p, sizeof(a));
+	if (a.index >= VU_NRINGS)
+		return violation(d, "SET_VRING_ADDR: bad ring %u", a.index);
+	r = &d->ring[a.index];
+	r->desc_uva = a.desc;
+	r->avail_uva = a.avail;
+	r->used_uva = a.used;
+	r->addr_set = true;
+	return ring_map(d, a.index);
+}
+
+static int set_vring_base(struct vu_dev *d, struct vu_msg *m)
+{
+	struct vring_state_msg s;
+	struct vu_ring *r = ring_state(d, m, &s);
+
+	if (!r)
 		return -1;
-	r = &d->ring[s.index];
-	switch (req) {
-	case VU_SET_VRING_NUM:
-		if (s.num == 0 || s.num > VQ_MAX_SIZE || (s.num & (s.num - 1)) || r->started)
-			return violation(d, "SET_VRING_NUM: bad size %u for ring %u", s.num, s.index);
-		r->num = s.num;
-		return 0;
-	case VU_SET_VRING_BASE:
-		if (s.num > 0xffff)
-			return violation(d, "SET_VRING_BASE: bad index %u", s.num);
-		r->base = s.num;
-		return 0;
-	case VU_GET_VRING_BASE:
-		s.num = vq_size(&r->vq) ? vq_base(&r->vq) : r->base;
-		r->base = s.num;	/* a restart without SET_VRING_BASE resumes here */
-		r->started = false;
-		vq_clear(&r->vq);
-		close_kick(d, r);
-		return send_reply(d, req, &s, sizeof(s));
-	case VU_SET_VRING_ENABLE:
-		if (s.num > 1)
-			return violation(d, "SET_VRING_ENABLE: bad value %u", s.num);
-		r->enabled = s.num;
-		return 0;
-	}
-	return -1;
+	if (s.num > UINT16_MAX)
+		return violation(d, "SET_VRING_BASE: bad index %u", s.num);
+	r->base = s.num;
+	return 0;
 }
 
-/* Returns 0 done, 1 refused (ack failure if asked), -1 violation. */
-static int dispatch(struct vu_dev *d, uint32_t req, const uint8_t *p, uint32_t size,
-		    int *fds, int nfds)
+/* Stops the ring and says where it stopped. */
+static int get_vring_base(struct vu_dev *d, struct vu_msg *m)
 {
-	uint64_t v = 0;
+	struct vring_state_msg s;
+	struct vu_ring *r = ring_state(d, m, &s);
 
-	if (nfds && req != VU_SET_MEM_TABLE && req != VU_SET_VRING_KICK &&
-	    req != VU_SET_VRING_CALL && req != VU_SET_VRING_ERR)
-		return violation(d, "request %u: unexpected fds", req);
-	switch (req) {
-	case VU_GET_FEATURES:
-		return reply_u64(d, req, VU_FEATURES);
-	case VU_SET_FEATURES:
-		if (get_u64(d, req, p, size, &v) < 0)
-			return -1;
-		if (v & ~VU_FEATURES)
-			return violation(d, "SET_FEATURES: 0x%llx not offered", (unsigned long long)(v & ~VU_FEATURES));
-		/* Frames carry the 12-byte VIRTIO 1.x header; a legacy driver's
-		 * 10-byte one would shift every frame. */
-		if (!(v & (1ULL << VIRTIO_F_VERSION_1)))
-			return violation(d, "SET_FEATURES: driver without VIRTIO_F_VERSION_1 (legacy) not supported");
-		d->features = v;
-		return 0;
-	case VU_GET_PROTOCOL_FEATURES:
-		return reply_u64(d, req, VU_PROTOCOL_FEATURES);
-	case VU_SET_PROTOCOL_FEATURES:
-		if (get_u64(d, req, p, size, &v) < 0)
-			return -1;
-		if (v & ~VU_PROTOCOL_FEATURES)
-			return violation(d, "SET_PROTOCOL_FEATURES: 0x%llx not offered", (unsigned long long)v);
-		d->protocol_features = v;
-		return 0;
-	case VU_GET_QUEUE_NUM:
-		return reply_u64(d, req, 1);
-	case VU_SET_OWNER:	/* one frontend per socket: nothing to record */
-		return 0;
-	case VU_RESET_OWNER:
-		device_reset(d);
-		return 0;
-	case VU_SET_MEM_TABLE:
-		return set_mem_table(d, p, size, fds, nfds);
-	case VU_SET_VRING_KICK:
-	case VU_SET_VRING_CALL:
-	case VU_SET_VRING_ERR:
-		return ring_fd_msg(d, req, p, size, fds, nfds);
-	case VU_SET_VRING_NUM:
-	case VU_SET_VRING_ADDR:
-	case VU_SET_VRING_BASE:
-	case VU_GET_VRING_BASE:
-	case VU_SET_VRING_ENABLE:
-		return handle_ring(d, req, p, size);
-	}
-	return violation(d, "request %u: not supported (never offered)", req);
+	if (!r)
+		return -1;
+	s.num = vq_size(&r->vq) ? vq_base(&r->vq) : r->base;
+	r->base = s.num;	/* a restart without SET_VRING_BASE resumes here */
+	r->started = false;
+	vq_clear(&r->vq);
+	close_kick(d, r);
+	return send_reply(d, m->req, &s, sizeof(s));
 }
 
-static bool has_own_reply(uint32_t req)
+static int set_vring_kick(struct vu_dev *d, struct vu_msg *m)
 {
-	return req == VU_GET_FEATURES || req == VU_GET_PROTOCOL_FEATURES ||
-	       req == VU_GET_QUEUE_NUM || req == VU_GET_VRING_BASE;
+	struct vu_ring *r;
+	int fd, idx = ring_fd(d, m, &fd);
+
+	if (idx < 0)
+		return -1;
+	r = &d->ring[idx];
+	close_kick(d, r);
+	r->kick_fd = fd;
+	if (fd < 0)
+		return violation(d, "ring %d: polling mode (no kick fd) is not supported", idx);
+	/* Without protocol features a ring is enabled as soon as it starts. */
+	if (!(d->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
+		r->enabled = true;
+	r->started = true;
+	return ring_map(d, idx);
+}
+
+static int set_vring_call(struct vu_dev *d, struct vu_msg *m)
+{
+	int fd, idx = ring_fd(d, m, &fd);
+
+	if (idx < 0)
+		return -1;
+	close_fd(&d->ring[idx].call_fd);
+	d->ring[idx].call_fd = fd;
+	return 0;
+}
+
+static int set_vring_err(struct vu_dev *d, struct vu_msg *m)
+{
+	int fd, idx = ring_fd(d, m, &fd);
+
+	if (idx < 0)
+		return -1;
+	close_fd(&d->ring[idx].err_fd);
+	d->ring[idx].err_fd = fd;
+	return 0;
+}
+
+static int get_protocol_features(struct vu_dev *d, struct vu_msg *m)
+{
+	return reply_u64(d, m->req, VU_PROTOCOL_FEATURES);
+}
+
+static int set_protocol_features(struct vu_dev *d, struct vu_msg *m)
+{
+	uint64_t v = 0;	/* set by get_u64 (the sanitizer build cannot tell) */
+
+	if (get_u64(d, m, &v) < 0)
+		return -1;
+	if (v & ~VU_PROTOCOL_FEATURES)
+		return violation(d, "SET_PROTOCOL_FEATURES: 0x%llx not offered", (unsigned long long)v);
+	d->protocol_features = v;
+	return 0;
+}
+
+/* One queue pair (VU_PROTOCOL_F_MQ is offered only so QEMU asks). */
+static int get_queue_num(struct vu_dev *d, struct vu_msg *m)
+{
+	return reply_u64(d, m->req, 1);
+}
+
+static int set_vring_enable(struct vu_dev *d, struct vu_msg *m)
+{
+	struct vring_state_msg s;
+	struct vu_ring *r = ring_state(d, m, &s);
+
+	if (!r)
+		return -1;
+	if (s.num > 1)
+		return violation(d, "SET_VRING_ENABLE: bad value %u", s.num);
+	r->enabled = s.num;
+	return 0;
+}
+
+/* The requests we serve. Any other was never offered: it ends the session.
+ * fds: the message may carry fds. replies: it answers with its own reply
+ * (never with a REPLY_ACK one). */
+static const struct vu_request_def {
+	int (*handle)(struct vu_dev *d, struct vu_msg *m);
+	bool fds, replies;
+} requests[] = {
+	[VU_GET_FEATURES] = { get_features, false, true },
+	[VU_SET_FEATURES] = { set_features, false, false },
+	[VU_SET_OWNER] = { set_owner, false, false },
+	[VU_RESET_OWNER] = { reset_owner, false, false },
+	[VU_SET_MEM_TABLE] = { set_mem_table, true, false },
+	[VU_SET_VRING_NUM] = { set_vring_num, false, false },
+	[VU_SET_VRING_ADDR] = { set_vring_addr, false, false },
+	[VU_SET_VRING_BASE] = { set_vring_base, false, false },
+	[VU_GET_VRING_BASE] = { get_vring_base, false, true },
+	[VU_SET_VRING_KICK] = { set_vring_kick, true, false },
+	[VU_SET_VRING_CALL] = { set_vring_call, true, false },
+	[VU_SET_VRING_ERR] = { set_vring_err, true, false },
+	[VU_GET_PROTOCOL_FEATURES] = { get_protocol_features, false, true },
+	[VU_SET_PROTOCOL_FEATURES] = { set_protocol_features, false, false },
+	[VU_GET_QUEUE_NUM] = { get_queue_num, false, true },
+	[VU_SET_VRING_ENABLE] = { set_vring_enable, false, false },
+};
+
+static const struct vu_request_def *request_def(uint32_t req)
+{
+	return req < sizeof(requests) / sizeof(requests[0]) && requests[req].handle ? &requests[req] : NULL;
 }
 
 int vu_handle(struct vu_dev *d, uint32_t req, uint32_t flags, const uint8_t *payload,
 	      uint32_t size, int *fds, int nfds)
 {
+	const struct vu_request_def *def = request_def(req);
+	struct vu_msg m = { req, payload, size, fds, nfds };
 	int rc;
 
-	if ((flags & 0x3) != VU_FLAG_VERSION || (flags & VU_FLAG_REPLY))
+	if ((flags & VU_FLAG_VERSION_MASK) != VU_FLAG_VERSION || (flags & VU_FLAG_REPLY))
 		return violation(d, "request %u: bad flags 0x%x", req, flags);
-	rc = dispatch(d, req, payload, size, fds, nfds);
-	if ((flags & VU_FLAG_NEED_REPLY) && !has_own_reply(req) &&
+	if (nfds && !(def && def->fds))
+		rc = violation(d, "request %u: unexpected fds", req);
+	else if (!def)
+		rc = violation(d, "request %u: not supported (never offered)", req);
+	else
+		rc = def->handle(d, &m);
+	if ((flags & VU_FLAG_NEED_REPLY) && !(def && def->replies) &&
 	    (d->protocol_features & (1ULL << VU_PROTOCOL_F_REPLY_ACK)) && d->fd >= 0) {
 		/* A violation still ends the session, but say so first. */
 		if (reply_u64(d, req, rc ? 1 : 0) < 0)

@@ -267,6 +267,42 @@ static void test_log_base(void **state)
 	expect_refused("unexpected fds");
 }
 
+/* Requests outside the table are refused as never offered, whatever
+ * their number; fd messages check their ring byte and fd flag. */
+static void reconnect(void)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	vu_attach(&d, sv[0]);	/* ends (and closes) the old session */
+	close(fe);
+	fe = sv[1];
+}
+
+static void test_unserved_requests(void **state)
+{
+	static const uint32_t reqs[] = { 0, VU_SET_LOG_BASE, VU_SET_LOG_FD, VU_SEND_RARP, VU_NET_SET_MTU, 40, UINT32_MAX };
+	char want[64];
+	uint64_t v;
+	unsigned i;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		reconnect();
+		v = 0;
+		send_msg(reqs[i], VU_FLAG_VERSION, &v, sizeof(v), NULL, 0);
+		snprintf(want, sizeof(want), "request %u: not supported (never offered)", reqs[i]);
+		expect_refused(want);
+	}
+	reconnect();
+	v = VU_RX | 0x100;	/* "no fd" ... */
+	send_msg(VU_SET_VRING_CALL, VU_FLAG_VERSION, &v, sizeof(v), &memfd, 1);	/* ... and one */
+	expect_refused("request 13: fd flag and 1 fds disagree");
+	reconnect();
+	v = VU_RX | 0x200;
+	send_msg(VU_SET_VRING_ERR, VU_FLAG_VERSION, &v, sizeof(v), NULL, 0);
+	expect_refused("request 14: bad ring 0");
+}
+
 static void test_mem_overlap(void **state)
 {
 	struct region r[2] = { { 0, MEM / 2, UVA, 0 }, { MEM / 4, MEM / 2, UVA + MEM, MEM / 2 } };
@@ -507,7 +543,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_queries), T(test_happy_path), T(test_reply_ack_failure), T(test_split_message),
-		T(test_peer_close), T(test_unoffered_feature), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
+		T(test_peer_close), T(test_unserved_requests), T(test_unoffered_feature), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
 		T(test_log_base), T(test_mem_overlap), T(test_mem_zero_huge_beyond), T(test_mem_fd_count),
 		T(test_mem_fewer_fds), T(test_mem_no_regions), T(test_mem_nine_regions), T(test_too_many_fds), T(test_vring_num_bad),
 		T(test_vring_index_bad), T(test_ring_outside_memory), T(test_repeats_do_not_leak),
