@@ -29,11 +29,11 @@
 
 #define HOLD_NS		20000000ULL	/* merging two rings: wait this long for the other */
 #define ROUND_MAX	256		/* frames between flushes of a live output */
-#define LABEL_MAX	(2 * CAP_NAME_MAX + 8)
+#define LABEL_MAX	(2 * CFG_NAME_MAX + 8)
 
 /* One ring we read. */
 struct src {
-	char vm[CAP_NAME_MAX];
+	char vm[CFG_NAME_MAX];
 	int fd;
 	void *map;
 	struct cap_reader r;

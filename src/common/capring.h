@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "common/stats.h"
+#include "config/config.h"
 
 #define CAP_MAGIC	0x31525041434d564dULL	/* "MVMCAPR1" little-endian */
 #define CAP_VERSION	1
@@ -41,7 +42,6 @@
 #define CAP_FILE_SIZE	((size_t)CAP_HDR_SIZE + (size_t)CAP_SLOTS * CAP_SLOT_SIZE)
 #define CAP_READERS	16
 #define CAP_STREAMS	(1 + STATS_MAX_LINKS)	/* 0: the guest's eth0; 1 + i: sent on link i */
-#define CAP_NAME_MAX	STATS_NAME_MAX
 
 #define CAP_LEASE_NS	5000000000ULL	/* a reader's lease: 5 s */
 #define CAP_RENEW_NS	250000000ULL	/* renewed every 250 ms */
@@ -75,7 +75,7 @@ struct cap_hdr {
 	uint64_t head;			/* records [0, head) have been written */
 	uint8_t pad2[56];
 	uint64_t stream_total[CAP_STREAMS];	/* frames recorded per stream */
-	char stream_name[CAP_STREAMS][CAP_NAME_MAX];	/* 0: this VM; 1 + i: link i's peer */
+	char stream_name[CAP_STREAMS][CFG_NAME_MAX];	/* 0: this VM; 1 + i: link i's peer */
 	uint8_t pad3[192];
 	struct cap_reader_slot reader[CAP_READERS];
 	uint8_t pad4[CAP_HDR_SIZE - 1280];

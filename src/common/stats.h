@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
+
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
 #define STATS_VERSION 2
 #define STATS_MAX_LINKS 15
-#define STATS_NAME_MAX 32
+#define STATS_NAME_MAX CFG_NAME_MAX	/* old name, still used by supervisor/snapshot.[ch], vmm/main.c */
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -38,7 +40,7 @@ static inline const char *drop_reason_name(int r)
 
 /* One direction pair of a link as seen from one end. */
 struct link_stats {
-	char peer[STATS_NAME_MAX];
+	char peer[CFG_NAME_MAX];
 	uint64_t tx_frames, tx_bytes;	/* put on the link towards peer */
 	uint64_t rx_frames, rx_bytes;	/* taken off the link, delivered to guest */
 	uint64_t drop[DROP__MAX];	/* frames for/from this link dropped */
@@ -52,7 +54,7 @@ struct vm_stats {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t nlinks;
-	char name[STATS_NAME_MAX];
+	char name[CFG_NAME_MAX];
 	uint64_t vmm_starts;		/* how many times a VMM attached */
 	uint64_t guest_tx_frames, guest_tx_bytes;	/* taken from guest TX */
 	uint64_t guest_rx_frames, guest_rx_bytes;	/* put in guest RX */

@@ -406,8 +406,9 @@ static void system_key(struct parser *p, const char *k, const char *v)
 			snprintf(c->kernel, sizeof(c->kernel), "%s", v);
 		break;
 	case 4:
-		if (!parse_uint(v, 64, 4096, &q) || (q & (q - 1)))
-			fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from 64 to 4096", v);
+		if (!parse_uint(v, CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX, &q) || !config_qsize_ok(q))
+			fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from %d to %d", v,
+			     CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX);
 		else
 			c->link_queue_size = q;
 		break;
@@ -689,7 +690,7 @@ static void defaults(struct config *c, const char *path)
 	snprintf(c->name, sizeof(c->name), "multi");
 	c->engine = ENGINE_AUTO;
 	c->auto_addr = true;
-	c->link_queue_size = 256;
+	c->link_queue_size = CFG_LINK_QSIZE_DEFAULT;
 	snprintf(c->user, sizeof(c->user), "multivm");
 	c->log_max = 4 << 20;
 }

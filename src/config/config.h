@@ -9,7 +9,13 @@
 
 #define CFG_MAX_VMS	16
 #define CFG_MAX_LINKS	(CFG_MAX_VMS * (CFG_MAX_VMS - 1) / 2)
+/* Limits other modules share: a name here is a name everywhere (link
+ * headers, stats files, capture rings), and link_queue_size is the link
+ * format's Q (docs/link-format.md); their layouts are pinned on them. */
 #define CFG_NAME_MAX	32	/* including NUL; names are [a-z0-9_-], start with a letter */
+#define CFG_LINK_QSIZE_MIN	64
+#define CFG_LINK_QSIZE_MAX	4096
+#define CFG_LINK_QSIZE_DEFAULT	256
 #define CFG_PATH_MAX	256
 #define CFG_ERR_MAX	512
 
@@ -48,7 +54,7 @@ struct config {
 	enum cfg_engine engine;
 	bool auto_addr;			/* addressing = auto (default) | manual */
 	char kernel[CFG_PATH_MAX];	/* "" = pick the host's newest kernel */
-	unsigned link_queue_size;	/* power of two, 64..4096, default 256 */
+	unsigned link_queue_size;	/* config_qsize_ok(), default CFG_LINK_QSIZE_DEFAULT */
 	char user[CFG_NAME_MAX];	/* VMMs and QEMUs run as this user when started by root */
 	int user_line;			/* 0: the default */
 	uint64_t log_max;		/* bytes per log file before it is rotated */
@@ -68,6 +74,12 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 int config_load_string(struct config *c, const char *text, const char *name,
 		       char *err, size_t errlen);
 int config_load_default(struct config *c, char *err, size_t errlen);
+
+/* A link queue size: a power of two from CFG_LINK_QSIZE_MIN to _MAX. */
+static inline bool config_qsize_ok(unsigned q)
+{
+	return q >= CFG_LINK_QSIZE_MIN && q <= CFG_LINK_QSIZE_MAX && !(q & (q - 1));
+}
 
 /* Index of the VM called name, or -1. */
 int config_vm_index(const struct config *c, const char *name);

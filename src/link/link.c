@@ -31,11 +31,6 @@ size_t link_shm_size(unsigned qsize)
 	return PAGE + 2 * dir_bytes(qsize);
 }
 
-static bool qsize_ok(unsigned q)
-{
-	return q >= LINK_QSIZE_MIN && q <= LINK_QSIZE_MAX && !(q & (q - 1));
-}
-
 static void fill_hdr(struct link_hdr *h, unsigned qsize, const char *n0, const char *n1)
 {
 	memset(h, 0, sizeof(*h));
@@ -65,7 +60,7 @@ int link_create(struct link_res *r, unsigned qsize, const char *name0, const cha
 	int err;
 
 	r->memfd = r->kick[0] = r->kick[1] = -1;
-	if (!qsize_ok(qsize) || strlen(name0) >= LINK_NAME_MAX || strlen(name1) >= LINK_NAME_MAX)
+	if (!config_qsize_ok(qsize) || strlen(name0) >= CFG_NAME_MAX || strlen(name1) >= CFG_NAME_MAX)
 		return -EINVAL;
 	r->memfd = memfd_create("multivm-link", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (r->memfd < 0)
@@ -136,7 +131,7 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 	uint8_t *shm;
 	int seals, rc;
 
-	if ((side != 0 && side != 1) || !qsize_ok(qsize) || strlen(peer) >= LINK_NAME_MAX)
+	if ((side != 0 && side != 1) || !config_qsize_ok(qsize) || strlen(peer) >= CFG_NAME_MAX)
 		return -EINVAL;
 	if (fstat(memfd, &st) < 0)
 		return -errno;

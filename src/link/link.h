@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/stats.h"
+#include "config/config.h"
 #include "virtq/memmap.h"
 #include "virtq/virtq.h"
 
@@ -17,9 +18,9 @@
 #define LINK_VERSION	1
 #define LINK_SLOT_SIZE	2048		/* one frame per slot */
 #define LINK_MAX_FRAME	(LINK_SLOT_SIZE - 8)
-#define LINK_QSIZE_MIN	64
-#define LINK_QSIZE_MAX	4096
-#define LINK_NAME_MAX	32
+/* Q is config_qsize_ok(); these old names are aliases for vmm/main.c. */
+#define LINK_QSIZE_MIN	CFG_LINK_QSIZE_MIN
+#define LINK_QSIZE_MAX	CFG_LINK_QSIZE_MAX
 
 /* First page of the memfd. Written by the supervisor at creation and again
  * before each VMM start (a peer may have scribbled on it). A VMM checks
@@ -33,7 +34,7 @@ struct link_hdr {
 	uint64_t dir_off[2];	/* start of each direction's area */
 	uint64_t dir_size;	/* bytes per direction: ring, then slots */
 	uint64_t ring_size;	/* bytes of the ring part (page aligned) */
-	char name[2][LINK_NAME_MAX];	/* side 0 and side 1 VM names */
+	char name[2][CFG_NAME_MAX];	/* side 0 and side 1 VM names */
 };
 _Static_assert(sizeof(struct link_hdr) == 120 && offsetof(struct link_hdr, qsize) == 12 &&
 	       offsetof(struct link_hdr, dir_off) == 24 && offsetof(struct link_hdr, ring_size) == 48 &&
@@ -54,7 +55,7 @@ size_t link_shm_size(unsigned qsize);
 
 /* One end of a link, inside a VMM. */
 struct link {
-	char peer[LINK_NAME_MAX];
+	char peer[CFG_NAME_MAX];
 	uint8_t peer_mac[6];
 	int side;		/* 0 or 1: we send on direction side */
 	int memfd, rx_kick, tx_kick;
