@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pciaddr.h"
+
 #define MAX_PENDING_LINKS 256
 
 enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS };
@@ -295,8 +297,7 @@ static bool parse_cidr(const char *s, uint32_t *addr, unsigned *prefix)
 
 static bool valid_passthrough(const char *s)
 {
-	unsigned d, b, dev, f;
-	int n = 0;
+	struct pci_bdf bdf;
 	size_t i, len;
 
 	if (strcmp(s, "user") == 0)
@@ -314,36 +315,8 @@ static bool valid_passthrough(const char *s)
 		return true;
 	}
 	if (strncmp(s, "pci:", 4) == 0)
-		return strlen(s) == 16 && sscanf(s + 4, "%4x:%2x:%2x.%1x%n", &d, &b, &dev, &f, &n) == 4 &&
-		       n == 12 && dev < 32 && f < 8;
+		return pci_bdf_parse(s + 4, &bdf) == 0;
 	return false;
-}
-
-/* "A/S[,A/S...]" with numbers in C notation (0x... or decimal), S > 0. */
-static bool valid_ranges(const char *s)
-{
-	for (;;) {
-		char *end;
-		unsigned long long a, n;
-
-		errno = 0;
-		a = strtoull(s, &end, 0);
-		if (end == s || *end != '/' || errno)
-			return false;
-		s = end + 1;
-		n = strtoull(s, &end, 0);
-		if (end == s || errno || n == 0 || a + n < a)
-			return false;
-		while (*end == ' ')
-			end++;
-		if (*end == 0)
-			return true;
-		if (*end != ',')
-			return false;
-		s = end + 1;
-		while (*s == ' ')
-			s++;
-	}
 }
 
 /* ---- keys ---- */
@@ -485,7 +458,7 @@ static void vm_key(struct parser *p, const char *k, const char *v)
 
 		if (!first_time(p, io ? 6 : 7, k))
 			return;
-		if (!valid_ranges(v) || strlen(v) >= sizeof(vm->pci_io))
+		if (addr_ranges_parse(v, NULL, 0) < 0 || strlen(v) >= sizeof(vm->pci_io))
 			fail(p, p->line, "[%s] %s: '%s' is not a list of ADDRESS/SIZE (e.g. 0xfebc0000/0x20000)", s, k, v);
 		snprintf(io ? vm->pci_io : vm->pci_mmio, sizeof(vm->pci_io), "%s", v);
 		*(io ? &vm->pci_io_line : &vm->pci_mmio_line) = p->line;

@@ -1,6 +1,5 @@
 #include "passthrough/pci.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -8,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "common/pciaddr.h"
 
 #define IORESOURCE_IO	0x100
 #define IORESOURCE_MEM	0x200
@@ -146,32 +147,21 @@ static void read_caps(const char *dir, struct pci_info *p)
 	pci_parse_caps(cfg, n, &p->msi, &p->msix);
 }
 
-/* DDDD:BB:DD.F exactly: it becomes a path under sysfs. */
-static int parse_bdf(const char *s, struct pci_info *p)
-{
-	size_t i;
-	int n = 0;
-
-	if (strlen(s) != 12)
-		return -1;
-	for (i = 0; i < 12; i++)
-		if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
-			return -1;
-	if (sscanf(s, "%4x:%2x:%2x.%1x%n", &p->domain, &p->bus, &p->dev, &p->fn, &n) != 4 || n != 12 ||
-	    p->dev >= 32 || p->fn >= 8)
-		return -1;
-	return 0;
-}
-
 int pci_read(const char *sysfs, const char *bdf, struct pci_info *p, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], buf[64];
+	struct pci_bdf b;
 
 	memset(p, 0, sizeof(*p));
-	if (parse_bdf(bdf, p) < 0) {
+	/* Exactly DDDD:BB:DD.F: it becomes a path under sysfs. */
+	if (pci_bdf_parse(bdf, &b) < 0) {
 		snprintf(err, errlen, "'%s' is not a PCI address DDDD:BB:DD.F (lspci -D lists them)", bdf);
 		return -1;
 	}
+	p->domain = b.domain;
+	p->bus = b.bus;
+	p->dev = b.dev;
+	p->fn = b.fn;
 	snprintf(p->bdf, sizeof(p->bdf), "%s", bdf);
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs, bdf);
 	if (access(dir, F_OK) != 0) {
@@ -196,17 +186,23 @@ int pci_read(const char *sysfs, const char *bdf, struct pci_info *p, char *err, 
 	return 0;
 }
 
-/* "0xA/0xS,..." for the BARs of one kind, in BAR order. */
+/* The BARs of one kind, in BAR order. Returns how many. */
+static unsigned bar_ranges(const struct pci_info *p, bool io, struct addr_range r[PCI_MAX_BARS])
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < p->nbars; i++)
+		if (p->bar[i].io == io)
+			r[n++] = (struct addr_range){ p->bar[i].start, p->bar[i].size };
+	return n;
+}
+
+/* "0xA/0xS,..." for the BARs of one kind ("" for none). */
 static void ranges(const struct pci_info *p, bool io, char *out, size_t len)
 {
-	size_t used = 0;
-	unsigned i;
+	struct addr_range r[PCI_MAX_BARS];
 
-	out[0] = 0;
-	for (i = 0; i < p->nbars; i++)
-		if (p->bar[i].io == io && used < len)
-			used += snprintf(out + used, len - used, "%s0x%llx/0x%llx", used ? "," : "",
-					 (unsigned long long)p->bar[i].start, (unsigned long long)p->bar[i].size);
+	addr_ranges_format(r, bar_ranges(p, io, r), out, len);
 }
 
 static const char *cap_str(int v, char *buf, size_t len)
@@ -243,36 +239,14 @@ void pci_print(const struct pci_info *p)
 	printf("  pci_irq = %d\n", p->irq);
 }
 
-/* "A/S,A/S,..." into pairs; returns how many, or -1 if malformed. */
-static int parse_ranges(const char *s, unsigned long long r[][2], int max)
+/* The stated ranges are the device's BARs of that kind, however they are
+ * spelled (hex, decimal, spaces)? */
+static bool same_ranges(const char *stated, const struct pci_info *p, bool io)
 {
-	int n = 0;
+	struct addr_range want[PCI_MAX_BARS], have[PCI_MAX_BARS];
+	int n = addr_ranges_parse(stated, want, PCI_MAX_BARS);
 
-	while (*s) {
-		char *end;
-
-		if (n == max)
-			return -1;
-		r[n][0] = strtoull(s, &end, 0);
-		if (end == s || *end != '/')
-			return -1;
-		s = end + 1;
-		r[n][1] = strtoull(s, &end, 0);
-		if (end == s)
-			return -1;
-		n++;
-		s = end + strspn(end, " ,");
-	}
-	return n;
-}
-
-/* The same ranges, however they are spelled (hex, decimal, spaces)? */
-static bool same_ranges(const char *stated, const char *actual)
-{
-	unsigned long long a[16][2], b[16][2];
-	int na = parse_ranges(stated, a, 16), nb = parse_ranges(actual, b, 16);
-
-	return na >= 0 && na == nb && memcmp(a, b, sizeof(a[0]) * na) == 0;
+	return n >= 0 && (unsigned)n == bar_ranges(p, io, have) && memcmp(want, have, sizeof(want[0]) * n) == 0;
 }
 
 /* The values the config states must be the device's. */
@@ -282,13 +256,13 @@ static int check_stated(const struct config *c, const struct cfg_vm *vm, const s
 	char actual[256];
 
 	ranges(p, false, actual, sizeof(actual));
-	if (vm->pci_mmio[0] && !same_ranges(vm->pci_mmio, actual)) {
+	if (vm->pci_mmio[0] && !same_ranges(vm->pci_mmio, p, false)) {
 		snprintf(err, errlen, "%s:%d: [vm %s] pci_mmio: %s does not match %s, whose memory BARs are %s",
 			 c->path, vm->pci_mmio_line, vm->name, vm->pci_mmio, p->bdf, actual[0] ? actual : "none");
 		return -1;
 	}
 	ranges(p, true, actual, sizeof(actual));
-	if (vm->pci_io[0] && !same_ranges(vm->pci_io, actual)) {
+	if (vm->pci_io[0] && !same_ranges(vm->pci_io, p, true)) {
 		snprintf(err, errlen, "%s:%d: [vm %s] pci_io: %s does not match %s, whose I/O BARs are %s",
 			 c->path, vm->pci_io_line, vm->name, vm->pci_io, p->bdf, actual[0] ? actual : "none");
 		return -1;
