@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Digit count and separator after each field of DDDD:BB:DD.F. */
 static const struct {
@@ -32,12 +33,13 @@ int pci_bdf_parse(const char *s, struct pci_bdf *out)
 	return 0;
 }
 
-/* A number in C notation that starts with a digit (strtoull alone would
- * take spaces and a sign). */
+/* A number in C notation, after blanks; no sign (strtoull alone would
+ * take "-1" for 2^64 - 1). */
 static int number(const char **s, uint64_t *v)
 {
 	char *end;
 
+	*s += strspn(*s, " \t");
 	if (!isdigit((unsigned char)**s))
 		return -1;
 	errno = 0;

@@ -22,8 +22,8 @@ struct addr_range {
 };
 
 /* "A/S[,A/S...]": numbers in C notation (0x hex, 0 octal, else decimal),
- * each starting with a digit; S > 0 and A + S within 64 bits; spaces after
- * a number and after a comma. Returns how many ranges s lists, storing the
+ * without sign; S > 0 and A + S within 64 bits; blanks before a number,
+ * spaces after one. Returns how many ranges s lists, storing the
  * first max of them in out (which may be NULL), or -1 if malformed. */
 int addr_ranges_parse(const char *s, struct addr_range *out, unsigned max);
 

@@ -321,6 +321,16 @@ static bool valid_passthrough(const char *s)
 
 /* ---- keys ---- */
 
+/* A key of a section. Its index in the section's table is its bit in
+ * parser.seen: set once per section. */
+struct key {
+	const char *name;
+	void (*set)(struct parser *p, const char *k, const char *v);
+	bool qemu;	/* configures the QEMU multivm starts for the VM */
+};
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
 /* Marks key bit as seen in this section; a repeat is an error. */
 static bool first_time(struct parser *p, unsigned bit, const char *key)
 {
@@ -332,179 +342,256 @@ static bool first_time(struct parser *p, unsigned bit, const char *key)
 	return true;
 }
 
-static void system_key(struct parser *p, const char *k, const char *v)
+static const struct key *find_key(const struct key *keys, size_t n, const char *k)
 {
-	static const char *const keys[] = {
-		"name", "engine", "addressing", "kernel", "link_queue_size", "user", "log_max",
-	};
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(k, keys[i].name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Sets key k of the current section from keys[]; false if k is not one. */
+static bool set_key(struct parser *p, const struct key *keys, size_t n, const char *k, const char *v)
+{
+	const struct key *key = find_key(keys, n, k);
+
+	if (!key)
+		return false;
+	if (first_time(p, key - keys, k))
+		key->set(p, k, v);
+	return true;
+}
+
+/* [system] */
+
+static void sys_name(struct parser *p, const char *k, const char *v)
+{
+	if (!valid_name(v))
+		fail(p, p->line, "[system] name: '%s' is not a valid name ([a-z][a-z0-9_-]*)", v);
+	else
+		snprintf(p->c->name, sizeof(p->c->name), "%s", v);
+}
+
+static void sys_engine(struct parser *p, const char *k, const char *v)
+{
 	struct config *c = p->c;
-	uint64_t kib;
-	unsigned i, q;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && strcmp(k, keys[i]); i++)
-		;
-	if (i == sizeof(keys) / sizeof(keys[0])) {
-		fail(p, p->line, "[system] %s: unknown key", k);
-		return;
-	}
-	if (!first_time(p, i, k))
-		return;
-	switch (i) {
-	case 0:
-		if (!valid_name(v))
-			fail(p, p->line, "[system] name: '%s' is not a valid name ([a-z][a-z0-9_-]*)", v);
-		else
-			snprintf(c->name, sizeof(c->name), "%s", v);
-		break;
-	case 1:
-		if (strcmp(v, "auto") == 0)
-			c->engine = ENGINE_AUTO;
-		else if (strcmp(v, "kvm") == 0)
-			c->engine = ENGINE_KVM;
-		else if (strcmp(v, "tcg") == 0)
-			c->engine = ENGINE_TCG;
-		else
-			fail(p, p->line, "[system] engine: '%s' is not auto, kvm or tcg", v);
-		break;
-	case 2:
-		if (strcmp(v, "auto") == 0 || strcmp(v, "manual") == 0)
-			c->auto_addr = strcmp(v, "auto") == 0;
-		else
-			fail(p, p->line, "[system] addressing: '%s' is not auto or manual", v);
-		break;
-	case 3:
-		if (strlen(v) >= sizeof(c->kernel))
-			fail(p, p->line, "[system] kernel: path too long");
-		else
-			snprintf(c->kernel, sizeof(c->kernel), "%s", v);
-		break;
-	case 4:
-		if (!parse_uint(v, CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX, &q) || !config_qsize_ok(q))
-			fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from %d to %d", v,
-			     CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX);
-		else
-			c->link_queue_size = q;
-		break;
-	case 5:
-		if (!valid_name(v))
-			fail(p, p->line, "[system] user: '%s' is not a valid user name ([a-z][a-z0-9_-]*)", v);
-		else
-			snprintf(c->user, sizeof(c->user), "%s", v);
-		c->user_line = p->line;
-		break;
-	case 6:
-		if (!parse_size_kib(v, &kib) || kib < 4 || kib > 1024 * 1024)
-			fail(p, p->line, "[system] log_max: '%s' is not a size from 4K to 1G", v);
-		else
-			c->log_max = kib * 1024;
-		break;
-	}
+	if (strcmp(v, "auto") == 0)
+		c->engine = ENGINE_AUTO;
+	else if (strcmp(v, "kvm") == 0)
+		c->engine = ENGINE_KVM;
+	else if (strcmp(v, "tcg") == 0)
+		c->engine = ENGINE_TCG;
+	else
+		fail(p, p->line, "[system] engine: '%s' is not auto, kvm or tcg", v);
 }
 
-/* Keys that only configure the QEMU multivm starts for the VM. */
-static void qemu_key(struct parser *p, const char *k)
+static void sys_addressing(struct parser *p, const char *k, const char *v)
 {
-	static const char *const keys[] = { "memory", "cpus", "passthrough", "restart" };
-	unsigned i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(k, keys[i]) == 0 && !p->qemu_key_line[p->vm]) {
-			p->qemu_key_line[p->vm] = p->line;
-			p->qemu_key[p->vm] = keys[i];
-		}
+	if (strcmp(v, "auto") == 0 || strcmp(v, "manual") == 0)
+		p->c->auto_addr = strcmp(v, "auto") == 0;
+	else
+		fail(p, p->line, "[system] addressing: '%s' is not auto or manual", v);
 }
 
-static void vm_key(struct parser *p, const char *k, const char *v)
+static void sys_kernel(struct parser *p, const char *k, const char *v)
+{
+	struct config *c = p->c;
+
+	if (strlen(v) >= sizeof(c->kernel))
+		fail(p, p->line, "[system] kernel: path too long");
+	else
+		snprintf(c->kernel, sizeof(c->kernel), "%s", v);
+}
+
+static void sys_link_queue_size(struct parser *p, const char *k, const char *v)
+{
+	unsigned q;
+
+	if (!parse_uint(v, CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX, &q) || !config_qsize_ok(q))
+		fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from %d to %d", v,
+		     CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX);
+	else
+		p->c->link_queue_size = q;
+}
+
+static void sys_user(struct parser *p, const char *k, const char *v)
+{
+	struct config *c = p->c;
+
+	if (!valid_name(v))
+		fail(p, p->line, "[system] user: '%s' is not a valid user name ([a-z][a-z0-9_-]*)", v);
+	else
+		snprintf(c->user, sizeof(c->user), "%s", v);
+	c->user_line = p->line;
+}
+
+static void sys_log_max(struct parser *p, const char *k, const char *v)
+{
+	uint64_t kib;
+
+	if (!parse_size_kib(v, &kib) || kib < 4 || kib > 1024 * 1024)
+		fail(p, p->line, "[system] log_max: '%s' is not a size from 4K to 1G", v);
+	else
+		p->c->log_max = kib * 1024;
+}
+
+static const struct key system_keys[] = {
+	{ "name", sys_name, false },
+	{ "engine", sys_engine, false },
+	{ "addressing", sys_addressing, false },
+	{ "kernel", sys_kernel, false },
+	{ "link_queue_size", sys_link_queue_size, false },
+	{ "user", sys_user, false },
+	{ "log_max", sys_log_max, false },
+};
+
+/* [vm NAME] */
+
+static void vm_memory(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!parse_size_mib(v, &vm->memory_mib) || vm->memory_mib < 64 || vm->memory_mib > 65536)
+		fail(p, p->line, "[%s] memory: '%s' is not a size from 64M to 64G (use e.g. 256M or 1G)",
+		     p->sec_name, v);
+}
+
+static void vm_cpus(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_uint(v, 1, 64, &p->c->vm[p->vm].cpus))
+		fail(p, p->line, "[%s] cpus: '%s' is not a number from 1 to 64", p->sec_name, v);
+}
+
+static void vm_mac(struct parser *p, const char *k, const char *v)
 {
 	struct cfg_vm *vm = &p->c->vm[p->vm];
 	const char *s = p->sec_name;
 
-	qemu_key(p, k);
-	if (strcmp(k, "memory") == 0) {
-		if (first_time(p, 0, k) && (!parse_size_mib(v, &vm->memory_mib) ||
-					    vm->memory_mib < 64 || vm->memory_mib > 65536))
-			fail(p, p->line, "[%s] memory: '%s' is not a size from 64M to 64G (use e.g. 256M or 1G)", s, v);
-	} else if (strcmp(k, "cpus") == 0) {
-		if (first_time(p, 1, k) && !parse_uint(v, 1, 64, &vm->cpus))
-			fail(p, p->line, "[%s] cpus: '%s' is not a number from 1 to 64", s, v);
-	} else if (strcmp(k, "mac") == 0) {
-		if (!first_time(p, 2, k))
-			return;
-		if (!parse_mac(v, vm->mac))
-			fail(p, p->line, "[%s] mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", s, v);
-		else if (vm->mac[0] & 1)
-			fail(p, p->line, "[%s] mac: '%s' is a multicast address", s, v);
-		else if (!(vm->mac[0] | vm->mac[1] | vm->mac[2] | vm->mac[3] | vm->mac[4] | vm->mac[5]))
-			fail(p, p->line, "[%s] mac: the all-zero address is not usable", s);
-		p->mac_given[p->vm] = true;
-		p->mac_line[p->vm] = p->line;
-	} else if (strcmp(k, "address") == 0) {
-		if (!first_time(p, 3, k))
-			return;
-		if (!parse_cidr(v, &vm->addr, &vm->prefix))
-			fail(p, p->line, "[%s] address: '%s' is not an IPv4 address with prefix (e.g. 192.168.1.1/24)", s, v);
-		vm->has_addr = true;
-		p->addr_line[p->vm] = p->line;
-	} else if (strcmp(k, "passthrough") == 0) {
-		if (!first_time(p, 4, k))
-			return;
-		if (!valid_passthrough(v))
-			fail(p, p->line, "[%s] passthrough: '%s' is not user, tap:IFNAME or pci:DDDD:BB:DD.F", s, v);
-		else
-			snprintf(vm->passthrough, sizeof(vm->passthrough), "%s", v);
-		vm->passthrough_line = p->line;
-	} else if (strcmp(k, "pci_mmio") == 0 || strcmp(k, "pci_io") == 0) {
-		bool io = k[4] == 'i';
-
-		if (!first_time(p, io ? 6 : 7, k))
-			return;
-		if (addr_ranges_parse(v, NULL, 0) < 0 || strlen(v) >= sizeof(vm->pci_io))
-			fail(p, p->line, "[%s] %s: '%s' is not a list of ADDRESS/SIZE (e.g. 0xfebc0000/0x20000)", s, k, v);
-		snprintf(io ? vm->pci_io : vm->pci_mmio, sizeof(vm->pci_io), "%s", v);
-		*(io ? &vm->pci_io_line : &vm->pci_mmio_line) = p->line;
-	} else if (strcmp(k, "pci_irq") == 0) {
-		unsigned irq = 0;
-
-		if (!first_time(p, 8, k))
-			return;
-		if (!parse_uint(v, 0, 1023, &irq))
-			fail(p, p->line, "[%s] pci_irq: '%s' is not an IRQ number", s, v);
-		vm->pci_irq = irq;
-		vm->pci_irq_line = p->line;
-	} else if (strcmp(k, "restart") == 0) {
-		if (!first_time(p, 5, k))
-			return;
-		if (strcmp(v, "always") == 0)
-			vm->restart = RESTART_ALWAYS;
-		else if (strcmp(v, "never") == 0)
-			vm->restart = RESTART_NEVER;
-		else
-			fail(p, p->line, "[%s] restart: '%s' is not always or never", s, v);
-	} else if (strcmp(k, "guest") == 0) {
-		if (!first_time(p, 9, k))
-			return;
-		if (strcmp(v, "multivm") == 0 || strcmp(v, "external") == 0)
-			vm->external = strcmp(v, "external") == 0;
-		else
-			fail(p, p->line, "[%s] guest: '%s' is not multivm or external", s, v);
-	} else {
-		fail(p, p->line, "[%s] %s: unknown key", s, k);
-	}
+	if (!parse_mac(v, vm->mac))
+		fail(p, p->line, "[%s] mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", s, v);
+	else if (vm->mac[0] & 1)
+		fail(p, p->line, "[%s] mac: '%s' is a multicast address", s, v);
+	else if (!(vm->mac[0] | vm->mac[1] | vm->mac[2] | vm->mac[3] | vm->mac[4] | vm->mac[5]))
+		fail(p, p->line, "[%s] mac: the all-zero address is not usable", s);
+	p->mac_given[p->vm] = true;
+	p->mac_line[p->vm] = p->line;
 }
+
+static void vm_address(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!parse_cidr(v, &vm->addr, &vm->prefix))
+		fail(p, p->line, "[%s] address: '%s' is not an IPv4 address with prefix (e.g. 192.168.1.1/24)",
+		     p->sec_name, v);
+	vm->has_addr = true;
+	p->addr_line[p->vm] = p->line;
+}
+
+static void vm_passthrough(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!valid_passthrough(v))
+		fail(p, p->line, "[%s] passthrough: '%s' is not user, tap:IFNAME or pci:DDDD:BB:DD.F", p->sec_name, v);
+	else
+		snprintf(vm->passthrough, sizeof(vm->passthrough), "%s", v);
+	vm->passthrough_line = p->line;
+}
+
+static void vm_restart(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (strcmp(v, "always") == 0)
+		vm->restart = RESTART_ALWAYS;
+	else if (strcmp(v, "never") == 0)
+		vm->restart = RESTART_NEVER;
+	else
+		fail(p, p->line, "[%s] restart: '%s' is not always or never", p->sec_name, v);
+}
+
+/* pci_mmio and pci_io */
+static void vm_pci_ranges(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+	bool io = strcmp(k, "pci_io") == 0;
+
+	if (addr_ranges_parse(v, NULL, 0) < 0 || strlen(v) >= sizeof(vm->pci_io))
+		fail(p, p->line, "[%s] %s: '%s' is not a list of ADDRESS/SIZE (e.g. 0xfebc0000/0x20000)",
+		     p->sec_name, k, v);
+	snprintf(io ? vm->pci_io : vm->pci_mmio, sizeof(vm->pci_io), "%s", v);
+	*(io ? &vm->pci_io_line : &vm->pci_mmio_line) = p->line;
+}
+
+static void vm_pci_irq(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+	unsigned irq = 0;
+
+	if (!parse_uint(v, 0, 1023, &irq))
+		fail(p, p->line, "[%s] pci_irq: '%s' is not an IRQ number", p->sec_name, v);
+	vm->pci_irq = irq;
+	vm->pci_irq_line = p->line;
+}
+
+static void vm_guest(struct parser *p, const char *k, const char *v)
+{
+	if (strcmp(v, "multivm") == 0 || strcmp(v, "external") == 0)
+		p->c->vm[p->vm].external = strcmp(v, "external") == 0;
+	else
+		fail(p, p->line, "[%s] guest: '%s' is not multivm or external", p->sec_name, v);
+}
+
+static const struct key vm_keys[] = {
+	{ "memory", vm_memory, true },
+	{ "cpus", vm_cpus, true },
+	{ "mac", vm_mac, false },
+	{ "address", vm_address, false },
+	{ "passthrough", vm_passthrough, true },
+	{ "restart", vm_restart, true },
+	{ "pci_mmio", vm_pci_ranges, false },
+	{ "pci_io", vm_pci_ranges, false },
+	{ "pci_irq", vm_pci_irq, false },
+	{ "guest", vm_guest, false },
+};
+
+static void vm_key(struct parser *p, const char *k, const char *v)
+{
+	const struct key *key = find_key(vm_keys, NKEYS(vm_keys), k);
+
+	/* The first QEMU key, set or not: an error with guest = external. */
+	if (key && key->qemu && !p->qemu_key_line[p->vm]) {
+		p->qemu_key_line[p->vm] = p->line;
+		p->qemu_key[p->vm] = key->name;
+	}
+	if (!set_key(p, vm_keys, NKEYS(vm_keys), k, v))
+		fail(p, p->line, "[%s] %s: unknown key", p->sec_name, k);
+}
+
+/* [links]: mesh, else every key is a VM and its value the VMs it links to. */
+
+static void links_mesh(struct parser *p, const char *k, const char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		p->mesh_line = p->line;
+	else if (strcmp(v, "no") != 0)
+		fail(p, p->line, "[links] mesh: '%s' is not yes or no", v);
+}
+
+static const struct key links_keys[] = {
+	{ "mesh", links_mesh, false },
+};
 
 static void links_key(struct parser *p, const char *k, const char *v)
 {
 	char buf[512], *tok, *save = NULL;
 
-	if (strcmp(k, "mesh") == 0) {
-		if (!first_time(p, 0, k))
-			return;
-		if (strcmp(v, "yes") == 0)
-			p->mesh_line = p->line;
-		else if (strcmp(v, "no") != 0)
-			fail(p, p->line, "[links] mesh: '%s' is not yes or no", v);
+	if (set_key(p, links_keys, NKEYS(links_keys), k, v))
 		return;
-	}
 	if (strlen(v) >= sizeof(buf)) {
 		fail(p, p->line, "[links] %s: value too long", k);
 		return;
@@ -528,6 +615,9 @@ static void links_key(struct parser *p, const char *k, const char *v)
 	}
 }
 
+_Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32,
+	       "a section's keys fit parser.seen");
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parser *p = user;
@@ -541,7 +631,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	switch (p->sec) {
 	case SEC_SYSTEM:
-		system_key(p, name, value);
+		if (!set_key(p, system_keys, NKEYS(system_keys), name, value))
+			fail(p, p->line, "[system] %s: unknown key", name);
 		break;
 	case SEC_VM:
 		vm_key(p, name, value);

@@ -140,6 +140,13 @@ static void test_bad_inputs(void **state)
 	       "bad.ini:2: [vm a] passthrough: 'tap:' is not user, tap:IFNAME or pci:DDDD:BB:DD.F");
 	refuse("[vm a]\npassthrough = pci:0000:03:00\n",
 	       "bad.ini:2: [vm a] passthrough: 'pci:0000:03:00' is not user, tap:IFNAME or pci:DDDD:BB:DD.F");
+	/* The BDF becomes a sysfs path: exactly DDDD:BB:DD.F, as pci-info reads it. */
+	refuse("[vm a]\npassthrough = pci:0x00:03:00.0\n",
+	       "bad.ini:2: [vm a] passthrough: 'pci:0x00:03:00.0' is not user, tap:IFNAME or pci:DDDD:BB:DD.F");
+	refuse("[vm a]\npassthrough = pci:0000:03:00.0\npci_mmio = -4096/16\n",
+	       "bad.ini:3: [vm a] pci_mmio: '-4096/16' is not a list of ADDRESS/SIZE (e.g. 0xfebc0000/0x20000)");
+	refuse("[vm a]\npassthrough = pci:0000:03:00.0\npci_io = 0xc000/0x20,\n",
+	       "bad.ini:3: [vm a] pci_io: '0xc000/0x20,' is not a list of ADDRESS/SIZE (e.g. 0xfebc0000/0x20000)");
 	refuse("[system]\nengine = xen\n[vm a]\n", "bad.ini:2: [system] engine: 'xen' is not auto, kvm or tcg");
 	refuse("[system]\nlink_queue_size = 100\n[vm a]\n",
 	       "bad.ini:2: [system] link_queue_size: '100' is not a power of two from 64 to 4096");

@@ -33,7 +33,7 @@ static void test_ranges(void **state)
 {
 	static const char *const bad[] = {
 		"", "0x1000", "0x1000/", "/0x10", "0x1000/0", "0x1000/0x10,", "0x1000/0x10,,0/1",
-		"0x1000/0x10 0x2000/0x10", "-4096/16", "0x1000/-16", "0x1000/ 16", " 1/2", "1 /2",
+		"0x1000/0x10 0x2000/0x10", "-4096/16", "0x1000/-16", "0x1000/ -16", "+1/2", "1 /2",
 		"0xffffffffffffffff/2", "99999999999999999999/1", "08/1", "1/2;", "0x/1",
 	};
 	struct addr_range r[2];
@@ -41,7 +41,7 @@ static void test_ranges(void **state)
 
 	assert_int_equal(addr_ranges_parse("0xfebc0000/0x20000", r, 2), 1);
 	assert_true(r[0].addr == 0xfebc0000 && r[0].size == 0x20000);
-	assert_int_equal(addr_ranges_parse("4096/16 , 010/0x8 ", r, 2), 2);
+	assert_int_equal(addr_ranges_parse("4096/16 , 010/ 0x8 ", r, 2), 2);
 	assert_true(r[0].addr == 4096 && r[0].size == 16 && r[1].addr == 8 && r[1].size == 8);
 	/* More than max: counted, not stored. */
 	memset(r, 0, sizeof(r));
