@@ -21,6 +21,7 @@
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
+	DROP_NONE = -1,		/* not dropped (a routing decision: deliver) */
 	DROP_QUEUE_FULL,	/* link (or guest RX) had no room */
 	DROP_NO_LINK,		/* unicast to an unknown MAC or an unlinked VM */
 	DROP_SPOOFED,		/* source MAC is not the sending VM's own */
@@ -30,7 +31,7 @@ enum drop_reason {
 	DROP__MAX
 };
 
-static inline const char *drop_reason_name(int r)
+static inline const char *drop_reason_name(enum drop_reason r)
 {
 	static const char *const n[DROP__MAX] = {
 		"queue_full", "no_link", "spoofed", "malformed", "link_down", "disabled",

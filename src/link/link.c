@@ -123,6 +123,17 @@ static void resume(struct link *l)
 	vq_resume_device(&l->rxq);
 }
 
+/* A link to peer with no memory and no fds. Of what was there only the
+ * peer's MAC stays: the caller sets it before attaching. */
+static void link_clear(struct link *l, const char *peer)
+{
+	struct link fresh = { .memfd = -1, .rx_kick = -1, .tx_kick = -1 };
+
+	memcpy(fresh.peer_mac, l->peer_mac, sizeof(fresh.peer_mac));
+	snprintf(fresh.peer, sizeof(fresh.peer), "%s", peer);
+	*l = fresh;
+}
+
 int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 		int rx_kick, int tx_kick, const char *peer)
 {
@@ -147,8 +158,7 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 		return rc;
 	}
 
-	memset(&l->txq, 0, sizeof(*l) - offsetof(struct link, txq));
-	snprintf(l->peer, sizeof(l->peer), "%s", peer);
+	link_clear(l, peer);
 	l->side = side;
 	l->memfd = memfd;
 	l->rx_kick = rx_kick;
@@ -173,10 +183,7 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 
 void link_set_down(struct link *l, const char *peer)
 {
-	memset(&l->txq, 0, sizeof(*l) - offsetof(struct link, txq));
-	snprintf(l->peer, sizeof(l->peer), "%s", peer);
-	l->shm = NULL;
-	l->memfd = l->rx_kick = l->tx_kick = -1;
+	link_clear(l, peer);
 }
 
 void link_detach(struct link *l)

@@ -5,6 +5,7 @@
 #ifndef MULTIVM_LINK_H
 #define MULTIVM_LINK_H
 
+#include <net/ethernet.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,7 +57,7 @@ size_t link_shm_size(unsigned qsize);
 /* One end of a link, inside a VMM. */
 struct link {
 	char peer[CFG_NAME_MAX];
-	uint8_t peer_mac[6];
+	uint8_t peer_mac[ETH_ALEN];	/* set by the caller, kept by attach and set_down */
 	int side;		/* 0 or 1: we send on direction side */
 	int memfd, rx_kick, tx_kick;
 	uint8_t *shm;

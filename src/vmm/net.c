@@ -6,44 +6,45 @@
 _Static_assert(NET_MAX_FRAME <= CAP_FRAME_MAX && NET_MIN_FRAME >= CAP_FRAME_MIN,
 	       "every frame fits a capture record whole");
 
-static void drop(struct net *n, struct link *l, int why)
+static void drop(struct net *n, struct link *l, enum drop_reason why)
 {
 	STAT_ADD(n->st->drop[why], 1);
 	if (l && l->st)
 		STAT_ADD(l->st->drop[why], 1);
 }
 
-int net_route(const struct net *n, const uint8_t dst[6], const uint8_t src[6], uint32_t *mask)
+enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],
+			   uint32_t *mask)
 {
 	unsigned i;
 
 	*mask = 0;
-	if (memcmp(src, n->mac, 6) != 0)
+	if (memcmp(src, n->mac, ETH_ALEN) != 0)
 		return DROP_SPOOFED;
 	if (dst[0] & 1) {		/* broadcast and multicast: every peer */
 		if (!n->nlinks)
 			return DROP_NO_LINK;
 		*mask = (n->nlinks >= 32) ? ~0u : (1u << n->nlinks) - 1;
-		return -1;
+		return DROP_NONE;
 	}
 	for (i = 0; i < n->nlinks; i++) {
-		if (memcmp(dst, n->links[i].peer_mac, 6) == 0) {
+		if (memcmp(dst, n->links[i].peer_mac, ETH_ALEN) == 0) {
 			*mask = 1u << i;
-			return -1;
+			return DROP_NONE;
 		}
 	}
 	return DROP_NO_LINK;
 }
 
 /* Records a frame of len bytes at off in chain c, with the addresses we
- * read (and checked) over its first 12 bytes. */
+ * read (and checked) over its first NET_ETH_ADDRS bytes. */
 static void capture_chain(struct net *n, unsigned stream, unsigned dir, const struct vq_chain *c,
-			  size_t off, uint32_t len, const uint8_t eth[12])
+			  size_t off, uint32_t len, const uint8_t eth[NET_ETH_ADDRS])
 {
 	uint8_t *p = capw_begin(&n->cap, stream, dir, len);
 
 	vq_chain_read(c, off, p, len);
-	memcpy(p, eth, 12);
+	memcpy(p, eth, NET_ETH_ADDRS);
 	capw_commit(&n->cap, stream);
 }
 
@@ -52,10 +53,10 @@ static void capture_chain(struct net *n, unsigned stream, unsigned dir, const st
  * guest rewrites its buffer meanwhile. cap: streams to record. */
 static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uint32_t cap)
 {
-	uint8_t hdr[NET_HDR_LEN], eth[12];
+	uint8_t hdr[NET_HDR_LEN], eth[NET_ETH_ADDRS];
 	uint32_t len, mask;
 	unsigned i;
-	int why;
+	enum drop_reason why;
 
 	STAT_ADD(n->st->guest_tx_frames, 1);
 	if (c->out_len < NET_HDR_LEN + NET_MIN_FRAME || c->out_len - NET_HDR_LEN > NET_MAX_FRAME) {
@@ -73,8 +74,8 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 	vq_chain_read(c, NET_HDR_LEN, eth, sizeof(eth));
 	if (cap & CAP_BIT(CAP_STREAM_GUEST))
 		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_OUT, c, NET_HDR_LEN, len, eth);
-	why = net_route(n, eth, eth + 6, &mask);
-	if (why >= 0) {
+	why = net_route(n, eth, eth + ETH_ALEN, &mask);
+	if (why != DROP_NONE) {
 		drop(n, NULL, why);
 		return;
 	}
@@ -136,27 +137,28 @@ bool net_tx(struct net *n)
 	return more;
 }
 
-/* Checks a frame the peer put on the link. Returns -1 if it may be
+/* Checks a frame the peer put on the link. Returns DROP_NONE if it may be
  * delivered (eth[] holds its addresses), else the drop reason. */
-static int rx_check(struct net *n, struct link *l, const struct vq_chain *lc, uint8_t eth[12])
+static enum drop_reason rx_check(struct net *n, struct link *l, const struct vq_chain *lc,
+				 uint8_t eth[NET_ETH_ADDRS])
 {
 	/* One device-readable descriptor per frame (docs/link-format.md). */
 	if (lc->nin || lc->nout != 1 || lc->out_len < NET_MIN_FRAME || lc->out_len > NET_MAX_FRAME) {
 		STAT_ADD(l->st->errors, 1);
 		return DROP_MALFORMED;
 	}
-	vq_chain_read(lc, 0, eth, 12);
-	if (memcmp(eth + 6, l->peer_mac, 6) != 0)
+	vq_chain_read(lc, 0, eth, NET_ETH_ADDRS);
+	if (memcmp(eth + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0)
 		return DROP_SPOOFED;
-	if (!(eth[0] & 1) && memcmp(eth, n->mac, 6) != 0)
+	if (!(eth[0] & 1) && memcmp(eth, n->mac, ETH_ALEN) != 0)
 		return DROP_NO_LINK;
-	return -1;
+	return DROP_NONE;
 }
 
 static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
-		       const struct vq_chain *gc, const uint8_t eth[12], uint32_t cap)
+		       const struct vq_chain *gc, const uint8_t eth[NET_ETH_ADDRS], uint32_t cap)
 {
-	uint8_t hdr[NET_HDR_LEN] = { [10] = 1 };	/* num_buffers = 1 */
+	uint8_t hdr[NET_HDR_LEN] = { [NET_HDR_NUM_BUFFERS] = 1 };	/* one buffer (le16) */
 	uint32_t len = lc->out_len;
 	size_t off = NET_HDR_LEN;
 	unsigned i;
@@ -171,7 +173,7 @@ static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
 		vq_chain_write(gc, off, lc->seg[i].p, lc->seg[i].len);
 		off += lc->seg[i].len;
 	}
-	vq_chain_write(gc, NET_HDR_LEN, eth, 12);	/* the addresses we checked */
+	vq_chain_write(gc, NET_HDR_LEN, eth, NET_ETH_ADDRS);	/* the addresses we checked */
 	vq_push(n->rxq, gc->head, NET_HDR_LEN + len);
 	STAT_ADD(l->st->rx_frames, 1);
 	STAT_ADD(l->st->rx_bytes, len);
@@ -186,17 +188,18 @@ static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
 static unsigned rx_link(struct net *n, struct link *l, bool *guest_full, uint32_t cap)
 {
 	struct vq_chain lc, gc;
-	uint8_t eth[12];
+	uint8_t eth[NET_ETH_ADDRS];
 	unsigned done = 0;
 
 	while (done < NET_BATCH) {
-		int why, r = vq_pop(&l->rxq, &lc);
+		enum drop_reason why;
+		int r = vq_pop(&l->rxq, &lc);
 
 		if (r <= 0)
 			break;
 		done++;
 		why = rx_check(n, l, &lc, eth);
-		if (why >= 0) {
+		if (why != DROP_NONE) {
 			drop(n, l, why);
 			vq_push(&l->rxq, lc.head, 0);
 			continue;

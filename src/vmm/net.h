@@ -11,6 +11,7 @@
 #ifndef MULTIVM_NET_H
 #define MULTIVM_NET_H
 
+#include <net/ethernet.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,12 +21,14 @@
 #include "virtq/virtq.h"
 
 #define NET_HDR_LEN	12	/* struct virtio_net_hdr_v1 (VERSION_1) */
-#define NET_MIN_FRAME	14
+#define NET_HDR_NUM_BUFFERS	10	/* its le16 num_buffers */
+#define NET_ETH_ADDRS	(2 * ETH_ALEN)	/* destination and source: read once, checked, copied over */
+#define NET_MIN_FRAME	ETH_HLEN
 #define NET_MAX_FRAME	1518	/* MTU 1500 + Ethernet header + one VLAN tag */
 #define NET_BATCH	64	/* chains per queue per pass */
 
 struct net {
-	uint8_t mac[6];
+	uint8_t mac[ETH_ALEN];
 	struct virtq *rxq, *txq;	/* guest queues; NULL while not running */
 	struct link *links;
 	unsigned nlinks;
@@ -36,9 +39,10 @@ struct net {
 	struct cap_writer cap;		/* hdr NULL: no capture ring */
 };
 
-/* Where a guest frame goes: returns -1 and sets *mask (bit i = link i),
- * or returns the drop reason. Pure function of the addresses. */
-int net_route(const struct net *n, const uint8_t dst[6], const uint8_t src[6], uint32_t *mask);
+/* Where a guest frame goes: returns DROP_NONE and sets *mask (bit i =
+ * link i), or returns the drop reason. Pure function of the addresses. */
+enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],
+			   uint32_t *mask);
 
 /* Moves up to NET_BATCH frames from the guest TX queue to links.
  * Returns true if more may be waiting (call again before sleeping). */
