@@ -59,7 +59,7 @@ void relay_init(struct relay *r)
 {
 	r->line_start = true;
 	r->pending = 0;
-	r->esc = 0;
+	r->esc = RELAY_ESC_NONE;
 }
 
 static int vm_index(char c)
@@ -76,17 +76,17 @@ static int vm_index(char c)
  * makes the terminal answer ESC [ row ; col R at any moment. */
 static bool in_sequence(struct relay *r, char c)
 {
-	if (r->esc == 1) {
-		r->esc = c == '[' ? 2 : 0;
+	if (r->esc == RELAY_ESC_SEEN) {
+		r->esc = c == '[' ? RELAY_ESC_CSI : RELAY_ESC_NONE;
 		return true;
 	}
-	if (r->esc == 2) {
-		if (c >= 0x40 && c <= 0x7e)
-			r->esc = 0;
+	if (r->esc == RELAY_ESC_CSI) {
+		if (c >= 0x40 && c <= 0x7e)	/* the final byte */
+			r->esc = RELAY_ESC_NONE;
 		return true;
 	}
 	if (c == 0x1b) {
-		r->esc = 1;
+		r->esc = RELAY_ESC_SEEN;
 		return true;
 	}
 	return false;

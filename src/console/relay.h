@@ -13,10 +13,13 @@
 
 enum relay_event { RELAY_NONE, RELAY_QUIT, RELAY_SWITCH, RELAY_LIST };
 
+/* Where in a terminal escape sequence the input is. */
+enum relay_esc { RELAY_ESC_NONE, RELAY_ESC_SEEN, RELAY_ESC_CSI };
+
 struct relay {
 	bool line_start;	/* the last key was Return (or nothing yet) */
 	char pending;		/* '~' or '@' typed right after Return */
-	int esc;		/* inside a terminal escape sequence: 1 ESC, 2 CSI */
+	enum relay_esc esc;	/* inside a terminal escape sequence: after ESC, in CSI */
 };
 
 /* Puts fd (a terminal) in raw mode; relay_restore() puts it back, and is
@@ -28,8 +31,8 @@ void relay_init(struct relay *r);
 
 /* Consumes input up to the end or the first escape. Bytes for the guest go
  * to out (room for 2n) with *outlen set; *ev says which escape ended the
- * scan (*vm: the index for RELAY_SWITCH). Returns bytes consumed: call
- * again with the rest. */
+ * scan, an enum relay_event (*vm: the index for RELAY_SWITCH). Returns
+ * bytes consumed: call again with the rest. */
 size_t relay_input(struct relay *r, const char *in, size_t n, char *out, size_t *outlen,
 		   int *ev, int *vm);
 
