@@ -199,7 +199,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 	};
 	char *linkspec[STATS_MAX_LINKS], tag[48];
 	unsigned nspec = 0, i;
-	long fd = -1, cap_fd = -1, q = 256;
+	long fd = -1, cap_fd = -1, q = CFG_LINK_QSIZE_DEFAULT;
 	int c;
 
 	optind = 1;
