@@ -226,13 +226,22 @@ wait_for 30 shows $T 'vm0->vm1  *up  *[0-9]' || die "top in a terminal: $(screen
 tmux send-keys -t $T q
 wait_for 20 test -s "$STATE/rc.q" || die "q did not quit top: $(screen $T)"
 [ "$(cat "$STATE/rc.q")" = 0 ] || die "top exited $(cat "$STATE/rc.q") after q"
-cmp -s "$STATE/tty.before" "$STATE/tty.q" || die "terminal not restored after q"
+cmp -s "$STATE/tty.before" "$STATE/tty.q" ||
+	die "terminal not restored after q: before $(cat "$STATE/tty.before"), after $(cat "$STATE/tty.q")"
 wait_for 20 test -s "$STATE/top.pid" || die "second top did not start"
+# tmux may still show the first top's screen: wait for the second top's own
+# SIGTERM handler (bit 15 of SigCgt) as well as for its screen.
+catches_term() {
+	m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$(cat "$STATE/top.pid")/status" 2>/dev/null)
+	[ -n "$m" ] && [ $(( 0x$m >> 14 & 1 )) -eq 1 ]
+}
+wait_for 20 catches_term || die "second top never caught SIGTERM"
 wait_for 30 shows $T 'vm0->vm1  *up  *[0-9]' || die "second top in a terminal: $(screen $T)"
 kill -TERM "$(cat "$STATE/top.pid")"
 wait_for 20 test -s "$STATE/rc.term" || die "SIGTERM did not end top"
 [ "$(cat "$STATE/rc.term")" = 143 ] || die "top exited $(cat "$STATE/rc.term") after SIGTERM"
-cmp -s "$STATE/tty.before" "$STATE/tty.term" || die "terminal not restored after SIGTERM"
+cmp -s "$STATE/tty.before" "$STATE/tty.term" ||
+	die "terminal not restored after SIGTERM: before $(cat "$STATE/tty.before"), after $(cat "$STATE/tty.term")"
 
 # Read-only: nothing of the above disturbed the VMMs.
 touch "$STATE/stop-traffic"
