@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/mac.h"
+
 static bool is_live(FILE *f)
 {
 	struct stat st;
@@ -66,17 +68,16 @@ static const char *ethertype_name(unsigned t)
 
 void capout_line(char *buf, size_t len, const struct cap_frame *f, const char *label)
 {
-	const uint8_t *d = f->data, *s = f->data + 6;
+	const uint8_t *d = f->data, *s = f->data + MAC_LEN;
 	time_t sec = f->ts_ns / 1000000000ULL;
 	unsigned type = (unsigned)f->data[12] << 8 | f->data[13];
-	char when[16];
+	char when[16], src[MAC_STR_LEN], dst[MAC_STR_LEN];
 	struct tm tm;
 
 	if (!localtime_r(&sec, &tm) || !strftime(when, sizeof(when), "%H:%M:%S", &tm))
 		snprintf(when, sizeof(when), "??:??:??");
-	snprintf(buf, len, "%s.%06u %s %02x:%02x:%02x:%02x:%02x:%02x > %02x:%02x:%02x:%02x:%02x:%02x, "
-		 "ethertype %s (0x%04x), length %u", when, (unsigned)(f->ts_ns % 1000000000ULL / 1000), label,
-		 s[0], s[1], s[2], s[3], s[4], s[5], d[0], d[1], d[2], d[3], d[4], d[5],
+	snprintf(buf, len, "%s.%06u %s %s > %s, ethertype %s (0x%04x), length %u", when,
+		 (unsigned)(f->ts_ns % 1000000000ULL / 1000), label, mac_format(src, s), mac_format(dst, d),
 		 ethertype_name(type), type, f->len);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mac.h"
 #include "common/pciaddr.h"
 
 #define MAX_PENDING_LINKS 256
@@ -260,23 +261,6 @@ static bool parse_size_mib(const char *s, uint64_t *mib)
 	return true;
 }
 
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	int i, n = 0;
-
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
-	    n != 17)
-		return false;
-	for (i = 0; i < 6; i++) {
-		if (!isxdigit((unsigned char)s[3 * i]) || !isxdigit((unsigned char)s[3 * i + 1]))
-			return false;
-		mac[i] = v[i];
-	}
-	return true;
-}
-
 static bool parse_cidr(const char *s, uint32_t *addr, unsigned *prefix)
 {
 	char buf[32], *slash;
@@ -470,7 +454,7 @@ static void vm_mac(struct parser *p, const char *k, const char *v)
 	struct cfg_vm *vm = &p->c->vm[p->vm];
 	const char *s = p->sec_name;
 
-	if (!parse_mac(v, vm->mac))
+	if (mac_parse(v, vm->mac) < 0)
 		fail(p, p->line, "[%s] mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", s, v);
 	else if (vm->mac[0] & 1)
 		fail(p, p->line, "[%s] mac: '%s' is a multicast address", s, v);

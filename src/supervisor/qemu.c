@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/mac.h"
+
 struct args {
 	char *buf;
 	size_t len, used;
@@ -42,15 +44,19 @@ static void add(struct args *a, const char *fmt, ...)
 	a->used += n + 1;
 }
 
-static void mac_str(char *out, const uint8_t m[6], uint8_t last_xor)
+static void mac_str(char out[MAC_STR_LEN], const uint8_t m[MAC_LEN], uint8_t last_xor)
 {
-	sprintf(out, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5] ^ last_xor);
+	uint8_t x[MAC_LEN];
+
+	memcpy(x, m, MAC_LEN);
+	x[MAC_LEN - 1] ^= last_xor;
+	mac_format(out, x);
 }
 
 static void passthrough(struct args *a, const struct cfg_vm *vm)
 {
 	const char *p = vm->passthrough;
-	char mac[18];
+	char mac[MAC_STR_LEN];
 
 	/* eth1 gets the VM's MAC with the top bit of the last octet flipped. */
 	mac_str(mac, vm->mac, 0x80);
@@ -93,7 +99,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	const struct cfg_vm *vm = o->vm;
 	struct args a = { .buf = buf, .len = buflen, .argv = argv, .max = maxargs };
 	const char *dir = o->state_dir, *name = vm->name;
-	char mac[18], addr[40] = "";
+	char mac[MAC_STR_LEN], addr[40] = "";
 
 	mac_str(mac, vm->mac, 0);
 	if (o->cfg->auto_addr && vm->has_addr)
