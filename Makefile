@@ -41,7 +41,7 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(call asanobj,$(LIBSRCS
 
 # Guest image: initramfs from the host's Debian kernel + busybox-static.
 guest: $(BUILD)/guest/initramfs.cpio.gz
-$(BUILD)/guest/initramfs.cpio.gz: guest/mkinitramfs.sh guest/init guest/agent.c $(wildcard guest/*.sh)
+$(BUILD)/guest/initramfs.cpio.gz: guest/mkinitramfs.sh guest/init guest/agent.c src/common/agent_proto.h $(wildcard guest/*.sh)
 	sh guest/mkinitramfs.sh $(BUILD)/guest
 
 # libFuzzer targets (clang): build/fuzz/NAME, corpora in tests/fuzz/corpus/NAME.

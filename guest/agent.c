@@ -15,11 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAGIC "MVA1 "
-#define MAX_PAYLOAD 65536
-#define MAX_HDR 64
+#include "common/agent_proto.h"
 
-static char in[MAX_HDR + MAX_PAYLOAD + 1];
+static char in[AGENT_MAX_HDR + AGENT_MAX_PAYLOAD + 1];
 static size_t have;
 
 static void nap(long ms)
@@ -49,7 +47,7 @@ static int open_port(void)
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(name, sizeof(name), f) && strcmp(name, "multivm.agent\n") == 0) {
+		if (fgets(name, sizeof(name), f) && strcmp(name, AGENT_PORT_NAME "\n") == 0) {
 			snprintf(path, sizeof(path), "/dev/%s", e->d_name);
 			fd = open(path, O_RDWR | O_CLOEXEC);
 		}
@@ -78,8 +76,8 @@ static void write_all(int fd, const void *buf, size_t len)
 
 static void send_frame(int fd, char type, const char *nonce, const void *data, size_t len)
 {
-	char hdr[MAX_HDR];
-	int n = snprintf(hdr, sizeof(hdr), MAGIC "%c %s %zu\n", type, nonce, len);
+	char hdr[AGENT_MAX_HDR];
+	int n = snprintf(hdr, sizeof(hdr), AGENT_MAGIC "%c %s %zu\n", type, nonce, len);
 
 	write_all(fd, hdr, n);
 	if (len)
@@ -150,7 +148,7 @@ static void run(int port, const char *nonce, const char *cmd)
 
 	/* Close-on-exec: later commands must not hold earlier pipes. */
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		send_frame(port, 'E', nonce, "255", 3);
+		send_frame(port, AGENT_EXIT, nonce, "255", 3);
 		return;
 	}
 	pid = fork();
@@ -170,7 +168,7 @@ static void run(int port, const char *nonce, const char *cmd)
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
-		send_frame(port, 'E', nonce, "255", 3);
+		send_frame(port, AGENT_EXIT, nonce, "255", 3);
 		return;
 	}
 	for (;;) {
@@ -197,7 +195,7 @@ static void run(int port, const char *nonce, const char *cmd)
 		}
 		n = read(p[0], buf, sizeof(buf));
 		if (n > 0) {
-			send_frame(port, 'O', nonce, buf, n);
+			send_frame(port, AGENT_OUTPUT, nonce, buf, n);
 			quiet = 0;
 			if (owed > 0 && (owed -= n) <= 0)
 				exit_ms = now_ms();	/* the 1 s starts now */
@@ -213,7 +211,7 @@ static void run(int port, const char *nonce, const char *cmd)
 		adopt(p[0]);
 	n = snprintf(st, sizeof(st), "%d",
 		     WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
-	send_frame(port, 'E', nonce, st, n);
+	send_frame(port, AGENT_EXIT, nonce, st, n);
 }
 
 /* Handles every complete frame at the start of in[]; drops garbage up to
@@ -221,29 +219,29 @@ static void run(int port, const char *nonce, const char *cmd)
 static void parse(int port)
 {
 	for (;;) {
-		char type, nonce[24], *nl;
+		char type, nonce[AGENT_NONCE_MAX], *nl;
 		size_t len, hlen;
 
-		if (have < strlen(MAGIC))
+		if (have < strlen(AGENT_MAGIC))
 			return;
-		if (memcmp(in, MAGIC, strlen(MAGIC)) != 0) {
-			char *next = memmem(in + 1, have - 1, "\n" MAGIC, strlen(MAGIC) + 1);
+		if (memcmp(in, AGENT_MAGIC, strlen(AGENT_MAGIC)) != 0) {
+			char *next = memmem(in + 1, have - 1, "\n" AGENT_MAGIC, strlen(AGENT_MAGIC) + 1);
 			size_t skip = next ? (size_t)(next + 1 - in) : have;
 
 			memmove(in, in + skip, have - skip);
 			have -= skip;
 			continue;
 		}
-		nl = memchr(in, '\n', have < MAX_HDR ? have : MAX_HDR);
+		nl = memchr(in, '\n', have < AGENT_MAX_HDR ? have : AGENT_MAX_HDR);
 		if (!nl) {
-			if (have < MAX_HDR)
+			if (have < AGENT_MAX_HDR)
 				return;
 			in[0] = '#';	/* overlong header: resynchronise */
 			continue;
 		}
 		*nl = 0;
 		hlen = nl + 1 - in;
-		if (sscanf(in + strlen(MAGIC), "%c %23s %zu", &type, nonce, &len) != 3 || len > MAX_PAYLOAD) {
+		if (sscanf(in + strlen(AGENT_MAGIC), AGENT_HDR_SCAN, &type, nonce, &len) != 3 || len > AGENT_MAX_PAYLOAD) {
 			memmove(in, in + hlen, have - hlen);
 			have -= hlen;
 			continue;
@@ -252,9 +250,9 @@ static void parse(int port)
 			*nl = '\n';
 			return;
 		}
-		if (type == 'P') {
-			send_frame(port, 'R', nonce, NULL, 0);
-		} else if (type == 'X') {
+		if (type == AGENT_PING) {
+			send_frame(port, AGENT_READY, nonce, NULL, 0);
+		} else if (type == AGENT_EXEC) {
 			char *cmd = in + hlen, save = cmd[len];
 
 			cmd[len] = 0;

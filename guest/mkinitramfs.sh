@@ -42,7 +42,7 @@ for m in $modules; do
 	*.ko.gz) gzip -dc "$f" >"$root/lib/modules/$m.ko" ;;
 	esac
 done
-${CC:-cc} -static -Os -std=gnu11 -Wall -Wextra -Werror -o "$root/sbin/multivm-agent" "$here/agent.c"
+${CC:-cc} -static -Os -std=gnu11 -Wall -Wextra -Werror -I"$here/../src" -o "$root/sbin/multivm-agent" "$here/agent.c"
 cp "$here/init" "$root/init"
 # Debian's busybox looks for /etc/udhcpc/default.script.
 cp "$here/udhcpc.script" "$root/etc/udhcpc/default.script"

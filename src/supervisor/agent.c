@@ -12,15 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAGIC "MVA1 "
-#define MAX_HDR 64
-#define MAX_PAYLOAD 65536
+#include "common/agent_proto.h"
+
 #define PING_WAIT_MS 1000	/* per attempt; QEMU may be serving someone else */
 
 struct chan {
 	int fd;
-	char nonce[24];
-	char buf[MAX_HDR + MAX_PAYLOAD];
+	char nonce[AGENT_NONCE_MAX];
+	char buf[AGENT_MAX_HDR + AGENT_MAX_PAYLOAD];
 	size_t have;
 };
 
@@ -82,8 +81,8 @@ static int send_all(int fd, const void *p, size_t len, long long deadline)
 
 static int send_frame(struct chan *c, char type, const char *data, size_t len, long long deadline)
 {
-	char hdr[MAX_HDR];
-	int n = snprintf(hdr, sizeof(hdr), MAGIC "%c %s %zu\n", type, c->nonce, len);
+	char hdr[AGENT_MAX_HDR];
+	int n = snprintf(hdr, sizeof(hdr), AGENT_MAGIC "%c %s %zu\n", type, c->nonce, len);
 	int rc = send_all(c->fd, hdr, n, deadline);
 
 	return rc ? rc : send_all(c->fd, data, len, deadline);
@@ -94,18 +93,18 @@ static int send_frame(struct chan *c, char type, const char *data, size_t len, l
 static int recv_frame(struct chan *c, long long deadline, const char **data, size_t *len)
 {
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->have < MAX_HDR ? c->have : MAX_HDR);
-		char type, nonce[24];
+		char *nl = memchr(c->buf, '\n', c->have < AGENT_MAX_HDR ? c->have : AGENT_MAX_HDR);
+		char type, nonce[AGENT_NONCE_MAX];
 		size_t plen, hlen;
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		ssize_t n;
 
-		if (nl && c->have >= strlen(MAGIC) && memcmp(c->buf, MAGIC, strlen(MAGIC)) == 0 &&
-		    sscanf(c->buf + strlen(MAGIC), "%c %23s %zu", &type, nonce, &plen) == 3 &&
-		    plen <= MAX_PAYLOAD) {
+		if (nl && c->have >= strlen(AGENT_MAGIC) && memcmp(c->buf, AGENT_MAGIC, strlen(AGENT_MAGIC)) == 0 &&
+		    sscanf(c->buf + strlen(AGENT_MAGIC), AGENT_HDR_SCAN, &type, nonce, &plen) == 3 &&
+		    plen <= AGENT_MAX_PAYLOAD) {
 			hlen = nl + 1 - c->buf;
 			if (c->have >= hlen + plen) {
-				static char out[MAX_PAYLOAD + 1];
+				static char out[AGENT_MAX_PAYLOAD + 1];
 
 				memcpy(out, c->buf + hlen, plen);
 				out[plen] = 0;
@@ -117,7 +116,7 @@ static int recv_frame(struct chan *c, long long deadline, const char **data, siz
 				*len = plen;
 				return type;
 			}
-		} else if (nl || c->have >= MAX_HDR) {
+		} else if (nl || c->have >= AGENT_MAX_HDR) {
 			/* Not a frame header: drop through the end of this line. */
 			size_t skip = nl ? (size_t)(nl + 1 - c->buf) : c->have;
 
@@ -163,10 +162,10 @@ static int ready(struct chan *c, const char *sock, long long deadline)
 			new_nonce(c);
 			if (attempt > deadline)
 				attempt = deadline;
-			rc = send_frame(c, 'P', "", 0, attempt);
+			rc = send_frame(c, AGENT_PING, "", 0, attempt);
 			if (!rc)
 				rc = recv_frame(c, attempt, &d, &len);
-			if (rc == 'R')
+			if (rc == AGENT_READY)
 				return 0;
 			close(c->fd);
 			c->fd = -1;
@@ -199,12 +198,12 @@ int agent_exec(const char *sock, const char *cmd, int timeout_ms, int out_fd)
 	size_t clen = strlen(cmd);
 	int rc;
 
-	if (clen > MAX_PAYLOAD)
+	if (clen > AGENT_MAX_PAYLOAD)
 		return -E2BIG;
 	rc = ready(&c, sock, deadline);
 	if (rc)
 		return rc;
-	rc = send_frame(&c, 'X', cmd, clen, deadline);
+	rc = send_frame(&c, AGENT_EXEC, cmd, clen, deadline);
 	while (!rc) {
 		const char *d;
 		size_t len;
@@ -212,10 +211,10 @@ int agent_exec(const char *sock, const char *cmd, int timeout_ms, int out_fd)
 
 		if (t < 0) {
 			rc = t;
-		} else if (t == 'O') {
+		} else if (t == AGENT_OUTPUT) {
 			if (write(out_fd, d, len) < 0)
 				rc = -errno;
-		} else if (t == 'E') {
+		} else if (t == AGENT_EXIT) {
 			rc = atoi(d);
 			break;
 		}

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/agent_proto.h"
 #include "common/mac.h"
 
 struct args {
@@ -148,7 +149,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-chardev");
 	add(&a, "socket,id=agent,path=%s/%s.agent,server=on,wait=off", dir, name);
 	add(&a, "-device");
-	add(&a, "virtserialport,chardev=agent,name=multivm.agent");
+	add(&a, "virtserialport,chardev=agent,name=" AGENT_PORT_NAME);
 	sandbox(&a, o->runas && strncmp(vm->passthrough, "pci:", 4) != 0 ? o->runas : NULL);
 	if (a.full)
 		return -E2BIG;
