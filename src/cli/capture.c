@@ -124,7 +124,7 @@ static int open_ring(const char *dir, const char *vm, struct src *s)
 	snprintf(s->vm, sizeof(s->vm), "%s", vm);
 	s->fd = -1;
 	s->map = MAP_FAILED;
-	if (state_path(p, dir, vm, ".capture") < 0) {
+	if (state_file(p, dir, vm, SF_CAPTURE) < 0) {
 		fprintf(stderr, "multivm: capture: state directory path too long\n");
 		return -1;
 	}

@@ -105,7 +105,7 @@ int cmd_console(const char *dir, const char *vm)
 {
 	char sock[STATE_PATH_MAX];
 
-	if (known_vm(dir, "console", vm) < 0 || state_path(sock, dir, "console", ".sock") < 0)
+	if (known_vm(dir, "console", vm) < 0 || state_file(sock, dir, NULL, SF_CONSOLE_SOCK) < 0)
 		return 1;
 	return console_attach(sock, vm);
 }
@@ -122,7 +122,7 @@ int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 			"it has no multivm agent\n", vm);
 		return 255;
 	}
-	if (state_path(sock, dir, vm, ".agent") < 0) {
+	if (state_file(sock, dir, vm, SF_AGENT) < 0) {
 		fprintf(stderr, "multivm: exec: state directory path too long\n");
 		return 255;
 	}

@@ -16,6 +16,7 @@
 
 #include "common/agent_proto.h"
 #include "common/mac.h"
+#include "supervisor/state.h"
 
 struct args {
 	char *buf;
@@ -99,9 +100,14 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 {
 	const struct cfg_vm *vm = o->vm;
 	struct args a = { .buf = buf, .len = buflen, .argv = argv, .max = maxargs };
-	const char *dir = o->state_dir, *name = vm->name;
+	const char *name = vm->name;
 	char mac[MAC_STR_LEN], addr[40] = "";
+	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX];
 
+	if (state_file(con, o->state_dir, name, SF_CONSOLE) < 0 ||
+	    state_file(vhost, o->state_dir, name, SF_VHOST) < 0 ||
+	    state_file(agent, o->state_dir, name, SF_AGENT) < 0)
+		return -ENAMETOOLONG;
 	mac_str(mac, vm->mac, 0);
 	if (o->cfg->auto_addr && vm->has_addr)
 		snprintf(addr, sizeof(addr), " multivm.addr=%u.%u.%u.%u/%u", vm->addr >> 24,
@@ -131,11 +137,11 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-append");
 	add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s", name, addr);
 	add(&a, "-chardev");
-	add(&a, "socket,id=con,path=%s/%s.console,server=on,wait=off", dir, name);
+	add(&a, "socket,id=con,path=%s,server=on,wait=off", con);
 	add(&a, "-serial");
 	add(&a, "chardev:con");
 	add(&a, "-chardev");
-	add(&a, "socket,id=vu,path=%s/%s.vhost,reconnect=1", dir, name);
+	add(&a, "socket,id=vu,path=%s,reconnect=1", vhost);
 	add(&a, "-netdev");
 	add(&a, "vhost-user,id=net0,chardev=vu");
 	add(&a, "-device");
@@ -147,7 +153,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-device");
 	add(&a, "virtio-serial-pci,addr=0x5");
 	add(&a, "-chardev");
-	add(&a, "socket,id=agent,path=%s/%s.agent,server=on,wait=off", dir, name);
+	add(&a, "socket,id=agent,path=%s,server=on,wait=off", agent);
 	add(&a, "-device");
 	add(&a, "virtserialport,chardev=agent,name=" AGENT_PORT_NAME);
 	sandbox(&a, o->runas && strncmp(vm->passthrough, "pci:", 4) != 0 ? o->runas : NULL);

@@ -20,7 +20,7 @@ struct qemu_opts {
 };
 
 /* Fills argv (NULL-terminated, strings stored in buf). Returns argc, or
- * -E2BIG if buf or argv is too small. */
+ * -E2BIG if buf or argv is too small, -ENAMETOOLONG if a state path is. */
 int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs);
 
 /* Whether /dev/kvm can be opened read-write. */

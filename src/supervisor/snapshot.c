@@ -114,12 +114,12 @@ static int open_regular(const char *path)
 
 int snapshot_status(const char *dir, struct snapshot *s)
 {
-	char p[STATE_PATH_MAX + 32], line[STATUS_LINE_MAX];
+	char p[STATE_PATH_MAX], line[STATUS_LINE_MAX];
 	FILE *f;
 	int fd;
 
 	s->nvms = s->nlinks = 0;
-	if (snprintf(p, sizeof(p), "%s/status", dir) >= (int)sizeof(p))
+	if (state_file(p, dir, NULL, SF_STATUS) < 0)
 		return -ENAMETOOLONG;
 	fd = open_regular(p);
 	if (fd < 0)
@@ -156,7 +156,7 @@ static int read_stats(const char *dir, const char *name, struct vm_stats *st)
 	int fd;
 	ssize_t n;
 
-	if (state_path(p, dir, name, ".stats") < 0)
+	if (state_file(p, dir, name, SF_STATS) < 0)
 		return -ENAMETOOLONG;
 	fd = open_regular(p);
 	if (fd < 0)

@@ -82,11 +82,29 @@ int state_reachable(const char *dir, uid_t uid, gid_t gid, char *err, size_t err
 	return 0;
 }
 
-int state_path(char *out, const char *dir, const char *name, const char *suffix)
+int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum state_file f)
 {
-	int n = snprintf(out, STATE_PATH_MAX, "%s/%s%s", dir, name, suffix);
+	static const char *const names[SF_COUNT] = {
+		[SF_VHOST] = ".vhost", [SF_CONSOLE] = ".console", [SF_AGENT] = ".agent",
+		[SF_STATS] = ".stats", [SF_CAPTURE] = ".capture", [SF_VMM_LOG] = ".vmm.log",
+		[SF_QEMU_LOG] = ".qemu.log", [SF_CONSOLE_LOG] = ".console.log",
+		[SF_STATUS] = "status", [SF_STATUS_TMP] = ".status.tmp",
+		[SF_SUPERVISOR_PID] = "supervisor.pid", [SF_SUPERVISOR_LOG] = "supervisor.log",
+		[SF_CONSOLE_SOCK] = "console.sock",
+	};
+	bool per_vm = f < SF_PER_VM;
+	int n;
 
-	return (n < 0 || n >= STATE_PATH_MAX) ? -ENAMETOOLONG : 0;
+	if ((unsigned)f >= SF_COUNT || (per_vm && !vm)) {
+		out[0] = 0;
+		return -EINVAL;
+	}
+	n = snprintf(out, STATE_PATH_MAX, "%s/%s%s", dir, per_vm ? vm : "", names[f]);
+	if (n < 0 || n >= STATE_PATH_MAX) {
+		out[0] = 0;
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 /* A pid file left by a supervisor that crashed may name a pid that has
@@ -119,11 +137,12 @@ static bool is_supervisor(long pid)
 
 pid_t state_supervisor(const char *dir)
 {
-	char path[STATE_PATH_MAX + 32], buf[32];
+	char path[STATE_PATH_MAX], buf[32];
 	long pid;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/supervisor.pid", dir);
+	if (state_file(path, dir, NULL, SF_SUPERVISOR_PID) < 0)
+		return 0;
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
@@ -138,12 +157,12 @@ pid_t state_supervisor(const char *dir)
 
 int state_write_status(const char *dir, const char *text)
 {
-	char tmp[STATE_PATH_MAX + 32], path[STATE_PATH_MAX + 32];
+	char tmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	size_t len = strlen(text);
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s/.status.tmp", dir);
-	snprintf(path, sizeof(path), "%s/status", dir);
+	if (state_file(tmp, dir, NULL, SF_STATUS_TMP) < 0 || state_file(path, dir, NULL, SF_STATUS) < 0)
+		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;

@@ -25,8 +25,30 @@ int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen);
  * 0, or -1 with err naming the first one it cannot. */
 int state_reachable(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
 
-/* DIR/NAMESUFFIX, or -ENAMETOOLONG if it would not fit a socket path. */
-int state_path(char *out, const char *dir, const char *name, const char *suffix);
+/* Every file of a running system, named in one place (state.c). */
+enum state_file {
+	/* One per VM: DIR/VM.suffix */
+	SF_VHOST,		/* the VMM's vhost-user socket */
+	SF_CONSOLE,		/* QEMU's serial console socket */
+	SF_AGENT,		/* QEMU's agent port socket */
+	SF_STATS,		/* the VMM's counters */
+	SF_CAPTURE,		/* the VMM's capture ring */
+	SF_VMM_LOG,
+	SF_QEMU_LOG,
+	SF_CONSOLE_LOG,		/* the console transcript */
+	SF_PER_VM,		/* how many of the above */
+	/* One per system: DIR/name (vm is ignored) */
+	SF_STATUS = SF_PER_VM,
+	SF_STATUS_TMP,		/* the next status, renamed over it */
+	SF_SUPERVISOR_PID,
+	SF_SUPERVISOR_LOG,
+	SF_CONSOLE_SOCK,	/* `multivm console` clients connect here */
+	SF_COUNT
+};
+
+/* The path of file f (of VM vm for the per-VM ones), or -ENAMETOOLONG if
+ * it would not fit a socket path. */
+int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum state_file f);
 
 /* The supervisor's pid if one is alive for dir, else 0. */
 pid_t state_supervisor(const char *dir);

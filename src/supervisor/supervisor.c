@@ -97,10 +97,9 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static void path(char out[STATE_PATH_MAX], const struct sup *s, const char *name, const char *suffix)
+static void path(char out[STATE_PATH_MAX], const struct sup *s, const char *vm, enum state_file f)
 {
-	if (state_path(out, s->dir, name, suffix) < 0)
-		out[0] = 0;	/* checked up front; cannot happen */
+	state_file(out, s->dir, vm, f);	/* checked up front; cannot fail */
 }
 
 /* A line for the user: the terminal in the foreground, else the log. */
@@ -140,7 +139,7 @@ static void write_status(struct sup *s)
 		int n;
 
 		if (!v->cfg->external)
-			path(con, s, v->cfg->name, ".console.log");
+			path(con, s, v->cfg->name, SF_CONSOLE_LOG);
 		n = snprintf(text + used, sizeof(text) - used,
 			     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s\n",
 			     v->cfg->name, degraded ? "degraded" : state_names[v->state], (int)v->vmm,
@@ -221,8 +220,8 @@ static int start_vmm(struct sup *s, unsigned i)
 	struct stat st;
 	pid_t pid;
 
-	path(log, s, v->cfg->name, ".vmm.log");
-	path(sock, s, v->cfg->name, ".vhost");
+	path(log, s, v->cfg->name, SF_VMM_LOG);
+	path(sock, s, v->cfg->name, SF_VHOST);
 	unlink(sock);
 	refresh_link_headers(s, i);
 	pid = spawn_vmm(&s->cfg, i, s->link, &s->runas, s->dir, v->stats_fd, v->capture_fd, log);
@@ -262,7 +261,7 @@ static int start_qemu(struct sup *s, unsigned i)
 
 	if (qemu_argv(&q, buf, sizeof(buf), argv, QEMU_MAX_ARGS) < 0)
 		return -E2BIG;
-	path(log, s, v->cfg->name, ".qemu.log");
+	path(log, s, v->cfg->name, SF_QEMU_LOG);
 	pid = spawn_argv(argv, log);
 	if (pid < 0)
 		return pid;
@@ -282,7 +281,7 @@ static void console_connect(struct sup *s, unsigned i)
 	struct vmp *v = &s->vm[i];
 	int fd;
 
-	path(sa.sun_path, s, v->cfg->name, ".console");
+	path(sa.sun_path, s, v->cfg->name, SF_CONSOLE);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;
@@ -455,7 +454,7 @@ static int listen_clients(struct sup *s)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
 
-	path(sa.sun_path, s, "console", ".sock");
+	path(sa.sun_path, s, NULL, SF_CONSOLE_SOCK);
 	unlink(sa.sun_path);
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -547,7 +546,7 @@ static void on_signal(struct sup *s)
 /* Keeps the logs other processes write under log_max, once a second. */
 static void trim_logs(struct sup *s)
 {
-	static const char *const logs[] = { ".vmm.log", ".qemu.log" };
+	static const enum state_file logs[] = { SF_VMM_LOG, SF_QEMU_LOG };
 	char p[STATE_PATH_MAX];
 	bool changed = false;
 	unsigned i, k;
@@ -566,7 +565,7 @@ static void trim_logs(struct sup *s)
 		}
 	for (i = 0; i < s->cfg.nvms; i++)	/* console rotations since the last look */
 		changed |= s->vm[i].con_log.dropped != s->vm[i].con_dropped_shown;
-	path(p, s, "supervisor.log", "");
+	path(p, s, NULL, SF_SUPERVISOR_LOG);
 	caplog_trim(p, s->cfg.log_max);
 	if (changed)
 		write_status(s);
@@ -668,19 +667,13 @@ static void loop(struct sup *s)
  * here once, so that path() cannot fail later. */
 static int check_paths(struct sup *s, char *err, size_t errlen)
 {
-	static const char *const per_vm[] = {
-		".vhost", ".console", ".agent", ".stats", ".capture", ".vmm.log", ".qemu.log", ".console.log",
-	};
-	static const char *const shared[] = { "console.sock", "supervisor.pid", "supervisor.log" };
 	char p[STATE_PATH_MAX];
 	unsigned i, k;
 	bool ok = true;
 
 	for (i = 0; i < s->cfg.nvms; i++)
-		for (k = 0; k < sizeof(per_vm) / sizeof(per_vm[0]); k++)
-			ok &= state_path(p, s->dir, s->cfg.vm[i].name, per_vm[k]) == 0;
-	for (k = 0; k < sizeof(shared) / sizeof(shared[0]); k++)
-		ok &= state_path(p, s->dir, shared[k], "") == 0;
+		for (k = 0; k < SF_COUNT; k++)
+			ok &= state_file(p, s->dir, s->cfg.vm[i].name, k) == 0;
 	if (!ok) {
 		snprintf(err, errlen, "state directory %s is too long for the paths it must hold "
 			 "(at most %d bytes each; use -S with a shorter one)", s->dir, STATE_PATH_MAX - 1);
@@ -799,7 +792,7 @@ static int open_capture(struct sup *s, const char *name)
 	char p[STATE_PATH_MAX];
 	int fd;
 
-	path(p, s, name, ".capture");
+	path(p, s, name, SF_CAPTURE);
 	unlink(p);
 	fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || ftruncate(fd, CAP_FILE_SIZE) < 0) {
@@ -834,7 +827,7 @@ static int open_files(struct sup *s)
 
 		v->cfg = &s->cfg.vm[i];
 		v->con_fd = -1;
-		path(p, s, v->cfg->name, ".stats");
+		path(p, s, v->cfg->name, SF_STATS);
 		/* Fresh counters for each run; they survive VMM restarts. */
 		v->stats_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (v->stats_fd < 0 || ftruncate(v->stats_fd, sizeof(struct vm_stats)) < 0) {
@@ -844,7 +837,7 @@ static int open_files(struct sup *s)
 		v->capture_fd = open_capture(s, v->cfg->name);
 		if (v->cfg->external)
 			continue;	/* no console of ours to log */
-		path(v->con_log_path, s, v->cfg->name, ".console.log");
+		path(v->con_log_path, s, v->cfg->name, SF_CONSOLE_LOG);
 		if (caplog_open(&v->con_log, v->con_log_path, s->cfg.log_max) < 0)
 			log_warn("cannot open %s: %s", v->con_log_path, strerror(errno));
 	}
@@ -872,10 +865,10 @@ static int setup_loop(struct sup *s)
 
 static void write_pid(struct sup *s)
 {
-	char p[STATE_PATH_MAX + 32];
+	char p[STATE_PATH_MAX];
 	FILE *f;
 
-	snprintf(p, sizeof(p), "%s/supervisor.pid", s->dir);
+	path(p, s, NULL, SF_SUPERVISOR_PID);
 	f = fopen(p, "w");
 	if (f) {
 		fprintf(f, "%d\n", (int)getpid());
@@ -886,8 +879,9 @@ static void write_pid(struct sup *s)
 static void remove_files(struct sup *s)
 {
 	/* Capture rings hold guest traffic: not left behind. */
-	static const char *const socks[] = { ".vhost", ".console", ".agent", ".capture" };
-	char p[STATE_PATH_MAX + 32];
+	static const enum state_file socks[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE };
+	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID };
+	char p[STATE_PATH_MAX];
 	unsigned i, k;
 
 	for (i = 0; i < s->cfg.nvms; i++)
@@ -895,12 +889,10 @@ static void remove_files(struct sup *s)
 			path(p, s, s->cfg.vm[i].name, socks[k]);
 			unlink(p);
 		}
-	snprintf(p, sizeof(p), "%s/status", s->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/console.sock", s->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/supervisor.pid", s->dir);
-	unlink(p);
+	for (k = 0; k < sizeof(sys) / sizeof(sys[0]); k++) {
+		path(p, s, NULL, sys[k]);
+		unlink(p);
+	}
 }
 
 static int start_all(struct sup *s)
@@ -933,12 +925,12 @@ static int start_all(struct sup *s)
 /* The supervisor proper, in the foreground or as the detached child. */
 static int supervise(struct sup *s)
 {
-	char p[STATE_PATH_MAX + 32];
+	char p[STATE_PATH_MAX];
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_STDIN };
 	struct mux_ops ops = { .ctx = s, .to_vm = to_vm, .state = vm_state };
 	int fd, rc;
 
-	snprintf(p, sizeof(p), "%s/supervisor.log", s->dir);
+	path(p, s, NULL, SF_SUPERVISOR_LOG);
 	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		dup2(fd, 2);
@@ -977,7 +969,7 @@ static int supervise(struct sup *s)
 static int wait_detached(struct sup *s, pid_t child, int rfd)
 {
 	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
-	char buf[512] = "", p[STATE_PATH_MAX + 32];
+	char buf[512] = "", p[STATE_PATH_MAX];
 	ssize_t n = 0;
 	int r;
 	FILE *f;
@@ -986,7 +978,7 @@ static int wait_detached(struct sup *s, pid_t child, int rfd)
 	if (r > 0)
 		n = read(rfd, buf, sizeof(buf) - 1);
 	if (n > 0 && strncmp(buf, "ok", 2) == 0) {
-		snprintf(p, sizeof(p), "%s/status", s->dir);
+		path(p, s, NULL, SF_STATUS);
 		f = fopen(p, "r");
 		while (f && fgets(buf, sizeof(buf), f))
 			fputs(buf, stdout);

@@ -178,11 +178,20 @@ static void test_state_paths(void **state)
 {
 	char p[STATE_PATH_MAX], dir[200];
 
-	assert_int_equal(state_path(p, "/run/multivm", "vm0", ".vhost"), 0);
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_VHOST), 0);
 	assert_string_equal(p, "/run/multivm/vm0.vhost");
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_CONSOLE_LOG), 0);
+	assert_string_equal(p, "/run/multivm/vm0.console.log");
+	assert_int_equal(state_file(p, "/run/multivm", NULL, SF_CONSOLE_SOCK), 0);
+	assert_string_equal(p, "/run/multivm/console.sock");
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_STATUS), 0);	/* vm ignored */
+	assert_string_equal(p, "/run/multivm/status");
+	assert_int_equal(state_file(p, "/run/multivm", NULL, SF_STATS), -EINVAL);
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_COUNT), -EINVAL);
 	memset(dir, 'd', sizeof(dir) - 1);
 	dir[sizeof(dir) - 1] = 0;
-	assert_int_equal(state_path(p, dir, "vm0", ".vhost"), -ENAMETOOLONG);
+	assert_int_equal(state_file(p, dir, "vm0", SF_VHOST), -ENAMETOOLONG);
+	assert_string_equal(p, "");
 	state_dir(dir, sizeof(dir), "/tmp/given");
 	assert_string_equal(dir, "/tmp/given");
 }
