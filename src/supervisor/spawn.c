@@ -11,8 +11,6 @@
 
 #include "supervisor/state.h"
 
-#define VMM_MAX_ARGS (16 + 2 * CFG_MAX_VMS)
-
 /* In the child, before exec: default signals, stdio, die with parent. */
 static void child_setup(const char *log_path)
 {
@@ -46,74 +44,70 @@ static void keep_fd(int fd)
 	fcntl(fd, F_SETFD, 0);
 }
 
-pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *links,
-		const struct runas *ra, const char *state_dir, int stats_fd, int capture_fd,
-		const char *log_path)
+int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
+		   const struct link_res *links, const struct runas *ra, const char *state_dir)
 {
-	static char buf[8192];
-	char *argv[VMM_MAX_ARGS], *p = buf, *end = buf + sizeof(buf);
 	const struct cfg_vm *vm = &cfg->vm[i];
-	int argc = 0;
 	unsigned k;
-	pid_t pid;
 
-#define ARG(...) do { int n_ = snprintf(p, end - p, __VA_ARGS__); \
-		if (n_ < 0 || n_ >= end - p || argc >= VMM_MAX_ARGS - 1) return -E2BIG; \
-		argv[argc++] = p; p += n_ + 1; } while (0)
-#define MAC(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
-	ARG("multivm");
-	ARG("vmm");
-	ARG("--name");
-	ARG("%s", vm->name);
-	ARG("--mac");
-	ARG("%02x:%02x:%02x:%02x:%02x:%02x", MAC(vm->mac));
-	ARG("--socket");
-	ARG("%s/%s.vhost", state_dir, vm->name);
-	ARG("--stats-fd");
-	ARG("%d", stats_fd);
-	if (capture_fd >= 0) {
-		ARG("--capture-fd");
-		ARG("%d", capture_fd);
-	}
-	ARG("--queue-size");
-	ARG("%u", cfg->link_queue_size);
-	if (ra->drop) {
-		ARG("--user");
-		ARG("%u:%u", (unsigned)ra->uid, (unsigned)ra->gid);
-	}
-	if (vm->external)
-		ARG("--group-connect");
+	memset(a, 0, sizeof(*a));
+	a->stats_fd = a->capture_fd = a->ready_fd = -1;
+	if (snprintf(a->name, sizeof(a->name), "%s", vm->name) >= (int)sizeof(a->name) ||
+	    state_file(a->socket, state_dir, vm->name, SF_VHOST) < 0)
+		return -ENAMETOOLONG;
+	memcpy(a->mac, vm->mac, MAC_LEN);
+	a->queue_size = cfg->link_queue_size;
+	a->drop = ra->drop;
+	a->uid = ra->uid;
+	a->gid = ra->gid;
+	a->group_connect = vm->external;
 	for (k = 0; k < cfg->nlinks; k++) {
 		const struct cfg_link *l = &cfg->link[k];
-		const struct link_res *r = &links[k];
+		struct vmm_link_arg *la = &a->link[a->nlinks];
 		int side;
-		const struct cfg_vm *peer;
 
 		if (l->a != i && l->b != i)
 			continue;
+		if (a->nlinks == STATS_MAX_LINKS)
+			return -E2BIG;
 		side = l->a == i ? 0 : 1;
-		peer = &cfg->vm[side ? l->a : l->b];
-		ARG("--link");
-		ARG("%s,%02x:%02x:%02x:%02x:%02x:%02x,%d,%d,%d,%d", peer->name, MAC(peer->mac), side,
-		    r->memfd, r->kick[1 - side], r->kick[side]);
+		if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=
+		    (int)sizeof(la->peer))
+			return -ENAMETOOLONG;
+		memcpy(la->peer_mac, cfg->vm[side ? l->a : l->b].mac, MAC_LEN);
+		la->side = side;
+		la->memfd = links[k].memfd;
+		la->rx_kick = links[k].kick[1 - side];
+		la->tx_kick = links[k].kick[side];
+		a->nlinks++;
 	}
-	argv[argc] = NULL;
-#undef ARG
-#undef MAC
+	return 0;
+}
+
+pid_t spawn_vmm(const struct vmm_args *a, const char *log_path)
+{
+	static char buf[8192];
+	char *argv[VMM_ARGV_MAX];
+	unsigned k;
+	pid_t pid;
+	int rc = vmm_args_encode(a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+
+	if (rc < 0)
+		return rc;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		child_setup(log_path);
-		keep_fd(stats_fd);
-		if (capture_fd >= 0)
-			keep_fd(capture_fd);
-		for (k = 0; k < cfg->nlinks; k++) {
-			if (cfg->link[k].a != i && cfg->link[k].b != i)
-				continue;
-			keep_fd(links[k].memfd);
-			keep_fd(links[k].kick[0]);
-			keep_fd(links[k].kick[1]);
+		keep_fd(a->stats_fd);
+		if (a->capture_fd >= 0)
+			keep_fd(a->capture_fd);
+		if (a->ready_fd >= 0)
+			keep_fd(a->ready_fd);
+		for (k = 0; k < a->nlinks; k++) {
+			keep_fd(a->link[k].memfd);
+			keep_fd(a->link[k].rx_kick);
+			keep_fd(a->link[k].tx_kick);
 		}
 		execv("/proc/self/exe", argv);
 		fprintf(stderr, "multivm: cannot run the VMM: %s\n", strerror(errno));

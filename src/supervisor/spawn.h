@@ -9,13 +9,17 @@
 #include "config/config.h"
 #include "link/link.h"
 #include "supervisor/runas.h"
+#include "vmm/args.h"
 
-/* Starts `multivm vmm ...` for VM i of cfg with its links, its stats file
- * and its capture ring (capture_fd < 0: none); it drops to ra's user after
- * set-up. stdout and stderr go to log_path. Returns the pid or -errno. */
-pid_t spawn_vmm(const struct config *cfg, unsigned i, const struct link_res *links,
-		const struct runas *ra, const char *state_dir, int stats_fd, int capture_fd,
-		const char *log_path);
+/* The VMM command line for VM i of cfg: its name, MAC, socket, queue size,
+ * user (ra) and its ends of its links. The caller adds the fds it opened
+ * (stats, capture, ready). 0, or -ENAMETOOLONG / -E2BIG. */
+int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
+		   const struct link_res *links, const struct runas *ra, const char *state_dir);
+
+/* Starts `multivm vmm ...` (this binary, re-executed) with the fds a names;
+ * stdout and stderr go to log_path. Returns the pid or -errno. */
+pid_t spawn_vmm(const struct vmm_args *a, const char *log_path);
 
 /* Runs argv (argv[0] looked up in PATH) with output to log_path. */
 pid_t spawn_argv(char *const argv[], const char *log_path);

@@ -224,9 +224,18 @@ static int start_vmm(struct sup *s, unsigned i)
 	path(sock, s, v->cfg->name, SF_VHOST);
 	unlink(sock);
 	refresh_link_headers(s, i);
-	pid = spawn_vmm(&s->cfg, i, s->link, &s->runas, s->dir, v->stats_fd, v->capture_fd, log);
+	{
+	static struct vmm_args a;
+	int rc = spawn_vmm_args(&a, &s->cfg, i, s->link, &s->runas, s->dir);
+
+	if (rc < 0)
+		return rc;
+	a.stats_fd = v->stats_fd;
+	a.capture_fd = v->capture_fd;
+	pid = spawn_vmm(&a, log);
 	if (pid < 0)
 		return pid;
+	}
 	v->vmm = pid;
 	v->vmm_started = now_ms();
 	/* QEMU retries the connection by itself; we only wait for the socket. */

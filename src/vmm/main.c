@@ -3,7 +3,6 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "link/link.h"
+#include "vmm/args.h"
 #include "vmm/net.h"
 #include "vmm/sandbox.h"
 #include "vmm/vhost_user.h"
@@ -32,7 +32,8 @@ enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 
 struct vmm {
 	char name[STATS_NAME_MAX];
-	const char *sock_path;
+	char sock_path[VMM_SOCKET_MAX];
+	int ready_fd;			/* the supervisor waits on it; -1: none */
 	bool drop;			/* started by root: become uid:gid */
 	bool group_connect;		/* socket 0660: the group's members may connect */
 	uid_t uid;
@@ -48,69 +49,29 @@ struct vmm {
 	struct net net;
 };
 
-static int parse_mac(const char *s, uint8_t mac[6])
+/* A link the supervisor handed us. Its memory is shared with the peer:
+ * what the peer did there may stop this one link, never the VMM. */
+static void add_link(struct vmm *v, const struct vmm_link_arg *a)
 {
-	unsigned v[6];
-	int i, n = 0;
+	struct link *l = &v->links[v->nlinks];
+	int rc;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
-	    s[n] != '\0')
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = v[i];
-	return 0;
-}
-
-static int parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD */
-static int add_link(struct vmm *v, char *spec)
-{
-	char *f[6], *save = NULL, *tok;
-	long side, memfd, rx, tx;
-	struct link *l;
-	int i = 0, rc;
-
-	if (v->nlinks >= STATS_MAX_LINKS)
-		return -1;
-	for (tok = strtok_r(spec, ",", &save); tok && i < 6; tok = strtok_r(NULL, ",", &save))
-		f[i++] = tok;
-	if (i != 6 || tok)
-		return -1;
-	l = &v->links[v->nlinks];
-	if (parse_mac(f[1], l->peer_mac) < 0 || parse_int(f[2], 0, 1, &side) < 0 ||
-	    parse_int(f[3], 0, 65535, &memfd) < 0 || parse_int(f[4], 0, 65535, &rx) < 0 ||
-	    parse_int(f[5], 0, 65535, &tx) < 0)
-		return -1;
-	rc = link_attach(l, memfd, side, v->qsize, rx, tx, f[0]);
+	memcpy(l->peer_mac, a->peer_mac, MAC_LEN);
+	rc = link_attach(l, a->memfd, a->side, v->qsize, a->rx_kick, a->tx_kick, a->peer);
 	if (rc < 0) {
-		/* The peer can write this memory: what it did there may stop
-		 * this one link, never the VMM and its other links. */
-		log_err("link to %s: cannot attach (%s); it stays down", f[0],
+		log_err("link to %s: cannot attach (%s); it stays down", a->peer,
 			rc == -EPROTO ? "not a link of this version, or damaged" : strerror(-rc));
-		close(memfd);
-		close(rx);
-		close(tx);
-		link_set_down(l, f[0]);
+		close(a->memfd);
+		close(a->rx_kick);
+		close(a->tx_kick);
+		link_set_down(l, a->peer);
 	}
 	l->st = &v->st->link[v->nlinks];
-	snprintf(l->st->peer, sizeof(l->st->peer), "%s", f[0]);
+	snprintf(l->st->peer, sizeof(l->st->peer), "%s", a->peer);
 	STAT_SET(l->st->up, rc == 0);
 	if (rc < 0)
 		STAT_ADD(l->st->errors, 1);
 	v->nlinks++;
-	return 0;
 }
 
 static int map_stats(struct vmm *v, int fd)
@@ -158,110 +119,44 @@ static void map_capture(struct vmm *v, int fd)
 	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->name, peers, v->nlinks);
 }
 
-/* UID:GID, both non-zero: the user the VMM becomes after set-up. */
-static int parse_user(struct vmm *v, char *s)
-{
-	char *colon = strchr(s, ':');
-	long uid, gid;
-
-	if (!colon)
-		return -1;
-	*colon = 0;
-	if (parse_int(s, 1, 0x7fffffff, &uid) < 0 || parse_int(colon + 1, 1, 0x7fffffff, &gid) < 0)
-		return -1;
-	v->drop = true;
-	v->uid = uid;
-	v->gid = gid;
-	return 0;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
-		"[--capture-fd FD] [--queue-size N] [--user UID:GID] [--group-connect] "
-		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...\n");
+		"--queue-size N [--capture-fd FD] [--ready-fd FD] [--user UID:GID] [--group-connect] "
+		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]... (vmm/args.h)\n");
 }
 
-/* Links come last: they need the name, queue size and stats first. */
+/* Links come after the stats: each has its counters there. */
 static int parse_args(struct vmm *v, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "mac", required_argument, NULL, 'm' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "stats-fd", required_argument, NULL, 'f' },
-		{ "capture-fd", required_argument, NULL, 'c' },
-		{ "queue-size", required_argument, NULL, 'q' },
-		{ "link", required_argument, NULL, 'l' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "group-connect", no_argument, NULL, 'g' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char *linkspec[STATS_MAX_LINKS], tag[48];
-	unsigned nspec = 0, i;
-	long fd = -1, cap_fd = -1, q = CFG_LINK_QSIZE_DEFAULT;
-	int c;
+	static struct vmm_args a;	/* large; keep it off the stack */
+	char err[160], tag[48];
+	unsigned i;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (strlen(optarg) >= sizeof(v->name))
-				return -1;
-			snprintf(v->name, sizeof(v->name), "%s", optarg);
-			break;
-		case 'm':
-			if (parse_mac(optarg, v->net.mac) < 0)
-				return -1;
-			break;
-		case 's':
-			v->sock_path = optarg;
-			break;
-		case 'f':
-			if (parse_int(optarg, 0, 65535, &fd) < 0)
-				return -1;
-			break;
-		case 'c':
-			if (parse_int(optarg, 0, 65535, &cap_fd) < 0)
-				return -1;
-			break;
-		case 'q':
-			if (parse_int(optarg, LINK_QSIZE_MIN, LINK_QSIZE_MAX, &q) < 0)
-				return -1;
-			break;
-		case 'u':
-			if (parse_user(v, optarg) < 0)
-				return -1;
-			break;
-		case 'g':
-			v->group_connect = true;
-			break;
-		case 'l':
-			if (nspec >= STATS_MAX_LINKS)
-				return -1;
-			linkspec[nspec++] = optarg;
-			break;
-		default:
-			return -1;
-		}
-	}
-	if (!v->name[0] || !v->sock_path || fd < 0 || optind != argc)
+	if (vmm_args_decode(&a, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm vmm: %s\n", err);
 		return -1;
-	v->qsize = q;
+	}
+	snprintf(v->name, sizeof(v->name), "%s", a.name);
+	memcpy(v->net.mac, a.mac, MAC_LEN);
+	snprintf(v->sock_path, sizeof(v->sock_path), "%s", a.socket);
+	v->qsize = a.queue_size;
+	v->drop = a.drop;
+	v->uid = a.uid;
+	v->gid = a.gid;
+	v->group_connect = a.group_connect;
+	v->ready_fd = a.ready_fd;
 	snprintf(tag, sizeof(tag), "vmm %s", v->name);
 	log_set_tag(tag);
-	if (map_stats(v, fd) < 0) {
-		log_err("cannot map stats fd %ld", fd);
+	if (map_stats(v, a.stats_fd) < 0) {
+		log_err("cannot map stats fd %d", a.stats_fd);
 		return -1;
 	}
-	for (i = 0; i < nspec; i++)
-		if (add_link(v, linkspec[i]) < 0) {
-			log_err("bad --link '%s'", linkspec[i]);
-			return -1;
-		}
+	for (i = 0; i < a.nlinks; i++)
+		add_link(v, &a.link[i]);
 	STAT_SET(v->st->nlinks, v->nlinks);
-	if (cap_fd >= 0)
-		map_capture(v, cap_fd);	/* names its streams after the links */
+	if (a.capture_fd >= 0)
+		map_capture(v, a.capture_fd);	/* names its streams after the links */
 	return 0;
 }
 
@@ -504,6 +399,18 @@ static int setup(struct vmm *v)
 	return 0;
 }
 
+/* Tells the supervisor we serve: it adds QEMU or marks the VM up only
+ * then. Closing is the rest of the message; if we die first, it sees EOF. */
+static void report_ready(struct vmm *v)
+{
+	if (v->ready_fd < 0)
+		return;
+	if (write(v->ready_fd, "r", 1) != 1)
+		log_warn("cannot tell the supervisor we are ready: %s", strerror(errno));
+	close(v->ready_fd);
+	v->ready_fd = -1;
+}
+
 int vmm_main(int argc, char **argv)
 {
 	static struct vmm v;	/* large; keep it off the stack */
@@ -539,6 +446,7 @@ int vmm_main(int argc, char **argv)
 		return 1;
 	}
 	log_info("serving %s with %u link(s), sandboxed as uid %u", v.sock_path, v.nlinks, (unsigned)uid);
+	report_ready(&v);
 	rc = serve(&v);
 	log_info("stopping");
 	vu_reset(&v.vu);

@@ -1,0 +1,232 @@
+/* The supervisor -> VMM seam: what vmm_args_encode writes, vmm_args_decode
+ * reads back unchanged; what anyone else might put on that command line
+ * is refused. Also the one MAC parser and formatter both sides use. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/mac.h"
+#include "vmm/args.h"
+
+static char buf[8192], err[160], *argv[VMM_ARGV_MAX];
+
+static void full(struct vmm_args *a)
+{
+	static const uint8_t mac[MAC_LEN] = { 0x52, 0x54, 0x00, 0x4d, 0x56, 0x01 };
+	unsigned k;
+
+	memset(a, 0, sizeof(*a));
+	strcpy(a->name, "vm0");
+	memcpy(a->mac, mac, MAC_LEN);
+	strcpy(a->socket, "/run/multivm/vm0.vhost");
+	a->stats_fd = 5;
+	a->capture_fd = 6;
+	a->ready_fd = 7;
+	a->queue_size = 1024;
+	a->drop = true;
+	a->uid = 998;
+	a->gid = 997;
+	a->group_connect = true;
+	a->nlinks = STATS_MAX_LINKS;
+	for (k = 0; k < a->nlinks; k++) {
+		struct vmm_link_arg *l = &a->link[k];
+
+		snprintf(l->peer, sizeof(l->peer), "peer_%u-x", k);
+		memcpy(l->peer_mac, mac, MAC_LEN);
+		l->peer_mac[5] = 0xa0 + k;
+		l->side = k & 1;
+		l->memfd = 100 + 3 * k;
+		l->rx_kick = 101 + 3 * k;
+		l->tx_kick = 102 + 3 * k;
+	}
+}
+
+static void test_round_trip(void **state)
+{
+	static struct vmm_args a, b;
+	int n;
+
+	full(&a);
+	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	assert_true(n > 2);
+	assert_null(argv[n]);
+	assert_string_equal(argv[0], "multivm");
+	assert_string_equal(argv[1], "vmm");
+	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* The smallest: no capture, no ready fd, no user, no links. */
+	full(&a);
+	a.capture_fd = a.ready_fd = -1;
+	a.drop = a.group_connect = false;
+	a.uid = a.gid = 0;
+	a.nlinks = 0;
+	memset(a.link, 0, sizeof(a.link));
+	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	assert_int_equal(n, 12);
+	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static void test_encode_refuses(void **state)
+{
+	static struct vmm_args a;
+	char *small[4];
+
+	full(&a);
+	assert_int_equal(vmm_args_encode(&a, buf, 100, argv, VMM_ARGV_MAX), -E2BIG);
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), small, 4), -E2BIG);
+	full(&a);
+	strcpy(a.link[3].peer, "a,b");	/* would split the link spec */
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full(&a);
+	a.queue_size = 7;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full(&a);
+	a.uid = 0;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+}
+
+/* argv[0] is the command word; the rest as given. */
+static int decode(struct vmm_args *a, const char *const *words)
+{
+	char *v[64] = { "vmm" };
+	int n = 1;
+
+	while (*words)
+		v[n++] = (char *)*words++;
+	return vmm_args_decode(a, n, v, err, sizeof(err));
+}
+
+#define BASE "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s", "--stats-fd", "3", \
+	     "--queue-size", "256"
+
+static void refused(const char *const *words, const char *why)
+{
+	static struct vmm_args a;
+
+	err[0] = 0;
+	assert_int_equal(decode(&a, words), -EINVAL);
+	if (!strstr(err, why))
+		fail_msg("expected '%s', got '%s'", why, err);
+}
+
+static void test_decode_hostile(void **state)
+{
+	static struct vmm_args a;
+	char longname[80], longpath[200], longlink[160];
+
+	assert_int_equal(decode(&a, (const char *[]){ BASE, NULL }), 0);
+	assert_int_equal(a.capture_fd, -1);
+	assert_int_equal(a.ready_fd, -1);
+
+	/* Missing values and missing options. */
+	refused((const char *[]){ BASE, "--capture-fd", NULL }, "--capture-fd needs a value");
+	refused((const char *[]){ "--mac", "52:54:00:4d:56:01", "--socket", "/s", "--stats-fd", "3",
+				  "--queue-size", "256", NULL }, "--name is missing");
+	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
+				  "--stats-fd", "3", NULL }, "--queue-size is missing");
+	refused((const char *[]){ BASE, "--bogus", NULL }, "unknown argument '--bogus'");
+	refused((const char *[]){ BASE, "stray", NULL }, "unknown argument 'stray'");
+	refused((const char *[]){ BASE, "--name", "vm1", NULL }, "--name given twice");
+	refused((const char *[]){ BASE, "--name=vm1", NULL }, "unknown argument");
+
+	/* Bad numbers. */
+	refused((const char *[]){ BASE, "--capture-fd", "-1", NULL }, "bad --capture-fd");
+	refused((const char *[]){ BASE, "--capture-fd", "+4", NULL }, "bad --capture-fd");
+	refused((const char *[]){ BASE, "--capture-fd", " 4", NULL }, "bad --capture-fd");
+	refused((const char *[]){ BASE, "--ready-fd", "4x", NULL }, "bad --ready-fd");
+	refused((const char *[]){ BASE, "--ready-fd", "65536", NULL }, "bad --ready-fd");
+	refused((const char *[]){ BASE, "--ready-fd", "99999999999999999999", NULL }, "bad --ready-fd");
+	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
+				  "--stats-fd", "3", "--queue-size", "4097", NULL }, "bad --queue-size");
+	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
+				  "--stats-fd", "3", "--queue-size", "100", NULL }, "bad --queue-size");
+	refused((const char *[]){ BASE, "--user", "0:5", NULL }, "bad --user");
+	refused((const char *[]){ BASE, "--user", "5", NULL }, "bad --user");
+	refused((const char *[]){ BASE, "--user", "5:", NULL }, "bad --user");
+	refused((const char *[]){ BASE, "--user", "12345678901234567890:5", NULL }, "bad --user");
+
+	/* Names: too long, empty, odd characters. */
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	refused((const char *[]){ "--name", longname, "--mac", "52:54:00:4d:56:01", "--socket", "/s",
+				  "--stats-fd", "3", "--queue-size", "256", NULL }, "bad --name");
+	refused((const char *[]){ "--name", "", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
+				  "--stats-fd", "3", "--queue-size", "256", NULL }, "bad --name");
+	refused((const char *[]){ "--name", "../x", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
+				  "--stats-fd", "3", "--queue-size", "256", NULL }, "bad --name");
+	memset(longpath, 'p', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = 0;
+	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", longpath,
+				  "--stats-fd", "3", "--queue-size", "256", NULL }, "bad --socket");
+	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56", "--socket", "/s",
+				  "--stats-fd", "3", "--queue-size", "256", NULL }, "bad --mac");
+
+	/* Links: field count, each field, the peer's name. */
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12", NULL }), 0);
+	assert_int_equal(a.nlinks, 1);
+	assert_string_equal(a.link[0].peer, "vm1");
+	assert_int_equal(a.link[0].side, 1);
+	assert_int_equal(a.link[0].tx_kick, 12);
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,13", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,,10,11,12", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,2,10,11,12", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", ",52:54:00:4d:56:02,0,10,11,12", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52-54-00-4d-56-02,0,10,11,12", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,0,-10,11,12", NULL }, "bad --link");
+	snprintf(longlink, sizeof(longlink), "%.40s,52:54:00:4d:56:02,0,10,11,12", longname);
+	refused((const char *[]){ BASE, "--link", longlink, NULL }, "bad --link");
+	{
+		const char *many[64] = { BASE };
+		unsigned k, n = 10;
+
+		for (k = 0; k <= STATS_MAX_LINKS; k++) {
+			many[n++] = "--link";
+			many[n++] = "vm1,52:54:00:4d:56:02,0,10,11,12";
+		}
+		many[n] = NULL;
+		refused(many, "bad --link");
+	}
+}
+
+static void test_mac(void **state)
+{
+	uint8_t m[MAC_LEN] = { 1, 2, 3, 4, 5, 6 }, want[MAC_LEN] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
+	static const char *const bad[] = {
+		"", "52:54:00:ab:cd", "52:54:00:ab:cd:ef:", "52:54:00:ab:cd:ef:00", "52:54:00:ab:cd:e",
+		"52-54-00-ab-cd-ef", "52:54:00:ab:cd:eg", " 52:54:00:ab:cd:ef", "52:54:00:ab:cd:ef ",
+		"5:54:00:ab:cd:ef0", "+2:54:00:ab:cd:ef", "0x:54:00:ab:cd:ef", "525400abcdef", "52::54:00:ab:cd",
+	};
+	char s[MAC_STR_LEN];
+	unsigned i;
+
+	assert_int_equal(mac_parse("52:54:00:AB:cd:Ef", m), 0);
+	assert_memory_equal(m, want, MAC_LEN);
+	assert_string_equal(mac_format(s, m), "52:54:00:ab:cd:ef");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (mac_parse(bad[i], m) == 0)
+			fail_msg("'%s' parsed as a MAC", bad[i]);
+		assert_memory_equal(m, want, MAC_LEN);	/* untouched */
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_decode_hostile),
+		cmocka_unit_test(test_mac),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
