@@ -30,7 +30,7 @@
 #include "console/relay.h"
 #include "link/link.h"
 #include "passthrough/pci.h"
-#include "supervisor/logcap.h"
+#include "common/logcap.h"
 #include "supervisor/qemu.h"
 #include "supervisor/runas.h"
 #include "supervisor/spawn.h"

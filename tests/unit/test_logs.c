@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "supervisor/logcap.h"
+#include "common/logcap.h"
 
 static char dir[64], path[96], old[100];
 

@@ -1,4 +1,4 @@
-#include "supervisor/logcap.h"
+#include "common/logcap.h"
 
 #include <errno.h>
 #include <fcntl.h>
