@@ -80,7 +80,15 @@ static int run(const char *dir, int argc, char **argv)
 		return 2;
 	}
 	o.config = optind < argc ? argv[optind] : NULL;
-	return supervisor_run(&o);
+	switch (supervisor_run(&o)) {
+	case RUN_OK:
+		return 0;
+	case RUN_BAD_CONFIG:
+		return 2;
+	case RUN_FAILED:
+		break;
+	}
+	return 1;
 }
 
 /* Optional --timeout SECS; returns the index after the options or -1. */

@@ -12,7 +12,16 @@ struct run_opts {
 	int timeout_s;		/* --detach: how long to wait for every VM */
 };
 
-/* Returns the process exit status: 0, 1 (failure) or 2 (bad config). */
-int supervisor_run(const struct run_opts *o);
+/* How a run ended; the command line turns it into an exit status. */
+enum run_result {
+	RUN_OK,			/* stopped on request, or --detach: every VM is up */
+	RUN_FAILED,		/* refused before starting, or could not start */
+	RUN_BAD_CONFIG,		/* the config (or its user) cannot be used */
+};
+
+/* Runs the system until it is stopped (or, with --detach, until every VM
+ * is up, leaving it running). A refusal before anything starts is printed
+ * here, to stderr, once. */
+enum run_result supervisor_run(const struct run_opts *o);
 
 #endif

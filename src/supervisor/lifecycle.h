@@ -1,0 +1,48 @@
+/* The lifecycle of a running system's processes (supervisor.c): starting
+ * every VMM and, once it serves, its QEMU; restarting what dies after a
+ * back-off; each VM's state and the status file; stopping it all. The
+ * event loop (run.c) tells it what happened; nothing here waits. */
+#ifndef MULTIVM_LIFECYCLE_H
+#define MULTIVM_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "console/consoles.h"
+#include "supervisor/detach.h"
+#include "supervisor/preflight.h"
+
+struct sup;
+
+/* The one system of this process. VMMs' readiness pipes are watched in
+ * ep with data.u32 = tag_ready + VM index. */
+struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, struct consoles *cons,
+		     struct detach *d);
+
+/* Creates the links and each VM's files (counters, capture ring,
+ * transcript) and writes the first status. 0, or -errno (logged). */
+int sup_open(struct sup *s);
+/* Starts every VMM; each VM's QEMU follows when its VMM serves. 0 or
+ * -errno (logged); then the caller calls sup_start_failed(). */
+int sup_start(struct sup *s);
+/* The system cannot come up: say so (--detach too) and stop. */
+void sup_start_failed(struct sup *s);
+bool sup_failed(const struct sup *s);
+
+/* VM vm's readiness pipe is readable. */
+void sup_vmm_word(struct sup *s, unsigned vm);
+/* VM vm's guest printed its ready line. */
+void sup_guest_ready(struct sup *s, unsigned vm);
+/* A child exited (status from waitpid). */
+void sup_reaped(struct sup *s, pid_t pid, int status);
+/* Asked to stop (signal, or Return ~ . at the terminal). */
+void sup_stop(struct sup *s);
+
+/* Does what is due (restarts, late VMMs, consoles to reach, logs to
+ * trim). Returns how many ms the loop may sleep. */
+int sup_tick(struct sup *s);
+/* Drives a stop; true once every child is gone. */
+bool sup_stopped(struct sup *s);
+
+#endif

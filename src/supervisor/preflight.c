@@ -1,0 +1,143 @@
+#include "supervisor/preflight.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "passthrough/pci.h"
+#include "supervisor/qemu.h"
+
+const struct preflight_host *preflight_real_host(void)
+{
+	static struct preflight_host h = { .kvm_boots = kvm_boots, .kvm_usable = kvm_usable };
+
+	h.sysfs = pci_sysfs();
+	return &h;
+}
+
+bool plan_needs_qemu(const struct run_plan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->cfg.nvms && !p->no_guests; i++)
+		if (!p->cfg.vm[i].external)
+			return true;
+	return false;
+}
+
+/* Every path the system uses must fit (sockets need sun_path): checked
+ * here once, so that building one later cannot fail. */
+static int check_paths(const struct run_plan *p, const char *dir, char *err, size_t errlen)
+{
+	char path[STATE_PATH_MAX];
+	unsigned i, k;
+	bool ok = true;
+
+	for (i = 0; i < p->cfg.nvms; i++)
+		for (k = 0; k < SF_COUNT; k++)
+			ok &= state_file(path, dir, p->cfg.vm[i].name, k) == 0;
+	if (!ok) {
+		snprintf(err, errlen, "state directory %s is too long for the paths it must hold "
+			 "(at most %d bytes each; use -S with a shorter one)", dir, STATE_PATH_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static bool in_path(const char *prog)
+{
+	char buf[4096], *dir, *save = NULL;
+	const char *p = getenv("PATH");
+
+	snprintf(buf, sizeof(buf), "%s", p ? p : "/usr/bin:/bin");
+	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char full[4200];
+
+		snprintf(full, sizeof(full), "%s/%s", dir, prog);
+		if (access(full, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* KVM when asked or available and it really boots a guest here; else TCG.
+ * A stated engine = kvm, or PCI passthrough, without a working KVM is
+ * refused; so is a PCI device that the VM cannot use. */
+static int choose_engine(struct run_plan *p, const struct preflight_host *h, char *err, size_t errlen)
+{
+	const struct config *c = &p->cfg;
+	unsigned i;
+
+	p->kvm = c->engine != ENGINE_TCG && h->kvm_boots(p->kernel, KVM_PROBE_MS);
+	if (c->engine == ENGINE_AUTO && !p->kvm && h->kvm_usable())
+		log_warn("/dev/kvm opens but a KVM guest does not boot here; using tcg");
+	if (c->engine == ENGINE_KVM && !p->kvm) {
+		snprintf(err, errlen, "%s: engine = kvm but %s", c->path,
+			 h->kvm_usable() ? "a guest does not boot under KVM here (nested virtualisation?); "
+					   "use engine = auto or tcg"
+					 : "/dev/kvm cannot be opened read-write");
+		return -1;
+	}
+	for (i = 0; i < c->nvms; i++) {
+		const struct cfg_vm *v = &c->vm[i];
+
+		if (strncmp(v->passthrough, "pci:", 4) != 0)
+			continue;
+		if (!p->kvm) {
+			snprintf(err, errlen, "%s:%d: [vm %s] passthrough: PCI passthrough needs KVM, and "
+				 "KVM is not usable here (load kvm_intel or kvm_amd, or use user or tap)",
+				 c->path, v->passthrough_line, v->name);
+			return -1;
+		}
+		if (pci_check_vm(h->sysfs, c, v, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+enum preflight_result preflight_run(struct run_plan *p, const char *dir, const char *config_path,
+				    bool no_guests, const struct preflight_host *h, char *err,
+				    size_t errlen)
+{
+	char cerr[CFG_ERR_MAX];
+	pid_t other;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);	/* cut short only if check_paths refuses */
+	p->no_guests = no_guests;
+	rc = config_path ? config_load_file(&p->cfg, config_path, cerr, sizeof(cerr))
+			 : config_load_default(&p->cfg, cerr, sizeof(cerr));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", cerr);
+		return PREFLIGHT_BAD_CONFIG;
+	}
+	if (runas_resolve(&p->cfg, &p->runas, err, errlen) < 0)
+		return PREFLIGHT_BAD_CONFIG;
+	/* QEMU, once it runs as that user, reconnects through every directory
+	 * above the state directory after a VMM restart. */
+	if ((p->runas.drop && plan_needs_qemu(p) &&
+	     state_reachable(dir, p->runas.uid, p->runas.gid, err, errlen) < 0) ||
+	    state_prepare_dir(dir, p->runas.drop ? p->runas.gid : (gid_t)-1, err, errlen) < 0)
+		return PREFLIGHT_REFUSED;
+	other = state_supervisor(dir);
+	if (other) {
+		snprintf(err, errlen, "a system is already running in %s (supervisor pid %d); "
+			 "`multivm stop` first, or use -S DIR", dir, (int)other);
+		return PREFLIGHT_REFUSED;
+	}
+	if (check_paths(p, dir, err, errlen) < 0)
+		return PREFLIGHT_REFUSED;
+	if (!plan_needs_qemu(p))
+		return PREFLIGHT_OK;
+	if (!in_path("qemu-system-x86_64")) {
+		snprintf(err, errlen, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+		return PREFLIGHT_REFUSED;
+	}
+	if (guest_files(&p->cfg, p->kernel, p->initrd, sizeof(p->kernel), err, errlen) < 0 ||
+	    choose_engine(p, h, err, errlen) < 0)
+		return PREFLIGHT_REFUSED;
+	return PREFLIGHT_OK;
+}

@@ -1,0 +1,179 @@
+/* `multivm run`: preflight, then (in the foreground or detached) the one
+ * event loop of the supervisor: a signalfd, the VMMs' readiness pipes and
+ * every console and viewer in one epoll, with the lifecycle's timers as
+ * its timeout. Nothing it calls waits for a child. */
+#include "supervisor/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "console/consoles.h"
+#include "console/relay.h"
+#include "supervisor/detach.h"
+#include "supervisor/lifecycle.h"
+#include "supervisor/preflight.h"
+#include "supervisor/statefiles.h"
+
+/* epoll data.u32 of what the loop watches. */
+enum {
+	TAG_CONSOLE = 0,	/* + VM index */
+	TAG_SIGNAL = 1000,
+	TAG_LISTEN,
+	TAG_READY = 1100,	/* + VM index: its VMM's readiness pipe */
+	TAG_VIEWER = 2000,	/* + viewer index */
+};
+
+#define MAX_EVENTS	16
+
+struct run {
+	struct run_plan plan;
+	struct detach detach;
+	struct consoles cons;
+	struct sup *sup;
+	int ep, sig_fd;
+	int tty_fd;		/* the terminal of a foreground run, else -1 */
+};
+
+static int setup_loop(struct run *r)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = TAG_SIGNAL };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r->sig_fd < 0 || r->ep < 0 || epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sig_fd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+static void on_signal(struct run *r)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	while (read(r->sig_fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			sup_stop(r->sup);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		sup_reaped(r->sup, pid, status);
+}
+
+static void dispatch(struct run *r, uint32_t tag, uint32_t events)
+{
+	unsigned vm;
+
+	if (tag == TAG_SIGNAL) {
+		on_signal(r);
+	} else if (tag >= TAG_READY && tag < TAG_READY + r->plan.cfg.nvms) {
+		sup_vmm_word(r->sup, tag - TAG_READY);
+	} else if (consoles_owns(&r->cons, tag)) {
+		switch (consoles_event(&r->cons, tag, events, &vm)) {
+		case CONSOLE_READY:
+			sup_guest_ready(r->sup, vm);
+			break;
+		case CONSOLE_LEAVE:	/* Return ~ . at the terminal of `multivm run` */
+			sup_stop(r->sup);
+			break;
+		case CONSOLE_NONE:
+			break;
+		}
+	}
+}
+
+static void loop(struct run *r)
+{
+	for (;;) {
+		struct epoll_event ev[MAX_EVENTS];
+		int wait = sup_tick(r->sup), i, n;
+
+		if (sup_stopped(r->sup))
+			return;
+		n = epoll_wait(r->ep, ev, MAX_EVENTS, wait);
+		for (i = 0; i < n; i++)
+			dispatch(r, ev[i].data.u32, ev[i].events);
+	}
+}
+
+/* The supervisor proper, in the foreground or as the detached child. */
+static enum run_result supervise(struct run *r)
+{
+	struct console_tags tags = { .vm = TAG_CONSOLE, .listen = TAG_LISTEN, .viewer = TAG_VIEWER };
+	char p[STATE_PATH_MAX];
+	int rc;
+
+	statefiles_begin(r->plan.dir);
+	log_set_tag("supervisor");
+	rc = setup_loop(r);
+	consoles_init(&r->cons, &r->plan.cfg, r->ep, tags, r->tty_fd);
+	r->sup = sup_init(&r->plan, r->ep, TAG_READY, &r->cons, &r->detach);
+	state_file(p, r->plan.dir, NULL, SF_CONSOLE_SOCK);	/* preflight checked its length */
+	if (!rc)
+		rc = consoles_listen(&r->cons, p);
+	if (!rc)
+		rc = sup_open(r->sup);
+	if (!rc)
+		rc = sup_start(r->sup);
+	if (rc < 0) {
+		sup_start_failed(r->sup);
+	} else if (r->tty_fd >= 0) {
+		relay_raw(0);
+		consoles_terminal(&r->cons, 0);
+		log_info("showing %s's console", r->plan.cfg.vm[0].name);
+	}
+	loop(r);
+	relay_restore();
+	statefiles_remove(r->plan.dir, &r->plan.cfg);
+	log_info("stopped");
+	return sup_failed(r->sup) ? RUN_FAILED : RUN_OK;
+}
+
+enum run_result supervisor_run(const struct run_opts *o)
+{
+	static struct run r;	/* large; keep it off the stack */
+	enum preflight_result pr;
+	char err[600];
+	pid_t pid;
+
+	/* Everything we and our children create is ours alone; fds we were
+	 * given (a pipe to our caller, say) are not passed on. */
+	umask(077);
+	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+	memset(&r, 0, sizeof(r));
+	r.ep = r.sig_fd = r.tty_fd = r.detach.fd = -1;
+	pr = preflight_run(&r.plan, o->state_dir, o->config, o->no_guests, preflight_real_host(), err,
+			   sizeof(err));
+	if (pr != PREFLIGHT_OK) {
+		fprintf(stderr, "multivm: %s\n", err);
+		return pr == PREFLIGHT_BAD_CONFIG ? RUN_BAD_CONFIG : RUN_FAILED;
+	}
+	if (!o->detach) {
+		r.tty_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);	/* not for the children */
+		return supervise(&r);
+	}
+	pid = detach_fork(&r.detach);
+	if (pid < 0) {
+		fprintf(stderr, "multivm: cannot start the supervisor: %s\n", strerror(-pid));
+		return RUN_FAILED;
+	}
+	if (pid > 0)
+		return detach_wait(&r.detach, pid, r.plan.dir, o->timeout_s);
+	return supervise(&r);	/* the detached child, until the system stops */
+}

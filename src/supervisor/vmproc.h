@@ -1,0 +1,77 @@
+/* One VM's processes, its VMM and its QEMU, as the supervisor runs them:
+ * starting each (the VMM with a readiness pipe the caller's epoll
+ * watches), hearing the VMM's word, noticing an exit, and the back-off
+ * before a restart. It reports what happened; what that means for the VM
+ * and the system (states, restarts, stopping) the supervisor decides. */
+#ifndef MULTIVM_VMPROC_H
+#define MULTIVM_VMPROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "link/link.h"
+#include "supervisor/preflight.h"
+
+#define VMM_READY_MS		10000	/* a VMM serves its socket within this, or is given up */
+#define BACKOFF_MIN_MS		200
+#define BACKOFF_MAX_MS		5000
+#define BACKOFF_RESET_MS	10000	/* a process that ran this long starts over at the minimum */
+
+enum vm_child { CHILD_VMM, CHILD_QEMU };
+
+struct vm_proc {
+	unsigned index;			/* in plan->cfg */
+	const struct cfg_vm *cfg;
+	pid_t pid[2];			/* by enum vm_child; 0: not running */
+	long long started[2];
+	long long due[2];		/* restart time, 0: none */
+	int backoff[2];			/* ms, the last one used */
+	bool vmm_serving;		/* the VMM said so on its readiness pipe */
+	int ready_fd;			/* that pipe while we wait, else -1 */
+	long long ready_due;		/* when a silent VMM is given up */
+	int stats_fd;			/* STATE/NAME.stats, kept for every VMM start */
+	int capture_fd;			/* STATE/NAME.capture, -1: none */
+};
+
+/* What starting any VM's processes needs. */
+struct vm_env {
+	const struct run_plan *plan;
+	const struct link_res *links;	/* one per plan->cfg.link */
+	int ep;				/* readiness pipes are watched here ... */
+	uint32_t tag_ready;		/* ... with data.u32 = tag_ready + index */
+};
+
+void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index);
+
+/* Opens the VM's counters and capture ring in the state directory
+ * (without a capture ring the VM runs, without capture: *capture_err is
+ * then set). 0, or -errno when the counters cannot be created. */
+int vmproc_open(struct vm_proc *p, const char *dir, int *capture_err);
+
+/* Spawns the VMM (fresh link headers first: a peer may have scribbled on
+ * them). It is not serving until vmproc_ready_event() says so. 0/-errno. */
+int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now);
+/* Spawns QEMU. 0 or -errno. */
+int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now);
+
+enum vmm_word { VMM_NO_WORD, VMM_SERVES, VMM_GAVE_UP };
+/* The readiness pipe is readable: the VMM serves, or closed it first
+ * (it died or is dying). Either way the pipe is done with. */
+enum vmm_word vmproc_ready_event(struct vm_proc *p, int ep);
+/* Stops waiting for the VMM's word (it exited, or is late). */
+void vmproc_forget_ready(struct vm_proc *p, int ep);
+
+/* pid exited: which of ours it was (now marked not running), or -1. */
+int vmproc_reaped(struct vm_proc *p, pid_t pid);
+
+/* Schedules child c's restart after its back-off: doubled each time,
+ * from BACKOFF_MIN_MS to BACKOFF_MAX_MS, fresh after a long run. Returns
+ * the delay in ms. */
+int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now);
+
+/* The earliest time something here is due (restart, VMM deadline), or 0. */
+long long vmproc_next_due(const struct vm_proc *p);
+
+#endif
