@@ -10,7 +10,7 @@
 #include "cli/capture.h"
 #include "cli/top.h"
 #include "common/log.h"
-#include "supervisor/commands.h"
+#include "cli/commands.h"
 #include "supervisor/state.h"
 #include "supervisor/supervisor.h"
 #include "vmm/vmm.h"

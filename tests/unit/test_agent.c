@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "supervisor/agent.h"
+#include "cli/agent.h"
 
 enum mode { NORMAL, STALE_FIRST, SILENT, LATE_SOCKET };
 

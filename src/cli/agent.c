@@ -1,6 +1,6 @@
 /* Host side of the guest agent channel. Protocol: docs/agent.md.
  * Every wait is bounded by the caller's deadline. */
-#include "supervisor/agent.h"
+#include "cli/agent.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "supervisor/commands.h"
+#include "cli/commands.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include "config/config.h"
 #include "console/client.h"
 #include "passthrough/pci.h"
-#include "supervisor/agent.h"
+#include "cli/agent.h"
 #include "supervisor/snapshot.h"
 #include "supervisor/state.h"
 
