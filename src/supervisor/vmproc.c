@@ -155,8 +155,8 @@ int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now)
 {
 	if (now - p->started[c] > BACKOFF_RESET_MS || p->backoff[c] == 0)
 		p->backoff[c] = BACKOFF_MIN_MS;
-	else if (p->backoff[c] < BACKOFF_MAX_MS)
-		p->backoff[c] *= 2;
+	else
+		p->backoff[c] = p->backoff[c] * 2 < BACKOFF_MAX_MS ? p->backoff[c] * 2 : BACKOFF_MAX_MS;
 	p->due[c] = now + p->backoff[c];
 	return p->backoff[c];
 }
