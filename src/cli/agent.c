@@ -15,6 +15,7 @@
 #include "common/agent_proto.h"
 
 #define PING_WAIT_MS 1000	/* per attempt; QEMU may be serving someone else */
+#define RECONNECT_MS 50		/* between attempts while the socket is not there */
 
 struct chan {
 	int fd;
@@ -173,7 +174,7 @@ static int ready(struct chan *c, const char *sock, long long deadline)
 				rc = -EPROTO;
 		} else {
 			rc = c->fd;
-			struct timespec ts = { 0, 50 * 1000000L };
+			struct timespec ts = { 0, RECONNECT_MS * 1000000L };
 
 			nanosleep(&ts, NULL);
 		}

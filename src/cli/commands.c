@@ -15,6 +15,10 @@
 #include "supervisor/snapshot.h"
 #include "supervisor/state.h"
 
+#define STOP_POLL_MS	50	/* how often `stop` looks whether the supervisor is gone */
+#define EXEC_FAILED	255	/* exec's own failure, apart from any status of the command */
+#define EXIT_BAD_CONFIG	2
+
 static int not_running(const char *dir)
 {
 	fprintf(stderr, "multivm: no system running in %s\n", dir);
@@ -56,8 +60,8 @@ int cmd_stop(const char *dir, int timeout_s)
 			fprintf(stderr, "multivm: supervisor %d still running after %d s\n", (int)pid, timeout_s);
 			return 1;
 		}
-		poll(NULL, 0, 50);
-		waited += 50;
+		poll(NULL, 0, STOP_POLL_MS);
+		waited += STOP_POLL_MS;
 	}
 	return 0;
 }
@@ -116,21 +120,21 @@ int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 	int rc;
 
 	if (known_vm(dir, "exec", vm) < 0)
-		return 255;
+		return EXEC_FAILED;
 	if (external_guest(vm)) {
 		fprintf(stderr, "multivm: exec: %s is an external guest (guest = external): "
 			"it has no multivm agent\n", vm);
-		return 255;
+		return EXEC_FAILED;
 	}
 	if (state_file(sock, dir, vm, SF_AGENT) < 0) {
 		fprintf(stderr, "multivm: exec: state directory path too long\n");
-		return 255;
+		return EXEC_FAILED;
 	}
 	rc = agent_exec(sock, cmd, timeout_s * 1000, 1);
 	if (rc < 0) {
 		fprintf(stderr, "multivm: exec: %s: %s\n", vm,
 			rc == -ETIMEDOUT ? "timed out waiting for the guest" : strerror(-rc));
-		return 255;
+		return EXEC_FAILED;
 	}
 	return rc;
 }
@@ -143,13 +147,13 @@ int cmd_check(const char *path)
 
 	if (config_load_file(&c, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
-		return 2;
+		return EXIT_BAD_CONFIG;
 	}
 	for (i = 0; i < c.nvms; i++)
 		if (strncmp(c.vm[i].passthrough, "pci:", 4) == 0 &&
 		    pci_check_vm(pci_sysfs(), &c, &c.vm[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
-			return 2;
+			return EXIT_BAD_CONFIG;
 		}
 	printf("%s: ok (%u VM%s, %u link%s)\n", path, c.nvms, c.nvms == 1 ? "" : "s", c.nlinks,
 	       c.nlinks == 1 ? "" : "s");
