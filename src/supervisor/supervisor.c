@@ -272,8 +272,9 @@ void sup_reaped(struct sup *s, pid_t pid, int status)
 			qemu_exited(s, v, how);
 			break;
 		case CHILD_VMM:
-			if (waited)
+			if (waited && !s->stopping)
 				vmm_failed(s, v, how);	/* before it served */
+			vmproc_forget_ready(&v->p, s->ep);
 			if (s->stopping)
 				break;
 			log_warn("%s: VMM %s; restarting in %d ms", v->cfg->name, how,
@@ -313,6 +314,7 @@ int sup_tick(struct sup *s)
 	long long t = now_ms(), next;
 	char p[STATE_PATH_MAX];
 	unsigned i;
+	int rc;
 
 	trim_logs(s);
 	next = s->stopping ? s->stop_deadline : s->next_trim;
@@ -322,15 +324,19 @@ int sup_tick(struct sup *s)
 
 		if (v->p.due[CHILD_VMM] && t >= v->p.due[CHILD_VMM]) {
 			v->p.due[CHILD_VMM] = 0;
-			if (vmproc_start_vmm(&v->p, &s->env, t) < 0)
-				vmproc_restart_later(&v->p, CHILD_VMM, t);
+			rc = vmproc_start_vmm(&v->p, &s->env, t);
+			if (rc < 0)
+				log_warn("%s: cannot start its VMM: %s; trying again in %d ms", v->cfg->name,
+					 strerror(-rc), vmproc_restart_later(&v->p, CHILD_VMM, t));
 		}
 		if (v->p.ready_fd >= 0 && t >= v->p.ready_due)
 			vmm_failed(s, v, "not serving in time");
 		if (v->p.due[CHILD_QEMU] && t >= v->p.due[CHILD_QEMU]) {
 			v->p.due[CHILD_QEMU] = 0;
-			if (start_qemu(s, v) < 0)
-				vmproc_restart_later(&v->p, CHILD_QEMU, t);
+			rc = start_qemu(s, v);
+			if (rc < 0)
+				log_warn("%s: cannot start QEMU: %s; trying again in %d ms", v->cfg->name,
+					 strerror(-rc), vmproc_restart_later(&v->p, CHILD_QEMU, t));
 		}
 		if (v->p.pid[CHILD_QEMU] > 0 && !consoles_connected(s->cons, i)) {
 			path(p, s, v->cfg->name, SF_CONSOLE);
