@@ -68,7 +68,7 @@ static const char *ethertype_name(unsigned t)
 
 void capout_line(char *buf, size_t len, const struct cap_frame *f, const char *label)
 {
-	const uint8_t *d = f->data, *s = f->data + MAC_LEN;
+	const uint8_t *d = f->data, *s = f->data + ETH_ALEN;
 	time_t sec = f->ts_ns / 1000000000ULL;
 	unsigned type = (unsigned)f->data[12] << 8 | f->data[13];
 	char when[16], src[MAC_STR_LEN], dst[MAC_STR_LEN];

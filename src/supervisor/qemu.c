@@ -46,12 +46,12 @@ static void add(struct args *a, const char *fmt, ...)
 	a->used += n + 1;
 }
 
-static void mac_str(char out[MAC_STR_LEN], const uint8_t m[MAC_LEN], uint8_t last_xor)
+static void mac_str(char out[MAC_STR_LEN], const uint8_t m[ETH_ALEN], uint8_t last_xor)
 {
-	uint8_t x[MAC_LEN];
+	uint8_t x[ETH_ALEN];
 
-	memcpy(x, m, MAC_LEN);
-	x[MAC_LEN - 1] ^= last_xor;
+	memcpy(x, m, ETH_ALEN);
+	x[ETH_ALEN - 1] ^= last_xor;
 	mac_format(out, x);
 }
 

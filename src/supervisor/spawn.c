@@ -55,7 +55,7 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 	if (snprintf(a->name, sizeof(a->name), "%s", vm->name) >= (int)sizeof(a->name) ||
 	    state_file(a->socket, state_dir, vm->name, SF_VHOST) < 0)
 		return -ENAMETOOLONG;
-	memcpy(a->mac, vm->mac, MAC_LEN);
+	memcpy(a->mac, vm->mac, ETH_ALEN);
 	a->queue_size = cfg->link_queue_size;
 	a->drop = ra->drop;
 	a->uid = ra->uid;
@@ -74,7 +74,7 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 		if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=
 		    (int)sizeof(la->peer))
 			return -ENAMETOOLONG;
-		memcpy(la->peer_mac, cfg->vm[side ? l->a : l->b].mac, MAC_LEN);
+		memcpy(la->peer_mac, cfg->vm[side ? l->a : l->b].mac, ETH_ALEN);
 		la->side = side;
 		la->memfd = links[k].memfd;
 		la->rx_kick = links[k].kick[1 - side];

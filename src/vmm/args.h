@@ -28,14 +28,14 @@
 
 struct vmm_link_arg {
 	char peer[CFG_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
-	uint8_t peer_mac[MAC_LEN];
+	uint8_t peer_mac[ETH_ALEN];
 	int side;			/* 0 or 1: we send on direction side */
 	int memfd, rx_kick, tx_kick;
 };
 
 struct vmm_args {
 	char name[CFG_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
-	uint8_t mac[MAC_LEN];
+	uint8_t mac[ETH_ALEN];
 	char socket[VMM_SOCKET_MAX];	/* where to serve vhost-user */
 	int stats_fd;
 	int capture_fd;			/* -1: none */

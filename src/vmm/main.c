@@ -56,7 +56,7 @@ static void add_link(struct vmm *v, const struct vmm_link_arg *a)
 	struct link *l = &v->links[v->nlinks];
 	int rc;
 
-	memcpy(l->peer_mac, a->peer_mac, MAC_LEN);
+	memcpy(l->peer_mac, a->peer_mac, ETH_ALEN);
 	rc = link_attach(l, a->memfd, a->side, v->qsize, a->rx_kick, a->tx_kick, a->peer);
 	if (rc < 0) {
 		log_err("link to %s: cannot attach (%s); it stays down", a->peer,
@@ -138,7 +138,7 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 		return -1;
 	}
 	snprintf(v->name, sizeof(v->name), "%s", a.name);
-	memcpy(v->net.mac, a.mac, MAC_LEN);
+	memcpy(v->net.mac, a.mac, ETH_ALEN);
 	snprintf(v->sock_path, sizeof(v->sock_path), "%s", a.socket);
 	v->qsize = a.queue_size;
 	v->drop = a.drop;

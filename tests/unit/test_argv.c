@@ -18,12 +18,12 @@ static char buf[8192], err[160], *argv[VMM_ARGV_MAX];
 
 static void full(struct vmm_args *a)
 {
-	static const uint8_t mac[MAC_LEN] = { 0x52, 0x54, 0x00, 0x4d, 0x56, 0x01 };
+	static const uint8_t mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x4d, 0x56, 0x01 };
 	unsigned k;
 
 	memset(a, 0, sizeof(*a));
 	strcpy(a->name, "vm0");
-	memcpy(a->mac, mac, MAC_LEN);
+	memcpy(a->mac, mac, ETH_ALEN);
 	strcpy(a->socket, "/run/multivm/vm0.vhost");
 	a->stats_fd = 5;
 	a->capture_fd = 6;
@@ -38,7 +38,7 @@ static void full(struct vmm_args *a)
 		struct vmm_link_arg *l = &a->link[k];
 
 		snprintf(l->peer, sizeof(l->peer), "peer_%u-x", k);
-		memcpy(l->peer_mac, mac, MAC_LEN);
+		memcpy(l->peer_mac, mac, ETH_ALEN);
 		l->peer_mac[5] = 0xa0 + k;
 		l->side = k & 1;
 		l->memfd = 100 + 3 * k;
@@ -200,7 +200,7 @@ static void test_decode_hostile(void **state)
 
 static void test_mac(void **state)
 {
-	uint8_t m[MAC_LEN] = { 1, 2, 3, 4, 5, 6 }, want[MAC_LEN] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
+	uint8_t m[ETH_ALEN] = { 1, 2, 3, 4, 5, 6 }, want[ETH_ALEN] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
 	static const char *const bad[] = {
 		"", "52:54:00:ab:cd", "52:54:00:ab:cd:ef:", "52:54:00:ab:cd:ef:00", "52:54:00:ab:cd:e",
 		"52-54-00-ab-cd-ef", "52:54:00:ab:cd:eg", " 52:54:00:ab:cd:ef", "52:54:00:ab:cd:ef ",
@@ -210,12 +210,12 @@ static void test_mac(void **state)
 	unsigned i;
 
 	assert_int_equal(mac_parse("52:54:00:AB:cd:Ef", m), 0);
-	assert_memory_equal(m, want, MAC_LEN);
+	assert_memory_equal(m, want, ETH_ALEN);
 	assert_string_equal(mac_format(s, m), "52:54:00:ab:cd:ef");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (mac_parse(bad[i], m) == 0)
 			fail_msg("'%s' parsed as a MAC", bad[i]);
-		assert_memory_equal(m, want, MAC_LEN);	/* untouched */
+		assert_memory_equal(m, want, ETH_ALEN);	/* untouched */
 	}
 }
 
