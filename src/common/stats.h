@@ -17,7 +17,6 @@
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
 #define STATS_VERSION 2
 #define STATS_MAX_LINKS 15
-#define STATS_NAME_MAX CFG_NAME_MAX	/* old name, still used by supervisor/snapshot.[ch], vmm/main.c */
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {

@@ -173,7 +173,8 @@ bool mux_input(struct mux *m, int i, const char *buf, size_t n)
 	}
 	while (n) {
 		size_t chunk = n > sizeof(out) / 2 ? sizeof(out) / 2 : n, olen;
-		int ev, vm = 0;
+		enum relay_event ev;
+		int vm = 0;
 		size_t used = relay_input(&v->esc, buf, chunk, out, &olen, &ev, &vm);
 
 		if (olen)

@@ -93,7 +93,7 @@ static bool in_sequence(struct relay *r, char c)
 }
 
 size_t relay_input(struct relay *r, const char *in, size_t n, char *out, size_t *outlen,
-		   int *ev, int *vm)
+		   enum relay_event *ev, int *vm)
 {
 	size_t i, o = 0;
 

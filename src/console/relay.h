@@ -34,6 +34,6 @@ void relay_init(struct relay *r);
  * scan, an enum relay_event (*vm: the index for RELAY_SWITCH). Returns
  * bytes consumed: call again with the rest. */
 size_t relay_input(struct relay *r, const char *in, size_t n, char *out, size_t *outlen,
-		   int *ev, int *vm);
+		   enum relay_event *ev, int *vm);
 
 #endif

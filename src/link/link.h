@@ -19,9 +19,6 @@
 #define LINK_VERSION	1
 #define LINK_SLOT_SIZE	2048		/* one frame per slot */
 #define LINK_MAX_FRAME	(LINK_SLOT_SIZE - 8)
-/* Q is config_qsize_ok(); these old names are aliases for vmm/main.c. */
-#define LINK_QSIZE_MIN	CFG_LINK_QSIZE_MIN
-#define LINK_QSIZE_MAX	CFG_LINK_QSIZE_MAX
 
 /* First page of the memfd. Written by the supervisor at creation and again
  * before each VMM start (a peer may have scribbled on it). A VMM checks

@@ -38,64 +38,6 @@ const struct counter_desc link_counter_desc[LINK__N] = {
 	[LINK_UP] = GAUGE("up", "up", "1 while the link's queues run at both ends."),
 };
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-int status_parse_line(const char *line, struct status_vm *e)
-{
-	const char *p = line;
-	size_t used = 0;
-	bool more = false;	/* a word without '=' continues the last value */
-
-	e->npairs = 0;
-	for (;;) {
-		const char *w, *eq;
-		size_t n, k;
-
-		while (is_space(*p))
-			p++;
-		if (!*p)
-			break;
-		for (w = p; *p && !is_space(*p); p++)
-			;
-		n = p - w;
-		if (used == 0) {	/* the name */
-			if (n >= STATS_NAME_MAX)
-				return -EINVAL;
-			memcpy(e->buf, w, n);
-			e->buf[n] = 0;
-			used = n + 1;
-			continue;
-		}
-		if (used + n + 1 > sizeof(e->buf))
-			break;	/* cannot happen for a line that fits buf; keep what fits */
-		eq = memchr(w, '=', n);
-		if (!eq) {
-			if (more) {	/* "... reason=qemu exited" */
-				e->buf[used - 1] = ' ';
-				memcpy(e->buf + used, w, n);
-				e->buf[used + n] = 0;
-				used += n + 1;
-			}
-			continue;
-		}
-		k = eq - w;
-		more = k > 0 && e->npairs < STATUS_PAIRS_MAX;
-		if (!more)
-			continue;	/* "=x", or too many pairs: dropped whole */
-		memcpy(e->buf + used, w, n);
-		e->buf[used + k] = 0;
-		e->buf[used + n] = 0;
-		e->key[e->npairs] = used;
-		e->value[e->npairs] = used + k + 1;
-		e->npairs++;
-		used += n + 1;
-	}
-	return used ? 0 : -EINVAL;
-}
-
 /* Opens a regular file read-only without ever blocking (a FIFO put in
  * place of a state file must not hang the reader). */
 static int open_regular(const char *path)
@@ -143,7 +85,7 @@ int snapshot_status(const char *dir, struct snapshot *s)
 		}
 		if (status_parse_line(line, &s->status[s->nvms]) < 0)
 			continue;
-		memcpy(s->vm[s->nvms].name, status_name(&s->status[s->nvms]), STATS_NAME_MAX);
+		memcpy(s->vm[s->nvms].name, status_name(&s->status[s->nvms]), CFG_NAME_MAX);
 		s->nvms++;
 	}
 	fclose(f);
@@ -174,7 +116,7 @@ static const struct link_stats *peer_stats(const struct vm_stats *st, const char
 	unsigned i;
 
 	for (i = 0; st && i < st->nlinks; i++)
-		if (strncmp(st->link[i].peer, peer, STATS_NAME_MAX) == 0)
+		if (strncmp(st->link[i].peer, peer, CFG_NAME_MAX) == 0)
 			return &st->link[i];
 	return NULL;
 }

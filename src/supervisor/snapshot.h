@@ -14,22 +14,8 @@
 #include <stdint.h>
 
 #include "common/stats.h"
+#include "common/statusline.h"
 #include "config/config.h"
-
-#define STATUS_LINE_MAX  1024	/* longer status lines keep their first words */
-#define STATUS_PAIRS_MAX 32
-
-/* One status line: NAME key=value key=value ... A word without '=' after
- * the first pair continues the value before it (joined by one space). */
-struct status_vm {
-	char buf[STATUS_LINE_MAX];	/* NUL-terminated name, keys and values */
-	unsigned npairs;
-	uint16_t key[STATUS_PAIRS_MAX], value[STATUS_PAIRS_MAX];	/* offsets in buf */
-};
-
-static inline const char *status_name(const struct status_vm *e) { return e->buf; }
-static inline const char *status_key(const struct status_vm *e, unsigned i) { return e->buf + e->key[i]; }
-static inline const char *status_value(const struct status_vm *e, unsigned i) { return e->buf + e->value[i]; }
 
 /* The counters of one VM, in the order `stats` prints them; drops by
  * reason are printed before VM_VQ_ERRORS. */
@@ -61,7 +47,7 @@ extern const struct counter_desc vm_counter_desc[VM__N];
 extern const struct counter_desc link_counter_desc[LINK__N];
 
 struct snap_vm {
-	char name[STATS_NAME_MAX];
+	char name[CFG_NAME_MAX];
 	bool valid;		/* counters read; else all 0 (VMM not started yet, damaged file) */
 	uint64_t c[VM__N];
 	uint64_t drop[DROP__MAX];
@@ -80,10 +66,6 @@ struct snapshot {
 	struct snap_vm vm[CFG_MAX_VMS];
 	struct snap_link link[CFG_MAX_VMS * (CFG_MAX_VMS - 1)];
 };
-
-/* Splits one status line into e; -EINVAL if it has no name or the name is
- * longer than a VM name can be. */
-int status_parse_line(const char *line, struct status_vm *e);
 
 /* Reads DIR/status into s (nvms, status[], vm[].name); -errno if the file
  * cannot be opened. Counters are left alone. */

@@ -10,9 +10,6 @@
 #include "common/logcap.h"
 #include "supervisor/state.h"
 
-/* A line is at most ~250 bytes: two names, a state path, numbers. */
-#define STATUS_LINE_MAX	(2 * CFG_NAME_MAX + STATE_PATH_MAX + 128)
-
 int statefiles_status(const char *dir, const struct vm_status *vms, unsigned n)
 {
 	char text[CFG_MAX_VMS * STATUS_LINE_MAX] = "";
@@ -20,17 +17,10 @@ int statefiles_status(const char *dir, const struct vm_status *vms, unsigned n)
 	unsigned i;
 
 	for (i = 0; i < n && i < CFG_MAX_VMS; i++) {
-		const struct vm_status *v = &vms[i];
-		int k = snprintf(text + used, sizeof(text) - used,
-				 "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s\n",
-				 v->name, v->degraded ? "degraded" : v->state, (int)v->vmm, (int)v->qemu,
-				 v->kvm ? "kvm" : "tcg", v->console_log, (unsigned long long)v->log_bytes_dropped,
-				 v->external ? " guest=external" : "", v->degraded ? " reason=vmm_not_running" : "");
+		int k = status_line_format(text + used, sizeof(text) - used, &vms[i]);
 
-		if (k < 0 || (size_t)k >= sizeof(text) - used) {
-			text[used] = 0;	/* cannot happen with the sizes above; never overrun */
-			break;
-		}
+		if (k < 0)
+			return k;	/* names and paths were checked long before */
 		used += k;
 	}
 	return state_write_status(dir, text);

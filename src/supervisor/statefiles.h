@@ -8,17 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/statusline.h"
 #include "config/config.h"
-
-/* One line of STATE/status (parsed by snapshot.c for `multivm status`). */
-struct vm_status {
-	const char *name;
-	const char *state;		/* "degraded" when its VMM is not serving */
-	pid_t vmm, qemu;		/* 0: none running */
-	bool kvm, external, degraded;
-	const char *console_log;	/* "-": not ours */
-	uint64_t log_bytes_dropped;
-};
 
 /* Writes STATE/status atomically, one line per VM. 0 or -errno. */
 int statefiles_status(const char *dir, const struct vm_status *vms, unsigned n);

@@ -31,7 +31,7 @@ enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 #define EV(kind, i) (((uint64_t)(kind) << 32) | (uint32_t)(i))
 
 struct vmm {
-	char name[STATS_NAME_MAX];
+	char name[CFG_NAME_MAX];
 	char sock_path[VMM_SOCKET_MAX];
 	int ready_fd;			/* the supervisor waits on it; -1: none */
 	bool drop;			/* started by root: become uid:gid */
@@ -289,8 +289,8 @@ static void check_errors(struct vmm *v)
 	for (i = 0; i < VU_NRINGS; i++) {
 		struct vu_ring *r = &v->vu.ring[i];
 
-		if (r->vq.err && !v->ring_err_logged[i]) {
-			log_warn("guest %s queue stopped: %s", i == VU_RX ? "RX" : "TX", vq_strerror(r->vq.err));
+		if (vq_error(&r->vq) && !v->ring_err_logged[i]) {
+			log_warn("guest %s queue stopped: %s", i == VU_RX ? "RX" : "TX", vq_strerror(vq_error(&r->vq)));
 			v->ring_err_logged[i] = true;
 			STAT_ADD(v->st->vq_errors, 1);
 			vu_ring_fail(&v->vu, i);
@@ -298,7 +298,7 @@ static void check_errors(struct vmm *v)
 	}
 	for (i = 0; i < v->nlinks; i++) {
 		struct link *l = &v->links[i];
-		int e = l->txq.err ? l->txq.err : l->rxq.err;
+		enum vq_err e = vq_error(&l->txq) ? vq_error(&l->txq) : vq_error(&l->rxq);
 
 		if (e && l->st->up) {
 			log_warn("link to %s stopped: %s", l->peer, vq_strerror(e));

@@ -65,38 +65,6 @@ static void two_vms(bool valid_b)
 	snapshot_fill(&s, p);
 }
 
-static void test_status_parse(void **state)
-{
-	struct status_vm e;
-
-	assert_int_equal(status_parse_line("vm0 state=up  vmm=12\tqemu=0\n", &e), 0);
-	assert_string_equal(status_name(&e), "vm0");
-	assert_int_equal(e.npairs, 3);
-	assert_string_equal(status_key(&e, 1), "vmm");
-	assert_string_equal(status_value(&e, 1), "12");
-	/* A word without '=' continues the value before it; "=x" has no key. */
-	assert_int_equal(status_parse_line("vm1 junk state=degraded reason=qemu exited 3 times =x y=", &e), 0);
-	assert_int_equal(e.npairs, 3);
-	assert_string_equal(status_value(&e, 1), "qemu exited 3 times");
-	assert_string_equal(status_key(&e, 2), "y");
-	assert_string_equal(status_value(&e, 2), "");
-	assert_int_equal(status_parse_line(" \n", &e), -EINVAL);
-	assert_int_equal(status_parse_line("a-name-far-too-long-for-any-vm-to-have state=up", &e), -EINVAL);
-}
-
-static void test_status_bounded(void **state)
-{
-	char line[STATUS_LINE_MAX];
-	struct status_vm e;
-	size_t n = 0;
-
-	n += snprintf(line + n, sizeof(line) - n, "v");
-	while (n + 5 < sizeof(line))
-		n += snprintf(line + n, sizeof(line) - n, " k=v");
-	assert_int_equal(status_parse_line(line, &e), 0);
-	assert_int_equal(e.npairs, STATUS_PAIRS_MAX);
-	assert_string_equal(status_key(&e, STATUS_PAIRS_MAX - 1), "k");
-}
 
 static void test_status_text_and_json(void **state)
 {
@@ -316,8 +284,6 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_parse),
-		cmocka_unit_test(test_status_bounded),
 		cmocka_unit_test(test_status_text_and_json),
 		cmocka_unit_test(test_stats_text),
 		cmocka_unit_test(test_stats_json_matches_text),

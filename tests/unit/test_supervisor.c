@@ -128,7 +128,7 @@ static void test_small_buffer(void **state)
 static int filter(struct relay *r, const char *in, char *out, int *vm)
 {
 	size_t n = strlen(in), o = 0, olen;
-	int ev = RELAY_NONE;
+	enum relay_event ev = RELAY_NONE;
 
 	while (n && ev == RELAY_NONE) {
 		size_t used = relay_input(r, in, n, out + o, &olen, &ev, vm);

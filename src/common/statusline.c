@@ -1,0 +1,109 @@
+#include "common/statusline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* A word the reader gets back unchanged: not empty, no blank, and (for a
+ * name or key) no '='. */
+static bool one_word(const char *s, bool may_have_eq)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (is_space(*s) || (!may_have_eq && *s == '='))
+			return false;
+	return true;
+}
+
+int status_line_format(char *out, size_t size, const struct vm_status *v)
+{
+	int n;
+
+	if (size)
+		out[0] = 0;
+	if (!one_word(v->name, false) || strlen(v->name) >= CFG_NAME_MAX ||
+	    !one_word(v->state, true) || !one_word(v->console_log, true))
+		return -EINVAL;
+	n = snprintf(out, size,
+		     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s\n",
+		     v->name, v->degraded ? "degraded" : v->state, (int)v->vmm, (int)v->qemu,
+		     v->kvm ? "kvm" : "tcg", v->console_log, (unsigned long long)v->log_bytes_dropped,
+		     v->external ? " guest=external" : "", v->degraded ? " reason=vmm_not_running" : "");
+	if (n < 0 || (size_t)n >= size || n >= STATUS_LINE_MAX) {
+		if (size)
+			out[0] = 0;
+		return -ENOSPC;
+	}
+	return n;
+}
+
+const char *status_get(const struct status_vm *e, const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < e->npairs; i++)
+		if (strcmp(status_key(e, i), key) == 0)
+			return status_value(e, i);
+	return NULL;
+}
+
+int status_parse_line(const char *line, struct status_vm *e)
+{
+	const char *p = line;
+	size_t used = 0;
+	bool more = false;	/* a word without '=' continues the last value */
+
+	e->npairs = 0;
+	for (;;) {
+		const char *w, *eq;
+		size_t n, k;
+
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		for (w = p; *p && !is_space(*p); p++)
+			;
+		n = p - w;
+		if (used == 0) {	/* the name */
+			if (n >= CFG_NAME_MAX)
+				return -EINVAL;
+			memcpy(e->buf, w, n);
+			e->buf[n] = 0;
+			used = n + 1;
+			continue;
+		}
+		if (used + n + 1 > sizeof(e->buf))
+			break;	/* cannot happen for a line that fits buf; keep what fits */
+		eq = memchr(w, '=', n);
+		if (!eq) {
+			if (more) {	/* "... reason=qemu exited" */
+				e->buf[used - 1] = ' ';
+				memcpy(e->buf + used, w, n);
+				e->buf[used + n] = 0;
+				used += n + 1;
+			}
+			continue;
+		}
+		k = eq - w;
+		more = k > 0 && e->npairs < STATUS_PAIRS_MAX;
+		if (!more)
+			continue;	/* "=x", or too many pairs: dropped whole */
+		memcpy(e->buf + used, w, n);
+		e->buf[used + k] = 0;
+		e->buf[used + n] = 0;
+		e->key[e->npairs] = used;
+		e->value[e->npairs] = used + k + 1;
+		e->npairs++;
+		used += n + 1;
+	}
+	return used ? 0 : -EINVAL;
+}
