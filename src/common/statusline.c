@@ -11,15 +11,35 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* A word the reader gets back unchanged: not empty, no blank, and (for a
- * name or key) no '='. */
-static bool one_word(const char *s, bool may_have_eq)
+/* A name or key the reader gets back unchanged: one word, no '='. */
+static bool one_word(const char *s)
 {
 	if (!s || !*s)
 		return false;
 	for (; *s; s++)
-		if (is_space(*s) || (!may_have_eq && *s == '='))
+		if (is_space(*s) || *s == '=')
 			return false;
+	return true;
+}
+
+/* A value the reader gets back unchanged: words joined by single spaces
+ * (a state directory may have them), none after the first holding '='. */
+static bool a_value(const char *s)
+{
+	bool seen_blank = false;
+	const char *p;
+
+	if (!s || !*s)
+		return false;
+	for (p = s; *p; p++) {
+		if (*p == ' ') {
+			if (p == s || p[-1] == ' ' || !p[1])
+				return false;	/* leading, doubled or trailing */
+			seen_blank = true;
+		} else if (is_space(*p) || (*p == '=' && seen_blank)) {
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -29,8 +49,8 @@ int status_line_format(char *out, size_t size, const struct vm_status *v)
 
 	if (size)
 		out[0] = 0;
-	if (!one_word(v->name, false) || strlen(v->name) >= CFG_NAME_MAX ||
-	    !one_word(v->state, true) || !one_word(v->console_log, true))
+	if (!one_word(v->name) || strlen(v->name) >= CFG_NAME_MAX ||
+	    !a_value(v->state) || !a_value(v->console_log))
 		return -EINVAL;
 	n = snprintf(out, size,
 		     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s\n",

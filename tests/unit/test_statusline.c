@@ -63,6 +63,13 @@ static void test_round_trip(void **state)
 	expect(&e, "guest", "external");
 	expect(&e, "reason", "vmm_not_running");
 	expect(&e, "vmm", "0");
+
+	/* A state directory with a blank in its name reads back whole. */
+	v = (struct vm_status){ .name = "vm1", .state = "up", .console_log = "/srv/my vms/vm1.log" };
+	assert_true(status_line_format(line, sizeof(line), &v) > 0);
+	assert_int_equal(status_parse_line(line, &e), 0);
+	expect(&e, "console", "/srv/my vms/vm1.log");
+	expect(&e, "engine", "tcg");
 }
 
 static void test_format_refuses(void **state)
@@ -79,7 +86,13 @@ static void test_format_refuses(void **state)
 	v.name = "";
 	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
 	v.name = "vm0";
-	v.console_log = "/tmp/a log";
+	v.console_log = "/tmp/a  log";	/* two blanks read back as one */
+	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
+	v.console_log = "/tmp/a b=c";	/* would read back as a pair b=c */
+	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
+	v.console_log = "/tmp/log\n";
+	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
+	v.console_log = "/tmp/log ";
 	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
 	v.console_log = NULL;
 	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
