@@ -12,6 +12,7 @@ modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
 
 need() { [ -e "$1" ] || { echo "mkinitramfs: $1 missing: apt-get install $2" >&2; exit 1; }; }
 need /bin/busybox busybox-static
+need /usr/bin/iperf3 iperf3
 command -v cpio >/dev/null || need /usr/bin/cpio cpio
 
 ver=${MULTIVM_KERNEL_VERSION:-}
@@ -41,6 +42,16 @@ for m in $modules; do
 	*.ko.zst) zstd -qdc "$f" >"$root/lib/modules/$m.ko" ;;
 	*.ko.gz) gzip -dc "$f" >"$root/lib/modules/$m.ko" ;;
 	esac
+done
+# Programs beyond busybox, with the shared libraries ldd finds for them
+# (and the loader), at the same paths as on the host.
+for prog in /usr/bin/iperf3; do
+	mkdir -p "$root$(dirname "$prog")"
+	cp "$prog" "$root$prog"
+	for lib in $(ldd "$prog" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
 done
 ${CC:-cc} -static -Os -std=gnu11 -Wall -Wextra -Werror -I"$here/../src" -o "$root/sbin/multivm-agent" "$here/agent.c"
 cp "$here/init" "$root/init"
