@@ -8,3 +8,5 @@ build=$1
 "$build/bench/bench_fwd" "${BENCH_SECONDS:-2}"
 sh bench/vhost_fwd.sh "$build"
 sh bench/boot.sh "$build"
+# Guest-to-guest TCP (iperf3): TCP_PARTS, TCP_TESTS, TCP_SECONDS; BENCH_TCP=0 skips it.
+[ "${BENCH_TCP:-1}" = 0 ] || sh bench/tcp.sh "$build"

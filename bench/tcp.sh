@@ -1,0 +1,186 @@
+#!/bin/sh
+# Guest-to-guest TCP throughput (iperf3 in the guests, TCP_SECONDS each,
+# default 10): one stream 0->1, one stream 1->0 (-R) and 4 parallel
+# streams (-P 4), for
+#   multivm     two multivm VMs on one link, offloads on (the default)
+#   nooffload   the same with [system] offloads = no
+#   stream      two bare QEMU guests joined by QEMU's -netdev stream
+#   tap         two bare QEMU guests on TAP devices in a Linux bridge, in a
+#               network namespace of their own (libvirt's default network)
+# all with the same kernel, initramfs, engine (TCP_ENGINE, default tcg),
+# memory and one vCPU. Prints Gbit/s (iperf3's receiver figure) and
+# multivm's ratio to each of the others. TCP_PARTS picks parts, TCP_TESTS
+# tests (fwd rev p4). TCP_BEFORE=path/to/an/older/multivm adds the part
+# "before": that binary (e.g. one without offloads) with its own guest
+# image, in the same run. Usage: tcp.sh BUILD   (root; run under the e2e lock)
+set -eu
+build=$1
+MV=$(realpath "$build/multivm")
+guest=$(realpath "$build/guest")
+here=$(cd "$(dirname "$0")" && pwd)
+secs=${TCP_SECONDS:-10}
+parts=${TCP_PARTS:-multivm nooffload stream tap${TCP_BEFORE:+ before}}
+tests=${TCP_TESTS:-fwd rev p4}
+engine=${TCP_ENGINE:-tcg}
+work=$(mktemp -d /tmp/mvtcp.XXXXXX)
+# The state directory's ancestors must let the run user pass: not $work.
+state=$(mktemp -d /tmp/mvtcps.XXXXXX)
+export MULTIVM_STATE="$state"
+ns=mvtcp$$
+pids=
+
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	"$MV" stop --timeout 30 >/dev/null 2>&1 || true
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$work" "$state"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+# iperf3 -J output on stdin: Gbit/s the receiver saw, and retransmissions.
+parse() {
+	python3 -c '
+import json, sys
+e = json.load(sys.stdin)["end"]
+print("%.3f %d" % (e["sum_received"]["bits_per_second"] / 1e9, e["sum_sent"].get("retransmits", 0)))'
+}
+
+# run_tests PART EXEC0 EXEC1: EXECn runs a shell command in guest n.
+run_tests() {
+	part=$1 x0=$2 x1=$3
+	$x1 "iperf3 -s -D" >/dev/null || { echo "tcp: $part: cannot start iperf3 -s" >&2; return 1; }
+	sleep 1
+	for t in $tests; do
+		case $t in
+		fwd) opt= ;;
+		rev) opt=-R ;;
+		p4) opt="-P 4" ;;
+		esac
+		# shellcheck disable=SC2086
+		if $x0 "iperf3 -c 192.168.1.2 -t $secs -J $opt" >"$work/$part.$t.json" &&
+			r=$(parse <"$work/$part.$t.json"); then
+			echo "$part $t $r" >>"$work/results"
+			echo "tcp: $part $t: $r (Gbit/s, retransmits)" >&2
+		else
+			echo "$part $t - -" >>"$work/results"
+			echo "tcp: $part $t: failed: $(tail -c 300 "$work/$part.$t.json")" >&2
+		fi
+	done
+}
+
+mv_exec0() { "$MV" exec --timeout $((secs + 60)) vm0 -- "$1"; }
+mv_exec1() { "$MV" exec --timeout $((secs + 60)) vm1 -- "$1"; }
+
+part_multivm() {	# PART OFFLOADS [MULTIVM]
+	cat >"$work/$1.ini" <<INI
+[system]
+engine = $engine
+$([ "$2" = no ] && echo "offloads = no")
+[vm vm0]
+address = 192.168.1.1/24
+[vm vm1]
+address = 192.168.1.2/24
+[links]
+vm0 = vm1
+INI
+	keep=$MV
+	MV=${3:-$MV}
+	"$MV" run --detach --timeout 300 "$work/$1.ini" >/dev/null
+	run_tests "$1" mv_exec0 mv_exec1 || true
+	# Where frames were lost, if anywhere (TCP's retransmissions).
+	"$MV" stats | awk -v p="$1" '/^vm / { d = ""; for (i = 3; i <= NF; i++) if ($i ~ /^drop_/ && $i !~ /=0$/) d = d " " $i
+		print "tcp: " p " " $2 ":" (d == "" ? " no drops" : d) }' >&2
+	"$MV" stop --timeout 30 >/dev/null
+	MV=$keep
+}
+
+# bare_qemu N NETDEV [NETNS]: guest N (192.168.1.N+1) in the background.
+bare_qemu() {
+	n=$1 netdev=$2 in=${3:-}
+	set -- qemu-system-x86_64 -name "bare$n" -nodefaults -no-user-config -display none -no-reboot \
+		-machine "q35,accel=$engine" -m 256M -smp 1 -cpu "$([ "$engine" = kvm ] && echo host || echo max)" \
+		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 quiet multivm.name=bare$n multivm.addr=192.168.1.$((n + 1))/24" \
+		-serial "file:$work/bare$n.console" \
+		-netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=52:54:00:4d:56:0$((n + 1)),addr=0x3" \
+		-device virtio-serial-pci,addr=0x5 \
+		-chardev "socket,id=agent,path=$work/bare$n.agent,server=on,wait=off" \
+		-device virtserialport,chardev=agent,name=multivm.agent
+	if [ -n "$in" ]; then
+		ip netns exec "$in" "$@" >"$work/bare$n.log" 2>&1 &
+	else
+		"$@" >"$work/bare$n.log" 2>&1 &
+	fi
+	pids="$pids $!"
+}
+bare_exec0() { python3 "$here/agent_exec.py" "$work/bare0.agent" $((secs + 120)) "$1"; }
+bare_exec1() { python3 "$here/agent_exec.py" "$work/bare1.agent" $((secs + 120)) "$1"; }
+bare_stop() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	pids=
+	rm -f "$work"/bare*.agent
+}
+
+part_stream() {
+	bare_qemu 0 "stream,id=n0,server=on,addr.type=unix,addr.path=$work/stream.sock"
+	sleep 1
+	bare_qemu 1 "stream,id=n0,server=off,addr.type=unix,addr.path=$work/stream.sock"
+	run_tests stream bare_exec0 bare_exec1 || true
+	bare_stop
+}
+
+part_tap() {
+	if ! ip netns add "$ns" 2>/dev/null; then
+		echo "tcp: tap: cannot create a network namespace here; skipped" >&2
+		return 0
+	fi
+	ip -n "$ns" link add br0 type bridge
+	ip -n "$ns" link set br0 up
+	for i in 0 1; do
+		ip -n "$ns" tuntap add "tap$i" mode tap
+		ip -n "$ns" link set "tap$i" master br0 up
+	done
+	bare_qemu 0 "tap,id=n0,ifname=tap0,script=no,downscript=no" "$ns"
+	bare_qemu 1 "tap,id=n0,ifname=tap1,script=no,downscript=no" "$ns"
+	run_tests tap bare_exec0 bare_exec1 || true
+	bare_stop
+	ip netns del "$ns"
+}
+
+: >"$work/results"
+for p in $parts; do
+	case $p in
+	multivm) part_multivm multivm yes ;;
+	nooffload) part_multivm nooffload no ;;
+	before) part_multivm before yes "$(realpath "${TCP_BEFORE:?TCP_BEFORE names the older multivm}")" ;;
+	stream) part_stream ;;
+	tap) part_tap ;;
+	*) echo "tcp: unknown part $p" >&2; exit 2 ;;
+	esac
+done
+
+echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, Gbit/s (retransmits)"
+awk -v tests="$tests" -v parts="$parts" '
+	{ v[$1, $2] = $3; r[$1, $2] = $4 }
+	END {
+		nt = split(tests, T, " "); np = split(parts, P, " ")
+		printf "%-10s", "part"; for (i = 1; i <= nt; i++) printf " %16s", T[i]; printf "\n"
+		for (j = 1; j <= np; j++) {
+			printf "%-10s", P[j]
+			for (i = 1; i <= nt; i++) printf " %16s", v[P[j], T[i]] == "" ? "-" : v[P[j], T[i]] " (" r[P[j], T[i]] ")"
+			printf "\n"
+		}
+		for (j = 1; j <= np; j++) {
+			if (P[j] == "multivm") continue
+			printf "multivm/%-10s", P[j]
+			for (i = 1; i <= nt; i++) {
+				a = v["multivm", T[i]]; b = v[P[j], T[i]]
+				if (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) printf " %8s", "-"
+				else printf " %8.2fx", a / b
+			}
+			printf "\n"
+		}
+	}' "$work/results"
