@@ -93,6 +93,43 @@ static inline void guest_send(struct guest *g, const void *frame, uint32_t len)
 	__atomic_store_n(&g->tx.avail->idx, g->tx_avail, __ATOMIC_RELEASE);
 }
 
+/* Queues one frame after the given virtio-net header, in one descriptor
+ * that may run over the following TX buffers (a TSO frame): send it
+ * before queueing more. */
+static inline void guest_send_hdr(struct guest *g, const void *hdr, const void *frame, uint32_t len)
+{
+	unsigned i = g->tx_avail % GM_QN;
+	uint8_t *p = guest_ptr(g, guest_buf(g, 1, i));
+
+	memcpy(p, hdr, NET_HDR_LEN);
+	memcpy(p + NET_HDR_LEN, frame, len);
+	g->tx.desc[i] = (struct vring_desc){ guest_buf(g, 1, i), NET_HDR_LEN + len, 0, 0 };
+	g->tx.avail->ring[i] = i;
+	g->tx_avail++;
+	__atomic_store_n(&g->tx.avail->idx, g->tx_avail, __ATOMIC_RELEASE);
+}
+
+/* Next received frame, reassembled from its num_buffers RX buffers
+ * (MRG_RXBUF) into out (header included): returns its length or 0. */
+static inline uint32_t guest_recv_merged(struct guest *g, uint8_t *out, uint32_t max)
+{
+	struct vring_used_elem *e;
+	uint32_t have = 0, n, k;
+
+	for (k = 0, n = 1; k < n; k++) {
+		if (__atomic_load_n(&g->rx.used->idx, __ATOMIC_ACQUIRE) == g->rx_seen)
+			return 0;
+		e = &g->rx.used->ring[g->rx_seen++ % GM_QN];
+		if (have + e->len > max)
+			return 0;
+		memcpy(out + have, guest_ptr(g, g->rx.desc[e->id].addr), e->len);
+		have += e->len;
+		if (k == 0)
+			n = out[10] | out[11] << 8;
+	}
+	return have;
+}
+
 /* Next received frame: returns its length (with header) or 0. */
 static inline uint32_t guest_recv(struct guest *g, uint8_t **data)
 {

@@ -422,6 +422,26 @@ static void sys_log_max(struct parser *p, const char *k, const char *v)
 		p->c->log_max = kib * 1024;
 }
 
+static bool parse_yes_no(const char *v, bool *out)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return false;
+	*out = strcmp(v, "yes") == 0;
+	return true;
+}
+
+static void sys_offloads(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_yes_no(v, &p->c->offloads))
+		fail(p, p->line, "[system] offloads: '%s' is not yes or no", v);
+}
+
+static void sys_mtu(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_uint(v, 68, 9000, &p->c->mtu))
+		fail(p, p->line, "[system] mtu: '%s' is not a number from 68 to 9000", v);
+}
+
 static const struct key system_keys[] = {
 	{ "name", sys_name, false },
 	{ "engine", sys_engine, false },
@@ -430,6 +450,8 @@ static const struct key system_keys[] = {
 	{ "link_queue_size", sys_link_queue_size, false },
 	{ "user", sys_user, false },
 	{ "log_max", sys_log_max, false },
+	{ "offloads", sys_offloads, false },
+	{ "mtu", sys_mtu, false },
 };
 
 /* [vm NAME] */
@@ -530,6 +552,24 @@ static void vm_guest(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[%s] guest: '%s' is not multivm or external", p->sec_name, v);
 }
 
+static void vm_offloads(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!parse_yes_no(v, &vm->offloads))
+		fail(p, p->line, "[%s] offloads: '%s' is not yes or no", p->sec_name, v);
+	vm->offloads_line = p->line;
+}
+
+static void vm_mtu(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!parse_uint(v, 68, 9000, &vm->mtu))
+		fail(p, p->line, "[%s] mtu: '%s' is not a number from 68 to 9000", p->sec_name, v);
+	vm->mtu_line = p->line;
+}
+
 static const struct key vm_keys[] = {
 	{ "memory", vm_memory, true },
 	{ "cpus", vm_cpus, true },
@@ -541,6 +581,8 @@ static const struct key vm_keys[] = {
 	{ "pci_io", vm_pci_ranges, false },
 	{ "pci_irq", vm_pci_irq, false },
 	{ "guest", vm_guest, false },
+	{ "offloads", vm_offloads, false },
+	{ "mtu", vm_mtu, false },
 };
 
 static void vm_key(struct parser *p, const char *k, const char *v)
@@ -702,6 +744,10 @@ static void finish(struct parser *p)
 	for (i = 0; i < c->nvms && !p->failed; i++) {
 		struct cfg_vm *v = &c->vm[i];
 
+		if (!v->offloads_line)
+			v->offloads = c->offloads;
+		if (!v->mtu_line)
+			v->mtu = c->mtu;
 		if (!p->mac_given[i]) {
 			static const uint8_t base[5] = { 0x52, 0x54, 0x00, 0x4d, 0x56 };
 
@@ -741,6 +787,8 @@ static void defaults(struct config *c, const char *path)
 	c->link_queue_size = CFG_LINK_QSIZE_DEFAULT;
 	snprintf(c->user, sizeof(c->user), "multivm");
 	c->log_max = 4 << 20;
+	c->offloads = true;
+	c->mtu = 1500;
 }
 
 static int parse(struct parser *p)

@@ -33,6 +33,9 @@ struct cfg_vm {
 	char passthrough[CFG_PATH_MAX];	/* "" none, "user", "tap:IF", "pci:BDF" */
 	enum cfg_restart restart;	/* what to do when its QEMU exits */
 	bool external;			/* guest = external: VMM only, another frontend connects */
+	bool offloads;			/* checksum and TCP segmentation offloads offered to the guest */
+	unsigned mtu;			/* eth0's MTU, 68..9000 */
+	int offloads_line, mtu_line;	/* 0: [system]'s value */
 	int line;			/* line of its [vm NAME] header */
 	int passthrough_line;
 	/* pci passthrough: values the user stated, checked against the
@@ -58,6 +61,8 @@ struct config {
 	char user[CFG_NAME_MAX];	/* VMMs and QEMUs run as this user when started by root */
 	int user_line;			/* 0: the default */
 	uint64_t log_max;		/* bytes per log file before it is rotated */
+	bool offloads;			/* default of every VM's offloads: yes */
+	unsigned mtu;			/* default of every VM's mtu: 1500 */
 	unsigned nvms;
 	struct cfg_vm vm[CFG_MAX_VMS];
 	unsigned nlinks;

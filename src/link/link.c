@@ -21,10 +21,20 @@ static size_t ring_bytes(unsigned qsize)
 	return ALIGN_PAGE(vq_ring_size(qsize, NULL, NULL));
 }
 
+static size_t area_bytes(unsigned qsize)
+{
+	return (size_t)qsize * LINK_AREA_PER_ENTRY;
+}
+
 static size_t dir_bytes(unsigned qsize)
 {
-	return ring_bytes(qsize) + (size_t)qsize * LINK_SLOT_SIZE;
+	return ring_bytes(qsize) + area_bytes(qsize);
 }
+
+#define ALIGN_FRAME(x) (((x) + LINK_ALIGN - 1) & ~(uint32_t)(LINK_ALIGN - 1))
+_Static_assert(CFG_LINK_QSIZE_MIN * LINK_AREA_PER_ENTRY >= 2 * (LINK_META_LEN + LINK_MAX_FRAME + LINK_ALIGN),
+	       "the smallest link holds two of the largest frames");
+_Static_assert((uint64_t)CFG_LINK_QSIZE_MAX * LINK_AREA_PER_ENTRY < (1ULL << 31), "area offsets fit 32 bits");
 
 size_t link_shm_size(unsigned qsize)
 {
@@ -37,7 +47,7 @@ static void fill_hdr(struct link_hdr *h, unsigned qsize, const char *n0, const c
 	h->magic = LINK_MAGIC;
 	h->version = LINK_VERSION;
 	h->qsize = qsize;
-	h->slot_size = LINK_SLOT_SIZE;
+	h->area_size = area_bytes(qsize);
 	h->dir_off[0] = PAGE;
 	h->dir_off[1] = PAGE + dir_bytes(qsize);
 	h->dir_size = dir_bytes(qsize);
@@ -97,12 +107,14 @@ void link_res_close(struct link_res *r)
 /* The header only identifies the format: the layout comes from our own
  * numbers, and the size from the sealed file. Both VMMs can write it, so
  * anything else in it is the peer's word and is not read. */
-static int check_hdr(const struct link_hdr *shared)
+static int check_hdr(const struct link_hdr *shared, uint32_t *version)
 {
 	uint64_t magic = __atomic_load_n(&shared->magic, __ATOMIC_RELAXED);
-	uint32_t version = __atomic_load_n(&shared->version, __ATOMIC_RELAXED);
 
-	return magic == LINK_MAGIC && version == LINK_VERSION ? 0 : -EPROTO;
+	*version = __atomic_load_n(&shared->version, __ATOMIC_RELAXED);
+	if (magic != LINK_MAGIC)
+		return -EPROTO;
+	return *version == LINK_VERSION ? 0 : -EPROTONOSUPPORT;
 }
 
 static void setup_queue(struct virtq *q, uint8_t *dir, unsigned qsize, const struct memmap *mem)
@@ -117,7 +129,25 @@ static void setup_queue(struct virtq *q, uint8_t *dir, unsigned qsize, const str
  * in shared memory, so a restarted VMM carries on. */
 static void resume(struct link *l)
 {
+	uint16_t k, n;
+
 	vq_resume_driver(&l->txq);
+	/* Where the frames still in flight are, from our descriptors: clamped
+	 * into the area, so a peer that scribbled on them can at worst make
+	 * us overwrite frames in flight to itself. */
+	l->tx_head = 0;
+	n = vq_in_flight(&l->txq);
+	for (k = 0; k < n; k++) {
+		uint16_t d = vq_flight_desc(&l->txq, k);
+		uint64_t off;
+		uint32_t len;
+
+		vq_desc_peek(&l->txq, d, &off, &len);
+		if (off >= l->area_size || len > l->area_size - off)
+			off = len = 0;
+		l->tx_off[d] = off;
+		l->tx_head = ALIGN_FRAME((uint32_t)off + len);
+	}
 	/* We never wait for used buffers: we reclaim when we next send. */
 	vq_no_interrupt(&l->txq);
 	vq_resume_device(&l->rxq);
@@ -147,14 +177,20 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 	if (fstat(memfd, &st) < 0)
 		return -errno;
 	seals = fcntl(memfd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK) || (size_t)st.st_size != size)
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
 		return -EPROTO;
-	shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if ((size_t)st.st_size < sizeof(struct link_hdr))
+		return -EPROTO;
+	shm = mmap(NULL, (size_t)st.st_size < size ? (size_t)st.st_size : size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, memfd, 0);
 	if (shm == MAP_FAILED)
 		return -errno;
-	rc = check_hdr((const struct link_hdr *)shm);
+	/* The version first: a link of another version has another size. */
+	rc = check_hdr((const struct link_hdr *)shm, &l->peer_version);
+	if (!rc && (size_t)st.st_size != size)
+		rc = -EPROTO;
 	if (rc) {
-		munmap(shm, size);
+		munmap(shm, (size_t)st.st_size < size ? (size_t)st.st_size : size);
 		return rc;
 	}
 
@@ -169,12 +205,13 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 
 	uint8_t *tx = shm + PAGE + (size_t)side * dir_bytes(qsize);
 	uint8_t *rx = shm + PAGE + (size_t)(1 - side) * dir_bytes(qsize);
-	struct mem_region slots = {
-		.gpa = 0, .size = (uint64_t)qsize * LINK_SLOT_SIZE, .host = rx + ring_bytes(qsize),
+	struct mem_region area = {
+		.gpa = 0, .size = area_bytes(qsize), .host = rx + ring_bytes(qsize),
 	};
 
-	l->tx_slots = tx + ring_bytes(qsize);
-	memmap_add(&l->rx_mem, &slots);
+	l->tx_area = tx + ring_bytes(qsize);
+	l->area_size = area_bytes(qsize);
+	memmap_add(&l->rx_mem, &area);
 	setup_queue(&l->txq, tx, qsize, NULL);
 	setup_queue(&l->rxq, rx, qsize, &l->rx_mem);
 	resume(l);
@@ -200,23 +237,58 @@ void link_detach(struct link *l)
 	l->memfd = l->rx_kick = l->tx_kick = -1;
 }
 
-uint8_t *link_tx_slot(struct link *l)
+/* Where need bytes fit in the area, or -1. Frames in flight lie from the
+ * oldest's start (tail) up to tx_head, maybe wrapped; a frame never wraps,
+ * and tx_head never catches up with the tail. An empty link starts over
+ * at 0, so a link that keeps up uses (and keeps hot in the caches) no
+ * more of its area than one batch takes. */
+static int64_t place(const struct link *l, uint32_t need)
 {
-	if (!l->shm)
+	uint32_t tail;
+
+	if (!vq_in_flight(&l->txq))
+		return 0;	/* nothing in flight: start over */
+	tail = l->tx_off[vq_flight_desc(&l->txq, 0)];
+	if (l->tx_head > tail) {
+		if (need <= l->area_size - l->tx_head)
+			return (int64_t)l->tx_head;
+		return need < tail ? 0 : -1;
+	}
+	return need < tail - l->tx_head ? (int64_t)l->tx_head : -1;
+}
+
+uint8_t *link_tx_slot(struct link *l, uint32_t len)
+{
+	uint32_t need = LINK_META_LEN + len;
+	int64_t at;
+
+	if (!l->shm || len < LINK_MIN_FRAME || len > LINK_MAX_FRAME)
 		return NULL;
-	if (l->tx_free == 0) {
+	/* Once per batch, and whenever out of room, take back what the peer
+	 * has finished with: an empty link starts over at the area's start. */
+	at = l->tx_free && !l->tx_fresh ? place(l, need) : -1;
+	l->tx_fresh = false;
+	if (at < 0) {
 		int n = vq_reclaim(&l->txq);
 
 		if (n <= 0)
 			return NULL;
 		l->tx_free = n;
+		at = place(l, need);
+		if (at < 0)
+			return NULL;
 	}
-	return l->tx_slots + (size_t)vq_next_desc(&l->txq) * LINK_SLOT_SIZE;
+	l->tx_pending = at;
+	return l->tx_area + at;
 }
 
 void link_tx_commit(struct link *l, uint32_t len)
 {
-	vq_add(&l->txq, (uint64_t)vq_next_desc(&l->txq) * LINK_SLOT_SIZE, len);
+	uint32_t at = l->tx_pending;
+
+	l->tx_off[vq_next_desc(&l->txq)] = at;
+	vq_add(&l->txq, at, LINK_META_LEN + len);
+	l->tx_head = ALIGN_FRAME(at + LINK_META_LEN + len);
 	l->tx_free--;
 }
 
@@ -224,6 +296,7 @@ void link_tx_flush(struct link *l)
 {
 	uint64_t one = 1;
 
+	l->tx_fresh = true;
 	if (vq_kick_needed(&l->txq) && write(l->tx_kick, &one, sizeof(one)) == sizeof(one) && l->st)
 		STAT_ADD(l->st->kicks_sent, 1);
 }

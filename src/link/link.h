@@ -16,9 +16,12 @@
 #include "virtq/virtq.h"
 
 #define LINK_MAGIC	0x314b4e494c4d564dULL	/* "MVMLINK1" little-endian */
-#define LINK_VERSION	1
-#define LINK_SLOT_SIZE	2048		/* one frame per slot */
-#define LINK_MAX_FRAME	(LINK_SLOT_SIZE - 8)
+#define LINK_VERSION	2
+#define LINK_AREA_PER_ENTRY 4096	/* frame area bytes per queue entry */
+#define LINK_ALIGN	64		/* frames start on a cache line */
+#define LINK_META_LEN	16		/* before each frame: 12 bytes of offload metadata, 4 reserved */
+#define LINK_MIN_FRAME	14
+#define LINK_MAX_FRAME	65550		/* a 64 KiB TSO frame */
 
 /* First page of the memfd. Written by the supervisor at creation and again
  * before each VMM start (a peer may have scribbled on it). A VMM checks
@@ -27,10 +30,10 @@ struct link_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t qsize;
-	uint32_t slot_size;
+	uint32_t area_size;	/* bytes of each direction's frame area */
 	uint32_t pad;
 	uint64_t dir_off[2];	/* start of each direction's area */
-	uint64_t dir_size;	/* bytes per direction: ring, then slots */
+	uint64_t dir_size;	/* bytes per direction: ring, then frame area */
 	uint64_t ring_size;	/* bytes of the ring part (page aligned) */
 	char name[2][CFG_NAME_MAX];	/* side 0 and side 1 VM names */
 };
@@ -56,17 +59,23 @@ struct link {
 	char peer[CFG_NAME_MAX];
 	uint8_t peer_mac[ETH_ALEN];	/* set by the caller, kept by attach and set_down */
 	int side;		/* 0 or 1: we send on direction side */
+	uint32_t peer_version;	/* the header's version, for the refusal message */
 	int memfd, rx_kick, tx_kick;
 	uint8_t *shm;
 	size_t shm_size;
 	unsigned qsize;
 
 	struct virtq txq;	/* we are the driver */
-	uint8_t *tx_slots;
-	int tx_free;		/* reclaimed slots not yet used */
+	uint8_t *tx_area;	/* our direction's frame area */
+	uint32_t area_size;
+	uint32_t tx_head;	/* where the next frame goes in tx_area */
+	uint32_t tx_pending;	/* offset of the frame link_tx_slot() placed */
+	int tx_free;		/* reclaimed descriptors not yet used */
+	bool tx_fresh;		/* a new batch: reclaim before placing */
+	uint32_t tx_off[CFG_LINK_QSIZE_MAX];	/* private: where descriptor i's frame starts */
 
 	struct virtq rxq;	/* we are the device */
-	struct memmap rx_mem;	/* the peer's slot area: all it may point at */
+	struct memmap rx_mem;	/* the peer's frame area: all it may point at */
 
 	struct link_stats *st;	/* in the VMM's stats file */
 };
@@ -81,11 +90,12 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 void link_set_down(struct link *l, const char *peer);
 void link_detach(struct link *l);
 
-/* Sending (driver side). link_tx_slot() returns a slot to fill with one
- * frame, or NULL if the link is full or stopped (the caller counts the
- * drop); link_tx_commit() queues it; link_tx_flush() publishes the batch
- * and rings the doorbell once if the peer asked for it. */
-uint8_t *link_tx_slot(struct link *l);
+/* Sending (driver side). link_tx_slot() returns room for one frame of
+ * len bytes (LINK_MIN_FRAME..LINK_MAX_FRAME) after its LINK_META_LEN bytes
+ * of metadata, or NULL if the link is full or stopped (the caller counts
+ * the drop); link_tx_commit() queues it; link_tx_flush() publishes the
+ * batch and rings the doorbell once if the peer asked for it. */
+uint8_t *link_tx_slot(struct link *l, uint32_t len);
 void link_tx_commit(struct link *l, uint32_t len);
 void link_tx_flush(struct link *l);
 

@@ -147,8 +147,9 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-device");
 	/* QEMU 7.2 under TCG crashes in vhost-user start-up with MSI-X. */
 	/* Modern only: the VMM speaks VIRTIO 1.x headers, not legacy ones. */
-	add(&a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x3,disable-legacy=on%s", mac,
-	    o->kvm ? "" : ",vectors=0");
+	/* host_mtu: the MTU in config space (VIRTIO_NET_F_MTU). */
+	add(&a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x3,disable-legacy=on,host_mtu=%u%s", mac,
+	    vm->mtu, o->kvm ? "" : ",vectors=0");
 	passthrough(&a, vm);
 	add(&a, "-device");
 	add(&a, "virtio-serial-pci,addr=0x5");

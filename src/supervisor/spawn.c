@@ -61,6 +61,8 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 	a->uid = ra->uid;
 	a->gid = ra->gid;
 	a->group_connect = vm->external;
+	a->mtu = vm->mtu;
+	a->offloads = vm->offloads;
 	for (k = 0; k < cfg->nlinks; k++) {
 		const struct cfg_link *l = &cfg->link[k];
 		struct vmm_link_arg *la = &a->link[a->nlinks];

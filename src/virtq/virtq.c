@@ -100,6 +100,12 @@ void vq_no_interrupt(struct virtq *q)
 	STORE(&q->avail->flags, VRING_AVAIL_F_NO_INTERRUPT);
 }
 
+void vq_desc_peek(const struct virtq *q, uint16_t d, uint64_t *addr, uint32_t *len)
+{
+	*addr = LOAD(&q->desc[d % q->num].addr);
+	*len = LOAD(&q->desc[d % q->num].len);
+}
+
 static int fail(struct virtq *q, enum vq_err err)
 {
 	if (!q->err)

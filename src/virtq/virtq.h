@@ -206,6 +206,22 @@ static inline uint16_t vq_next_desc(const struct virtq *q)
 	return q->avail_idx % q->num;
 }
 
+/* Driver side: entries made available and not reclaimed yet. */
+static inline uint16_t vq_in_flight(const struct virtq *q)
+{
+	return (uint16_t)(q->avail_idx - q->last_used);
+}
+
+/* Driver side: the descriptor of in-flight entry i (0: the oldest). */
+static inline uint16_t vq_flight_desc(const struct virtq *q, uint16_t i)
+{
+	return (uint16_t)(q->last_used + i) % q->num;
+}
+
+/* Driver side: descriptor d's addr and len as the ring holds them now
+ * (shared memory: the caller checks them). */
+void vq_desc_peek(const struct virtq *q, uint16_t d, uint64_t *addr, uint32_t *len);
+
 /* ---- device side ---- */
 
 /* Takes the next available chain. Returns 1 with *c filled, 0 when the

@@ -73,7 +73,7 @@ int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv
 	if (!name_ok(a->name, sizeof(a->name)) || strlen(a->socket) == 0 ||
 	    strlen(a->socket) >= sizeof(a->socket) || !fd_ok(a->stats_fd) ||
 	    (a->capture_fd >= 0 && !fd_ok(a->capture_fd)) || (a->ready_fd >= 0 && !fd_ok(a->ready_fd)) ||
-	    !config_qsize_ok(a->queue_size) ||
+	    !config_qsize_ok(a->queue_size) || a->mtu < VMM_MTU_MIN || a->mtu > VMM_MTU_MAX ||
 	    (a->drop && (a->uid == 0 || a->gid == 0)) || a->nlinks > STATS_MAX_LINKS)
 		return -EINVAL;
 	for (k = 0; k < a->nlinks; k++)
@@ -107,6 +107,10 @@ int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv
 	}
 	if (a->group_connect)
 		put(&o, "--group-connect");
+	put(&o, "--mtu");
+	put(&o, "%u", a->mtu);
+	put(&o, "--offloads");
+	put(&o, "%s", a->offloads ? "yes" : "no");
 	for (k = 0; k < a->nlinks; k++) {
 		const struct vmm_link_arg *l = &a->link[k];
 
@@ -209,12 +213,14 @@ static bool link_arg(struct vmm_link_arg *l, const char *spec)
 	return true;
 }
 
-enum opt { O_NAME, O_MAC, O_SOCKET, O_STATS, O_QSIZE, O_CAPTURE, O_READY, O_USER, O_GROUP, O_LINK, O_COUNT };
+enum opt { O_NAME, O_MAC, O_SOCKET, O_STATS, O_QSIZE, O_CAPTURE, O_READY, O_USER, O_GROUP, O_LINK, O_MTU,
+	   O_OFFLOADS, O_COUNT };
 
 static const char *const opt_names[O_COUNT] = {
 	[O_NAME] = "--name", [O_MAC] = "--mac", [O_SOCKET] = "--socket", [O_STATS] = "--stats-fd",
 	[O_QSIZE] = "--queue-size", [O_CAPTURE] = "--capture-fd", [O_READY] = "--ready-fd",
-	[O_USER] = "--user", [O_GROUP] = "--group-connect", [O_LINK] = "--link",
+	[O_USER] = "--user", [O_GROUP] = "--group-connect", [O_LINK] = "--link", [O_MTU] = "--mtu",
+	[O_OFFLOADS] = "--offloads",
 };
 
 static bool value(struct vmm_args *a, enum opt o, const char *v)
@@ -247,6 +253,16 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 		return fd_arg(v, &a->ready_fd);
 	case O_USER:
 		return user_arg(a, v);
+	case O_MTU:
+		if (!number(v, VMM_MTU_MIN, VMM_MTU_MAX, &q))
+			return false;
+		a->mtu = q;
+		return true;
+	case O_OFFLOADS:
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return false;
+		a->offloads = strcmp(v, "yes") == 0;
+		return true;
 	case O_LINK:
 		if (a->nlinks >= STATS_MAX_LINKS)
 			return false;
@@ -267,6 +283,8 @@ int vmm_args_decode(struct vmm_args *a, int argc, char *const *argv, char *err, 
 
 	memset(a, 0, sizeof(*a));
 	a->stats_fd = a->capture_fd = a->ready_fd = -1;
+	a->mtu = 1500;
+	a->offloads = true;
 	for (i = 1; i < argc; i++) {
 		enum opt o;
 

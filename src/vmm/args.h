@@ -4,7 +4,7 @@
  *
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
  *               --queue-size N [--capture-fd FD] [--ready-fd FD]
- *               [--user UID:GID] [--group-connect]
+ *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
  *               [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
  *
  * Every option is a separate word and its value the next one; FDs are
@@ -23,8 +23,10 @@
 
 #define VMM_SOCKET_MAX	108	/* a unix socket path, with its NUL (sun_path) */
 #define VMM_FD_MAX	65535	/* highest fd number accepted */
-/* "multivm vmm", eight options with values, one flag, a value per link. */
-#define VMM_ARGV_MAX	(2 + 2 * 8 + 1 + 2 * STATS_MAX_LINKS + 1)
+/* "multivm vmm", ten options with values, one flag, a value per link. */
+#define VMM_ARGV_MAX	(2 + 2 * 10 + 1 + 2 * STATS_MAX_LINKS + 1)
+#define VMM_MTU_MIN	68
+#define VMM_MTU_MAX	9000
 
 struct vmm_link_arg {
 	char peer[CFG_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
@@ -45,6 +47,8 @@ struct vmm_args {
 	uid_t uid;
 	gid_t gid;
 	bool group_connect;		/* socket 0660: the group may connect */
+	unsigned mtu;			/* eth0's: VMM_MTU_MIN..MAX; 1500 when absent */
+	bool offloads;			/* offer checksum/TSO offloads; yes when absent */
 	unsigned nlinks;
 	struct vmm_link_arg link[STATS_MAX_LINKS];
 };

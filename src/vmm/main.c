@@ -47,6 +47,7 @@ struct vmm {
 	struct link links[STATS_MAX_LINKS];
 	unsigned nlinks;
 	struct net net;
+	uint64_t features_logged;	/* the frontend's features we last logged */
 };
 
 /* A link the supervisor handed us. Its memory is shared with the peer:
@@ -59,8 +60,14 @@ static void add_link(struct vmm *v, const struct vmm_link_arg *a)
 	memcpy(l->peer_mac, a->peer_mac, ETH_ALEN);
 	rc = link_attach(l, a->memfd, a->side, v->qsize, a->rx_kick, a->tx_kick, a->peer);
 	if (rc < 0) {
-		log_err("link to %s: cannot attach (%s); it stays down", a->peer,
-			rc == -EPROTO ? "not a link of this version, or damaged" : strerror(-rc));
+		/* The peer can write this memory: what it did there may stop
+		 * this one link, never the VMM and its other links. */
+		if (rc == -EPROTONOSUPPORT)
+			log_err("link to %s: link format version %u, this VMM speaks version %u "
+				"(docs/link-format.md); it stays down", a->peer, l->peer_version, LINK_VERSION);
+		else
+			log_err("link to %s: cannot attach (%s); it stays down", a->peer,
+				rc == -EPROTO ? "not a link of this format, or damaged" : strerror(-rc));
 		close(a->memfd);
 		close(a->rx_kick);
 		close(a->tx_kick);
@@ -123,6 +130,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
 		"--queue-size N [--capture-fd FD] [--ready-fd FD] [--user UID:GID] [--group-connect] "
+		"[--mtu N] [--offloads yes|no] "
 		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]... (vmm/args.h)\n");
 }
 
@@ -146,6 +154,8 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 	v->gid = a.gid;
 	v->group_connect = a.group_connect;
 	v->ready_fd = a.ready_fd;
+	v->net.mtu = a.mtu;
+	v->vu.offered = VU_FEATURES | VU_NET_FEATURES | (a.offloads ? VU_OFFLOAD_FEATURES : 0);
 	snprintf(tag, sizeof(tag), "vmm %s", v->name);
 	log_set_tag(tag);
 	if (map_stats(v, a.stats_fd) < 0) {
@@ -246,6 +256,7 @@ static void end_session(struct vmm *v, int rc)
 	}
 	epoll_ctl(v->ep, EPOLL_CTL_DEL, v->vu.fd, NULL);
 	vu_reset(&v->vu);
+	v->features_logged = 0;
 	STAT_ADD(v->st->vu_disconnects, 1);
 	STAT_SET(v->st->vu_connected, 0);
 }
@@ -308,10 +319,45 @@ static void check_errors(struct vmm *v)
 	}
 }
 
+/* Offloads as VNET_CAP_* from features: checksum first (TSO and ECN
+ * require it, VIRTIO 1.x 5.1.3.1), then TSO (ECN requires it). */
+static unsigned caps_of(uint64_t f, int csum, int tso4, int tso6, int ecn)
+{
+	unsigned c = 0;
+
+	if (!(f & (1ULL << csum)))
+		return 0;
+	c |= VNET_CAP_CSUM;
+	if (f & (1ULL << tso4))
+		c |= VNET_CAP_TSO4;
+	if (f & (1ULL << tso6))
+		c |= VNET_CAP_TSO6;
+	if ((c & (VNET_CAP_TSO4 | VNET_CAP_TSO6)) && (f & (1ULL << ecn)))
+		c |= VNET_CAP_ECN;
+	return c;
+}
+
 /* RX runs only while enabled. TX runs while started: the spec wants a
  * started but disabled TX ring processed and its frames discarded. */
 static void bind_rings(struct vmm *v)
 {
+	uint64_t f = v->vu.features;
+
+	v->net.tx_caps = caps_of(f, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
+				 VIRTIO_NET_F_HOST_ECN);
+	v->net.rx_caps = caps_of(f, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
+				 VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_ECN);
+	v->net.mrg_rxbuf = f & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	if (f && f != v->features_logged) {	/* each time a frontend negotiates */
+		v->features_logged = f;
+		log_info("frontend features 0x%llx: sends%s%s%s%s, takes%s%s%s%s%s", (unsigned long long)f,
+			 v->net.tx_caps & VNET_CAP_CSUM ? " csum" : " plain",
+			 v->net.tx_caps & VNET_CAP_TSO4 ? " tso4" : "", v->net.tx_caps & VNET_CAP_TSO6 ? " tso6" : "",
+			 v->net.tx_caps & VNET_CAP_ECN ? " ecn" : "",
+			 v->net.rx_caps & VNET_CAP_CSUM ? " csum" : " plain",
+			 v->net.rx_caps & VNET_CAP_TSO4 ? " tso4" : "", v->net.rx_caps & VNET_CAP_TSO6 ? " tso6" : "",
+			 v->net.rx_caps & VNET_CAP_ECN ? " ecn" : "", v->net.mrg_rxbuf ? " mrg_rxbuf" : "");
+	}
 	v->net.rxq = vu_ring_running(&v->vu, VU_RX) ? &v->vu.ring[VU_RX].vq : NULL;
 	v->net.txq = vu_ring_started(&v->vu, VU_TX) ? &v->vu.ring[VU_TX].vq : NULL;
 	v->net.tx_discard = !v->vu.ring[VU_TX].enabled;

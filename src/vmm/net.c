@@ -3,14 +3,35 @@
 
 #include <string.h>
 
+#include "net/segment.h"
+
 _Static_assert(NET_MAX_FRAME <= CAP_FRAME_MAX && NET_MIN_FRAME >= CAP_FRAME_MIN,
-	       "every frame fits a capture record whole");
+	       "every frame of the default MTU fits a capture record whole");
+_Static_assert(LINK_META_LEN >= VNET_HDR_LEN && LINK_META_LEN % 16 == 0 && LINK_MAX_FRAME == VNET_MAX_GSO_FRAME &&
+	       LINK_MIN_FRAME == NET_MIN_FRAME, "a link carries what a guest may send, 16-byte aligned");
+
+/* Whether a virtio-net header asks for no offload: the common case. */
+static bool hdr_plain(const struct vnet_hdr *h)
+{
+	return !h->flags && !h->gso_type;
+}
+
+/* A piece of a frame being delivered: the frame is the pieces in order. */
+struct piece {
+	const uint8_t *p;
+	uint32_t len;
+};
 
 static void drop(struct net *n, struct link *l, enum drop_reason why)
 {
 	STAT_ADD(n->st->drop[why], 1);
 	if (l && l->st)
 		STAT_ADD(l->st->drop[why], 1);
+}
+
+static uint32_t max_plain(const struct net *n)
+{
+	return VNET_MAX_PLAIN(n->mtu ? n->mtu : 1500);
 }
 
 enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],
@@ -36,45 +57,81 @@ enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], con
 	return DROP_NO_LINK;
 }
 
+/* Capture records hold CAP_FRAME_MAX bytes: larger (TSO, jumbo) frames
+ * are recorded cut to that. */
+static uint32_t cap_len(uint32_t len)
+{
+	return len < CAP_FRAME_MAX ? len : CAP_FRAME_MAX;
+}
+
 /* Records a frame of len bytes at off in chain c, with the addresses we
  * read (and checked) over its first NET_ETH_ADDRS bytes. */
 static void capture_chain(struct net *n, unsigned stream, unsigned dir, const struct vq_chain *c,
 			  size_t off, uint32_t len, const uint8_t eth[NET_ETH_ADDRS])
 {
-	uint8_t *p = capw_begin(&n->cap, stream, dir, len);
+	uint8_t *p = capw_begin(&n->cap, stream, dir, cap_len(len));
 
-	vq_chain_read(c, off, p, len);
+	vq_chain_read(c, off, p, cap_len(len));
 	memcpy(p, eth, NET_ETH_ADDRS);
 	capw_commit(&n->cap, stream);
 }
 
-/* One guest TX chain. The Ethernet addresses are read once into eth[] and
- * written over each copy, so what was checked is what is sent even if the
- * guest rewrites its buffer meanwhile. cap: streams to record. */
+static void capture_pieces(struct net *n, const struct piece *pc, unsigned np, uint32_t len)
+{
+	uint32_t left = cap_len(len);
+	uint8_t *p = capw_begin(&n->cap, CAP_STREAM_GUEST, CAP_DIR_IN, left);
+	unsigned i;
+
+	for (i = 0; i < np && left; i++) {
+		uint32_t k = pc[i].len < left ? pc[i].len : left;
+
+		memcpy(p, pc[i].p, k);
+		p += k;
+		left -= k;
+	}
+	capw_commit(&n->cap, CAP_STREAM_GUEST);
+}
+
+/* One guest TX chain. Its virtio-net header is read once and checked
+ * against what the guest negotiated; the Ethernet addresses (and, for a
+ * TSO frame, all its headers) are read once into peek[] and written over
+ * each copy, so what was checked is what is sent even if the guest
+ * rewrites its buffer meanwhile. cap: streams to record. */
 static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uint32_t cap)
 {
-	uint8_t hdr[NET_HDR_LEN], eth[NET_ETH_ADDRS];
-	uint32_t len, mask;
+	uint8_t peek[VNET_PEEK];
+	struct vnet_hdr h;
+	struct vnet_meta m;
+	uint32_t len, mask, checked;
 	unsigned i;
 	enum drop_reason why;
 
 	STAT_ADD(n->st->guest_tx_frames, 1);
-	if (c->out_len < NET_HDR_LEN + NET_MIN_FRAME || c->out_len - NET_HDR_LEN > NET_MAX_FRAME) {
+	if (c->out_len < NET_HDR_LEN + NET_MIN_FRAME || c->out_len - NET_HDR_LEN > VNET_MAX_GSO_FRAME) {
 		drop(n, NULL, DROP_MALFORMED);
 		return;
 	}
 	len = c->out_len - NET_HDR_LEN;
 	STAT_ADD(n->st->guest_tx_bytes, len);
-	vq_chain_read(c, 0, hdr, sizeof(hdr));
-	/* No offloads were negotiated: flags and gso_type must be zero. */
-	if (hdr[0] || hdr[1]) {
+	vq_chain_read(c, 0, &h, sizeof(h));
+	/* Only a TSO frame's headers are parsed; others need the addresses. */
+	checked = h.gso_type ? (len < VNET_PEEK ? len : VNET_PEEK) : NET_ETH_ADDRS;
+	vq_chain_read(c, NET_HDR_LEN, peek, checked);
+	if (hdr_plain(&h)) {	/* no offload: only the length to check */
+		if (len > max_plain(n)) {
+			drop(n, NULL, DROP_MALFORMED);
+			return;
+		}
+		memset(&m, 0, sizeof(m));
+	} else if (vnet_check(&h, peek, len, n->tx_caps, max_plain(n), &m) < 0) {
 		drop(n, NULL, DROP_MALFORMED);
 		return;
+	} else if (m.gso_type) {
+		checked = m.hdrs_len;
 	}
-	vq_chain_read(c, NET_HDR_LEN, eth, sizeof(eth));
 	if (cap & CAP_BIT(CAP_STREAM_GUEST))
-		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_OUT, c, NET_HDR_LEN, len, eth);
-	why = net_route(n, eth, eth + ETH_ALEN, &mask);
+		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_OUT, c, NET_HDR_LEN, len, peek);
+	why = net_route(n, peek, peek + ETH_ALEN, &mask);
 	if (why != DROP_NONE) {
 		drop(n, NULL, why);
 		return;
@@ -85,15 +142,17 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 
 		if (!(mask & (1u << i)))
 			continue;
-		slot = link_tx_slot(l);
+		slot = link_tx_slot(l, len);
 		if (!slot) {
 			drop(n, l, !l->shm || vq_error(&l->txq) ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
 			continue;
 		}
-		vq_chain_read(c, NET_HDR_LEN, slot, len);
-		memcpy(slot, eth, sizeof(eth));
+		vnet_hdr_of(&m, (struct vnet_hdr *)slot);
+		memset(slot + VNET_HDR_LEN, 0, LINK_META_LEN - VNET_HDR_LEN);
+		vq_chain_read(c, NET_HDR_LEN, slot + LINK_META_LEN, len);
+		memcpy(slot + LINK_META_LEN, peek, checked);
 		if (cap & CAP_BIT(CAP_STREAM_LINK(i)))
-			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot, len);
+			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot + LINK_META_LEN, cap_len(len));
 		link_tx_commit(l, len);
 		STAT_ADD(l->st->tx_frames, 1);
 		STAT_ADD(l->st->tx_bytes, len);
@@ -137,81 +196,231 @@ bool net_tx(struct net *n)
 	return more;
 }
 
-/* Checks a frame the peer put on the link. Returns DROP_NONE if it may be
- * delivered (eth[] holds its addresses), else the drop reason. */
-static enum drop_reason rx_check(struct net *n, struct link *l, const struct vq_chain *lc,
-				 uint8_t eth[NET_ETH_ADDRS])
+/* Writes a stream of bytes across the RX chains of one frame. */
+struct sink {
+	struct vq_chain *c;
+	unsigned i;
+	uint32_t off;
+};
+
+static void sink_write(struct sink *s, const void *src, uint32_t len)
 {
-	/* One device-readable descriptor per frame (docs/link-format.md). */
-	if (lc->nin || lc->nout != 1 || lc->out_len < NET_MIN_FRAME || lc->out_len > NET_MAX_FRAME) {
-		STAT_ADD(l->st->errors, 1);
-		return DROP_MALFORMED;
+	const uint8_t *p = src;
+
+	while (len) {
+		uint32_t room = s->c[s->i].in_len - s->off, k;
+
+		if (!room) {
+			s->i++;
+			s->off = 0;
+			continue;
+		}
+		k = len < room ? len : room;
+		vq_chain_write(&s->c[s->i], s->off, p, k);
+		s->off += k;
+		p += k;
+		len -= k;
 	}
-	vq_chain_read(lc, 0, eth, NET_ETH_ADDRS);
-	if (memcmp(eth + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0)
-		return DROP_SPOOFED;
-	if (!(eth[0] & 1) && memcmp(eth, n->mac, ETH_ALEN) != 0)
-		return DROP_NO_LINK;
-	return DROP_NONE;
 }
 
-static void rx_deliver(struct net *n, struct link *l, const struct vq_chain *lc,
-		       const struct vq_chain *gc, const uint8_t eth[NET_ETH_ADDRS], uint32_t cap)
+/* Delivers one frame (the pieces, len bytes) with virtio-net header h to
+ * the guest: into one RX buffer, or with MRG_RXBUF as many as it takes.
+ * Returns 0 when delivered, 1 when dropped (counted: the guest's buffers
+ * cannot hold it), -1 when the guest has no buffers now (nothing taken). */
+static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struct piece *pc,
+		  unsigned np, uint32_t len, uint32_t cap)
 {
-	uint8_t hdr[NET_HDR_LEN] = { [NET_HDR_NUM_BUFFERS] = 1 };	/* one buffer (le16) */
-	uint32_t len = lc->out_len;
-	size_t off = NET_HDR_LEN;
-	unsigned i;
+	uint32_t need = NET_HDR_LEN + len, have = 0;
+	unsigned k = 0, i, max = n->mrg_rxbuf ? NET_RX_MAX_BUFS : 1;
+	struct sink s = { .c = n->rxc };
 
-	if (gc->in_len < NET_HDR_LEN + len) {	/* guest posted a buffer too small */
+	while (have < need && k < max) {
+		if (vq_pop(n->rxq, &n->rxc[k]) <= 0) {
+			while (k--)
+				vq_unpop(n->rxq);
+			return -1;
+		}
+		have += n->rxc[k++].in_len;
+	}
+	if (have < need) {	/* the guest posted buffers too small */
+		for (i = 0; i < k; i++)
+			vq_push(n->rxq, n->rxc[i].head, 0);
 		drop(n, l, DROP_MALFORMED);
-		vq_push(n->rxq, gc->head, 0);
-		return;
+		return 1;
 	}
-	vq_chain_write(gc, 0, hdr, sizeof(hdr));
-	for (i = 0; i < lc->nout; i++) {
-		vq_chain_write(gc, off, lc->seg[i].p, lc->seg[i].len);
-		off += lc->seg[i].len;
-	}
-	vq_chain_write(gc, NET_HDR_LEN, eth, NET_ETH_ADDRS);	/* the addresses we checked */
-	vq_push(n->rxq, gc->head, NET_HDR_LEN + len);
-	STAT_ADD(l->st->rx_frames, 1);
-	STAT_ADD(l->st->rx_bytes, len);
+	h->num_buffers = k;
+	sink_write(&s, h, NET_HDR_LEN);
+	for (i = 0; i < np; i++)
+		sink_write(&s, pc[i].p, pc[i].len);
+	for (i = 0; i < k; i++)
+		vq_push(n->rxq, n->rxc[i].head, i == s.i ? s.off : n->rxc[i].in_len);
 	STAT_ADD(n->st->guest_rx_frames, 1);
 	STAT_ADD(n->st->guest_rx_bytes, len);
 	if (cap & CAP_BIT(CAP_STREAM_GUEST))
-		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_IN, lc, 0, len, eth);
+		capture_pieces(n, pc, np, len);
+	return 0;
+}
+
+/* A checked TSO frame for a guest that cannot take it: MTU-sized TCP
+ * segments, from *done on (a guest out of buffers resumes there later).
+ * Returns as rx_put(). */
+static int rx_segment(struct net *n, struct link *l, const struct vnet_meta *m, const uint8_t *hdrs,
+		      const uint8_t *frame, uint32_t *done, uint32_t cap)
+{
+	bool partial = n->rx_caps & VNET_CAP_CSUM;
+	uint8_t out[VNET_PEEK];
+	struct vnet_hdr h;
+	struct piece pc[2];
+	uint32_t poff, plen;
+
+	if (m->hdrs_len + (uint32_t)m->gso_size > max_plain(n)) {	/* segments too large for the MTU */
+		drop(n, l, DROP_MALFORMED);
+		return 1;
+	}
+	for (; *done < m->nsegs; (*done)++) {
+		int rc;
+
+		seg_build(m, hdrs, frame, *done, partial, out, &poff, &plen);
+		memset(&h, 0, sizeof(h));
+		if (partial) {
+			h.flags = VNET_F_NEEDS_CSUM;
+			h.csum_start = m->l4_off;
+			h.csum_offset = 16;
+		}
+		pc[0] = (struct piece){ out, m->hdrs_len };
+		pc[1] = (struct piece){ frame + poff, plen };
+		rc = rx_put(n, l, &h, pc, 2, m->hdrs_len + plen, cap);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			return 1;	/* the rest would not fit either */
+	}
+	return 0;
+}
+
+/* A plain frame (no offload) into one RX buffer, as it came: the common
+ * case, kept short. Returns as rx_put(); 2: the first buffer is too small
+ * for it with MRG_RXBUF (nothing taken: the caller spreads it). */
+static int rx_put_plain(struct net *n, struct link *l, const uint8_t *frame, uint32_t len,
+			const uint8_t eth[NET_ETH_ADDRS], uint32_t cap)
+{
+	static const struct vnet_hdr one = { .num_buffers = 1 };
+	struct vq_chain *gc = &n->rxc[0];
+
+	if (vq_pop(n->rxq, gc) <= 0)
+		return -1;
+	if (gc->in_len < NET_HDR_LEN + len) {
+		if (n->mrg_rxbuf) {
+			vq_unpop(n->rxq);
+			return 2;
+		}
+		vq_push(n->rxq, gc->head, 0);	/* the guest posted a buffer too small */
+		drop(n, l, DROP_MALFORMED);
+		return 1;
+	}
+	vq_chain_write(gc, 0, &one, NET_HDR_LEN);
+	vq_chain_write(gc, NET_HDR_LEN, eth, NET_ETH_ADDRS);	/* the addresses we checked */
+	vq_chain_write(gc, NET_HDR_LEN + NET_ETH_ADDRS, frame + NET_ETH_ADDRS, len - NET_ETH_ADDRS);
+	vq_push(n->rxq, gc->head, NET_HDR_LEN + len);
+	STAT_ADD(n->st->guest_rx_frames, 1);
+	STAT_ADD(n->st->guest_rx_bytes, len);
+	if (cap & CAP_BIT(CAP_STREAM_GUEST))
+		capture_pieces(n, (const struct piece[]){ { eth, NET_ETH_ADDRS }, { frame + NET_ETH_ADDRS, len - NET_ETH_ADDRS } },
+			       2, len);
+	return 0;
+}
+
+/* One frame the peer put on the link (lc checked as one readable
+ * descriptor): its metadata and headers checked as a guest's would be,
+ * its addresses against the peer's and ours, then delivered as the guest
+ * can take it. Returns 0 done (delivered or dropped), -1 guest full. */
+static int rx_frame(struct net *n, struct link *l, unsigned li, const struct vq_chain *lc, uint32_t cap)
+{
+	const uint8_t *rec = lc->seg[0].p, *frame = rec + LINK_META_LEN;
+	uint32_t len = lc->out_len - LINK_META_LEN, checked;
+	uint8_t peek[VNET_PEEK], csum[2];
+	struct vnet_hdr h;
+	struct vnet_meta m;
+	struct piece pc[4];
+	unsigned missing, np = 0;
+	int rc;
+
+	memcpy(&h, rec, sizeof(h));
+	checked = h.gso_type ? (len < VNET_PEEK ? len : VNET_PEEK) : NET_ETH_ADDRS;
+	memcpy(peek, frame, checked);
+	if (hdr_plain(&h) ? len > max_plain(n) : vnet_check(&h, peek, len, VNET_CAP_ALL, max_plain(n), &m) < 0) {
+		drop(n, l, DROP_MALFORMED);
+		return 0;
+	}
+	if (memcmp(peek + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0) {
+		drop(n, l, DROP_SPOOFED);
+		return 0;
+	}
+	if (!(peek[0] & 1) && memcmp(peek, n->mac, ETH_ALEN) != 0) {
+		drop(n, l, DROP_NO_LINK);
+		return 0;
+	}
+	if (hdr_plain(&h) && (rc = rx_put_plain(n, l, frame, len, peek, cap)) != 2)
+		goto done;
+	if (hdr_plain(&h))
+		memset(&m, 0, sizeof(m));
+	missing = vnet_missing(&m, n->rx_caps);
+	if (missing & (VNET_CAP_TSO4 | VNET_CAP_TSO6 | VNET_CAP_ECN))
+		rc = rx_segment(n, l, &m, peek, frame, &n->seg_done[li], cap);
+	else {
+		pc[np++] = (struct piece){ peek, NET_ETH_ADDRS };	/* the addresses we checked */
+		if (missing & VNET_CAP_CSUM) {	/* complete the checksum here */
+			uint32_t at = (uint32_t)m.csum_start + m.csum_offset;
+			uint16_t c = seg_csum_complete(frame, m.csum_start, len);
+
+			csum[0] = c >> 8;
+			csum[1] = c & 0xff;
+			pc[np++] = (struct piece){ frame + NET_ETH_ADDRS, at - NET_ETH_ADDRS };
+			pc[np++] = (struct piece){ csum, 2 };
+			pc[np++] = (struct piece){ frame + at + 2, len - at - 2 };
+			memset(&h, 0, sizeof(h));
+		} else {
+			pc[np++] = (struct piece){ frame + NET_ETH_ADDRS, len - NET_ETH_ADDRS };
+			vnet_hdr_of(&m, &h);
+		}
+		rc = rx_put(n, l, &h, pc, np, len, cap);
+	}
+done:
+	if (rc < 0)
+		return -1;
+	n->seg_done[li] = 0;
+	if (rc == 0) {
+		STAT_ADD(l->st->rx_frames, 1);
+		STAT_ADD(l->st->rx_bytes, len);
+	}
+	return 0;
 }
 
 /* Drains one link into the guest. Returns chains taken from the link;
  * sets *guest_full when the guest ran out of buffers. */
-static unsigned rx_link(struct net *n, struct link *l, bool *guest_full, uint32_t cap)
+static unsigned rx_link(struct net *n, unsigned li, bool *guest_full, uint32_t cap)
 {
-	struct vq_chain lc, gc;
-	uint8_t eth[NET_ETH_ADDRS];
+	struct link *l = &n->links[li];
+	struct vq_chain lc;
 	unsigned done = 0;
 
 	while (done < NET_BATCH) {
-		enum drop_reason why;
 		int r = vq_pop(&l->rxq, &lc);
 
 		if (r <= 0)
 			break;
 		done++;
-		why = rx_check(n, l, &lc, eth);
-		if (why != DROP_NONE) {
-			drop(n, l, why);
-			vq_push(&l->rxq, lc.head, 0);
-			continue;
-		}
-		r = vq_pop(n->rxq, &gc);
-		if (r <= 0) {
+		/* One device-readable descriptor per frame (docs/link-format.md). */
+		if (lc.nin || lc.nout != 1 || lc.out_len < LINK_META_LEN + LINK_MIN_FRAME ||
+		    lc.out_len > LINK_META_LEN + LINK_MAX_FRAME) {
+			STAT_ADD(l->st->errors, 1);
+			drop(n, l, DROP_MALFORMED);
+		} else if (rx_frame(n, l, li, &lc, cap) < 0) {
 			vq_unpop(&l->rxq);	/* keep it on the link for later */
 			done--;
 			*guest_full = true;
 			break;
 		}
-		rx_deliver(n, l, &lc, &gc, eth, cap);
 		vq_push(&l->rxq, lc.head, 0);
 	}
 	if (done)
@@ -231,12 +440,13 @@ bool net_rx(struct net *n)
 	cap = capw_batch(&n->cap);
 	before = vq_used_count(n->rxq);
 	for (k = 0; k < n->nlinks && !full; k++) {
-		struct link *l = &n->links[(n->rx_next + k) % n->nlinks];
+		unsigned li = (n->rx_next + k) % n->nlinks;
+		struct link *l = &n->links[li];
 		unsigned done;
 
 		if (!l->shm || vq_error(&l->rxq))
 			continue;
-		done = rx_link(n, l, &full, cap);
+		done = rx_link(n, li, &full, cap);
 		if (full)
 			break;
 		if (done == NET_BATCH || link_rx_rearm(l))

@@ -18,14 +18,16 @@
 #include "common/capring.h"
 #include "common/stats.h"
 #include "link/link.h"
+#include "net/vnet.h"
 #include "virtq/virtq.h"
 
 #define NET_HDR_LEN	12	/* struct virtio_net_hdr_v1 (VERSION_1) */
 #define NET_HDR_NUM_BUFFERS	10	/* its le16 num_buffers */
 #define NET_ETH_ADDRS	(2 * ETH_ALEN)	/* destination and source: read once, checked, copied over */
 #define NET_MIN_FRAME	ETH_HLEN
-#define NET_MAX_FRAME	1518	/* MTU 1500 + Ethernet header + one VLAN tag */
+#define NET_MAX_FRAME	1518	/* without GSO at the default MTU 1500: + Ethernet header + one VLAN tag */
 #define NET_BATCH	64	/* chains per queue per pass */
+#define NET_RX_MAX_BUFS	64	/* guest RX buffers one frame may take (MRG_RXBUF) */
 
 struct net {
 	uint8_t mac[ETH_ALEN];
@@ -37,6 +39,15 @@ struct net {
 	bool tx_discard;		/* TX ring disabled: take and drop */
 	bool rx_call, tx_call;		/* guest notifications owed */
 	struct cap_writer cap;		/* hdr NULL: no capture ring */
+
+	/* Offloads, from the features the guest negotiated (VNET_CAP_*):
+	 * what it may send, what it takes (else its frames are completed
+	 * or segmented here), whether a frame may span RX buffers. */
+	unsigned tx_caps, rx_caps;
+	bool mrg_rxbuf;
+	unsigned mtu;			/* 0: 1500 */
+	uint32_t seg_done[STATS_MAX_LINKS];	/* segments of link i's head frame delivered */
+	struct vq_chain rxc[NET_RX_MAX_BUFS];	/* the RX buffers of one frame */
 };
 
 /* Where a guest frame goes: returns DROP_NONE and sets *mask (bit i =
@@ -48,7 +59,8 @@ enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], con
  * Returns true if more may be waiting (call again before sleeping). */
 bool net_tx(struct net *n);
 
-/* Moves frames from links into the guest RX queue while it has buffers.
+/* Moves frames from links into the guest RX queue while it has buffers,
+ * completing checksums and segmenting TSO frames the guest cannot take.
  * Returns true if more may be waiting. */
 bool net_rx(struct net *n);
 

@@ -75,6 +75,7 @@ void vu_init(struct vu_dev *d)
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	d->offered = VU_FEATURES;
 	/* Only mark fds absent: zeroed fields are not ours to close. */
 	for (i = 0; i < VU_NRINGS; i++)
 		d->ring[i].kick_fd = d->ring[i].call_fd = d->ring[i].err_fd = -1;
@@ -251,7 +252,7 @@ static int ring_fd(struct vu_dev *d, struct vu_msg *m, int *fd)
 
 static int get_features(struct vu_dev *d, struct vu_msg *m)
 {
-	return reply_u64(d, m->req, VU_FEATURES);
+	return reply_u64(d, m->req, d->offered);
 }
 
 static int set_features(struct vu_dev *d, struct vu_msg *m)
@@ -260,8 +261,8 @@ static int set_features(struct vu_dev *d, struct vu_msg *m)
 
 	if (get_u64(d, m, &v) < 0)
 		return -1;
-	if (v & ~VU_FEATURES)
-		return violation(d, "SET_FEATURES: 0x%llx not offered", (unsigned long long)(v & ~VU_FEATURES));
+	if (v & ~d->offered)
+		return violation(d, "SET_FEATURES: 0x%llx not offered", (unsigned long long)(v & ~d->offered));
 	/* Frames carry the 12-byte VIRTIO 1.x header; a legacy driver's
 	 * 10-byte one would shift every frame. */
 	if (!(v & (1ULL << VIRTIO_F_VERSION_1)))

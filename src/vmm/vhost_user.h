@@ -46,6 +46,15 @@ enum vu_request {
 #define VU_FLAG_REPLY		0x4
 #define VU_FLAG_NEED_REPLY	0x8
 
+#define VIRTIO_NET_F_CSUM		0
+#define VIRTIO_NET_F_GUEST_CSUM		1
+#define VIRTIO_NET_F_MTU		3
+#define VIRTIO_NET_F_GUEST_TSO4		7
+#define VIRTIO_NET_F_GUEST_TSO6		8
+#define VIRTIO_NET_F_GUEST_ECN		9
+#define VIRTIO_NET_F_HOST_TSO4		11
+#define VIRTIO_NET_F_HOST_TSO6		12
+#define VIRTIO_NET_F_HOST_ECN		13
 #define VIRTIO_NET_F_MRG_RXBUF		15
 #define VIRTIO_RING_F_INDIRECT_DESC	28
 #define VIRTIO_RING_F_EVENT_IDX		29
@@ -57,6 +66,14 @@ enum vu_request {
 
 #define VU_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
 		     (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
+/* Offered on top of VU_FEATURES (vu_dev.offered): buffers a frame may
+ * span, the MTU in config space (QEMU's host_mtu), and with offloads on,
+ * checksum and TCP segmentation offloads both ways. */
+#define VU_NET_FEATURES ((1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_MTU))
+#define VU_OFFLOAD_FEATURES ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) | \
+			     (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) | \
+			     (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_HOST_TSO4) | \
+			     (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN))
 #define VU_PROTOCOL_FEATURES ((1ULL << VU_PROTOCOL_F_MQ) | (1ULL << VU_PROTOCOL_F_REPLY_ACK))
 
 struct vu_ring {
@@ -72,6 +89,7 @@ struct vu_ring {
 
 struct vu_dev {
 	int fd;			/* connection, -1 when none */
+	uint64_t offered;	/* virtio features offered: VU_FEATURES by default */
 	uint64_t features;	/* acked virtio features */
 	uint64_t protocol_features;
 	struct memmap mem;

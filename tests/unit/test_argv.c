@@ -33,6 +33,8 @@ static void full(struct vmm_args *a)
 	a->uid = 998;
 	a->gid = 997;
 	a->group_connect = true;
+	a->mtu = 9000;
+	a->offloads = false;
 	a->nlinks = STATS_MAX_LINKS;
 	for (k = 0; k < a->nlinks; k++) {
 		struct vmm_link_arg *l = &a->link[k];
@@ -69,7 +71,7 @@ static void test_round_trip(void **state)
 	a.nlinks = 0;
 	memset(a.link, 0, sizeof(a.link));
 	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 16);	/* --mtu and --offloads always */
 	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 }
@@ -90,6 +92,9 @@ static void test_encode_refuses(void **state)
 	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
 	full(&a);
 	a.uid = 0;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full(&a);
+	a.mtu = 9001;
 	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
 }
 
@@ -148,6 +153,17 @@ static void test_decode_hostile(void **state)
 				  "--stats-fd", "3", "--queue-size", "4097", NULL }, "bad --queue-size");
 	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
 				  "--stats-fd", "3", "--queue-size", "100", NULL }, "bad --queue-size");
+	{	/* absent: MTU 1500, offloads on */
+		static struct vmm_args d;
+
+		assert_int_equal(decode(&d, (const char *[]){ BASE, NULL }), 0);
+		assert_int_equal(d.mtu, 1500);
+		assert_true(d.offloads);
+	}
+	refused((const char *[]){ BASE, "--mtu", "67", NULL }, "bad --mtu");
+	refused((const char *[]){ BASE, "--mtu", "9001", NULL }, "bad --mtu");
+	refused((const char *[]){ BASE, "--offloads", "maybe", NULL }, "bad --offloads");
+	refused((const char *[]){ BASE, "--offloads", "no", "--offloads", "no", NULL }, "--offloads given twice");
 	refused((const char *[]){ BASE, "--user", "0:5", NULL }, "bad --user");
 	refused((const char *[]){ BASE, "--user", "5", NULL }, "bad --user");
 	refused((const char *[]){ BASE, "--user", "5:", NULL }, "bad --user");

@@ -34,6 +34,9 @@ static void test_default(void **state)
 	assert_int_equal(c.link_queue_size, 256);
 	assert_string_equal(c.user, "multivm");
 	assert_int_equal(c.log_max, 4 << 20);
+	assert_true(c.offloads && c.vm[0].offloads && c.vm[2].offloads);
+	assert_int_equal(c.mtu, 1500);
+	assert_int_equal(c.vm[1].mtu, 1500);
 	assert_int_equal(c.nlinks, 3);
 	assert_true(config_linked(&c, 0, 1) && config_linked(&c, 1, 2) && config_linked(&c, 2, 0));
 	assert_int_equal(config_vm_index(&c, "vm2"), 2);
@@ -170,6 +173,29 @@ static void test_bad_inputs(void **state)
 	refuse("[system]\nname = multi\n", "bad.ini:2: no VMs: declare at least one [vm NAME] section");
 }
 
+/* offloads and mtu: per system, per VM, the VM's value winning. */
+static void test_offloads_and_mtu(void **state)
+{
+	const char *t = "[system]\noffloads = no\nmtu = 9000\n[vm a]\n[vm b]\noffloads = yes\nmtu = 1500\n"
+			"[vm c]\nmtu = 68\n";
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	assert_false(c.offloads);
+	assert_false(c.vm[0].offloads);
+	assert_true(c.vm[1].offloads);
+	assert_false(c.vm[2].offloads);
+	assert_int_equal(c.vm[0].mtu, 9000);
+	assert_int_equal(c.vm[1].mtu, 1500);
+	assert_int_equal(c.vm[2].mtu, 68);
+	refuse("[system]\noffloads = off\n[vm a]\n", "bad.ini:2: [system] offloads: 'off' is not yes or no");
+	refuse("[vm a]\noffloads = 1\n", "bad.ini:2: [vm a] offloads: '1' is not yes or no");
+	refuse("[vm a]\noffloads = no\noffloads = no\n", "bad.ini:3: [vm a] offloads: set twice in this section");
+	refuse("[system]\nmtu = 9001\n[vm a]\n", "bad.ini:2: [system] mtu: '9001' is not a number from 68 to 9000");
+	refuse("[vm a]\nmtu = 67\n", "bad.ini:2: [vm a] mtu: '67' is not a number from 68 to 9000");
+	refuse("[vm a]\nmtu = 1500\nmtu = 9000\n", "bad.ini:3: [vm a] mtu: set twice in this section");
+	refuse("[system]\nmtu = 1500\nmtu = 1500\n[vm a]\n", "bad.ini:3: [system] mtu: set twice in this section");
+}
+
 /* A golden message for every key and rule that had none. */
 static void test_more_messages(void **state)
 {
@@ -268,7 +294,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_file_matches_default),
 		cmocka_unit_test(test_custom),
 		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_too_many_vms),
+		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
 		cmocka_unit_test(test_external_guest),
 		cmocka_unit_test(test_missing_file),

@@ -187,7 +187,7 @@ static void test_peer_rewrites_source(void **state)
 	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
 	net_tx(&f->a.net);
 	/* A hostile VMM A' rewrites the frame in its slot after committing. */
-	memcpy(f->la.tx_slots + 6, mac_x, 6);
+	memcpy(f->la.tx_area + LINK_META_LEN + 6, mac_x, 6);
 	net_rx(&f->b.net);
 	assert_int_equal(guest_recv(&f->b, &got), 0);
 	assert_int_equal(f->b.st.drop[DROP_SPOOFED], 1);
@@ -222,7 +222,7 @@ static void test_peer_descriptor_outside(void **state)
 	guest_post_rx(&f->b, 4);
 	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 0));
 	net_tx(&f->a.net);
-	f->la.txq.desc[0].addr = 64 * LINK_SLOT_SIZE - 8;	/* runs past the slots */
+	f->la.txq.desc[0].addr = 64 * LINK_AREA_PER_ENTRY - 8;	/* runs past the frame area */
 	net_rx(&f->b.net);
 	assert_int_equal(vq_error(&f->lb.rxq), VQ_E_ADDR);
 	assert_int_equal(guest_recv(&f->b, &got), 0);
@@ -241,7 +241,7 @@ static void test_peer_chain_is_malformed(void **state)
 	f->la.txq.desc[0].len = 30;	/* the frame split over two slots */
 	f->la.txq.desc[0].flags = VRING_DESC_F_NEXT;
 	f->la.txq.desc[0].next = 1;
-	f->la.txq.desc[1] = (struct vring_desc){ LINK_SLOT_SIZE, 30, 0, 0 };
+	f->la.txq.desc[1] = (struct vring_desc){ 4096, 30, 0, 0 };
 	net_rx(&f->b.net);
 	assert_int_equal(vq_error(&f->lb.rxq), 0);
 	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 1);
@@ -326,6 +326,25 @@ static void test_reattach_after_header_scribble(void **state)
 	close(memfd);
 	close(rx);
 	close(tx);
+}
+
+/* A link of another format version is refused as such (the VMM logs both
+ * versions), and so is one whose header is not a link's at all. */
+static void test_other_version_refused(void **state)
+{
+	struct fx *f = *state;
+	struct link_hdr *h = (struct link_hdr *)f->la.shm;
+	int memfd = dup(f->la.memfd), rx = dup(f->la.rx_kick), tx = dup(f->la.tx_kick);
+
+	h->version = 1;
+	link_detach(&f->la);
+	assert_int_equal(link_attach(&f->la, memfd, 0, 64, rx, tx, "vm1"), -EPROTONOSUPPORT);
+	assert_int_equal(f->la.peer_version, 1);
+	/* A v2 VMM given the size of another queue: not this link's layout. */
+	assert_int_equal(link_attach(&f->la, memfd, 0, 128, rx, tx, "vm1"), -EPROTONOSUPPORT);
+	assert_int_equal(link_hdr_write(memfd, 64, "vm0", "vm1"), 0);
+	assert_int_equal(link_attach(&f->la, memfd, 0, 128, rx, tx, "vm1"), -EPROTO);
+	assert_int_equal(link_attach(&f->la, memfd, 0, 64, rx, tx, "vm1"), 0);
 }
 
 /* A link that could not be attached is down: frames for it are counted as
@@ -485,6 +504,7 @@ int main(void)
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
 		T(test_peer_chain_is_malformed),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),
+		T(test_other_version_refused),
 		T(test_down_link_counts), T(test_tx_loop_stops_only_tx),
 		T(test_disabled_tx_ring_discards), T(test_capture), T(test_capture_off_touches_nothing),
 	};

@@ -238,6 +238,24 @@ static void test_unoffered_feature(void **state)
 	expect_refused("SET_FEATURES: 0x10000000000 not offered");
 }
 
+/* Offloads are offered only where the VMM says so (offloads = no: not),
+ * and what was offered may be acked. */
+static void test_offloads_offered(void **state)
+{
+	uint64_t all = VU_FEATURES | VU_NET_FEATURES | VU_OFFLOAD_FEATURES;
+
+	d.offered = all;
+	send_msg(VU_GET_FEATURES, VU_FLAG_VERSION, NULL, 0, NULL, 0);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(reply_u64(VU_GET_FEATURES), all);
+	send_u64(VU_SET_FEATURES, all & ~(1ULL << VHOST_USER_F_PROTOCOL_FEATURES), NULL, 0);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(d.features, all & ~(1ULL << VHOST_USER_F_PROTOCOL_FEATURES));
+	d.offered = VU_FEATURES | VU_NET_FEATURES;
+	send_u64(VU_SET_FEATURES, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_HOST_TSO4), NULL, 0);
+	expect_refused("SET_FEATURES: 0x800 not offered");
+}
+
 /* A legacy driver (no VERSION_1) would use a 10-byte header. */
 static void test_legacy_driver_refused(void **state)
 {
@@ -543,7 +561,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_queries), T(test_happy_path), T(test_reply_ack_failure), T(test_split_message),
-		T(test_peer_close), T(test_unserved_requests), T(test_unoffered_feature), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
+		T(test_peer_close), T(test_unserved_requests), T(test_unoffered_feature), T(test_offloads_offered), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
 		T(test_log_base), T(test_mem_overlap), T(test_mem_zero_huge_beyond), T(test_mem_fd_count),
 		T(test_mem_fewer_fds), T(test_mem_no_regions), T(test_mem_nine_regions), T(test_too_many_fds), T(test_vring_num_bad),
 		T(test_vring_index_bad), T(test_ring_outside_memory), T(test_repeats_do_not_leak),
