@@ -54,7 +54,7 @@ fuzzobj = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(FUZZ_FLAGS:fuzzer,=fuzzer-no-link,) \
-		$(CPPFLAGS) -c $< -o $@
+		$(CPPFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call fuzzobj,$(LIBSRCS))
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
 

@@ -1,6 +1,7 @@
 /* Fuzz target: the receiving end of a link when the peer VMM writes
- * anything at all into its direction (ring indices, descriptors, frames),
- * delivered into a well-behaved guest's RX queue. */
+ * anything at all into its direction (ring indices, descriptors, frames
+ * and their offload metadata), delivered into a well-behaved guest's RX
+ * queue that takes all offloads, some or none. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* A fresh view each time: the peer's direction is what the input says. */
 	dir = (uint8_t *)la.txq.desc;
-	len = la.tx_slots + 64 * LINK_SLOT_SIZE - dir;
+	len = la.tx_area + 64 * LINK_AREA_PER_ENTRY - dir;
 	memset(dir, 0, len);
 	memcpy(dir, data, size < len ? size : len);
 	vq_init(&lb.rxq, 64, lb.rxq.desc, lb.rxq.avail, lb.rxq.used, &lb.rx_mem, true, false);
 	for (i = 0; i < 4; i++) {
 		uint8_t *p;
 
+		/* Receivers that take every offload, some or none. */
+		b.net.rx_caps = (unsigned[]){ 0, VNET_CAP_CSUM, VNET_CAP_ALL, VNET_CAP_ALL }[i];
+		b.net.mrg_rxbuf = i == 2;
 		guest_post_rx(&b, 64);
 		net_rx(&b.net);
 		while (guest_recv(&b, &p))
