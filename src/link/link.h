@@ -17,7 +17,7 @@
 
 #define LINK_MAGIC	0x314b4e494c4d564dULL	/* "MVMLINK1" little-endian */
 #define LINK_VERSION	2
-#define LINK_AREA_PER_ENTRY 4096	/* frame area bytes per queue entry */
+#define LINK_AREA_PER_ENTRY 8192	/* frame area bytes per queue entry */
 #define LINK_ALIGN	64		/* frames start on a cache line */
 #define LINK_META_LEN	16		/* before each frame: 12 bytes of offload metadata, 4 reserved */
 #define LINK_MIN_FRAME	14
