@@ -226,6 +226,8 @@ wait_for 30 shows $T 'vm0->vm1  *up  *[0-9]' || die "top in a terminal: $(screen
 tmux send-keys -t $T q
 wait_for 20 test -s "$STATE/rc.q" || die "q did not quit top: $(screen $T)"
 [ "$(cat "$STATE/rc.q")" = 0 ] || die "top exited $(cat "$STATE/rc.q") after q"
+# The shell writes the status first and the terminal's state just after.
+wait_for 20 test -s "$STATE/tty.q" || die "no terminal state after q"
 cmp -s "$STATE/tty.before" "$STATE/tty.q" ||
 	die "terminal not restored after q: before $(cat "$STATE/tty.before"), after $(cat "$STATE/tty.q")"
 wait_for 20 test -s "$STATE/top.pid" || die "second top did not start"
@@ -240,6 +242,7 @@ wait_for 30 shows $T 'vm0->vm1  *up  *[0-9]' || die "second top in a terminal: $
 kill -TERM "$(cat "$STATE/top.pid")"
 wait_for 20 test -s "$STATE/rc.term" || die "SIGTERM did not end top"
 [ "$(cat "$STATE/rc.term")" = 143 ] || die "top exited $(cat "$STATE/rc.term") after SIGTERM"
+wait_for 20 test -s "$STATE/tty.term" || die "no terminal state after SIGTERM"
 cmp -s "$STATE/tty.before" "$STATE/tty.term" ||
 	die "terminal not restored after SIGTERM: before $(cat "$STATE/tty.before"), after $(cat "$STATE/tty.term")"
 
