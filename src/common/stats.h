@@ -15,8 +15,8 @@
 #include "config/config.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 2
-#define STATS_MAX_LINKS 15
+#define STATS_VERSION 3
+#define STATS_MAX_LINKS (CFG_MAX_VMS - 1)	/* a node links to at most every other */
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -27,6 +27,12 @@ enum drop_reason {
 	DROP_MALFORMED,		/* bad header, bad length, bad descriptor chain */
 	DROP_LINK_DOWN,		/* link stopped after a protocol violation */
 	DROP_DISABLED,		/* sent on a TX ring the frontend disabled */
+	/* Tunnels (src/tunnel/): datagrams from the network. */
+	DROP_NOT_REMOTE,	/* not from the configured remote address */
+	DROP_BAD_HEADER,	/* shorter than a VXLAN header, or its I flag clear */
+	DROP_BAD_VNI,		/* another VXLAN network */
+	DROP_BAD_LENGTH,	/* inner frame shorter than 14 or longer than 1518 bytes */
+	DROP_SEND_ERROR,	/* the UDP send failed (no route, socket buffer full) */
 	DROP__MAX
 };
 
@@ -34,6 +40,7 @@ static inline const char *drop_reason_name(enum drop_reason r)
 {
 	static const char *const n[DROP__MAX] = {
 		"queue_full", "no_link", "spoofed", "malformed", "link_down", "disabled",
+		"not_remote", "bad_header", "bad_vni", "bad_length", "send_error",
 	};
 	return (r >= 0 && r < DROP__MAX) ? n[r] : "?";
 }
@@ -67,13 +74,14 @@ struct vm_stats {
 	struct link_stats link[STATS_MAX_LINKS];
 };
 
-_Static_assert(sizeof(struct link_stats) == 136 && offsetof(struct link_stats, tx_frames) == 32 &&
-	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 112 &&
-	       offsetof(struct link_stats, up) == 128, "struct link_stats layout (STATS_VERSION 2)");
-_Static_assert(sizeof(struct vm_stats) == 2216 && offsetof(struct vm_stats, name) == 16 &&
+_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 3)");
+_Static_assert(sizeof(struct link_stats) == 176 && offsetof(struct link_stats, tx_frames) == 32 &&
+	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 152 &&
+	       offsetof(struct link_stats, up) == 168, "struct link_stats layout (STATS_VERSION 3)");
+_Static_assert(sizeof(struct vm_stats) == 11304 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
-	       offsetof(struct vm_stats, vu_connects) == 136 && offsetof(struct vm_stats, vu_connected) == 168 &&
-	       offsetof(struct vm_stats, link) == 176, "struct vm_stats layout (STATS_VERSION 2)");
+	       offsetof(struct vm_stats, vu_connects) == 176 && offsetof(struct vm_stats, vu_connected) == 208 &&
+	       offsetof(struct vm_stats, link) == 216, "struct vm_stats layout (STATS_VERSION 3)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

@@ -98,14 +98,14 @@ static void test_status_text_and_json(void **state)
 
 static const char stats_text[] =
 	"vm a tx_frames=3 tx_bytes=180 rx_frames=4 rx_bytes=240 drop_queue_full=10 drop_no_link=11 "
-	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 vq_errors=6 vu_bad_messages=5 "
+	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 drop_not_remote=16 drop_bad_header=17 drop_bad_vni=18 drop_bad_length=19 drop_send_error=20 vq_errors=6 vu_bad_messages=5 "
 	"vu_connected=1 vmm_starts=2\n"
 	"vm b tx_frames=0 tx_bytes=0 rx_frames=0 rx_bytes=0 drop_queue_full=0 drop_no_link=0 drop_spoofed=0 "
-	"drop_malformed=0 drop_link_down=0 drop_disabled=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1\n"
+	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1\n"
 	"link a->b frames=7 bytes=420 delivered=6 delivered_bytes=360 drop_queue_full=9 drop_no_link=0 "
-	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 kicks=8 errors=3 up=1\n"
+	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 kicks=8 errors=3 up=1\n"
 	"link b->a frames=0 bytes=0 delivered=0 delivered_bytes=0 drop_queue_full=0 drop_no_link=0 "
-	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 kicks=0 errors=3 up=1\n";
+	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 kicks=0 errors=3 up=1\n";
 
 static void test_stats_text(void **state)
 {
@@ -145,7 +145,7 @@ static void test_stats_json_matches_text(void **state)
 			checked++;
 		}
 	}
-	assert_int_equal(checked, 2 * 14 + 2 * 13);
+	assert_int_equal(checked, 2 * (8 + DROP__MAX) + 2 * (7 + DROP__MAX));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "links"), 0), "to")),
 			    "b");
 	json_decref(j);
@@ -220,6 +220,11 @@ static const char prom_text[] =
 	"multivm_vm_drops_total{vm=\"a\",reason=\"malformed\"} 13\n"
 	"multivm_vm_drops_total{vm=\"a\",reason=\"link_down\"} 14\n"
 	"multivm_vm_drops_total{vm=\"a\",reason=\"disabled\"} 15\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"not_remote\"} 16\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"bad_header\"} 17\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"bad_vni\"} 18\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"bad_length\"} 19\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"send_error\"} 20\n"
 	"# HELP multivm_vm_counters_valid 1 when the VM's counters could be read.\n"
 	"# TYPE multivm_vm_counters_valid gauge\n"
 	"multivm_vm_counters_valid{vm=\"a\"} 1\n"
@@ -249,7 +254,12 @@ static const char prom_text[] =
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"spoofed\"} 0\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"malformed\"} 0\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"link_down\"} 0\n"
-	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"disabled\"} 0\n";
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"disabled\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"not_remote\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_header\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_vni\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_length\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"send_error\"} 0\n";
 
 /* b's counters could not be read: its series (and the link's delivered
  * and errors, which need them) are left out, not shown as 0. */
