@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "supervisor/state.h"
 #include "supervisor/supervisor.h"
+#include "tunnel/tunnel.h"
 #include "vmm/vmm.h"
 
 #define VERSION "0.1"
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
 		log_set_level(LOG_DEBUG);
 	if (argc > 1 && strcmp(argv[1], "vmm") == 0)
 		return vmm_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "tunnel") == 0)
+		return tunnel_main(argc - 1, argv + 1);
 	if (i + 1 < argc && strcmp(argv[i], "-S") == 0) {
 		opt_dir = argv[i + 1];
 		i += 2;

@@ -41,7 +41,10 @@
 #define CAP_FRAME_MIN	14			/* an Ethernet header */
 #define CAP_FILE_SIZE	((size_t)CAP_HDR_SIZE + (size_t)CAP_SLOTS * CAP_SLOT_SIZE)
 #define CAP_READERS	16
-#define CAP_STREAMS	(1 + STATS_MAX_LINKS)	/* 0: the guest's eth0; 1 + i: sent on link i */
+/* 0: the guest's eth0; 1 + i: sent on link i, for a VM's first 15 links
+ * (a VM with more forwards over the others as ever, uncaptured). */
+#define CAP_STREAMS	16
+#define CAP_LINKS	(CAP_STREAMS - 1)
 
 #define CAP_LEASE_NS	5000000000ULL	/* a reader's lease: 5 s */
 #define CAP_RENEW_NS	250000000ULL	/* renewed every 250 ms */
@@ -49,6 +52,8 @@
 #define CAP_STREAM_GUEST	0
 #define CAP_STREAM_LINK(i)	(1 + (i))
 #define CAP_BIT(s)		(1u << (s))
+/* Whether cap (from capw_batch) asks for link i; false beyond CAP_LINKS. */
+#define CAP_LINK_WANTED(cap, i)	((i) < CAP_LINKS && ((cap) & CAP_BIT(CAP_STREAM_LINK(i))))
 
 /* Direction of a guest (stream 0) frame, as the guest sees it. */
 #define CAP_DIR_OUT	0	/* the guest sent it */

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_MAX_VMS	16
+/* Nodes of the link graph: VMs and tunnels together. Each VMM holds at
+ * most CFG_MAX_VMS - 1 links (common/stats.h: STATS_MAX_LINKS). */
+#define CFG_MAX_VMS	64
 #define CFG_MAX_LINKS	(CFG_MAX_VMS * (CFG_MAX_VMS - 1) / 2)
 /* Limits other modules share: a name here is a name everywhere (link
  * headers, stats files, capture rings), and link_queue_size is the link

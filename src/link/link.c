@@ -154,12 +154,14 @@ static void resume(struct link *l)
 }
 
 /* A link to peer with no memory and no fds. Of what was there only the
- * peer's MAC stays: the caller sets it before attaching. */
+ * peer's MAC and whether it is a tunnel stay: the caller sets them
+ * before attaching. */
 static void link_clear(struct link *l, const char *peer)
 {
 	struct link fresh = { .memfd = -1, .rx_kick = -1, .tx_kick = -1 };
 
 	memcpy(fresh.peer_mac, l->peer_mac, sizeof(fresh.peer_mac));
+	fresh.tunnel = l->tunnel;
 	snprintf(fresh.peer, sizeof(fresh.peer), "%s", peer);
 	*l = fresh;
 }

@@ -58,6 +58,7 @@ size_t link_shm_size(unsigned qsize);
 struct link {
 	char peer[CFG_NAME_MAX];
 	uint8_t peer_mac[ETH_ALEN];	/* set by the caller, kept by attach and set_down */
+	bool tunnel;		/* the peer is a tunnel (any MAC behind it); kept like peer_mac */
 	int side;		/* 0 or 1: we send on direction side */
 	uint32_t peer_version;	/* the header's version, for the refusal message */
 	int memfd, rx_kick, tx_kick;

@@ -14,7 +14,7 @@ void vxlan_encap(uint8_t hdr[VXLAN_HDR_LEN], uint32_t vni)
 	hdr[6] = vni;
 }
 
-int vxlan_decap(const uint8_t *p, size_t n, uint32_t vni, const uint8_t **frame, size_t *len)
+enum drop_reason vxlan_decap(const uint8_t *p, size_t n, uint32_t vni, const uint8_t **frame, size_t *len)
 {
 	uint32_t got;
 
@@ -28,5 +28,5 @@ int vxlan_decap(const uint8_t *p, size_t n, uint32_t vni, const uint8_t **frame,
 		return DROP_BAD_LENGTH;
 	*frame = p + VXLAN_HDR_LEN;
 	*len = n;
-	return -1;
+	return DROP_NONE;
 }

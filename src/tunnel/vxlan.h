@@ -29,11 +29,11 @@
 /* Writes the header for vni (< 2^24) at hdr. */
 void vxlan_encap(uint8_t hdr[VXLAN_HDR_LEN], uint32_t vni);
 
-/* Checks a datagram payload of n bytes. Returns -1 and sets *frame and
+/* Checks a datagram payload of n bytes. Returns DROP_NONE and sets *frame and
  * *len to the inner frame if it is acceptable for vni, else the drop
  * reason (common/stats.h): DROP_BAD_HEADER (shorter than the header, or I
  * flag clear), DROP_BAD_VNI, DROP_BAD_LENGTH (inner frame shorter than an
  * Ethernet header or longer than VXLAN_MAX_FRAME). */
-int vxlan_decap(const uint8_t *p, size_t n, uint32_t vni, const uint8_t **frame, size_t *len);
+enum drop_reason vxlan_decap(const uint8_t *p, size_t n, uint32_t vni, const uint8_t **frame, size_t *len);
 
 #endif

@@ -1,5 +1,6 @@
 #include "vmm/args.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,8 +29,11 @@ static bool fd_ok(int fd)
 
 static bool link_ok(const struct vmm_link_arg *l)
 {
+	static const uint8_t zero[ETH_ALEN];
+
+	/* A tunnel link has no peer MAC: one set would be lost on the way. */
 	return name_ok(l->peer, sizeof(l->peer)) && (l->side == 0 || l->side == 1) && fd_ok(l->memfd) &&
-	       fd_ok(l->rx_kick) && fd_ok(l->tx_kick);
+	       fd_ok(l->rx_kick) && fd_ok(l->tx_kick) && (!l->tunnel || !memcmp(l->peer_mac, zero, ETH_ALEN));
 }
 
 /* ---- encoding ---- */
@@ -62,19 +66,67 @@ static void put(struct out *o, const char *fmt, ...)
 	o->used += n + 1;
 }
 
+/* What a tunnel's command line leaves out must be what the decoder sets. */
+static bool tunnel_ok(const struct vmm_args *a)
+{
+	static const uint8_t zero[ETH_ALEN];
+	unsigned k;
+
+	if (memcmp(a->mac, zero, ETH_ALEN) != 0 || a->socket[0] || a->capture_fd != -1 || a->group_connect ||
+	    a->mtu || a->offloads || a->port < 1 || a->port > 65535 || a->vni > VMM_VNI_MAX ||
+	    a->nlocal > CFG_MAX_VMS)
+		return false;
+	for (k = 0; k < a->nlinks; k++)
+		if (a->link[k].tunnel)	/* a tunnel links to VMs only */
+			return false;
+	return true;
+}
+
+static void put_tunnel(struct out *o, const struct vmm_args *a)
+{
+	char ip[INET_ADDRSTRLEN], mac[MAC_STR_LEN];
+	unsigned k;
+
+	put(o, "--local");
+	put(o, "%s", inet_ntop(AF_INET, &a->local, ip, sizeof(ip)));
+	put(o, "--remote");
+	put(o, "%s", inet_ntop(AF_INET, &a->remote, ip, sizeof(ip)));
+	put(o, "--port");
+	put(o, "%u", a->port);
+	put(o, "--vni");
+	put(o, "%u", (unsigned)a->vni);
+	if (a->nlocal) {
+		/* One word: the MACs joined by ',' (each 17 characters). */
+		char macs[CFG_MAX_VMS * MAC_STR_LEN];
+		size_t used = 0;
+
+		for (k = 0; k < a->nlocal; k++)
+			used += snprintf(macs + used, sizeof(macs) - used, "%s%s", k ? "," : "",
+					 mac_format(mac, a->local_mac[k]));
+		put(o, "--local-macs");
+		put(o, "%s", macs);
+	}
+}
+
 int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv, int max)
 {
 	struct out o = { .buf = buf, .argv = argv, .len = len, .max = max };
 	char mac[MAC_STR_LEN];
 	unsigned k;
 
+	if (a->tunnel) {
+		if (!tunnel_ok(a))
+			return -EINVAL;
+	} else if (strlen(a->socket) == 0 || a->mtu < VMM_MTU_MIN || a->mtu > VMM_MTU_MAX) {
+		return -EINVAL;
+	}
+
 	/* Refuse here what the decoder would: a bad value is our bug, and
 	 * must not become a VMM that exits at once and is restarted forever. */
-	if (!name_ok(a->name, sizeof(a->name)) || strlen(a->socket) == 0 ||
-	    strlen(a->socket) >= sizeof(a->socket) || !fd_ok(a->stats_fd) ||
+	if (!name_ok(a->name, sizeof(a->name)) || strlen(a->socket) >= sizeof(a->socket) || !fd_ok(a->stats_fd) ||
 	    (a->capture_fd >= 0 && !fd_ok(a->capture_fd)) || (a->ready_fd >= 0 && !fd_ok(a->ready_fd)) ||
-	    !config_qsize_ok(a->queue_size) || a->mtu < VMM_MTU_MIN || a->mtu > VMM_MTU_MAX ||
-	    (a->drop && (a->uid == 0 || a->gid == 0)) || a->nlinks > STATS_MAX_LINKS)
+	    !config_qsize_ok(a->queue_size) || (a->drop && (a->uid == 0 || a->gid == 0)) ||
+	    a->nlinks > STATS_MAX_LINKS)
 		return -EINVAL;
 	for (k = 0; k < a->nlinks; k++)
 		if (!link_ok(&a->link[k]))
@@ -82,13 +134,17 @@ int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv
 	if (max < 1)
 		return -E2BIG;
 	put(&o, "multivm");
-	put(&o, "vmm");
+	put(&o, a->tunnel ? "tunnel" : "vmm");
 	put(&o, "--name");
 	put(&o, "%s", a->name);
-	put(&o, "--mac");
-	put(&o, "%s", mac_format(mac, a->mac));
-	put(&o, "--socket");
-	put(&o, "%s", a->socket);
+	if (a->tunnel) {
+		put_tunnel(&o, a);
+	} else {
+		put(&o, "--mac");
+		put(&o, "%s", mac_format(mac, a->mac));
+		put(&o, "--socket");
+		put(&o, "%s", a->socket);
+	}
 	put(&o, "--stats-fd");
 	put(&o, "%d", a->stats_fd);
 	put(&o, "--queue-size");
@@ -107,16 +163,18 @@ int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv
 	}
 	if (a->group_connect)
 		put(&o, "--group-connect");
-	put(&o, "--mtu");
-	put(&o, "%u", a->mtu);
-	put(&o, "--offloads");
-	put(&o, "%s", a->offloads ? "yes" : "no");
+	if (!a->tunnel) {
+		put(&o, "--mtu");
+		put(&o, "%u", a->mtu);
+		put(&o, "--offloads");
+		put(&o, "%s", a->offloads ? "yes" : "no");
+	}
 	for (k = 0; k < a->nlinks; k++) {
 		const struct vmm_link_arg *l = &a->link[k];
 
 		put(&o, "--link");
-		put(&o, "%s,%s,%d,%d,%d,%d", l->peer, mac_format(mac, l->peer_mac), l->side, l->memfd,
-		    l->rx_kick, l->tx_kick);
+		put(&o, "%s,%s,%d,%d,%d,%d", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac), l->side,
+		    l->memfd, l->rx_kick, l->tx_kick);
 	}
 	if (o.full)
 		return -E2BIG;
@@ -182,7 +240,7 @@ static bool user_arg(struct vmm_args *a, const char *s)
 	return true;
 }
 
-/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD */
+/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD; PEERMAC "tunnel": a tunnel link. */
 static bool link_arg(struct vmm_link_arg *l, const char *spec)
 {
 	char copy[CFG_NAME_MAX + MAC_STR_LEN + 4 * 8], *f[6], *tok;
@@ -205,7 +263,8 @@ static bool link_arg(struct vmm_link_arg *l, const char *spec)
 	if (strlen(f[0]) >= sizeof(l->peer))
 		return false;
 	memcpy(l->peer, f[0], strlen(f[0]) + 1);
-	if (!name_ok(l->peer, sizeof(l->peer)) || mac_parse(f[1], l->peer_mac) < 0 ||
+	l->tunnel = strcmp(f[1], "tunnel") == 0;
+	if (!name_ok(l->peer, sizeof(l->peer)) || (!l->tunnel && mac_parse(f[1], l->peer_mac) < 0) ||
 	    !number(f[2], 0, 1, &side) || !fd_arg(f[3], &l->memfd) || !fd_arg(f[4], &l->rx_kick) ||
 	    !fd_arg(f[5], &l->tx_kick))
 		return false;
@@ -213,14 +272,56 @@ static bool link_arg(struct vmm_link_arg *l, const char *spec)
 	return true;
 }
 
+/* MAC,MAC,...: every VM of the system, for a tunnel. */
+static bool macs_arg(struct vmm_args *a, const char *s)
+{
+	char one[MAC_STR_LEN];
+	const char *end;
+
+	for (;;) {
+		end = strchr(s, ',');
+		if (!end)
+			end = s + strlen(s);
+		if (a->nlocal >= CFG_MAX_VMS || (size_t)(end - s) >= sizeof(one))
+			return false;
+		memcpy(one, s, end - s);
+		one[end - s] = 0;
+		if (mac_parse(one, a->local_mac[a->nlocal]) < 0)
+			return false;
+		a->nlocal++;
+		if (!*end)
+			return true;
+		s = end + 1;
+	}
+}
+
+/* A dotted quad, as inet_ntop writes it: nothing else. */
+static bool ip_arg(struct in_addr *ip, const char *s)
+{
+	char back[INET_ADDRSTRLEN];
+
+	return inet_pton(AF_INET, s, ip) == 1 && inet_ntop(AF_INET, ip, back, sizeof(back)) &&
+	       strcmp(back, s) == 0;
+}
+
 enum opt { O_NAME, O_MAC, O_SOCKET, O_STATS, O_QSIZE, O_CAPTURE, O_READY, O_USER, O_GROUP, O_LINK, O_MTU,
-	   O_OFFLOADS, O_COUNT };
+	   O_OFFLOADS, O_LOCAL, O_REMOTE, O_PORT, O_VNI, O_LOCAL_MACS, O_COUNT };
+
+/* Which options each kind of process takes. */
+#define OPT_BIT(o)	(1u << (o))
+#define OPTS_BOTH	(OPT_BIT(O_NAME) | OPT_BIT(O_STATS) | OPT_BIT(O_QSIZE) | OPT_BIT(O_READY) | \
+			 OPT_BIT(O_USER) | OPT_BIT(O_LINK))
+#define OPTS_VMM	(OPTS_BOTH | OPT_BIT(O_MAC) | OPT_BIT(O_SOCKET) | OPT_BIT(O_CAPTURE) | \
+			 OPT_BIT(O_GROUP) | OPT_BIT(O_MTU) | OPT_BIT(O_OFFLOADS))
+#define OPTS_TUNNEL	(OPTS_BOTH | OPT_BIT(O_LOCAL) | OPT_BIT(O_REMOTE) | OPT_BIT(O_PORT) | OPT_BIT(O_VNI) | \
+			 OPT_BIT(O_LOCAL_MACS))
 
 static const char *const opt_names[O_COUNT] = {
 	[O_NAME] = "--name", [O_MAC] = "--mac", [O_SOCKET] = "--socket", [O_STATS] = "--stats-fd",
 	[O_QSIZE] = "--queue-size", [O_CAPTURE] = "--capture-fd", [O_READY] = "--ready-fd",
 	[O_USER] = "--user", [O_GROUP] = "--group-connect", [O_LINK] = "--link", [O_MTU] = "--mtu",
-	[O_OFFLOADS] = "--offloads",
+	[O_OFFLOADS] = "--offloads", [O_LOCAL] = "--local", [O_REMOTE] = "--remote", [O_PORT] = "--port",
+	[O_VNI] = "--vni", [O_LOCAL_MACS] = "--local-macs",
 };
 
 static bool value(struct vmm_args *a, enum opt o, const char *v)
@@ -266,7 +367,26 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 	case O_LINK:
 		if (a->nlinks >= STATS_MAX_LINKS)
 			return false;
-		return link_arg(&a->link[a->nlinks++], v);
+		if (!link_arg(&a->link[a->nlinks], v) || (a->tunnel && a->link[a->nlinks].tunnel))
+			return false;	/* a tunnel links to VMs only */
+		a->nlinks++;
+		return true;
+	case O_LOCAL:
+		return ip_arg(&a->local, v);
+	case O_REMOTE:
+		return ip_arg(&a->remote, v);
+	case O_PORT:
+		if (!number(v, 1, 65535, &q))
+			return false;
+		a->port = q;
+		return true;
+	case O_VNI:
+		if (!number(v, 0, VMM_VNI_MAX, &q))
+			return false;
+		a->vni = q;
+		return true;
+	case O_LOCAL_MACS:
+		return macs_arg(a, v);
 	case O_GROUP:
 	case O_COUNT:
 		break;
@@ -276,21 +396,33 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 
 int vmm_args_decode(struct vmm_args *a, int argc, char *const *argv, char *err, size_t errlen)
 {
-	static const enum opt required[] = { O_NAME, O_MAC, O_SOCKET, O_STATS, O_QSIZE };
+	static const enum opt req_vmm[] = { O_NAME, O_MAC, O_SOCKET, O_STATS, O_QSIZE };
+	static const enum opt req_tunnel[] = { O_NAME, O_STATS, O_QSIZE, O_LOCAL, O_REMOTE, O_PORT, O_VNI };
 	bool seen[O_COUNT] = { false };
-	unsigned k;
+	const enum opt *required;
+	unsigned k, nreq, allowed;
 	int i;
 
 	memset(a, 0, sizeof(*a));
 	a->stats_fd = a->capture_fd = a->ready_fd = -1;
-	a->mtu = 1500;
-	a->offloads = true;
+	a->tunnel = argc > 0 && argv[0] && strcmp(argv[0], "tunnel") == 0;
+	if (a->tunnel) {
+		required = req_tunnel;
+		nreq = sizeof(req_tunnel) / sizeof(req_tunnel[0]);
+		allowed = OPTS_TUNNEL;
+	} else {
+		required = req_vmm;
+		nreq = sizeof(req_vmm) / sizeof(req_vmm[0]);
+		allowed = OPTS_VMM;
+		a->mtu = 1500;
+		a->offloads = true;
+	}
 	for (i = 1; i < argc; i++) {
 		enum opt o;
 
 		for (o = 0; o < O_COUNT && (!argv[i] || strcmp(argv[i], opt_names[o]) != 0); o++)
 			;
-		if (o == O_COUNT)
+		if (o == O_COUNT || !(allowed & OPT_BIT(o)))
 			return fail(err, errlen, "unknown argument '%.40s'", argv[i] ? argv[i] : "(null)");
 		if (seen[o] && o != O_LINK)
 			return fail(err, errlen, "%s given twice", opt_names[o]);
@@ -305,7 +437,7 @@ int vmm_args_decode(struct vmm_args *a, int argc, char *const *argv, char *err, 
 		if (!value(a, o, argv[i]))
 			return fail(err, errlen, "bad %s '%.80s'", opt_names[o], argv[i]);
 	}
-	for (k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+	for (k = 0; k < nreq; k++)
 		if (!seen[required[k]])
 			return fail(err, errlen, "%s is missing", opt_names[required[k]]);
 	return 0;

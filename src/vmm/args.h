@@ -5,8 +5,20 @@
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
  *               --queue-size N [--capture-fd FD] [--ready-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
- *               [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+ *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
  *
+ * PEERMAC "tunnel": the peer is a tunnel process (src/tunnel/), with remote
+ * VMs of any MAC behind it; such a link has no peer MAC.
+ *
+ * A tunnel process (src/tunnel/) has the same kind of command line, from
+ * the same encoder and decoder (tunnel set; its links are to VMs):
+ *
+ *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
+ *                  --stats-fd FD --queue-size N [--ready-fd FD]
+ *                  [--user UID:GID] [--local-macs MAC,MAC,...]
+ *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+ *
+ * Options of the one kind are refused on the other's command line.
  * Every option is a separate word and its value the next one; FDs are
  * inherited by number. Not meant for users. */
 #ifndef MULTIVM_VMM_ARGS_H
@@ -15,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include "common/mac.h"
@@ -23,14 +36,18 @@
 
 #define VMM_SOCKET_MAX	108	/* a unix socket path, with its NUL (sun_path) */
 #define VMM_FD_MAX	65535	/* highest fd number accepted */
-/* "multivm vmm", ten options with values, one flag, a value per link. */
-#define VMM_ARGV_MAX	(2 + 2 * 10 + 1 + 2 * STATS_MAX_LINKS + 1)
+/* "multivm vmm|tunnel", at most twelve options with values, one flag, a
+ * value per link, the NULL. */
+#define VMM_ARGV_MAX	(2 + 2 * 12 + 1 + 2 * STATS_MAX_LINKS + 1)
+/* Room for the strings of the longest command line (63 links, 64 MACs). */
+#define VMM_ARGBUF_MAX	8192
 #define VMM_MTU_MIN	68
 #define VMM_MTU_MAX	9000
 
 struct vmm_link_arg {
 	char peer[CFG_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
-	uint8_t peer_mac[ETH_ALEN];
+	uint8_t peer_mac[ETH_ALEN];	/* all zero for a tunnel */
+	bool tunnel;			/* the peer is a tunnel: PEERMAC "tunnel" */
 	int side;			/* 0 or 1: we send on direction side */
 	int memfd, rx_kick, tx_kick;
 };
@@ -51,14 +68,25 @@ struct vmm_args {
 	bool offloads;			/* offer checksum/TSO offloads; yes when absent */
 	unsigned nlinks;
 	struct vmm_link_arg link[STATS_MAX_LINKS];
+
+	/* A tunnel process ("multivm tunnel"): then mac, socket, capture_fd,
+	 * group_connect, mtu and offloads are not used (zero, -1, false). */
+	bool tunnel;
+	struct in_addr local, remote;	/* UDP endpoints (network byte order) */
+	unsigned port;			/* 1..65535, both ends */
+	uint32_t vni;			/* 0..VMM_VNI_MAX */
+	unsigned nlocal;		/* every VM of the system: no remote source */
+	uint8_t local_mac[CFG_MAX_VMS][ETH_ALEN];
 };
+#define VMM_VNI_MAX	0xffffffu
 
 /* Fills argv ("multivm", "vmm", options..., NULL; strings in buf).
  * Returns argc, or -EINVAL for a value the decoder would refuse, or
  * -E2BIG when buf or argv (max entries) is too small. */
 int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv, int max);
 
-/* Reads argv[1..argc) (argv[0] is the command word, "vmm"). Returns 0, or
+/* Reads argv[1..argc) (argv[0] is the command word: "tunnel" for a tunnel
+ * process, anything else a VMM). Returns 0, or
  * -EINVAL with err saying what was wrong; a is then unusable. */
 int vmm_args_decode(struct vmm_args *a, int argc, char *const *argv, char *err, size_t errlen);
 

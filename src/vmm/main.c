@@ -58,6 +58,7 @@ static void add_link(struct vmm *v, const struct vmm_link_arg *a)
 	int rc;
 
 	memcpy(l->peer_mac, a->peer_mac, ETH_ALEN);
+	l->tunnel = a->tunnel;	/* remote VMs of any MAC behind it */
 	rc = link_attach(l, a->memfd, a->side, v->qsize, a->rx_kick, a->tx_kick, a->peer);
 	if (rc < 0) {
 		/* The peer can write this memory: what it did there may stop
@@ -121,9 +122,9 @@ static void map_capture(struct vmm *v, int fd)
 		log_warn("cannot map the capture file: %s; no capture", strerror(errno));
 		return;
 	}
-	for (i = 0; i < v->nlinks; i++)
+	for (i = 0; i < v->nlinks && i < CAP_LINKS; i++)
 		peers[i] = v->links[i].peer;
-	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->name, peers, v->nlinks);
+	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->name, peers, i);
 }
 
 static void usage(void)
@@ -131,7 +132,7 @@ static void usage(void)
 	fprintf(stderr, "usage: multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD "
 		"--queue-size N [--capture-fd FD] [--ready-fd FD] [--user UID:GID] [--group-connect] "
 		"[--mtu N] [--offloads yes|no] "
-		"[--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]... (vmm/args.h)\n");
+		"[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD]... (vmm/args.h)\n");
 }
 
 /* Links come after the stats: each has its counters there. */

@@ -35,8 +35,9 @@ static uint32_t max_plain(const struct net *n)
 }
 
 enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],
-			   uint32_t *mask)
+			   uint64_t *mask)
 {
+	uint64_t tunnels = 0;
 	unsigned i;
 
 	*mask = 0;
@@ -45,16 +46,21 @@ enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], con
 	if (dst[0] & 1) {		/* broadcast and multicast: every peer */
 		if (!n->nlinks)
 			return DROP_NO_LINK;
-		*mask = (n->nlinks >= 32) ? ~0u : (1u << n->nlinks) - 1;
+		*mask = (n->nlinks >= 64) ? ~0ull : (1ull << n->nlinks) - 1;
 		return DROP_NONE;
 	}
 	for (i = 0; i < n->nlinks; i++) {
-		if (memcmp(dst, n->links[i].peer_mac, ETH_ALEN) == 0) {
-			*mask = 1u << i;
+		if (n->links[i].tunnel) {
+			tunnels |= 1ull << i;
+		} else if (memcmp(dst, n->links[i].peer_mac, ETH_ALEN) == 0) {
+			*mask = 1ull << i;
 			return DROP_NONE;
 		}
 	}
-	return DROP_NO_LINK;
+	/* Not a local peer: out through the tunnels, if any (no learning:
+	 * each tunnel has one remote, so there is nothing to choose). */
+	*mask = tunnels;
+	return tunnels ? DROP_NONE : DROP_NO_LINK;
 }
 
 /* Capture records hold CAP_FRAME_MAX bytes: larger (TSO, jumbo) frames
@@ -97,12 +103,13 @@ static void capture_pieces(struct net *n, const struct piece *pc, unsigned np, u
  * TSO frame, all its headers) are read once into peek[] and written over
  * each copy, so what was checked is what is sent even if the guest
  * rewrites its buffer meanwhile. cap: streams to record. */
-static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uint32_t cap)
+static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uint32_t cap)
 {
 	uint8_t peek[VNET_PEEK];
 	struct vnet_hdr h;
 	struct vnet_meta m;
-	uint32_t len, mask, checked;
+	uint32_t len, checked;
+	uint64_t mask;
 	unsigned i;
 	enum drop_reason why;
 
@@ -140,7 +147,7 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 		struct link *l = &n->links[i];
 		uint8_t *slot;
 
-		if (!(mask & (1u << i)))
+		if (!(mask & (1ull << i)))
 			continue;
 		slot = link_tx_slot(l, len);
 		if (!slot) {
@@ -151,19 +158,20 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint32_t *dirty, uin
 		memset(slot + VNET_HDR_LEN, 0, LINK_META_LEN - VNET_HDR_LEN);
 		vq_chain_read(c, NET_HDR_LEN, slot + LINK_META_LEN, len);
 		memcpy(slot + LINK_META_LEN, peek, checked);
-		if (cap & CAP_BIT(CAP_STREAM_LINK(i)))
+		if (CAP_LINK_WANTED(cap, i))
 			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot + LINK_META_LEN, cap_len(len));
 		link_tx_commit(l, len);
 		STAT_ADD(l->st->tx_frames, 1);
 		STAT_ADD(l->st->tx_bytes, len);
-		*dirty |= 1u << i;
+		*dirty |= 1ull << i;
 	}
 }
 
 bool net_tx(struct net *n)
 {
 	struct vq_chain c;
-	uint32_t dirty = 0, cap;
+	uint64_t dirty = 0;
+	uint32_t cap;
 	unsigned i, done = 0;
 	bool more = false;
 
@@ -185,7 +193,7 @@ bool net_tx(struct net *n)
 		done++;
 	}
 	for (i = 0; i < n->nlinks; i++)
-		if (dirty & (1u << i))
+		if (dirty & (1ull << i))
 			link_tx_flush(&n->links[i]);
 	if (done && vq_flush(n->txq))
 		n->tx_call = true;
@@ -330,6 +338,22 @@ static int rx_put_plain(struct net *n, struct link *l, const uint8_t *frame, uin
 	return 0;
 }
 
+/* A frame out of a tunnel comes from a remote VM: its source may be
+ * neither a group address nor a VM this VMM knows to be local (its own,
+ * its peers'). The tunnel process checks against every VM of the system
+ * too; this VMM does not trust it for that. */
+static bool tunnel_source_ok(const struct net *n, const uint8_t src[ETH_ALEN])
+{
+	unsigned i;
+
+	if ((src[0] & 1) || memcmp(src, n->mac, ETH_ALEN) == 0)
+		return false;
+	for (i = 0; i < n->nlinks; i++)
+		if (!n->links[i].tunnel && memcmp(src, n->links[i].peer_mac, ETH_ALEN) == 0)
+			return false;
+	return true;
+}
+
 /* One frame the peer put on the link (lc checked as one readable
  * descriptor): its metadata and headers checked as a guest's would be,
  * its addresses against the peer's and ours, then delivered as the guest
@@ -352,7 +376,7 @@ static int rx_frame(struct net *n, struct link *l, unsigned li, const struct vq_
 		drop(n, l, DROP_MALFORMED);
 		return 0;
 	}
-	if (memcmp(peek + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0) {
+	if (l->tunnel ? !tunnel_source_ok(n, peek + ETH_ALEN) : memcmp(peek + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0) {
 		drop(n, l, DROP_SPOOFED);
 		return 0;
 	}

@@ -51,9 +51,11 @@ struct net {
 };
 
 /* Where a guest frame goes: returns DROP_NONE and sets *mask (bit i =
- * link i), or returns the drop reason. Pure function of the addresses. */
+ * link i), or returns the drop reason. Pure function of the addresses.
+ * Unicast to a MAC no peer VM has goes to every tunnel link (none:
+ * no_link). */
 enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],
-			   uint32_t *mask);
+			   uint64_t *mask);
 
 /* Moves up to NET_BATCH frames from the guest TX queue to links.
  * Returns true if more may be waiting (call again before sleeping). */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -46,6 +47,13 @@ static const struct rule allowed[] = {
 	ANY(rt_sigprocmask),	/* signal delivery */
 	ANY(exit),		/* stopping */
 	ANY(exit_group),	/* stopping */
+};
+
+/* The tunnel process (src/tunnel/) also moves datagrams in batches on
+ * the UDP socket it bound before entering. */
+static const struct rule datagrams[] = {
+	ANY(recvmmsg),		/* datagrams from the network, a batch per call */
+	ANY(sendmmsg),		/* datagrams to the remote, a batch per call */
 };
 
 #ifdef __SANITIZE_ADDRESS__
@@ -93,7 +101,7 @@ int sandbox_drop_user(uid_t uid, gid_t gid)
 	return 0;
 }
 
-int sandbox_enter(void)
+static int enter(bool with_datagrams)
 {
 	/* Refuse (EPERM) rather than kill: a refused call is an error the
 	 * VMM reports; the filter is the same either way. */
@@ -103,6 +111,8 @@ int sandbox_enter(void)
 	if (!ctx)
 		return -ENOMEM;
 	rc = add_rules(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]));
+	if (!rc && with_datagrams)
+		rc = add_rules(ctx, datagrams, sizeof(datagrams) / sizeof(datagrams[0]));
 #ifdef __SANITIZE_ADDRESS__
 	if (!rc)
 		rc = add_rules(ctx, sanitizer_runtime, sizeof(sanitizer_runtime) / sizeof(sanitizer_runtime[0]));
@@ -112,4 +122,14 @@ int sandbox_enter(void)
 		rc = seccomp_load(ctx);	/* also sets no_new_privs */
 	seccomp_release(ctx);
 	return rc;
+}
+
+int sandbox_enter(void)
+{
+	return enter(false);
+}
+
+int sandbox_enter_datagrams(void)
+{
+	return enter(true);
 }

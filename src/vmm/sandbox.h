@@ -14,4 +14,8 @@ int sandbox_drop_user(uid_t uid, gid_t gid);
 /* Returns 0, or -errno if the filter could not be loaded. */
 int sandbox_enter(void);
 
+/* The same, plus recvmmsg and sendmmsg: for the tunnel process, on the
+ * UDP socket it bound before. */
+int sandbox_enter_datagrams(void);
+
 #endif

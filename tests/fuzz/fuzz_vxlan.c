@@ -51,14 +51,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 2; i++) {
 		struct vq_chain c;
 
+		static const uint8_t plain[LINK_META_LEN];
+
 		while (vq_pop(&vm[i].rxq, &c) > 0) {
-			if (c.nout != 1 || c.out_len < 14 || c.out_len > 1518 || (c.seg[0].p[6] & 1) ||
-			    !memcmp(c.seg[0].p + 6, mac_a, 6) || !memcmp(c.seg[0].p + 6, mac_b, 6))
+			const uint8_t *f = c.seg[0].p + LINK_META_LEN;
+
+			/* One record: no offload metadata, a frame of 14..1518. */
+			if (c.nout != 1 || c.out_len < LINK_META_LEN + 14 || c.out_len > LINK_META_LEN + 1518 ||
+			    memcmp(c.seg[0].p, plain, LINK_META_LEN) || (f[6] & 1) || !memcmp(f + 6, mac_a, 6) ||
+			    !memcmp(f + 6, mac_b, 6))
 				abort();
 			vq_push(&vm[i].rxq, c.head, 0);
 		}
 		vq_flush(&vm[i].rxq);
-		if (vm[i].rxq.err)
+		if (vq_error(&vm[i].rxq))
 			abort();
 	}
 	return 0;

@@ -40,8 +40,11 @@ static void full(struct vmm_args *a)
 		struct vmm_link_arg *l = &a->link[k];
 
 		snprintf(l->peer, sizeof(l->peer), "peer_%u-x", k);
-		memcpy(l->peer_mac, mac, ETH_ALEN);
-		l->peer_mac[5] = 0xa0 + k;
+		l->tunnel = k % 7 == 3;	/* some links go to tunnels: no peer MAC */
+		if (!l->tunnel) {
+			memcpy(l->peer_mac, mac, ETH_ALEN);
+			l->peer_mac[5] = 0xa0 + k;
+		}
 		l->side = k & 1;
 		l->memfd = 100 + 3 * k;
 		l->rx_kick = 101 + 3 * k;
@@ -96,12 +99,15 @@ static void test_encode_refuses(void **state)
 	full(&a);
 	a.mtu = 9001;
 	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full(&a);
+	a.link[3].peer_mac[0] = 0x52;	/* a tunnel link has no MAC to carry */
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
 }
 
 /* argv[0] is the command word; the rest as given. */
 static int decode(struct vmm_args *a, const char *const *words)
 {
-	char *v[64] = { "vmm" };
+	char *v[2 * VMM_ARGV_MAX] = { "vmm" };
 	int n = 1;
 
 	while (*words)
@@ -192,6 +198,17 @@ static void test_decode_hostile(void **state)
 	assert_int_equal(a.link[0].side, 1);
 	assert_int_equal(a.link[0].tx_kick, 12);
 	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11", NULL }, "bad --link");
+	/* A link to a tunnel: PEERMAC "tunnel", exactly. */
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--link", "tun0,tunnel,0,10,11,12", NULL }), 0);
+	assert_int_equal(a.nlinks, 1);
+	assert_true(a.link[0].tunnel);
+	assert_string_equal(a.link[0].peer, "tun0");
+	assert_memory_equal(a.link[0].peer_mac, (uint8_t[ETH_ALEN]){ 0 }, ETH_ALEN);
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12", NULL }), 0);
+	assert_false(a.link[0].tunnel);
+	refused((const char *[]){ BASE, "--link", "tun0,Tunnel,0,10,11,12", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "tun0,tunnel ,0,10,11,12", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "tun0,,0,10,11,12", NULL }, "bad --link");
 	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,13", NULL }, "bad --link");
 	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,", NULL }, "bad --link");
 	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,,10,11,12", NULL }, "bad --link");
@@ -202,7 +219,7 @@ static void test_decode_hostile(void **state)
 	snprintf(longlink, sizeof(longlink), "%.40s,52:54:00:4d:56:02,0,10,11,12", longname);
 	refused((const char *[]){ BASE, "--link", longlink, NULL }, "bad --link");
 	{
-		const char *many[64] = { BASE };
+		const char *many[10 + 2 * (STATS_MAX_LINKS + 1) + 1] = { BASE };
 		unsigned k, n = 10;
 
 		for (k = 0; k <= STATS_MAX_LINKS; k++) {

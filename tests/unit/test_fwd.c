@@ -65,7 +65,7 @@ static void pump(struct fx *f)
 static void test_route(void **state)
 {
 	struct fx *f = *state;
-	uint32_t mask;
+	uint64_t mask;
 
 	assert_int_equal(net_route(&f->a.net, mac_b, mac_a, &mask), DROP_NONE);
 	assert_int_equal(mask, 1);

@@ -1,0 +1,315 @@
+/* Tunnel forwarding: UDP datagrams <-> link frames. See tunnel.h. */
+#include "tunnel/tunnel.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "net/csum.h"
+#include "net/segment.h"
+#include "net/vnet.h"
+
+_Static_assert(VXLAN_MAX_FRAME <= LINK_MAX_FRAME, "an inner frame fits a link slot");
+_Static_assert(VXLAN_MAX_FRAME == VNET_MAX_PLAIN(1500), "a tunnel is a receiver of MTU 1500");
+_Static_assert(TUN_BUF > VXLAN_MAX_PAYLOAD, "an over-long datagram is seen, not cut to size");
+_Static_assert(CFG_MAX_VMS - 1 <= 64, "links are bits of a uint64_t");
+
+void tun_init(struct tunnel *t)
+{
+	unsigned i;
+
+	for (i = 0; i < TUN_BATCH; i++) {
+		t->in_iov[i].iov_base = t->in_buf[i];
+		t->in_iov[i].iov_len = sizeof(t->in_buf[i]);
+		t->out_iov[i].iov_base = t->out_buf[i];
+	}
+	t->nout = 0;
+}
+
+bool tun_is_local(const struct tunnel *t, const uint8_t mac[6])
+{
+	unsigned i;
+
+	for (i = 0; i < t->nlocal; i++)
+		if (memcmp(mac, t->local[i], 6) == 0)
+			return true;
+	return false;
+}
+
+static enum drop_reason drop(struct tunnel *t, struct link *l, enum drop_reason why)
+{
+	STAT_ADD(t->st->drop[why], 1);
+	if (l && l->st)
+		STAT_ADD(l->st->drop[why], 1);
+	return why;
+}
+
+/* Which links a frame from the network goes to: DROP_NONE and *mask,
+ * or the drop reason. */
+static enum drop_reason route_in(const struct tunnel *t, const uint8_t *eth, uint64_t *mask)
+{
+	unsigned i;
+
+	*mask = 0;
+	if ((eth[6] & 1) || tun_is_local(t, eth + 6))
+		return DROP_SPOOFED;
+	for (i = 0; i < t->nlinks; i++)
+		if ((eth[0] & 1) || memcmp(eth, t->links[i].peer_mac, 6) == 0)
+			*mask |= 1ull << i;
+	return *mask ? DROP_NONE : DROP_NO_LINK;
+}
+
+enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, const struct sockaddr_in *from,
+		 bool trunc, uint64_t *dirty)
+{
+	const uint8_t *frame;
+	size_t len;
+	uint64_t mask;
+	unsigned i;
+	enum drop_reason why;
+	int sent = 0;
+
+	STAT_ADD(t->st->guest_tx_frames, 1);
+	STAT_ADD(t->st->guest_tx_bytes, n);
+	/* The source port is not checked: Linux and others pick it per flow
+	 * (RFC 7348, section 5). */
+	if (from->sin_family != AF_INET || from->sin_addr.s_addr != t->remote.s_addr)
+		return drop(t, NULL, DROP_NOT_REMOTE);
+	if (trunc)
+		return drop(t, NULL, DROP_BAD_LENGTH);
+	why = vxlan_decap(p, n, t->vni, &frame, &len);
+	if (why != DROP_NONE)
+		return drop(t, NULL, why);
+	why = route_in(t, frame, &mask);
+	if (why != DROP_NONE)
+		return drop(t, NULL, why);
+	for (i = 0; i < t->nlinks; i++) {
+		struct link *l = &t->links[i];
+		uint8_t *slot;
+
+		if (!(mask & (1ull << i)))
+			continue;
+		slot = link_tx_slot(l, len);
+		if (!slot) {
+			drop(t, l, !l->shm || vq_error(&l->txq) ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
+			continue;
+		}
+		/* Plain: no offload metadata (docs/link-format.md). */
+		memset(slot, 0, LINK_META_LEN);
+		memcpy(slot + LINK_META_LEN, frame, len);
+		link_tx_commit(l, len);
+		STAT_ADD(l->st->tx_frames, 1);
+		STAT_ADD(l->st->tx_bytes, len);
+		*dirty |= 1ull << i;
+		sent = 1;
+	}
+	return sent ? DROP_NONE : DROP_QUEUE_FULL;	/* counted per link above */
+}
+
+void tun_flush_links(struct tunnel *t, uint64_t dirty)
+{
+	unsigned i;
+
+	for (i = 0; i < t->nlinks; i++)
+		if (dirty & (1ull << i))
+			link_tx_flush(&t->links[i]);
+}
+
+bool tun_net_rx(struct tunnel *t)
+{
+	uint64_t dirty = 0;
+	int i, n;
+
+	for (i = 0; i < TUN_BATCH; i++) {
+		struct msghdr *h = &t->in_msg[i].msg_hdr;
+
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &t->in_from[i];
+		h->msg_namelen = sizeof(t->in_from[i]);
+		h->msg_iov = &t->in_iov[i];
+		h->msg_iovlen = 1;
+	}
+	n = recvmmsg(t->fd, t->in_msg, TUN_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return false;	/* EAGAIN: drained; errors: epoll says when to retry */
+	for (i = 0; i < n; i++) {
+		const struct msghdr *h = &t->in_msg[i].msg_hdr;
+		struct sockaddr_in none = { .sin_family = AF_UNSPEC };
+
+		tun_datagram(t, t->in_buf[i], t->in_msg[i].msg_len,
+			     h->msg_namelen >= sizeof(struct sockaddr_in) ? &t->in_from[i] : &none,
+			     h->msg_flags & MSG_TRUNC, &dirty);
+	}
+	tun_flush_links(t, dirty);
+	return n == TUN_BATCH;
+}
+
+/* Sends the batch; what the kernel refuses is counted by reason. */
+static void send_batch(struct tunnel *t)
+{
+	unsigned off = 0, i;
+
+	for (i = 0; i < t->nout; i++) {
+		struct msghdr *h = &t->out_msg[i].msg_hdr;
+
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &t->dest;
+		h->msg_namelen = sizeof(t->dest);
+		h->msg_iov = &t->out_iov[i];
+		h->msg_iovlen = 1;
+	}
+	while (off < t->nout) {
+		int r = t->fd >= 0 ? sendmmsg(t->fd, t->out_msg + off, t->nout - off, MSG_DONTWAIT) : -1;
+
+		if (r > 0) {
+			for (i = off; i < off + (unsigned)r; i++) {
+				struct link *l = &t->links[t->out_link[i]];
+				size_t len = t->out_iov[i].iov_len - VXLAN_HDR_LEN;
+
+				STAT_ADD(l->st->rx_frames, 1);
+				STAT_ADD(l->st->rx_bytes, len);
+				STAT_ADD(t->st->guest_rx_frames, 1);
+				STAT_ADD(t->st->guest_rx_bytes, len);
+			}
+			off += r;
+			continue;
+		}
+		/* The first unsent one failed: count it, go on with the rest. */
+		drop(t, &t->links[t->out_link[off]],
+		     (errno == EAGAIN || errno == ENOBUFS) && t->fd >= 0 ? DROP_QUEUE_FULL : DROP_SEND_ERROR);
+		off++;
+	}
+	t->nout = 0;
+}
+
+/* Checks one record a linked VM put on the link, as a VMM receiver does
+ * (docs/link-format.md), for a receiver of MTU 1500 that takes no
+ * offloads. DROP_NONE if it goes to the remote: then *m is its checked
+ * metadata (all zero for a plain frame) and peek[] a private copy of its
+ * first bytes (addresses; for TSO all its headers). */
+static enum drop_reason check_out(struct tunnel *t, struct link *l, const struct vq_chain *c, uint8_t *peek,
+				  struct vnet_meta *m)
+{
+	struct vnet_hdr h;
+	uint32_t len;
+
+	if (c->nin || c->nout != 1 || c->out_len < LINK_META_LEN + LINK_MIN_FRAME ||
+	    c->out_len > LINK_META_LEN + LINK_MAX_FRAME) {
+		STAT_ADD(l->st->errors, 1);
+		return DROP_MALFORMED;
+	}
+	len = c->out_len - LINK_META_LEN;
+	memcpy(&h, c->seg[0].p, sizeof(h));
+	memcpy(peek, c->seg[0].p + LINK_META_LEN, h.gso_type ? (len < VNET_PEEK ? len : VNET_PEEK) : 12);
+	if (!h.flags && !h.gso_type) {
+		if (len > VXLAN_MAX_FRAME)
+			return DROP_MALFORMED;
+		memset(m, 0, sizeof(*m));
+	} else if (vnet_check(&h, peek, len, VNET_CAP_ALL, VXLAN_MAX_FRAME, m) < 0) {
+		return DROP_MALFORMED;
+	} else if (m->gso_type && (uint32_t)m->hdrs_len + m->gso_size > VXLAN_MAX_FRAME) {
+		return DROP_MALFORMED;	/* its segments would not fit a datagram */
+	}
+	if (memcmp(peek + 6, l->peer_mac, 6) != 0)
+		return DROP_SPOOFED;
+	if (!(peek[0] & 1) && tun_is_local(t, peek))
+		return DROP_NO_LINK;	/* a VM of this system is not behind the tunnel */
+	return DROP_NONE;
+}
+
+/* The next datagram buffer of the batch (sending a full batch first). */
+static uint8_t *out_next(struct tunnel *t)
+{
+	if (t->nout == TUN_BATCH)
+		send_batch(t);
+	vxlan_encap(t->out_buf[t->nout], t->vni);
+	return t->out_buf[t->nout] + VXLAN_HDR_LEN;
+}
+
+static void out_commit(struct tunnel *t, unsigned li, uint32_t len)
+{
+	t->out_iov[t->nout].iov_len = VXLAN_HDR_LEN + len;
+	t->out_link[t->nout] = li;
+	t->nout++;
+}
+
+/* A checked record (frame of len bytes) as datagrams: a plain frame as it
+ * is, a partial checksum completed, a TSO frame cut into gso_size TCP
+ * segments with complete checksums (src/net/segment.c): the network gets
+ * what a receiver without offloads would. Headers and addresses come from
+ * peek, the checked copy; a peer rewriting the payload meanwhile only
+ * spoils its own checksums. */
+static void encap_out(struct tunnel *t, unsigned li, const struct vnet_meta *m, const uint8_t *peek,
+		      const uint8_t *frame, uint32_t len)
+{
+	uint32_t i, poff, plen;
+	uint8_t *b;
+
+	if (m->gso_type) {
+		for (i = 0; i < m->nsegs; i++) {
+			b = out_next(t);
+			seg_build(m, peek, frame, i, false, b, &poff, &plen);
+			memcpy(b + m->hdrs_len, frame + poff, plen);
+			out_commit(t, li, m->hdrs_len + plen);
+		}
+		return;
+	}
+	b = out_next(t);
+	memcpy(b, frame, len);
+	memcpy(b, peek, 12);	/* the addresses we checked */
+	if (m->flags & VNET_F_NEEDS_CSUM)	/* over our copy: what is summed is what is sent */
+		csum_store(b + m->csum_start + m->csum_offset, seg_csum_complete(b, m->csum_start, len));
+	out_commit(t, li, len);
+}
+
+/* Drains one link into the outgoing batch. Returns frames taken. */
+static unsigned drain_link(struct tunnel *t, unsigned li)
+{
+	struct link *l = &t->links[li];
+	struct vq_chain c;
+	unsigned done = 0;
+
+	while (done < TUN_BATCH) {
+		uint8_t peek[VNET_PEEK];
+		struct vnet_meta m;
+		enum drop_reason why;
+		int r = vq_pop(&l->rxq, &c);
+
+		if (r <= 0)
+			break;
+		done++;
+		why = check_out(t, l, &c, peek, &m);
+		if (why != DROP_NONE) {
+			STAT_ADD(t->st->drop[why], 1);
+			STAT_ADD(l->st->drop[why], 1);
+			vq_push(&l->rxq, c.head, 0);
+			continue;
+		}
+		encap_out(t, li, &m, peek, c.seg[0].p + LINK_META_LEN, c.out_len - LINK_META_LEN);
+		vq_push(&l->rxq, c.head, 0);
+	}
+	if (done)
+		vq_flush(&l->rxq);	/* links have no used-buffer doorbell */
+	return done;
+}
+
+bool tun_links_rx(struct tunnel *t)
+{
+	bool more = false;
+	unsigned k;
+
+	if (!t->nlinks)
+		return false;
+	for (k = 0; k < t->nlinks; k++) {
+		unsigned li = (t->rx_next + k) % t->nlinks;
+		struct link *l = &t->links[li];
+
+		if (!l->shm || vq_error(&l->rxq))
+			continue;
+		if (drain_link(t, li) == TUN_BATCH || link_rx_rearm(l))
+			more = true;
+	}
+	if (t->nout)
+		send_batch(t);
+	t->rx_next = (t->rx_next + 1) % t->nlinks;
+	return more;
+}

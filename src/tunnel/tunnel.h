@@ -1,0 +1,91 @@
+/* A tunnel: a node of the link graph that joins the VMs linked to it to
+ * the VMs behind one remote VXLAN endpoint (RFC 7348 over UDP/IPv4). The
+ * tunnel process (`multivm tunnel`, tunnel_main) owns its links and one
+ * UDP socket; it maps no guest memory.
+ *
+ * Forwarding, with no MAC learning (each tunnel has exactly one remote, so
+ * a learnt table would only ever say "the remote"):
+ *  - from the network: only datagrams from the remote's address, with a
+ *    valid header, the configured VNI and a sane inner frame (vxlan.h).
+ *    The inner source may not be a group address nor any VM of this system
+ *    (spoofed); group destinations go to every linked VM, unicast to the
+ *    linked VM with that MAC (none: no_link).
+ *  - from a linked VM: one descriptor of 14..1518 bytes (malformed), whose
+ *    source is that VM's MAC (spoofed); unicast to a VM of this system is
+ *    not for a tunnel (no_link); everything else is encapsulated and sent
+ *    to the remote.
+ * Every datagram and frame not forwarded is counted once, by reason, in
+ * the tunnel's stats record (common/stats.h): guest_tx_* count datagrams
+ * received from the network, guest_rx_* frames sent to it.
+ *
+ * No allocation and no system call per frame: recvmmsg and sendmmsg move
+ * up to TUN_BATCH datagrams per call; doorbells are rung once per batch. */
+#ifndef MULTIVM_TUNNEL_H
+#define MULTIVM_TUNNEL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/stats.h"
+#include "config/config.h"
+#include "link/link.h"
+#include "tunnel/vxlan.h"
+
+#define TUN_BATCH	64
+#define TUN_BUF		2048	/* > VXLAN_MAX_PAYLOAD: a longer datagram is seen as one */
+
+struct tunnel {
+	uint32_t vni;
+	struct in_addr remote;		/* datagrams accepted only from here */
+	struct sockaddr_in dest;	/* remote:port, where frames go */
+	int fd;				/* the UDP socket; -1 in tests without one */
+	uint8_t local[CFG_MAX_VMS][6];	/* every VM of this system */
+	unsigned nlocal;
+	struct link *links;
+	unsigned nlinks;
+	struct vm_stats *st;
+	unsigned rx_next;		/* round robin among links */
+
+	/* Batches: buffers for recvmmsg and sendmmsg (static in the
+	 * process: no allocation per frame). */
+	struct mmsghdr in_msg[TUN_BATCH], out_msg[TUN_BATCH];
+	struct iovec in_iov[TUN_BATCH], out_iov[TUN_BATCH];
+	struct sockaddr_in in_from[TUN_BATCH];
+	uint8_t in_buf[TUN_BATCH][TUN_BUF];
+	uint8_t out_buf[TUN_BATCH][VXLAN_HDR_LEN + VXLAN_MAX_FRAME];
+	uint16_t out_link[TUN_BATCH];	/* which link each outgoing frame came from */
+	unsigned nout;
+};
+
+/* Sets up the batch vectors; links, st, local MACs, vni, remote filled in
+ * by the caller. */
+void tun_init(struct tunnel *t);
+
+/* Whether mac is a VM of this system. */
+bool tun_is_local(const struct tunnel *t, const uint8_t mac[6]);
+
+/* One datagram of n bytes from *from (trunc: longer than the buffer):
+ * checked, decapsulated and put on the links its destination asks for.
+ * Links written to are marked in *dirty (bit i: link i), for
+ * tun_flush_links(). Returns DROP_NONE if forwarded to at least one link, else
+ * the drop reason (already counted). */
+enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, const struct sockaddr_in *from,
+		 bool trunc, uint64_t *dirty);
+
+/* Rings the doorbells of the links in dirty. */
+void tun_flush_links(struct tunnel *t, uint64_t dirty);
+
+/* Reads up to TUN_BATCH datagrams from the socket and forwards them.
+ * Returns true if more may be waiting. */
+bool tun_net_rx(struct tunnel *t);
+
+/* Takes frames from the links, encapsulates and sends them, batched.
+ * Returns true if more may be waiting. */
+bool tun_links_rx(struct tunnel *t);
+
+/* The process: `multivm tunnel ...` (argv as spawn.c builds it). */
+int tunnel_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,445 @@
+/* VXLAN tunnels: the header (RFC 7348), and a tunnel forwarding between a
+ * real UDP socket pair on loopback and an in-process VM over a real link:
+ * every acceptance rule and every drop reason; a tunnel takes no offloads
+ * (a VM's TSO frame leaves it as MTU-sized datagrams, a partial checksum
+ * completed) and puts no offload metadata on its links. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../guest_model.h"
+#include "../tcpframe.h"
+#include "net/segment.h"
+#include "tunnel/tunnel.h"
+
+static const uint8_t mac_a[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 1 };	/* the VM linked to the tunnel */
+static const uint8_t mac_c[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 3 };	/* a VM here, not linked */
+static const uint8_t mac_r[6] = { 0x02, 0, 0, 0, 0, 0x77 };		/* a remote VM */
+static const uint8_t mac_t[6] = { 0 };					/* unused: the tunnel end */
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* ---- the header ---- */
+
+static void test_encap_layout(void **state)
+{
+	uint8_t h[VXLAN_HDR_LEN];
+	static const uint8_t want[VXLAN_HDR_LEN] = { 0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0 };
+
+	memset(h, 0xee, sizeof(h));
+	vxlan_encap(h, 0x123456);
+	assert_memory_equal(h, want, sizeof(want));
+}
+
+static void test_decap(void **state)
+{
+	uint8_t d[VXLAN_MAX_PAYLOAD + 1] = { 0 };
+	const uint8_t *f;
+	size_t len;
+
+	vxlan_encap(d, 42);
+	assert_int_equal(vxlan_decap(d, VXLAN_HDR_LEN + 60, 42, &f, &len), -1);
+	assert_ptr_equal(f, d + VXLAN_HDR_LEN);
+	assert_int_equal(len, 60);
+	/* Boundaries of the inner frame. */
+	assert_int_equal(vxlan_decap(d, VXLAN_HDR_LEN + 14, 42, &f, &len), -1);
+	assert_int_equal(vxlan_decap(d, VXLAN_HDR_LEN + 13, 42, &f, &len), DROP_BAD_LENGTH);
+	assert_int_equal(vxlan_decap(d, VXLAN_HDR_LEN + 1518, 42, &f, &len), -1);
+	assert_int_equal(vxlan_decap(d, VXLAN_HDR_LEN + 1519, 42, &f, &len), DROP_BAD_LENGTH);
+	assert_int_equal(vxlan_decap(d, VXLAN_HDR_LEN, 42, &f, &len), DROP_BAD_LENGTH);
+	assert_int_equal(vxlan_decap(d, 7, 42, &f, &len), DROP_BAD_HEADER);
+	assert_int_equal(vxlan_decap(d, 0, 42, &f, &len), DROP_BAD_HEADER);
+	assert_int_equal(vxlan_decap(d, 60, 43, &f, &len), DROP_BAD_VNI);
+	/* Reserved bits are ignored on receipt (RFC 7348, section 5). */
+	d[0] = 0xff;
+	d[1] = d[2] = d[3] = d[7] = 0xa5;
+	assert_int_equal(vxlan_decap(d, 60, 42, &f, &len), -1);
+	/* The I flag is required. */
+	d[0] = 0xf7;
+	assert_int_equal(vxlan_decap(d, 60, 42, &f, &len), DROP_BAD_HEADER);
+	/* All 24 bits of the VNI count, the reserved byte after it does not. */
+	vxlan_encap(d, VXLAN_VNI_MAX);
+	assert_int_equal(vxlan_decap(d, 60, VXLAN_VNI_MAX, &f, &len), -1);
+	assert_int_equal(vxlan_decap(d, 60, 0xfffffe, &f, &len), DROP_BAD_VNI);
+}
+
+/* ---- the tunnel ---- */
+
+struct fx {
+	struct guest a;			/* vm0, linked to the tunnel */
+	struct link la, lt[1];		/* vm0's end, the tunnel's end */
+	struct vm_stats tst;
+	struct tunnel t;
+	int peer;			/* the "remote": a UDP socket on 127.0.0.1 */
+	struct sockaddr_in peer_addr, tun_addr;
+};
+
+static int udp_on(struct sockaddr_in *a)
+{
+	socklen_t n = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = 0;
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)a, &n), 0);
+	return fd;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_int_equal(link_pair(&f->la, &f->lt[0], 64, mac_a, mac_t), 0);
+	f->la.tunnel = true;
+	guest_init(&f->a, mac_a, &f->la, 1);
+	f->lt[0].st = &f->tst.link[0];
+	tun_init(&f->t);
+	f->t.vni = 42;
+	f->t.st = &f->tst;
+	f->t.links = f->lt;
+	f->t.nlinks = 1;
+	memcpy(f->t.local[0], mac_a, 6);
+	memcpy(f->t.local[1], mac_c, 6);
+	f->t.nlocal = 2;
+	f->peer = udp_on(&f->peer_addr);
+	f->t.fd = udp_on(&f->tun_addr);
+	f->t.remote = f->peer_addr.sin_addr;
+	f->t.dest = f->peer_addr;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	close(f->peer);
+	close(f->t.fd);
+	link_detach(&f->la);
+	link_detach(&f->lt[0]);
+	free(f->a.mem);
+	free(f);
+	return 0;
+}
+
+/* A VXLAN datagram carrying dst <- src, len bytes of inner frame. */
+static size_t dgram(uint8_t *b, uint32_t vni, const uint8_t dst[6], const uint8_t src[6], size_t len)
+{
+	vxlan_encap(b, vni);
+	memset(b + VXLAN_HDR_LEN, 0x5a, len);
+	memcpy(b + VXLAN_HDR_LEN, dst, 6);
+	memcpy(b + VXLAN_HDR_LEN + 6, src, 6);
+	return VXLAN_HDR_LEN + len;
+}
+
+/* What vm0's guest received: count, and the last frame's length. */
+static unsigned delivered(struct fx *f, uint32_t *last)
+{
+	uint8_t *p;
+	unsigned n = 0;
+	uint32_t len;
+
+	net_rx(&f->a.net);
+	while ((len = guest_recv(&f->a, &p)) != 0) {
+		*last = len - NET_HDR_LEN;
+		n++;
+	}
+	return n;
+}
+
+static void test_from_network(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in other = f->peer_addr;
+	uint8_t b[TUN_BUF];
+	uint64_t dirty = 0;
+	uint32_t last = 0;
+
+	guest_post_rx(&f->a, 32);
+	/* Unicast to vm0, and a broadcast: both delivered. */
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 100), &f->peer_addr, false, &dirty), -1);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, bcast, mac_r, 60), &f->peer_addr, false, &dirty), -1);
+	assert_int_equal(dirty, 1);
+	tun_flush_links(&f->t, dirty);
+	assert_int_equal(delivered(f, &last), 2);
+	assert_int_equal(last, 60);
+	assert_int_equal(f->tst.link[0].tx_frames, 2);
+	assert_int_equal(f->a.st.link[0].rx_frames, 2);
+
+	/* Each refusal, counted once by reason. */
+	other.sin_addr.s_addr = htonl(0x7f000002);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 60), &other, false, &dirty), DROP_NOT_REMOTE);
+	other.sin_family = AF_INET6;
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 60), &other, false, &dirty), DROP_NOT_REMOTE);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 43, mac_a, mac_r, 60), &f->peer_addr, false, &dirty), DROP_BAD_VNI);
+	dgram(b, 42, mac_a, mac_r, 60);
+	b[0] = 0;
+	assert_int_equal(tun_datagram(&f->t, b, 68, &f->peer_addr, false, &dirty), DROP_BAD_HEADER);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 10), &f->peer_addr, false, &dirty), DROP_BAD_LENGTH);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 1519), &f->peer_addr, false, &dirty), DROP_BAD_LENGTH);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 60), &f->peer_addr, true, &dirty), DROP_BAD_LENGTH);
+	/* A local VM's address as source, linked or not, or a group source. */
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_a, 60), &f->peer_addr, false, &dirty), DROP_SPOOFED);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, bcast, mac_c, 60), &f->peer_addr, false, &dirty), DROP_SPOOFED);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, bcast, 60), &f->peer_addr, false, &dirty), DROP_SPOOFED);
+	/* Unicast to a VM not linked to the tunnel. */
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_c, mac_r, 60), &f->peer_addr, false, &dirty), DROP_NO_LINK);
+	assert_int_equal(f->tst.drop[DROP_NOT_REMOTE], 2);
+	assert_int_equal(f->tst.drop[DROP_BAD_VNI], 1);
+	assert_int_equal(f->tst.drop[DROP_BAD_HEADER], 1);
+	assert_int_equal(f->tst.drop[DROP_BAD_LENGTH], 3);
+	assert_int_equal(f->tst.drop[DROP_SPOOFED], 3);
+	assert_int_equal(f->tst.drop[DROP_NO_LINK], 1);
+	assert_int_equal(f->tst.guest_tx_frames, 2 + 11);
+	assert_int_equal(delivered(f, &last), 0);
+}
+
+static void test_from_network_socket(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[TUN_BUF + 100];
+	uint32_t last = 0;
+	unsigned got = 0;
+	bool more;
+	int i;
+
+	guest_post_rx(&f->a, 200);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(sendto(f->peer, b, dgram(b, 42, mac_a, mac_r, 64 + i), 0,
+					(struct sockaddr *)&f->tun_addr, sizeof(f->tun_addr)), 72 + i);
+	/* One datagram longer than any frame: refused whole, not cut. */
+	memset(b, 0, sizeof(b));
+	vxlan_encap(b, 42);
+	assert_int_equal(sendto(f->peer, b, sizeof(b), 0, (struct sockaddr *)&f->tun_addr,
+				sizeof(f->tun_addr)), (ssize_t)sizeof(b));
+	/* A batch at a time, drained by vm0 in between (the link holds 64). */
+	do {
+		more = tun_net_rx(&f->t);
+		got += delivered(f, &last);
+	} while (more);
+	assert_int_equal(got, 100);
+	assert_int_equal(f->tst.drop[DROP_QUEUE_FULL], 0);
+	assert_int_equal(last, 163);
+	assert_int_equal(f->tst.drop[DROP_BAD_LENGTH], 1);
+	assert_int_equal(f->tst.guest_tx_frames, 101);
+}
+
+/* vm0's guest sends; its VMM routes; the tunnel encapsulates and sends. */
+static void test_to_network(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[1600], got[TUN_BUF];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	/* Unknown unicast and broadcast go to the tunnel link; so would a
+	 * frame to a local VM vm0 is not linked to, which the tunnel refuses. */
+	memset(buf, 0x11, sizeof(buf));
+	memcpy(buf, mac_r, 6);
+	memcpy(buf + 6, mac_a, 6);
+	guest_send(&f->a, buf, 1518);
+	memcpy(buf, bcast, 6);
+	guest_send(&f->a, buf, 42 + 18);
+	memcpy(buf, mac_c, 6);
+	guest_send(&f->a, buf, 60);
+	net_tx(&f->a.net);
+	assert_int_equal(f->a.st.link[0].tx_frames, 3);
+	tun_links_rx(&f->t);
+	n = recvfrom(f->peer, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(n, VXLAN_HDR_LEN + 1518);
+	assert_int_equal(from.sin_port, f->tun_addr.sin_port);
+	assert_memory_equal(got, ((const uint8_t[]){ 8, 0, 0, 0, 0, 0, 42, 0 }), 8);
+	assert_memory_equal(got + 8, mac_r, 6);
+	assert_memory_equal(got + 14, mac_a, 6);
+	assert_int_equal(got[8 + 1517], 0x11);
+	n = recv(f->peer, got, sizeof(got), 0);
+	assert_int_equal(n, VXLAN_HDR_LEN + 60);
+	assert_memory_equal(got + 8, bcast, 6);
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), -1);	/* nothing for mac_c */
+	assert_int_equal(f->tst.drop[DROP_NO_LINK], 1);
+	assert_int_equal(f->tst.guest_rx_frames, 2);
+	assert_int_equal(f->tst.link[0].rx_frames, 2);
+	assert_int_equal(f->tst.guest_rx_bytes, 1518 + 60);
+}
+
+/* The VMM's side: a frame out of a tunnel may not claim a local source. */
+static void test_vmm_checks_tunnel_sources(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *slot, *p = NULL;
+	uint64_t mask;
+
+	assert_int_equal(net_route(&f->a.net, mac_r, mac_a, &mask), -1);
+	assert_int_equal(mask, 1);
+	guest_post_rx(&f->a, 8);
+	slot = link_tx_slot(&f->lt[0], 60);	/* a compromised tunnel process */
+	memset(slot, 0, LINK_META_LEN + 60);
+	memcpy(slot + LINK_META_LEN, mac_a, 6);
+	memcpy(slot + LINK_META_LEN + 6, mac_a, 6);
+	link_tx_commit(&f->lt[0], 60);
+	slot = link_tx_slot(&f->lt[0], 60);
+	memset(slot, 0, LINK_META_LEN + 60);
+	memcpy(slot + LINK_META_LEN, mac_a, 6);
+	memcpy(slot + LINK_META_LEN + 6, mac_r, 6);
+	link_tx_commit(&f->lt[0], 60);
+	link_tx_flush(&f->lt[0]);
+	net_rx(&f->a.net);
+	assert_int_equal(f->a.st.drop[DROP_SPOOFED], 1);
+	assert_int_equal(guest_recv(&f->a, &p), NET_HDR_LEN + 60);
+	assert_memory_equal(p + NET_HDR_LEN + 6, mac_r, 6);
+}
+
+/* A linked VMM is not trusted either: its frames must carry its MAC. */
+static void test_from_vm_checked(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *slot, got[TUN_BUF];
+
+	slot = link_tx_slot(&f->la, 60);
+	memset(slot, 0, LINK_META_LEN + 60);
+	memcpy(slot + LINK_META_LEN, mac_r, 6);
+	memcpy(slot + LINK_META_LEN + 6, mac_c, 6);	/* not vm0's */
+	link_tx_commit(&f->la, 60);
+	slot = link_tx_slot(&f->la, 1519);
+	memset(slot, 0, LINK_META_LEN + 1519);
+	memcpy(slot + LINK_META_LEN, mac_r, 6);
+	memcpy(slot + LINK_META_LEN + 6, mac_a, 6);
+	link_tx_commit(&f->la, 1519);	/* plain, longer than MTU 1500 allows */
+	slot = link_tx_slot(&f->la, 60);
+	memset(slot, 0, LINK_META_LEN + 60);
+	slot[0] = VNET_F_NEEDS_CSUM;	/* metadata a checked guest could not have sent */
+	memcpy(slot + 4, (uint16_t[]){ 0, 50, 9 }, 6);	/* gso_size 0, csum_start 50, csum_offset 9 */
+	memcpy(slot + LINK_META_LEN, mac_r, 6);
+	memcpy(slot + LINK_META_LEN + 6, mac_a, 6);
+	link_tx_commit(&f->la, 60);
+	link_tx_flush(&f->la);
+	tun_links_rx(&f->t);
+	assert_int_equal(f->tst.drop[DROP_SPOOFED], 1);
+	assert_int_equal(f->tst.drop[DROP_MALFORMED], 2);
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), -1);
+}
+
+/* A TSO frame from vm0's guest (which negotiated TSO) of plen payload
+ * bytes to a remote VM; its VMM puts it on the link as it is. */
+static uint32_t send_tso(struct fx *f, uint8_t *frame, bool v6, uint32_t plen, uint16_t mss)
+{
+	unsigned l4;
+	uint32_t len = tf_build(frame, v6, 0, 12, plen, TF_ACK | TF_PSH, mac_r, mac_a, &l4);
+	struct vnet_hdr h = { .flags = VNET_F_NEEDS_CSUM, .gso_type = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4,
+			      .gso_size = mss, .csum_start = l4, .csum_offset = 16, .hdr_len = l4 + 32 };
+
+	tf_partial(frame, l4, len, v6);
+	guest_send_hdr(&f->a, &h, frame, len);
+	net_tx(&f->a.net);
+	return len;
+}
+
+/* The datagrams the remote got for a TSO frame: MTU-sized inner frames,
+ * each a complete TCP segment, payloads in order. */
+static void check_datagrams(struct fx *f, const uint8_t *frame, bool v6, uint32_t plen, uint16_t mss)
+{
+	unsigned l4 = v6 ? 54 : 34, nsegs = (plen + mss - 1) / mss, i;
+	uint8_t got[TUN_BUF];
+
+	for (i = 0; i < nsegs; i++) {
+		ssize_t n = recv(f->peer, got, sizeof(got), 0);
+		const uint8_t *s = got + VXLAN_HDR_LEN;
+		uint32_t slen = n - VXLAN_HDR_LEN, want = i + 1 < nsegs ? mss : plen - i * mss;
+
+		assert_true(n > VXLAN_HDR_LEN);
+		assert_true(slen <= VXLAN_MAX_FRAME);
+		assert_int_equal(slen, l4 + 32 + want);
+		assert_memory_equal(got, ((const uint8_t[]){ 8, 0, 0, 0, 0, 0, 42, 0 }), 8);
+		assert_memory_equal(s, mac_r, 6);
+		assert_memory_equal(s + 6, mac_a, 6);
+		assert_true(ref_tcp_ok(s, l4, slen - l4, v6));	/* checksum complete */
+		assert_int_equal(tf_get32(s + l4 + 4), (uint32_t)(0xfffff000u + i * mss));
+		assert_memory_equal(s + l4 + 32, frame + l4 + 32 + i * mss, want);
+	}
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), -1);
+}
+
+static void test_tso_leaves_as_mtu_sized_datagrams(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t frame[VNET_MAX_GSO_FRAME];
+	int big = 1 << 20;
+
+	setsockopt(f->peer, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	f->a.net.tx_caps = VNET_CAP_ALL;
+	send_tso(f, frame, false, 20000, 1448);
+	assert_int_equal(f->a.st.link[0].tx_frames, 1);	/* one record on the link */
+	tun_links_rx(&f->t);
+	check_datagrams(f, frame, false, 20000, 1448);
+	assert_int_equal(f->tst.guest_rx_frames, 14);
+	assert_int_equal(f->tst.link[0].rx_frames, 14);
+	/* IPv6, more segments than a sendmmsg batch. */
+	send_tso(f, frame, true, 40000, 500);
+	tun_links_rx(&f->t);
+	check_datagrams(f, frame, true, 40000, 500);
+	assert_int_equal(f->tst.guest_rx_frames, 14 + 80);
+	/* Segments too large for a datagram: refused, counted. */
+	send_tso(f, frame, false, 4000, 1600);
+	tun_links_rx(&f->t);
+	assert_int_equal(f->tst.drop[DROP_MALFORMED], 1);
+	assert_int_equal(recv(f->peer, frame, 100, 0), -1);
+}
+
+/* A partial checksum (NEEDS_CSUM without TSO) is completed on the way out. */
+static void test_partial_checksum_completed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t frame[1518], got[TUN_BUF];
+	unsigned l4;
+	uint32_t len = tf_build(frame, false, 0, 12, 1000, TF_ACK, mac_r, mac_a, &l4);
+	struct vnet_hdr h = { .flags = VNET_F_NEEDS_CSUM, .csum_start = l4, .csum_offset = 16 };
+
+	f->a.net.tx_caps = VNET_CAP_ALL;
+	tf_partial(frame, l4, len, false);
+	guest_send_hdr(&f->a, &h, frame, len);
+	net_tx(&f->a.net);
+	tun_links_rx(&f->t);
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), VXLAN_HDR_LEN + len);
+	assert_true(ref_tcp_ok(got + VXLAN_HDR_LEN, l4, len - l4, false));
+	assert_memory_equal(got + VXLAN_HDR_LEN + l4 + 32, frame + l4 + 32, 1000);
+}
+
+/* What the tunnel puts on a link is plain: 16 zero bytes of metadata. */
+static void test_to_link_plain(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[TUN_BUF];
+	uint64_t dirty = 0;
+	struct vq_chain c;
+
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_a, mac_r, 1518), &f->peer_addr, false, &dirty),
+			 DROP_NONE);
+	tun_flush_links(&f->t, dirty);
+	assert_int_equal(vq_pop(&f->la.rxq, &c), 1);
+	assert_int_equal(c.out_len, LINK_META_LEN + 1518);
+	assert_memory_equal(c.seg[0].p, ((const uint8_t[LINK_META_LEN]){ 0 }), LINK_META_LEN);
+	assert_memory_equal(c.seg[0].p + LINK_META_LEN, b + VXLAN_HDR_LEN, 1518);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_encap_layout), cmocka_unit_test(test_decap),
+		T(test_from_network), T(test_from_network_socket), T(test_to_network),
+		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
+		T(test_tso_leaves_as_mtu_sized_datagrams), T(test_partial_checksum_completed), T(test_to_link_plain),
+	};
+
+	return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
+}
