@@ -93,16 +93,12 @@ static int known_vm(const char *dir, const char *what, const char *vm)
 	return -1;
 }
 
-/* Whether the snapshot's status says vm has guest=external. */
-static bool external_guest(const char *vm)
+/* The snapshot status's guest= word for vm ("external", "tunnel"), or NULL. */
+static const char *guest_word(const char *vm)
 {
 	int i = snapshot_vm(&snap, vm);
-	unsigned k;
 
-	for (k = 0; i >= 0 && k < snap.status[i].npairs; k++)
-		if (strcmp(status_key(&snap.status[i], k), "guest") == 0)
-			return strcmp(status_value(&snap.status[i], k), "external") == 0;
-	return false;
+	return i >= 0 ? status_get(&snap.status[i], "guest") : NULL;
 }
 
 int cmd_console(const char *dir, const char *vm)
@@ -121,7 +117,11 @@ int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 
 	if (known_vm(dir, "exec", vm) < 0)
 		return EXEC_FAILED;
-	if (external_guest(vm)) {
+	if (guest_word(vm) && strcmp(guest_word(vm), "tunnel") == 0) {
+		fprintf(stderr, "multivm: exec: %s is a tunnel ([tunnel %s]), not a VM\n", vm, vm);
+		return EXEC_FAILED;
+	}
+	if (guest_word(vm) && strcmp(guest_word(vm), "external") == 0) {
 		fprintf(stderr, "multivm: exec: %s is an external guest (guest = external): "
 			"it has no multivm agent\n", vm);
 		return EXEC_FAILED;

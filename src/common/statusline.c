@@ -56,7 +56,7 @@ int status_line_format(char *out, size_t size, const struct vm_status *v)
 		     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s\n",
 		     v->name, v->degraded ? "degraded" : v->state, (int)v->vmm, (int)v->qemu,
 		     v->kvm ? "kvm" : "tcg", v->console_log, (unsigned long long)v->log_bytes_dropped,
-		     v->external ? " guest=external" : "", v->degraded ? " reason=vmm_not_running" : "");
+		     v->tunnel ? " guest=tunnel" : v->external ? " guest=external" : "", v->degraded ? " reason=vmm_not_running" : "");
 	if (n < 0 || (size_t)n >= size || n >= STATUS_LINE_MAX) {
 		if (size)
 			out[0] = 0;

@@ -1,7 +1,9 @@
 /* One line of STATE/status, the seam between the supervisor (writes it)
  * and every `multivm status/stats/top` (reads it):
  *
- *     NAME state=up vmm=PID qemu=PID engine=tcg console=LOG log_bytes_dropped=N [guest=external] [reason=...]
+ *     NAME state=up vmm=PID qemu=PID engine=tcg console=LOG log_bytes_dropped=N [guest=external|tunnel] [reason=...]
+ *
+ * (guest=tunnel: a [tunnel NAME], whose "vmm" is the tunnel process.)
  *
  * The reader is generic (NAME key=value ...) and trusts nothing: lines and
  * pairs are bounded, and a word without '=' after the first pair continues
@@ -23,6 +25,7 @@ struct vm_status {
 	const char *state;		/* "degraded" when its VMM is not serving */
 	pid_t vmm, qemu;		/* 0: none running */
 	bool kvm, external, degraded;
+	bool tunnel;			/* a tunnel process, not a VM: guest=tunnel */
 	const char *console_log;	/* "-": not ours */
 	uint64_t log_bytes_dropped;
 };

@@ -15,9 +15,9 @@
 #include "common/mac.h"
 #include "common/pciaddr.h"
 
-#define MAX_PENDING_LINKS 256
+#define MAX_PENDING_LINKS CFG_MAX_LINKS
 
-enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS };
+enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL };
 
 struct pending_link {
 	char a[CFG_NAME_MAX], b[CFG_NAME_MAX];
@@ -50,6 +50,8 @@ struct parser {
 	struct pending_link pl[MAX_PENDING_LINKS];
 	unsigned npl;
 	int mesh_line;
+	/* [tunnel NAME]: the required keys given (bit 0 local, 1 remote, 2 vni). */
+	unsigned tun_keys[CFG_MAX_VMS];
 	int system_line, links_line;	/* where those sections opened, 0: not yet */
 };
 
@@ -93,24 +95,25 @@ static char *trim(char *s)
 	return s;
 }
 
-static void new_vm(struct parser *p, const char *name)
+static void new_vm(struct parser *p, const char *kind, const char *name)
 {
 	struct config *c = p->c;
 	struct cfg_vm *v;
 	unsigned i;
 
 	if (!valid_name(name)) {
-		fail(p, p->line, "[vm %s]: bad VM name (use [a-z][a-z0-9_-]*, at most %d characters)",
-		     name, CFG_NAME_MAX - 1);
+		fail(p, p->line, "[%s %s]: bad %s name (use [a-z][a-z0-9_-]*, at most %d characters)",
+		     kind, name, strcmp(kind, "vm") ? kind : "VM", CFG_NAME_MAX - 1);
 		return;
 	}
 	for (i = 0; i < c->nvms; i++)
 		if (strcmp(c->vm[i].name, name) == 0) {
-			fail(p, p->line, "[vm %s]: VM declared twice (first at line %d)", name, c->vm[i].line);
+			fail(p, p->line, "[%s %s]: %s declared twice (first at line %d)", kind, name,
+			     c->vm[i].tunnel ? "tunnel" : "VM", c->vm[i].line);
 			return;
 		}
 	if (c->nvms >= CFG_MAX_VMS) {
-		fail(p, p->line, "[vm %s]: too many VMs (at most %d)", name, CFG_MAX_VMS);
+		fail(p, p->line, "[%s %s]: too many VMs and tunnels (at most %d together)", kind, name, CFG_MAX_VMS);
 		return;
 	}
 	v = &c->vm[c->nvms];
@@ -121,6 +124,10 @@ static void new_vm(struct parser *p, const char *name)
 	v->restart = RESTART_ALWAYS;
 	v->pci_irq = -1;
 	v->line = p->line;
+	if (strcmp(kind, "tunnel") == 0) {
+		v->tunnel = v->external = true;
+		v->tun_port = CFG_VXLAN_PORT;
+	}
 	p->vm = c->nvms++;
 }
 
@@ -158,10 +165,13 @@ static void open_section(struct parser *p, const char *line)
 		once(p, &p->links_line, name);
 	} else if (strncmp(name, "vm", 2) == 0 && isspace((unsigned char)name[2])) {
 		p->sec = SEC_VM;
-		new_vm(p, trim(name + 3));
+		new_vm(p, "vm", trim(name + 3));
+	} else if (strncmp(name, "tunnel", 6) == 0 && isspace((unsigned char)name[6])) {
+		p->sec = SEC_TUNNEL;
+		new_vm(p, "tunnel", trim(name + 7));
 	} else {
 		p->sec = SEC_NONE;
-		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME] or [links])", name);
+		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME], [tunnel NAME] or [links])", name);
 	}
 }
 
@@ -598,6 +608,61 @@ static void vm_key(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[%s] %s: unknown key", p->sec_name, k);
 }
 
+/* [tunnel NAME] */
+
+/* An IPv4 address a tunnel can use: not multicast nor the limited
+ * broadcast; the unspecified address only where any is allowed. */
+static bool parse_ipv4(const char *s, bool any_ok, uint32_t *out)
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return false;
+	h = ntohl(a.s_addr);
+	if ((h >> 28) == 0xe || h == 0xffffffffu || (h == 0 && !any_ok))
+		return false;
+	*out = h;
+	return true;
+}
+
+static void tun_local(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_ipv4(v, true, &p->c->vm[p->vm].tun_local))
+		fail(p, p->line, "[%s] local: '%s' is not an IPv4 address to bind (e.g. 10.9.0.1)", p->sec_name, v);
+	p->tun_keys[p->vm] |= 1;
+}
+
+static void tun_remote(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_ipv4(v, false, &p->c->vm[p->vm].tun_remote))
+		fail(p, p->line, "[%s] remote: '%s' is not a unicast IPv4 address (e.g. 10.9.0.2)", p->sec_name, v);
+	p->tun_keys[p->vm] |= 2;
+}
+
+static void tun_vni(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_uint(v, 0, 0xffffff, &p->c->vm[p->vm].tun_vni))
+		fail(p, p->line, "[%s] vni: '%s' is not a VXLAN network identifier (0 to 16777215)", p->sec_name, v);
+	p->tun_keys[p->vm] |= 4;
+}
+
+static void tun_port(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *t = &p->c->vm[p->vm];
+
+	if (!parse_uint(v, 1, 65535, &t->tun_port))
+		fail(p, p->line, "[%s] port: '%s' is not a UDP port (1 to 65535)", p->sec_name, v);
+	t->tun_port_line = p->line;
+}
+
+static const struct key tunnel_keys[] = {
+	{ "local", tun_local, false },
+	{ "remote", tun_remote, false },
+	{ "vni", tun_vni, false },
+	{ "port", tun_port, false },
+};
+
 /* [links]: mesh, else every key is a VM and its value the VMs it links to. */
 
 static void links_mesh(struct parser *p, const char *k, const char *v)
@@ -641,7 +706,8 @@ static void links_key(struct parser *p, const char *k, const char *v)
 	}
 }
 
-_Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32,
+_Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32 &&
+	       NKEYS(tunnel_keys) <= 32,
 	       "a section's keys fit parser.seen");
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -665,6 +731,11 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	case SEC_LINKS:
 		links_key(p, name, value);
+		break;
+	case SEC_TUNNEL:
+		if (!set_key(p, tunnel_keys, NKEYS(tunnel_keys), name, value))
+			fail(p, p->line, "[%s] %s: unknown key (a tunnel has local, remote, vni and port)",
+			     p->sec_name, name);
 		break;
 	case SEC_NONE:
 		fail(p, p->line, "%s: key outside any section", name);
@@ -710,14 +781,20 @@ static void resolve_links(struct parser *p)
 	struct config *c = p->c;
 	unsigned i, j;
 
-	if (p->mesh_line && p->npl) {
-		fail(p, p->pl[0].line, "[links] %s: list links or use mesh = yes, not both", p->pl[0].a);
-		return;
+	/* With mesh = yes only links to tunnels are listed. */
+	for (i = 0; i < p->npl && p->mesh_line; i++) {
+		int a = config_vm_index(c, p->pl[i].a), b = config_vm_index(c, p->pl[i].b);
+
+		if (!(a >= 0 && c->vm[a].tunnel) && !(b >= 0 && c->vm[b].tunnel)) {
+			fail(p, p->pl[i].line, "[links] %s: list links or use mesh = yes, not both", p->pl[i].a);
+			return;
+		}
 	}
-	if (p->mesh_line)
+	if (p->mesh_line)	/* the VMs; a tunnel is linked by name */
 		for (i = 0; i < c->nvms; i++)
 			for (j = i + 1; j < c->nvms; j++)
-				add_link(p, "mesh", i, j, p->mesh_line);
+				if (!c->vm[i].tunnel && !c->vm[j].tunnel)
+					add_link(p, "mesh", i, j, p->mesh_line);
 	for (i = 0; i < p->npl && !p->failed; i++) {
 		struct pending_link *l = &p->pl[i];
 		int a = config_vm_index(c, l->a), b = config_vm_index(c, l->b);
@@ -728,33 +805,70 @@ static void resolve_links(struct parser *p)
 			fail(p, l->line, "[links] %s: no VM called '%s'", l->a, l->b);
 		else if (a == b)
 			fail(p, l->line, "[links] %s: a VM cannot link to itself", l->a);
+		else if (c->vm[a].tunnel && c->vm[b].tunnel)
+			fail(p, l->line, "[links] %s: a tunnel links only to VMs, not to tunnel %s", l->a, l->b);
 		else
 			add_link(p, l->a, a, b, l->line);
 	}
 	qsort(c->link, c->nlinks, sizeof(c->link[0]), cmp_link);
 }
 
+/* Required keys, and no two tunnels on the same UDP port of one address. */
+static void check_tunnel(struct parser *p, unsigned i)
+{
+	static const char *const need[] = { "local", "remote", "vni" };
+	const struct cfg_vm *t = &p->c->vm[i];
+	unsigned k;
+
+	for (k = 0; k < 3; k++)
+		if (!(p->tun_keys[i] & (1u << k))) {
+			fail(p, t->line, "[tunnel %s] %s: required", t->name, need[k]);
+			return;
+		}
+	if (t->tun_local == t->tun_remote) {
+		fail(p, t->line, "[tunnel %s] remote: the same address as local", t->name);
+		return;
+	}
+	for (k = 0; k < i; k++) {
+		const struct cfg_vm *o = &p->c->vm[k];
+
+		if (o->tunnel && o->tun_port == t->tun_port &&
+		    (o->tun_local == t->tun_local || !o->tun_local || !t->tun_local))
+			fail(p, t->tun_port_line ? t->tun_port_line : t->line,
+			     "[tunnel %s] port: UDP port %u on this address is tunnel %s's already", t->name,
+			     t->tun_port, o->name);
+	}
+}
+
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
-	unsigned i, j;
+	unsigned i, j, nth;
 
-	if (!p->failed && c->nvms == 0)
+	for (i = nth = 0; i < c->nvms; i++)
+		nth += !c->vm[i].tunnel;
+	if (!p->failed && nth == 0)
 		fail(p, p->line, "no VMs: declare at least one [vm NAME] section");
-	for (i = 0; i < c->nvms && !p->failed; i++) {
+	for (i = 0, nth = 0; i < c->nvms && !p->failed; i++) {
 		struct cfg_vm *v = &c->vm[i];
 
+		if (v->tunnel) {
+			check_tunnel(p, i);
+			continue;
+		}
 		if (!v->offloads_line)
 			v->offloads = c->offloads;
 		if (!v->mtu_line)
 			v->mtu = c->mtu;
-		if (!p->mac_given[i]) {
+		if (!p->mac_given[i]) {	/* by VM, not node: tunnels take none */
 			static const uint8_t base[5] = { 0x52, 0x54, 0x00, 0x4d, 0x56 };
 
 			memcpy(v->mac, base, 5);
-			v->mac[5] = i + 1;
+			v->mac[5] = ++nth;
 		}
 		for (j = 0; j < i; j++) {
+			if (c->vm[j].tunnel)
+				continue;
 			if (memcmp(c->vm[j].mac, v->mac, 6) == 0)
 				fail(p, p->mac_given[i] ? p->mac_line[i] : v->line,
 				     "[vm %s] mac: same MAC as %s", v->name, c->vm[j].name);

@@ -11,6 +11,7 @@
  * most CFG_MAX_VMS - 1 links (common/stats.h: STATS_MAX_LINKS). */
 #define CFG_MAX_VMS	64
 #define CFG_MAX_LINKS	(CFG_MAX_VMS * (CFG_MAX_VMS - 1) / 2)
+#define CFG_VXLAN_PORT	4789
 /* Limits other modules share: a name here is a name everywhere (link
  * headers, stats files, capture rings), and link_queue_size is the link
  * format's Q (docs/link-format.md); their layouts are pinned on them. */
@@ -38,6 +39,13 @@ struct cfg_vm {
 	bool offloads;			/* checksum and TCP segmentation offloads offered to the guest */
 	unsigned mtu;			/* eth0's MTU, 68..9000 */
 	int offloads_line, mtu_line;	/* 0: [system]'s value */
+	/* [tunnel NAME]: not a VM but a VXLAN tunnel process (src/tunnel/);
+	 * external is set too (no QEMU, no console), mac is unused. */
+	bool tunnel;
+	uint32_t tun_local, tun_remote;	/* IPv4, host byte order */
+	uint32_t tun_vni;		/* 0..2^24-1 */
+	unsigned tun_port;		/* UDP, default 4789 */
+	int tun_port_line;
 	int line;			/* line of its [vm NAME] header */
 	int passthrough_line;
 	/* pci passthrough: values the user stated, checked against the

@@ -1,5 +1,7 @@
 #include "supervisor/spawn.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,17 +54,29 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 
 	memset(a, 0, sizeof(*a));
 	a->stats_fd = a->capture_fd = a->ready_fd = -1;
-	if (snprintf(a->name, sizeof(a->name), "%s", vm->name) >= (int)sizeof(a->name) ||
-	    state_file(a->socket, state_dir, vm->name, SF_VHOST) < 0)
+	if (snprintf(a->name, sizeof(a->name), "%s", vm->name) >= (int)sizeof(a->name))
 		return -ENAMETOOLONG;
-	memcpy(a->mac, vm->mac, ETH_ALEN);
 	a->queue_size = cfg->link_queue_size;
 	a->drop = ra->drop;
 	a->uid = ra->uid;
 	a->gid = ra->gid;
-	a->group_connect = vm->external;
-	a->mtu = vm->mtu;
-	a->offloads = vm->offloads;
+	if (vm->tunnel) {	/* `multivm tunnel` (src/tunnel/main.c): no guest, no socket */
+		a->tunnel = true;
+		a->local.s_addr = htonl(vm->tun_local);
+		a->remote.s_addr = htonl(vm->tun_remote);
+		a->port = vm->tun_port;
+		a->vni = vm->tun_vni;
+		for (k = 0; k < cfg->nvms; k++)	/* every VM here: none may be a remote source */
+			if (!cfg->vm[k].tunnel)
+				memcpy(a->local_mac[a->nlocal++], cfg->vm[k].mac, ETH_ALEN);
+	} else {
+		if (state_file(a->socket, state_dir, vm->name, SF_VHOST) < 0)
+			return -ENAMETOOLONG;
+		memcpy(a->mac, vm->mac, ETH_ALEN);
+		a->group_connect = vm->external;
+		a->mtu = vm->mtu;
+		a->offloads = vm->offloads;
+	}
 	for (k = 0; k < cfg->nlinks; k++) {
 		const struct cfg_link *l = &cfg->link[k];
 		struct vmm_link_arg *la = &a->link[a->nlinks];
@@ -76,7 +90,10 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 		if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=
 		    (int)sizeof(la->peer))
 			return -ENAMETOOLONG;
-		memcpy(la->peer_mac, cfg->vm[side ? l->a : l->b].mac, ETH_ALEN);
+		/* Behind a tunnel are remote VMs of any MAC: it has none. */
+		la->tunnel = cfg->vm[side ? l->a : l->b].tunnel;
+		if (!la->tunnel)
+			memcpy(la->peer_mac, cfg->vm[side ? l->a : l->b].mac, ETH_ALEN);
 		la->side = side;
 		la->memfd = links[k].memfd;
 		la->rx_kick = links[k].kick[1 - side];

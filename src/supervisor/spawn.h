@@ -12,7 +12,8 @@
 #include "vmm/args.h"
 
 /* The VMM command line for VM i of cfg: its name, MAC, socket, queue size,
- * user (ra) and its ends of its links. The caller adds the fds it opened
+ * user (ra) and its ends of its links; for a [tunnel NAME] the tunnel
+ * process's (a->tunnel: its endpoints, VNI and every VM's MAC). The caller adds the fds it opened
  * (stats, capture, ready). 0, or -ENAMETOOLONG / -E2BIG. */
 int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir);

@@ -97,7 +97,7 @@ static void write_status(struct sup *s)
 		st[i] = (struct vm_status){
 			.name = v->cfg->name, .state = state_names[v->state], .qemu = v->p.pid[CHILD_QEMU],
 			.vmm = v->p.vmm_serving ? v->p.pid[CHILD_VMM] : 0, .kvm = s->plan->kvm,
-			.external = v->cfg->external,
+			.external = v->cfg->external, .tunnel = v->cfg->tunnel,
 			.console_log = con[i], .log_bytes_dropped = s->cons->log[i].dropped + v->logs_dropped,
 			/* A VM whose VMM is not serving has no network: say so. */
 			.degraded = !v->p.vmm_serving && v->state != ST_STARTING && v->state != ST_STOPPED &&

@@ -67,7 +67,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	a.stats_fd = p->stats_fd;
-	a.capture_fd = p->capture_fd;
+	a.capture_fd = p->cfg->tunnel ? -1 : p->capture_fd;	/* a tunnel records nothing */
 	a.ready_fd = fds[1];
 	unlink(sock);	/* QEMU must not find the old one meanwhile */
 	refresh_link_headers(p, env);

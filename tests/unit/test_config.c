@@ -111,7 +111,7 @@ static void test_bad_inputs(void **state)
 	refuse("[vm a]\nmemroy = 1G\n", "bad.ini:2: [vm a] memroy: unknown key");
 	refuse("[system]\nfoo = 1\n", "bad.ini:2: [system] foo: unknown key");
 	refuse("[vm a]\n[net]\nx = 1\n",
-	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME] or [links])");
+	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME], [tunnel NAME] or [links])");
 	refuse("[vm a]\n\n[vm a]\n", "bad.ini:3: [vm a]: VM declared twice (first at line 1)");
 	refuse("[vm A]\n", "bad.ini:1: [vm A]: bad VM name (use [a-z][a-z0-9_-]*, at most 31 characters)");
 	refuse("[vm a]\n[links]\na = zz\n", "bad.ini:3: [links] a: no VM called 'zz'");
@@ -199,7 +199,7 @@ static void test_offloads_and_mtu(void **state)
 /* A golden message for every key and rule that had none. */
 static void test_more_messages(void **state)
 {
-	static char text[8192], want[256];
+	static char text[16384], want[256];
 	size_t n;
 	int i;
 
@@ -221,9 +221,9 @@ static void test_more_messages(void **state)
 	refuse(text, "bad.ini:2: line longer than 198 characters");
 	/* More link lines than the parser holds: refused at the first one over. */
 	n = (size_t)snprintf(text, sizeof(text), "[vm a]\n[vm b]\n[links]\n");
-	for (i = 0; i < 300 && n < sizeof(text) - 8; i++)
+	for (i = 0; i < CFG_MAX_LINKS + 10 && n < sizeof(text) - 8; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "a = b\n");
-	snprintf(want, sizeof(want), "bad.ini:%d: [links] a: too many links", 3 + 256 + 1);
+	snprintf(want, sizeof(want), "bad.ini:%d: [links] a: too many links", 3 + CFG_MAX_LINKS + 1);
 	refuse(text, want);
 }
 
@@ -234,7 +234,89 @@ static void test_too_many_vms(void **state)
 
 	for (i = 0; i <= CFG_MAX_VMS; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "[vm v%d]\n", i);
-	refuse(text, "bad.ini:17: [vm v16]: too many VMs (at most 16)");
+	refuse(text, "bad.ini:65: [vm v64]: too many VMs and tunnels (at most 64 together)");
+}
+
+/* 64 VMs in a full mesh: every VMM holds 63 links. */
+static void test_64_vm_mesh(void **state)
+{
+	char text[2048] = "";
+	int i;
+
+	for (i = 0; i < CFG_MAX_VMS; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "[vm v%d]\n", i);
+	strcat(text, "[links]\nmesh = yes\n");
+	assert_int_equal(config_load_string(&c, text, "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.nvms, 64);
+	assert_int_equal(c.nlinks, 64 * 63 / 2);
+	assert_int_equal(c.vm[63].mac[5], 64);
+	assert_true(config_linked(&c, 0, 63) && config_linked(&c, 62, 63));
+}
+
+/* [tunnel NAME]: a node of the link graph with a UDP endpoint. */
+static void test_tunnel(void **state)
+{
+	const char *t = "[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 42\n[vm b]\n"
+			"[tunnel two]\nlocal = 0.0.0.0\nremote = 10.9.0.3\nvni = 16777215\nport = 8472\n"
+			"[links]\nmesh = yes\na = up two\nb = up\n";
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.nvms, 4);
+	assert_true(c.vm[1].tunnel && c.vm[1].external && !c.vm[0].tunnel);
+	assert_int_equal(c.vm[1].tun_local, 0x0a090001);
+	assert_int_equal(c.vm[1].tun_remote, 0x0a090002);
+	assert_int_equal(c.vm[1].tun_vni, 42);
+	assert_int_equal(c.vm[1].tun_port, 4789);
+	assert_int_equal(c.vm[3].tun_port, 8472);
+	assert_int_equal(c.vm[3].tun_vni, 0xffffff);
+	/* MACs by VM, not by node: b is the second VM. */
+	assert_int_equal(c.vm[2].mac[5], 2);
+	/* mesh joins the VMs; tunnels are linked by name. */
+	assert_int_equal(c.nlinks, 4);
+	assert_true(config_linked(&c, 0, 2) && config_linked(&c, 0, 1) && config_linked(&c, 0, 3) &&
+		    config_linked(&c, 2, 1) && !config_linked(&c, 2, 3));
+
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.256\nremote = 10.9.0.2\nvni = 1\n",
+	       "bad.ini:3: [tunnel up] local: '10.9.0.256' is not an IPv4 address to bind (e.g. 10.9.0.1)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 224.0.0.1\nvni = 1\n",
+	       "bad.ini:4: [tunnel up] remote: '224.0.0.1' is not a unicast IPv4 address (e.g. 10.9.0.2)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 0.0.0.0\nvni = 1\n",
+	       "bad.ini:4: [tunnel up] remote: '0.0.0.0' is not a unicast IPv4 address (e.g. 10.9.0.2)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 16777216\n",
+	       "bad.ini:5: [tunnel up] vni: '16777216' is not a VXLAN network identifier (0 to 16777215)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = -1\n",
+	       "bad.ini:5: [tunnel up] vni: '-1' is not a VXLAN network identifier (0 to 16777215)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\nport = 0\n",
+	       "bad.ini:6: [tunnel up] port: '0' is not a UDP port (1 to 65535)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\nport = 65536\n",
+	       "bad.ini:6: [tunnel up] port: '65536' is not a UDP port (1 to 65535)");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nvni = 1\n", "bad.ini:2: [tunnel up] remote: required");
+	refuse("[vm a]\n[tunnel up]\nremote = 10.9.0.1\nvni = 1\n", "bad.ini:2: [tunnel up] local: required");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\n", "bad.ini:2: [tunnel up] vni: required");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.1\nvni = 1\n",
+	       "bad.ini:2: [tunnel up] remote: the same address as local");
+	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nlocal = 10.9.0.1\n",
+	       "bad.ini:4: [tunnel up] local: set twice in this section");
+	refuse("[vm a]\n[tunnel up]\nmemory = 1G\n",
+	       "bad.ini:3: [tunnel up] memory: unknown key (a tunnel has local, remote, vni and port)");
+	refuse("[vm a]\n[tunnel Up]\n", "bad.ini:2: [tunnel Up]: bad tunnel name (use [a-z][a-z0-9_-]*, at most 31 characters)");
+	refuse("[vm a]\n[tunnel a]\n", "bad.ini:2: [tunnel a]: VM declared twice (first at line 1)");
+	/* Port clash: the same port on the same address, or on any address. */
+	refuse("[vm a]\n[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
+	       "[tunnel y]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 2\n",
+	       "bad.ini:6: [tunnel y] port: UDP port 4789 on this address is tunnel x's already");
+	refuse("[vm a]\n[tunnel x]\nlocal = 0.0.0.0\nremote = 10.9.0.2\nvni = 1\nport = 9000\n"
+	       "[tunnel y]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 2\nport = 9000\n",
+	       "bad.ini:11: [tunnel y] port: UDP port 9000 on this address is tunnel x's already");
+	assert_int_equal(config_load_string(&c, "[vm a]\n[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
+					    "[tunnel y]\nlocal = 10.9.0.4\nremote = 10.9.0.3\nvni = 2\n",
+					    "t.ini", err, sizeof(err)), 0);
+	/* Links: a tunnel to a tunnel; no VM at all. */
+	refuse("[vm a]\n[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
+	       "[tunnel y]\nlocal = 10.9.0.4\nremote = 10.9.0.3\nvni = 2\n[links]\nx = y\n",
+	       "bad.ini:11: [links] x: a tunnel links only to VMs, not to tunnel y");
+	refuse("[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n",
+	       "bad.ini:4: no VMs: declare at least one [vm NAME] section");
 }
 
 static void test_long_names_do_not_overflow(void **state)
@@ -297,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
 		cmocka_unit_test(test_external_guest),
+		cmocka_unit_test(test_64_vm_mesh), cmocka_unit_test(test_tunnel),
 		cmocka_unit_test(test_missing_file),
 	};
 

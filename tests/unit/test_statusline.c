@@ -70,6 +70,15 @@ static void test_round_trip(void **state)
 	assert_int_equal(status_parse_line(line, &e), 0);
 	expect(&e, "console", "/srv/my vms/vm1.log");
 	expect(&e, "engine", "tcg");
+
+	/* A tunnel (external too: no QEMU, no console of ours). */
+	v = (struct vm_status){ .name = "tun0", .state = "up", .vmm = 4321, .external = true, .tunnel = true,
+				.console_log = "-" };
+	assert_true(status_line_format(line, sizeof(line), &v) > 0);
+	assert_string_equal(line, "tun0 state=up vmm=4321 qemu=0 engine=tcg console=- log_bytes_dropped=0 guest=tunnel\n");
+	assert_int_equal(status_parse_line(line, &e), 0);
+	expect(&e, "guest", "tunnel");
+	expect(&e, "vmm", "4321");
 }
 
 static void test_format_refuses(void **state)
