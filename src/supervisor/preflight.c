@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "passthrough/pci.h"
+#include "supervisor/fit.h"
 #include "supervisor/qemu.h"
 
 const struct preflight_host *preflight_real_host(void)
@@ -128,7 +129,10 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 			 "`multivm stop` first, or use -S DIR", dir, (int)other);
 		return PREFLIGHT_REFUSED;
 	}
-	if (check_paths(p, dir, err, errlen) < 0)
+	/* A system that does not fit (memory, open files) is refused whole
+	 * rather than failing halfway (supervisor/fit.h). */
+	if (check_paths(p, dir, err, errlen) < 0 ||
+	    fit_check(&p->cfg, plan_needs_qemu(p), h->meminfo ? h->meminfo : "/proc/meminfo", err, errlen) < 0)
 		return PREFLIGHT_REFUSED;
 	if (!plan_needs_qemu(p))
 		return PREFLIGHT_OK;

@@ -28,6 +28,7 @@ struct preflight_host {
 	const char *sysfs;				/* pci_sysfs() */
 	bool (*kvm_boots)(const char *kernel, int timeout_ms);
 	bool (*kvm_usable)(void);
+	const char *meminfo;				/* MemAvailable for fit_check(); NULL: /proc/meminfo */
 };
 
 /* The host itself: /sys (or $MULTIVM_SYSFS) and the real KVM probes. */

@@ -10,6 +10,12 @@
  *                               arrived within 60 s
  *   loop SOCK SRCMAC DSTMAC N   send one frame, then a looping TX chain;
  *                               then expect N frames on RX within 60 s
+ *   fanout SRCMAC N SOCK0 SOCK1...
+ *                               frontend of up to 64 VMMs: send N broadcast
+ *                               frames on SOCK0 (never more than 32 in
+ *                               flight: a link of 64 holds them), expect exactly N on every other
+ *                               one within 60 s and no more in the second
+ *                               after; print what each received
  *   badmem SOCK                 SET_MEM_TABLE with overlapping regions:
  *                               expect the VMM to hang up, then reconnect
  *                               and complete a normal set-up
@@ -238,6 +244,42 @@ static int mode_pair(struct fe *a, struct fe *b, const uint8_t *src, const uint8
 	return got == n ? 0 : 1;
 }
 
+#define FANOUT_MAX 64
+
+static int mode_fanout(struct fe *f, unsigned nf, const uint8_t *src, uint32_t n)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	time_t end = time(NULL) + 60;
+	uint32_t sent = 0, got[FANOUT_MAX] = { 0 }, least = 0;
+	unsigned i;
+	int ok = 1;
+
+	for (i = 0; i < nf; i++)
+		post_rx(&f[i]);
+	while (least < n && time(NULL) < end) {
+		least = n;
+		for (i = 1; i < nf; i++) {
+			got[i] += take_rx(&f[i]);
+			if (got[i] < least)
+				least = got[i];
+		}
+		take_rx(&f[0]);
+		if (sent < n && sent - least < 32 && (uint16_t)(sent - used_idx(&f[0], 1)) < TXBUFS) {
+			send_frame(&f[0], sent++, src, bcast);
+			continue;
+		}
+		poll(NULL, 0, 1);
+	}
+	poll(NULL, 0, 1000);	/* anything more would be a duplicate */
+	for (i = 1; i < nf; i++) {
+		got[i] += take_rx(&f[i]);
+		printf("%u:%u%s", i, got[i], i + 1 < nf ? " " : "\n");
+		ok &= got[i] == n;
+	}
+	printf("sent %u, every other frontend received %s\n", sent, ok ? "all" : "not all");
+	return ok && sent == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fe a, b;
@@ -256,6 +298,17 @@ int main(int argc, char **argv)
 		close(a.sock);
 		setup(&a, argv[2]);
 		return 0;
+	}
+	if (argc >= 6 && argc - 4 <= FANOUT_MAX && !strcmp(argv[1], "fanout")) {
+		static struct fe f[FANOUT_MAX];
+		unsigned k, nf = argc - 4;
+
+		parse_mac(argv[2], src);
+		for (k = 0; k < nf; k++) {
+			fe_new(&f[k]);
+			setup(&f[k], argv[4 + k]);
+		}
+		return mode_fanout(f, nf, src, atoi(argv[3]));
 	}
 	if (argc == 7 && !strcmp(argv[1], "pair")) {
 		fe_new(&b);
