@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -231,6 +233,160 @@ static void test_decode_hostile(void **state)
 	}
 }
 
+/* A tunnel process's command line: every field, 63 links, 64 MACs. */
+static void full_tunnel(struct vmm_args *a)
+{
+	unsigned k;
+
+	full(a);
+	memset(a->mac, 0, sizeof(a->mac));
+	memset(a->socket, 0, sizeof(a->socket));
+	a->capture_fd = -1;
+	a->group_connect = false;
+	a->mtu = 0;
+	a->offloads = false;
+	a->tunnel = true;
+	a->local.s_addr = htonl(0x0a090001);
+	a->remote.s_addr = htonl(0xc0a80102);
+	a->port = 65535;
+	a->vni = VMM_VNI_MAX;
+	a->nlocal = CFG_MAX_VMS;
+	for (k = 0; k < a->nlinks; k++) {
+		struct vmm_link_arg *l = &a->link[k];
+
+		l->tunnel = false;	/* a tunnel links to VMs only */
+		memset(l->peer_mac, 0, ETH_ALEN);
+		l->peer_mac[0] = 0x52;
+		l->peer_mac[5] = k + 1;
+	}
+	for (k = 0; k < a->nlocal; k++) {
+		memset(a->local_mac[k], 0, ETH_ALEN);
+		a->local_mac[k][0] = 0x52;
+		a->local_mac[k][5] = k + 1;
+	}
+}
+
+static void test_tunnel_round_trip(void **state)
+{
+	static struct vmm_args a, b;
+	int n;
+
+	full_tunnel(&a);
+	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	assert_true(n > 2);
+	assert_null(argv[n]);
+	assert_string_equal(argv[1], "tunnel");
+	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* The smallest: no ready fd, no user, no MACs, no links. */
+	a.ready_fd = -1;
+	a.drop = false;
+	a.uid = a.gid = 0;
+	a.nlinks = a.nlocal = 0;
+	a.vni = 0;
+	a.port = 1;
+	memset(a.link, 0, sizeof(a.link));
+	memset(a.local_mac, 0, sizeof(a.local_mac));
+	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	assert_int_equal(n, 16);
+	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* What a tunnel's command line cannot carry is refused at encoding. */
+	full_tunnel(&a);
+	a.mtu = 1500;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full_tunnel(&a);
+	a.capture_fd = 4;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full_tunnel(&a);
+	a.link[0].tunnel = true;
+	a.link[0].peer_mac[0] = a.link[0].peer_mac[5] = 0;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full_tunnel(&a);
+	a.port = 0;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	full_tunnel(&a);
+	a.vni = VMM_VNI_MAX + 1;
+	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+}
+
+/* argv[0] "tunnel"; the rest as given. */
+static int decode_tunnel(struct vmm_args *a, const char *const *words)
+{
+	char *v[2 * VMM_ARGV_MAX] = { "tunnel" };
+	int n = 1;
+
+	while (*words)
+		v[n++] = (char *)*words++;
+	return vmm_args_decode(a, n, v, err, sizeof(err));
+}
+
+#define TBASE "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0.2", "--port", "4789", "--vni", "42", \
+	      "--stats-fd", "3", "--queue-size", "256"
+
+static void tunnel_refused(const char *const *words, const char *why)
+{
+	static struct vmm_args a;
+
+	err[0] = 0;
+	assert_int_equal(decode_tunnel(&a, words), -EINVAL);
+	if (!strstr(err, why))
+		fail_msg("expected '%s', got '%s'", why, err);
+}
+
+static void test_tunnel_decode_hostile(void **state)
+{
+	static struct vmm_args a;
+	char macs[CFG_MAX_VMS * MAC_STR_LEN + 32];
+	unsigned k;
+
+	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, NULL }), 0);
+	assert_true(a.tunnel);
+	assert_int_equal(a.vni, 42);
+	assert_int_equal(ntohl(a.remote.s_addr), 0x0a090002);
+	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, "--local-macs",
+				       "52:54:00:4d:56:01,52:54:00:4d:56:02", NULL }), 0);
+	assert_int_equal(a.nlocal, 2);
+	assert_int_equal(a.local_mac[1][5], 2);
+	/* Each required option. */
+	tunnel_refused((const char *[]){ "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0.2", "--port",
+					 "4789", "--stats-fd", "3", "--queue-size", "256", NULL }, "--vni is missing");
+	/* A VMM's options are not a tunnel's, and the other way round. */
+	tunnel_refused((const char *[]){ TBASE, "--mac", "52:54:00:4d:56:01", NULL }, "unknown argument '--mac'");
+	tunnel_refused((const char *[]){ TBASE, "--socket", "/s", NULL }, "unknown argument");
+	tunnel_refused((const char *[]){ TBASE, "--capture-fd", "4", NULL }, "unknown argument");
+	tunnel_refused((const char *[]){ TBASE, "--mtu", "1500", NULL }, "unknown argument");
+	tunnel_refused((const char *[]){ TBASE, "--group-connect", NULL }, "unknown argument");
+	refused((const char *[]){ BASE, "--vni", "42", NULL }, "unknown argument '--vni'");
+	refused((const char *[]){ BASE, "--local-macs", "52:54:00:4d:56:01", NULL }, "unknown argument");
+	/* Values. */
+	tunnel_refused((const char *[]){ TBASE, "--vni", "1", NULL }, "given twice");
+	tunnel_refused((const char *[]){ "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0.2", "--port",
+					 "4789", "--stats-fd", "3", "--queue-size", "256", "--vni", "16777216", NULL },
+		       "bad --vni");
+	tunnel_refused((const char *[]){ "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0.2", "--port",
+					 "0", "--stats-fd", "3", "--queue-size", "256", "--vni", "1", NULL },
+		       "bad --port");
+	tunnel_refused((const char *[]){ "--name", "t0", "--local", "10.9.0.01", "--remote", "10.9.0.2", "--port",
+					 "1", "--stats-fd", "3", "--queue-size", "256", "--vni", "1", NULL },
+		       "bad --local");
+	tunnel_refused((const char *[]){ "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0", "--port",
+					 "1", "--stats-fd", "3", "--queue-size", "256", "--vni", "1", NULL },
+		       "bad --remote");
+	tunnel_refused((const char *[]){ TBASE, "--local-macs", "52:54:00:4d:56:01,", NULL }, "bad --local-macs");
+	tunnel_refused((const char *[]){ TBASE, "--local-macs", ",52:54:00:4d:56:01", NULL }, "bad --local-macs");
+	tunnel_refused((const char *[]){ TBASE, "--local-macs", "52:54:00:4d:56:0100", NULL }, "bad --local-macs");
+	tunnel_refused((const char *[]){ TBASE, "--local-macs", "", NULL }, "bad --local-macs");
+	/* A tunnel links to VMs only. */
+	tunnel_refused((const char *[]){ TBASE, "--link", "t1,tunnel,0,10,11,12", NULL }, "bad --link");
+	/* At most CFG_MAX_VMS MACs. */
+	macs[0] = 0;
+	for (k = 0; k <= CFG_MAX_VMS; k++)
+		snprintf(macs + strlen(macs), sizeof(macs) - strlen(macs), "%s52:54:00:4d:56:%02x", k ? "," : "", k);
+	tunnel_refused((const char *[]){ TBASE, "--local-macs", macs, NULL }, "bad --local-macs");
+}
+
 static void test_mac(void **state)
 {
 	uint8_t m[ETH_ALEN] = { 1, 2, 3, 4, 5, 6 }, want[ETH_ALEN] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
@@ -259,6 +415,8 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_decode_hostile),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_tunnel_round_trip),
+		cmocka_unit_test(test_tunnel_decode_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
