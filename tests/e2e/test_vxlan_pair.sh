@@ -88,7 +88,8 @@ kill -9 "$tpid"
 across "$STATE/vm0.vhost" "$STATE/vm1.vhost" $A0 $A1 || die "vm0 -> vm1 on A disturbed by the tunnel's death: $out"
 restarted() { p=$(sed -n 's/^ta .*vmm=\([0-9]*\).*/\1/p' "$STATE/status"); [ -n "$p" ] && [ "$p" -gt 0 ] && [ "$p" != "$tpid" ]; }
 wait_for 30 restarted || die "tunnel ta not restarted: $(cat "$STATE/status")"
-wait_for 10 test -S "$STATE/ta.vhost" || die "restarted tunnel did not come up"
+# vmm= shows a pid only once the tunnel said it is ready (--ready-fd).
+wait_for 10 grep -q '^ta state=up ' "$STATE/status" || die "restarted tunnel did not come up: $(cat "$STATE/status")"
 across "$STATE/vm0.vhost" "$SB/b0.vhost" $A0 $B0 || die "A -> B after the tunnel's restart: $out"
 across "$SB/b0.vhost" "$STATE/vm0.vhost" $B0 $A0 || die "B -> A after the tunnel's restart: $out"
 snap
