@@ -10,13 +10,21 @@
  *    The inner source may not be a group address nor any VM of this system
  *    (spoofed); group destinations go to every linked VM, unicast to the
  *    linked VM with that MAC (none: no_link).
- *  - from a linked VM: one descriptor of 14..1518 bytes (malformed), whose
- *    source is that VM's MAC (spoofed); unicast to a VM of this system is
- *    not for a tunnel (no_link); everything else is encapsulated and sent
- *    to the remote.
+ *  - from a linked VM: one link record (docs/link-format.md, version 2)
+ *    whose offload metadata checks as a VMM receiver checks it, for a
+ *    receiver of MTU 1500 that takes no offloads: a plain frame of
+ *    14..1518 bytes, or a TSO / partial-checksum frame (malformed
+ *    otherwise, and for TSO whose segments would exceed 1518 bytes);
+ *    its source is that VM's MAC (spoofed); unicast to a VM of this
+ *    system is not for a tunnel (no_link). Everything else is
+ *    encapsulated and sent to the remote: a TSO frame as one datagram per
+ *    gso_size segment, a partial checksum completed first, so datagrams
+ *    only ever carry plain frames of at most 1518 bytes.
+ *  - to a linked VM: plain records (zero metadata).
  * Every datagram and frame not forwarded is counted once, by reason, in
  * the tunnel's stats record (common/stats.h): guest_tx_* count datagrams
- * received from the network, guest_rx_* frames sent to it.
+ * received from the network, guest_rx_* datagrams sent to it (a TSO
+ * frame's segments each count), and so do its links' rx_*.
  *
  * No allocation and no system call per frame: recvmmsg and sendmmsg move
  * up to TUN_BATCH datagrams per call; doorbells are rung once per batch. */
