@@ -1,0 +1,205 @@
+#!/bin/sh
+# make bench: frames through a VXLAN tunnel between two multivm systems, next
+# to the same traffic through Linux's own vxlan devices, in the same run.
+#
+# multivm: system A on the host (vm0, tunnel ta on 10.231.16.1) and system B
+# in a network namespace (b0, tunnel tb on 10.231.16.2), a veth pair (MTU
+# 1600) between them, `run --no-guests`, all their processes on CPU 0. One
+# dpdk-testpmd on CPU 1 with two net_virtio_user ports, port 0 on A's vm0
+# and port 1 on B's b0, `set fwd mac` (port 0 sends to b0's MAC, port 1 to
+# vm0's), `start tx_first 16`: every frame crosses the tunnel, is forwarded
+# back by the frontend and crosses again. Measured: the sum of both ports'
+# Rx-pps over VX_SECONDS after a 1 s warm-up = frames per second delivered
+# at the far side of the tunnel (both directions together).
+#
+# Linux: two network namespaces joined by a veth pair (MTU 1600), a vxlan
+# device (same VNI, port 4789) in each; in each namespace one bench/rawsend
+# (AF_PACKET, sendmmsg of 64) writes frames of the same size into its vxlan
+# device, addressed to the other device's MAC; one sender on CPU 0 and one
+# on CPU 1 (the veth hands the datagram to the receiving side on the
+# sender's CPU, so each CPU carries one direction end to end). Measured: the
+# sum of both vxlan devices' rx_packets over VX_SECONDS after a 1 s warm-up
+# = frames per second decapsulated at the far side (both directions).
+#
+# Gbit/s counts the inner Ethernet frames (SIZE bytes, no FCS, no
+# VXLAN/UDP/IP/Ethernet outer headers). Per size the median of VX_ROUNDS is
+# printed. Usage: vxlan.sh BUILD (VX_ROUNDS, VX_SECONDS, VX_SIZES)
+set -u
+build=$1
+MV=$(realpath "$build/multivm")
+RAWSEND=$(realpath "$build/bench/rawsend")
+ROUNDS=${VX_ROUNDS:-3}
+SECS=${VX_SECONDS:-3}
+SIZES=${VX_SIZES:-64 1500}
+A0=52:54:00:4d:56:01
+B0=52:54:00:4d:57:01
+NS=mvbx$$ VH=mvbxh$$ VN=mvbxn$$	# multivm: B's namespace and veth
+LA=mvbla$$ LB=mvblb$$ LV=mvblv$$	# Linux: two namespaces and a veth
+W=$(mktemp -d /tmp/mvbx.XXXXXX)
+fe=
+
+if ! command -v dpdk-testpmd >/dev/null; then
+	echo "vxlan: skipped (dpdk-testpmd missing: apt-get install dpdk-dev)"
+	exit 0
+fi
+if [ "$(nproc)" -lt 2 ]; then
+	echo "vxlan: skipped (needs two CPUs)"
+	exit 0
+fi
+
+stop_all() {
+	[ -n "$fe" ] && { exec 3>&-; kill "$fe" 2>/dev/null; wait "$fe" 2>/dev/null; }
+	fe=
+	"$MV" -S "$W/a" stop >/dev/null 2>&1
+	ip netns exec $NS "$MV" -S "$W/b" stop >/dev/null 2>&1
+}
+cleanup() {
+	stop_all
+	ip link del $VH 2>/dev/null
+	ip netns del $NS 2>/dev/null
+	ip netns del $LA 2>/dev/null
+	ip netns del $LB 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+wait_for() {
+	end=$(($(date +%s) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
+gbps() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%.2f", r * s * 8 / 1e9 }'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---- networks ----
+ip netns add $NS && ip netns add $LA && ip netns add $LB || { echo "vxlan: skipped (no network namespaces)"; exit 0; }
+ip link add $VH mtu 1600 type veth peer name $VN mtu 1600 netns $NS || { echo "vxlan: skipped (no veth)"; exit 0; }
+ip addr add 10.231.16.1/24 dev $VH
+ip link set $VH up
+ip netns exec $NS ip link set lo up
+ip netns exec $NS ip addr add 10.231.16.2/24 dev $VN
+ip netns exec $NS ip link set $VN up
+
+ip link add ${LV}a mtu 1600 netns $LA type veth peer name ${LV}b mtu 1600 netns $LB || exit 1
+for s in a b; do
+	ns=$LA; [ $s = b ] && ns=$LB
+	me=1 peer=2; [ $s = b ] && me=2 peer=1
+	ip netns exec $ns ip link set lo up
+	ip netns exec $ns ip addr add 10.231.17.$me/24 dev $LV$s
+	ip netns exec $ns ip link set $LV$s up
+	ip netns exec $ns ip link add vx0 type vxlan id 9 local 10.231.17.$me remote 10.231.17.$peer dstport 4789 dev $LV$s ||
+		{ echo "vxlan: skipped (the kernel has no vxlan devices)"; exit 0; }
+	ip netns exec $ns ip link set vx0 up
+done
+LAMAC=$(ip netns exec $LA cat /sys/class/net/vx0/address)
+LBMAC=$(ip netns exec $LB cat /sys/class/net/vx0/address)
+
+mkdir -p "$W/a" "$W/b"
+cat >"$W/a.ini" <<CONF
+[system]
+addressing = manual
+[vm vm0]
+mac = $A0
+[tunnel ta]
+local = 10.231.16.1
+remote = 10.231.16.2
+vni = 9
+[links]
+vm0 = ta
+CONF
+cat >"$W/b.ini" <<CONF
+[system]
+addressing = manual
+[vm b0]
+mac = $B0
+[tunnel tb]
+local = 10.231.16.2
+remote = 10.231.16.1
+vni = 9
+[links]
+b0 = tb
+CONF
+
+port_stat() {
+	awk -v p="$1" -v f="$2:" -v n="$3" '
+		/NIC statistics for port/ { cur = $(NF - 1); seen[cur]++; next }
+		/statistics for port|statistics for all ports|######/ { cur = -1 }
+		cur == p && seen[cur] == n { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
+		END { print v + 0 }' "$W/fe.log"
+}
+
+# multivm, frames of $1 bytes: leaves frames/s in $rate.
+round_multivm() {
+	rm -rf "$W/a" "$W/b"
+	taskset -c 0 "$MV" -S "$W/a" run --detach --no-guests "$W/a.ini" >/dev/null || return 1
+	ip netns exec $NS taskset -c 0 "$MV" -S "$W/b" run --detach --no-guests "$W/b.ini" >/dev/null || return 1
+	rm -f "$W/fe.in" "$W/fe.log"
+	mkfifo "$W/fe.in"
+	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
+		--lcores '(0,1)@1' --file-prefix="mvbxfe$$" \
+		--vdev="net_virtio_user0,path=$W/a/vm0.vhost,mac=$A0,queues=1,queue_size=256" \
+		--vdev="net_virtio_user1,path=$W/b/b0.vhost,mac=$B0,queues=1,queue_size=256" \
+		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$1" --total-num-mbufs=8192 \
+		--eth-peer=0,$B0 --eth-peer=1,$A0 <"$W/fe.in" >"$W/fe.log" 2>&1 &
+	fe=$!
+	exec 3>"$W/fe.in"
+	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || { echo "vxlan: frontend did not start"; tail -5 "$W/fe.log"; return 1; }
+	echo "set fwd mac" >&3
+	echo "start tx_first 16" >&3
+	sleep 1
+	echo "show port stats all" >&3
+	sleep "$SECS"
+	echo "show port stats all" >&3
+	echo "stop" >&3
+	wait_for 30 grep -q 'Accumulated forward statistics' "$W/fe.log"
+	echo "quit" >&3
+	wait_for 30 grep -q 'Bye' "$W/fe.log"
+	exec 3>&-
+	wait "$fe" 2>/dev/null
+	fe=
+	rate=$(($(port_stat 0 Rx-pps 2) + $(port_stat 1 Rx-pps 2)))
+	"$MV" -S "$W/a" stats >"$W/stats.a.$1"
+	stop_all
+}
+
+rxp() { ip netns exec "$1" cat /sys/class/net/vx0/statistics/rx_packets; }
+# Linux, frames of $1 bytes: leaves frames/s in $rate.
+round_linux() {
+	ip netns exec $LA taskset -c 0 "$RAWSEND" vx0 "$LBMAC" "$LAMAC" "$1" $((SECS + 2)) >"$W/ls.a" 2>&1 &
+	sa=$!
+	ip netns exec $LB taskset -c 1 "$RAWSEND" vx0 "$LAMAC" "$LBMAC" "$1" $((SECS + 2)) >"$W/ls.b" 2>&1 &
+	sb=$!
+	sleep 1
+	a0=$(rxp $LA) b0=$(rxp $LB) t0=$(date +%s.%N)
+	sleep "$SECS"
+	a1=$(rxp $LA) b1=$(rxp $LB) t1=$(date +%s.%N)
+	wait $sa $sb
+	rate=$(awk -v n=$((a1 - a0 + b1 - b0)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", n / (b - a) }')
+	sent=$(($(awk '{ print $2 }' "$W/ls.a") + $(awk '{ print $2 }' "$W/ls.b")))
+	echo "  linux round ${1}B: senders wrote $sent frames in $((SECS + 2)) s ($(mpps $((sent / (SECS + 2)))) Mpps offered), far sides decapsulated $(mpps "$rate") Mpps" >>"$W/notes.$1"
+}
+
+for size in $SIZES; do
+	mv_rates= lx_rates=
+	: >"$W/notes.$size"
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		round_multivm "$size" || exit 1
+		mv_rates="$mv_rates $rate"
+		round_linux "$size"
+		lx_rates="$lx_rates $rate"
+		r=$((r + 1))
+	done
+	m=$(echo "$mv_rates" | median)
+	l=$(echo "$lx_rates" | median)
+	echo "vxlan ${size}B: multivm tunnel $(mpps "$m") Mpps ($(gbps "$m" "$size") Gbit/s), linux vxlan $(mpps "$l") Mpps ($(gbps "$l" "$size") Gbit/s), ratio $(awk -v a="$m" -v b="$l" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds, medians)"
+	echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); linux$(for x in $lx_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	sed 's/^/  /' "$W/notes.$size"
+	awk '$1 == "vm" && $2 == "ta" { for (i = 3; i <= NF; i++) if ($i ~ /^(rx_frames|tx_frames|drop_[a-z_]*)=[1-9]/) printf " %s", $i }
+		END { print "" }' "$W/stats.a.$size" | sed 's/^/  last multivm round, tunnel ta counters:/'
+done
