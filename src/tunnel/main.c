@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "tunnel/tunnel.h"
 #include "vmm/args.h"
+#include "vmm/node.h"
 #include "vmm/sandbox.h"
 
 enum { EV_SIGNAL, EV_UDP, EV_LINK };
@@ -41,53 +42,6 @@ struct tproc {
 	struct link links[STATS_MAX_LINKS];
 	struct tunnel t;
 };
-
-/* A link to a VM, as a VMM attaches one (vmm/main.c). */
-static void add_link(struct tproc *v, const struct vmm_link_arg *a)
-{
-	struct link *l = &v->links[v->t.nlinks];
-	int rc;
-
-	memcpy(l->peer_mac, a->peer_mac, ETH_ALEN);
-	rc = link_attach(l, a->memfd, a->side, v->qsize, a->rx_kick, a->tx_kick, a->peer);
-	if (rc < 0) {
-		if (rc == -EPROTONOSUPPORT)
-			log_err("link to %s: link format version %u, this tunnel speaks version %u "
-				"(docs/link-format.md); it stays down", a->peer, l->peer_version, LINK_VERSION);
-		else
-			log_err("link to %s: cannot attach (%s); it stays down", a->peer,
-				rc == -EPROTO ? "not a link of this format, or damaged" : strerror(-rc));
-		close(a->memfd);
-		close(a->rx_kick);
-		close(a->tx_kick);
-		link_set_down(l, a->peer);
-	}
-	l->st = &v->t.st->link[v->t.nlinks];
-	snprintf(l->st->peer, sizeof(l->st->peer), "%s", a->peer);
-	STAT_SET(l->st->up, rc == 0);
-	if (rc < 0)
-		STAT_ADD(l->st->errors, 1);
-	v->t.nlinks++;
-}
-
-static int map_stats(struct tproc *v, int fd)
-{
-	uint64_t size;
-	void *p;
-
-	if (fd_size(fd, &size) < 0 || size < sizeof(struct vm_stats))
-		return -1;
-	p = mmap(NULL, sizeof(struct vm_stats), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	v->t.st = p;
-	v->t.st->magic = STATS_MAGIC;
-	v->t.st->version = STATS_VERSION;
-	snprintf(v->t.st->name, sizeof(v->t.st->name), "%s", v->name);
-	STAT_ADD(v->t.st->vmm_starts, 1);
-	return 0;
-}
 
 static void usage(void)
 {
@@ -123,13 +77,14 @@ static int parse_args(struct tproc *v, int argc, char **argv)
 	v->t.nlocal = a.nlocal;
 	snprintf(tag, sizeof(tag), "tunnel %s", v->name);
 	log_set_tag(tag);
-	if (map_stats(v, a.stats_fd) < 0) {
+	v->t.st = node_map_stats(a.stats_fd, v->name);
+	if (!v->t.st) {
 		log_err("cannot map stats fd %d", a.stats_fd);
 		return -1;
 	}
 	v->t.links = v->links;
-	for (i = 0; i < a.nlinks; i++)
-		add_link(v, &a.link[i]);
+	for (i = 0; i < a.nlinks; i++, v->t.nlinks++)
+		node_add_link(&v->links[i], &v->t.st->link[i], v->qsize, &a.link[i], "tunnel");
 	STAT_SET(v->t.st->nlinks, v->t.nlinks);
 	return 0;
 }
@@ -159,18 +114,6 @@ static int open_udp(struct tproc *v)
 		return e;
 	}
 	return fd;
-}
-
-/* Tells the supervisor we are up; closing is the rest of the message
- * (if we die first it sees EOF). */
-static void report_ready(struct tproc *v)
-{
-	if (v->ready_fd < 0)
-		return;
-	if (write(v->ready_fd, "r", 1) != 1)
-		log_warn("cannot tell the supervisor we are ready: %s", strerror(errno));
-	close(v->ready_fd);
-	v->ready_fd = -1;
 }
 
 static int ep_add(int ep, int fd, uint32_t events, uint64_t tag)
@@ -285,7 +228,7 @@ int tunnel_main(int argc, char **argv)
 	inet_ntop(AF_INET, &v.t.remote, r, sizeof(r));
 	log_info("VNI %u to %s:%u with %u link(s), sandboxed as uid %u", v.t.vni, r, v.port, v.t.nlinks,
 		 (unsigned)uid);
-	report_ready(&v);
+	node_report_ready(&v.ready_fd);
 	rc = serve(&v);
 	log_info("stopping");
 	for (i = 0; i < v.t.nlinks; i++)

@@ -23,6 +23,7 @@
 #include "link/link.h"
 #include "vmm/args.h"
 #include "vmm/net.h"
+#include "vmm/node.h"
 #include "vmm/sandbox.h"
 #include "vmm/vhost_user.h"
 
@@ -49,58 +50,6 @@ struct vmm {
 	struct net net;
 	uint64_t features_logged;	/* the frontend's features we last logged */
 };
-
-/* A link the supervisor handed us. Its memory is shared with the peer:
- * what the peer did there may stop this one link, never the VMM. */
-static void add_link(struct vmm *v, const struct vmm_link_arg *a)
-{
-	struct link *l = &v->links[v->nlinks];
-	int rc;
-
-	memcpy(l->peer_mac, a->peer_mac, ETH_ALEN);
-	l->tunnel = a->tunnel;	/* remote VMs of any MAC behind it */
-	rc = link_attach(l, a->memfd, a->side, v->qsize, a->rx_kick, a->tx_kick, a->peer);
-	if (rc < 0) {
-		/* The peer can write this memory: what it did there may stop
-		 * this one link, never the VMM and its other links. */
-		if (rc == -EPROTONOSUPPORT)
-			log_err("link to %s: link format version %u, this VMM speaks version %u "
-				"(docs/link-format.md); it stays down", a->peer, l->peer_version, LINK_VERSION);
-		else
-			log_err("link to %s: cannot attach (%s); it stays down", a->peer,
-				rc == -EPROTO ? "not a link of this format, or damaged" : strerror(-rc));
-		close(a->memfd);
-		close(a->rx_kick);
-		close(a->tx_kick);
-		link_set_down(l, a->peer);
-	}
-	l->st = &v->st->link[v->nlinks];
-	snprintf(l->st->peer, sizeof(l->st->peer), "%s", a->peer);
-	STAT_SET(l->st->up, rc == 0);
-	if (rc < 0)
-		STAT_ADD(l->st->errors, 1);
-	v->nlinks++;
-}
-
-static int map_stats(struct vmm *v, int fd)
-{
-	struct stat sb;
-	void *p;
-
-	if (fstat(fd, &sb) < 0 || (size_t)sb.st_size < sizeof(struct vm_stats))
-		return -1;
-	p = mmap(NULL, sizeof(struct vm_stats), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	v->st = p;
-	v->st->magic = STATS_MAGIC;
-	v->st->version = STATS_VERSION;
-	snprintf(v->st->name, sizeof(v->st->name), "%s", v->name);
-	STAT_ADD(v->st->vmm_starts, 1);
-	STAT_SET(v->st->vu_connected, 0);
-	return 0;
-}
 
 /* The capture ring, mapped now: inside the sandbox nothing can be opened.
  * Without it the VM forwards as ever; only capture is unavailable. */
@@ -159,12 +108,14 @@ static int parse_args(struct vmm *v, int argc, char **argv)
 	v->vu.offered = VU_FEATURES | VU_NET_FEATURES | (a.offloads ? VU_OFFLOAD_FEATURES : 0);
 	snprintf(tag, sizeof(tag), "vmm %s", v->name);
 	log_set_tag(tag);
-	if (map_stats(v, a.stats_fd) < 0) {
+	v->st = node_map_stats(a.stats_fd, v->name);
+	if (!v->st) {
 		log_err("cannot map stats fd %d", a.stats_fd);
 		return -1;
 	}
-	for (i = 0; i < a.nlinks; i++)
-		add_link(v, &a.link[i]);
+	STAT_SET(v->st->vu_connected, 0);
+	for (i = 0; i < a.nlinks; i++, v->nlinks++)
+		node_add_link(&v->links[i], &v->st->link[i], v->qsize, &a.link[i], "VMM");
 	STAT_SET(v->st->nlinks, v->nlinks);
 	if (a.capture_fd >= 0)
 		map_capture(v, a.capture_fd);	/* names its streams after the links */
@@ -446,18 +397,6 @@ static int setup(struct vmm *v)
 	return 0;
 }
 
-/* Tells the supervisor we serve: it adds QEMU or marks the VM up only
- * then. Closing is the rest of the message; if we die first, it sees EOF. */
-static void report_ready(struct vmm *v)
-{
-	if (v->ready_fd < 0)
-		return;
-	if (write(v->ready_fd, "r", 1) != 1)
-		log_warn("cannot tell the supervisor we are ready: %s", strerror(errno));
-	close(v->ready_fd);
-	v->ready_fd = -1;
-}
-
 int vmm_main(int argc, char **argv)
 {
 	static struct vmm v;	/* large; keep it off the stack */
@@ -493,7 +432,7 @@ int vmm_main(int argc, char **argv)
 		return 1;
 	}
 	log_info("serving %s with %u link(s), sandboxed as uid %u", v.sock_path, v.nlinks, (unsigned)uid);
-	report_ready(&v);
+	node_report_ready(&v.ready_fd);
 	rc = serve(&v);
 	log_info("stopping");
 	vu_reset(&v.vu);
