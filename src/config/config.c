@@ -843,7 +843,7 @@ static void check_tunnel(struct parser *p, unsigned i)
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
-	unsigned i, j, nth;
+	unsigned i, j, nth, ordinal = 0;
 
 	for (i = nth = 0; i < c->nvms; i++)
 		nth += !c->vm[i].tunnel;
@@ -860,6 +860,12 @@ static void finish(struct parser *p)
 			v->offloads = c->offloads;
 		if (!v->mtu_line)
 			v->mtu = c->mtu;
+		ordinal++;
+		if (c->auto_addr && !v->has_addr) {	/* the Nth VM is 192.168.1.N/24 */
+			v->addr = CFG_AUTO_NET | ordinal;
+			v->prefix = 24;
+			v->has_addr = true;
+		}
 		if (!p->mac_given[i]) {	/* by VM, not node: tunnels take none */
 			static const uint8_t base[5] = { 0x52, 0x54, 0x00, 0x4d, 0x56 };
 
@@ -873,7 +879,9 @@ static void finish(struct parser *p)
 				fail(p, p->mac_given[i] ? p->mac_line[i] : v->line,
 				     "[vm %s] mac: same MAC as %s", v->name, c->vm[j].name);
 			else if (v->has_addr && c->vm[j].has_addr && v->addr == c->vm[j].addr)
-				fail(p, p->addr_line[i], "[vm %s] address: same address as %s", v->name, c->vm[j].name);
+				fail(p, p->addr_line[i] ? p->addr_line[i] : p->addr_line[j],
+				     "[vm %s] address: same address as %s%s", v->name, c->vm[j].name,
+				     p->addr_line[i] && p->addr_line[j] ? "" : " (a VM without address is 192.168.1.N/24, N its place)");
 		}
 	}
 	for (i = 0; i < c->nvms && !p->failed; i++) {

@@ -31,6 +31,7 @@ struct cfg_vm {
 	unsigned cpus;			/* default 1 */
 	uint8_t mac[6];			/* given, or 52:54:00:4d:56:<index+1> */
 	bool has_addr;			/* eth0 address configured at boot */
+#define CFG_AUTO_NET	0xc0a80100u	/* addressing = auto: the Nth VM without one is 192.168.1.N/24 */
 	uint32_t addr;			/* IPv4, host byte order */
 	unsigned prefix;		/* 0..32 */
 	char passthrough[CFG_PATH_MAX];	/* "" none, "user", "tap:IF", "pci:BDF" */

@@ -97,6 +97,26 @@ static void test_custom(void **state)
 	assert_false(config_linked(&c, 0, 2));
 }
 
+/* addressing = auto: a VM without an address is 192.168.1.N/24, N its
+ * place among the VMs; manual leaves it without one. */
+static void test_auto_addresses(void **state)
+{
+	assert_int_equal(config_load_string(&c, "[vm a]\n[vm b]\naddress = 10.0.0.9/8\n[vm c]\n", "t.ini",
+					    err, sizeof(err)), 0);
+	assert_true(c.vm[0].has_addr && c.vm[1].has_addr && c.vm[2].has_addr);
+	assert_int_equal(c.vm[0].addr, 0xc0a80101);
+	assert_int_equal(c.vm[0].prefix, 24);
+	assert_int_equal(c.vm[1].addr, 0x0a000009);
+	assert_int_equal(c.vm[2].addr, 0xc0a80103);
+	assert_int_equal(config_load_string(&c, "[system]\naddressing = manual\n[vm a]\n", "t.ini",
+					    err, sizeof(err)), 0);
+	assert_false(c.vm[0].has_addr);
+	assert_int_equal(config_load_string(&c, "[vm a]\naddress = 192.168.1.2/24\n[vm b]\n", "bad.ini",
+					    err, sizeof(err)), -1);
+	assert_string_equal(err, "bad.ini:2: [vm b] address: same address as a "
+			    "(a VM without address is 192.168.1.N/24, N its place)");
+}
+
 /* The text must be refused with exactly this message. */
 static void refuse(const char *text, const char *want)
 {
@@ -375,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_shipped_file_matches_default),
 		cmocka_unit_test(test_custom),
+		cmocka_unit_test(test_auto_addresses),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
