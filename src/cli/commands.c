@@ -73,7 +73,11 @@ int cmd_stats(const char *dir, enum out_format fmt)
 	if (!state_supervisor(dir) || snapshot_read(dir, &snap) < 0)
 		return not_running(dir);
 	for (i = 0; i < snap.nvms; i++)
-		if (!snap.vm[i].valid)	/* VMM not started yet, or a damaged file */
+		if (snap.vm[i].version)	/* a system started by another multivm */
+			fprintf(stderr, "multivm: counters of %s are stats version %u, this multivm reads version %u: "
+				"stop the system and run it again with this multivm\n", snap.vm[i].name,
+				(unsigned)snap.vm[i].version, STATS_VERSION);
+		else if (!snap.vm[i].valid)	/* VMM not started yet, or a damaged file */
 			fprintf(stderr, "multivm: no valid counters for %s yet\n", snap.vm[i].name);
 	if (fmt == OUT_JSON)
 		return printed(report_stats_json(stdout, &snap));

@@ -5,7 +5,8 @@
  * with relaxed atomic stores (STAT_ADD, STAT_SET: one writer, aligned
  * 64-bit words, so readers may see a slightly old value, never a torn
  * one). Counters survive a VMM restart because the file does. The layout
- * is pinned below: changing it means a new STATS_VERSION. */
+ * is pinned below: changing it means a new STATS_VERSION (a reader
+ * refuses a file of another version, a VMM starts one afresh). */
 #ifndef MULTIVM_STATS_H
 #define MULTIVM_STATS_H
 
@@ -15,7 +16,7 @@
 #include "config/config.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 3
+#define STATS_VERSION 4
 #define STATS_MAX_LINKS (CFG_MAX_VMS - 1)	/* a node links to at most every other */
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
@@ -71,17 +72,27 @@ struct vm_stats {
 	uint64_t vq_errors;		/* guest queues stopped as malformed */
 	uint32_t vu_connected;
 	uint32_t pad;
+	/* Offload work (src/net/), all guests' frames of this VM. A TSO
+	 * frame off a link is passed whole (rx_tso_frames), segmented
+	 * (seg_frames) or dropped: exactly one. */
+	uint64_t tx_offload_frames;	/* guest TX frames with NEEDS_CSUM or GSO metadata */
+	uint64_t tx_tso_frames;		/* TSO frames put whole on a link (once per link) */
+	uint64_t rx_tso_frames;		/* TSO frames passed whole to the guest */
+	uint64_t seg_frames;		/* TSO frames segmented in software for the guest */
+	uint64_t seg_segments;		/* segments delivered from them */
+	uint64_t csum_completed;	/* frames whose partial checksum was completed here */
 	struct link_stats link[STATS_MAX_LINKS];
 };
 
-_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 3)");
+_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 4)");
 _Static_assert(sizeof(struct link_stats) == 176 && offsetof(struct link_stats, tx_frames) == 32 &&
 	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 152 &&
-	       offsetof(struct link_stats, up) == 168, "struct link_stats layout (STATS_VERSION 3)");
-_Static_assert(sizeof(struct vm_stats) == 11304 && offsetof(struct vm_stats, name) == 16 &&
+	       offsetof(struct link_stats, up) == 168, "struct link_stats layout (STATS_VERSION 4)");
+_Static_assert(sizeof(struct vm_stats) == 11352 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
 	       offsetof(struct vm_stats, vu_connects) == 176 && offsetof(struct vm_stats, vu_connected) == 208 &&
-	       offsetof(struct vm_stats, link) == 216, "struct vm_stats layout (STATS_VERSION 3)");
+	       offsetof(struct vm_stats, tx_offload_frames) == 216 && offsetof(struct vm_stats, csum_completed) == 256 &&
+	       offsetof(struct vm_stats, link) == 264, "struct vm_stats layout (STATS_VERSION 4)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

@@ -24,6 +24,16 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 				       "Malformed vhost-user messages from the frontend."),
 	[VM_VU_CONNECTED] = GAUGE("vu_connected", "vu_connected", "1 while a vhost-user frontend is connected."),
 	[VM_VMM_STARTS] = COUNTER("vmm_starts", "vmm_starts_total", "Times a VMM attached to these counters."),
+	[VM_TX_OFFLOAD] = COUNTER("tx_offload_frames", "tx_offload_frames_total",
+				  "Guest TX frames with checksum or segmentation offload metadata."),
+	[VM_TX_TSO] = COUNTER("tx_tso_frames", "tx_tso_frames_total", "TSO frames put whole on a link."),
+	[VM_RX_TSO] = COUNTER("rx_tso_frames", "rx_tso_frames_total", "TSO frames passed whole to the guest."),
+	[VM_SEG_FRAMES] = COUNTER("seg_frames", "seg_frames_total",
+				  "TSO frames the VMM segmented in software for the guest."),
+	[VM_SEG_SEGMENTS] = COUNTER("seg_segments", "seg_segments_total",
+				    "Segments the VMM cut from TSO frames and delivered."),
+	[VM_CSUM_COMPLETED] = COUNTER("csum_completed", "csum_completed_total",
+				      "Frames whose partial checksum the VMM completed in software."),
 };
 
 const struct counter_desc link_counter_desc[LINK__N] = {
@@ -92,7 +102,8 @@ int snapshot_status(const char *dir, struct snapshot *s)
 	return 0;
 }
 
-static int read_stats(const char *dir, const char *name, struct vm_stats *st)
+/* -EPROTONOSUPPORT: a stats file of another version (*version). */
+static int read_stats(const char *dir, const char *name, struct vm_stats *st, uint32_t *version)
 {
 	char p[STATE_PATH_MAX];
 	int fd;
@@ -105,8 +116,13 @@ static int read_stats(const char *dir, const char *name, struct vm_stats *st)
 		return fd;
 	n = pread(fd, st, sizeof(*st), 0);
 	close(fd);
-	if (n != (ssize_t)sizeof(*st) || st->magic != STATS_MAGIC || st->version != STATS_VERSION ||
-	    st->nlinks > STATS_MAX_LINKS)
+	/* The magic and version come first in every version's layout. */
+	if (n >= (ssize_t)offsetof(struct vm_stats, nlinks) && st->magic == STATS_MAGIC &&
+	    st->version != STATS_VERSION) {
+		*version = st->version;
+		return -EPROTONOSUPPORT;
+	}
+	if (n != (ssize_t)sizeof(*st) || st->magic != STATS_MAGIC || st->nlinks > STATS_MAX_LINKS)
 		return -EINVAL;
 	return 0;
 }
@@ -144,6 +160,12 @@ static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
 	v->c[VM_VU_BAD_MESSAGES] = cap(st->vu_bad_messages);
 	v->c[VM_VU_CONNECTED] = st->vu_connected;
 	v->c[VM_VMM_STARTS] = cap(st->vmm_starts);
+	v->c[VM_TX_OFFLOAD] = cap(st->tx_offload_frames);
+	v->c[VM_TX_TSO] = cap(st->tx_tso_frames);
+	v->c[VM_RX_TSO] = cap(st->rx_tso_frames);
+	v->c[VM_SEG_FRAMES] = cap(st->seg_frames);
+	v->c[VM_SEG_SEGMENTS] = cap(st->seg_segments);
+	v->c[VM_CSUM_COMPLETED] = cap(st->csum_completed);
 	for (r = 0; r < DROP__MAX; r++)
 		v->drop[r] = cap(st->drop[r]);
 }
@@ -189,14 +211,17 @@ int snapshot_read(const char *dir, struct snapshot *s)
 {
 	static struct vm_stats st[CFG_MAX_VMS];
 	const struct vm_stats *raw[CFG_MAX_VMS];
+	uint32_t version[CFG_MAX_VMS] = { 0 };
 	unsigned i;
 	int rc = snapshot_status(dir, s);
 
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < s->nvms; i++)
-		raw[i] = read_stats(dir, s->vm[i].name, &st[i]) < 0 ? NULL : &st[i];
+		raw[i] = read_stats(dir, s->vm[i].name, &st[i], &version[i]) < 0 ? NULL : &st[i];
 	snapshot_fill(s, raw);
+	for (i = 0; i < s->nvms; i++)
+		s->vm[i].version = version[i];
 	return 0;
 }
 

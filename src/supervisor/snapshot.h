@@ -22,6 +22,7 @@
 enum vm_counter {
 	VM_TX_FRAMES, VM_TX_BYTES, VM_RX_FRAMES, VM_RX_BYTES,
 	VM_VQ_ERRORS, VM_VU_BAD_MESSAGES, VM_VU_CONNECTED, VM_VMM_STARTS,
+	VM_TX_OFFLOAD, VM_TX_TSO, VM_RX_TSO, VM_SEG_FRAMES, VM_SEG_SEGMENTS, VM_CSUM_COMPLETED,
 	VM__N
 };
 #define VM_DROPS_BEFORE VM_VQ_ERRORS
@@ -49,6 +50,7 @@ extern const struct counter_desc link_counter_desc[LINK__N];
 struct snap_vm {
 	char name[CFG_NAME_MAX];
 	bool valid;		/* counters read; else all 0 (VMM not started yet, damaged file) */
+	uint32_t version;	/* !valid: the stats version the file has, if not ours; else 0 */
 	uint64_t c[VM__N];
 	uint64_t drop[DROP__MAX];
 };

@@ -133,8 +133,10 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uin
 	} else if (vnet_check(&h, peek, len, n->tx_caps, max_plain(n), &m) < 0) {
 		drop(n, NULL, DROP_MALFORMED);
 		return;
-	} else if (m.gso_type) {
-		checked = m.hdrs_len;
+	} else {
+		STAT_ADD(n->st->tx_offload_frames, 1);
+		if (m.gso_type)
+			checked = m.hdrs_len;
 	}
 	if (cap & CAP_BIT(CAP_STREAM_GUEST))
 		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_OUT, c, NET_HDR_LEN, len, peek);
@@ -163,6 +165,8 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uin
 		link_tx_commit(l, len);
 		STAT_ADD(l->st->tx_frames, 1);
 		STAT_ADD(l->st->tx_bytes, len);
+		if (m.gso_type)
+			STAT_ADD(n->st->tx_tso_frames, 1);
 		*dirty |= 1ull << i;
 	}
 }
@@ -302,7 +306,9 @@ static int rx_segment(struct net *n, struct link *l, const struct vnet_meta *m, 
 			return -1;
 		if (rc > 0)
 			return 1;	/* the rest would not fit either */
+		STAT_ADD(n->st->seg_segments, 1);
 	}
+	STAT_ADD(n->st->seg_frames, 1);
 	return 0;
 }
 
@@ -408,6 +414,10 @@ static int rx_frame(struct net *n, struct link *l, unsigned li, const struct vq_
 			vnet_hdr_of(&m, &h);
 		}
 		rc = rx_put(n, l, &h, pc, np, len, cap);
+		if (rc == 0 && (missing & VNET_CAP_CSUM))
+			STAT_ADD(n->st->csum_completed, 1);
+		else if (rc == 0 && m.gso_type)
+			STAT_ADD(n->st->rx_tso_frames, 1);
 	}
 done:
 	if (rc < 0)

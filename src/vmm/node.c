@@ -24,6 +24,9 @@ struct vm_stats *node_map_stats(int fd, const char *name)
 	if (p == MAP_FAILED)
 		return NULL;
 	st = p;
+	/* Another version's counters are not read in this layout: start afresh. */
+	if (st->magic != STATS_MAGIC || st->version != STATS_VERSION)
+		memset(st, 0, sizeof(*st));
 	st->magic = STATS_MAGIC;
 	st->version = STATS_VERSION;
 	snprintf(st->name, sizeof(st->name), "%s", name);

@@ -76,7 +76,9 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "rx_bytes": "rx_bytes_total", "vq_errors": "vq_errors_total", "vu_bad_messages": "vu_bad_messages_total",
           "vu_connected": "vu_connected", "vmm_starts": "vmm_starts_total", "frames": "tx_frames_total",
           "bytes": "tx_bytes_total", "delivered": "delivered_frames_total",
-          "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up"}
+          "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",
+          **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
+                                       "seg_segments", "csum_completed")}}
 NDROPS = 11  # drop reasons, common/stats.h DROP__MAX
 seen = {"vm": 0, "link": 0}
 checked = 0
@@ -105,7 +107,7 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (8 + NDROPS) + 2 * (7 + NDROPS), checked
+assert checked == 2 * (14 + NDROPS) + 2 * (7 + NDROPS), checked
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector

@@ -83,6 +83,13 @@ static void test_tso_passes_to_a_guest_that_takes_it(void **state)
 	assert_int_equal(f->b.st.guest_rx_frames, 1);
 	assert_int_equal(f->b.st.link[0].rx_bytes, len);
 	assert_int_equal(f->a.st.link[0].tx_bytes, len);
+	/* The offload counters: sent with metadata, passed whole, nothing cut. */
+	assert_int_equal(f->a.st.tx_offload_frames, 1);
+	assert_int_equal(f->a.st.tx_tso_frames, 1);
+	assert_int_equal(f->b.st.rx_tso_frames, 1);
+	assert_int_equal(f->b.st.seg_frames, 0);
+	assert_int_equal(f->b.st.seg_segments, 0);
+	assert_int_equal(f->b.st.csum_completed, 0);
 }
 
 /* Segments received by B: each checked, payloads put back together. */
@@ -131,11 +138,19 @@ static void test_tso_segmented_for_a_plain_guest(void **state)
 	assert_int_equal(guest_recv(&f->b, &(uint8_t *){ 0 }), 0);
 	assert_int_equal(f->b.st.guest_rx_frames, 14);
 	assert_int_equal(f->b.st.link[0].rx_frames, 1);
+	assert_int_equal(f->a.st.tx_tso_frames, 1);
+	assert_int_equal(f->b.st.seg_frames, 1);
+	assert_int_equal(f->b.st.seg_segments, 14);
+	assert_int_equal(f->b.st.rx_tso_frames, 0);
+	assert_int_equal(f->b.st.csum_completed, 0);	/* segments' checksums count as segmenting */
 	/* IPv6 too, and a guest that takes NEEDS_CSUM but not TSO. */
 	f->b.net.rx_caps = VNET_CAP_CSUM;
 	send_tso(f, true, 5000, 1428, TF_ACK | TF_FIN | TF_PSH, 0);
 	net_rx(&f->b.net);
 	check_received_segments(f, true, 5000, 1428, true, 0, 4, TF_ACK | TF_FIN | TF_PSH);
+	assert_int_equal(f->a.st.tx_tso_frames, 2);
+	assert_int_equal(f->b.st.seg_frames, 2);
+	assert_int_equal(f->b.st.seg_segments, 18);
 }
 
 /* ECN: a guest with TSO4 but not ECN gets segments, CWR on the first. */
@@ -161,12 +176,16 @@ static void test_segmenting_resumes(void **state)
 	check_received_segments(f, false, 20000, 1448, false, 0, 5, TF_ACK | TF_PSH);
 	assert_int_equal(guest_recv(&f->b, &(uint8_t *){ 0 }), 0);
 	assert_int_equal(f->b.st.link[0].rx_frames, 0);	/* still on the link */
+	assert_int_equal(f->b.st.seg_segments, 5);
+	assert_int_equal(f->b.st.seg_frames, 0);	/* counted once it is whole */
 	guest_post_rx(&f->b, 64);
 	net_rx(&f->b.net);
 	check_received_segments(f, false, 20000, 1448, false, 5, 9, TF_ACK | TF_PSH);
 	assert_int_equal(guest_recv(&f->b, &(uint8_t *){ 0 }), 0);
 	assert_int_equal(f->b.st.link[0].rx_frames, 1);
 	assert_int_equal(f->b.st.guest_rx_frames, 14);
+	assert_int_equal(f->b.st.seg_segments, 14);
+	assert_int_equal(f->b.st.seg_frames, 1);
 }
 
 /* NEEDS_CSUM without GSO: completed for a guest without GUEST_CSUM. */
@@ -186,6 +205,9 @@ static void test_checksum_completed(void **state)
 	assert_int_equal(guest_recv(&f->b, &p), NET_HDR_LEN + len);
 	assert_int_equal(p[0], 0);
 	assert_true(ref_tcp_ok(p + NET_HDR_LEN, l4, len - l4, false));
+	assert_int_equal(f->a.st.tx_offload_frames, 1);
+	assert_int_equal(f->a.st.tx_tso_frames, 0);
+	assert_int_equal(f->b.st.csum_completed, 1);
 	/* A guest with GUEST_CSUM gets it partial, as sent. */
 	f->b.net.rx_caps = VNET_CAP_CSUM;
 	guest_send_hdr(&f->a, &h, f->f, len);
@@ -194,6 +216,9 @@ static void test_checksum_completed(void **state)
 	assert_int_equal(guest_recv(&f->b, &p), NET_HDR_LEN + len);
 	assert_int_equal(p[0], VNET_F_NEEDS_CSUM);
 	assert_memory_equal(p + NET_HDR_LEN, f->f, len);
+	assert_int_equal(f->a.st.tx_offload_frames, 2);
+	assert_int_equal(f->b.st.csum_completed, 1);
+	assert_int_equal(f->b.st.rx_tso_frames, 0);
 }
 
 /* Without MRG_RXBUF a large frame needs one large buffer: 2 KiB ones are
@@ -208,6 +233,7 @@ static void test_large_frame_without_mrg_rxbuf(void **state)
 	send_tso(f, false, 20000, 1448, TF_ACK, 0);
 	net_rx(&f->b.net);
 	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 1);
+	assert_int_equal(f->b.st.rx_tso_frames + f->b.st.seg_frames, 0);	/* a drop, not passed */
 	memcpy(buf, mac_b, 6);
 	memcpy(buf + 6, mac_a, 6);
 	guest_send(&f->a, buf, 60);
@@ -244,6 +270,7 @@ static void test_guest_hostile_headers(void **state)
 	assert_int_equal(f->a.st.drop[DROP_MALFORMED], 5);
 	assert_int_equal(f->a.st.link[0].tx_frames, 0);
 	assert_int_equal(f->a.st.guest_tx_frames, 5);
+	assert_int_equal(f->a.st.tx_offload_frames, 0);	/* only checked frames count */
 }
 
 /* Hostile metadata from the peer, after the sender checked it: the
@@ -266,6 +293,8 @@ static void test_peer_hostile_metadata(void **state)
 	net_rx(&f->b.net);
 	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 3);
 	assert_int_equal(f->b.st.link[0].drop[DROP_MALFORMED], 3);
+	assert_int_equal(f->a.st.tx_tso_frames, 3);
+	assert_int_equal(f->b.st.rx_tso_frames + f->b.st.seg_frames + f->b.st.seg_segments, 0);
 	assert_int_equal(guest_recv(&f->b, &(uint8_t *){ 0 }), 0);
 	assert_int_equal(f->lb.rxq.err, 0);
 }

@@ -55,7 +55,8 @@ static void two_vms(bool valid_b)
 	raw[0] = (struct vm_stats){ .magic = STATS_MAGIC, .version = STATS_VERSION, .nlinks = 1,
 				    .vmm_starts = 2, .guest_tx_frames = 3, .guest_tx_bytes = 180,
 				    .guest_rx_frames = 4, .guest_rx_bytes = 240, .vu_bad_messages = 5,
-				    .vq_errors = 6, .vu_connected = 1 };
+				    .vq_errors = 6, .vu_connected = 1, .tx_offload_frames = 21, .tx_tso_frames = 22,
+				    .rx_tso_frames = 23, .seg_frames = 24, .seg_segments = 25, .csum_completed = 26 };
 	for (r = 0; r < DROP__MAX; r++)
 		raw[0].drop[r] = 10 + r;
 	raw[0].link[0] = (struct link_stats){ .peer = "b", .tx_frames = 7, .tx_bytes = 420, .kicks_sent = 8,
@@ -99,9 +100,11 @@ static void test_status_text_and_json(void **state)
 static const char stats_text[] =
 	"vm a tx_frames=3 tx_bytes=180 rx_frames=4 rx_bytes=240 drop_queue_full=10 drop_no_link=11 "
 	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 drop_not_remote=16 drop_bad_header=17 drop_bad_vni=18 drop_bad_length=19 drop_send_error=20 vq_errors=6 vu_bad_messages=5 "
-	"vu_connected=1 vmm_starts=2\n"
+	"vu_connected=1 vmm_starts=2 tx_offload_frames=21 tx_tso_frames=22 rx_tso_frames=23 seg_frames=24 "
+	"seg_segments=25 csum_completed=26\n"
 	"vm b tx_frames=0 tx_bytes=0 rx_frames=0 rx_bytes=0 drop_queue_full=0 drop_no_link=0 drop_spoofed=0 "
-	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1\n"
+	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1 "
+	"tx_offload_frames=0 tx_tso_frames=0 rx_tso_frames=0 seg_frames=0 seg_segments=0 csum_completed=0\n"
 	"link a->b frames=7 bytes=420 delivered=6 delivered_bytes=360 drop_queue_full=9 drop_no_link=0 "
 	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 kicks=8 errors=3 up=1\n"
 	"link b->a frames=0 bytes=0 delivered=0 delivered_bytes=0 drop_queue_full=0 drop_no_link=0 "
@@ -145,7 +148,7 @@ static void test_stats_json_matches_text(void **state)
 			checked++;
 		}
 	}
-	assert_int_equal(checked, 2 * (8 + DROP__MAX) + 2 * (7 + DROP__MAX));
+	assert_int_equal(checked, 2 * (14 + DROP__MAX) + 2 * (7 + DROP__MAX));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "links"), 0), "to")),
 			    "b");
 	json_decref(j);
@@ -187,6 +190,45 @@ static void test_invalid_vm(void **state)
 	json_decref(j);
 }
 
+/* Writes dir/name with len bytes of p. */
+static void put_file(const char *dir, const char *name, const void *p, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A stats file of another version (a system started by another multivm)
+ * is refused and its version named, not read in this layout. */
+static void test_other_stats_version(void **state)
+{
+	char dir[] = "/tmp/test_report.XXXXXX", cmd[64];
+	static struct vm_stats st;
+	const char status[] = "old state=up\nnew state=up\n";
+
+	assert_non_null(mkdtemp(dir));
+	put_file(dir, "status", status, strlen(status));
+	st = (struct vm_stats){ .magic = STATS_MAGIC, .version = 3, .guest_tx_frames = 5 };
+	put_file(dir, "old.stats", &st, 11304);	/* version 3's size */
+	st.version = STATS_VERSION;
+	put_file(dir, "new.stats", &st, sizeof(st));
+	assert_int_equal(snapshot_read(dir, &s), 0);
+	assert_int_equal(s.nvms, 2);
+	assert_false(s.vm[0].valid);
+	assert_int_equal(s.vm[0].version, 3);
+	assert_int_equal(s.vm[0].c[VM_TX_FRAMES], 0);
+	assert_true(s.vm[1].valid);
+	assert_int_equal(s.vm[1].version, 0);
+	assert_int_equal(s.vm[1].c[VM_TX_FRAMES], 5);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static const char prom_text[] =
 	"# HELP multivm_vm_tx_frames_total Frames taken from the guest's TX queue.\n"
 	"# TYPE multivm_vm_tx_frames_total counter\n"
@@ -212,6 +254,24 @@ static const char prom_text[] =
 	"# HELP multivm_vm_vmm_starts_total Times a VMM attached to these counters.\n"
 	"# TYPE multivm_vm_vmm_starts_total counter\n"
 	"multivm_vm_vmm_starts_total{vm=\"a\"} 2\n"
+	"# HELP multivm_vm_tx_offload_frames_total Guest TX frames with checksum or segmentation offload metadata.\n"
+	"# TYPE multivm_vm_tx_offload_frames_total counter\n"
+	"multivm_vm_tx_offload_frames_total{vm=\"a\"} 21\n"
+	"# HELP multivm_vm_tx_tso_frames_total TSO frames put whole on a link.\n"
+	"# TYPE multivm_vm_tx_tso_frames_total counter\n"
+	"multivm_vm_tx_tso_frames_total{vm=\"a\"} 22\n"
+	"# HELP multivm_vm_rx_tso_frames_total TSO frames passed whole to the guest.\n"
+	"# TYPE multivm_vm_rx_tso_frames_total counter\n"
+	"multivm_vm_rx_tso_frames_total{vm=\"a\"} 23\n"
+	"# HELP multivm_vm_seg_frames_total TSO frames the VMM segmented in software for the guest.\n"
+	"# TYPE multivm_vm_seg_frames_total counter\n"
+	"multivm_vm_seg_frames_total{vm=\"a\"} 24\n"
+	"# HELP multivm_vm_seg_segments_total Segments the VMM cut from TSO frames and delivered.\n"
+	"# TYPE multivm_vm_seg_segments_total counter\n"
+	"multivm_vm_seg_segments_total{vm=\"a\"} 25\n"
+	"# HELP multivm_vm_csum_completed_total Frames whose partial checksum the VMM completed in software.\n"
+	"# TYPE multivm_vm_csum_completed_total counter\n"
+	"multivm_vm_csum_completed_total{vm=\"a\"} 26\n"
 	"# HELP multivm_vm_drops_total Frames the VM's VMM dropped, by reason.\n"
 	"# TYPE multivm_vm_drops_total counter\n"
 	"multivm_vm_drops_total{vm=\"a\",reason=\"queue_full\"} 10\n"
@@ -299,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_stats_json_matches_text),
 		cmocka_unit_test(test_counters_capped),
 		cmocka_unit_test(test_invalid_vm),
+		cmocka_unit_test(test_other_stats_version),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_prometheus_escaping),
 	};
