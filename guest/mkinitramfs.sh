@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the guest image into OUTDIR: initramfs.cpio.gz (busybox-static,
-# the virtio modules of the host's kernel, the multivm agent, init) and
+# the virtio modules of the host's kernel, the multivm agent, init, iperf3
+# and ethtool with their libraries) and
 # vmlinuz (the matching kernel), so kernel and modules always agree.
 # Usage: mkinitramfs.sh OUTDIR   (env MULTIVM_KERNEL_VERSION picks a kernel)
 set -eu
@@ -13,6 +14,7 @@ modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
 need() { [ -e "$1" ] || { echo "mkinitramfs: $1 missing: apt-get install $2" >&2; exit 1; }; }
 need /bin/busybox busybox-static
 need /usr/bin/iperf3 iperf3
+need /usr/sbin/ethtool ethtool
 command -v cpio >/dev/null || need /usr/bin/cpio cpio
 
 ver=${MULTIVM_KERNEL_VERSION:-}
@@ -45,7 +47,7 @@ for m in $modules; do
 done
 # Programs beyond busybox, with the shared libraries ldd finds for them
 # (and the loader), at the same paths as on the host.
-for prog in /usr/bin/iperf3; do
+for prog in /usr/bin/iperf3 /usr/sbin/ethtool; do
 	mkdir -p "$root$(dirname "$prog")"
 	cp "$prog" "$root$prog"
 	for lib in $(ldd "$prog" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do

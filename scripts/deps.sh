@@ -5,7 +5,7 @@ set -eu
 
 mode=${1:-test}
 pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev libjansson-dev libpcap-dev
-      qemu-system-x86 linux-image-amd64 busybox-static cpio gzip iperf3"
+      qemu-system-x86 linux-image-amd64 busybox-static cpio gzip iperf3 ethtool"
 if [ "$mode" = test ]; then
 	# libvirt: tests/e2e/test_libvirt.sh boots a libvirt domain as a member
 	# (it starts libvirtd itself where no systemd has).

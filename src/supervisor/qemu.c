@@ -147,8 +147,11 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-device");
 	/* QEMU 7.2 under TCG crashes in vhost-user start-up with MSI-X. */
 	/* Modern only: the VMM speaks VIRTIO 1.x headers, not legacy ones. */
-	/* host_mtu: the MTU in config space (VIRTIO_NET_F_MTU). */
-	add(&a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x3,disable-legacy=on,host_mtu=%u%s", mac,
+	/* host_mtu: the MTU in config space (VIRTIO_NET_F_MTU). No
+	 * CTRL_GUEST_OFFLOADS: QEMU would ack the guest's switch of its RX
+	 * offloads (ethtool -K rx-gro-hw, XDP) and never tell the VMM, which
+	 * would go on sending TSO frames; without it the guest says "fixed". */
+	add(&a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x3,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off%s", mac,
 	    vm->mtu, o->kvm ? "" : ",vectors=0");
 	passthrough(&a, vm);
 	add(&a, "-device");

@@ -54,7 +54,7 @@ static void test_tcg_default_vm0(void **state)
 	assert_non_null(find(n, "-append", "multivm.name=vm0 multivm.addr=192.168.1.1/24"));
 	assert_non_null(find(n, "-chardev", "socket,id=vu,path=/run/mv/vm0.vhost,reconnect=1"));
 	/* MSI-X off under TCG: QEMU 7.2 crashes in vhost-user start-up with it. */
-	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4d:56:01,addr=0x3,disable-legacy=on,host_mtu=1500,vectors=0"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4d:56:01,addr=0x3,disable-legacy=on,host_mtu=1500,ctrl_guest_offloads=off,vectors=0"));
 	assert_non_null(find(n, "-netdev", "user,id=pt0"));
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=pt0,mac=52:54:00:4d:56:81,addr=0x4"));
 	assert_non_null(find(n, "-chardev", "socket,id=agent,path=/run/mv/vm0.agent,server=on,wait=off"));
