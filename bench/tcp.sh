@@ -8,11 +8,15 @@
 #   tap         two bare QEMU guests on TAP devices in a Linux bridge, in a
 #               network namespace of their own (libvirt's default network)
 # all with the same kernel, initramfs, engine (TCP_ENGINE, default tcg),
-# memory and one vCPU. Prints Gbit/s (iperf3's receiver figure) and
-# multivm's ratio to each of the others. TCP_PARTS picks parts, TCP_TESTS
-# tests (fwd rev p4). TCP_BEFORE=path/to/an/older/multivm adds the part
-# "before": that binary (e.g. one without offloads) with its own guest
-# image, in the same run. Usage: tcp.sh BUILD   (root; run under the e2e lock)
+# memory, one vCPU and virtio-net queue sizes (QEMU_QUEUES). TCP_ROUNDS
+# rounds (default 3), the parts in turn, every other round in reverse
+# order, so that a slow spell of a shared machine hits them all alike.
+# Prints every round's Gbit/s (iperf3's receiver figure), then the
+# median of each and multivm's ratio to each of the others (of medians,
+# and per round). TCP_PARTS picks parts, TCP_TESTS tests (fwd rev p4).
+# TCP_BEFORE=path/to/an/older/multivm adds the part "before": that binary
+# (e.g. one without offloads) with its own guest image, in the same run.
+# Usage: tcp.sh BUILD   (root; run under the e2e lock)
 set -eu
 build=$1
 MV=$(realpath "$build/multivm")
@@ -22,6 +26,12 @@ secs=${TCP_SECONDS:-10}
 parts=${TCP_PARTS:-multivm nooffload stream tap${TCP_BEFORE:+ before}}
 tests=${TCP_TESTS:-fwd rev p4}
 engine=${TCP_ENGINE:-tcg}
+rounds=${TCP_ROUNDS:-3}
+# virtio-net device options for the bare QEMU parts, to match what
+# src/supervisor/qemu.c gives multivm's guests where the option exists
+# (e.g. rx_queue_size=1024; QEMU keeps a TX queue of 256 for backends
+# other than vhost-user). Default: none, as multivm's.
+queues=${QEMU_QUEUES-}
 work=$(mktemp -d /tmp/mvtcp.XXXXXX)
 # The state directory's ancestors must let the run user pass: not $work.
 state=$(mktemp -d /tmp/mvtcps.XXXXXX)
@@ -61,11 +71,11 @@ run_tests() {
 		# shellcheck disable=SC2086
 		if $x0 "iperf3 -c 192.168.1.2 -t $secs -J $opt" >"$work/$part.$t.json" &&
 			r=$(parse <"$work/$part.$t.json"); then
-			echo "$part $t $r" >>"$work/results"
-			echo "tcp: $part $t: $r (Gbit/s, retransmits)" >&2
+			echo "$round $part $t $r" >>"$work/results"
+			echo "tcp: round $round: $part $t: $r (Gbit/s, retransmits)" >&2
 		else
-			echo "$part $t - -" >>"$work/results"
-			echo "tcp: $part $t: failed: $(tail -c 300 "$work/$part.$t.json")" >&2
+			echo "$round $part $t - -" >>"$work/results"
+			echo "tcp: round $round: $part $t: failed: $(tail -c 300 "$work/$part.$t.json")" >&2
 		fi
 	done
 }
@@ -90,8 +100,8 @@ INI
 	"$MV" run --detach --timeout 300 "$work/$1.ini" >/dev/null
 	run_tests "$1" mv_exec0 mv_exec1 || true
 	# Where frames were lost, if anywhere (TCP's retransmissions).
-	"$MV" stats | awk -v p="$1" '/^vm / { d = ""; for (i = 3; i <= NF; i++) if ($i ~ /^drop_/ && $i !~ /=0$/) d = d " " $i
-		print "tcp: " p " " $2 ":" (d == "" ? " no drops" : d) }' >&2
+	"$MV" stats | awk -v p="$1" -v r="$round" '/^vm / { d = ""; for (i = 3; i <= NF; i++) if ($i ~ /^drop_/ && $i !~ /=0$/) d = d " " $i
+		print "tcp: round " r ": " p " " $2 ":" (d == "" ? " no drops" : d) }' >&2
 	"$MV" stop --timeout 30 >/dev/null
 	MV=$keep
 }
@@ -104,7 +114,7 @@ bare_qemu() {
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet multivm.name=bare$n multivm.addr=192.168.1.$((n + 1))/24" \
 		-serial "file:$work/bare$n.console" \
-		-netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=52:54:00:4d:56:0$((n + 1)),addr=0x3" \
+		-netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=52:54:00:4d:56:0$((n + 1)),addr=0x3${queues:+,$queues}" \
 		-device virtio-serial-pci,addr=0x5 \
 		-chardev "socket,id=agent,path=$work/bare$n.agent,server=on,wait=off" \
 		-device virtserialport,chardev=agent,name=multivm.agent
@@ -151,35 +161,60 @@ part_tap() {
 }
 
 : >"$work/results"
-for p in $parts; do
-	case $p in
-	multivm) part_multivm multivm yes ;;
-	nooffload) part_multivm nooffload no ;;
-	before) part_multivm before yes "$(realpath "${TCP_BEFORE:?TCP_BEFORE names the older multivm}")" ;;
-	stream) part_stream ;;
-	tap) part_tap ;;
-	*) echo "tcp: unknown part $p" >&2; exit 2 ;;
-	esac
+order=$parts
+reverse=
+for p in $parts; do reverse="$p $reverse"; done
+start=$(date +%s)
+round=1
+while [ "$round" -le "$rounds" ]; do
+	for p in $order; do
+		case $p in
+		multivm) part_multivm multivm yes ;;
+		nooffload) part_multivm nooffload no ;;
+		before) part_multivm before yes "$(realpath "${TCP_BEFORE:?TCP_BEFORE names the older multivm}")" ;;
+		stream) part_stream ;;
+		tap) part_tap ;;
+		*) echo "tcp: unknown part $p" >&2; exit 2 ;;
+		esac
+	done
+	[ "$order" = "$parts" ] && order=$reverse || order=$parts
+	round=$((round + 1))
 done
 
-echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, Gbit/s (retransmits)"
-awk -v tests="$tests" -v parts="$parts" '
-	{ v[$1, $2] = $3; r[$1, $2] = $4 }
+echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, $rounds rounds in $(($(date +%s) - start)) s, Gbit/s (retransmits)"
+awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" '
+	function median(p, t,   n, i, j, x, a) {
+		n = 0
+		for (i = 1; i <= rounds; i++) if ((i, p, t) in v && v[i, p, t] != "-") a[++n] = v[i, p, t] + 0
+		if (!n) return ""
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { x = a[j]; a[j] = a[j - 1]; a[j - 1] = x }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function ratio(a, b) { return (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) ? sprintf(" %8s", "-") : sprintf(" %8.2fx", a / b) }
+	{ v[$1, $2, $3] = $4; r[$1, $2, $3] = $5 }
 	END {
 		nt = split(tests, T, " "); np = split(parts, P, " ")
-		printf "%-10s", "part"; for (i = 1; i <= nt; i++) printf " %16s", T[i]; printf "\n"
+		printf "%-5s %-10s", "round", "part"; for (i = 1; i <= nt; i++) printf " %16s", T[i]; printf "\n"
+		for (k = 1; k <= rounds; k++)
+			for (j = 1; j <= np; j++) {
+				printf "%-5d %-10s", k, P[j]
+				for (i = 1; i <= nt; i++) printf " %16s", v[k, P[j], T[i]] == "" ? "-" : v[k, P[j], T[i]] == "-" ? "failed" : v[k, P[j], T[i]] " (" r[k, P[j], T[i]] ")"
+				printf "\n"
+			}
+		printf "\nmedian of %d rounds\n", rounds
 		for (j = 1; j <= np; j++) {
-			printf "%-10s", P[j]
-			for (i = 1; i <= nt; i++) printf " %16s", v[P[j], T[i]] == "" ? "-" : v[P[j], T[i]] " (" r[P[j], T[i]] ")"
+			printf "%-16s", P[j]
+			for (i = 1; i <= nt; i++) { m[P[j], T[i]] = median(P[j], T[i]); printf " %9s", m[P[j], T[i]] == "" ? "-" : sprintf("%.3f", m[P[j], T[i]]) }
 			printf "\n"
 		}
+		printf "\nmultivm ratio (of medians; then each round)\n"
 		for (j = 1; j <= np; j++) {
 			if (P[j] == "multivm") continue
-			printf "multivm/%-10s", P[j]
-			for (i = 1; i <= nt; i++) {
-				a = v["multivm", T[i]]; b = v[P[j], T[i]]
-				if (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) printf " %8s", "-"
-				else printf " %8.2fx", a / b
+			printf "%-16s", "/" P[j]
+			for (i = 1; i <= nt; i++) printf "%s", ratio(m["multivm", T[i]], m[P[j], T[i]])
+			for (k = 1; k <= rounds; k++) {
+				printf "   r%d:", k
+				for (i = 1; i <= nt; i++) printf "%s", ratio(v[k, "multivm", T[i]], v[k, P[j], T[i]])
 			}
 			printf "\n"
 		}
