@@ -38,6 +38,7 @@ struct tproc {
 	uid_t uid;
 	gid_t gid;
 	unsigned qsize;
+	unsigned offloads;	/* tun_offloads: 1 GRO, 2 GSO */
 	int ep, sig_fd, ready_fd;
 	struct link links[STATS_MAX_LINKS];
 	struct tunnel t;
@@ -145,6 +146,7 @@ static int setup(struct tproc *v)
 		log_err("cannot bind UDP %s:%u: %s", addr, v->port, strerror(-v->t.fd));
 		return v->t.fd;
 	}
+	v->offloads = tun_offloads(&v->t);
 	if (ep_add(v->ep, v->sig_fd, EPOLLIN, EV_SIGNAL) < 0 ||
 	    ep_add(v->ep, v->t.fd, EPOLLIN, (uint64_t)EV_UDP << 32) < 0)
 		return -errno;
@@ -226,8 +228,8 @@ int tunnel_main(int argc, char **argv)
 		return 1;
 	}
 	inet_ntop(AF_INET, &v.t.remote, r, sizeof(r));
-	log_info("VNI %u to %s:%u with %u link(s), sandboxed as uid %u", v.t.vni, r, v.port, v.t.nlinks,
-		 (unsigned)uid);
+	log_info("VNI %u to %s:%u with %u link(s), UDP GRO %s, GSO %s, sandboxed as uid %u", v.t.vni, r, v.port,
+		 v.t.nlinks, v.offloads & 1 ? "on" : "off", v.offloads & 2 ? "on" : "off", (unsigned)uid);
 	node_report_ready(&v.ready_fd);
 	rc = serve(&v);
 	log_info("stopping");

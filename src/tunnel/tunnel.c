@@ -2,6 +2,7 @@
 #include "tunnel/tunnel.h"
 
 #include <errno.h>
+#include <netinet/udp.h>
 #include <string.h>
 
 #include "net/csum.h"
@@ -17,12 +18,36 @@ void tun_init(struct tunnel *t)
 {
 	unsigned i;
 
-	for (i = 0; i < TUN_BATCH; i++) {
+	for (i = 0; i < TUN_RX_MSGS; i++) {
 		t->in_iov[i].iov_base = t->in_buf[i];
 		t->in_iov[i].iov_len = sizeof(t->in_buf[i]);
-		t->out_iov[i].iov_base = t->out_buf[i];
 	}
+	for (i = 0; i < TUN_BATCH; i++)
+		t->out_iov[i].iov_base = t->out_buf[i];
 	t->nout = 0;
+	t->gso = false;
+	t->gso_below = VXLAN_MAX_PAYLOAD + 1;
+}
+
+unsigned tun_offloads(struct tunnel *t)
+{
+	int on = 1, off = 0;
+	unsigned got = 0;
+
+	if (setsockopt(t->fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0)
+		got |= 1;
+	/* Probing with 0 (no segmentation by default) tells whether the
+	 * kernel knows UDP_SEGMENT (4.18); the size goes per message. */
+	if (setsockopt(t->fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) == 0) {
+		t->gso = true;
+		got |= 2;
+	}
+	return got;
+}
+
+size_t tun_gro_seg(size_t n, int gso)
+{
+	return gso > 0 && (size_t)gso < n ? (size_t)gso : n;
 }
 
 bool tun_is_local(const struct tunnel *t, const uint8_t mac[6])
@@ -114,12 +139,28 @@ void tun_flush_links(struct tunnel *t, uint64_t dirty)
 			link_tx_flush(&t->links[i]);
 }
 
+/* The GRO segment size a received message's control data gives, or 0. */
+static int gro_size(struct msghdr *h)
+{
+	struct cmsghdr *c;
+	int v;
+
+	if (h->msg_flags & MSG_CTRUNC)
+		return 0;	/* unknown: the message is taken as one datagram */
+	for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(v))) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v;
+		}
+	return 0;
+}
+
 bool tun_net_rx(struct tunnel *t)
 {
 	uint64_t dirty = 0;
 	int i, n;
 
-	for (i = 0; i < TUN_BATCH; i++) {
+	for (i = 0; i < TUN_RX_MSGS; i++) {
 		struct msghdr *h = &t->in_msg[i].msg_hdr;
 
 		memset(h, 0, sizeof(*h));
@@ -127,55 +168,122 @@ bool tun_net_rx(struct tunnel *t)
 		h->msg_namelen = sizeof(t->in_from[i]);
 		h->msg_iov = &t->in_iov[i];
 		h->msg_iovlen = 1;
+		h->msg_control = t->in_ctl[i].b;
+		h->msg_controllen = sizeof(t->in_ctl[i].b);
 	}
-	n = recvmmsg(t->fd, t->in_msg, TUN_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(t->fd, t->in_msg, TUN_RX_MSGS, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return false;	/* EAGAIN: drained; errors: epoll says when to retry */
 	for (i = 0; i < n; i++) {
-		const struct msghdr *h = &t->in_msg[i].msg_hdr;
+		struct msghdr *h = &t->in_msg[i].msg_hdr;
 		struct sockaddr_in none = { .sin_family = AF_UNSPEC };
+		const struct sockaddr_in *from = h->msg_namelen >= sizeof(struct sockaddr_in) ? &t->in_from[i] : &none;
+		size_t len = t->in_msg[i].msg_len < TUN_RX_BUF ? t->in_msg[i].msg_len : TUN_RX_BUF;
+		bool trunc = h->msg_flags & MSG_TRUNC;
+		size_t seg = trunc ? len : tun_gro_seg(len, gro_size(h)), off = 0;
 
-		tun_datagram(t, t->in_buf[i], t->in_msg[i].msg_len,
-			     h->msg_namelen >= sizeof(struct sockaddr_in) ? &t->in_from[i] : &none,
-			     h->msg_flags & MSG_TRUNC, &dirty);
+		/* GRO joins datagrams of one flow: each is checked on its own. */
+		do {
+			size_t k = len - off < seg ? len - off : seg;
+
+			tun_datagram(t, t->in_buf[i] + off, k, from, trunc, &dirty);
+			off += k;
+		} while (off < len);
 	}
 	tun_flush_links(t, dirty);
-	return n == TUN_BATCH;
+	return n == TUN_RX_MSGS;
+}
+
+/* Groups datagrams first.. into messages: with GSO a run of equal sizes
+ * (the last may be shorter, as UDP_SEGMENT allows) becomes one message.
+ * Returns the number of messages. */
+static unsigned build_msgs(struct tunnel *t, unsigned first)
+{
+	unsigned m = 0, i = first;
+
+	while (i < t->nout) {
+		struct msghdr *h = &t->out_msg[m].msg_hdr;
+		size_t size = t->out_iov[i].iov_len, total = size;
+		unsigned k = 1;
+
+		if (t->gso && size < t->gso_below)
+			while (i + k < t->nout && k < TUN_GSO_SEGS) {
+				size_t next = t->out_iov[i + k].iov_len;
+
+				if (next > size || total + next > TUN_GSO_BYTES)
+					break;
+				total += next;
+				k++;
+				if (next < size)
+					break;	/* a shorter one ends the run */
+			}
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &t->dest;
+		h->msg_namelen = sizeof(t->dest);
+		h->msg_iov = &t->out_iov[i];
+		h->msg_iovlen = k;
+		if (k > 1) {
+			struct cmsghdr *c = &t->out_ctl[m].h;
+			uint16_t v = size;
+
+			h->msg_control = t->out_ctl[m].b;
+			h->msg_controllen = CMSG_SPACE(sizeof(v));
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(v));
+			memcpy(CMSG_DATA(c), &v, sizeof(v));
+		}
+		t->out_first[m] = i;
+		t->out_count[m++] = k;
+		i += k;
+	}
+	return m;
+}
+
+static void count_sent(struct tunnel *t, unsigned first, unsigned n)
+{
+	unsigned i;
+
+	for (i = first; i < first + n; i++) {
+		struct link *l = &t->links[t->out_link[i]];
+		size_t len = t->out_iov[i].iov_len - VXLAN_HDR_LEN;
+
+		STAT_ADD(l->st->rx_frames, 1);
+		STAT_ADD(l->st->rx_bytes, len);
+		STAT_ADD(t->st->guest_rx_frames, 1);
+		STAT_ADD(t->st->guest_rx_bytes, len);
+	}
 }
 
 /* Sends the batch; what the kernel refuses is counted by reason. */
 static void send_batch(struct tunnel *t)
 {
-	unsigned off = 0, i;
+	unsigned nmsg = build_msgs(t, 0), off = 0, i;
 
-	for (i = 0; i < t->nout; i++) {
-		struct msghdr *h = &t->out_msg[i].msg_hdr;
-
-		memset(h, 0, sizeof(*h));
-		h->msg_name = &t->dest;
-		h->msg_namelen = sizeof(t->dest);
-		h->msg_iov = &t->out_iov[i];
-		h->msg_iovlen = 1;
-	}
-	while (off < t->nout) {
-		int r = t->fd >= 0 ? sendmmsg(t->fd, t->out_msg + off, t->nout - off, MSG_DONTWAIT) : -1;
+	while (off < nmsg) {
+		int r = t->fd >= 0 ? sendmmsg(t->fd, t->out_msg + off, nmsg - off, MSG_DONTWAIT) : -1;
+		unsigned first = t->out_first[off], n = t->out_count[off];
 
 		if (r > 0) {
-			for (i = off; i < off + (unsigned)r; i++) {
-				struct link *l = &t->links[t->out_link[i]];
-				size_t len = t->out_iov[i].iov_len - VXLAN_HDR_LEN;
-
-				STAT_ADD(l->st->rx_frames, 1);
-				STAT_ADD(l->st->rx_bytes, len);
-				STAT_ADD(t->st->guest_rx_frames, 1);
-				STAT_ADD(t->st->guest_rx_bytes, len);
-			}
+			for (i = off; i < off + (unsigned)r; i++)
+				count_sent(t, t->out_first[i], t->out_count[i]);
 			off += r;
 			continue;
 		}
-		/* The first unsent one failed: count it, go on with the rest. */
-		drop(t, &t->links[t->out_link[off]],
-		     (errno == EAGAIN || errno == ENOBUFS) && t->fd >= 0 ? DROP_QUEUE_FULL : DROP_SEND_ERROR);
+		if (n > 1 && (errno == EINVAL || errno == EIO || errno == EMSGSIZE)) {
+			/* GSO refused at this size (path MTU, device): send
+			 * the rest again, this size and larger one by one. */
+			t->gso_below = t->out_iov[first].iov_len;
+			if (++t->gso_refused >= 16)
+				t->gso = false;	/* it keeps refusing: stop asking */
+			nmsg = build_msgs(t, first);
+			off = 0;
+			continue;
+		}
+		/* The first unsent message failed: count it, go on. */
+		for (i = first; i < first + n; i++)
+			drop(t, &t->links[t->out_link[i]],
+			     (errno == EAGAIN || errno == ENOBUFS) && t->fd >= 0 ? DROP_QUEUE_FULL : DROP_SEND_ERROR);
 		off++;
 	}
 	t->nout = 0;

@@ -27,7 +27,14 @@
  * frame's segments each count), and so do its links' rx_*.
  *
  * No allocation and no system call per frame: recvmmsg and sendmmsg move
- * up to TUN_BATCH datagrams per call; doorbells are rung once per batch. */
+ * up to TUN_BATCH datagrams per call; doorbells are rung once per batch.
+ * Where the kernel has them (tun_offloads), runs of equal-sized datagrams
+ * to the remote leave as one UDP GSO message (UDP_SEGMENT, up to
+ * TUN_GSO_SEGS datagrams), and the socket takes UDP GRO: one received
+ * message may hold many datagrams of the size its cmsg says, each checked
+ * on its own. A GSO message the kernel refuses (a path MTU too small, a
+ * device without checksum offload) is sent again as single datagrams, and
+ * GSO is used only below that size from then on. */
 #ifndef MULTIVM_TUNNEL_H
 #define MULTIVM_TUNNEL_H
 
@@ -43,6 +50,11 @@
 
 #define TUN_BATCH	64
 #define TUN_BUF		2048	/* > VXLAN_MAX_PAYLOAD: a longer datagram is seen as one */
+#define TUN_RX_MSGS	32	/* messages per recvmmsg */
+#define TUN_RX_BUF	65536	/* a message: one datagram, or a GRO run of them (< 64 KiB) */
+#define TUN_GSO_SEGS	64	/* datagrams per GSO message (the kernel's UDP_MAX_SEGMENTS) */
+#define TUN_GSO_BYTES	60000	/* payload per GSO message, well inside an IP packet */
+#define TUN_CTL		64	/* room for one int cmsg (UDP_GRO, UDP_SEGMENT) */
 
 struct tunnel {
 	uint32_t vni;
@@ -56,20 +68,37 @@ struct tunnel {
 	struct vm_stats *st;
 	unsigned rx_next;		/* round robin among links */
 
+	bool gso;			/* send runs as UDP_SEGMENT messages */
+	unsigned gso_below;		/* ... of datagrams shorter than this */
+	unsigned gso_refused;		/* GSO messages the kernel refused */
+
 	/* Batches: buffers for recvmmsg and sendmmsg (static in the
 	 * process: no allocation per frame). */
-	struct mmsghdr in_msg[TUN_BATCH], out_msg[TUN_BATCH];
-	struct iovec in_iov[TUN_BATCH], out_iov[TUN_BATCH];
-	struct sockaddr_in in_from[TUN_BATCH];
-	uint8_t in_buf[TUN_BATCH][TUN_BUF];
+	struct mmsghdr in_msg[TUN_RX_MSGS], out_msg[TUN_BATCH];
+	struct iovec in_iov[TUN_RX_MSGS], out_iov[TUN_BATCH];
+	struct sockaddr_in in_from[TUN_RX_MSGS];
+	union { struct cmsghdr h; uint8_t b[TUN_CTL]; } in_ctl[TUN_RX_MSGS], out_ctl[TUN_BATCH];
+	uint8_t in_buf[TUN_RX_MSGS][TUN_RX_BUF];
 	uint8_t out_buf[TUN_BATCH][VXLAN_HDR_LEN + VXLAN_MAX_FRAME];
 	uint16_t out_link[TUN_BATCH];	/* which link each outgoing frame came from */
+	uint8_t out_first[TUN_BATCH];	/* per message sent: its first datagram */
+	uint8_t out_count[TUN_BATCH];	/* ... and how many it carries */
 	unsigned nout;
 };
 
 /* Sets up the batch vectors; links, st, local MACs, vni, remote filled in
- * by the caller. */
+ * by the caller. GSO and GRO stay off until tun_offloads. */
 void tun_init(struct tunnel *t);
+
+/* Turns on what the kernel offers on t->fd: UDP GRO on receipt, UDP GSO
+ * (UDP_SEGMENT) on sending. Before the sandbox (setsockopt). Returns a
+ * bit mask: 1 GRO on, 2 GSO on. */
+unsigned tun_offloads(struct tunnel *t);
+
+/* Splits a received message of n bytes into datagrams: gso is the GRO
+ * segment size from its cmsg (0: none). Returns the size of the datagrams
+ * (the last may be shorter), never 0 or more than n for n > 0. */
+size_t tun_gro_seg(size_t n, int gso);
 
 /* Whether mac is a VM of this system. */
 bool tun_is_local(const struct tunnel *t, const uint8_t mac[6]);

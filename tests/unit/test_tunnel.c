@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,6 +115,7 @@ static int setup(void **state)
 	f->t.fd = udp_on(&f->tun_addr);
 	f->t.remote = f->peer_addr.sin_addr;
 	f->t.dest = f->peer_addr;
+	assert_int_equal(tun_offloads(&f->t), 3);	/* loopback: UDP GRO and GSO */
 	*state = f;
 	return 0;
 }
@@ -431,6 +433,99 @@ static void test_to_link_plain(void **state)
 	assert_memory_equal(c.seg[0].p + LINK_META_LEN, b + VXLAN_HDR_LEN, 1518);
 }
 
+/* Datagrams of one size leave as one UDP GSO message; the peer (no GRO)
+ * gets them one by one, in order, each counted. */
+static void test_gso_run(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[1600], got[TUN_BUF];
+	unsigned i;
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, mac_r, 6);
+	memcpy(buf + 6, mac_a, 6);
+	for (i = 0; i < 40; i++) {
+		buf[20] = i;
+		guest_send(&f->a, buf, i < 39 ? 1000 : 700);	/* a shorter last one joins the run */
+	}
+	net_tx(&f->a.net);
+	tun_links_rx(&f->t);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(recv(f->peer, got, sizeof(got), 0), VXLAN_HDR_LEN + (i < 39 ? 1000 : 700));
+		assert_int_equal(got[VXLAN_HDR_LEN + 20], i);
+	}
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), -1);
+	assert_int_equal(f->tst.guest_rx_frames, 40);
+	assert_int_equal(f->tst.link[0].rx_frames, 40);
+	assert_int_equal(f->t.gso_refused, 0);
+}
+
+/* A GSO message the kernel refuses (here: a socket without UDP checksums,
+ * which UDP_SEGMENT needs) goes again as single datagrams; GSO is not
+ * asked for that size again. */
+static void test_gso_refused_falls_back(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[1600], got[TUN_BUF];
+	int one = 1;
+	unsigned i;
+
+	assert_int_equal(setsockopt(f->t.fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0);
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, mac_r, 6);
+	memcpy(buf + 6, mac_a, 6);
+	for (i = 0; i < 10; i++)
+		guest_send(&f->a, buf, 500);
+	net_tx(&f->a.net);
+	tun_links_rx(&f->t);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(recv(f->peer, got, sizeof(got), 0), VXLAN_HDR_LEN + 500);
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), -1);
+	assert_int_equal(f->t.gso_refused, 1);
+	assert_int_equal(f->t.gso_below, VXLAN_HDR_LEN + 500);
+	assert_int_equal(f->tst.guest_rx_frames, 10);
+	assert_int_equal(f->tst.drop[DROP_SEND_ERROR], 0);
+}
+
+/* A GRO message (one flow's datagrams joined by the kernel): each datagram
+ * is checked and forwarded on its own; a bad one in the middle is dropped
+ * alone. The split is bounds-checked against hostile sizes. */
+static void test_gro_split(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t b[20 * 80];
+	union { struct cmsghdr h; uint8_t b[CMSG_SPACE(sizeof(uint16_t))]; } ctl = { 0 };
+	struct iovec iov = { b, 0 };
+	struct msghdr h = { .msg_name = &f->tun_addr, .msg_namelen = sizeof(f->tun_addr), .msg_iov = &iov,
+			    .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	uint16_t seg = VXLAN_HDR_LEN + 64;
+	uint32_t last = 0;
+	unsigned i, got = 0;
+
+	for (i = 0; i < 20; i++)
+		iov.iov_len += dgram(b + iov.iov_len, i == 7 ? 43 : 42, mac_a, mac_r, i < 19 ? 64 : 30);
+	ctl.h.cmsg_level = SOL_UDP;
+	ctl.h.cmsg_type = UDP_SEGMENT;
+	ctl.h.cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(&ctl.h), &seg, sizeof(seg));
+	assert_int_equal(sendmsg(f->peer, &h, 0), (ssize_t)iov.iov_len);
+	guest_post_rx(&f->a, 32);
+	assert_false(tun_net_rx(&f->t));
+	assert_int_equal(f->t.in_msg[0].msg_len, iov.iov_len);	/* it came as one message */
+	got = delivered(f, &last);
+	assert_int_equal(got, 19);
+	assert_int_equal(last, 30);
+	assert_int_equal(f->tst.drop[DROP_BAD_VNI], 1);
+	assert_int_equal(f->tst.guest_tx_frames, 20);
+	/* Segment sizes from a cmsg are used only within the message. */
+	assert_int_equal(tun_gro_seg(100, 0), 100);
+	assert_int_equal(tun_gro_seg(100, -5), 100);
+	assert_int_equal(tun_gro_seg(100, 100), 100);
+	assert_int_equal(tun_gro_seg(100, 1000), 100);
+	assert_int_equal(tun_gro_seg(100, 1), 1);
+	assert_int_equal(tun_gro_seg(100, 72), 72);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -439,6 +534,7 @@ int main(void)
 		T(test_from_network), T(test_from_network_socket), T(test_to_network),
 		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
 		T(test_tso_leaves_as_mtu_sized_datagrams), T(test_partial_checksum_completed), T(test_to_link_plain),
+		T(test_gso_run), T(test_gso_refused_falls_back), T(test_gro_split),
 	};
 
 	return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
