@@ -153,8 +153,10 @@ round_multivm() {
 	echo "start tx_first 16" >&3
 	sleep 1
 	echo "show port stats all" >&3
+	profile "$1" &
 	sleep "$SECS"
 	echo "show port stats all" >&3
+	wait $! 2>/dev/null
 	echo "stop" >&3
 	wait_for 30 grep -q 'Accumulated forward statistics' "$W/fe.log"
 	echo "quit" >&3
@@ -167,12 +169,29 @@ round_multivm() {
 	stop_all
 }
 
+# VX_PERF=DIR: during the measured seconds of each multivm round, profile
+# the tunnels and VMMs (children of both supervisors): perf stat per process
+# (task-clock, context switches, system calls) and a perf record of CPU 0,
+# where they run (idle and softirq work show there too).
+# Costs a little throughput; off by default.
+profile() {
+	[ -n "${VX_PERF:-}" ] || return 0
+	pids=$( (pgrep -P "$(cat "$W/a/supervisor.pid")"; pgrep -P "$(cat "$W/b/supervisor.pid")") | paste -sd,)
+	mkdir -p "$VX_PERF"
+	perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter -p "$pids" \
+		-o "$VX_PERF/stat.$1.$r" -- sleep "$((SECS - 1))" 2>/dev/null &
+	perf record -q -e task-clock -g -a -C 0 -o "$VX_PERF/perf.$1.$r.data" -- sleep "$((SECS - 1))" >/dev/null 2>&1
+	wait
+	for p in $(echo "$pids" | tr , ' '); do echo "$p $(tr '\0' ' ' </proc/$p/cmdline | cut -c1-60)"; done >"$VX_PERF/pids.$1.$r"
+}
+
 rxp() { ip netns exec "$1" cat /sys/class/net/vx0/statistics/rx_packets; }
-# Linux, frames of $1 bytes: leaves frames/s in $rate.
+# Linux, frames of $1 bytes, sender B on CPU $2 (A on CPU 0): leaves
+# frames/s in $rate.
 round_linux() {
 	ip netns exec $LA taskset -c 0 "$RAWSEND" vx0 "$LBMAC" "$LAMAC" "$1" $((SECS + 2)) >"$W/ls.a" 2>&1 &
 	sa=$!
-	ip netns exec $LB taskset -c 1 "$RAWSEND" vx0 "$LAMAC" "$LBMAC" "$1" $((SECS + 2)) >"$W/ls.b" 2>&1 &
+	ip netns exec $LB taskset -c "$2" "$RAWSEND" vx0 "$LAMAC" "$LBMAC" "$1" $((SECS + 2)) >"$W/ls.b" 2>&1 &
 	sb=$!
 	sleep 1
 	a0=$(rxp $LA) b0=$(rxp $LB) t0=$(date +%s.%N)
@@ -181,24 +200,30 @@ round_linux() {
 	wait $sa $sb
 	rate=$(awk -v n=$((a1 - a0 + b1 - b0)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", n / (b - a) }')
 	sent=$(($(awk '{ print $2 }' "$W/ls.a") + $(awk '{ print $2 }' "$W/ls.b")))
-	echo "  linux round ${1}B: senders wrote $sent frames in $((SECS + 2)) s ($(mpps $((sent / (SECS + 2)))) Mpps offered), far sides decapsulated $(mpps "$rate") Mpps" >>"$W/notes.$1"
+	echo "  linux round ${1}B, CPUs 0,$2: senders wrote $sent frames in $((SECS + 2)) s ($(mpps $((sent / (SECS + 2)))) Mpps offered), far sides decapsulated $(mpps "$rate") Mpps" >>"$W/notes.$1"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+list() { for x in "$@"; do printf ' %s' "$(mpps "$x")"; done; }
 for size in $SIZES; do
-	mv_rates= lx_rates=
+	mv_rates= lx_rates= l1_rates=
 	: >"$W/notes.$size"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		round_multivm "$size" || exit 1
 		mv_rates="$mv_rates $rate"
-		round_linux "$size"
+		round_linux "$size" 1
 		lx_rates="$lx_rates $rate"
+		round_linux "$size" 0
+		l1_rates="$l1_rates $rate"
 		r=$((r + 1))
 	done
 	m=$(echo "$mv_rates" | median)
 	l=$(echo "$lx_rates" | median)
-	echo "vxlan ${size}B: multivm tunnel $(mpps "$m") Mpps ($(gbps "$m" "$size") Gbit/s), linux vxlan $(mpps "$l") Mpps ($(gbps "$l" "$size") Gbit/s), ratio $(awk -v a="$m" -v b="$l" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds, medians)"
-	echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); linux$(for x in $lx_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	l1=$(echo "$l1_rates" | median)
+	echo "vxlan ${size}B: multivm tunnel $(mpps "$m") Mpps ($(gbps "$m" "$size") Gbit/s); linux vxlan on 2 CPUs $(mpps "$l") Mpps ($(gbps "$l" "$size") Gbit/s), ratio $(ratio "$m" "$l"); linux vxlan on CPU 0 only (the CPU multivm's data path gets) $(mpps "$l1") Mpps, ratio $(ratio "$m" "$l1") ($ROUNDS rounds, medians)"
+	# shellcheck disable=SC2086
+	echo "  rounds, Mpps: multivm$(list $mv_rates); linux 2 CPUs$(list $lx_rates); linux CPU 0$(list $l1_rates)"
 	sed 's/^/  /' "$W/notes.$size"
 	awk '$1 == "vm" && $2 == "ta" { for (i = 3; i <= NF; i++) if ($i ~ /^(rx_frames|tx_frames|drop_[a-z_]*)=[1-9]/) printf " %s", $i }
 		END { print "" }' "$W/stats.a.$size" | sed 's/^/  last multivm round, tunnel ta counters:/'
