@@ -84,10 +84,19 @@ static void list(struct mux *m, struct mux_viewer *v)
 
 	say(v, "\r\n[multivm: VMs]\r\n");
 	for (i = 0; i < m->nvms; i++) {
-		snprintf(line, sizeof(line), "  @%x  %-12s %-10s%s\r\n", i, m->vm[i].name,
+		char key[16];
+
+		/* One key for the first 16; Return @ # N Return reaches any. */
+		if (i < 16)
+			snprintf(key, sizeof(key), "@%x", i);
+		else
+			snprintf(key, sizeof(key), "@#%u", i);
+		snprintf(line, sizeof(line), "  %-*s%-12s %-10s%s\r\n", m->nvms > 16 ? 6 : 4, key, m->vm[i].name,
 			 m->ops.state(m->ops.ctx, i), (int)i == v->shown ? " (shown)" : "");
 		say(v, line);
 	}
+	if (m->nvms > 16)
+		say(v, "  (Return @ # N Return shows VM N, in decimal, for any N)\r\n");
 }
 
 int mux_add_viewer(struct mux *m, int in_fd, int out_fd, int shown, bool leave_stops_system)
@@ -172,7 +181,7 @@ bool mux_input(struct mux *m, int i, const char *buf, size_t n)
 			return true;	/* the rest of the line is still to come */
 	}
 	while (n) {
-		size_t chunk = n > sizeof(out) / 2 ? sizeof(out) / 2 : n, olen;
+		size_t chunk = n > sizeof(out) / 2 - RELAY_DIGITS - 2 ? sizeof(out) / 2 - RELAY_DIGITS - 2 : n, olen;
 		enum relay_event ev;
 		int vm = 0;
 		size_t used = relay_input(&v->esc, buf, chunk, out, &olen, &ev, &vm);

@@ -1,7 +1,7 @@
 /* The console multiplexer: every VM's serial output goes into a bounded
  * scrollback; each viewer (the terminal of a foreground `multivm run`, or
  * a `multivm console` client) shows one VM at a time and switches with
- * Return @ N. On a switch, what the VM printed since that viewer last saw
+ * Return @ N (first 16) or Return @ # N Return (any, decimal). On a switch, what the VM printed since that viewer last saw
  * it (up to the scrollback size) is shown first, so nothing is lost. */
 #ifndef MULTIVM_MUX_H
 #define MULTIVM_MUX_H

@@ -59,6 +59,7 @@ void relay_init(struct relay *r)
 {
 	r->line_start = true;
 	r->pending = 0;
+	r->ndigits = 0;
 	r->esc = RELAY_ESC_NONE;
 }
 
@@ -69,6 +70,38 @@ static int vm_index(char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+/* After Return @ #: digits, then Return switches to that decimal index.
+ * Anything else (or a fourth digit, or no digit) is not an escape: the
+ * guest gets every key typed. Returns bytes put in out. */
+static size_t index_key(struct relay *r, char c, char *out, enum relay_event *ev, int *vm)
+{
+	size_t o = 0;
+	unsigned i;
+
+	if (c >= '0' && c <= '9' && r->ndigits < RELAY_DIGITS) {
+		r->digits[r->ndigits++] = c;
+		return 0;
+	}
+	r->pending = 0;
+	if ((c == '\r' || c == '\n') && r->ndigits) {
+		*ev = RELAY_SWITCH;
+		*vm = 0;
+		for (i = 0; i < r->ndigits; i++)
+			*vm = *vm * 10 + (r->digits[i] - '0');
+		r->ndigits = 0;
+		r->line_start = true;
+		return 0;
+	}
+	out[o++] = '@';
+	out[o++] = '#';
+	for (i = 0; i < r->ndigits; i++)
+		out[o++] = r->digits[i];
+	out[o++] = c;
+	r->ndigits = 0;
+	r->line_start = c == '\r' || c == '\n';
+	return o;
 }
 
 /* Terminal escape sequences (ESC x, or CSI ... final byte) pass through
@@ -103,6 +136,14 @@ size_t relay_input(struct relay *r, const char *in, size_t n, char *out, size_t 
 
 		if (in_sequence(r, c)) {
 			out[o++] = c;
+			continue;
+		}
+		if (lead == '#') {
+			o += index_key(r, c, out + o, ev, vm);
+			continue;
+		}
+		if (lead == '@' && c == '#') {
+			r->pending = '#';
 			continue;
 		}
 		if (lead) {

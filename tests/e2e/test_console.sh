@@ -1,6 +1,6 @@
 #!/bin/sh
 # The console multiplexer as a user drives it, in a pseudo-terminal (tmux):
-# switch with Return @ N, type in the shown VM, an @ mid-line reaches the
+# switch with Return @ N (and @ # N Return), type in the shown VM, an @ mid-line reaches the
 # guest, output printed while another VM was shown appears on switching,
 # Return @ ? lists, `multivm console` attaches and detaches, and Return ~ .
 # stops a foreground `multivm run`.
@@ -50,6 +50,11 @@ tmux new-window -t $T -n c "'$MV' console vm2; echo CONSOLE-EXITED-\$?; sleep 60
 wait_for 20 shows $T:c 'showing vm2' || die "multivm console did not attach: $(screen $T:c)"
 enter $T:c; keys $T:c 'hostname'; enter $T:c
 wait_for 20 shows_line $T:c 'vm2' || die "typing through multivm console: $(screen $T:c)"
+# Return @ # N Return: a decimal index (any VM of up to 64).
+enter $T:c; keys $T:c '@#99'; enter $T:c
+wait_for 20 shows $T:c 'no such VM' || die "@#99 was not refused: $(screen $T:c)"
+enter $T:c; keys $T:c '@#1'; enter $T:c
+wait_for 20 shows $T:c 'showing vm1' || die "no switch to vm1 with @#1: $(screen $T:c)"
 enter $T:c; keys $T:c '~.'
 wait_for 20 shows $T:c 'CONSOLE-EXITED-0' || die "console did not detach: $(screen $T:c)"
 all_up || die "detaching a console changed the system: $("$MV" status)"

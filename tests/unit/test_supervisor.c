@@ -174,6 +174,41 @@ static void test_escape(void **state)
 	assert_string_equal(out, "");
 }
 
+/* Return @ # N Return: any of 64 VMs by its decimal index. */
+static void test_escape_index(void **state)
+{
+	struct relay r;
+	char out[64];
+	int vm = -1;
+
+	relay_init(&r);
+	assert_int_equal(filter(&r, "@#42\r", out, &vm), RELAY_SWITCH);
+	assert_string_equal(out, "");
+	assert_int_equal(vm, 42);
+	assert_int_equal(filter(&r, "@#7\n", out, &vm), RELAY_SWITCH);	/* right after a switch; \n too */
+	assert_int_equal(vm, 7);
+	assert_int_equal(filter(&r, "@#063\r", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 63);
+	/* Split across reads, a terminal answer in between. */
+	assert_int_equal(filter(&r, "@#1", out, &vm), RELAY_NONE);
+	assert_string_equal(out, "");
+	assert_int_equal(filter(&r, "\x1b[5;1R", out, &vm), RELAY_NONE);
+	assert_int_equal(filter(&r, "6\r", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 16);
+	/* Not an index: the guest gets every key typed. */
+	assert_int_equal(filter(&r, "@#4x", out, &vm), RELAY_NONE);
+	assert_string_equal(out, "@#4x");
+	assert_int_equal(filter(&r, "\r@#\r", out, &vm), RELAY_NONE);	/* no digit */
+	assert_string_equal(out, "\r@#\r");
+	assert_int_equal(filter(&r, "@#1234\r", out, &vm), RELAY_NONE);	/* a fourth digit */
+	assert_string_equal(out, "@#1234\r");
+	/* Mid-line it is text; the single keys still work. */
+	assert_int_equal(filter(&r, "a@#1\r", out, &vm), RELAY_NONE);
+	assert_string_equal(out, "a@#1\r");
+	assert_int_equal(filter(&r, "@f", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 15);
+}
+
 static void test_state_paths(void **state)
 {
 	char p[STATE_PATH_MAX], dir[200];
@@ -203,7 +238,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_vm1_no_passthrough),
 		cmocka_unit_test(test_manual_and_other_passthrough),
 		cmocka_unit_test(test_small_buffer),
-		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape), cmocka_unit_test(test_escape_index),
 		cmocka_unit_test(test_state_paths),
 	};
 
