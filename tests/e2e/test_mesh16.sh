@@ -1,0 +1,51 @@
+#!/bin/sh
+# 16 small guests (128 MiB) in a full mesh boot under TCG and every VM
+# reaches every other: each VM pings all 15 others (all 240 ordered pairs,
+# a reply each, pings of one VM in parallel), then every VM's ARP table
+# holds the 15 others' MACs as its config gives them. Deadlines throughout;
+# lib.sh stops all 16 VMMs and QEMUs however the test ends.
+TEST_NAME=mesh16
+. "$(dirname "$0")/lib.sh"
+n=16
+
+{
+	i=0
+	while [ $i -lt $n ]; do
+		printf '[vm m%d]\nmemory = 128M\n' $i
+		i=$((i + 1))
+	done
+	printf '[links]\nmesh = yes\n'
+} >"$STATE/mesh16.ini"
+"$MV" check "$STATE/mesh16.ini" || die "config refused"
+start=$(date +%s)
+"$MV" run --detach --timeout 240 "$STATE/mesh16.ini" >/dev/null || die "16 VMs did not come up in 240 s: $(cat "$STATE/status")"
+up=$(($(date +%s) - start))
+[ "$(grep -c 'state=up' "$STATE/status")" -eq $n ] || die "not all $n up: $(cat "$STATE/status")"
+
+# Defaults (multivm.ini(5)): VM i is 192.168.1.(i+1), MAC 52:54:00:4d:56:(i+1).
+mac_of() { printf '52:54:00:4d:56:%02x' $(($1 + 1)); }
+
+i=0
+while [ $i -lt $n ]; do
+	others=
+	j=0
+	while [ $j -lt $n ]; do
+		[ $j = $i ] || others="$others 192.168.1.$((j + 1))"
+		j=$((j + 1))
+	done
+	# Each ping waits up to 10 s for its one reply; a silent pair prints
+	# its address and fails the exec.
+	out=$("$MV" exec --timeout 60 m$i -- "for a in$others; do (ping -c 1 -W 10 \$a >/dev/null || echo NO-REPLY \$a) & done; wait; cat /proc/net/arp") ||
+		die "exec in m$i failed: $out"
+	echo "$out" | grep NO-REPLY && die "m$i did not reach every other VM"
+	j=0
+	while [ $j -lt $n ]; do
+		if [ $j != $i ]; then
+			echo "$out" | grep -qi "^192\.168\.1\.$((j + 1)) .* $(mac_of $j) " ||
+				die "m$i's ARP table lacks m$j ($(mac_of $j)): $out"
+		fi
+		j=$((j + 1))
+	done
+	i=$((i + 1))
+done
+say "16 VMs up in $up s; all 240 ordered pairs answered, ARP tables complete, $(($(date +%s) - start)) s from run"
