@@ -20,6 +20,10 @@
 # sender's CPU, so each CPU carries one direction end to end). Measured: the
 # sum of both vxlan devices' rx_packets over VX_SECONDS after a 1 s warm-up
 # = frames per second decapsulated at the far side (both directions).
+# Twice per round: senders on CPUs 0 and 1 (Linux's data path has both
+# CPUs), and both senders on CPU 0 (Linux's whole path, senders included,
+# has the one CPU multivm's VMMs and tunnels share; multivm's frontend has
+# CPU 1 to itself, which Linux's rawsend senders do not get).
 #
 # Gbit/s counts the inner Ethernet frames (SIZE bytes, no FCS, no
 # VXLAN/UDP/IP/Ethernet outer headers). Per size the median of VX_ROUNDS is
