@@ -9,11 +9,7 @@ TEST_NAME=mesh16
 n=16
 
 {
-	i=0
-	while [ $i -lt $n ]; do
-		printf '[vm m%d]\nmemory = 128M\n' $i
-		i=$((i + 1))
-	done
+	for i in $(seq 0 $((n - 1))); do printf '[vm m%d]\nmemory = 128M\n' "$i"; done
 	printf '[links]\nmesh = yes\n'
 } >"$STATE/mesh16.ini"
 "$MV" check "$STATE/mesh16.ini" || die "config refused"
@@ -25,27 +21,17 @@ up=$(($(date +%s) - start))
 # Defaults (multivm.ini(5)): VM i is 192.168.1.(i+1), MAC 52:54:00:4d:56:(i+1).
 mac_of() { printf '52:54:00:4d:56:%02x' $(($1 + 1)); }
 
-i=0
-while [ $i -lt $n ]; do
-	others=
-	j=0
-	while [ $j -lt $n ]; do
-		[ $j = $i ] || others="$others 192.168.1.$((j + 1))"
-		j=$((j + 1))
-	done
+for i in $(seq 0 $((n - 1))); do
+	others=$(seq 1 $n | grep -vx $((i + 1)) | sed 's/^/192.168.1./' | tr '\n' ' ')
 	# Each ping waits up to 10 s for its one reply; a silent pair prints
 	# its address and fails the exec.
-	out=$("$MV" exec --timeout 60 m$i -- "for a in$others; do (ping -c 1 -W 10 \$a >/dev/null || echo NO-REPLY \$a) & done; wait; cat /proc/net/arp") ||
+	out=$("$MV" exec --timeout 60 m$i -- "for a in $others; do (ping -c 1 -W 10 \$a >/dev/null || echo NO-REPLY \$a) & done; wait; cat /proc/net/arp") ||
 		die "exec in m$i failed: $out"
 	echo "$out" | grep NO-REPLY && die "m$i did not reach every other VM"
-	j=0
-	while [ $j -lt $n ]; do
-		if [ $j != $i ]; then
-			echo "$out" | grep -qi "^192\.168\.1\.$((j + 1)) .* $(mac_of $j) " ||
-				die "m$i's ARP table lacks m$j ($(mac_of $j)): $out"
-		fi
-		j=$((j + 1))
+	for j in $(seq 0 $((n - 1))); do
+		[ "$j" = "$i" ] && continue
+		echo "$out" | grep -qi "^192\.168\.1\.$((j + 1)) .* $(mac_of "$j") " ||
+			die "m$i's ARP table lacks m$j ($(mac_of "$j")): $out"
 	done
-	i=$((i + 1))
 done
 say "16 VMs up in $up s; all 240 ordered pairs answered, ARP tables complete, $(($(date +%s) - start)) s from run"
