@@ -78,6 +78,7 @@ void vq_set_base(struct virtq *q, uint16_t base)
 {
 	q->last_avail = q->used_idx = q->signalled_used = base;
 	q->signalled_valid = false;
+	q->notify_off = false;	/* a new ring: its flags are the driver's to set up */
 }
 
 /* A peer may have scribbled on the indices: that only makes the first
@@ -276,6 +277,14 @@ bool vq_flush(struct virtq *q)
 	return !(LOAD(&q->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
+void vq_disable_notify(struct virtq *q)
+{
+	if (!q->num || q->err || q->event_idx || q->notify_off)
+		return;
+	STORE(&q->used->flags, VRING_USED_F_NO_NOTIFY);
+	q->notify_off = true;
+}
+
 bool vq_enable_notify(struct virtq *q)
 {
 	if (!q->num || q->err)
@@ -284,6 +293,7 @@ bool vq_enable_notify(struct virtq *q)
 		STORE(avail_event(q), q->last_avail);
 	else
 		STORE(&q->used->flags, 0);
+	q->notify_off = false;
 	FENCE();
 	return LOAD_ACQ(&q->avail->idx) != q->last_avail;
 }

@@ -125,6 +125,7 @@ struct virtq {
 	uint16_t used_idx;		/* next used entry to fill (unpublished) */
 	uint16_t signalled_used;	/* used idx at the last notification */
 	bool signalled_valid;
+	bool notify_off;		/* we set VRING_USED_F_NO_NOTIFY (no EVENT_IDX) */
 
 	/* driver side (fixed mapping: avail slot i always uses descriptor i) */
 	uint16_t avail_idx;		/* next avail entry to fill (unpublished) */
@@ -242,6 +243,12 @@ bool vq_flush(struct virtq *q);
 /* Asks the driver to kick on the next available entry, then rechecks.
  * Returns true if entries arrived meanwhile (caller should poll again). */
 bool vq_enable_notify(struct virtq *q);
+
+/* Asks the driver not to kick: we are taking entries anyway. Without
+ * EVENT_IDX the flag stays until vq_enable_notify(); with it there is
+ * nothing to do (the event index asks for one kick only). One store, and
+ * only when the flag changes. */
+void vq_disable_notify(struct virtq *q);
 
 /* Whether the driver has made entries available that we have not taken. */
 bool vq_avail_pending(const struct virtq *q);

@@ -3,6 +3,7 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,20 +316,40 @@ static void bind_rings(struct vmm *v)
 	v->net.tx_discard = !v->vu.ring[VU_TX].enabled;
 }
 
+/* Out of work: first let whoever shares our core run once (another VMM
+ * handing us frames, the frontend) and look again, the doorbells still
+ * off: under load we never sleep, nobody has to ring us, and each turn
+ * on the core carries a whole batch. Only a pass that finds nothing after
+ * that arms the doorbells and sleeps. Returns true to poll again now. */
+static bool out_of_work(struct vmm *v, bool *yielded)
+{
+	if (!*yielded) {
+		*yielded = true;
+		sched_yield();
+		return true;
+	}
+	return net_arm(&v->net);
+}
+
 static int serve(struct vmm *v)
 {
-	bool tx_more = false, rx_more = true;
+	bool tx_more = false, rx_more = true, yielded = false;
 	unsigned pass = 0;
 
 	for (;;) {
 		struct epoll_event evs[32];
 		bool busy = tx_more || rx_more;
+		uint64_t moved = v->net.moved;
 		int i, n = 0;
 
+		if (!busy && out_of_work(v, &yielded))
+			busy = tx_more = rx_more = true;
 		/* While the rings have work, the other fds are looked at only
 		 * every EPOLL_EVERY passes: each look is a system call. */
 		if (!busy || ++pass % EPOLL_EVERY == 0)
 			n = epoll_wait(v->ep, evs, 32, busy ? 0 : -1);
+		if (!busy)
+			yielded = false;
 
 		if (n < 0 && errno != EINTR)
 			return -1;
@@ -365,6 +386,8 @@ static int serve(struct vmm *v)
 			tx_more = net_tx(&v->net);
 		if (rx_more)
 			rx_more = net_rx(&v->net);
+		if (v->net.moved != moved)
+			yielded = false;
 		notify_guest(v, VU_TX, &v->net.tx_call);
 		notify_guest(v, VU_RX, &v->net.rx_call);
 		check_errors(v);

@@ -177,10 +177,10 @@ bool net_tx(struct net *n)
 	uint64_t dirty = 0;
 	uint32_t cap;
 	unsigned i, done = 0;
-	bool more = false;
 
 	if (!n->txq)
 		return false;
+	vq_disable_notify(n->txq);	/* no kicks while we poll */
 	cap = capw_batch(&n->cap);
 	while (done < NET_BATCH) {
 		int r = vq_pop(n->txq, &c);
@@ -199,13 +199,10 @@ bool net_tx(struct net *n)
 	for (i = 0; i < n->nlinks; i++)
 		if (dirty & (1ull << i))
 			link_tx_flush(&n->links[i]);
+	n->moved += done;
 	if (done && vq_flush(n->txq))
 		n->tx_call = true;
-	if (done == NET_BATCH)
-		more = true;
-	else if (vq_enable_notify(n->txq))
-		more = true;
-	return more;
+	return done == NET_BATCH;
 }
 
 /* Writes a stream of bytes across the RX chains of one frame. */
@@ -471,6 +468,7 @@ bool net_rx(struct net *n)
 
 	if (!n->rxq || !n->nlinks)
 		return false;
+	vq_disable_notify(n->rxq);	/* buffers are asked for only when we run out */
 	cap = capw_batch(&n->cap);
 	before = vq_used_count(n->rxq);
 	for (k = 0; k < n->nlinks && !full; k++) {
@@ -481,15 +479,33 @@ bool net_rx(struct net *n)
 		if (!l->shm || vq_error(&l->rxq))
 			continue;
 		done = rx_link(n, li, &full, cap);
-		if (full)
-			break;
-		if (done == NET_BATCH || link_rx_rearm(l))
+		n->moved += done;
+		if (done == NET_BATCH)
 			more = true;
 	}
 	n->rx_next = (n->rx_next + 1) % n->nlinks;
-	if (full && vq_enable_notify(n->rxq))
-		more = true;	/* buffers arrived while we looked */
+	n->rx_full = full;
 	if (vq_used_count(n->rxq) != before && vq_flush(n->rxq))
 		n->rx_call = true;
+	return more && !full;
+}
+
+bool net_arm(struct net *n)
+{
+	bool more = false;
+	unsigned i;
+
+	if (n->txq && vq_enable_notify(n->txq))
+		more = true;
+	if (!n->rxq || !n->nlinks)
+		return more;
+	if (n->rx_full)		/* the guest's buffers, not the links, are what we wait for */
+		return vq_enable_notify(n->rxq) || more;
+	for (i = 0; i < n->nlinks; i++) {
+		struct link *l = &n->links[i];
+
+		if (l->shm && !vq_error(&l->rxq) && link_rx_rearm(l))
+			more = true;
+	}
 	return more;
 }

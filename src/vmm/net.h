@@ -38,6 +38,8 @@ struct net {
 	unsigned rx_next;		/* round-robin start among links */
 	bool tx_discard;		/* TX ring disabled: take and drop */
 	bool rx_call, tx_call;		/* guest notifications owed */
+	bool rx_full;			/* the last net_rx() ran out of guest buffers */
+	uint64_t moved;			/* chains taken from any queue, ever: did a pass work? */
 	struct cap_writer cap;		/* hdr NULL: no capture ring */
 
 	/* Offloads, from the features the guest negotiated (VNET_CAP_*):
@@ -58,12 +60,19 @@ enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], con
 			   uint64_t *mask);
 
 /* Moves up to NET_BATCH frames from the guest TX queue to links.
- * Returns true if more may be waiting (call again before sleeping). */
+ * Returns true if more may be waiting. While called, the guest is asked
+ * not to kick (net_arm() asks again). */
 bool net_tx(struct net *n);
 
 /* Moves frames from links into the guest RX queue while it has buffers,
  * completing checksums and segmenting TSO frames the guest cannot take.
  * Returns true if more may be waiting. */
+
+/* Before sleeping: asks for the doorbells that say there is work (guest
+ * TX kicks; link doorbells, or guest RX kicks if the guest ran out of
+ * buffers), then rechecks. Returns true if work arrived meanwhile (poll
+ * again). Until then nobody needs to ring us: we poll anyway. */
+bool net_arm(struct net *n);
 bool net_rx(struct net *n);
 
 #endif

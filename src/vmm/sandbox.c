@@ -34,6 +34,7 @@ static const struct rule allowed[] = {
 	ANY(epoll_wait),	/* the event loop */
 	ANY(epoll_pwait),	/* the same, as the C library may call it */
 	ANY(epoll_ctl),		/* kick fds come and go with messages */
+	ANY(sched_yield),	/* out of work: let the core's other VMMs run first */
 	NO_EXEC(mmap),		/* guest memory; the allocator: never executable */
 	ANY(munmap),		/* guest memory replaced or dropped */
 	ANY(madvise),		/* the allocator giving memory back */

@@ -368,6 +368,30 @@ static void test_down_link_counts(void **state)
 	assert_int_equal(guest_recv(&f->a, &got), 0);
 }
 
+/* Before sleeping the VMM arms the doorbells of what it waits for: the
+ * links while the guest has RX buffers, only the guest's RX kicks once it
+ * ran out (frames left on the link must not keep it polling). */
+static void test_arm(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100], *got = NULL;
+
+	assert_false(net_arm(&f->b.net));	/* idle */
+	guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, 1));
+	net_tx(&f->a.net);
+	assert_int_equal(f->a.st.link[0].kicks_sent, 1);	/* B asked */
+	assert_true(net_arm(&f->b.net));	/* a frame arrived meanwhile */
+	assert_false(net_rx(&f->b.net));	/* B's guest has no buffers */
+	assert_true(f->b.net.rx_full);
+	assert_false(net_arm(&f->b.net));	/* waits for the guest, not the link */
+	guest_post_rx(&f->b, 1);
+	assert_true(net_arm(&f->b.net));
+	net_rx(&f->b.net);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
+	assert_false(net_arm(&f->b.net));
+	assert_false(net_arm(&f->a.net));
+}
+
 static void test_tx_loop_stops_only_tx(void **state)
 {
 	struct fx *f = *state;
@@ -505,7 +529,7 @@ int main(void)
 		T(test_peer_chain_is_malformed),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),
 		T(test_other_version_refused),
-		T(test_down_link_counts), T(test_tx_loop_stops_only_tx),
+		T(test_down_link_counts), T(test_arm), T(test_tx_loop_stops_only_tx),
 		T(test_disabled_tx_ring_discards), T(test_capture), T(test_capture_off_touches_nothing),
 	};
 

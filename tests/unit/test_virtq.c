@@ -392,6 +392,33 @@ static void test_no_event_idx_flags(void **state)
 	assert_false(vq_flush(&f->q));
 }
 
+/* Without EVENT_IDX the driver is told not to kick while we poll, with
+ * one store (none when the flag is already set), until enable_notify. */
+static void test_disable_notify(void **state)
+{
+	struct fx *f = *state;
+
+	vq_remap(&f->q, f->q.desc, f->q.avail, f->q.used, &f->map, false, true);
+	vq_disable_notify(&f->q);
+	assert_int_equal(f->q.used->flags, VRING_USED_F_NO_NOTIFY);
+	f->q.used->flags = 0;		/* only we write it: no second store */
+	vq_disable_notify(&f->q);
+	assert_int_equal(f->q.used->flags, 0);
+	assert_false(vq_enable_notify(&f->q));
+	f->q.used->flags = 7;
+	assert_false(vq_enable_notify(&f->q));
+	assert_int_equal(f->q.used->flags, 0);
+	vq_disable_notify(&f->q);
+	assert_int_equal(f->q.used->flags, VRING_USED_F_NO_NOTIFY);
+
+	/* With EVENT_IDX nothing to write: the event index asks once. */
+	vq_remap(&f->q, f->q.desc, f->q.avail, f->q.used, &f->map, true, true);
+	f->q.used->flags = 0;
+	assert_false(vq_enable_notify(&f->q));
+	vq_disable_notify(&f->q);
+	assert_int_equal(f->q.used->flags, 0);
+}
+
 static void test_driver_side(void **state)
 {
 	struct fx *f = *state;
@@ -566,7 +593,7 @@ int main(void)
 		T(test_indirect_nested), T(test_indirect_not_negotiated),
 		T(test_indirect_past_region), T(test_indirect_bad_size), T(test_indirect_with_next),
 		T(test_indirect_loop), T(test_chain_too_long), T(test_wraparound),
-		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags),
+		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags), T(test_disable_notify),
 		T(test_driver_side), T(test_ring_sizes), T(test_resume_device), T(test_set_base),
 		T(test_resume_driver), T(test_remap_and_clear), T(test_memmap),
 	};
