@@ -160,4 +160,26 @@ static inline int link_pair(struct link *a, struct link *b, unsigned qsize,
 	return rc;
 }
 
+/* Guests a and b joined by one link (a's end la, b's end lb), each guest
+ * with that one link: the set-up every two-VM test and fuzzer starts from. */
+static inline int guest_pair_init(struct guest *a, struct guest *b, struct link *la, struct link *lb,
+				  const uint8_t mac_a[6], const uint8_t mac_b[6])
+{
+	int rc = link_pair(la, lb, 64, mac_a, mac_b);
+
+	if (rc < 0)
+		return rc;
+	guest_init(a, mac_a, la, 1);
+	guest_init(b, mac_b, lb, 1);
+	return 0;
+}
+
+static inline void guest_pair_free(struct guest *a, struct guest *b, struct link *la, struct link *lb)
+{
+	link_detach(la);
+	link_detach(lb);
+	free(a->mem);
+	free(b->mem);
+}
+
 #endif

@@ -25,10 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3 + NET_HDR_LEN || size - 3 - NET_HDR_LEN > 70000)
 		return 0;
 	if (!ready) {
-		if (link_pair(&la, &lb, 64, mac_a, mac_b) < 0)
+		if (guest_pair_init(&a, &b, &la, &lb, mac_a, mac_b) < 0)
 			abort();
-		guest_init(&a, mac_a, &la, 1);
-		guest_init(&b, mac_b, &lb, 1);
 		ready = 1;
 	}
 	a.net.tx_caps = data[0] & VNET_CAP_ALL;

@@ -28,9 +28,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	assert_int_equal(link_pair(&f->la, &f->lb, 64, mac_a, mac_b), 0);
-	guest_init(&f->a, mac_a, &f->la, 1);
-	guest_init(&f->b, mac_b, &f->lb, 1);
+	assert_int_equal(guest_pair_init(&f->a, &f->b, &f->la, &f->lb, mac_a, mac_b), 0);
 	*state = f;
 	return 0;
 }
@@ -39,10 +37,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	link_detach(&f->la);
-	link_detach(&f->lb);
-	free(f->a.mem);
-	free(f->b.mem);
+	guest_pair_free(&f->a, &f->b, &f->la, &f->lb);
 	free(f);
 	return 0;
 }
