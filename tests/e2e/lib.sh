@@ -62,3 +62,13 @@ stat_of() {
 		index($0, p " ") == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' \
 		"$STATE/stats.out"
 }
+
+# Namespace $1 joined to the host by a veth pair: host end $2 as $4.1/24,
+# namespace end $3 as $4.2/24, both up. Fails where veth pairs cannot be made.
+netns_veth() {
+	ip link add "$2" type veth peer name "$3" netns "$1" || return 1
+	ip addr add "$4.1/24" dev "$2" && ip link set "$2" up &&
+		ip netns exec "$1" ip link set lo up &&
+		ip netns exec "$1" ip addr add "$4.2/24" dev "$3" &&
+		ip netns exec "$1" ip link set "$3" up
+}

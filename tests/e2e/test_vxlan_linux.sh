@@ -23,13 +23,8 @@ cleanup_net() {
 	ip netns del $NS 2>/dev/null
 }
 nsx() { ip netns exec $NS "$@"; }
-ip link add $VH type veth peer name $VN netns $NS || skip "no veth pairs here"
-ip addr add $NET.1/24 dev $VH
-ip link set $VH up
-nsx ip link set lo up
-nsx ip addr add $NET.2/24 dev $VN
+netns_veth $NS $VH $VN $NET || skip "no veth pairs here"
 nsx ip addr add $NET.3/24 dev $VN	# a second address: not the configured remote
-nsx ip link set $VN up
 nsx ip link add vx0 type vxlan id 42 local $NET.2 remote $NET.1 dstport 4789 dev $VN ||
 	skip "the kernel has no vxlan devices"
 nsx ip addr add 192.168.1.100/24 dev vx0

@@ -26,12 +26,7 @@ cleanup_b() {
 	ip link del $VH 2>/dev/null
 	ip netns del $NS 2>/dev/null
 }
-ip link add $VH type veth peer name $VN netns $NS || skip "no veth pairs here"
-ip addr add $NET.1/24 dev $VH
-ip link set $VH up
-nsx ip link set lo up
-nsx ip addr add $NET.2/24 dev $VN
-nsx ip link set $VN up
+netns_veth $NS $VH $VN $NET || skip "no veth pairs here"
 
 A0=52:54:00:4d:56:01
 A1=52:54:00:4d:56:02
