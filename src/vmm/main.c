@@ -30,6 +30,7 @@
 
 enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 #define EPOLL_EVERY 8	/* passes between looks at the fds while busy */
+#define YIELD_MIN 32	/* chains a stretch moves for a yield to pay */
 #define EV(kind, i) (((uint64_t)(kind) << 32) | (uint32_t)(i))
 
 struct vmm {
@@ -316,14 +317,21 @@ static void bind_rings(struct vmm *v)
 	v->net.tx_discard = !v->vu.ring[VU_TX].enabled;
 }
 
-/* Out of work: first let whoever shares our core run once (another VMM
- * handing us frames, the frontend) and look again, the doorbells still
- * off: under load we never sleep, nobody has to ring us, and each turn
- * on the core carries a whole batch. Only a pass that finds nothing after
- * that arms the doorbells and sleeps. Returns true to poll again now. */
-static bool out_of_work(struct vmm *v, bool *yielded)
+/* Out of work. After a stretch that moved at least YIELD_MIN chains
+ * (frames are streaming, as from another VMM on our core), first let
+ * whoever shares the core run once and look again, the doorbells still
+ * off: under load nobody has to ring us and each turn on the core carries
+ * a whole batch. After a short stretch (a ping, a guest's TCP in 64 KiB
+ * frames) we arm and sleep at once: a yield there would hand the core to
+ * a busy vCPU thread for a time slice while our doorbells are off, which
+ * cost guest TCP 10-20 % (docs/performance.md). mark: moved at the end of
+ * the previous stretch. Returns true to poll again now. */
+static bool out_of_work(struct vmm *v, bool *yielded, uint64_t *mark)
 {
-	if (!*yielded) {
+	uint64_t stretch = v->net.moved - *mark;
+
+	*mark = v->net.moved;
+	if (!*yielded && stretch >= YIELD_MIN) {
 		*yielded = true;
 		sched_yield();
 		return true;
@@ -334,6 +342,7 @@ static bool out_of_work(struct vmm *v, bool *yielded)
 static int serve(struct vmm *v)
 {
 	bool tx_more = false, rx_more = true, yielded = false;
+	uint64_t mark = 0;
 	unsigned pass = 0;
 
 	for (;;) {
@@ -342,7 +351,7 @@ static int serve(struct vmm *v)
 		uint64_t moved = v->net.moved;
 		int i, n = 0;
 
-		if (!busy && out_of_work(v, &yielded))
+		if (!busy && out_of_work(v, &yielded, &mark))
 			busy = tx_more = rx_more = true;
 		/* While the rings have work, the other fds are looked at only
 		 * every EPOLL_EVERY passes: each look is a system call. */
