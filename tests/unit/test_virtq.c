@@ -582,6 +582,136 @@ static void test_memmap(void **state)
 	assert_ptr_equal(memmap_gpa(&f->map, GPA + MEMSZ + 5, 1), f->mem2 + 5);
 }
 
+/* Chains 0..n-1, each one readable descriptor of 16 bytes at GPA + 64*i. */
+static void post_simple(struct fx *f, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		set_desc(&f->q.desc[i], GPA + 64 * i, 16, 0, 0);
+		post(f, i);
+	}
+}
+
+static void test_burst(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c[VQ_BURST];
+
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), 0);
+	post_simple(f, 5);
+	assert_int_equal(vq_pop_burst(&f->q, c, 2), 2);
+	assert_int_equal(c[0].head, 0);
+	assert_int_equal(c[1].head, 1);
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), 3);
+	assert_int_equal(c[2].head, 4);
+	assert_ptr_equal(c[2].seg[0].p, f->mem + 4 * 64);
+	assert_int_equal(c[2].out_len, 16);
+	assert_int_equal(vq_base(&f->q), 5);
+	/* The last two back: taken again, read afresh. */
+	vq_unpop_n(&f->q, 2);
+	set_desc(&f->q.desc[3], GPA + 1000, 8, VRING_DESC_F_WRITE, 0);
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), 2);
+	assert_int_equal(c[0].head, 3);
+	assert_int_equal(c[0].nin, 1);
+	assert_int_equal(c[0].in_len, 8);
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), 0);
+	assert_int_equal(vq_error(&f->q), VQ_OK);
+}
+
+/* A burst never takes more than VQ_BURST, and wraps with the ring. */
+static void test_burst_wrap(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c[VQ_BURST];
+	unsigned round;
+
+	for (round = 0; round < 5; round++) {
+		post_simple(f, QN - 1);
+		assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST + 100), QN - 1);
+		assert_int_equal(c[QN - 2].head, QN - 2);
+	}
+	assert_int_equal(vq_base(&f->q), 5 * (QN - 1));
+}
+
+/* A hostile entry in a burst: the good chains before it are returned
+ * (none: -1), the queue stops, and nothing after it is taken. */
+static void burst_stops_at(struct fx *f, unsigned bad, enum vq_err err)
+{
+	struct vq_chain c[VQ_BURST];
+
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), bad ? (int)bad : -1);
+	assert_int_equal(vq_error(&f->q), err);
+	assert_int_equal(vq_base(&f->q), bad);
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), -1);
+}
+
+static void test_burst_bad_head(void **state)
+{
+	struct fx *f = *state;
+
+	post_simple(f, 2);
+	post(f, QN + 3);
+	set_desc(&f->q.desc[3], GPA, 16, 0, 0);
+	post(f, 3);
+	burst_stops_at(f, 2, VQ_E_HEAD);
+}
+
+static void test_burst_loop(void **state)
+{
+	struct fx *f = *state;
+
+	post_simple(f, 1);
+	set_desc(&f->q.desc[1], GPA, 8, VRING_DESC_F_NEXT, 2);
+	set_desc(&f->q.desc[2], GPA, 8, VRING_DESC_F_NEXT, 1);
+	post(f, 1);
+	burst_stops_at(f, 1, VQ_E_CHAIN);
+}
+
+static void test_burst_bad_next(void **state)
+{
+	struct fx *f = *state;
+
+	post_simple(f, 3);
+	set_desc(&f->q.desc[3], GPA, 8, VRING_DESC_F_NEXT, QN);
+	post(f, 3);
+	burst_stops_at(f, 3, VQ_E_NEXT);
+}
+
+static void test_burst_bad_addr(void **state)
+{
+	struct fx *f = *state;
+
+	post_simple(f, 2);
+	set_desc(&f->q.desc[2], GPA + 2 * MEMSZ - 4, 16, 0, 0);	/* past the end */
+	post(f, 2);
+	set_desc(&f->q.desc[3], GPA, 16, 0, 0);
+	post(f, 3);
+	burst_stops_at(f, 2, VQ_E_ADDR);
+}
+
+/* The first chain bad: nothing taken, -1 at once. */
+static void test_burst_first_bad(void **state)
+{
+	struct fx *f = *state;
+
+	set_desc(&f->q.desc[0], GPA - 64, 16, 0, 0);
+	post(f, 0);
+	burst_stops_at(f, 0, VQ_E_ADDR);
+}
+
+static void test_burst_avail_jump(void **state)
+{
+	struct fx *f = *state;
+	struct vq_chain c[VQ_BURST];
+
+	post_simple(f, 2);
+	f->q.avail->idx = QN + 1;
+	assert_int_equal(vq_pop_burst(&f->q, c, VQ_BURST), -1);
+	assert_int_equal(vq_error(&f->q), VQ_E_AVAIL_IDX);
+	assert_int_equal(vq_base(&f->q), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -596,6 +726,8 @@ int main(void)
 		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags), T(test_disable_notify),
 		T(test_driver_side), T(test_ring_sizes), T(test_resume_device), T(test_set_base),
 		T(test_resume_driver), T(test_remap_and_clear), T(test_memmap),
+		T(test_burst), T(test_burst_wrap), T(test_burst_bad_head), T(test_burst_loop),
+		T(test_burst_bad_next), T(test_burst_bad_addr), T(test_burst_first_bad), T(test_burst_avail_jump),
 	};
 
 	return cmocka_run_group_tests_name("virtq", tests, NULL, NULL);
