@@ -125,10 +125,11 @@ round_multivm() {
 	# frontend stops reading first: what sits in its RX rings was delivered.
 	awk -v sent="$sent" -v got="$got" '
 		$1 == "vm" { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "tx_frames") tx += kv[2];
-			if (kv[1] ~ /^drop_/) drops += kv[2] } }
+			if (kv[1] ~ /^drop_/ && kv[2] > 0) { drops += kv[2]; why[kv[1]] += kv[2] } } }
 		$1 == "link" { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "delivered") dl += kv[2] } }
-		END { printf "frontend sent %d, VMMs took %d = delivered %d + dropped %d: %s (%d delivered, not yet read by the stopped frontend)\n",
-			sent, tx, dl, drops, (sent == tx && tx == dl + drops && dl >= got) ? "balanced" : "MISMATCH", dl - got }' \
+		END { r = ""; for (k in why) r = r sprintf(" %s=%d", k, why[k])
+			printf "frontend sent %d, VMMs took %d = delivered %d + dropped %d%s: %s (%d delivered, not yet read by the stopped frontend)\n",
+			sent, tx, dl, drops, r ? " (" substr(r, 2) ")" : "", (sent == tx && tx == dl + drops && dl >= got) ? "balanced" : "MISMATCH", dl - got }' \
 		"$W/stats" >>"$W/balance.$1"
 }
 
@@ -251,7 +252,13 @@ mesh() {
 	echo "start tx_first 16" >&3
 	sleep 1
 	echo "show port stats all" >&3
-	sleep "$SECS"
+	pids=$(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status" | paste -sd,)
+	if [ -n "${FWD_PROFILE:-}" ]; then
+		perf stat -x, -o "$W/perf.mesh" -e task-clock,context-switches,raw_syscalls:sys_enter \
+			-p "$pids" -- sleep "$SECS" 2>/dev/null
+	else
+		sleep "$SECS"
+	fi
 	echo "show port stats all" >&3
 	echo "stop" >&3
 	echo "quit" >&3
@@ -267,6 +274,12 @@ mesh() {
 		i=$((i + 1))
 	done
 	printf ' N=%d %s Mpps' "$n" "$(mpps $total)"
+	# FWD_PROFILE=1: per frame, and frames per context switch of the VMMs.
+	[ -n "${FWD_PROFILE:-}" ] && awk -F, -v rate="$total" -v secs="$SECS" '
+		$3 == "task-clock" { cpu = $1 } $3 == "context-switches" { cs = $1 } $3 == "raw_syscalls:sys_enter" { sc = $1 }
+		END { f = rate * secs; if (f == 0) f = 1; if (cs == 0) cs = 1
+			printf " (%.0f ns CPU, %.4f cs, %.4f sc per frame, %.0f frames per cs)", cpu * 1e6 / f, cs / f, sc / f, f / cs }' \
+		"$W/perf.mesh"
 }
 if want mesh; then
 	printf 'fwd mesh 64B, all VMMs on one core, aggregate:'
