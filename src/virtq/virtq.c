@@ -256,28 +256,21 @@ static void prefetch_ahead(const struct virtq *q, uint16_t pending)
 	}
 }
 
-/* Entries made available and not taken yet (the avail idx read once);
- * -1 if the queue is stopped, or now stops: more than the ring holds. */
-static int avail_count(struct virtq *q)
+int vq_pop(struct virtq *q, struct vq_chain *c)
 {
-	uint16_t pending;
+	uint16_t avail, pending, head;
+	enum vq_err e;
 
 	if (q->err)
 		return -1;
 	if (!q->num)
 		return 0;
-	pending = LOAD_ACQ(&q->avail->idx) - q->last_avail;
-	return pending > q->num ? fail(q, VQ_E_AVAIL_IDX) : pending;
-}
-
-int vq_pop(struct virtq *q, struct vq_chain *c)
-{
-	int pending = avail_count(q);
-	uint16_t head;
-	enum vq_err e;
-
-	if (pending <= 0)
-		return pending;
+	avail = LOAD_ACQ(&q->avail->idx);
+	pending = avail - q->last_avail;
+	if (pending == 0)
+		return 0;
+	if (pending > q->num)
+		return fail(q, VQ_E_AVAIL_IDX);
 	head = LOAD(&q->avail->ring[q->last_avail % q->num]);
 	if (head >= q->num)
 		return fail(q, VQ_E_HEAD);
@@ -308,13 +301,18 @@ static void prefetch_chain(const struct vq_chain *c)
 
 int vq_pop_burst(struct virtq *q, struct vq_chain *c, unsigned max)
 {
-	int pending = avail_count(q);
-	uint16_t heads[VQ_BURST];
+	uint16_t heads[VQ_BURST], avail, pending;
 	unsigned n, i;
 
-	if (pending <= 0)
-		return pending;
-	n = (unsigned)pending < max ? (unsigned)pending : max;
+	if (q->err)
+		return -1;
+	if (!q->num)
+		return 0;
+	avail = LOAD_ACQ(&q->avail->idx);
+	pending = avail - q->last_avail;
+	if (pending > q->num)
+		return fail(q, VQ_E_AVAIL_IDX);
+	n = pending < max ? pending : max;
 	if (n > VQ_BURST)
 		n = VQ_BURST;
 	/* Each head is read once; an out-of-range one is not prefetched (and
