@@ -282,67 +282,9 @@ int vq_pop(struct virtq *q, struct vq_chain *c)
 	return 1;
 }
 
-/* The start of a checked chain's first buffer: read if the device reads
- * it, written if it writes it. */
-static void prefetch_chain(const struct vq_chain *c)
-{
-	const struct vq_seg *s = &c->seg[0];
-
-	if (c->nout) {
-		__builtin_prefetch(s->p);
-		if (s->len > 64)
-			__builtin_prefetch(s->p + 64);
-	} else {
-		__builtin_prefetch(s->p, 1);
-		if (s->len > 64)
-			__builtin_prefetch(s->p + 64, 1);
-	}
-}
-
-int vq_pop_burst(struct virtq *q, struct vq_chain *c, unsigned max)
-{
-	uint16_t heads[VQ_BURST], avail, pending;
-	unsigned n, i;
-
-	if (q->err)
-		return -1;
-	if (!q->num)
-		return 0;
-	avail = LOAD_ACQ(&q->avail->idx);
-	pending = avail - q->last_avail;
-	if (pending > q->num)
-		return fail(q, VQ_E_AVAIL_IDX);
-	n = pending < max ? pending : max;
-	if (n > VQ_BURST)
-		n = VQ_BURST;
-	/* Each head is read once; an out-of-range one is not prefetched (and
-	 * fails below when its turn comes). */
-	for (i = 0; i < n; i++) {
-		heads[i] = LOAD(&q->avail->ring[(uint16_t)(q->last_avail + i) % q->num]);
-		if (heads[i] < q->num)
-			__builtin_prefetch(&q->desc[heads[i]]);
-	}
-	for (i = 0; i < n; i++) {
-		enum vq_err e = heads[i] < q->num ? walk(q, heads[i], &c[i]) : VQ_E_HEAD;
-
-		if (e) {
-			fail(q, e);
-			break;
-		}
-		prefetch_chain(&c[i]);
-		q->last_avail++;
-	}
-	return i ? (int)i : (q->err ? -1 : 0);
-}
-
 void vq_unpop(struct virtq *q)
 {
 	q->last_avail--;
-}
-
-void vq_unpop_n(struct virtq *q, unsigned k)
-{
-	q->last_avail -= k;
 }
 
 void vq_push(struct virtq *q, uint16_t head, uint32_t len)

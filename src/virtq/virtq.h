@@ -229,25 +229,9 @@ void vq_desc_peek(const struct virtq *q, uint16_t d, uint64_t *addr, uint32_t *l
  * ring is empty, -1 when the queue is (now) stopped: see q->err. */
 int vq_pop(struct virtq *q, struct vq_chain *c);
 
-/* Takes up to max (at most VQ_BURST) available chains at once, as
- * DPDK's vhost does: the avail idx is read once, every head of the burst
- * is read and its descriptor prefetched before the first chain is walked,
- * and each chain's first buffer is prefetched once it is walked and
- * checked, so the misses on lines the other side's CPU wrote overlap.
- * Every chain is checked as vq_pop checks it. Returns the chains taken
- * (c[0..n)), 0 when the ring is empty, -1 when the queue is (now) stopped
- * with none taken; a bad chain after k good ones returns k and stops the
- * queue (the next call returns -1). */
-#define VQ_BURST	32
-int vq_pop_burst(struct virtq *q, struct vq_chain *c, unsigned max);
-
 /* Gives back the chain just popped, untouched (the ring entry is taken
  * again by the next vq_pop). Only valid right after vq_pop returned 1. */
 void vq_unpop(struct virtq *q);
-
-/* Gives back the last k chains popped (none of them pushed): the next pop
- * takes them again, read afresh from the ring. */
-void vq_unpop_n(struct virtq *q, unsigned k);
 
 /* Returns chain head as used with len bytes written (not yet visible). */
 void vq_push(struct virtq *q, uint16_t head, uint32_t len);

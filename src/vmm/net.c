@@ -171,40 +171,30 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uin
 	}
 }
 
-/* How many chains the next burst may take, of left still wanted. */
-static unsigned burst(unsigned left)
-{
-	return left < VQ_BURST ? left : VQ_BURST;
-}
-
 bool net_tx(struct net *n)
 {
+	struct vq_chain c;
 	uint64_t dirty = 0;
 	uint32_t cap;
 	unsigned i, done = 0;
-	int r = VQ_BURST;
 
 	if (!n->txq)
 		return false;
 	vq_disable_notify(n->txq);	/* no kicks while we poll */
 	cap = capw_batch(&n->cap);
-	/* A short burst means the ring is drained (or stopped). */
-	while (done < NET_BATCH && r == VQ_BURST) {
-		int k;
+	while (done < NET_BATCH) {
+		int r = vq_pop(n->txq, &c);
 
-		r = vq_pop_burst(n->txq, n->txb, burst(NET_BATCH - done));
-		for (k = 0; k < r; k++) {
-			const struct vq_chain *c = &n->txb[k];
-
-			if (n->tx_discard) {	/* vhost-user: a disabled TX ring is drained */
-				STAT_ADD(n->st->guest_tx_frames, 1);
-				drop(n, NULL, DROP_DISABLED);
-			} else {
-				tx_one(n, c, &dirty, cap);
-			}
-			vq_push(n->txq, c->head, 0);
+		if (r <= 0)
+			break;
+		if (n->tx_discard) {	/* vhost-user: a disabled TX ring is drained */
+			STAT_ADD(n->st->guest_tx_frames, 1);
+			drop(n, NULL, DROP_DISABLED);
+		} else {
+			tx_one(n, &c, &dirty, cap);
 		}
-		done += r > 0 ? r : 0;
+		vq_push(n->txq, c.head, 0);
+		done++;
 	}
 	for (i = 0; i < n->nlinks; i++)
 		if (dirty & (1ull << i))
@@ -246,29 +236,6 @@ static void sink_write(struct sink *s, const void *src, uint32_t len)
  * the guest: into one RX buffer, or with MRG_RXBUF as many as it takes.
  * Returns 0 when delivered, 1 when dropped (counted: the guest's buffers
  * cannot hold it), -1 when the guest has no buffers now (nothing taken). */
-/* The next reserved guest RX buffer, reserving a burst (as many as the
- * link burst has frames left) when none is left; NULL: the guest has none. */
-static struct vq_chain *rx_take(struct net *n)
-{
-	if (n->rxb_i == n->rxb_n) {
-		int r = vq_pop_burst(n->rxq, n->rxb, burst(n->rx_want ? n->rx_want : 1));
-
-		n->rxb_i = n->rxb_n = 0;
-		if (r <= 0)
-			return NULL;
-		n->rxb_n = r;
-	}
-	return &n->rxb[n->rxb_i++];
-}
-
-/* Gives the reserved, unused guest RX buffers back to the ring: they were
- * the last popped. */
-static void rx_release(struct net *n)
-{
-	vq_unpop_n(n->rxq, n->rxb_n - n->rxb_i);
-	n->rxb_i = n->rxb_n = 0;
-}
-
 static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struct piece *pc,
 		  unsigned np, uint32_t len, uint32_t cap)
 {
@@ -276,7 +243,6 @@ static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struc
 	unsigned k = 0, i, max = n->mrg_rxbuf ? NET_RX_MAX_BUFS : 1;
 	struct sink s = { .c = n->rxc };
 
-	rx_release(n);	/* the slow path pops one buffer at a time */
 	while (have < need && k < max) {
 		if (vq_pop(n->rxq, &n->rxc[k]) <= 0) {
 			while (k--)
@@ -350,13 +316,13 @@ static int rx_put_plain(struct net *n, struct link *l, const uint8_t *frame, uin
 			const uint8_t eth[NET_ETH_ADDRS], uint32_t cap)
 {
 	static const struct vnet_hdr one = { .num_buffers = 1 };
-	struct vq_chain *gc = rx_take(n);
+	struct vq_chain *gc = &n->rxc[0];
 
-	if (!gc)
+	if (vq_pop(n->rxq, gc) <= 0)
 		return -1;
 	if (gc->in_len < NET_HDR_LEN + len) {
 		if (n->mrg_rxbuf) {
-			n->rxb_i--;	/* unused: given back by rx_put */
+			vq_unpop(n->rxq);
 			return 2;
 		}
 		vq_push(n->rxq, gc->head, 0);	/* the guest posted a buffer too small */
@@ -466,30 +432,27 @@ done:
 static unsigned rx_link(struct net *n, unsigned li, bool *guest_full, uint32_t cap)
 {
 	struct link *l = &n->links[li];
+	struct vq_chain lc;
 	unsigned done = 0;
-	int r = VQ_BURST;
 
-	while (done < NET_BATCH && r == VQ_BURST && !*guest_full) {
-		int k;
+	while (done < NET_BATCH) {
+		int r = vq_pop(&l->rxq, &lc);
 
-		r = vq_pop_burst(&l->rxq, n->lkb, burst(NET_BATCH - done));
-		for (k = 0; k < r; k++) {
-			const struct vq_chain *lc = &n->lkb[k];
-
-			n->rx_want = r - k;
-			/* One device-readable descriptor per frame (docs/link-format.md). */
-			if (lc->nin || lc->nout != 1 || lc->out_len < LINK_META_LEN + LINK_MIN_FRAME ||
-			    lc->out_len > LINK_META_LEN + LINK_MAX_FRAME) {
-				STAT_ADD(l->st->errors, 1);
-				drop(n, l, DROP_MALFORMED);
-			} else if (rx_frame(n, l, li, lc, cap) < 0) {
-				vq_unpop_n(&l->rxq, r - k);	/* keep them on the link for later */
-				*guest_full = true;
-				break;
-			}
-			vq_push(&l->rxq, lc->head, 0);
-			done++;
+		if (r <= 0)
+			break;
+		done++;
+		/* One device-readable descriptor per frame (docs/link-format.md). */
+		if (lc.nin || lc.nout != 1 || lc.out_len < LINK_META_LEN + LINK_MIN_FRAME ||
+		    lc.out_len > LINK_META_LEN + LINK_MAX_FRAME) {
+			STAT_ADD(l->st->errors, 1);
+			drop(n, l, DROP_MALFORMED);
+		} else if (rx_frame(n, l, li, &lc, cap) < 0) {
+			vq_unpop(&l->rxq);	/* keep it on the link for later */
+			done--;
+			*guest_full = true;
+			break;
 		}
+		vq_push(&l->rxq, lc.head, 0);
 	}
 	if (done)
 		vq_flush(&l->rxq);	/* links have no used-buffer doorbell */
@@ -520,7 +483,6 @@ bool net_rx(struct net *n)
 		if (done == NET_BATCH)
 			more = true;
 	}
-	rx_release(n);
 	n->rx_next = (n->rx_next + 1) % n->nlinks;
 	n->rx_full = full;
 	if (vq_used_count(n->rxq) != before && vq_flush(n->rxq))

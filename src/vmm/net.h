@@ -49,13 +49,7 @@ struct net {
 	bool mrg_rxbuf;
 	unsigned mtu;			/* 0: 1500 */
 	uint32_t seg_done[STATS_MAX_LINKS];	/* segments of link i's head frame delivered */
-	struct vq_chain rxc[NET_RX_MAX_BUFS];	/* the RX buffers of one frame (slow path) */
-	/* Bursts (vq_pop_burst): guest TX chains, link frames, and guest RX
-	 * buffers reserved for the plain path (rxb[rxb_i..rxb_n) unused yet,
-	 * given back before net_rx returns and before the slow path pops). */
-	struct vq_chain txb[VQ_BURST], lkb[VQ_BURST], rxb[VQ_BURST];
-	unsigned rxb_i, rxb_n;
-	unsigned rx_want;		/* link frames left in the burst: how many RX buffers to reserve */
+	struct vq_chain rxc[NET_RX_MAX_BUFS];	/* the RX buffers of one frame */
 };
 
 /* Where a guest frame goes: returns DROP_NONE and sets *mask (bit i =

@@ -1,7 +1,6 @@
 /* Fuzz target: the device side of a split virtqueue over a fuzzed guest
  * memory image (ring and buffers), with and without indirect descriptors
- * and EVENT_IDX, one chain or a burst at a time, including used-ring
- * publication and chain copies. */
+ * and EVENT_IDX, including used-ring publication and chain copies. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mem_region r = { .gpa = GPA, .size = MEM - 1024, .host = mem };
 	struct mem_region r2 = { .gpa = GPA + MEM - 1024, .size = 1024, .host = mem + MEM - 1024 };
 	struct virtq q;
-	static struct vq_chain burst[VQ_BURST];
+	struct vq_chain c;
 	size_t ao, uo;
 	int i;
 
@@ -34,21 +33,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vq_init(&q, QN, mem, mem + ao, mem + uo, &map, data[0] & 1, data[0] & 2);
 	vq_set_base(&q, data[1]);
 	for (i = 0; i < 2 * QN; i++) {
-		/* Bit 2: bursts of 1..VQ_BURST, the last one given back at times. */
-		int rc = data[0] & 4 ? vq_pop_burst(&q, burst, data[1] % VQ_BURST + 1) : vq_pop(&q, &burst[0]);
-		int k;
+		int rc = vq_pop(&q, &c);
 
 		if (rc <= 0)
 			break;
-		if ((data[0] & 8) && rc > 1)
-			vq_unpop_n(&q, 1), rc--;
-		for (k = 0; k < rc; k++) {
-			const struct vq_chain *c = &burst[k];
-
-			vq_chain_read(c, data[1] % 32, scratch, sizeof(scratch));
-			vq_chain_write(c, data[0] % 32, scratch, c->in_len < sizeof(scratch) ? c->in_len : sizeof(scratch));
-			vq_push(&q, c->head, c->in_len);
-		}
+		vq_chain_read(&c, data[1] % 32, scratch, sizeof(scratch));
+		vq_chain_write(&c, data[0] % 32, scratch, c.in_len < sizeof(scratch) ? c.in_len : sizeof(scratch));
+		vq_push(&q, c.head, c.in_len);
 		if (i % 3 == 0)
 			vq_flush(&q);
 	}

@@ -143,39 +143,6 @@ static void test_offload_header_beyond_frame(void **state)
 	assert_int_equal(f->a.tx.used->idx, 2);
 }
 
-/* Guest RX buffers are reserved a burst at a time: those not used go back
- * to the ring before net_rx returns (vq_base: what a new device would
- * take next), and a buffer ring that turns bad mid-burst keeps the frames
- * after the last good buffer on the link. */
-static void test_rx_burst_gives_back(void **state)
-{
-	struct fx *f = *state;
-	uint8_t buf[100], *got = NULL;
-	unsigned i;
-
-	guest_post_rx(&f->b, 100);
-	for (i = 0; i < 40; i++)
-		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
-	pump(f);
-	assert_int_equal(f->b.st.guest_rx_frames, 40);
-	assert_int_equal(vq_base(&f->b.rx), 40);
-	for (i = 0; i < 40; i++) {
-		assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + 60);
-		assert_int_equal(got[NET_HDR_LEN + 12], i);
-	}
-	/* Buffer 45 (the 6th of the next 10) points outside guest memory. */
-	f->b.rx.desc[45 % GM_QN].addr = GM_GPA + f->b.size;
-	for (i = 0; i < 10; i++)
-		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
-	pump(f);
-	assert_int_equal(vq_error(&f->b.rx), VQ_E_ADDR);
-	assert_int_equal(f->b.st.guest_rx_frames, 45);
-	assert_int_equal(vq_base(&f->b.rx), 45);
-	assert_int_equal(f->b.st.link[0].rx_frames, 45);
-	assert_int_equal(vq_base(&f->lb.rxq), 45);	/* the other 5 still on the link, not lost */
-	assert_true(vq_avail_pending(&f->lb.rxq));
-}
-
 static void test_backpressure_and_queue_full(void **state)
 {
 	struct fx *f = *state;
@@ -553,7 +520,6 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
-		T(test_rx_burst_gives_back),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
 		T(test_peer_chain_is_malformed),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),
