@@ -23,6 +23,7 @@ PAIR=$(realpath tests/e2e/configs/pair.ini)
 MAC0=52:54:00:4d:56:01
 MAC1=52:54:00:4d:56:02
 W=$(mktemp -d /tmp/mvb.XXXXXX)
+. "$(dirname "$0")/lib.sh"
 fe=
 be=
 
@@ -48,45 +49,10 @@ stop_all() {
 trap 'stop_all; [ -n "${FWD_KEEP:-}" ] || rm -rf "$W"' EXIT
 trap 'exit 1' INT TERM HUP
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out.
-wait_for() {
-	end=$(($(date +%s) + $1))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
-# FIELD (e.g. Rx-pps, RX-packets) of port P in the Nth "show port stats"
-# (read once testpmd has quit; its output is line-buffered through stdbuf,
-# so our commands' echo never lands inside a line).
-port_stat() {
-	awk -v p="$1" -v f="$2:" -v n="$3" '
-		/NIC statistics for port/ { cur = $(NF - 1); seen[cur]++; next }
-		/statistics for port|statistics for all ports|######/ { cur = -1 }
-		cur == p && seen[cur] == n { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$W/fe.log"
-}
-
 # The frontend on CPU 1 against sockets $1 and $2, frames of $3 bytes.
 # Leaves the rate (frames/s, both ports) in $rate.
 run_frontend() {
-	rm -f "$W/fe.in" "$W/fe.log"
-	mkfifo "$W/fe.in"
-	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
-		--lcores '(0,1)@1' --file-prefix="mvbfe$$" \
-		--vdev="net_virtio_user0,path=$1,mac=$MAC0,queues=1,queue_size=256" \
-		--vdev="net_virtio_user1,path=$2,mac=$MAC1,queues=1,queue_size=256" \
-		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$3" --total-num-mbufs=8192 \
-		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 <"$W/fe.in" >"$W/fe.log" 2>&1 &
-	fe=$!
-	exec 3>"$W/fe.in"
-	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || { echo "fwd: frontend did not start"; tail -5 "$W/fe.log"; return 1; }
-	echo "set fwd mac" >&3
-	echo "start tx_first 16" >&3
-	sleep 1				# warm-up; then a baseline for Rx-pps
-	echo "show port stats all" >&3
+	fe_start mvbfe "$1" $MAC0 "$2" $MAC1 "$3" || return 1
 	if [ -n "${profile_pids:-}" ]; then	# the measured interval, profiled
 		perf stat -x, -o "$W/perf.$3" -e task-clock,context-switches,raw_syscalls:sys_enter,page-faults \
 			-p "$profile_pids" -- sleep "$SECS" 2>/dev/null
@@ -95,14 +61,7 @@ run_frontend() {
 		sleep "$SECS"			# the measured interval
 	fi
 	echo "show port stats all" >&3
-	echo "stop" >&3
-	wait_for 30 grep -q 'Accumulated forward statistics' "$W/fe.log"
-	echo "quit" >&3
-	wait_for 30 grep -q 'Bye' "$W/fe.log"
-	exec 3>&-
-	wait "$fe" 2>/dev/null
-	fe=
-	rate=$(($(port_stat 0 Rx-pps 2) + $(port_stat 1 Rx-pps 2)))
+	fe_stop
 	sent=$(awk '/Accumulated forward statistics/ { a = 1 } a && /TX-packets:/ { print $2; exit }' "$W/fe.log")
 	got=$(awk '/Accumulated forward statistics/ { a = 1 } a && /RX-packets:/ { print $2; exit }' "$W/fe.log")
 }

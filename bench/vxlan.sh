@@ -40,6 +40,7 @@ B0=52:54:00:4d:57:01
 NS=mvbx$$ VH=mvbxh$$ VN=mvbxn$$	# multivm: B's namespace and veth
 LA=mvbla$$ LB=mvblb$$ LV=mvblv$$	# Linux: two namespaces and a veth
 W=$(mktemp -d /tmp/mvbx.XXXXXX)
+. "$(dirname "$0")/lib.sh"
 fe=
 
 if ! command -v dpdk-testpmd >/dev/null; then
@@ -68,14 +69,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-wait_for() {
-	end=$(($(date +%s) + $1))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
 mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
 gbps() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%.2f", r * s * 8 / 1e9 }'; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -129,46 +122,17 @@ vni = 9
 b0 = tb
 CONF
 
-port_stat() {
-	awk -v p="$1" -v f="$2:" -v n="$3" '
-		/NIC statistics for port/ { cur = $(NF - 1); seen[cur]++; next }
-		/statistics for port|statistics for all ports|######/ { cur = -1 }
-		cur == p && seen[cur] == n { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$W/fe.log"
-}
-
 # multivm, frames of $1 bytes: leaves frames/s in $rate.
 round_multivm() {
 	rm -rf "$W/a" "$W/b"
 	taskset -c 0 "$MV" -S "$W/a" run --detach --no-guests "$W/a.ini" >/dev/null || return 1
 	ip netns exec $NS taskset -c 0 "$MV" -S "$W/b" run --detach --no-guests "$W/b.ini" >/dev/null || return 1
-	rm -f "$W/fe.in" "$W/fe.log"
-	mkfifo "$W/fe.in"
-	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
-		--lcores '(0,1)@1' --file-prefix="mvbxfe$$" \
-		--vdev="net_virtio_user0,path=$W/a/vm0.vhost,mac=$A0,queues=1,queue_size=256" \
-		--vdev="net_virtio_user1,path=$W/b/b0.vhost,mac=$B0,queues=1,queue_size=256" \
-		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$1" --total-num-mbufs=8192 \
-		--eth-peer=0,$B0 --eth-peer=1,$A0 <"$W/fe.in" >"$W/fe.log" 2>&1 &
-	fe=$!
-	exec 3>"$W/fe.in"
-	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || { echo "vxlan: frontend did not start"; tail -5 "$W/fe.log"; return 1; }
-	echo "set fwd mac" >&3
-	echo "start tx_first 16" >&3
-	sleep 1
-	echo "show port stats all" >&3
+	fe_start mvbxfe "$W/a/vm0.vhost" $A0 "$W/b/b0.vhost" $B0 "$1" || return 1
 	profile "$1" &
 	sleep "$SECS"
 	echo "show port stats all" >&3
 	wait $! 2>/dev/null
-	echo "stop" >&3
-	wait_for 30 grep -q 'Accumulated forward statistics' "$W/fe.log"
-	echo "quit" >&3
-	wait_for 30 grep -q 'Bye' "$W/fe.log"
-	exec 3>&-
-	wait "$fe" 2>/dev/null
-	fe=
-	rate=$(($(port_stat 0 Rx-pps 2) + $(port_stat 1 Rx-pps 2)))
+	fe_stop
 	"$MV" -S "$W/a" stats >"$W/stats.a.$1"
 	stop_all
 }
