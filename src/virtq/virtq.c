@@ -50,12 +50,7 @@ void vq_init(struct virtq *q, uint16_t num, void *desc, void *avail, void *used,
 {
 	memset(q, 0, sizeof(*q));
 	q->num = num;
-	q->desc = desc;
-	q->avail = avail;
-	q->used = used;
-	q->mem = mem;
-	q->event_idx = event_idx;
-	q->indirect = indirect;
+	vq_remap(q, desc, avail, used, mem, event_idx, indirect);
 }
 
 void vq_remap(struct virtq *q, void *desc, void *avail, void *used,
