@@ -144,9 +144,14 @@ want throughput && for size in $SIZES; do
 		r=$((r + 1))
 	done
 	m=$(echo "$mv_rates" | median)
-	d=$(echo "${dp_rates:-0}" | median)
-	echo "fwd ${size}B: multivm $(mpps "$m") Mpps, dpdk-vhost $(mpps "$d") Mpps, ratio $(awk -v a="$m" -v b="$d" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds)"
-	echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); dpdk-vhost$(for x in $dp_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	if [ -n "$dp_rates" ]; then
+		d=$(echo "$dp_rates" | median)
+		echo "fwd ${size}B: multivm $(mpps "$m") Mpps, dpdk-vhost $(mpps "$d") Mpps, ratio $(awk -v a="$m" -v b="$d" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds)"
+		echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); dpdk-vhost$(for x in $dp_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	else	# FWD_DPDK=no: nothing to compare with
+		echo "fwd ${size}B: multivm $(mpps "$m") Mpps ($ROUNDS rounds)"
+		echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	fi
 	sed 's/^/  multivm counters: /' "$W/balance.$size"
 	echo "  VMM RssAnon after each round (kB):$rss"
 done
