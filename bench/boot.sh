@@ -56,7 +56,7 @@ for pid in $(sed -n 's/.*vmm=\([0-9]*\).*/\1/p' "$STATE/status"); do
 done
 "$MV" stop --timeout 30 >/dev/null
 
-cpu=max
+cpu=max,-erms	# as multivm gives its guests (src/supervisor/qemu.c)
 [ "$accel" = kvm ] && cpu=host
 t0=$(now)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \

@@ -8,9 +8,10 @@
 #   tap         two bare QEMU guests on TAP devices in a Linux bridge, in a
 #               network namespace of their own (libvirt's default network)
 # all with the same kernel, initramfs, engine (TCP_ENGINE, default tcg),
-# memory, one vCPU and virtio-net queue sizes (QEMU_QUEUES). TCP_ROUNDS
-# rounds (default 3), the parts in turn, every other round in reverse
-# order, so that a slow spell of a shared machine hits them all alike.
+# memory, one vCPU, CPU model (under TCG `max,-erms`, as multivm's) and
+# virtio-net queue sizes (QEMU_QUEUES). TCP_ROUNDS rounds (default 3), the
+# parts in turn, every other round in reverse order, so that a slow spell
+# of a shared machine hits them all alike.
 # Prints every round's Gbit/s (iperf3's receiver figure), then the
 # median of each and multivm's ratio to each of the others (of medians,
 # and per round). TCP_PARTS picks parts, TCP_TESTS tests (fwd rev p4).
@@ -110,7 +111,7 @@ INI
 bare_qemu() {
 	n=$1 netdev=$2 in=${3:-}
 	set -- qemu-system-x86_64 -name "bare$n" -nodefaults -no-user-config -display none -no-reboot \
-		-machine "q35,accel=$engine" -m 256M -smp 1 -cpu "$([ "$engine" = kvm ] && echo host || echo max)" \
+		-machine "q35,accel=$engine" -m 256M -smp 1 -cpu "$([ "$engine" = kvm ] && echo host || echo max,-erms)" \
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet multivm.name=bare$n multivm.addr=192.168.1.$((n + 1))/24" \
 		-serial "file:$work/bare$n.console" \

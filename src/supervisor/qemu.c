@@ -129,7 +129,10 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-smp");
 	add(&a, "%u", vm->cpus);
 	add(&a, "-cpu");
-	add(&a, o->kvm ? "host" : "max");
+	/* TCG runs `rep movsb` one byte per step; without ERMS the guest's
+	 * copies (every byte of its network traffic) use `rep movsq`, eight
+	 * at a time: guest TCP twice as fast (docs/performance.md). */
+	add(&a, o->kvm ? "host" : "max,-erms");
 	add(&a, "-kernel");
 	add(&a, "%s", o->kernel);
 	add(&a, "-initrd");

@@ -50,7 +50,7 @@ static void test_tcg_default_vm0(void **state)
 	assert_string_equal(argv[0], "qemu-system-x86_64");
 	assert_non_null(find(n, "-machine", "q35,accel=tcg,memory-backend=mem"));
 	assert_non_null(find(n, "-object", "memory-backend-memfd,id=mem,size=256M,share=on"));
-	assert_non_null(find(n, "-cpu", "max"));
+	assert_non_null(find(n, "-cpu", "max,-erms"));
 	assert_non_null(find(n, "-append", "multivm.name=vm0 multivm.addr=192.168.1.1/24"));
 	assert_non_null(find(n, "-chardev", "socket,id=vu,path=/run/mv/vm0.vhost,reconnect=1"));
 	/* MSI-X off under TCG: QEMU 7.2 crashes in vhost-user start-up with it. */
