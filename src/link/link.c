@@ -276,6 +276,8 @@ uint8_t *link_tx_slot(struct link *l, uint32_t len)
 		if (n <= 0)
 			return NULL;
 		l->tx_free = n;
+		if (!vq_in_flight(&l->txq))
+			l->tx_stalled = false;	/* the peer caught up */
 		at = place(l, need);
 		if (at < 0)
 			return NULL;
@@ -300,6 +302,20 @@ void link_tx_flush(struct link *l)
 
 	l->tx_fresh = true;
 	if (vq_kick_needed(&l->txq) && write(l->tx_kick, &one, sizeof(one)) == sizeof(one) && l->st)
+		STAT_ADD(l->st->kicks_sent, 1);
+}
+
+bool link_tx_want_room(struct link *l)
+{
+	return vq_want_used(&l->txq);
+}
+
+/* The peer's doorbell for frames to it is the one it watches for room. */
+void link_rx_flush(struct link *l)
+{
+	uint64_t one = 1;
+
+	if (vq_flush(&l->rxq) && l->tx_kick >= 0 && write(l->tx_kick, &one, sizeof(one)) == sizeof(one) && l->st)
 		STAT_ADD(l->st->kicks_sent, 1);
 }
 

@@ -73,6 +73,8 @@ struct link {
 	uint32_t tx_pending;	/* offset of the frame link_tx_slot() placed */
 	int tx_free;		/* reclaimed descriptors not yet used */
 	bool tx_fresh;		/* a new batch: reclaim before placing */
+	bool tx_stalled;	/* a frame waited for room in vain: until the link
+				 * is empty again, frames for it do not wait */
 	uint32_t tx_off[CFG_LINK_QSIZE_MAX];	/* private: where descriptor i's frame starts */
 
 	struct virtq rxq;	/* we are the device */
@@ -100,10 +102,18 @@ uint8_t *link_tx_slot(struct link *l, uint32_t len);
 void link_tx_commit(struct link *l, uint32_t len);
 void link_tx_flush(struct link *l);
 
-/* Receiving (device side): vq_pop/vq_push/vq_flush on l->rxq directly;
- * link_rx_rearm() asks the peer for a kick after draining. The doorbell
- * eventfd is l->rx_kick: the VMM watches it edge-triggered and never reads
- * it, so the peer (which shares it) can never make that read block. */
+/* A sender holding a frame back because the link is full asks the peer
+ * to ring it once it has taken frames. Returns true if it already has
+ * (try again now). */
+bool link_tx_want_room(struct link *l);
+
+/* Receiving (device side): vq_pop/vq_push on l->rxq directly, then
+ * link_rx_flush() publishes what was taken and rings the peer if it waits
+ * for room; link_rx_rearm() asks the peer for a kick after draining. The
+ * doorbell eventfd is l->rx_kick: the VMM watches it edge-triggered and
+ * never reads it, so the peer (which shares it) can never make that read
+ * block. */
+void link_rx_flush(struct link *l);
 bool link_rx_rearm(struct link *l);
 
 #endif

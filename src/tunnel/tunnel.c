@@ -396,7 +396,7 @@ static unsigned drain_link(struct tunnel *t, unsigned li)
 		vq_push(&l->rxq, c.head, 0);
 	}
 	if (done)
-		vq_flush(&l->rxq);	/* links have no used-buffer doorbell */
+		link_rx_flush(l);
 	return done;
 }
 

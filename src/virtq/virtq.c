@@ -381,6 +381,15 @@ bool vq_kick_needed(struct virtq *q)
 	return !(LOAD(&q->used->flags) & VRING_USED_F_NO_NOTIFY);
 }
 
+bool vq_want_used(struct virtq *q)
+{
+	if (!q->num || q->err)
+		return false;
+	STORE(used_event(q), q->last_used);
+	FENCE();
+	return LOAD_ACQ(&q->used->idx) != q->last_used;
+}
+
 /* Copies between buf and segments [first, first+count) of c, starting
  * at byte off of those segments; to_chain picks the direction. */
 static size_t chain_copy(const struct vq_chain *c, unsigned first, unsigned count, size_t off,

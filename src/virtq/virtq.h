@@ -266,6 +266,11 @@ uint16_t vq_add(struct virtq *q, uint64_t addr, uint32_t len);
 /* Publishes added entries. Returns true if the device wants a kick. */
 bool vq_kick_needed(struct virtq *q);
 
+/* Asks the device to notify the next used entry (EVENT_IDX used_event),
+ * then rechecks. Returns true if entries were used meanwhile (reclaim
+ * now). Only for a queue with EVENT_IDX. */
+bool vq_want_used(struct virtq *q);
+
 /* ---- copying ---- */
 
 /* Copies up to len bytes from the readable segments of c starting at byte

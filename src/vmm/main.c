@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/capring.h"
@@ -31,6 +32,9 @@
 enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 #define EPOLL_EVERY 8	/* passes between looks at the fds while busy */
 #define YIELD_MIN 32	/* chains a stretch moves for a yield to pay */
+#define WAIT_MS 10	/* longest a guest's TX waits for room on a full link
+			 * without the peer taking a frame (a few time slices
+			 * of a busy core) */
 #define EV(kind, i) (((uint64_t)(kind) << 32) | (uint32_t)(i))
 
 struct vmm {
@@ -339,11 +343,45 @@ static bool out_of_work(struct vmm *v, bool *yielded, uint64_t *mark)
 	return net_arm(&v->net);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A guest frame waits in its TX ring while its link is full (net_tx);
+ * when the guest's TX has not moved for WAIT_MS, net_tx_expire(). Returns
+ * the epoll timeout that lets us check on time when idle. *since: when
+ * TX last moved while frames wait. */
+static int bound_wait(struct vmm *v, uint64_t *since, bool *tx_more)
+{
+	bool moved = v->net.tx_moved;
+	uint64_t now;
+
+	v->net.tx_moved = false;
+	if (!v->net.tx_wait) {
+		*since = 0;
+		return -1;
+	}
+	now = now_ms();
+	if (!*since || moved)
+		*since = now;
+	if (now - *since < WAIT_MS)
+		return (int)(*since + WAIT_MS - now);
+	net_tx_expire(&v->net);
+	*since = 0;
+	*tx_more = true;
+	return -1;
+}
+
 static int serve(struct vmm *v)
 {
 	bool tx_more = false, rx_more = true, yielded = false;
-	uint64_t mark = 0;
+	uint64_t mark = 0, wait_since = 0;
 	unsigned pass = 0;
+	int timeout = -1;
 
 	for (;;) {
 		struct epoll_event evs[32];
@@ -356,7 +394,7 @@ static int serve(struct vmm *v)
 		/* While the rings have work, the other fds are looked at only
 		 * every EPOLL_EVERY passes: each look is a system call. */
 		if (!busy || ++pass % EPOLL_EVERY == 0)
-			n = epoll_wait(v->ep, evs, 32, busy ? 0 : -1);
+			n = epoll_wait(v->ep, evs, 32, busy ? 0 : timeout);
 		if (!busy)
 			yielded = false;
 
@@ -385,8 +423,9 @@ static int serve(struct vmm *v)
 				else
 					rx_more = true;
 				break;
-			case EV_LINK:
+			case EV_LINK:	/* frames, or room on a link a frame waits for */
 				rx_more = true;
+				tx_more = tx_more || v->net.tx_wait;
 				break;
 			}
 		}
@@ -395,6 +434,7 @@ static int serve(struct vmm *v)
 			tx_more = net_tx(&v->net);
 		if (rx_more)
 			rx_more = net_rx(&v->net);
+		timeout = bound_wait(v, &wait_since, &tx_more);
 		if (v->net.moved != moved)
 			yielded = false;
 		notify_guest(v, VU_TX, &v->net.tx_call);

@@ -98,52 +98,82 @@ static void capture_pieces(struct net *n, const struct piece *pc, unsigned np, u
 	capw_commit(&n->cap, CAP_STREAM_GUEST);
 }
 
+/* A frame for one link only (a full peer must not hold back a broadcast
+ * to the others) takes its slot before anything is counted: if that link
+ * is up but full, and has not stalled (net_tx_expire), the frame waits in
+ * the guest's TX ring instead of being dropped. Returns the link's index
+ * with *slot set (NULL: full, count the drop), -1 to wait, or the number
+ * of links for a frame to several. */
+static int single_slot(struct net *n, uint64_t mask, uint32_t len, uint8_t **slot)
+{
+	unsigned i;
+	struct link *l;
+
+	if (mask & (mask - 1))
+		return n->nlinks;
+	i = __builtin_ctzll(mask);
+	l = &n->links[i];
+	*slot = link_tx_slot(l, len);
+	if (!*slot && l->shm && !vq_error(&l->txq) && !l->tx_stalled) {
+		n->tx_wait = i + 1;
+		return -1;
+	}
+	return i;
+}
+
 /* One guest TX chain. Its virtio-net header is read once and checked
  * against what the guest negotiated; the Ethernet addresses (and, for a
  * TSO frame, all its headers) are read once into peek[] and written over
  * each copy, so what was checked is what is sent even if the guest
- * rewrites its buffer meanwhile. cap: streams to record. */
-static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uint32_t cap)
+ * rewrites its buffer meanwhile. cap: streams to record. Returns -1 when
+ * the frame is for a full link and waits (nothing counted, nothing sent:
+ * the caller gives the chain back), else 0. */
+static int tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uint32_t cap)
 {
-	uint8_t peek[VNET_PEEK];
+	uint8_t peek[VNET_PEEK], *first = NULL;
 	struct vnet_hdr h;
 	struct vnet_meta m;
 	uint32_t len, checked;
 	uint64_t mask;
 	unsigned i;
+	int single = -1;
 	enum drop_reason why;
 
-	STAT_ADD(n->st->guest_tx_frames, 1);
 	if (c->out_len < NET_HDR_LEN + NET_MIN_FRAME || c->out_len - NET_HDR_LEN > VNET_MAX_GSO_FRAME) {
+		STAT_ADD(n->st->guest_tx_frames, 1);
 		drop(n, NULL, DROP_MALFORMED);
-		return;
+		return 0;
 	}
 	len = c->out_len - NET_HDR_LEN;
-	STAT_ADD(n->st->guest_tx_bytes, len);
 	vq_chain_read(c, 0, &h, sizeof(h));
 	/* Only a TSO frame's headers are parsed; others need the addresses. */
 	checked = h.gso_type ? (len < VNET_PEEK ? len : VNET_PEEK) : NET_ETH_ADDRS;
 	vq_chain_read(c, NET_HDR_LEN, peek, checked);
 	if (hdr_plain(&h)) {	/* no offload: only the length to check */
-		if (len > max_plain(n)) {
-			drop(n, NULL, DROP_MALFORMED);
-			return;
-		}
+		why = len > max_plain(n) ? DROP_MALFORMED : DROP_NONE;
 		memset(&m, 0, sizeof(m));
-	} else if (vnet_check(&h, peek, len, n->tx_caps, max_plain(n), &m) < 0) {
-		drop(n, NULL, DROP_MALFORMED);
-		return;
 	} else {
+		why = vnet_check(&h, peek, len, n->tx_caps, max_plain(n), &m) < 0 ? DROP_MALFORMED : DROP_NONE;
+	}
+	if (why == DROP_NONE && (why = net_route(n, peek, peek + ETH_ALEN, &mask)) == DROP_NONE &&
+	    (single = single_slot(n, mask, len, &first)) < 0)
+		return -1;
+	STAT_ADD(n->st->guest_tx_frames, 1);
+	STAT_ADD(n->st->guest_tx_bytes, len);
+	if (why == DROP_MALFORMED) {
+		drop(n, NULL, why);
+		return 0;
+	}
+	if (!hdr_plain(&h)) {
 		STAT_ADD(n->st->tx_offload_frames, 1);
 		if (m.gso_type)
 			checked = m.hdrs_len;
 	}
 	if (cap & CAP_BIT(CAP_STREAM_GUEST))
 		capture_chain(n, CAP_STREAM_GUEST, CAP_DIR_OUT, c, NET_HDR_LEN, len, peek);
-	why = net_route(n, peek, peek + ETH_ALEN, &mask);
 	if (why != DROP_NONE) {
 		drop(n, NULL, why);
-		return;
+		return 0;
 	}
 	for (i = 0; i < n->nlinks; i++) {
 		struct link *l = &n->links[i];
@@ -151,7 +181,7 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uin
 
 		if (!(mask & (1ull << i)))
 			continue;
-		slot = link_tx_slot(l, len);
+		slot = (int)i == single ? first : link_tx_slot(l, len);
 		if (!slot) {
 			drop(n, l, !l->shm || vq_error(&l->txq) ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
 			continue;
@@ -169,6 +199,7 @@ static void tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uin
 			STAT_ADD(n->st->tx_tso_frames, 1);
 		*dirty |= 1ull << i;
 	}
+	return 0;
 }
 
 bool net_tx(struct net *n)
@@ -178,6 +209,7 @@ bool net_tx(struct net *n)
 	uint32_t cap;
 	unsigned i, done = 0;
 
+	n->tx_wait = 0;
 	if (!n->txq)
 		return false;
 	vq_disable_notify(n->txq);	/* no kicks while we poll */
@@ -190,8 +222,9 @@ bool net_tx(struct net *n)
 		if (n->tx_discard) {	/* vhost-user: a disabled TX ring is drained */
 			STAT_ADD(n->st->guest_tx_frames, 1);
 			drop(n, NULL, DROP_DISABLED);
-		} else {
-			tx_one(n, &c, &dirty, cap);
+		} else if (tx_one(n, &c, &dirty, cap) < 0) {
+			vq_unpop(n->txq);	/* the guest keeps it until the link has room */
+			break;
 		}
 		vq_push(n->txq, c.head, 0);
 		done++;
@@ -200,6 +233,7 @@ bool net_tx(struct net *n)
 		if (dirty & (1ull << i))
 			link_tx_flush(&n->links[i]);
 	n->moved += done;
+	n->tx_moved = n->tx_moved || done;
 	if (done && vq_flush(n->txq))
 		n->tx_call = true;
 	return done == NET_BATCH;
@@ -455,7 +489,7 @@ static unsigned rx_link(struct net *n, unsigned li, bool *guest_full, uint32_t c
 		vq_push(&l->rxq, lc.head, 0);
 	}
 	if (done)
-		vq_flush(&l->rxq);	/* links have no used-buffer doorbell */
+		link_rx_flush(l);
 	return done;
 }
 
@@ -490,12 +524,21 @@ bool net_rx(struct net *n)
 	return more && !full;
 }
 
+void net_tx_expire(struct net *n)
+{
+	if (n->tx_wait)
+		n->links[n->tx_wait - 1].tx_stalled = true;
+	n->tx_wait = 0;
+}
+
 bool net_arm(struct net *n)
 {
 	bool more = false;
 	unsigned i;
 
-	if (n->txq && vq_enable_notify(n->txq))
+	/* A frame waiting for room: the peer rings when it has taken some;
+	 * kicks from the guest could not help until then. */
+	if (n->tx_wait ? link_tx_want_room(&n->links[n->tx_wait - 1]) : n->txq && vq_enable_notify(n->txq))
 		more = true;
 	if (!n->rxq || !n->nlinks)
 		return more;

@@ -39,6 +39,9 @@ struct net {
 	bool tx_discard;		/* TX ring disabled: take and drop */
 	bool rx_call, tx_call;		/* guest notifications owed */
 	bool rx_full;			/* the last net_rx() ran out of guest buffers */
+	unsigned tx_wait;		/* 1 + the full link the guest's next frame
+					 * waits for (net_tx); 0: none */
+	bool tx_moved;			/* net_tx took frames (the caller clears it) */
 	uint64_t moved;			/* chains taken from any queue, ever: did a pass work? */
 	struct cap_writer cap;		/* hdr NULL: no capture ring */
 
@@ -61,18 +64,27 @@ enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], con
 
 /* Moves up to NET_BATCH frames from the guest TX queue to links.
  * Returns true if more may be waiting. While called, the guest is asked
- * not to kick (net_arm() asks again). */
+ * not to kick (net_arm() asks again). A frame for one link that is full
+ * stays in the guest's ring (tx_wait says which link) and is tried again
+ * by the next call; the caller bounds the wait with net_tx_expire(). */
 bool net_tx(struct net *n);
+
+/* The frame in tx_wait waited long enough: its link counts as stalled,
+ * and until it is empty again frames for it are dropped (queue_full)
+ * rather than held, so that a peer that stopped taking frames cannot
+ * hold up the guest's frames to the others for long. */
+void net_tx_expire(struct net *n);
 
 /* Moves frames from links into the guest RX queue while it has buffers,
  * completing checksums and segmenting TSO frames the guest cannot take.
  * Returns true if more may be waiting. */
+bool net_rx(struct net *n);
 
 /* Before sleeping: asks for the doorbells that say there is work (guest
- * TX kicks; link doorbells, or guest RX kicks if the guest ran out of
- * buffers), then rechecks. Returns true if work arrived meanwhile (poll
- * again). Until then nobody needs to ring us: we poll anyway. */
+ * TX kicks, or the peer's word that a full link has room; link doorbells,
+ * or guest RX kicks if the guest ran out of buffers), then rechecks.
+ * Returns true if work arrived meanwhile (poll again). Until then nobody
+ * needs to ring us: we poll anyway. */
 bool net_arm(struct net *n);
-bool net_rx(struct net *n);
 
 #endif

@@ -143,34 +143,93 @@ static void test_offload_header_beyond_frame(void **state)
 	assert_int_equal(f->a.tx.used->idx, 2);
 }
 
-static void test_backpressure_and_queue_full(void **state)
+/* Sends n frames numbered from first, a pass of A's loop after each 32. */
+static void send_numbered(struct fx *f, unsigned first, unsigned n)
 {
-	struct fx *f = *state;
-	uint8_t buf[100], *got = NULL;
-	unsigned i, n = 0;
+	uint8_t buf[100];
+	unsigned i;
 
-	/* B has no RX buffers: frames wait on the link (64 slots). */
-	for (i = 0; i < 100; i++) {
-		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, i));
+	for (i = 0; i < n; i++) {
+		guest_send(&f->a, buf, frame(buf, mac_b, mac_a, 60, first + i));
 		if (i % 32 == 31)
 			pump(f);
 	}
 	pump(f);
-	assert_int_equal(f->a.st.link[0].tx_frames, 64);
-	assert_int_equal(f->a.st.drop[DROP_QUEUE_FULL], 36);
-	assert_int_equal(f->a.st.link[0].drop[DROP_QUEUE_FULL], 36);
-	assert_int_equal(guest_recv(&f->b, &got), 0);
-	/* B posts buffers: the 64 waiting frames arrive, in order. */
-	guest_post_rx(&f->b, 200);
+}
+
+/* Takes what B's guest received: they must be numbered first, first+1... */
+static unsigned recv_numbered(struct fx *f, unsigned first)
+{
+	uint8_t *got = NULL;
+	unsigned n = 0;
+
 	while (net_rx(&f->b.net))
 		;
 	while (guest_recv(&f->b, &got)) {
-		assert_int_equal(got[NET_HDR_LEN + 12], n);
+		assert_int_equal(got[NET_HDR_LEN + 12], (uint8_t)(first + n));
 		n++;
 	}
-	assert_int_equal(n, 64);
+	return n;
+}
+
+static void test_backpressure_and_queue_full(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *got = NULL;
+
+	/* B has no RX buffers: 64 frames fill the link; the 65th waits in
+	 * A's TX ring (not taken, nothing counted), and the rest behind it. */
+	send_numbered(f, 0, 100);
+	assert_int_equal(f->a.st.link[0].tx_frames, 64);
+	assert_int_equal(f->a.st.guest_tx_frames, 64);
+	assert_int_equal(f->a.st.drop[DROP_QUEUE_FULL], 0);
+	assert_int_equal(f->a.tx.used->idx, 64);
+	assert_int_equal(f->a.net.tx_wait, 1);
+	assert_false(net_arm(&f->a.net));	/* B has taken nothing: sleep */
+	assert_int_equal(guest_recv(&f->b, &got), 0);
+	/* It waited long enough (the VMM's loop bounds the wait): the link
+	 * counts as stalled and the 36 are dropped, counted. */
+	net_tx_expire(&f->a.net);
+	assert_int_equal(f->a.net.tx_wait, 0);
+	net_tx(&f->a.net);
+	assert_int_equal(f->a.st.drop[DROP_QUEUE_FULL], 36);
+	assert_int_equal(f->a.st.link[0].drop[DROP_QUEUE_FULL], 36);
 	assert_int_equal(f->a.st.guest_tx_frames, 100);
-	assert_int_equal(f->a.st.link[0].tx_frames + f->a.st.drop[DROP_QUEUE_FULL], 100);
+	assert_int_equal(f->a.tx.used->idx, 100);
+	assert_true(f->la.tx_stalled);
+	/* B posts buffers: the 64 on the link arrive, in order. */
+	guest_post_rx(&f->b, 200);
+	assert_int_equal(recv_numbered(f, 0), 64);
+	/* The link was found empty: it no longer counts as stalled. */
+	send_numbered(f, 100, 70);
+	assert_false(f->la.tx_stalled);
+	assert_int_equal(recv_numbered(f, 100), 70);
+	assert_int_equal(f->a.st.drop[DROP_QUEUE_FULL], 36);
+}
+
+/* A frame waiting for room goes as soon as the peer has taken frames:
+ * the peer rings A's doorbell because A asked (used_event), so an idle
+ * A wakes up for it. */
+static void test_wait_for_room(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v;
+
+	send_numbered(f, 0, 74);
+	assert_int_equal(f->a.net.tx_wait, 1);
+	while (read(f->la.rx_kick, &v, sizeof(v)) > 0)
+		;
+	assert_false(net_arm(&f->a.net));
+	guest_post_rx(&f->b, 100);
+	assert_int_equal(recv_numbered(f, 0), 64);
+	assert_int_equal(read(f->la.rx_kick, &v, sizeof(v)), (ssize_t)sizeof(v));	/* B rang */
+	assert_true(net_arm(&f->a.net));	/* and the ring shows the room */
+	net_tx(&f->a.net);
+	assert_int_equal(f->a.net.tx_wait, 0);
+	assert_int_equal(recv_numbered(f, 64), 10);
+	assert_int_equal(f->a.st.guest_tx_frames, 74);
+	assert_int_equal(f->a.st.drop[DROP_QUEUE_FULL], 0);
+	assert_int_equal(f->a.st.link[0].tx_frames, 74);
 }
 
 static void test_peer_rewrites_source(void **state)
@@ -519,7 +578,7 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full),
+		T(test_route), T(test_delivery), T(test_drops), T(test_offload_header_beyond_frame), T(test_backpressure_and_queue_full), T(test_wait_for_room),
 		T(test_peer_rewrites_source), T(test_peer_garbage_ring), T(test_peer_descriptor_outside),
 		T(test_peer_chain_is_malformed),
 		T(test_device_claims_too_much), T(test_reattach_resumes), T(test_reattach_after_header_scribble),

@@ -446,6 +446,41 @@ static void test_driver_side(void **state)
 	assert_int_equal(vq_error(&f->q), VQ_E_USED_IDX);
 }
 
+/* A driver waiting for room asks to be told of the next used entry
+ * (used_event); the device, sharing the ring, says so at its next flush
+ * and not again until asked again. */
+static void test_want_used(void **state)
+{
+	struct fx *f = *state;
+	struct virtq dev;
+	size_t ao, uo;
+	int i;
+
+	vq_ring_size(QN, &ao, &uo);
+	vq_init(&dev, QN, f->ring, f->ring + ao, f->ring + uo, NULL, true, false);
+	for (i = 0; i < QN; i++)
+		vq_add(&f->q, 0, 1);
+	vq_kick_needed(&f->q);
+	assert_int_equal(vq_reclaim(&f->q), 0);	/* full */
+	/* The device takes two before the driver asks: the recheck sees them. */
+	vq_push(&dev, 0, 0);
+	vq_push(&dev, 1, 0);
+	vq_flush(&dev);
+	assert_true(vq_want_used(&f->q));
+	assert_int_equal(vq_reclaim(&f->q), 2);
+	vq_add(&f->q, 0, 1);
+	vq_add(&f->q, 0, 1);
+	vq_kick_needed(&f->q);
+	/* Full again; asked with nothing new: the device rings at its next
+	 * flush, and a flush after that does not ring. */
+	assert_false(vq_want_used(&f->q));
+	vq_push(&dev, 2, 0);
+	assert_true(vq_flush(&dev));
+	vq_push(&dev, 3, 0);
+	assert_false(vq_flush(&dev));
+	assert_int_equal(vq_reclaim(&f->q), 2);
+}
+
 /* The part sizes VIRTIO 1.x 2.7 gives, and the contiguous layout. */
 static void test_ring_sizes(void **state)
 {
@@ -594,7 +629,7 @@ int main(void)
 		T(test_indirect_past_region), T(test_indirect_bad_size), T(test_indirect_with_next),
 		T(test_indirect_loop), T(test_chain_too_long), T(test_wraparound),
 		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags), T(test_disable_notify),
-		T(test_driver_side), T(test_ring_sizes), T(test_resume_device), T(test_set_base),
+		T(test_driver_side), T(test_want_used), T(test_ring_sizes), T(test_resume_device), T(test_set_base),
 		T(test_resume_driver), T(test_remap_and_clear), T(test_memmap),
 	};
 
