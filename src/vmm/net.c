@@ -109,7 +109,7 @@ static int single_slot(struct net *n, uint64_t mask, uint32_t len, uint8_t **slo
 	unsigned i;
 	struct link *l;
 
-	if (mask & (mask - 1))
+	if (!mask || (mask & (mask - 1)))
 		return n->nlinks;
 	i = __builtin_ctzll(mask);
 	l = &n->links[i];
