@@ -121,6 +121,9 @@ grep -q "^Uid:[[:space:]]*$(id -u libvirt-qemu)[[:space:]]" "/proc/$qpid/status"
 	die "libvirt's QEMU runs as $(grep ^Uid: "/proc/$qpid/status")"
 grep '^Groups:' "/proc/$qpid/status" | grep -qw "$(getent group "$grp" | cut -d: -f3)" ||
 	die "libvirt's QEMU is not in group $grp: $(grep ^Groups: "/proc/$qpid/status")"
+# The CPU model multivm gives its own TCG guests: no ERMS (qemu.c).
+tr '\0' ' ' <"/proc/$qpid/cmdline" | grep -Eq -- '-cpu max,.*erms=(off|false)' ||
+	die "libvirt's QEMU has not the CPU model without ERMS: $(tr '\0' ' ' <"/proc/$qpid/cmdline" | grep -o -- '-cpu [^ ]*')"
 wait_for 180 grep -q 'multivm: vm1 ready' "$LV/console.log" || die "the libvirt guest did not boot in 180 s"
 say "libvirt guest up in $(($(date +%s) - start)) s"
 
