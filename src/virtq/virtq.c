@@ -320,17 +320,25 @@ void vq_disable_notify(struct virtq *q)
 	q->notify_off = true;
 }
 
-bool vq_enable_notify(struct virtq *q)
+bool vq_want_avail(struct virtq *q, uint16_t n)
 {
 	if (!q->num || q->err)
 		return false;
+	if (n == 0)
+		n = 1;
+	/* The driver kicks when its avail idx moves past avail_event. */
 	if (q->event_idx)
-		STORE(avail_event(q), q->last_avail);
+		STORE(avail_event(q), (uint16_t)(q->last_avail + n - 1));
 	else
 		STORE(&q->used->flags, 0);
 	q->notify_off = false;
 	FENCE();
-	return LOAD_ACQ(&q->avail->idx) != q->last_avail;
+	return (uint16_t)(LOAD_ACQ(&q->avail->idx) - q->last_avail) >= n;
+}
+
+bool vq_enable_notify(struct virtq *q)
+{
+	return vq_want_avail(q, 1);
 }
 
 bool vq_avail_pending(const struct virtq *q)

@@ -244,6 +244,14 @@ bool vq_flush(struct virtq *q);
  * Returns true if entries arrived meanwhile (caller should poll again). */
 bool vq_enable_notify(struct virtq *q);
 
+/* The same for a device that needs at least n entries (n >= 1) beyond
+ * those it has taken, as a frame that needs n RX buffers where fewer are
+ * posted: with EVENT_IDX the driver kicks once the n-th is available;
+ * without, on every entry it adds. Returns true if n are there already.
+ * Asking for one more than it has seen keeps a device from polling
+ * entries it cannot use yet. */
+bool vq_want_avail(struct virtq *q, uint16_t n);
+
 /* Asks the driver not to kick: we are taking entries anyway. Without
  * EVENT_IDX the flag stays until vq_enable_notify(); with it there is
  * nothing to do (the event index asks for one kick only). One store, and

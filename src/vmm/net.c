@@ -279,6 +279,7 @@ static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struc
 
 	while (have < need && k < max) {
 		if (vq_pop(n->rxq, &n->rxc[k]) <= 0) {
+			n->rx_want = k + 1;	/* all the guest has posted is not enough */
 			while (k--)
 				vq_unpop(n->rxq);
 			return -1;
@@ -352,8 +353,10 @@ static int rx_put_plain(struct net *n, struct link *l, const uint8_t *frame, uin
 	static const struct vnet_hdr one = { .num_buffers = 1 };
 	struct vq_chain *gc = &n->rxc[0];
 
-	if (vq_pop(n->rxq, gc) <= 0)
+	if (vq_pop(n->rxq, gc) <= 0) {
+		n->rx_want = 1;
 		return -1;
+	}
 	if (gc->in_len < NET_HDR_LEN + len) {
 		if (n->mrg_rxbuf) {
 			vq_unpop(n->rxq);
@@ -542,8 +545,11 @@ bool net_arm(struct net *n)
 		more = true;
 	if (!n->rxq || !n->nlinks)
 		return more;
-	if (n->rx_full)		/* the guest's buffers, not the links, are what we wait for */
-		return vq_enable_notify(n->rxq) || more;
+	/* The guest's buffers, not the links, are what we wait for: enough of
+	 * them for the frame that did not fit (a 64 KiB frame takes many), or
+	 * we would spin on the few already posted. */
+	if (n->rx_full)
+		return vq_want_avail(n->rxq, n->rx_want) || more;
 	for (i = 0; i < n->nlinks; i++) {
 		struct link *l = &n->links[i];
 

@@ -39,6 +39,7 @@ struct net {
 	bool tx_discard;		/* TX ring disabled: take and drop */
 	bool rx_call, tx_call;		/* guest notifications owed */
 	bool rx_full;			/* the last net_rx() ran out of guest buffers */
+	uint16_t rx_want;		/* then: buffers its next frame needs at least */
 	unsigned tx_wait;		/* 1 + the full link the guest's next frame
 					 * waits for (net_tx); 0: none */
 	bool tx_moved;			/* net_tx took frames (the caller clears it) */

@@ -378,6 +378,62 @@ static void test_event_idx_notify(void **state)
 	assert_false(vq_enable_notify(&f->q));
 }
 
+/* The driver's side of EVENT_IDX (VIRTIO 1.x 2.7.10): it kicks when its
+ * avail idx moves from old past the device's avail_event. */
+static bool driver_kicks(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/* A device that needs n entries (a frame that takes n RX buffers) asks
+ * for the kick that brings the n-th, and the fewer already posted do not
+ * count as work: it must not poll them (a VMM spun on them). */
+static void test_want_avail(void **state)
+{
+	struct fx *f = *state;
+	uint16_t *ev = avail_event(f);
+	struct vq_chain c;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		set_desc(&f->q.desc[i], GPA + 64 * i, 64, VRING_DESC_F_WRITE, 0);
+	for (i = 0; i < 3; i++)
+		post(f, i);
+	assert_false(vq_want_avail(&f->q, 5));	/* three posted, five needed */
+	assert_int_equal(*ev, 4);
+	post(f, 3);
+	assert_false(driver_kicks(*ev, 4, 3));	/* the fourth: no kick yet */
+	assert_false(vq_want_avail(&f->q, 5));
+	post(f, 4);
+	assert_true(driver_kicks(*ev, 5, 4));	/* the fifth: kick */
+	assert_true(vq_want_avail(&f->q, 5));
+
+	/* Counted from what the device has taken; n 0 is n 1. */
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_int_equal(vq_pop(&f->q, &c), 1);
+	assert_true(vq_want_avail(&f->q, 3));	/* 2, 3, 4 */
+	assert_false(vq_want_avail(&f->q, 4));
+	assert_int_equal(*ev, 5);
+	assert_true(vq_want_avail(&f->q, 0));
+	assert_int_equal(*ev, 2);
+	/* A batch that jumps past the event index still kicks once. */
+	assert_false(vq_want_avail(&f->q, 6));
+	assert_int_equal(*ev, 7);
+	post(f, 5);
+	post(f, 6);
+	post(f, 7);
+	assert_true(driver_kicks(*ev, 8, 5));
+	assert_true(vq_want_avail(&f->q, 6));
+
+	/* Without EVENT_IDX: the flag asks for every kick, and the count
+	 * still decides whether there is work. */
+	vq_remap(&f->q, f->q.desc, f->q.avail, f->q.used, &f->map, false, true);
+	vq_disable_notify(&f->q);
+	assert_false(vq_want_avail(&f->q, 7));
+	assert_int_equal(f->q.used->flags, 0);
+	assert_true(vq_want_avail(&f->q, 6));
+}
+
 static void test_no_event_idx_flags(void **state)
 {
 	struct fx *f = *state;
@@ -628,7 +684,7 @@ int main(void)
 		T(test_indirect_nested), T(test_indirect_not_negotiated),
 		T(test_indirect_past_region), T(test_indirect_bad_size), T(test_indirect_with_next),
 		T(test_indirect_loop), T(test_chain_too_long), T(test_wraparound),
-		T(test_double_fetch), T(test_event_idx_notify), T(test_no_event_idx_flags), T(test_disable_notify),
+		T(test_double_fetch), T(test_event_idx_notify), T(test_want_avail), T(test_no_event_idx_flags), T(test_disable_notify),
 		T(test_driver_side), T(test_want_used), T(test_ring_sizes), T(test_resume_device), T(test_set_base),
 		T(test_resume_driver), T(test_remap_and_clear), T(test_memmap),
 	};
