@@ -100,7 +100,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(LIBSRCS))
 soak: all
 	sh tests/soak.sh $(BUILD)
 
-bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend
+bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend $(BUILD)/bench/switchcost
 	sh bench/run.sh $(BUILD)
 
 clean:
