@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vq_flush(&q);
 	}
 	vq_flush(&q);
+	vq_want_avail(&q, data[1]);
 	vq_enable_notify(&q);
 	/* The driver side over the same hostile memory. */
 	vq_init(&q, QN, mem, mem + ao, mem + uo, &map, data[0] & 1, false);
