@@ -279,6 +279,8 @@ static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struc
 
 	while (have < need && k < max) {
 		if (vq_pop(n->rxq, &n->rxc[k]) <= 0) {
+			if (k && k == vq_size(n->rxq) && vq_error(n->rxq) == VQ_OK)
+				break;	/* its whole ring is not enough: never will be */
 			n->rx_want = k + 1;	/* all the guest has posted is not enough */
 			while (k--)
 				vq_unpop(n->rxq);

@@ -125,6 +125,37 @@ static void test_waits_for_enough_rx_buffers(void **state)
 	assert_int_equal(f->b.st.drop[DROP_QUEUE_FULL] + f->b.st.drop[DROP_MALFORMED], 0);
 }
 
+/* A guest whose whole RX ring cannot hold the frame (16 buffers of 2 KiB
+ * for 40 KB) never will: the frame is a counted malformed drop and the
+ * buffers go back empty, rather than the link waiting for ever. */
+static void test_rx_ring_too_small_for_the_frame(void **state)
+{
+	struct fx *f = *state;
+	struct virtq *q = &f->b.rx;
+	size_t ao, uo;
+	uint8_t *base = (uint8_t *)q->desc;
+	uint16_t i;
+
+	f->b.net.rx_caps = VNET_CAP_ALL;
+	f->b.net.mrg_rxbuf = true;
+	vq_ring_size(16, &ao, &uo);
+	vq_init(q, 16, base, base + ao, base + uo, &f->b.map, true, false);
+	for (i = 0; i < 16; i++) {
+		q->desc[i] = (struct vring_desc){ guest_buf(&f->b, 0, i), GM_BUF, VRING_DESC_F_WRITE, 0 };
+		q->avail->ring[i] = i;
+	}
+	q->avail->idx = 16;
+	send_tso(f, false, 40000, 1448, TF_ACK, 0);
+	net_rx(&f->b.net);
+	assert_false(f->b.net.rx_full);
+	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 1);
+	assert_int_equal(f->b.st.guest_rx_frames, 0);
+	assert_int_equal(q->used->idx, 16);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(q->used->ring[i].len, 0);
+	assert_int_equal(vq_error(q), VQ_OK);
+}
+
 /* Segments received by B: each checked, payloads put back together. */
 static void check_received_segments(struct fx *f, bool v6, uint32_t plen, uint16_t mss, bool partial,
 				    unsigned first, unsigned count, uint8_t flags)
@@ -391,7 +422,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_tso_passes_to_a_guest_that_takes_it), T(test_tso_segmented_for_a_plain_guest),
 		T(test_tso_ecn_needs_guest_ecn), T(test_segmenting_resumes), T(test_checksum_completed),
-		T(test_large_frame_without_mrg_rxbuf), T(test_waits_for_enough_rx_buffers), T(test_guest_hostile_headers),
+		T(test_large_frame_without_mrg_rxbuf), T(test_waits_for_enough_rx_buffers), T(test_rx_ring_too_small_for_the_frame), T(test_guest_hostile_headers),
 		T(test_peer_hostile_metadata), T(test_jumbo_mtu), T(test_link_fills_by_bytes),
 	};
 
