@@ -481,6 +481,42 @@ static void vm_cpus(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[%s] cpus: '%s' is not a number from 1 to 64", p->sec_name, v);
 }
 
+/* "0-3,6": CPU numbers and ranges, comma-separated, each below
+ * CFG_CPUS_MAX; at least one CPU. */
+static bool parse_cpulist(const char *s, uint64_t *set)
+{
+	memset(set, 0, CFG_CPUSET_WORDS * sizeof(*set));
+	for (;;) {
+		uint64_t lo, hi;
+		char *end;
+
+		if (!parse_u64(s, &lo, &end))
+			return false;
+		hi = lo;
+		if (*end == '-' && !parse_u64(end + 1, &hi, &end))
+			return false;
+		if (lo > hi || hi >= CFG_CPUS_MAX)
+			return false;
+		for (; lo <= hi; lo++)
+			set[lo / 64] |= 1ULL << (lo % 64);
+		if (!*end)
+			return true;
+		if (*end != ',')
+			return false;
+		s = end + 1;
+	}
+}
+
+static void vm_cpuset(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!parse_cpulist(v, vm->cpuset))
+		fail(p, p->line, "[%s] cpuset: '%s' is not a list of CPUs from 0 to %d (e.g. 1 or 0-3,6)",
+		     p->sec_name, v, CFG_CPUS_MAX - 1);
+	vm->cpuset_line = p->line;
+}
+
 static void vm_mac(struct parser *p, const char *k, const char *v)
 {
 	struct cfg_vm *vm = &p->c->vm[p->vm];
@@ -583,6 +619,7 @@ static void vm_mtu(struct parser *p, const char *k, const char *v)
 static const struct key vm_keys[] = {
 	{ "memory", vm_memory, true },
 	{ "cpus", vm_cpus, true },
+	{ "cpuset", vm_cpuset, false },
 	{ "mac", vm_mac, false },
 	{ "address", vm_address, false },
 	{ "passthrough", vm_passthrough, true },

@@ -21,6 +21,8 @@
 #define CFG_LINK_QSIZE_DEFAULT	256
 #define CFG_PATH_MAX	256
 #define CFG_ERR_MAX	512
+#define CFG_CPUS_MAX	1024	/* cpuset: CPUs 0..CFG_CPUS_MAX-1 (the kernel's CPU_SETSIZE) */
+#define CFG_CPUSET_WORDS	(CFG_CPUS_MAX / 64)
 
 enum cfg_engine { ENGINE_AUTO, ENGINE_KVM, ENGINE_TCG };
 enum cfg_restart { RESTART_ALWAYS, RESTART_NEVER };
@@ -40,6 +42,10 @@ struct cfg_vm {
 	bool offloads;			/* checksum and TCP segmentation offloads offered to the guest */
 	unsigned mtu;			/* eth0's MTU, 68..9000 */
 	int offloads_line, mtu_line;	/* 0: [system]'s value */
+	/* cpuset: the host CPUs its QEMU and VMM may run on, bit i for CPU i;
+	 * cpuset_line 0: not given, the scheduler places them anywhere. */
+	uint64_t cpuset[CFG_CPUSET_WORDS];
+	int cpuset_line;
 	/* [tunnel NAME]: not a VM but a VXLAN tunnel process (src/tunnel/);
 	 * external is set too (no QEMU, no console), mac is unused. */
 	bool tunnel;

@@ -1,5 +1,6 @@
 #include "supervisor/preflight.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,51 @@ bool plan_needs_qemu(const struct run_plan *p)
 		if (!p->cfg.vm[i].external)
 			return true;
 	return false;
+}
+
+/* "0-3,6" for the CPUs of set, cut short to fit len. */
+static void cpulist(const cpu_set_t *set, char *out, size_t len)
+{
+	size_t at = 0;
+	int i, j;
+
+	out[0] = 0;
+	for (i = 0; i < CPU_SETSIZE && at < len; i = j) {
+		if (!CPU_ISSET(i, set)) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < CPU_SETSIZE && CPU_ISSET(j, set); j++)
+			;
+		at += snprintf(out + at, len - at, j - 1 > i ? "%s%d-%d" : "%s%d", at ? "," : "", i, j - 1);
+	}
+}
+
+/* A cpuset must name only CPUs this process may use: the CPUs that exist
+ * and that whoever started `multivm run` (taskset, a cgroup) allows. */
+static int check_cpusets(const struct config *c, char *err, size_t errlen)
+{
+	cpu_set_t have;
+	char list[256];
+	unsigned i, k;
+
+	if (sched_getaffinity(0, sizeof(have), &have) < 0)
+		return 0;	/* cannot tell: the VM's start will say */
+	for (i = 0; i < c->nvms; i++) {
+		const struct cfg_vm *v = &c->vm[i];
+
+		if (!v->cpuset_line)
+			continue;
+		for (k = 0; k < CFG_CPUS_MAX; k++) {
+			if (!(v->cpuset[k / 64] >> (k % 64) & 1) || CPU_ISSET(k, &have))
+				continue;
+			cpulist(&have, list, sizeof(list));
+			snprintf(err, errlen, "%s:%d: [vm %s] cpuset: CPU %u is not one multivm may run on here (%s)",
+				 c->path, v->cpuset_line, v->name, k, list);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Every path the system uses must fit (sockets need sun_path): checked
@@ -131,7 +177,7 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 	}
 	/* A system that does not fit (memory, open files) is refused whole
 	 * rather than failing halfway (supervisor/fit.h). */
-	if (check_paths(p, dir, err, errlen) < 0 ||
+	if (check_paths(p, dir, err, errlen) < 0 || check_cpusets(&p->cfg, err, errlen) < 0 ||
 	    fit_check(&p->cfg, plan_needs_qemu(p), h->meminfo ? h->meminfo : "/proc/meminfo", err, errlen) < 0)
 		return PREFLIGHT_REFUSED;
 	if (!plan_needs_qemu(p))

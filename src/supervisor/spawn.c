@@ -8,13 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "supervisor/state.h"
 
-/* In the child, before exec: default signals, stdio, die with parent. */
-static void child_setup(const char *log_path)
+/* In the child, before exec: default signals, stdio, die with parent,
+ * and the CPUs it may run on (cpuset, NULL: the parent's); the threads
+ * it starts inherit them. Preflight checked the set: a failure here is
+ * logged and the child exits, so the VM does not run elsewhere. */
+static void child_setup(const char *log_path, const uint64_t *cpuset)
 {
 	sigset_t none;
 	int fd, sig;
@@ -39,6 +43,20 @@ static void child_setup(const char *log_path)
 	/* Whatever else is open (ours, or inherited by `multivm run`) is not
 	 * the child's: only what the caller keeps (keep_fd) crosses exec. */
 	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+	if (cpuset) {
+		cpu_set_t set;
+		unsigned i;
+
+		_Static_assert(CFG_CPUS_MAX <= CPU_SETSIZE, "cpuset fits a cpu_set_t");
+		CPU_ZERO(&set);
+		for (i = 0; i < CFG_CPUS_MAX; i++)
+			if (cpuset[i / 64] >> (i % 64) & 1)
+				CPU_SET(i, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+			fprintf(stderr, "multivm: cannot keep to the CPUs of cpuset: %s\n", strerror(errno));
+			_exit(127);
+		}
+	}
 }
 
 static void keep_fd(int fd)
@@ -103,7 +121,7 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 	return 0;
 }
 
-pid_t spawn_vmm(const struct vmm_args *a, const char *log_path)
+pid_t spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset)
 {
 	static char buf[8192];
 	char *argv[VMM_ARGV_MAX];
@@ -117,7 +135,7 @@ pid_t spawn_vmm(const struct vmm_args *a, const char *log_path)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_setup(log_path);
+		child_setup(log_path, cpuset);
 		keep_fd(a->stats_fd);
 		if (a->capture_fd >= 0)
 			keep_fd(a->capture_fd);
@@ -135,14 +153,14 @@ pid_t spawn_vmm(const struct vmm_args *a, const char *log_path)
 	return pid;
 }
 
-pid_t spawn_argv(char *const argv[], const char *log_path)
+pid_t spawn_argv(char *const argv[], const char *log_path, const uint64_t *cpuset)
 {
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_setup(log_path);
+		child_setup(log_path, cpuset);
 		execvp(argv[0], argv);
 		fprintf(stderr, "multivm: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

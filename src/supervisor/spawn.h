@@ -19,10 +19,12 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir);
 
 /* Starts `multivm vmm ...` (this binary, re-executed) with the fds a names;
- * stdout and stderr go to log_path. Returns the pid or -errno. */
-pid_t spawn_vmm(const struct vmm_args *a, const char *log_path);
+ * stdout and stderr go to log_path; it runs on the CPUs of cpuset
+ * (struct cfg_vm's, NULL: anywhere). Returns the pid or -errno. */
+pid_t spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset);
 
-/* Runs argv (argv[0] looked up in PATH) with output to log_path. */
-pid_t spawn_argv(char *const argv[], const char *log_path);
+/* Runs argv (argv[0] looked up in PATH) with output to log_path, on the
+ * CPUs of cpuset (NULL: anywhere). */
+pid_t spawn_argv(char *const argv[], const char *log_path, const uint64_t *cpuset);
 
 #endif

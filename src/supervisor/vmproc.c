@@ -71,7 +71,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	a.ready_fd = fds[1];
 	unlink(sock);	/* QEMU must not find the old one meanwhile */
 	refresh_link_headers(p, env);
-	pid = spawn_vmm(&a, log);
+	pid = spawn_vmm(&a, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	close(fds[1]);
 	rc = pid < 0 ? pid : epoll_ctl(env->ep, EPOLL_CTL_ADD, fds[0], &e) < 0 ? -errno : 0;
 	if (rc < 0) {
@@ -107,7 +107,7 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 		return rc;
 	if (state_file(log, plan->dir, p->cfg->name, SF_QEMU_LOG) < 0)
 		return -ENAMETOOLONG;
-	pid = spawn_argv(argv, log);
+	pid = spawn_argv(argv, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	if (pid < 0)
 		return pid;
 	p->pid[CHILD_QEMU] = pid;

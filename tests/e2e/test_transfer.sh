@@ -7,7 +7,7 @@
 # sides take them, the offload counters add up (segments cut only when a
 # side does not take TSO), nothing is dropped, a sender that turns its TX
 # offloads off with ethtool mid-stream loses nothing, and iperf3 runs in
-# the guests.
+# the guests. The mixed run pins each VM to a CPU (cpuset) and checks it.
 TEST_NAME=transfer
 . "$(dirname "$0")/lib.sh"
 
@@ -35,19 +35,44 @@ xfer() {
 	[ "$got" = "$sum" ] || die "$src -> $dst, $size bytes: sha256 $got, sent $sum ($("$MV" exec "$dst" -- 'wc -c </tmp/r') bytes arrived)"
 }
 
+# The CPUs this test may use ("0-1"): the first and the last of them.
+allowed=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+cpu_first=${allowed%%[-,]*}
+cpu_last=${allowed##*[-,]}
+
+# Every thread of each VM's QEMU and VMM keeps to its cpuset.
+check_cpusets() {
+	"$MV" status >"$STATE/status.cpus" || die "status failed"
+	for v in vm0 vm1; do
+		[ $v = vm0 ] && want=$cpu_first || want=$cpu_last
+		for pid in $(sed -n "s/^$v .*vmm=\([0-9]*\) qemu=\([0-9]*\).*/\1 \2/p" "$STATE/status.cpus"); do
+			for t in /proc/$pid/task/*; do
+				got=$(awk '/^Cpus_allowed_list:/ { print $2 }' "$t/status")
+				[ "$got" = "$want" ] || die "$v: thread $t of process $pid may run on CPUs $got, not $want (cpuset)"
+			done
+		done
+	done
+	say "cpuset: vm0 on CPU $cpu_first, vm1 on CPU $cpu_last, every QEMU and VMM thread"
+}
+
 run_config() {
-	name=$1 off0=$2 off1=$3
+	name=$1 off0=$2 off1=$3 pin0= pin1=
+	# The mixed run also pins the VMs (cpuset): they work as well there.
+	[ "$name" = mixed ] && pin0="cpuset = $cpu_first" pin1="cpuset = $cpu_last"
 	cat >"$STATE/$name.ini" <<INI
 [vm vm0]
 address = 192.168.1.1/24
 offloads = $off0
+$pin0
 [vm vm1]
 address = 192.168.1.2/24
 offloads = $off1
+$pin1
 [links]
 vm0 = vm1
 INI
 	"$MV" run --detach --timeout 300 "$STATE/$name.ini" || die "$name: run failed"
+	[ "$name" = mixed ] && check_cpusets
 	for s in $sizes; do
 		xfer vm0 vm1 192.168.1.2 "$s"
 		xfer vm1 vm0 192.168.1.1 "$s"

@@ -87,6 +87,7 @@ static void test_custom(void **state)
 	assert_int_equal(c.vm[1].cpus, 2);
 	assert_int_equal(c.vm[1].mac[5], 0x0b);
 	assert_int_equal(c.vm[1].restart, RESTART_NEVER);
+	assert_int_equal(c.vm[1].cpuset_line, 0);	/* anywhere */
 	assert_false(c.vm[0].external || c.vm[1].external || c.vm[2].external);
 	assert_int_equal(c.vm[2].memory_mib, 128);
 	assert_int_equal(c.vm[0].mac[5], 1);
@@ -216,6 +217,21 @@ static void test_offloads_and_mtu(void **state)
 	refuse("[system]\nmtu = 1500\nmtu = 1500\n[vm a]\n", "bad.ini:3: [system] mtu: set twice in this section");
 }
 
+/* cpuset: CPUs and ranges; external VMs may have one (it pins the VMM). */
+static void test_cpuset(void **state)
+{
+	assert_int_equal(config_load_string(&c, "[vm a]\ncpuset = 0-2,5,64,1023\n[vm b]\nguest = external\ncpuset = 1\n",
+					    "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.vm[0].cpuset_line, 2);
+	assert_int_equal(c.vm[0].cpuset[0], 0x27);
+	assert_int_equal(c.vm[0].cpuset[1], 1);
+	for (int w = 2; w < CFG_CPUSET_WORDS - 1; w++)
+		assert_int_equal(c.vm[0].cpuset[w], 0);
+	assert_int_equal(c.vm[0].cpuset[CFG_CPUSET_WORDS - 1], 1ULL << 63);
+	assert_int_equal(c.vm[1].cpuset[0], 2);
+	assert_int_equal(c.vm[1].cpuset_line, 5);
+}
+
 /* A golden message for every key and rule that had none. */
 static void test_more_messages(void **state)
 {
@@ -224,6 +240,15 @@ static void test_more_messages(void **state)
 	int i;
 
 	refuse("[vm a]\ncpus = 0\n", "bad.ini:2: [vm a] cpus: '0' is not a number from 1 to 64");
+	for (i = 0; i < 9; i++) {
+		static const char *const bad[] = { "x", "1,", ",1", "3-1", "1024", "0-1024", "1-", "-1", "1 2" };
+
+		snprintf(text, sizeof(text), "[vm a]\ncpuset = %s\n", bad[i]);
+		snprintf(want, sizeof(want), "bad.ini:2: [vm a] cpuset: '%s' is not a list of CPUs from 0 to 1023 "
+			 "(e.g. 1 or 0-3,6)", bad[i]);
+		refuse(text, want);
+	}
+	refuse("[vm a]\ncpuset = 1\ncpuset = 2\n", "bad.ini:3: [vm a] cpuset: set twice in this section");
 	refuse("[vm a]\nrestart = sometimes\n", "bad.ini:2: [vm a] restart: 'sometimes' is not always or never");
 	refuse("[system]\naddressing = dhcp\n[vm a]\n",
 	       "bad.ini:2: [system] addressing: 'dhcp' is not auto or manual");
@@ -397,7 +422,7 @@ int main(void)
 		cmocka_unit_test(test_custom),
 		cmocka_unit_test(test_auto_addresses),
 		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
+		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_cpuset), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
 		cmocka_unit_test(test_external_guest),
 		cmocka_unit_test(test_64_vm_mesh), cmocka_unit_test(test_tunnel),

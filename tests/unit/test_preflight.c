@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,26 @@ static void test_bad_config(void **st)
 	refused(PREFLIGHT_BAD_CONFIG, false, "missing.ini");
 }
 
+/* cpuset names only CPUs we may run on; a CPU outside is refused with
+ * its line and the CPUs there are. */
+static void test_cpuset(void **st)
+{
+	cpu_set_t have;
+	char line[64];
+	int cpu = 0;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(have), &have), 0);
+	while (!CPU_ISSET(cpu, &have))
+		cpu++;
+	snprintf(line, sizeof(line), "cpuset = %d", cpu);
+	config("engine = tcg", line);
+	assert_int_equal(run(false), PREFLIGHT_OK);
+	assert_int_equal(plan.cfg.vm[1].cpuset[cpu / 64], 1ULL << (cpu % 64));
+	assert_int_equal(plan.cfg.vm[0].cpuset_line, 0);
+	config("engine = tcg", "cpuset = 1023");
+	refused(PREFLIGHT_REFUSED, false, "system.ini:6: [vm vm1] cpuset: CPU 1023 is not one multivm may run on here (");
+}
+
 static void test_state_dir(void **st)
 {
 	char longer[200];
@@ -262,6 +283,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ok_tcg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qemu_and_guest, setup, teardown),
