@@ -17,6 +17,9 @@
 # and per round). TCP_PARTS picks parts, TCP_TESTS tests (fwd rev p4).
 # TCP_BEFORE=path/to/an/older/multivm adds the part "before": that binary
 # (e.g. one without offloads) with its own guest image, in the same run.
+# TCP_PIN=yes keeps guest 0 on the first CPU we may use and guest 1 on the
+# last, in every part alike: multivm's VMs with `cpuset` (QEMU and VMM),
+# the bare QEMUs with taskset. Default: the scheduler places them all.
 # Usage: tcp.sh BUILD   (root; run under the e2e lock)
 set -eu
 build=$1
@@ -28,6 +31,10 @@ parts=${TCP_PARTS:-multivm nooffload stream tap${TCP_BEFORE:+ before}}
 tests=${TCP_TESTS:-fwd rev p4}
 engine=${TCP_ENGINE:-tcg}
 rounds=${TCP_ROUNDS:-3}
+pin=${TCP_PIN:-no}
+allowed=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+cpu0=${allowed%%[-,]*}
+cpu1=${allowed##*[-,]}
 # virtio-net device options for the bare QEMU parts, to match what
 # src/supervisor/qemu.c gives multivm's guests where the option exists
 # (e.g. rx_queue_size=1024; QEMU keeps a TX queue of 256 for backends
@@ -91,8 +98,10 @@ engine = $engine
 $([ "$2" = no ] && echo "offloads = no")
 [vm vm0]
 address = 192.168.1.1/24
+$([ "$pin" = yes ] && echo "cpuset = $cpu0")
 [vm vm1]
 address = 192.168.1.2/24
+$([ "$pin" = yes ] && echo "cpuset = $cpu1")
 [links]
 vm0 = vm1
 INI
@@ -109,8 +118,9 @@ INI
 
 # bare_qemu N NETDEV [NETNS]: guest N (192.168.1.N+1) in the background.
 bare_qemu() {
-	n=$1 netdev=$2 in=${3:-}
-	set -- qemu-system-x86_64 -name "bare$n" -nodefaults -no-user-config -display none -no-reboot \
+	n=$1 netdev=$2 in=${3:-} cpu=
+	[ "$pin" = yes ] && { [ "$n" = 0 ] && cpu=$cpu0 || cpu=$cpu1; }
+	set -- ${cpu:+taskset -c $cpu} qemu-system-x86_64 -name "bare$n" -nodefaults -no-user-config -display none -no-reboot \
 		-machine "q35,accel=$engine" -m 256M -smp 1 -cpu "$([ "$engine" = kvm ] && echo host || echo max,-erms)" \
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet multivm.name=bare$n multivm.addr=192.168.1.$((n + 1))/24" \
@@ -182,7 +192,7 @@ while [ "$round" -le "$rounds" ]; do
 	round=$((round + 1))
 done
 
-echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, $rounds rounds in $(($(date +%s) - start)) s, Gbit/s (retransmits)"
+echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, $rounds rounds in $(($(date +%s) - start)) s,$([ "$pin" = yes ] && echo " guests pinned to CPUs $cpu0 and $cpu1,") Gbit/s (retransmits)"
 awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" '
 	function median(p, t,   n, i, j, x, a) {
 		n = 0
