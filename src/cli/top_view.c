@@ -36,17 +36,27 @@ static void drop_cols(FILE *f, enum rate_state st, const double *d)
 	fputc('\n', f);
 }
 
+/* How much of a CPU the VMM kept busy, in per cent. */
+static void busy_col(FILE *f, enum rate_state st, const double *c)
+{
+	if (st == RATE_OK)
+		fprintf(f, " %5.1f", c[VM_BUSY_NS] / 1e7);
+	else
+		fprintf(f, " %5s", "-");
+}
+
 static void vms(FILE *f, const struct snapshot *s, const struct rates *r)
 {
 	static const int cols[] = { VM_TX_FRAMES, VM_TX_BYTES, VM_RX_FRAMES, VM_RX_BYTES };
 	unsigned i;
 
-	fprintf(f, "%-20s %-4s %9s %11s %9s %11s %9s  %s\n", "VM", "vu", "tx_fr/s", "tx_B/s", "rx_fr/s",
-		"rx_B/s", "drop/s", "drops/s by reason");
+	fprintf(f, "%-20s %-4s %9s %11s %9s %11s %5s %9s  %s\n", "VM", "vu", "tx_fr/s", "tx_B/s", "rx_fr/s",
+		"rx_B/s", "vmm%", "drop/s", "drops/s by reason");
 	for (i = 0; i < s->nvms; i++) {
 		fprintf(f, "%-20s %-4s", s->vm[i].name,
 			!s->vm[i].valid ? "-" : s->vm[i].c[VM_VU_CONNECTED] ? "conn" : "disc");
 		rate_cols(f, r->vm[i].state, r->vm[i].c, cols, 4);
+		busy_col(f, r->vm[i].state, r->vm[i].c);
 		drop_cols(f, r->vm[i].state, r->vm[i].drop);
 	}
 }

@@ -16,7 +16,7 @@
 #include "config/config.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 4
+#define STATS_VERSION 5
 #define STATS_MAX_LINKS (CFG_MAX_VMS - 1)	/* a node links to at most every other */
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
@@ -81,18 +81,23 @@ struct vm_stats {
 	uint64_t seg_frames;		/* TSO frames segmented in software for the guest */
 	uint64_t seg_segments;		/* segments delivered from them */
 	uint64_t csum_completed;	/* frames whose partial checksum was completed here */
+	/* Where the VMM's time goes (src/vmm/main.c serve()). */
+	uint64_t vmm_busy_ns;		/* wall time working: its loop outside waits and yields */
+	uint64_t vmm_yields;		/* times it let others on its core run first, frames streaming */
+	uint64_t vmm_sleeps;		/* times it ran out of work and waited for an event */
 	struct link_stats link[STATS_MAX_LINKS];
 };
 
-_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 4)");
+_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 5)");
 _Static_assert(sizeof(struct link_stats) == 176 && offsetof(struct link_stats, tx_frames) == 32 &&
 	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 152 &&
-	       offsetof(struct link_stats, up) == 168, "struct link_stats layout (STATS_VERSION 4)");
-_Static_assert(sizeof(struct vm_stats) == 11352 && offsetof(struct vm_stats, name) == 16 &&
+	       offsetof(struct link_stats, up) == 168, "struct link_stats layout (STATS_VERSION 5)");
+_Static_assert(sizeof(struct vm_stats) == 11376 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
 	       offsetof(struct vm_stats, vu_connects) == 176 && offsetof(struct vm_stats, vu_connected) == 208 &&
 	       offsetof(struct vm_stats, tx_offload_frames) == 216 && offsetof(struct vm_stats, csum_completed) == 256 &&
-	       offsetof(struct vm_stats, link) == 264, "struct vm_stats layout (STATS_VERSION 4)");
+	       offsetof(struct vm_stats, vmm_busy_ns) == 264 && offsetof(struct vm_stats, vmm_sleeps) == 280 &&
+	       offsetof(struct vm_stats, link) == 288, "struct vm_stats layout (STATS_VERSION 5)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

@@ -34,6 +34,12 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 				    "Segments the VMM cut from TSO frames and delivered."),
 	[VM_CSUM_COMPLETED] = COUNTER("csum_completed", "csum_completed_total",
 				      "Frames whose partial checksum the VMM completed in software."),
+	[VM_BUSY_NS] = COUNTER("vmm_busy_ns", "vmm_busy_nanoseconds_total",
+			       "Wall time the VMM spent working, outside its waits and yields."),
+	[VM_YIELDS] = COUNTER("vmm_yields", "vmm_yields_total",
+			      "Times the VMM let other tasks on its core run first while frames streamed."),
+	[VM_SLEEPS] = COUNTER("vmm_sleeps", "vmm_sleeps_total",
+			      "Times the VMM ran out of work and waited for a doorbell, message or timer."),
 };
 
 const struct counter_desc link_counter_desc[LINK__N] = {
@@ -166,6 +172,9 @@ static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
 	v->c[VM_SEG_FRAMES] = cap(st->seg_frames);
 	v->c[VM_SEG_SEGMENTS] = cap(st->seg_segments);
 	v->c[VM_CSUM_COMPLETED] = cap(st->csum_completed);
+	v->c[VM_BUSY_NS] = cap(st->vmm_busy_ns);
+	v->c[VM_YIELDS] = cap(st->vmm_yields);
+	v->c[VM_SLEEPS] = cap(st->vmm_sleeps);
 	for (r = 0; r < DROP__MAX; r++)
 		v->drop[r] = cap(st->drop[r]);
 }

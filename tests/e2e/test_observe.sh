@@ -24,6 +24,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
+started=$(date +%s%N)
 "$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run failed"
 
 # 5 frames to vm1, 3 with a forged source MAC, 2 to a MAC nobody has.
@@ -38,6 +39,16 @@ counted() {
 wait_for 30 counted || die "frames not counted: $(cat "$STATE/stats.out")"
 [ "$(stat_of "vm vm0" drop_spoofed)" -eq 3 ] && [ "$(stat_of "vm vm0" drop_no_link)" -eq 2 ] ||
 	die "drops not counted by reason: $(cat "$STATE/stats.out")"
+# Where the VMMs' time went: some work, each wait for the frontend counted,
+# and never more busy time than has passed.
+snap
+elapsed=$(( $(date +%s%N) - started ))
+for v in vm0 vm1; do
+	busy=$(stat_of "vm $v" vmm_busy_ns)
+	[ "$busy" -gt 0 ] && [ "$busy" -lt "$elapsed" ] && [ "$(stat_of "vm $v" vmm_sleeps)" -ge 1 ] ||
+		die "$v: vmm_busy_ns $busy (of $elapsed ns since run), vmm_sleeps $(stat_of "vm $v" vmm_sleeps)"
+done
+busy0=$(stat_of "vm vm0" vmm_busy_ns)
 
 # The system is quiet now: every output must show the same numbers.
 "$MV" status >"$STATE/status.txt" || die "status failed"
@@ -77,8 +88,9 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "vu_connected": "vu_connected", "vmm_starts": "vmm_starts_total", "frames": "tx_frames_total",
           "bytes": "tx_bytes_total", "delivered": "delivered_frames_total",
           "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",
+          "vmm_busy_ns": "vmm_busy_nanoseconds_total",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
-                                       "seg_segments", "csum_completed")}}
+                                       "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps")}}
 NDROPS = 11  # drop reasons, common/stats.h DROP__MAX
 seen = {"vm": 0, "link": 0}
 checked = 0
@@ -107,7 +119,7 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (14 + NDROPS) + 2 * (7 + NDROPS), checked
+assert checked == 2 * (17 + NDROPS) + 2 * (7 + NDROPS), checked
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector
@@ -212,8 +224,9 @@ traffic=$!
 # (3 s windows each hold at least one burst of the ~2 s traffic cycle).
 flowing() {
 	"$MV" top -b -n 2 -d 3 >"$STATE/top.out" 2>&1 &&
-		awk '/^multivm top/ { n++ } n == 2 && $1 == "vm0->vm1" && $3 ~ /^[0-9.]+$/ && $3 > 0 { ok = 1 }
-		     END { exit !ok }' "$STATE/top.out"
+		awk '/^multivm top/ { n++ } n == 2 && $1 == "vm0->vm1" && $3 ~ /^[0-9.]+$/ && $3 > 0 { ok++ }
+		     n == 2 && $1 == "vm0" && $7 ~ /^[0-9]+\.[0-9]$/ && $7 <= 100 { ok++ }
+		     END { exit ok != 2 }' "$STATE/top.out"
 }
 wait_for 120 flowing || die "top shows no frames/s on vm0->vm1: $(cat "$STATE/top.out")"
 [ "$(grep -c '^multivm top' "$STATE/top.out")" -eq 2 ] || die "top -n 2 printed other than 2 reports"
@@ -255,6 +268,8 @@ touch "$STATE/stop-traffic"
 wait "$traffic" || die "the traffic loop failed"
 traffic=
 "$MV" stats | grep -q '^link vm0->vm1 .* up=1$' || die "link went down"
+snap
+[ "$(stat_of "vm vm0" vmm_busy_ns)" -gt "$busy0" ] || die "vm0's vmm_busy_ns did not grow with the traffic"
 grep -i -E 'error|malformed|closing' "$STATE"/vm*.vmm.log && die "a VMM logged a problem"
 "$MV" stop || die "stop failed"
 status_is 1 "$MV" top -b -n 1 || die "top without a running system did not fail"

@@ -152,13 +152,14 @@ static void test_render(void **state)
 	add_link(&b, 0, 1, 150);
 	a.vm[1].c[VM_TX_FRAMES] = 9;
 	b.vm[0].drop[DROP_QUEUE_FULL] = 2;
+	b.vm[0].c[VM_BUSY_NS] = 125000000;	/* an eighth of the second */
 	rates_compute(&a, &b, 1.0, &r);
 	f = fmemopen(buf, sizeof(buf) - 1, "w");
 	top_render(f, "/run/mv", &b, &r);
 	fclose(f);
-	assert_non_null(strstr(buf, "\nvm0                  disc       0.0           0       0.0           0       2.0"
+	assert_non_null(strstr(buf, "\nvm0                  disc       0.0           0       0.0           0  12.5       2.0"
 				    "  queue_full=2.0\n"));
-	assert_non_null(strstr(buf, "\nvm1                  disc         -           -         -           -         -"
+	assert_non_null(strstr(buf, "\nvm1                  disc         -           -         -           -     -         -"
 				    "  (counters reset)\n"));
 	assert_non_null(strstr(buf, "\nvm0->vm1             up        50.0        3000       0.0           0       0.0\n"));
 	assert_null(strchr(buf, '\033'));	/* plain text */

@@ -56,7 +56,8 @@ static void two_vms(bool valid_b)
 				    .vmm_starts = 2, .guest_tx_frames = 3, .guest_tx_bytes = 180,
 				    .guest_rx_frames = 4, .guest_rx_bytes = 240, .vu_bad_messages = 5,
 				    .vq_errors = 6, .vu_connected = 1, .tx_offload_frames = 21, .tx_tso_frames = 22,
-				    .rx_tso_frames = 23, .seg_frames = 24, .seg_segments = 25, .csum_completed = 26 };
+				    .rx_tso_frames = 23, .seg_frames = 24, .seg_segments = 25, .csum_completed = 26,
+				    .vmm_busy_ns = 27, .vmm_yields = 28, .vmm_sleeps = 29 };
 	for (r = 0; r < DROP__MAX; r++)
 		raw[0].drop[r] = 10 + r;
 	raw[0].link[0] = (struct link_stats){ .peer = "b", .tx_frames = 7, .tx_bytes = 420, .kicks_sent = 8,
@@ -101,10 +102,11 @@ static const char stats_text[] =
 	"vm a tx_frames=3 tx_bytes=180 rx_frames=4 rx_bytes=240 drop_queue_full=10 drop_no_link=11 "
 	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 drop_not_remote=16 drop_bad_header=17 drop_bad_vni=18 drop_bad_length=19 drop_send_error=20 vq_errors=6 vu_bad_messages=5 "
 	"vu_connected=1 vmm_starts=2 tx_offload_frames=21 tx_tso_frames=22 rx_tso_frames=23 seg_frames=24 "
-	"seg_segments=25 csum_completed=26\n"
+	"seg_segments=25 csum_completed=26 vmm_busy_ns=27 vmm_yields=28 vmm_sleeps=29\n"
 	"vm b tx_frames=0 tx_bytes=0 rx_frames=0 rx_bytes=0 drop_queue_full=0 drop_no_link=0 drop_spoofed=0 "
 	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1 "
-	"tx_offload_frames=0 tx_tso_frames=0 rx_tso_frames=0 seg_frames=0 seg_segments=0 csum_completed=0\n"
+	"tx_offload_frames=0 tx_tso_frames=0 rx_tso_frames=0 seg_frames=0 seg_segments=0 csum_completed=0 "
+	"vmm_busy_ns=0 vmm_yields=0 vmm_sleeps=0\n"
 	"link a->b frames=7 bytes=420 delivered=6 delivered_bytes=360 drop_queue_full=9 drop_no_link=0 "
 	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 kicks=8 errors=3 up=1\n"
 	"link b->a frames=0 bytes=0 delivered=0 delivered_bytes=0 drop_queue_full=0 drop_no_link=0 "
@@ -148,7 +150,7 @@ static void test_stats_json_matches_text(void **state)
 			checked++;
 		}
 	}
-	assert_int_equal(checked, 2 * (14 + DROP__MAX) + 2 * (7 + DROP__MAX));
+	assert_int_equal(checked, 2 * (VM__N + DROP__MAX) + 2 * (LINK__N + DROP__MAX));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "links"), 0), "to")),
 			    "b");
 	json_decref(j);
@@ -272,6 +274,15 @@ static const char prom_text[] =
 	"# HELP multivm_vm_csum_completed_total Frames whose partial checksum the VMM completed in software.\n"
 	"# TYPE multivm_vm_csum_completed_total counter\n"
 	"multivm_vm_csum_completed_total{vm=\"a\"} 26\n"
+	"# HELP multivm_vm_vmm_busy_nanoseconds_total Wall time the VMM spent working, outside its waits and yields.\n"
+	"# TYPE multivm_vm_vmm_busy_nanoseconds_total counter\n"
+	"multivm_vm_vmm_busy_nanoseconds_total{vm=\"a\"} 27\n"
+	"# HELP multivm_vm_vmm_yields_total Times the VMM let other tasks on its core run first while frames streamed.\n"
+	"# TYPE multivm_vm_vmm_yields_total counter\n"
+	"multivm_vm_vmm_yields_total{vm=\"a\"} 28\n"
+	"# HELP multivm_vm_vmm_sleeps_total Times the VMM ran out of work and waited for a doorbell, message or timer.\n"
+	"# TYPE multivm_vm_vmm_sleeps_total counter\n"
+	"multivm_vm_vmm_sleeps_total{vm=\"a\"} 29\n"
 	"# HELP multivm_vm_drops_total Frames the VM's VMM dropped, by reason.\n"
 	"# TYPE multivm_vm_drops_total counter\n"
 	"multivm_vm_drops_total{vm=\"a\",reason=\"queue_full\"} 10\n"
