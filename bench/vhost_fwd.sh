@@ -53,6 +53,7 @@ trap 'exit 1' INT TERM HUP
 # Leaves the rate (frames/s, both ports) in $rate.
 run_frontend() {
 	fe_start mvbfe "$1" $MAC0 "$2" $MAC1 "$3" || return 1
+	[ -n "${mv_dir:-}" ] && MULTIVM_STATE="$mv_dir" "$MV" stats >"$W/vmm.0" && t0=$(date +%s%N)
 	if [ -n "${profile_pids:-}" ]; then	# the measured interval, profiled
 		perf stat -x, -o "$W/perf.$3" -e task-clock,context-switches,raw_syscalls:sys_enter,page-faults \
 			-p "$profile_pids" -- sleep "$SECS" 2>/dev/null
@@ -60,6 +61,7 @@ run_frontend() {
 	else
 		sleep "$SECS"			# the measured interval
 	fi
+	[ -n "${mv_dir:-}" ] && t1=$(date +%s%N) && MULTIVM_STATE="$mv_dir" "$MV" stats >"$W/vmm.1"
 	echo "show port stats all" >&3
 	fe_stop
 	sent=$(awk '/Accumulated forward statistics/ { a = 1 } a && /TX-packets:/ { print $2; exit }' "$W/fe.log")
@@ -72,7 +74,10 @@ round_multivm() {
 	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || return 1
 	profile_pids=
 	[ -n "${FWD_PROFILE:-}" ] && profile_pids=$(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status" | paste -sd,)
+	mv_dir="$W/mv"
 	run_frontend "$W/mv/vm0.vhost" "$W/mv/vm1.vhost" "$1" || return 1
+	mv_dir=
+	vmm_time "$W/vmm.0" "$W/vmm.1" >>"$W/vmmtime.$1"
 	[ -n "$profile_pids" ] && profile_report "$1"
 	profile_pids=
 	MULTIVM_STATE="$W/mv" "$MV" stats >"$W/stats"
@@ -110,6 +115,22 @@ round_dpdk() {
 	be=
 }
 
+# Where the VMMs' time went over the measured interval, from their own
+# counters (two `multivm stats` readings): busy time per frame forwarded
+# (each frame is taken by one VMM and delivered by the other), each
+# VMM's share of the core, and the frames a yield and a sleep carried.
+vmm_time() {
+	awk -v secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')" '
+		function val(k,   i, kv) { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return 0 }
+		$1 == "vm" { s = (FILENAME == ARGV[1]) ? -1 : 1; n[$2] = 1
+			busy[$2] += s * val("vmm_busy_ns"); tx += s * val("tx_frames")
+			y += s * val("vmm_yields"); sl += s * val("vmm_sleeps") }
+		END { for (v in n) { all += busy[v]; share = share sprintf("%s%s %.0f %%", share ? ", " : "", v, busy[v] / secs / 1e7) }
+			f = tx ? tx : 1
+			printf "%.0f ns busy per frame forwarded; busy share of the core: %s; %.0f frames per yield, %.0f per sleep\n",
+				all / f, share, y ? tx / y : 0, sl ? tx / sl : 0 }' "$1" "$2"
+}
+
 # FWD_PROFILE=1: what the two VMMs spent per frame forwarded, and where.
 profile_report() {
 	awk -F, -v rate="$rate" -v secs="$SECS" '
@@ -133,6 +154,7 @@ want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 want throughput && for size in $SIZES; do
 	mv_rates= dp_rates= rss=
 	: >"$W/balance.$size"
+	: >"$W/vmmtime.$size"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		round_multivm "$size" || exit 1
@@ -153,6 +175,7 @@ want throughput && for size in $SIZES; do
 		echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done)"
 	fi
 	sed 's/^/  multivm counters: /' "$W/balance.$size"
+	sed 's/^/  multivm VMM time: /' "$W/vmmtime.$size"
 	echo "  VMM RssAnon after each round (kB):$rss"
 done
 
