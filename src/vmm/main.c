@@ -398,10 +398,10 @@ static int serve(struct vmm *v)
 
 		if (idle && out_of_work(v, &yielded, &mark))
 			busy = tx_more = rx_more = true;
+		if (!busy)	/* out of work: the epoll_wait below waits */
+			STAT_ADD(v->st->vmm_sleeps, 1);
 		/* While the rings have work, the other fds are looked at only
 		 * every EPOLL_EVERY passes: each look is a system call. */
-		if (!busy && timeout != 0)
-			STAT_ADD(v->st->vmm_sleeps, 1);
 		if (!busy || ++pass % EPOLL_EVERY == 0)
 			n = epoll_wait(v->ep, evs, 32, busy ? 0 : timeout);
 		if (!busy)
