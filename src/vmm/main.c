@@ -32,9 +32,12 @@
 enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 #define EPOLL_EVERY 8	/* passes between looks at the fds while busy */
 #define YIELD_MIN 32	/* chains a stretch moves for a yield to pay */
-#define WAIT_MS 10	/* longest a guest's TX waits for room on a full link
-			 * without the peer taking a frame (a few time slices
-			 * of a busy core) */
+#define WAIT_MS 100	/* longest a guest's TX waits for room on a full link
+			 * without the peer taking a frame: several scheduler
+			 * periods of a busy host (a TCG guest on 2 CPUs was
+			 * seen to leave its link full for over 10 ms), yet
+			 * half TCP's 200 ms minimum RTO, so a frozen peer
+			 * holds the others' flows up once, briefly */
 #define EV(kind, i) (((uint64_t)(kind) << 32) | (uint32_t)(i))
 
 struct vmm {
