@@ -29,11 +29,11 @@
 
 #define HOLD_NS		20000000ULL	/* merging two rings: wait this long for the other */
 #define ROUND_MAX	256		/* frames between flushes of a live output */
-#define LABEL_MAX	(2 * CFG_NAME_MAX + 8)
+#define LABEL_MAX	(2 * MV_NAME_MAX + 8)
 
 /* One ring we read. */
 struct src {
-	char vm[CFG_NAME_MAX];
+	char vm[MV_NAME_MAX];
 	int fd;
 	void *map;
 	struct cap_reader r;
@@ -462,7 +462,7 @@ static void summary(struct run *r)
 static int resolve(struct run *r, const char *dir, const char *target)
 {
 	static struct snapshot snap;
-	const char *names[CFG_MAX_VMS];
+	const char *names[MV_NODES_MAX];
 	struct capture_target t;
 	unsigned i;
 	int rc, k;

@@ -31,8 +31,8 @@ struct link_rate {
 
 struct rates {
 	double secs;
-	struct vm_rate vm[CFG_MAX_VMS];				/* as cur->vm */
-	struct link_rate link[CFG_MAX_VMS * (CFG_MAX_VMS - 1)];	/* as cur->link */
+	struct vm_rate vm[MV_NODES_MAX];				/* as cur->vm */
+	struct link_rate link[MV_NODES_MAX * (MV_NODES_MAX - 1)];	/* as cur->link */
 };
 
 /* (cur - prev) / secs into *out; -1 if cur < prev or secs is not > 0. */

@@ -64,7 +64,7 @@ static void vms(FILE *f, const struct snapshot *s, const struct rates *r)
 static void links(FILE *f, const struct snapshot *s, const struct rates *r)
 {
 	static const int cols[] = { LINK_FRAMES, LINK_BYTES, LINK_DELIVERED, LINK_DELIVERED_BYTES };
-	char name[2 * CFG_NAME_MAX + 2];
+	char name[2 * MV_NAME_MAX + 2];
 	unsigned i;
 
 	fprintf(f, "%-20s %-4s %9s %11s %9s %11s %9s  %s\n", "LINK", "link", "fr/s", "B/s", "dlv_fr/s",

@@ -38,9 +38,9 @@ int capw_attach(struct cap_writer *w, void *map, size_t size, const char *name,
 	h->slot_size = CAP_SLOT_SIZE;
 	h->nstreams = npeers + 1;
 	memset(h->stream_name, 0, sizeof(h->stream_name));
-	strncpy(h->stream_name[0], name, CFG_NAME_MAX - 1);
+	strncpy(h->stream_name[0], name, MV_NAME_MAX - 1);
 	for (s = 0; s < npeers; s++)
-		strncpy(h->stream_name[1 + s], peers[s], CFG_NAME_MAX - 1);
+		strncpy(h->stream_name[1 + s], peers[s], MV_NAME_MAX - 1);
 	/* A restarted VMM carries on where its predecessor stopped, so that
 	 * readers' positions stay valid. Any value is safe: positions are
 	 * only ever used modulo CAP_SLOTS. */
@@ -151,7 +151,7 @@ int capr_open(struct cap_reader *r, void *map, size_t size)
 int capr_find_stream(const struct cap_reader *r, const char *peer)
 {
 	uint32_t n = __atomic_load_n(&r->hdr->nstreams, RELAXED);
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	unsigned s;
 
 	if (n > CAP_STREAMS)

@@ -29,7 +29,6 @@
 #include <stdint.h>
 
 #include "common/stats.h"
-#include "config/config.h"
 
 #define CAP_MAGIC	0x31525041434d564dULL	/* "MVMCAPR1" little-endian */
 #define CAP_VERSION	1
@@ -80,7 +79,7 @@ struct cap_hdr {
 	uint64_t head;			/* records [0, head) have been written */
 	uint8_t pad2[56];
 	uint64_t stream_total[CAP_STREAMS];	/* frames recorded per stream */
-	char stream_name[CAP_STREAMS][CFG_NAME_MAX];	/* 0: this VM; 1 + i: link i's peer */
+	char stream_name[CAP_STREAMS][MV_NAME_MAX];	/* 0: this VM; 1 + i: link i's peer */
 	uint8_t pad3[192];
 	struct cap_reader_slot reader[CAP_READERS];
 	uint8_t pad4[CAP_HDR_SIZE - 1280];

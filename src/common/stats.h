@@ -13,11 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "common/limits.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
 #define STATS_VERSION 5
-#define STATS_MAX_LINKS (CFG_MAX_VMS - 1)	/* a node links to at most every other */
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -48,7 +47,7 @@ static inline const char *drop_reason_name(enum drop_reason r)
 
 /* One direction pair of a link as seen from one end. */
 struct link_stats {
-	char peer[CFG_NAME_MAX];
+	char peer[MV_NAME_MAX];
 	uint64_t tx_frames, tx_bytes;	/* put on the link towards peer */
 	uint64_t rx_frames, rx_bytes;	/* taken off the link, delivered to guest */
 	uint64_t drop[DROP__MAX];	/* frames for/from this link dropped */
@@ -62,7 +61,7 @@ struct vm_stats {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t nlinks;
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	uint64_t vmm_starts;		/* how many times a VMM attached */
 	uint64_t guest_tx_frames, guest_tx_bytes;	/* taken from guest TX */
 	uint64_t guest_rx_frames, guest_rx_bytes;	/* put in guest RX */
@@ -85,7 +84,7 @@ struct vm_stats {
 	uint64_t vmm_busy_ns;		/* wall time working: its loop outside waits and yields */
 	uint64_t vmm_yields;		/* times it let others on its core run first, frames streaming */
 	uint64_t vmm_sleeps;		/* times it ran out of work and waited for an event */
-	struct link_stats link[STATS_MAX_LINKS];
+	struct link_stats link[MV_NODE_LINKS_MAX];
 };
 
 _Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 5)");

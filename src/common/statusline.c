@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "common/limits.h"
 
 static int is_space(char c)
 {
@@ -49,7 +49,7 @@ int status_line_format(char *out, size_t size, const struct vm_status *v)
 
 	if (size)
 		out[0] = 0;
-	if (!one_word(v->name) || strlen(v->name) >= CFG_NAME_MAX ||
+	if (!one_word(v->name) || strlen(v->name) >= MV_NAME_MAX ||
 	    !a_value(v->state) || !a_value(v->console_log))
 		return -EINVAL;
 	n = snprintf(out, size,
@@ -94,7 +94,7 @@ int status_parse_line(const char *line, struct status_vm *e)
 			;
 		n = p - w;
 		if (used == 0) {	/* the name */
-			if (n >= CFG_NAME_MAX)
+			if (n >= MV_NAME_MAX)
 				return -EINVAL;
 			memcpy(e->buf, w, n);
 			e->buf[n] = 0;

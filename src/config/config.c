@@ -15,12 +15,12 @@
 #include "common/mac.h"
 #include "common/pciaddr.h"
 
-#define MAX_PENDING_LINKS CFG_MAX_LINKS
+#define MAX_PENDING_LINKS MV_LINKS_MAX
 
 enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL };
 
 struct pending_link {
-	char a[CFG_NAME_MAX], b[CFG_NAME_MAX];
+	char a[MV_NAME_MAX], b[MV_NAME_MAX];
 	int line;
 };
 
@@ -40,18 +40,18 @@ struct parser {
 	char sec_name[64];		/* as written, for messages */
 	int vm;				/* current VM index in SEC_VM */
 	unsigned seen;			/* keys set in the current section (bit per key) */
-	int mac_line[CFG_MAX_VMS], addr_line[CFG_MAX_VMS];
-	bool mac_given[CFG_MAX_VMS];
+	int mac_line[MV_NODES_MAX], addr_line[MV_NODES_MAX];
+	bool mac_given[MV_NODES_MAX];
 	/* The first key that configures the VM's QEMU (memory, cpus, ...):
 	 * an error with guest = external, which starts none. */
-	int qemu_key_line[CFG_MAX_VMS];
-	const char *qemu_key[CFG_MAX_VMS];
+	int qemu_key_line[MV_NODES_MAX];
+	const char *qemu_key[MV_NODES_MAX];
 
 	struct pending_link pl[MAX_PENDING_LINKS];
 	unsigned npl;
 	int mesh_line;
 	/* [tunnel NAME]: the required keys given (bit 0 local, 1 remote, 2 vni). */
-	unsigned tun_keys[CFG_MAX_VMS];
+	unsigned tun_keys[MV_NODES_MAX];
 	int system_line, links_line;	/* where those sections opened, 0: not yet */
 };
 
@@ -75,7 +75,7 @@ static bool valid_name(const char *s)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n >= CFG_NAME_MAX || !islower((unsigned char)s[0]))
+	if (n == 0 || n >= MV_NAME_MAX || !islower((unsigned char)s[0]))
 		return false;
 	for (i = 1; i < n; i++)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
@@ -103,7 +103,7 @@ static void new_vm(struct parser *p, const char *kind, const char *name)
 
 	if (!valid_name(name)) {
 		fail(p, p->line, "[%s %s]: bad %s name (use [a-z][a-z0-9_-]*, at most %d characters)",
-		     kind, name, strcmp(kind, "vm") ? kind : "VM", CFG_NAME_MAX - 1);
+		     kind, name, strcmp(kind, "vm") ? kind : "VM", MV_NAME_MAX - 1);
 		return;
 	}
 	for (i = 0; i < c->nvms; i++)
@@ -112,8 +112,8 @@ static void new_vm(struct parser *p, const char *kind, const char *name)
 			     c->vm[i].tunnel ? "tunnel" : "VM", c->vm[i].line);
 			return;
 		}
-	if (c->nvms >= CFG_MAX_VMS) {
-		fail(p, p->line, "[%s %s]: too many VMs and tunnels (at most %d together)", kind, name, CFG_MAX_VMS);
+	if (c->nvms >= MV_NODES_MAX) {
+		fail(p, p->line, "[%s %s]: too many VMs and tunnels (at most %d together)", kind, name, MV_NODES_MAX);
 		return;
 	}
 	v = &c->vm[c->nvms];
@@ -126,7 +126,7 @@ static void new_vm(struct parser *p, const char *kind, const char *name)
 	v->line = p->line;
 	if (strcmp(kind, "tunnel") == 0) {
 		v->tunnel = v->external = true;
-		v->tun_port = CFG_VXLAN_PORT;
+		v->tun_port = MV_VXLAN_PORT;
 	}
 	p->vm = c->nvms++;
 }
@@ -404,9 +404,9 @@ static void sys_link_queue_size(struct parser *p, const char *k, const char *v)
 {
 	unsigned q;
 
-	if (!parse_uint(v, CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX, &q) || !config_qsize_ok(q))
+	if (!parse_uint(v, MV_QSIZE_MIN, MV_QSIZE_MAX, &q) || !mv_qsize_ok(q))
 		fail(p, p->line, "[system] link_queue_size: '%s' is not a power of two from %d to %d", v,
-		     CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX);
+		     MV_QSIZE_MIN, MV_QSIZE_MAX);
 	else
 		p->c->link_queue_size = q;
 }
@@ -448,8 +448,8 @@ static void sys_offloads(struct parser *p, const char *k, const char *v)
 
 static void sys_mtu(struct parser *p, const char *k, const char *v)
 {
-	if (!parse_uint(v, 68, 9000, &p->c->mtu))
-		fail(p, p->line, "[system] mtu: '%s' is not a number from 68 to 9000", v);
+	if (!parse_uint(v, MV_MTU_MIN, MV_MTU_MAX, &p->c->mtu))
+		fail(p, p->line, "[system] mtu: '%s' is not a number from %d to %d", v, MV_MTU_MIN, MV_MTU_MAX);
 }
 
 static const struct key system_keys[] = {
@@ -611,8 +611,9 @@ static void vm_mtu(struct parser *p, const char *k, const char *v)
 {
 	struct cfg_vm *vm = &p->c->vm[p->vm];
 
-	if (!parse_uint(v, 68, 9000, &vm->mtu))
-		fail(p, p->line, "[%s] mtu: '%s' is not a number from 68 to 9000", p->sec_name, v);
+	if (!parse_uint(v, MV_MTU_MIN, MV_MTU_MAX, &vm->mtu))
+		fail(p, p->line, "[%s] mtu: '%s' is not a number from %d to %d", p->sec_name, v, MV_MTU_MIN,
+		     MV_MTU_MAX);
 	vm->mtu_line = p->line;
 }
 
@@ -679,8 +680,9 @@ static void tun_remote(struct parser *p, const char *k, const char *v)
 
 static void tun_vni(struct parser *p, const char *k, const char *v)
 {
-	if (!parse_uint(v, 0, 0xffffff, &p->c->vm[p->vm].tun_vni))
-		fail(p, p->line, "[%s] vni: '%s' is not a VXLAN network identifier (0 to 16777215)", p->sec_name, v);
+	if (!parse_uint(v, 0, MV_VNI_MAX, &p->c->vm[p->vm].tun_vni))
+		fail(p, p->line, "[%s] vni: '%s' is not a VXLAN network identifier (0 to %u)", p->sec_name, v,
+		     MV_VNI_MAX);
 	p->tun_keys[p->vm] |= 4;
 }
 
@@ -732,7 +734,7 @@ static void links_key(struct parser *p, const char *k, const char *v)
 			fail(p, p->line, "[links] %s: too many links", k);
 			return;
 		}
-		if (strlen(k) >= CFG_NAME_MAX || strlen(tok) >= CFG_NAME_MAX) {
+		if (strlen(k) >= MV_NAME_MAX || strlen(tok) >= MV_NAME_MAX) {
 			fail(p, p->line, "[links] %s: name too long", k);
 			return;
 		}
@@ -813,6 +815,25 @@ static int cmp_link(const void *x, const void *y)
 	return a->a != b->a ? (int)a->a - (int)b->a : (int)a->b - (int)b->b;
 }
 
+/* A link carries what its sender's MTU allows: a receiver of a smaller
+ * one would drop the larger frames as malformed, and a tunnel carries
+ * frames of the default MTU (VXLAN_MAX_FRAME). */
+static void check_link_mtu(struct parser *p, const struct cfg_link *l)
+{
+	const struct cfg_vm *a = &p->c->vm[l->a], *b = &p->c->vm[l->b];
+
+	if (a->tunnel || b->tunnel) {
+		const struct cfg_vm *v = a->tunnel ? b : a, *t = a->tunnel ? a : b;
+
+		if (v->mtu > MV_MTU_DEFAULT)
+			fail(p, l->line, "[links] link %s-%s: VM %s has mtu %u, tunnel %s carries at most %u",
+			     a->name, b->name, v->name, v->mtu, t->name, MV_MTU_DEFAULT);
+	} else if (a->mtu != b->mtu) {
+		fail(p, l->line, "[links] link %s-%s: linked VMs need the same mtu (%s has %u, %s has %u)",
+		     a->name, b->name, a->name, a->mtu, b->name, b->mtu);
+	}
+}
+
 static void resolve_links(struct parser *p)
 {
 	struct config *c = p->c;
@@ -848,6 +869,8 @@ static void resolve_links(struct parser *p)
 			add_link(p, l->a, a, b, l->line);
 	}
 	qsort(c->link, c->nlinks, sizeof(c->link[0]), cmp_link);
+	for (i = 0; i < c->nlinks && !p->failed; i++)
+		check_link_mtu(p, &c->link[i]);
 }
 
 /* Required keys, and no two tunnels on the same UDP port of one address. */
@@ -943,11 +966,11 @@ static void defaults(struct config *c, const char *path)
 	snprintf(c->name, sizeof(c->name), "multi");
 	c->engine = ENGINE_AUTO;
 	c->auto_addr = true;
-	c->link_queue_size = CFG_LINK_QSIZE_DEFAULT;
+	c->link_queue_size = MV_QSIZE_DEFAULT;
 	snprintf(c->user, sizeof(c->user), "multivm");
 	c->log_max = 4 << 20;
 	c->offloads = true;
-	c->mtu = 1500;
+	c->mtu = MV_MTU_DEFAULT;
 }
 
 static int parse(struct parser *p)
@@ -1020,4 +1043,25 @@ bool config_linked(const struct config *c, unsigned a, unsigned b)
 		if ((c->link[i].a == a && c->link[i].b == b) || (c->link[i].a == b && c->link[i].b == a))
 			return true;
 	return false;
+}
+
+/* For tests and docs: the keys of each section, read-only. */
+const char *config_key_name(const char *section, unsigned i)
+{
+	static const struct {
+		const char *section;
+		const struct key *keys;
+		size_t n;
+	} sections[] = {
+		{ "system", system_keys, NKEYS(system_keys) },
+		{ "vm", vm_keys, NKEYS(vm_keys) },
+		{ "tunnel", tunnel_keys, NKEYS(tunnel_keys) },
+		{ "links", links_keys, NKEYS(links_keys) },
+	};
+	size_t s;
+
+	for (s = 0; s < NKEYS(sections); s++)
+		if (strcmp(section, sections[s].section) == 0)
+			return i < sections[s].n ? sections[s].keys[i].name : NULL;
+	return NULL;
 }

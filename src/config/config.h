@@ -7,18 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Nodes of the link graph: VMs and tunnels together. Each VMM holds at
- * most CFG_MAX_VMS - 1 links (common/stats.h: STATS_MAX_LINKS). */
-#define CFG_MAX_VMS	64
-#define CFG_MAX_LINKS	(CFG_MAX_VMS * (CFG_MAX_VMS - 1) / 2)
-#define CFG_VXLAN_PORT	4789
-/* Limits other modules share: a name here is a name everywhere (link
- * headers, stats files, capture rings), and link_queue_size is the link
- * format's Q (docs/link-format.md); their layouts are pinned on them. */
-#define CFG_NAME_MAX	32	/* including NUL; names are [a-z0-9_-], start with a letter */
-#define CFG_LINK_QSIZE_MIN	64
-#define CFG_LINK_QSIZE_MAX	4096
-#define CFG_LINK_QSIZE_DEFAULT	256
+#include "common/limits.h"
+
+/* Limits other modules share (names, node count, queue sizes, MTU, VNI)
+ * are in common/limits.h; these are the parser's own. */
 #define CFG_PATH_MAX	256
 #define CFG_ERR_MAX	512
 #define CFG_CPUS_MAX	1024	/* cpuset: CPUs 0..CFG_CPUS_MAX-1 (the kernel's CPU_SETSIZE) */
@@ -28,7 +20,7 @@ enum cfg_engine { ENGINE_AUTO, ENGINE_KVM, ENGINE_TCG };
 enum cfg_restart { RESTART_ALWAYS, RESTART_NEVER };
 
 struct cfg_vm {
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	uint64_t memory_mib;		/* default 256 */
 	unsigned cpus;			/* default 1 */
 	uint8_t mac[6];			/* given, or 52:54:00:4d:56:<index+1> */
@@ -70,20 +62,20 @@ struct cfg_link {
 
 struct config {
 	char path[CFG_PATH_MAX];	/* file name, or "(built-in)" */
-	char name[CFG_NAME_MAX];	/* system name, default "multi" */
+	char name[MV_NAME_MAX];	/* system name, default "multi" */
 	enum cfg_engine engine;
 	bool auto_addr;			/* addressing = auto (default) | manual */
 	char kernel[CFG_PATH_MAX];	/* "" = pick the host's newest kernel */
-	unsigned link_queue_size;	/* config_qsize_ok(), default CFG_LINK_QSIZE_DEFAULT */
-	char user[CFG_NAME_MAX];	/* VMMs and QEMUs run as this user when started by root */
+	unsigned link_queue_size;	/* mv_qsize_ok(), default MV_QSIZE_DEFAULT */
+	char user[MV_NAME_MAX];	/* VMMs and QEMUs run as this user when started by root */
 	int user_line;			/* 0: the default */
 	uint64_t log_max;		/* bytes per log file before it is rotated */
 	bool offloads;			/* default of every VM's offloads: yes */
 	unsigned mtu;			/* default of every VM's mtu: 1500 */
 	unsigned nvms;
-	struct cfg_vm vm[CFG_MAX_VMS];
+	struct cfg_vm vm[MV_NODES_MAX];
 	unsigned nlinks;
-	struct cfg_link link[CFG_MAX_LINKS];
+	struct cfg_link link[MV_LINKS_MAX];
 };
 
 /* The embedded default: vm0..vm2, 256 MiB each, full mesh,
@@ -97,15 +89,14 @@ int config_load_string(struct config *c, const char *text, const char *name,
 		       char *err, size_t errlen);
 int config_load_default(struct config *c, char *err, size_t errlen);
 
-/* A link queue size: a power of two from CFG_LINK_QSIZE_MIN to _MAX. */
-static inline bool config_qsize_ok(unsigned q)
-{
-	return q >= CFG_LINK_QSIZE_MIN && q <= CFG_LINK_QSIZE_MAX && !(q & (q - 1));
-}
-
 /* Index of the VM called name, or -1. */
 int config_vm_index(const struct config *c, const char *name);
 /* Whether VMs a and b share a link. */
 bool config_linked(const struct config *c, unsigned a, unsigned b);
+
+/* The i-th key a section accepts ("system", "vm", "tunnel" or "links",
+ * whose VM-name keys are not listed); NULL past the last or for another
+ * section. */
+const char *config_key_name(const char *section, unsigned i);
 
 #endif

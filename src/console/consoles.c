@@ -48,7 +48,7 @@ void consoles_init(struct consoles *c, const struct config *cfg, int ep, struct 
 	c->tty_fd = tty_fd;
 	mux_init(&c->mux, cfg, &ops);
 	conserver_init(&c->server, &c->mux, ep, tags.listen, tags.viewer);
-	for (i = 0; i < CFG_MAX_VMS; i++) {
+	for (i = 0; i < MV_NODES_MAX; i++) {
 		c->log[i].fd = -1;
 		vmcon_init(&c->con[i], i < cfg->nvms ? cfg->vm[i].name : "", ep, tags.vm + i);
 	}

@@ -27,10 +27,10 @@ struct consoles {
 	struct console_tags tags;
 	struct mux mux;
 	struct con_server server;
-	struct vm_console con[CFG_MAX_VMS];
-	struct capped_log log[CFG_MAX_VMS];		/* transcripts; fd -1: none */
-	char log_path[CFG_MAX_VMS][CFG_PATH_MAX];
-	const char *state[CFG_MAX_VMS];			/* what `Return @ ?` shows */
+	struct vm_console con[MV_NODES_MAX];
+	struct capped_log log[MV_NODES_MAX];		/* transcripts; fd -1: none */
+	char log_path[MV_NODES_MAX][CFG_PATH_MAX];
+	const char *state[MV_NODES_MAX];			/* what `Return @ ?` shows */
 	int tty_fd;					/* the terminal, -1: none */
 };
 

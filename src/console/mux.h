@@ -17,7 +17,7 @@
 #define MUX_MAX_VIEWERS	8
 
 struct mux_vm {
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	char ring[MUX_SCROLLBACK];
 	uint64_t total;			/* bytes ever printed */
 };
@@ -26,9 +26,9 @@ struct mux_viewer {
 	int in_fd, out_fd;		/* in_fd -1: slot free */
 	int shown;			/* -1 until the client said which VM */
 	bool leave_stops_system;	/* the terminal of `multivm run` */
-	uint64_t seen[CFG_MAX_VMS];	/* per VM: total when last shown */
+	uint64_t seen[MV_NODES_MAX];	/* per VM: total when last shown */
 	struct relay esc;
-	char hello[CFG_NAME_MAX + 2];	/* a client's first line: the VM */
+	char hello[MV_NAME_MAX + 2];	/* a client's first line: the VM */
 	size_t hello_len;
 };
 
@@ -40,7 +40,7 @@ struct mux_ops {
 
 struct mux {
 	unsigned nvms;
-	struct mux_vm vm[CFG_MAX_VMS];
+	struct mux_vm vm[MV_NODES_MAX];
 	struct mux_viewer v[MUX_MAX_VIEWERS];
 	struct mux_ops ops;
 };

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RELAY_DIGITS	3	/* @ # N: at most 999, enough for CFG_MAX_VMS */
+#define RELAY_DIGITS	3	/* @ # N: at most 999, enough for MV_NODES_MAX */
 
 enum relay_event { RELAY_NONE, RELAY_QUIT, RELAY_SWITCH, RELAY_LIST };
 

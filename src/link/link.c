@@ -32,9 +32,9 @@ static size_t dir_bytes(unsigned qsize)
 }
 
 #define ALIGN_FRAME(x) (((x) + LINK_ALIGN - 1) & ~(uint32_t)(LINK_ALIGN - 1))
-_Static_assert(CFG_LINK_QSIZE_MIN * LINK_AREA_PER_ENTRY >= 2 * (LINK_META_LEN + LINK_MAX_FRAME + LINK_ALIGN),
+_Static_assert(MV_QSIZE_MIN * LINK_AREA_PER_ENTRY >= 2 * (LINK_META_LEN + LINK_MAX_FRAME + LINK_ALIGN),
 	       "the smallest link holds two of the largest frames");
-_Static_assert((uint64_t)CFG_LINK_QSIZE_MAX * LINK_AREA_PER_ENTRY < (1ULL << 31), "area offsets fit 32 bits");
+_Static_assert((uint64_t)MV_QSIZE_MAX * LINK_AREA_PER_ENTRY < (1ULL << 31), "area offsets fit 32 bits");
 
 size_t link_shm_size(unsigned qsize)
 {
@@ -70,7 +70,7 @@ int link_create(struct link_res *r, unsigned qsize, const char *name0, const cha
 	int err;
 
 	r->memfd = r->kick[0] = r->kick[1] = -1;
-	if (!config_qsize_ok(qsize) || strlen(name0) >= CFG_NAME_MAX || strlen(name1) >= CFG_NAME_MAX)
+	if (!mv_qsize_ok(qsize) || strlen(name0) >= MV_NAME_MAX || strlen(name1) >= MV_NAME_MAX)
 		return -EINVAL;
 	r->memfd = memfd_create("multivm-link", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (r->memfd < 0)
@@ -174,7 +174,7 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 	uint8_t *shm;
 	int seals, rc;
 
-	if ((side != 0 && side != 1) || !config_qsize_ok(qsize) || strlen(peer) >= CFG_NAME_MAX)
+	if ((side != 0 && side != 1) || !mv_qsize_ok(qsize) || strlen(peer) >= MV_NAME_MAX)
 		return -EINVAL;
 	if (fstat(memfd, &st) < 0)
 		return -errno;

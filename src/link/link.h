@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "common/stats.h"
-#include "config/config.h"
+#include "common/limits.h"
 #include "virtq/memmap.h"
 #include "virtq/virtq.h"
 
@@ -35,7 +35,7 @@ struct link_hdr {
 	uint64_t dir_off[2];	/* start of each direction's area */
 	uint64_t dir_size;	/* bytes per direction: ring, then frame area */
 	uint64_t ring_size;	/* bytes of the ring part (page aligned) */
-	char name[2][CFG_NAME_MAX];	/* side 0 and side 1 VM names */
+	char name[2][MV_NAME_MAX];	/* side 0 and side 1 VM names */
 };
 _Static_assert(sizeof(struct link_hdr) == 120 && offsetof(struct link_hdr, qsize) == 12 &&
 	       offsetof(struct link_hdr, dir_off) == 24 && offsetof(struct link_hdr, ring_size) == 48 &&
@@ -56,7 +56,7 @@ size_t link_shm_size(unsigned qsize);
 
 /* One end of a link, inside a VMM. */
 struct link {
-	char peer[CFG_NAME_MAX];
+	char peer[MV_NAME_MAX];
 	uint8_t peer_mac[ETH_ALEN];	/* set by the caller, kept by attach and set_down */
 	bool tunnel;		/* the peer is a tunnel (any MAC behind it); kept like peer_mac */
 	int side;		/* 0 or 1: we send on direction side */
@@ -75,7 +75,7 @@ struct link {
 	bool tx_fresh;		/* a new batch: reclaim before placing */
 	bool tx_stalled;	/* a frame waited for room in vain: until the link
 				 * is empty again, frames for it do not wait */
-	uint32_t tx_off[CFG_LINK_QSIZE_MAX];	/* private: where descriptor i's frame starts */
+	uint32_t tx_off[MV_QSIZE_MAX];	/* private: where descriptor i's frame starts */
 
 	struct virtq rxq;	/* we are the device */
 	struct memmap rx_mem;	/* the peer's frame area: all it may point at */

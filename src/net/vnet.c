@@ -88,7 +88,7 @@ int vnet_check(const struct vnet_hdr *h, const uint8_t *peek, uint32_t len, unsi
 	if (gso == VNET_GSO_TCPV4 ? !(caps & VNET_CAP_TSO4) :
 	    gso == VNET_GSO_TCPV6 ? !(caps & VNET_CAP_TSO6) : 1)
 		return -1;
-	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size == 0 || h->gso_size > VNET_MTU_MAX ||
+	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size == 0 || h->gso_size > MV_MTU_MAX ||
 	    h->hdr_len > len)
 		return -1;
 	return parse_tcp(peek, len, have, gso == VNET_GSO_TCPV6, m);

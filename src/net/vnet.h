@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
+
 #define VNET_HDR_LEN		12	/* struct virtio_net_hdr_v1 */
 #define VNET_F_NEEDS_CSUM	1
 #define VNET_GSO_NONE		0
@@ -21,8 +23,6 @@
 
 #define VNET_MIN_FRAME		14
 #define VNET_MAX_GSO_FRAME	65550	/* 64 KiB of IP + Ethernet header: the most a TSO frame may be */
-#define VNET_MTU_MIN		68
-#define VNET_MTU_MAX		9000
 #define VNET_MAX_PLAIN(mtu)	((mtu) + 18u)	/* a frame without GSO: Ethernet + one VLAN tag */
 #define VNET_PEEK		192	/* frame bytes the checker needs: Ethernet + IP + TCP, all with options */
 
@@ -65,7 +65,7 @@ struct vnet_meta {
  * 14 <= csum_start and csum_start + csum_offset + 2 <= len; GSO TCPV4/TCPV6 (+ECN) of TCP over
  * IPv4 (options allowed) or IPv6 (no extension headers) without VLAN tag,
  * with NEEDS_CSUM at the TCP checksum, IP lengths equal to the frame's,
- * no IPv4 fragment, 1 <= gso_size <= VNET_MTU_MAX, hdr_len <= len, at
+ * no IPv4 fragment, 1 <= gso_size <= MV_MTU_MAX, hdr_len <= len, at
  * least one payload byte. hdr_len is otherwise only a hint (VIRTIO 1.x):
  * the headers are found by parsing. */
 int vnet_check(const struct vnet_hdr *h, const uint8_t *peek, uint32_t len, unsigned caps,

@@ -87,7 +87,7 @@ int snapshot_status(const char *dir, struct snapshot *s)
 		close(fd);
 		return -ENOMEM;
 	}
-	while (s->nvms < CFG_MAX_VMS && fgets(line, sizeof(line), f)) {
+	while (s->nvms < MV_NODES_MAX && fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line);
 
 		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
@@ -101,7 +101,7 @@ int snapshot_status(const char *dir, struct snapshot *s)
 		}
 		if (status_parse_line(line, &s->status[s->nvms]) < 0)
 			continue;
-		memcpy(s->vm[s->nvms].name, status_name(&s->status[s->nvms]), CFG_NAME_MAX);
+		memcpy(s->vm[s->nvms].name, status_name(&s->status[s->nvms]), MV_NAME_MAX);
 		s->nvms++;
 	}
 	fclose(f);
@@ -128,7 +128,7 @@ static int read_stats(const char *dir, const char *name, struct vm_stats *st, ui
 		*version = st->version;
 		return -EPROTONOSUPPORT;
 	}
-	if (n != (ssize_t)sizeof(*st) || st->magic != STATS_MAGIC || st->nlinks > STATS_MAX_LINKS)
+	if (n != (ssize_t)sizeof(*st) || st->magic != STATS_MAGIC || st->nlinks > MV_NODE_LINKS_MAX)
 		return -EINVAL;
 	return 0;
 }
@@ -138,7 +138,7 @@ static const struct link_stats *peer_stats(const struct vm_stats *st, const char
 	unsigned i;
 
 	for (i = 0; st && i < st->nlinks; i++)
-		if (strncmp(st->link[i].peer, peer, CFG_NAME_MAX) == 0)
+		if (strncmp(st->link[i].peer, peer, MV_NAME_MAX) == 0)
 			return &st->link[i];
 	return NULL;
 }
@@ -218,9 +218,9 @@ void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[])
 
 int snapshot_read(const char *dir, struct snapshot *s)
 {
-	static struct vm_stats st[CFG_MAX_VMS];
-	const struct vm_stats *raw[CFG_MAX_VMS];
-	uint32_t version[CFG_MAX_VMS] = { 0 };
+	static struct vm_stats st[MV_NODES_MAX];
+	const struct vm_stats *raw[MV_NODES_MAX];
+	uint32_t version[MV_NODES_MAX] = { 0 };
 	unsigned i;
 	int rc = snapshot_status(dir, s);
 

@@ -49,7 +49,7 @@ extern const struct counter_desc vm_counter_desc[VM__N];
 extern const struct counter_desc link_counter_desc[LINK__N];
 
 struct snap_vm {
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	bool valid;		/* counters read; else all 0 (VMM not started yet, damaged file) */
 	uint32_t version;	/* !valid: the stats version the file has, if not ours; else 0 */
 	uint64_t c[VM__N];
@@ -65,9 +65,9 @@ struct snap_link {
 
 struct snapshot {
 	unsigned nvms, nlinks;
-	struct status_vm status[CFG_MAX_VMS];
-	struct snap_vm vm[CFG_MAX_VMS];
-	struct snap_link link[CFG_MAX_VMS * (CFG_MAX_VMS - 1)];
+	struct status_vm status[MV_NODES_MAX];
+	struct snap_vm vm[MV_NODES_MAX];
+	struct snap_link link[MV_NODES_MAX * (MV_NODES_MAX - 1)];
 };
 
 /* Reads DIR/status into s (nvms, status[], vm[].name); -errno if the file

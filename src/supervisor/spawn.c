@@ -102,7 +102,7 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 
 		if (l->a != i && l->b != i)
 			continue;
-		if (a->nlinks == STATS_MAX_LINKS)
+		if (a->nlinks == MV_NODE_LINKS_MAX)
 			return -E2BIG;
 		side = l->a == i ? 0 : 1;
 		if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=

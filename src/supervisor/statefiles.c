@@ -12,11 +12,11 @@
 
 int statefiles_status(const char *dir, const struct vm_status *vms, unsigned n)
 {
-	char text[CFG_MAX_VMS * STATUS_LINE_MAX] = "";
+	char text[MV_NODES_MAX * STATUS_LINE_MAX] = "";
 	size_t used = 0;
 	unsigned i;
 
-	for (i = 0; i < n && i < CFG_MAX_VMS; i++) {
+	for (i = 0; i < n && i < MV_NODES_MAX; i++) {
 		int k = status_line_format(text + used, sizeof(text) - used, &vms[i]);
 
 		if (k < 0)

@@ -46,9 +46,9 @@ struct sup {
 	int ep;
 	struct consoles *cons;
 	struct detach *detach;
-	struct link_res link[CFG_MAX_LINKS];
+	struct link_res link[MV_LINKS_MAX];
 	struct vm_env env;		/* for vmproc: plan, links, readiness pipes */
-	struct vmp vm[CFG_MAX_VMS];
+	struct vmp vm[MV_NODES_MAX];
 	bool all_up, start_failed;
 	enum stop_phase stopping;
 	long long next_trim;		/* when logs are next checked */
@@ -84,8 +84,8 @@ static void notice(struct sup *s, const char *fmt, ...)
 
 static void write_status(struct sup *s)
 {
-	struct vm_status st[CFG_MAX_VMS];
-	char con[CFG_MAX_VMS][STATE_PATH_MAX];
+	struct vm_status st[MV_NODES_MAX];
+	char con[MV_NODES_MAX][STATE_PATH_MAX];
 	unsigned i;
 
 	for (i = 0; i < s->cfg->nvms; i++) {

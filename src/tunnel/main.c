@@ -31,7 +31,7 @@ enum { EV_SIGNAL, EV_UDP, EV_LINK };
 #define EPOLL_EVERY 8
 
 struct tproc {
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	struct in_addr local;
 	unsigned port;
 	bool drop;
@@ -40,7 +40,7 @@ struct tproc {
 	unsigned qsize;
 	unsigned offloads;	/* tun_offloads: 1 GRO, 2 GSO */
 	int ep, sig_fd, ready_fd;
-	struct link links[STATS_MAX_LINKS];
+	struct link links[MV_NODE_LINKS_MAX];
 	struct tunnel t;
 };
 

@@ -10,9 +10,10 @@
 #include "net/vnet.h"
 
 _Static_assert(VXLAN_MAX_FRAME <= LINK_MAX_FRAME, "an inner frame fits a link slot");
-_Static_assert(VXLAN_MAX_FRAME == VNET_MAX_PLAIN(1500), "a tunnel is a receiver of MTU 1500");
+_Static_assert(VXLAN_MAX_FRAME == VNET_MAX_PLAIN(MV_MTU_DEFAULT),
+	       "a tunnel is a receiver of the default MTU");
 _Static_assert(TUN_BUF > VXLAN_MAX_PAYLOAD, "an over-long datagram is seen, not cut to size");
-_Static_assert(CFG_MAX_VMS - 1 <= 64, "links are bits of a uint64_t");
+_Static_assert(MV_NODES_MAX - 1 <= 64, "links are bits of a uint64_t");
 
 void tun_init(struct tunnel *t)
 {

@@ -44,7 +44,7 @@
 #include <sys/socket.h>
 
 #include "common/stats.h"
-#include "config/config.h"
+#include "common/limits.h"
 #include "link/link.h"
 #include "tunnel/vxlan.h"
 
@@ -61,7 +61,7 @@ struct tunnel {
 	struct in_addr remote;		/* datagrams accepted only from here */
 	struct sockaddr_in dest;	/* remote:port, where frames go */
 	int fd;				/* the UDP socket; -1 in tests without one */
-	uint8_t local[CFG_MAX_VMS][6];	/* every VM of this system */
+	uint8_t local[MV_NODES_MAX][6];	/* every VM of this system */
 	unsigned nlocal;
 	struct link *links;
 	unsigned nlinks;

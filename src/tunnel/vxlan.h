@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
+
 #define VXLAN_HDR_LEN	8
-#define VXLAN_PORT	4789		/* IANA */
 #define VXLAN_FLAG_I	0x08
-#define VXLAN_VNI_MAX	0xffffffu
 #define VXLAN_MIN_FRAME	14		/* an Ethernet header */
 #define VXLAN_MAX_FRAME	1518		/* what a link carries (docs/link-format.md) */
 /* Largest datagram payload we accept; one byte more is read, to see a

@@ -73,8 +73,8 @@ static bool tunnel_ok(const struct vmm_args *a)
 	unsigned k;
 
 	if (memcmp(a->mac, zero, ETH_ALEN) != 0 || a->socket[0] || a->capture_fd != -1 || a->group_connect ||
-	    a->mtu || a->offloads || a->port < 1 || a->port > 65535 || a->vni > VMM_VNI_MAX ||
-	    a->nlocal > CFG_MAX_VMS)
+	    a->mtu || a->offloads || a->port < 1 || a->port > 65535 || a->vni > MV_VNI_MAX ||
+	    a->nlocal > MV_NODES_MAX)
 		return false;
 	for (k = 0; k < a->nlinks; k++)
 		if (a->link[k].tunnel)	/* a tunnel links to VMs only */
@@ -97,7 +97,7 @@ static void put_tunnel(struct out *o, const struct vmm_args *a)
 	put(o, "%u", (unsigned)a->vni);
 	if (a->nlocal) {
 		/* One word: the MACs joined by ',' (each 17 characters). */
-		char macs[CFG_MAX_VMS * MAC_STR_LEN];
+		char macs[MV_NODES_MAX * MAC_STR_LEN];
 		size_t used = 0;
 
 		for (k = 0; k < a->nlocal; k++)
@@ -117,7 +117,7 @@ int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv
 	if (a->tunnel) {
 		if (!tunnel_ok(a))
 			return -EINVAL;
-	} else if (strlen(a->socket) == 0 || a->mtu < VMM_MTU_MIN || a->mtu > VMM_MTU_MAX) {
+	} else if (strlen(a->socket) == 0 || a->mtu < MV_MTU_MIN || a->mtu > MV_MTU_MAX) {
 		return -EINVAL;
 	}
 
@@ -125,8 +125,8 @@ int vmm_args_encode(const struct vmm_args *a, char *buf, size_t len, char **argv
 	 * must not become a VMM that exits at once and is restarted forever. */
 	if (!name_ok(a->name, sizeof(a->name)) || strlen(a->socket) >= sizeof(a->socket) || !fd_ok(a->stats_fd) ||
 	    (a->capture_fd >= 0 && !fd_ok(a->capture_fd)) || (a->ready_fd >= 0 && !fd_ok(a->ready_fd)) ||
-	    !config_qsize_ok(a->queue_size) || (a->drop && (a->uid == 0 || a->gid == 0)) ||
-	    a->nlinks > STATS_MAX_LINKS)
+	    !mv_qsize_ok(a->queue_size) || (a->drop && (a->uid == 0 || a->gid == 0)) ||
+	    a->nlinks > MV_NODE_LINKS_MAX)
 		return -EINVAL;
 	for (k = 0; k < a->nlinks; k++)
 		if (!link_ok(&a->link[k]))
@@ -243,7 +243,7 @@ static bool user_arg(struct vmm_args *a, const char *s)
 /* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD; PEERMAC "tunnel": a tunnel link. */
 static bool link_arg(struct vmm_link_arg *l, const char *spec)
 {
-	char copy[CFG_NAME_MAX + MAC_STR_LEN + 4 * 8], *f[6], *tok;
+	char copy[MV_NAME_MAX + MAC_STR_LEN + 4 * 8], *f[6], *tok;
 	long side;
 	int i = 0;
 
@@ -282,7 +282,7 @@ static bool macs_arg(struct vmm_args *a, const char *s)
 		end = strchr(s, ',');
 		if (!end)
 			end = s + strlen(s);
-		if (a->nlocal >= CFG_MAX_VMS || (size_t)(end - s) >= sizeof(one))
+		if (a->nlocal >= MV_NODES_MAX || (size_t)(end - s) >= sizeof(one))
 			return false;
 		memcpy(one, s, end - s);
 		one[end - s] = 0;
@@ -344,7 +344,7 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 	case O_STATS:
 		return fd_arg(v, &a->stats_fd);
 	case O_QSIZE:
-		if (!number(v, CFG_LINK_QSIZE_MIN, CFG_LINK_QSIZE_MAX, &q) || !config_qsize_ok(q))
+		if (!number(v, MV_QSIZE_MIN, MV_QSIZE_MAX, &q) || !mv_qsize_ok(q))
 			return false;
 		a->queue_size = q;
 		return true;
@@ -355,7 +355,7 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 	case O_USER:
 		return user_arg(a, v);
 	case O_MTU:
-		if (!number(v, VMM_MTU_MIN, VMM_MTU_MAX, &q))
+		if (!number(v, MV_MTU_MIN, MV_MTU_MAX, &q))
 			return false;
 		a->mtu = q;
 		return true;
@@ -365,7 +365,7 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 		a->offloads = strcmp(v, "yes") == 0;
 		return true;
 	case O_LINK:
-		if (a->nlinks >= STATS_MAX_LINKS)
+		if (a->nlinks >= MV_NODE_LINKS_MAX)
 			return false;
 		if (!link_arg(&a->link[a->nlinks], v) || (a->tunnel && a->link[a->nlinks].tunnel))
 			return false;	/* a tunnel links to VMs only */
@@ -381,7 +381,7 @@ static bool value(struct vmm_args *a, enum opt o, const char *v)
 		a->port = q;
 		return true;
 	case O_VNI:
-		if (!number(v, 0, VMM_VNI_MAX, &q))
+		if (!number(v, 0, MV_VNI_MAX, &q))
 			return false;
 		a->vni = q;
 		return true;

@@ -38,14 +38,12 @@
 #define VMM_FD_MAX	65535	/* highest fd number accepted */
 /* "multivm vmm|tunnel", at most twelve options with values, one flag, a
  * value per link, the NULL. */
-#define VMM_ARGV_MAX	(2 + 2 * 12 + 1 + 2 * STATS_MAX_LINKS + 1)
+#define VMM_ARGV_MAX	(2 + 2 * 12 + 1 + 2 * MV_NODE_LINKS_MAX + 1)
 /* Room for the strings of the longest command line (63 links, 64 MACs). */
 #define VMM_ARGBUF_MAX	8192
-#define VMM_MTU_MIN	68
-#define VMM_MTU_MAX	9000
 
 struct vmm_link_arg {
-	char peer[CFG_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
+	char peer[MV_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
 	uint8_t peer_mac[ETH_ALEN];	/* all zero for a tunnel */
 	bool tunnel;			/* the peer is a tunnel: PEERMAC "tunnel" */
 	int side;			/* 0 or 1: we send on direction side */
@@ -53,32 +51,31 @@ struct vmm_link_arg {
 };
 
 struct vmm_args {
-	char name[CFG_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
+	char name[MV_NAME_MAX];	/* [A-Za-z0-9_-], not empty */
 	uint8_t mac[ETH_ALEN];
 	char socket[VMM_SOCKET_MAX];	/* where to serve vhost-user */
 	int stats_fd;
 	int capture_fd;			/* -1: none */
 	int ready_fd;			/* written to and closed once serving; -1: none */
-	unsigned queue_size;		/* of every link: config_qsize_ok() */
+	unsigned queue_size;		/* of every link: mv_qsize_ok() */
 	bool drop;			/* become uid:gid (both non-zero) after set-up */
 	uid_t uid;
 	gid_t gid;
 	bool group_connect;		/* socket 0660: the group may connect */
-	unsigned mtu;			/* eth0's: VMM_MTU_MIN..MAX; 1500 when absent */
+	unsigned mtu;			/* eth0's: MV_MTU_MIN..MAX; 1500 when absent */
 	bool offloads;			/* offer checksum/TSO offloads; yes when absent */
 	unsigned nlinks;
-	struct vmm_link_arg link[STATS_MAX_LINKS];
+	struct vmm_link_arg link[MV_NODE_LINKS_MAX];
 
 	/* A tunnel process ("multivm tunnel"): then mac, socket, capture_fd,
 	 * group_connect, mtu and offloads are not used (zero, -1, false). */
 	bool tunnel;
 	struct in_addr local, remote;	/* UDP endpoints (network byte order) */
 	unsigned port;			/* 1..65535, both ends */
-	uint32_t vni;			/* 0..VMM_VNI_MAX */
+	uint32_t vni;			/* 0..MV_VNI_MAX */
 	unsigned nlocal;		/* every VM of the system: no remote source */
-	uint8_t local_mac[CFG_MAX_VMS][ETH_ALEN];
+	uint8_t local_mac[MV_NODES_MAX][ETH_ALEN];
 };
-#define VMM_VNI_MAX	0xffffffu
 
 /* Fills argv ("multivm", "vmm", options..., NULL; strings in buf).
  * Returns argc, or -EINVAL for a value the decoder would refuse, or

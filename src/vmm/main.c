@@ -41,7 +41,7 @@ enum ev_kind { EV_LISTEN, EV_CONN, EV_SIGNAL, EV_KICK, EV_LINK };
 #define EV(kind, i) (((uint64_t)(kind) << 32) | (uint32_t)(i))
 
 struct vmm {
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	char sock_path[VMM_SOCKET_MAX];
 	int ready_fd;			/* the supervisor waits on it; -1: none */
 	bool drop;			/* started by root: become uid:gid */
@@ -54,7 +54,7 @@ struct vmm {
 	struct vu_dev vu;
 	int kick_reg[VU_NRINGS];	/* kick fds currently in epoll */
 	bool ring_err_logged[VU_NRINGS];
-	struct link links[STATS_MAX_LINKS];
+	struct link links[MV_NODE_LINKS_MAX];
 	unsigned nlinks;
 	struct net net;
 	uint64_t features_logged;	/* the frontend's features we last logged */
@@ -64,7 +64,7 @@ struct vmm {
  * Without it the VM forwards as ever; only capture is unavailable. */
 static void map_capture(struct vmm *v, int fd)
 {
-	const char *peers[STATS_MAX_LINKS];
+	const char *peers[MV_NODE_LINKS_MAX];
 	uint64_t size;
 	unsigned i;
 	void *p;

@@ -31,7 +31,7 @@ static void drop(struct net *n, struct link *l, enum drop_reason why)
 
 static uint32_t max_plain(const struct net *n)
 {
-	return VNET_MAX_PLAIN(n->mtu ? n->mtu : 1500);
+	return VNET_MAX_PLAIN(n->mtu ? n->mtu : MV_MTU_DEFAULT);
 }
 
 enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],

@@ -52,7 +52,7 @@ struct net {
 	unsigned tx_caps, rx_caps;
 	bool mrg_rxbuf;
 	unsigned mtu;			/* 0: 1500 */
-	uint32_t seg_done[STATS_MAX_LINKS];	/* segments of link i's head frame delivered */
+	uint32_t seg_done[MV_NODE_LINKS_MAX];	/* segments of link i's head frame delivered */
 	struct vq_chain rxc[NET_RX_MAX_BUFS];	/* the RX buffers of one frame */
 };
 

@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t frame[VNET_MAX_GSO_FRAME], seg[VNET_PEEK + VNET_MTU_MAX];
+	static uint8_t frame[VNET_MAX_GSO_FRAME], seg[VNET_PEEK + MV_MTU_MAX];
 	struct vnet_hdr h;
 	struct vnet_meta m;
 	uint32_t len, i, total = 0;
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	caps = data[VNET_HDR_LEN] & VNET_CAP_ALL;
 	len = size - VNET_HDR_LEN - 1;
 	memcpy(frame, data + VNET_HDR_LEN + 1, len);
-	if (vnet_check(&h, frame, len, caps, VNET_MAX_PLAIN(VNET_MTU_MAX), &m) < 0)
+	if (vnet_check(&h, frame, len, caps, VNET_MAX_PLAIN(MV_MTU_MAX), &m) < 0)
 		return 0;
 	if (!m.gso_type) {
 		if (m.flags & VNET_F_NEEDS_CSUM)

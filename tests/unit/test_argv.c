@@ -37,7 +37,7 @@ static void full(struct vmm_args *a)
 	a->group_connect = true;
 	a->mtu = 9000;
 	a->offloads = false;
-	a->nlinks = STATS_MAX_LINKS;
+	a->nlinks = MV_NODE_LINKS_MAX;
 	for (k = 0; k < a->nlinks; k++) {
 		struct vmm_link_arg *l = &a->link[k];
 
@@ -221,10 +221,10 @@ static void test_decode_hostile(void **state)
 	snprintf(longlink, sizeof(longlink), "%.40s,52:54:00:4d:56:02,0,10,11,12", longname);
 	refused((const char *[]){ BASE, "--link", longlink, NULL }, "bad --link");
 	{
-		const char *many[10 + 2 * (STATS_MAX_LINKS + 1) + 1] = { BASE };
+		const char *many[10 + 2 * (MV_NODE_LINKS_MAX + 1) + 1] = { BASE };
 		unsigned k, n = 10;
 
-		for (k = 0; k <= STATS_MAX_LINKS; k++) {
+		for (k = 0; k <= MV_NODE_LINKS_MAX; k++) {
 			many[n++] = "--link";
 			many[n++] = "vm1,52:54:00:4d:56:02,0,10,11,12";
 		}
@@ -249,8 +249,8 @@ static void full_tunnel(struct vmm_args *a)
 	a->local.s_addr = htonl(0x0a090001);
 	a->remote.s_addr = htonl(0xc0a80102);
 	a->port = 65535;
-	a->vni = VMM_VNI_MAX;
-	a->nlocal = CFG_MAX_VMS;
+	a->vni = MV_VNI_MAX;
+	a->nlocal = MV_NODES_MAX;
 	for (k = 0; k < a->nlinks; k++) {
 		struct vmm_link_arg *l = &a->link[k];
 
@@ -307,7 +307,7 @@ static void test_tunnel_round_trip(void **state)
 	a.port = 0;
 	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
 	full_tunnel(&a);
-	a.vni = VMM_VNI_MAX + 1;
+	a.vni = MV_VNI_MAX + 1;
 	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
 }
 
@@ -338,7 +338,7 @@ static void tunnel_refused(const char *const *words, const char *why)
 static void test_tunnel_decode_hostile(void **state)
 {
 	static struct vmm_args a;
-	char macs[CFG_MAX_VMS * MAC_STR_LEN + 32];
+	char macs[MV_NODES_MAX * MAC_STR_LEN + 32];
 	unsigned k;
 
 	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, NULL }), 0);
@@ -380,9 +380,9 @@ static void test_tunnel_decode_hostile(void **state)
 	tunnel_refused((const char *[]){ TBASE, "--local-macs", "", NULL }, "bad --local-macs");
 	/* A tunnel links to VMs only. */
 	tunnel_refused((const char *[]){ TBASE, "--link", "t1,tunnel,0,10,11,12", NULL }, "bad --link");
-	/* At most CFG_MAX_VMS MACs. */
+	/* At most MV_NODES_MAX MACs. */
 	macs[0] = 0;
-	for (k = 0; k <= CFG_MAX_VMS; k++)
+	for (k = 0; k <= MV_NODES_MAX; k++)
 		snprintf(macs + strlen(macs), sizeof(macs) - strlen(macs), "%s52:54:00:4d:56:%02x", k ? "," : "", k);
 	tunnel_refused((const char *[]){ TBASE, "--local-macs", macs, NULL }, "bad --local-macs");
 }

@@ -215,6 +215,15 @@ static void test_offloads_and_mtu(void **state)
 	refuse("[vm a]\nmtu = 67\n", "bad.ini:2: [vm a] mtu: '67' is not a number from 68 to 9000");
 	refuse("[vm a]\nmtu = 1500\nmtu = 9000\n", "bad.ini:3: [vm a] mtu: set twice in this section");
 	refuse("[system]\nmtu = 1500\nmtu = 1500\n[vm a]\n", "bad.ini:3: [system] mtu: set twice in this section");
+	/* A link joins VMs of one MTU; a tunnel carries the default MTU. */
+	refuse("[vm a]\nmtu = 9000\n[vm b]\n[links]\nmesh = yes\n",
+	       "bad.ini:5: [links] link a-b: linked VMs need the same mtu (a has 9000, b has 1500)");
+	refuse("[system]\nmtu = 9000\n[vm a]\n[vm b]\nmtu = 1500\n[links]\na = b\n",
+	       "bad.ini:7: [links] link a-b: linked VMs need the same mtu (a has 9000, b has 1500)");
+	refuse("[vm a]\nmtu = 1600\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n[links]\na = up\n",
+	       "bad.ini:8: [links] link a-up: VM a has mtu 1600, tunnel up carries at most 1500");
+	assert_int_equal(config_load_string(&c, "[system]\nmtu = 9000\n[vm a]\n[vm b]\n[links]\nmesh = yes\n",
+					       "t.ini", err, sizeof(err)), 0);
 }
 
 /* cpuset: CPUs and ranges; external VMs may have one (it pins the VMM). */
@@ -266,9 +275,9 @@ static void test_more_messages(void **state)
 	refuse(text, "bad.ini:2: line longer than 198 characters");
 	/* More link lines than the parser holds: refused at the first one over. */
 	n = (size_t)snprintf(text, sizeof(text), "[vm a]\n[vm b]\n[links]\n");
-	for (i = 0; i < CFG_MAX_LINKS + 10 && n < sizeof(text) - 8; i++)
+	for (i = 0; i < MV_LINKS_MAX + 10 && n < sizeof(text) - 8; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "a = b\n");
-	snprintf(want, sizeof(want), "bad.ini:%d: [links] a: too many links", 3 + CFG_MAX_LINKS + 1);
+	snprintf(want, sizeof(want), "bad.ini:%d: [links] a: too many links", 3 + MV_LINKS_MAX + 1);
 	refuse(text, want);
 }
 
@@ -277,7 +286,7 @@ static void test_too_many_vms(void **state)
 	char text[2048] = "";
 	int i;
 
-	for (i = 0; i <= CFG_MAX_VMS; i++)
+	for (i = 0; i <= MV_NODES_MAX; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "[vm v%d]\n", i);
 	refuse(text, "bad.ini:65: [vm v64]: too many VMs and tunnels (at most 64 together)");
 }
@@ -288,7 +297,7 @@ static void test_64_vm_mesh(void **state)
 	char text[2048] = "";
 	int i;
 
-	for (i = 0; i < CFG_MAX_VMS; i++)
+	for (i = 0; i < MV_NODES_MAX; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "[vm v%d]\n", i);
 	strcat(text, "[links]\nmesh = yes\n");
 	assert_int_equal(config_load_string(&c, text, "t.ini", err, sizeof(err)), 0);

@@ -37,7 +37,7 @@ static const char *print(int (*printer)(FILE *, const struct snapshot *))
 static void name_vm(unsigned i, const char *line)
 {
 	assert_int_equal(status_parse_line(line, &s.status[i]), 0);
-	memcpy(s.vm[i].name, status_name(&s.status[i]), CFG_NAME_MAX);
+	memcpy(s.vm[i].name, status_name(&s.status[i]), MV_NAME_MAX);
 }
 
 /* vm "a" (counters 1, 2, 3, ... ; a link to b) and vm "b", whose stats file

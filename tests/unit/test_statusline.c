@@ -48,7 +48,7 @@ static void test_round_trip(void **state)
 	assert_null(status_get(&e, "reason"));
 
 	/* Every optional word, and the longest name a config allows. */
-	char name[CFG_NAME_MAX];
+	char name[MV_NAME_MAX];
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = 0;
 	v = (struct vm_status){ .name = name, .state = "starting", .kvm = true, .external = true,
@@ -105,7 +105,7 @@ static void test_format_refuses(void **state)
 	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
 	v.console_log = NULL;
 	assert_int_equal(status_line_format(line, sizeof(line), &v), -EINVAL);
-	char name[CFG_NAME_MAX + 1];
+	char name[MV_NAME_MAX + 1];
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = 0;
 	v.name = name;

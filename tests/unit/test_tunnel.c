@@ -65,8 +65,8 @@ static void test_decap(void **state)
 	d[0] = 0xf7;
 	assert_int_equal(vxlan_decap(d, 60, 42, &f, &len), DROP_BAD_HEADER);
 	/* All 24 bits of the VNI count, the reserved byte after it does not. */
-	vxlan_encap(d, VXLAN_VNI_MAX);
-	assert_int_equal(vxlan_decap(d, 60, VXLAN_VNI_MAX, &f, &len), -1);
+	vxlan_encap(d, MV_VNI_MAX);
+	assert_int_equal(vxlan_decap(d, 60, MV_VNI_MAX, &f, &len), -1);
 	assert_int_equal(vxlan_decap(d, 60, 0xfffffe, &f, &len), DROP_BAD_VNI);
 }
 

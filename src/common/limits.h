@@ -1,0 +1,40 @@
+/* Every limit that crosses a module or a process boundary, spelled once.
+ * The config parser refuses what exceeds them (with FILE:LINE), the node
+ * command line decoder refuses it again, and shared layouts (link headers,
+ * stats files, capture rings) are pinned on them. */
+#ifndef MULTIVM_LIMITS_H
+#define MULTIVM_LIMITS_H
+
+#include <stdbool.h>
+
+/* A name of a VM, tunnel or system: [A-Za-z0-9_-], with its NUL. */
+#define MV_NAME_MAX		32
+/* Nodes of the link graph (VMs and tunnels together). */
+#define MV_NODES_MAX		64
+/* A node links to at most every other one; links are bits of a uint64_t. */
+#define MV_NODE_LINKS_MAX	(MV_NODES_MAX - 1)
+#define MV_LINKS_MAX		(MV_NODES_MAX * (MV_NODES_MAX - 1) / 2)
+
+/* Entries of each link queue (link_queue_size; the link format's Q). */
+#define MV_QSIZE_MIN		64
+#define MV_QSIZE_MAX		4096
+#define MV_QSIZE_DEFAULT	256
+
+/* A guest NIC's MTU. */
+#define MV_MTU_MIN		68
+#define MV_MTU_MAX		9000
+#define MV_MTU_DEFAULT		1500
+
+/* VXLAN (RFC 7348): a 24-bit network identifier, IANA's UDP port. */
+#define MV_VNI_MAX		0xffffffu
+#define MV_VXLAN_PORT		4789
+
+_Static_assert(MV_NODE_LINKS_MAX <= 64, "a node's links are bits of a uint64_t");
+
+/* A link queue size: a power of two from MV_QSIZE_MIN to MV_QSIZE_MAX. */
+static inline bool mv_qsize_ok(unsigned q)
+{
+	return q >= MV_QSIZE_MIN && q <= MV_QSIZE_MAX && !(q & (q - 1));
+}
+
+#endif
