@@ -65,7 +65,7 @@ static void print_status(const char *dir)
 	fclose(f);
 }
 
-enum run_result detach_wait(struct detach *d, pid_t child, const char *dir, int timeout_s)
+bool detach_wait(struct detach *d, pid_t child, const char *dir, int timeout_s)
 {
 	struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
 	char buf[512] = "";
@@ -79,7 +79,7 @@ enum run_result detach_wait(struct detach *d, pid_t child, const char *dir, int 
 	d->fd = -1;
 	if (n > 0 && strncmp(buf, DETACH_OK, 2) == 0) {
 		print_status(dir);
-		return RUN_OK;
+		return true;
 	}
 	buf[n > 0 ? n : 0] = 0;
 	/* The parent is `multivm run` itself: these lines are its output. */
@@ -93,5 +93,5 @@ enum run_result detach_wait(struct detach *d, pid_t child, const char *dir, int 
 	fprintf(stderr, "multivm: see the logs in %s; stopping what was started\n", dir);
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
-	return RUN_FAILED;
+	return false;
 }

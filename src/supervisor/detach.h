@@ -5,9 +5,8 @@
 #ifndef MULTIVM_DETACH_H
 #define MULTIVM_DETACH_H
 
+#include <stdbool.h>
 #include <sys/types.h>
-
-#include "supervisor/supervisor.h"
 
 #define DETACH_OK	"ok\n"
 #define DETACH_FAIL	"fail: "	/* then the reason and a newline */
@@ -26,8 +25,8 @@ pid_t detach_fork(struct detach *d);
 void detach_report(struct detach *d, const char *msg);
 
 /* Parent: waits up to timeout_s for the child's word. On "ok" prints the
- * status file and returns RUN_OK; otherwise says why, stops the child and
- * waits for it (so an immediate `run` does not find it), RUN_FAILED. */
-enum run_result detach_wait(struct detach *d, pid_t child, const char *dir, int timeout_s);
+ * status file and returns true; otherwise says why, stops the child and
+ * waits for it (so an immediate `run` does not find it), false. */
+bool detach_wait(struct detach *d, pid_t child, const char *dir, int timeout_s);
 
 #endif

@@ -1,4 +1,4 @@
-/* The lifecycle of a running system's processes (supervisor.c): starting
+/* The lifecycle of a running system's processes (lifecycle.c): starting
  * every VMM and, once it serves, its QEMU; restarting what dies after a
  * back-off; each VM's state and the status file; stopping it all. The
  * event loop (run.c) tells it what happened; nothing here waits. */

@@ -2,7 +2,7 @@
  * event loop of the supervisor: a signalfd, the VMMs' readiness pipes and
  * every console and viewer in one epoll, with the lifecycle's timers as
  * its timeout. Nothing it calls waits for a child. */
-#include "supervisor/supervisor.h"
+#include "supervisor/run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +174,6 @@ enum run_result supervisor_run(const struct run_opts *o)
 		return RUN_FAILED;
 	}
 	if (pid > 0)
-		return detach_wait(&r.detach, pid, r.plan.dir, o->timeout_s);
+		return detach_wait(&r.detach, pid, r.plan.dir, o->timeout_s) ? RUN_OK : RUN_FAILED;
 	return supervise(&r);	/* the detached child, until the system stops */
 }

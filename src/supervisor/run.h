@@ -1,6 +1,6 @@
-/* `multivm run`: the supervisor of one system. */
-#ifndef MULTIVM_SUPERVISOR_H
-#define MULTIVM_SUPERVISOR_H
+/* `multivm run` (run.c): the supervisor of one system. */
+#ifndef MULTIVM_RUN_H
+#define MULTIVM_RUN_H
 
 #include <stdbool.h>
 
