@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "cli/capout.h"
+#include "cli/snapshot.h"
 #include "common/capring.h"
-#include "supervisor/snapshot.h"
 #include "supervisor/state.h"
 
 #define HOLD_NS		20000000ULL	/* merging two rings: wait this long for the other */

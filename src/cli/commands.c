@@ -12,7 +12,7 @@
 #include "console/client.h"
 #include "passthrough/pci.h"
 #include "cli/agent.h"
-#include "supervisor/snapshot.h"
+#include "cli/snapshot.h"
 #include "supervisor/state.h"
 
 #define STOP_POLL_MS	50	/* how often `stop` looks whether the supervisor is gone */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "supervisor/snapshot.h"
+#include "cli/snapshot.h"
 
 enum rate_state {
 	RATE_OK,

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "supervisor/snapshot.h"
+#include "cli/snapshot.h"
 
 /* NAME key=value ..., one line per VM. */
 int report_status_text(FILE *f, const struct snapshot *s);

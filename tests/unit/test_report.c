@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli/report.h"
-#include "supervisor/snapshot.h"
+#include "cli/snapshot.h"
 
 static struct snapshot s;
 static struct vm_stats raw[2];

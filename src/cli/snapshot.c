@@ -1,4 +1,4 @@
-#include "supervisor/snapshot.h"
+#include "cli/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
