@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/rate.h"
+#include "cli/snapshot.h"
+#include "cli/top_view.h"
 #include "supervisor/state.h"
 
 /* The terminal as it was, put back however top ends. */

@@ -4,9 +4,6 @@
 #define MULTIVM_TOP_H
 
 #include <stdbool.h>
-#include <stdio.h>
-
-#include "cli/rate.h"
 
 struct top_opts {
 	const char *state_dir;
@@ -19,8 +16,5 @@ struct top_opts {
  * ends. 0 when done or quit, 1 when the system is not (or no longer)
  * running, 128+N after signal N. */
 int top_run(const struct top_opts *o);
-
-/* One report: a header line, then a table of VMs and one of links. */
-void top_render(FILE *f, const char *dir, const struct snapshot *s, const struct rates *r);
 
 #endif

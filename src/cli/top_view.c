@@ -1,4 +1,4 @@
-#include "cli/top.h"
+#include "cli/top_view.h"
 
 #include <time.h>
 

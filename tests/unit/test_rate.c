@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli/rate.h"
-#include "cli/top.h"
+#include "cli/top_view.h"
 
 static struct snapshot a, b;
 static struct rates r;
