@@ -14,6 +14,8 @@
 
 #include "common/agent_proto.h"
 
+#define EXEC_FAILED	255	/* agent-exec's own failure, apart from the command's status */
+
 #define PING_WAIT_MS 1000	/* per attempt; QEMU may be serving someone else */
 #define RECONNECT_MS 50		/* between attempts while the socket is not there */
 
@@ -222,4 +224,57 @@ int agent_exec(const char *sock, const char *cmd, int timeout_ms, int out_fd)
 	}
 	close(c.fd);
 	return rc;
+}
+
+int agent_join_words(char *out, size_t len, int argc, char **argv)
+{
+	size_t used = 0;
+	int i;
+
+	out[0] = 0;
+	for (i = 0; i < argc; i++) {
+		int n = snprintf(out + used, len - used, "%s%s", used ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= len - used)
+			return -E2BIG;
+		used += n;
+	}
+	return 0;
+}
+
+int cmd_agent_exec(const char *dir, int argc, char **argv)
+{
+	static char cmd[AGENT_MAX_PAYLOAD + 1];
+	char *end;
+	long secs = 120;
+	int i = 1, rc;
+	const char *sock;
+
+	if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
+		secs = strtol(argv[i + 1], &end, 10);
+		if (!*argv[i + 1] || *end || secs <= 0 || secs > 86400)
+			goto usage;
+		i += 2;
+	}
+	if (i >= argc || argv[i][0] == '-')
+		goto usage;
+	sock = argv[i++];
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (i >= argc)
+		goto usage;
+	if (agent_join_words(cmd, sizeof(cmd), argc - i, argv + i) < 0) {
+		fprintf(stderr, "multivm: agent-exec: command too long\n");
+		return EXEC_FAILED;
+	}
+	rc = agent_exec(sock, cmd, secs * 1000, 1);
+	if (rc < 0) {
+		fprintf(stderr, "multivm: agent-exec: %s: %s\n", sock,
+			rc == -ETIMEDOUT ? "timed out waiting for the guest" : strerror(-rc));
+		return EXEC_FAILED;
+	}
+	return rc;
+usage:
+	fprintf(stderr, "usage: multivm agent-exec [--timeout SECS] SOCKET -- CMD...\n");
+	return EXEC_FAILED;
 }
