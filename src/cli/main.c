@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "cli/commands.h"
 #include "supervisor/state.h"
-#include "supervisor/supervisor.h"
+#include "supervisor/run.h"
 #include "tunnel/tunnel.h"
 #include "vmm/vmm.h"
 
