@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "common/log.h"
 #include "link/link.h"
@@ -25,8 +24,6 @@ static const char *const state_names[] = {
 /* QEMUs go first (they use the VMMs' sockets), then the VMMs. */
 enum stop_phase { STOP_NONE, STOP_QEMUS, STOP_VMMS };
 
-#define BOOT_FAILURES_MAX	3	/* then run --detach gives up waiting */
-#define STOP_GRACE_MS		5000
 #define LOG_TRIM_MS		1000	/* how often logs are checked against log_max */
 #define RETRY_MS		100	/* between attempts to reach a console */
 
@@ -55,12 +52,9 @@ struct sup {
 	long long stop_deadline;
 };
 
-static long long now_ms(void)
+static long long now_ms(const struct sup *s)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return s->env.ops->now_ms();
 }
 
 static void path(char out[STATE_PATH_MAX], const struct sup *s, const char *vm, enum state_file f)
@@ -141,10 +135,10 @@ void sup_stop(struct sup *s)
 		return;
 	notice(s, "multivm: stopping the system");
 	s->stopping = STOP_QEMUS;
-	s->stop_deadline = now_ms() + STOP_GRACE_MS;
+	s->stop_deadline = now_ms(s) + STOP_GRACE_MS;
 	for (i = 0; i < s->cfg->nvms; i++)
 		if (s->vm[i].p.pid[CHILD_QEMU] > 0)
-			kill(s->vm[i].p.pid[CHILD_QEMU], SIGTERM);
+			s->env.ops->kill(s->vm[i].p.pid[CHILD_QEMU], SIGTERM);
 }
 
 void sup_start_failed(struct sup *s)
@@ -161,7 +155,7 @@ void sup_start_failed(struct sup *s)
 
 static int start_qemu(struct sup *s, struct vmp *v)
 {
-	int rc = vmproc_start_qemu(&v->p, &s->env, now_ms());
+	int rc = vmproc_start_qemu(&v->p, &s->env, now_ms(s));
 
 	if (rc < 0)
 		return rc;
@@ -203,7 +197,7 @@ static void vmm_failed(struct sup *s, struct vmp *v, const char *why)
 	path(log, s, v->cfg->name, SF_VMM_LOG);
 	log_err("%s: VMM did not come up (%s); see %s", v->cfg->name, why, log);
 	if (v->p.pid[CHILD_VMM] > 0)
-		kill(v->p.pid[CHILD_VMM], SIGKILL);
+		s->env.ops->kill(v->p.pid[CHILD_VMM], SIGKILL);
 	if (v->state == ST_STARTING)
 		sup_start_failed(s);
 }
@@ -243,7 +237,7 @@ static void qemu_exited(struct sup *s, struct vmp *v, const char *how)
 		return;
 	}
 	log_warn("%s: QEMU %s; restarting in %d ms", v->cfg->name, how,
-		 vmproc_restart_later(&v->p, CHILD_QEMU, now_ms()));
+		 vmproc_restart_later(&v->p, CHILD_QEMU, now_ms(s)));
 	set_state(s, v, ST_RESTARTING);
 	/* A QEMU that cannot boot will not come up by waiting longer: tell
 	 * --detach now (the restarts go on meanwhile). */
@@ -278,7 +272,7 @@ void sup_reaped(struct sup *s, pid_t pid, int status)
 			if (s->stopping)
 				break;
 			log_warn("%s: VMM %s; restarting in %d ms", v->cfg->name, how,
-				 vmproc_restart_later(&v->p, CHILD_VMM, now_ms()));
+				 vmproc_restart_later(&v->p, CHILD_VMM, now_ms(s)));
 			write_status(s);
 			break;
 		}
@@ -291,9 +285,9 @@ static void trim_logs(struct sup *s)
 	bool changed = false;
 	unsigned i;
 
-	if (now_ms() < s->next_trim)
+	if (now_ms(s) < s->next_trim)
 		return;
-	s->next_trim = now_ms() + LOG_TRIM_MS;
+	s->next_trim = now_ms(s) + LOG_TRIM_MS;
 	for (i = 0; i < s->cfg->nvms; i++) {
 		struct vmp *v = &s->vm[i];
 		uint64_t d = statefiles_trim_logs(s->dir, v->cfg->name, s->cfg->log_max);
@@ -311,7 +305,7 @@ static void trim_logs(struct sup *s)
  * Returns how long the loop may sleep before something here is due. */
 int sup_tick(struct sup *s)
 {
-	long long t = now_ms(), next;
+	long long t = now_ms(s), next;
 	char p[STATE_PATH_MAX];
 	unsigned i;
 	int rc;
@@ -347,14 +341,14 @@ int sup_tick(struct sup *s)
 		if (due && due < next)
 			next = due;
 	}
-	t = now_ms();
+	t = now_ms(s);
 	return next <= t ? 0 : next - t > LOG_TRIM_MS ? LOG_TRIM_MS : (int)(next - t);
 }
 
 /* QEMUs first (grace, then SIGKILL), then the VMMs. */
 bool sup_stopped(struct sup *s)
 {
-	bool alive = false, late = now_ms() > s->stop_deadline;
+	bool alive = false, late = now_ms(s) > s->stop_deadline;
 	unsigned i;
 
 	if (!s->stopping)
@@ -363,8 +357,8 @@ bool sup_stopped(struct sup *s)
 		pid_t *p = &s->vm[i].p.pid[s->stopping == STOP_QEMUS ? CHILD_QEMU : CHILD_VMM];
 
 		if (*p > 0 && late) {
-			kill(*p, SIGKILL);
-			waitpid(*p, NULL, 0);
+			s->env.ops->kill(*p, SIGKILL);
+			s->env.ops->waitpid(*p, NULL, 0);
 			*p = 0;
 		}
 		alive |= *p > 0;
@@ -374,10 +368,10 @@ bool sup_stopped(struct sup *s)
 	if (s->stopping == STOP_VMMS)
 		return true;
 	s->stopping = STOP_VMMS;
-	s->stop_deadline = now_ms() + STOP_GRACE_MS;
+	s->stop_deadline = now_ms(s) + STOP_GRACE_MS;
 	for (i = 0; i < s->cfg->nvms; i++)
 		if (s->vm[i].p.pid[CHILD_VMM] > 0)
-			kill(s->vm[i].p.pid[CHILD_VMM], SIGTERM);
+			s->env.ops->kill(s->vm[i].p.pid[CHILD_VMM], SIGTERM);
 	return false;
 }
 
@@ -430,7 +424,7 @@ int sup_start(struct sup *s)
 	int rc;
 
 	for (i = 0; i < s->cfg->nvms; i++) {
-		rc = vmproc_start_vmm(&s->vm[i].p, &s->env, now_ms());
+		rc = vmproc_start_vmm(&s->vm[i].p, &s->env, now_ms(s));
 		if (rc < 0) {
 			log_err("%s: cannot start its VMM: %s", s->vm[i].cfg->name, strerror(-rc));
 			return rc;
@@ -453,7 +447,7 @@ bool sup_failed(const struct sup *s)
 }
 
 struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, struct consoles *cons,
-		     struct detach *d)
+		     struct detach *d, const struct proc_ops *ops)
 {
 	static struct sup s;	/* large; one per process */
 	unsigned i;
@@ -465,7 +459,7 @@ struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, st
 	s.ep = ep;
 	s.cons = cons;
 	s.detach = d;
-	s.env = (struct vm_env){ .plan = plan, .links = s.link, .ep = ep, .tag_ready = tag_ready };
+	s.env = (struct vm_env){ .plan = plan, .links = s.link, .ep = ep, .tag_ready = tag_ready, .ops = ops };
 	for (i = 0; i < plan->cfg.nvms; i++) {
 		vmproc_init(&s.vm[i].p, plan, i);
 		s.vm[i].cfg = s.vm[i].p.cfg;

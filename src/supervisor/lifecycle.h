@@ -13,12 +13,17 @@
 #include "supervisor/detach.h"
 #include "supervisor/preflight.h"
 
+#define BOOT_FAILURES_MAX	3	/* QEMU exits before "ready" in a row; then run --detach gives up */
+#define STOP_GRACE_MS		5000	/* from SIGTERM to SIGKILL, for the QEMUs and then the VMMs */
+
 struct sup;
+struct proc_ops;
 
 /* The one system of this process. VMMs' readiness pipes are watched in
- * ep with data.u32 = tag_ready + VM index. */
+ * ep with data.u32 = tag_ready + VM index; children are started, signalled
+ * and reaped through ops (&proc_real, or a test's fake: vmproc.h). */
 struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, struct consoles *cons,
-		     struct detach *d);
+		     struct detach *d, const struct proc_ops *ops);
 
 /* Creates the links and each VM's files (counters, capture ring,
  * transcript) and writes the first status. 0, or -errno (logged). */

@@ -23,6 +23,7 @@
 #include "supervisor/lifecycle.h"
 #include "supervisor/preflight.h"
 #include "supervisor/statefiles.h"
+#include "supervisor/vmproc.h"
 
 /* epoll data.u32 of what the loop watches. */
 enum {
@@ -123,7 +124,7 @@ static enum run_result supervise(struct run *r)
 	log_set_tag("supervisor");
 	rc = setup_loop(r);
 	consoles_init(&r->cons, &r->plan.cfg, r->ep, tags, r->tty_fd);
-	r->sup = sup_init(&r->plan, r->ep, TAG_READY, &r->cons, &r->detach);
+	r->sup = sup_init(&r->plan, r->ep, TAG_READY, &r->cons, &r->detach, &proc_real);
 	state_file(p, r->plan.dir, NULL, SF_CONSOLE_SOCK);	/* preflight checked its length */
 	if (!rc)
 		rc = consoles_listen(&r->cons, p);

@@ -6,12 +6,25 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "supervisor/qemu.h"
 #include "supervisor/spawn.h"
 #include "supervisor/statefiles.h"
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+const struct proc_ops proc_real = {
+	.spawn_vmm = spawn_vmm, .spawn_argv = spawn_argv, .kill = kill, .waitpid = waitpid, .now_ms = mono_ms,
+};
 
 void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
 {
@@ -71,14 +84,14 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	a.ready_fd = fds[1];
 	unlink(sock);	/* QEMU must not find the old one meanwhile */
 	refresh_link_headers(p, env);
-	pid = spawn_vmm(&a, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
+	pid = env->ops->spawn_vmm(&a, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	close(fds[1]);
 	rc = pid < 0 ? pid : epoll_ctl(env->ep, EPOLL_CTL_ADD, fds[0], &e) < 0 ? -errno : 0;
 	if (rc < 0) {
 		close(fds[0]);
 		if (pid > 0) {	/* never leave an untracked VMM on the links */
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
+			env->ops->kill(pid, SIGKILL);
+			env->ops->waitpid(pid, NULL, 0);
 		}
 		return rc;
 	}
@@ -107,7 +120,7 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 		return rc;
 	if (state_file(log, plan->dir, p->cfg->name, SF_QEMU_LOG) < 0)
 		return -ENAMETOOLONG;
-	pid = spawn_argv(argv, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
+	pid = env->ops->spawn_argv(argv, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	if (pid < 0)
 		return pid;
 	p->pid[CHILD_QEMU] = pid;

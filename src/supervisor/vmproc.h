@@ -35,12 +35,37 @@ struct vm_proc {
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
 };
 
+struct vmm_args;
+
+/* The process layer under vmproc and the lifecycle: every call that starts,
+ * signals or waits for a child, and the clock. run.c hands proc_real to
+ * sup_init(); tests/unit/test_lifecycle.c hands a fake that starts nothing
+ * and keeps the time, so the lifecycle's decisions are tested without a
+ * process or a wait.
+ *
+ * A table rather than link-time substitution: every unit test links all
+ * of src/ (the Makefile's LIBSRCS), so spawn_vmm() or kill() could be
+ * replaced for one test only with a second library or per-test --wrap
+ * rules. Five pointers, set once, also name in one place every way this
+ * process touches a VM's processes. */
+struct proc_ops {
+	pid_t (*spawn_vmm)(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset);
+	pid_t (*spawn_argv)(char *const argv[], const char *log_path, const uint64_t *cpuset);
+	int (*kill)(pid_t pid, int sig);
+	pid_t (*waitpid)(pid_t pid, int *status, int options);
+	long long (*now_ms)(void);	/* monotonic, in ms */
+};
+
+/* spawn.c's spawn_vmm() and spawn_argv(), kill(2), waitpid(2), CLOCK_MONOTONIC. */
+extern const struct proc_ops proc_real;
+
 /* What starting any VM's processes needs. */
 struct vm_env {
 	const struct run_plan *plan;
 	const struct link_res *links;	/* one per plan->cfg.link */
 	int ep;				/* readiness pipes are watched here ... */
 	uint32_t tag_ready;		/* ... with data.u32 = tag_ready + index */
+	const struct proc_ops *ops;	/* how children are started, signalled and reaped */
 };
 
 void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index);
