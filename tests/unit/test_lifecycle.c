@@ -1,0 +1,543 @@
+/* The lifecycle (supervisor/lifecycle.c) with a fake process layer: no
+ * process is started, signalled or waited for, and the clock is ours.
+ * Everything else is real: the built-in system of three VMs in a ring,
+ * its links, a temporary state directory, the readiness pipes in an
+ * epoll, the consoles. Each case plays what the event loop (run.c) would
+ * report, and checks what a user sees: STATE/status, what `run --detach`
+ * is told, and which children are started and signalled. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/statusline.h"
+#include "supervisor/lifecycle.h"
+#include "supervisor/spawn.h"
+#include "supervisor/vmproc.h"
+
+#define NVMS	3	/* the built-in system */
+#define KILLS_MAX 64
+
+/* What the fake process layer was asked to do. */
+static struct fake {
+	long long now;
+	pid_t next_pid;
+	unsigned vmm_spawns[NVMS], qemu_spawns[NVMS];
+	pid_t vmm[NVMS], qemu[NVMS];	/* the last ones started */
+	int ready[NVMS];		/* our end of each VMM's readiness pipe, -1: none */
+	struct { pid_t pid; int sig; } kill[KILLS_MAX];
+	unsigned nkills, nwaits;
+} f;
+
+static struct run_plan plan;
+static struct consoles cons;
+static struct detach det;
+static struct sup *s;
+static int ep, det_rd;
+
+static int vm_named(const char *name, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < NVMS; i++)
+		if (strlen(plan.cfg.vm[i].name) == len && strncmp(plan.cfg.vm[i].name, name, len) == 0)
+			return i;
+	fail_msg("no VM called %.*s", (int)len, name);
+	return -1;
+}
+
+static pid_t fake_spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset)
+{
+	int i = vm_named(a->name, strlen(a->name));
+
+	/* Keep the write end the VMM would have: the test says when it serves. */
+	if (f.ready[i] >= 0)
+		close(f.ready[i]);
+	f.ready[i] = dup(a->ready_fd);
+	assert_true(f.ready[i] >= 0);
+	f.vmm_spawns[i]++;
+	return f.vmm[i] = f.next_pid++;
+}
+
+/* QEMU's VM is the one its log is named for (STATE/NAME.qemu.log). */
+static pid_t fake_spawn_argv(char *const argv[], const char *log_path, const uint64_t *cpuset)
+{
+	const char *base = strrchr(log_path, '/') + 1;
+	int i = vm_named(base, strcspn(base, "."));
+
+	assert_string_equal(argv[0], "qemu-system-x86_64");
+	assert_string_equal(base + strcspn(base, "."), ".qemu.log");
+	f.qemu_spawns[i]++;
+	return f.qemu[i] = f.next_pid++;
+}
+
+static int fake_kill(pid_t pid, int sig)
+{
+	assert_true(f.nkills < KILLS_MAX);
+	f.kill[f.nkills].pid = pid;
+	f.kill[f.nkills++].sig = sig;
+	return 0;
+}
+
+static pid_t fake_waitpid(pid_t pid, int *status, int options)
+{
+	f.nwaits++;
+	return pid;
+}
+
+static long long fake_now(void)
+{
+	return f.now;
+}
+
+static const struct proc_ops fake = {
+	.spawn_vmm = fake_spawn_vmm, .spawn_argv = fake_spawn_argv, .kill = fake_kill,
+	.waitpid = fake_waitpid, .now_ms = fake_now,
+};
+
+/* ---- what a user sees ---- */
+
+/* key of VM vm's line in STATE/status ("" when there is none). */
+static const char *status(unsigned vm, const char *key)
+{
+	static struct status_vm e;
+	char path[STATE_PATH_MAX], line[STATUS_LINE_MAX];
+	const char *v = NULL;
+	unsigned n = 0;
+	FILE *fp;
+
+	assert_int_equal(state_file(path, plan.dir, NULL, SF_STATUS), 0);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (n++ == vm && status_parse_line(line, &e) == 0) {
+			assert_string_equal(status_name(&e), plan.cfg.vm[vm].name);
+			v = status_get(&e, key);
+		}
+	fclose(fp);
+	return v ? v : "";
+}
+
+static const char *state(unsigned vm)
+{
+	return status(vm, "state");
+}
+
+/* What `run --detach`'s waiting parent has been told ("" if nothing yet). */
+static const char *detach_heard(void)
+{
+	static char buf[512];
+	ssize_t n = read(det_rd, buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+/* How many times pid got sig. */
+static unsigned killed(pid_t pid, int sig)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < f.nkills; i++)
+		n += f.kill[i].pid == pid && f.kill[i].sig == sig;
+	return n;
+}
+
+/* ---- what the event loop would report ---- */
+
+static void serves(unsigned vm)
+{
+	assert_int_equal(write(f.ready[vm], "r", 1), 1);
+	sup_vmm_word(s, vm);
+}
+
+static void exits(pid_t pid, int code)
+{
+	sup_reaped(s, pid, code << 8);
+}
+
+static void after(long long ms)
+{
+	f.now += ms;
+	sup_tick(s);
+}
+
+static void all_up(void)
+{
+	unsigned i;
+
+	assert_int_equal(sup_start(s), 0);
+	for (i = 0; i < NVMS; i++)
+		serves(i);
+	for (i = 0; i < NVMS; i++)
+		sup_guest_ready(s, i);
+	for (i = 0; i < NVMS; i++)
+		assert_string_equal(state(i), "up");
+	assert_string_equal(detach_heard(), "ok\n");
+}
+
+/* ---- set-up ---- */
+
+static int setup(void **st)
+{
+	char err[CFG_ERR_MAX], tmpl[] = "/tmp/mv-lifecycle-XXXXXX";
+	int p[2];
+	unsigned i;
+
+	log_set_level(LOG_ERR);
+	memset(&f, 0, sizeof(f));
+	f.now = 1000000;	/* vmproc keeps 0 for "not due" */
+	f.next_pid = 4000000;	/* never a real one: nothing reaches kill(2) anyway */
+	for (i = 0; i < NVMS; i++)
+		f.ready[i] = -1;
+	memset(&plan, 0, sizeof(plan));
+	assert_int_equal(config_load_default(&plan.cfg, err, sizeof(err)), 0);
+	assert_int_equal(plan.cfg.nvms, NVMS);
+	assert_non_null(mkdtemp(tmpl));
+	strcpy(plan.dir, tmpl);
+	strcpy(plan.kernel, "/g/vmlinuz");
+	strcpy(plan.initrd, "/g/initrd");
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(ep >= 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	det_rd = p[0];
+	det.fd = p[1];
+	*st = NULL;
+	return 0;
+}
+
+/* After a case changed the plan: the system as run.c would open it. */
+static void open_system(void)
+{
+	consoles_init(&cons, &plan.cfg, ep, (struct console_tags){ .vm = 0, .listen = 1000, .viewer = 2000 }, -1);
+	s = sup_init(&plan, ep, 1100, &cons, &det, &fake);
+	assert_int_equal(sup_open(s), 0);
+}
+
+static int teardown(void **st)
+{
+	char cmd[sizeof(plan.dir) + 16];
+	unsigned i;
+
+	for (i = 0; i < NVMS; i++)
+		if (f.ready[i] >= 0)
+			close(f.ready[i]);
+	close(ep);
+	close(det_rd);
+	if (det.fd >= 0)
+		close(det.fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", plan.dir);
+	return system(cmd);
+}
+
+/* ---- cases ---- */
+
+/* Every VMM first; each VM's QEMU once its VMM serves; up when the guest
+ * says so; --detach hears "ok" once all are. */
+static void test_first_start(void **st)
+{
+	unsigned i;
+
+	open_system();
+	for (i = 0; i < NVMS; i++) {
+		assert_string_equal(state(i), "starting");
+		assert_string_equal(status(i, "vmm"), "0");
+	}
+	assert_int_equal(sup_start(s), 0);
+	for (i = 0; i < NVMS; i++) {
+		assert_int_equal(f.vmm_spawns[i], 1);
+		assert_int_equal(f.qemu_spawns[i], 0);
+		assert_string_equal(status(i, "vmm"), "0");	/* not serving yet */
+	}
+	serves(1);
+	assert_int_equal(f.qemu_spawns[1], 1);
+	assert_int_equal(f.qemu_spawns[0] + f.qemu_spawns[2], 0);
+	assert_string_equal(state(1), "booting");
+	assert_int_equal(atoi(status(1, "vmm")), f.vmm[1]);
+	assert_int_equal(atoi(status(1, "qemu")), f.qemu[1]);
+	assert_string_equal(state(0), "starting");
+	serves(0);
+	serves(2);
+	sup_guest_ready(s, 0);
+	sup_guest_ready(s, 1);
+	assert_string_equal(state(0), "up");
+	assert_string_equal(state(2), "booting");
+	assert_string_equal(detach_heard(), "");	/* not all up yet */
+	sup_guest_ready(s, 2);
+	assert_string_equal(state(2), "up");
+	assert_string_equal(cons.state[2], "up");	/* what Return @ ? shows */
+	assert_string_equal(detach_heard(), "ok\n");
+	assert_false(sup_failed(s));
+	assert_int_equal(f.nkills, 0);
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(f.qemu_spawns[i], 1);
+}
+
+/* --no-guests: a VM is up once its VMM serves, and no QEMU starts. */
+static void test_no_guests(void **st)
+{
+	unsigned i;
+
+	plan.no_guests = true;
+	open_system();
+	assert_int_equal(sup_start(s), 0);
+	for (i = 0; i < NVMS; i++)
+		serves(i);
+	for (i = 0; i < NVMS; i++) {
+		assert_string_equal(state(i), "up");
+		assert_int_equal(f.qemu_spawns[i], 0);
+	}
+	assert_string_equal(detach_heard(), "ok\n");
+}
+
+/* A QEMU that exits is started again after the back-off, which doubles
+ * when it exits again soon. */
+static void test_qemu_restart(void **st)
+{
+	open_system();
+	all_up();
+	exits(f.qemu[1], 1);
+	assert_string_equal(state(1), "restarting");
+	assert_string_equal(status(1, "qemu"), "0");
+	assert_string_equal(state(0), "up");
+	assert_true(sup_tick(s) <= BACKOFF_MIN_MS);
+	after(BACKOFF_MIN_MS - 1);
+	assert_int_equal(f.qemu_spawns[1], 1);
+	after(1);
+	assert_int_equal(f.qemu_spawns[1], 2);
+	assert_string_equal(state(1), "booting");
+	assert_int_equal(atoi(status(1, "qemu")), f.qemu[1]);
+	exits(f.qemu[1], 1);
+	after(BACKOFF_MIN_MS);
+	assert_int_equal(f.qemu_spawns[1], 2);	/* 2 x BACKOFF_MIN_MS now */
+	after(BACKOFF_MIN_MS);
+	assert_int_equal(f.qemu_spawns[1], 3);
+	sup_guest_ready(s, 1);
+	assert_string_equal(state(1), "up");
+	assert_int_equal(f.vmm_spawns[1], 1);	/* its VMM was left alone */
+	assert_string_equal(detach_heard(), "");	/* said "ok" once, before */
+	assert_int_equal(f.nkills, 0);
+}
+
+/* A VMM that dies leaves its VM degraded (no network) until a new one
+ * serves; QEMU stays and reconnects by itself. */
+static void test_vmm_restart_degraded(void **st)
+{
+	pid_t old;
+
+	open_system();
+	all_up();
+	old = f.vmm[2];
+	sup_reaped(s, old, SIGSEGV);
+	assert_string_equal(state(2), "degraded");
+	assert_string_equal(status(2, "reason"), "vmm_not_running");
+	assert_string_equal(status(2, "vmm"), "0");
+	assert_string_equal(state(1), "up");
+	after(BACKOFF_MIN_MS);
+	assert_int_equal(f.vmm_spawns[2], 2);
+	assert_true(f.vmm[2] != old);
+	assert_string_equal(state(2), "degraded");	/* started, not serving yet */
+	serves(2);
+	assert_string_equal(state(2), "up");
+	assert_int_equal(atoi(status(2, "vmm")), f.vmm[2]);
+	assert_int_equal(f.qemu_spawns[2], 1);
+	assert_int_equal(f.nkills, 0);
+}
+
+/* restart = never: a QEMU that exits leaves its VM stopped, and --detach
+ * stops waiting for it. */
+static void test_restart_never(void **st)
+{
+	plan.cfg.vm[1].restart = RESTART_NEVER;
+	open_system();
+	assert_int_equal(sup_start(s), 0);
+	serves(0);
+	serves(1);
+	serves(2);
+	sup_guest_ready(s, 0);
+	exits(f.qemu[1], 3);
+	assert_string_equal(state(1), "stopped");
+	assert_string_equal(detach_heard(),
+			    "fail: vm1: QEMU exited with status 3 before all VMs were up (restart = never)\n");
+	after(BACKOFF_MAX_MS);
+	after(BACKOFF_MAX_MS);
+	assert_int_equal(f.qemu_spawns[1], 1);
+	assert_string_equal(state(1), "stopped");
+	sup_guest_ready(s, 2);
+	assert_string_equal(state(2), "up");
+	assert_false(sup_failed(s));	/* the others run on */
+	assert_int_equal(f.nkills, 0);
+}
+
+/* A QEMU that keeps exiting before its guest is up: --detach is told
+ * after BOOT_FAILURES_MAX in a row, and the restarts go on. */
+static void test_boot_failures(void **st)
+{
+	unsigned k;
+
+	open_system();
+	assert_int_equal(sup_start(s), 0);
+	serves(0);
+	serves(1);
+	serves(2);
+	for (k = 1; k <= BOOT_FAILURES_MAX; k++) {
+		assert_string_equal(detach_heard(), "");
+		exits(f.qemu[0], 1);
+		assert_string_equal(state(0), "restarting");
+		after(BACKOFF_MAX_MS);
+		assert_int_equal(f.qemu_spawns[0], k + 1);
+	}
+	assert_non_null(strstr(detach_heard(), "fail: vm0: QEMU exited with status 1, 3 times in a row"));
+	assert_string_equal(state(0), "booting");
+}
+
+/* A VMM that closes its readiness pipe on the first start: the system
+ * does not come up, and what was started is stopped. */
+static void test_vmm_gives_up(void **st)
+{
+	unsigned i;
+
+	open_system();
+	assert_int_equal(sup_start(s), 0);
+	serves(1);
+	close(f.ready[0]);
+	f.ready[0] = -1;
+	sup_vmm_word(s, 0);
+	assert_true(sup_failed(s));
+	assert_int_equal(killed(f.vmm[0], SIGKILL), 1);
+	assert_int_equal(killed(f.qemu[1], SIGTERM), 1);	/* stopping: QEMUs first */
+	assert_non_null(strstr(detach_heard(), "fail: could not start the system"));
+	assert_false(sup_stopped(s));
+	exits(f.qemu[1], 0);
+	assert_false(sup_stopped(s));	/* now the VMMs */
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(killed(f.vmm[i], SIGTERM), 1);
+	for (i = 0; i < NVMS; i++)
+		sup_reaped(s, f.vmm[i], i ? SIGTERM : SIGKILL);
+	assert_true(sup_stopped(s));
+	after(BACKOFF_MAX_MS);	/* nothing is restarted while stopping */
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(f.vmm_spawns[i], 1);
+}
+
+/* A VMM that says nothing for VMM_READY_MS is given up. */
+static void test_vmm_late(void **st)
+{
+	open_system();
+	assert_int_equal(sup_start(s), 0);
+	serves(1);
+	serves(2);
+	after(VMM_READY_MS - 1);
+	assert_false(sup_failed(s));
+	assert_int_equal(f.nkills, 0);
+	after(1);
+	assert_true(sup_failed(s));
+	assert_int_equal(killed(f.vmm[0], SIGKILL), 1);
+	assert_int_equal(killed(f.vmm[1], SIGKILL), 0);
+}
+
+/* Stop: the QEMUs get SIGTERM, and once all are gone the VMMs; nothing
+ * that exits meanwhile is restarted. */
+static void test_stop(void **st)
+{
+	unsigned i;
+
+	open_system();
+	all_up();
+	sup_stop(s);
+	assert_int_equal(f.nkills, NVMS);
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(killed(f.qemu[i], SIGTERM), 1);
+	assert_false(sup_stopped(s));
+	exits(f.qemu[0], 0);
+	exits(f.qemu[1], 0);
+	assert_false(sup_stopped(s));
+	assert_int_equal(f.nkills, NVMS);	/* vm2's QEMU still runs: VMMs wait */
+	exits(f.qemu[2], 0);
+	assert_false(sup_stopped(s));
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(killed(f.vmm[i], SIGTERM), 1);
+	sup_reaped(s, f.vmm[0], SIGTERM);
+	sup_reaped(s, f.vmm[1], SIGTERM);
+	assert_false(sup_stopped(s));
+	sup_reaped(s, f.vmm[2], SIGTERM);
+	assert_true(sup_stopped(s));
+	after(BACKOFF_MAX_MS);
+	for (i = 0; i < NVMS; i++) {
+		assert_int_equal(f.vmm_spawns[i], 1);
+		assert_int_equal(f.qemu_spawns[i], 1);
+	}
+	assert_int_equal(f.nwaits, 0);
+	assert_false(sup_failed(s));
+}
+
+/* What was due to restart when the stop came is not started. */
+static void test_stop_cancels_restarts(void **st)
+{
+	open_system();
+	all_up();
+	exits(f.qemu[0], 1);
+	sup_reaped(s, f.vmm[1], SIGKILL);
+	sup_stop(s);
+	after(BACKOFF_MAX_MS);
+	assert_int_equal(f.qemu_spawns[0], 1);
+	assert_int_equal(f.vmm_spawns[1], 1);
+	assert_int_equal(killed(f.qemu[0], SIGTERM), 0);	/* gone already */
+	assert_int_equal(killed(f.qemu[1], SIGTERM), 1);
+}
+
+/* Children that ignore SIGTERM get SIGKILL after STOP_GRACE_MS (and are
+ * waited for), the QEMUs first. */
+static void test_stop_grace(void **st)
+{
+	unsigned i;
+
+	open_system();
+	all_up();
+	sup_stop(s);
+	f.now += STOP_GRACE_MS;
+	assert_false(sup_stopped(s));
+	assert_int_equal(f.nkills, NVMS);	/* not late yet */
+	f.now += 1;
+	assert_false(sup_stopped(s));
+	for (i = 0; i < NVMS; i++) {
+		assert_int_equal(killed(f.qemu[i], SIGKILL), 1);
+		assert_int_equal(killed(f.vmm[i], SIGTERM), 1);
+		assert_int_equal(killed(f.vmm[i], SIGKILL), 0);
+	}
+	assert_int_equal(f.nwaits, NVMS);
+	f.now += STOP_GRACE_MS + 1;
+	assert_true(sup_stopped(s));
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(killed(f.vmm[i], SIGKILL), 1);
+	assert_int_equal(f.nwaits, 2 * NVMS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_first_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_guests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qemu_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_restart_degraded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_never, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_gives_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_cancels_restarts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
+}
