@@ -1,7 +1,8 @@
 /* The console side of the supervisor without QEMU: a VM's console (ready
  * line split across reads, keys queued for a guest that reads slowly),
- * the multiplexer's Return @ N switching and backlog, and the hub that
- * turns a ready line on a real socket into CONSOLE_READY. */
+ * the escape keys typed at a terminal (Return ~ ., Return @ N, Return @ #
+ * N Return), the multiplexer's Return @ N switching and backlog, and the
+ * hub that turns a ready line on a real socket into CONSOLE_READY. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 
 #include "console/consoles.h"
 #include "console/mux.h"
+#include "console/relay.h"
 #include "console/vmconsole.h"
 
 static char dir[64], sock[96];
@@ -289,11 +291,97 @@ static void test_consoles_ready_event(void **st)
 	close(ep);
 }
 
+/* Feeds text; returns the first escape and what reached the guest. */
+static int filter(struct relay *r, const char *in, char *out, int *vm)
+{
+	size_t n = strlen(in), o = 0, olen;
+	enum relay_event ev = RELAY_NONE;
+
+	while (n && ev == RELAY_NONE) {
+		size_t used = relay_input(r, in, n, out + o, &olen, &ev, vm);
+
+		o += olen;
+		in += used;
+		n -= used;
+	}
+	out[o] = 0;
+	return ev;
+}
+
+static void test_escape(void **st)
+{
+	struct relay r;
+	char out[64];
+	int vm = -1;
+
+	relay_init(&r);
+	assert_int_equal(filter(&r, "ls ~/x a@b\r", out, &vm), RELAY_NONE);	/* mid-line: untouched */
+	assert_string_equal(out, "ls ~/x a@b\r");
+	assert_int_equal(filter(&r, "~~", out, &vm), RELAY_NONE);	/* Return ~ ~ sends one ~ */
+	assert_string_equal(out, "~");
+	assert_int_equal(filter(&r, "\r@@", out, &vm), RELAY_NONE);	/* Return @ @ sends one @ */
+	assert_string_equal(out, "\r@");
+	assert_int_equal(filter(&r, "\r@x", out, &vm), RELAY_NONE);	/* not an escape: both keys */
+	assert_string_equal(out, "\r@x");
+	assert_int_equal(filter(&r, "\r@2", out, &vm), RELAY_SWITCH);
+	assert_string_equal(out, "\r");
+	assert_int_equal(vm, 2);
+	assert_int_equal(filter(&r, "@b", out, &vm), RELAY_SWITCH);	/* right after a switch */
+	assert_int_equal(vm, 11);
+	assert_int_equal(filter(&r, "@?", out, &vm), RELAY_LIST);
+	/* The terminal's answer to the shell's cursor query changes nothing. */
+	assert_int_equal(filter(&r, "\r\x1b[50;8R@1", out, &vm), RELAY_SWITCH);
+	assert_string_equal(out, "\r\x1b[50;8R");
+	assert_int_equal(vm, 1);
+	assert_int_equal(filter(&r, "\r@\x1b[1;1R3", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 3);
+	assert_int_equal(filter(&r, "\r~", out, &vm), RELAY_NONE);	/* split across reads */
+	assert_string_equal(out, "\r");
+	assert_int_equal(filter(&r, ".rest", out, &vm), RELAY_QUIT);
+	assert_string_equal(out, "");
+}
+
+/* Return @ # N Return: any of 64 VMs by its decimal index. */
+static void test_escape_index(void **st)
+{
+	struct relay r;
+	char out[64];
+	int vm = -1;
+
+	relay_init(&r);
+	assert_int_equal(filter(&r, "@#42\r", out, &vm), RELAY_SWITCH);
+	assert_string_equal(out, "");
+	assert_int_equal(vm, 42);
+	assert_int_equal(filter(&r, "@#7\n", out, &vm), RELAY_SWITCH);	/* right after a switch; \n too */
+	assert_int_equal(vm, 7);
+	assert_int_equal(filter(&r, "@#063\r", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 63);
+	/* Split across reads, a terminal answer in between. */
+	assert_int_equal(filter(&r, "@#1", out, &vm), RELAY_NONE);
+	assert_string_equal(out, "");
+	assert_int_equal(filter(&r, "\x1b[5;1R", out, &vm), RELAY_NONE);
+	assert_int_equal(filter(&r, "6\r", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 16);
+	/* Not an index: the guest gets every key typed. */
+	assert_int_equal(filter(&r, "@#4x", out, &vm), RELAY_NONE);
+	assert_string_equal(out, "@#4x");
+	assert_int_equal(filter(&r, "\r@#\r", out, &vm), RELAY_NONE);	/* no digit */
+	assert_string_equal(out, "\r@#\r");
+	assert_int_equal(filter(&r, "@#1234\r", out, &vm), RELAY_NONE);	/* a fourth digit */
+	assert_string_equal(out, "@#1234\r");
+	/* Mid-line it is text; the single keys still work. */
+	assert_int_equal(filter(&r, "a@#1\r", out, &vm), RELAY_NONE);
+	assert_string_equal(out, "a@#1\r");
+	assert_int_equal(filter(&r, "@f", out, &vm), RELAY_SWITCH);
+	assert_int_equal(vm, 15);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ready_scan),
 		cmocka_unit_test_setup_teardown(test_input_queue, setup, teardown),
+		cmocka_unit_test(test_escape), cmocka_unit_test(test_escape_index),
 		cmocka_unit_test(test_mux_switching),
 		cmocka_unit_test(test_mux_client_hello),
 		cmocka_unit_test_setup_teardown(test_consoles_ready_event, setup, teardown),

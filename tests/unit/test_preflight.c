@@ -1,13 +1,15 @@
 /* Every refusal `multivm run` makes before it starts anything, against a
  * temporary directory (state directory, PATH, guest image) and a fake
  * sysfs (as tests/e2e/fake_sysfs.sh builds one), with the KVM probes
- * replaced. */
+ * replaced; and the names of the files in a state directory, whose
+ * lengths preflight checks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
@@ -277,6 +279,28 @@ static void test_pci(void **st)
 	assert_true(plan.kvm);
 }
 
+static void test_state_paths(void **st)
+{
+	char p[STATE_PATH_MAX], dir[200];
+
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_VHOST), 0);
+	assert_string_equal(p, "/run/multivm/vm0.vhost");
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_CONSOLE_LOG), 0);
+	assert_string_equal(p, "/run/multivm/vm0.console.log");
+	assert_int_equal(state_file(p, "/run/multivm", NULL, SF_CONSOLE_SOCK), 0);
+	assert_string_equal(p, "/run/multivm/console.sock");
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_STATUS), 0);	/* vm ignored */
+	assert_string_equal(p, "/run/multivm/status");
+	assert_int_equal(state_file(p, "/run/multivm", NULL, SF_STATS), -EINVAL);
+	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_COUNT), -EINVAL);
+	memset(dir, 'd', sizeof(dir) - 1);
+	dir[sizeof(dir) - 1] = 0;
+	assert_int_equal(state_file(p, dir, "vm0", SF_VHOST), -ENAMETOOLONG);
+	assert_string_equal(p, "");
+	state_dir(dir, sizeof(dir), "/tmp/given");
+	assert_string_equal(dir, "/tmp/given");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qemu_and_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci, setup, teardown),
+		cmocka_unit_test(test_state_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

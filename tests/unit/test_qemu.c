@@ -1,5 +1,5 @@
-/* Pure parts of the supervisor: the QEMU command line and the console
- * escape filter. */
+/* QEMU's command line for a VM (supervisor/qemu.c), a pure function:
+ * engine, memory, devices, guest image, sandbox and user, per config. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "console/relay.h"
 #include "supervisor/qemu.h"
-#include "supervisor/state.h"
 
 static struct config c;
 static char buf[8192], *argv[QEMU_MAX_ARGS];
@@ -124,113 +122,6 @@ static void test_small_buffer(void **state)
 	assert_int_equal(qemu_argv(&o, buf, sizeof(buf), argv, 8), -E2BIG);
 }
 
-/* Feeds text; returns the first escape and what reached the guest. */
-static int filter(struct relay *r, const char *in, char *out, int *vm)
-{
-	size_t n = strlen(in), o = 0, olen;
-	enum relay_event ev = RELAY_NONE;
-
-	while (n && ev == RELAY_NONE) {
-		size_t used = relay_input(r, in, n, out + o, &olen, &ev, vm);
-
-		o += olen;
-		in += used;
-		n -= used;
-	}
-	out[o] = 0;
-	return ev;
-}
-
-static void test_escape(void **state)
-{
-	struct relay r;
-	char out[64];
-	int vm = -1;
-
-	relay_init(&r);
-	assert_int_equal(filter(&r, "ls ~/x a@b\r", out, &vm), RELAY_NONE);	/* mid-line: untouched */
-	assert_string_equal(out, "ls ~/x a@b\r");
-	assert_int_equal(filter(&r, "~~", out, &vm), RELAY_NONE);	/* Return ~ ~ sends one ~ */
-	assert_string_equal(out, "~");
-	assert_int_equal(filter(&r, "\r@@", out, &vm), RELAY_NONE);	/* Return @ @ sends one @ */
-	assert_string_equal(out, "\r@");
-	assert_int_equal(filter(&r, "\r@x", out, &vm), RELAY_NONE);	/* not an escape: both keys */
-	assert_string_equal(out, "\r@x");
-	assert_int_equal(filter(&r, "\r@2", out, &vm), RELAY_SWITCH);
-	assert_string_equal(out, "\r");
-	assert_int_equal(vm, 2);
-	assert_int_equal(filter(&r, "@b", out, &vm), RELAY_SWITCH);	/* right after a switch */
-	assert_int_equal(vm, 11);
-	assert_int_equal(filter(&r, "@?", out, &vm), RELAY_LIST);
-	/* The terminal's answer to the shell's cursor query changes nothing. */
-	assert_int_equal(filter(&r, "\r\x1b[50;8R@1", out, &vm), RELAY_SWITCH);
-	assert_string_equal(out, "\r\x1b[50;8R");
-	assert_int_equal(vm, 1);
-	assert_int_equal(filter(&r, "\r@\x1b[1;1R3", out, &vm), RELAY_SWITCH);
-	assert_int_equal(vm, 3);
-	assert_int_equal(filter(&r, "\r~", out, &vm), RELAY_NONE);	/* split across reads */
-	assert_string_equal(out, "\r");
-	assert_int_equal(filter(&r, ".rest", out, &vm), RELAY_QUIT);
-	assert_string_equal(out, "");
-}
-
-/* Return @ # N Return: any of 64 VMs by its decimal index. */
-static void test_escape_index(void **state)
-{
-	struct relay r;
-	char out[64];
-	int vm = -1;
-
-	relay_init(&r);
-	assert_int_equal(filter(&r, "@#42\r", out, &vm), RELAY_SWITCH);
-	assert_string_equal(out, "");
-	assert_int_equal(vm, 42);
-	assert_int_equal(filter(&r, "@#7\n", out, &vm), RELAY_SWITCH);	/* right after a switch; \n too */
-	assert_int_equal(vm, 7);
-	assert_int_equal(filter(&r, "@#063\r", out, &vm), RELAY_SWITCH);
-	assert_int_equal(vm, 63);
-	/* Split across reads, a terminal answer in between. */
-	assert_int_equal(filter(&r, "@#1", out, &vm), RELAY_NONE);
-	assert_string_equal(out, "");
-	assert_int_equal(filter(&r, "\x1b[5;1R", out, &vm), RELAY_NONE);
-	assert_int_equal(filter(&r, "6\r", out, &vm), RELAY_SWITCH);
-	assert_int_equal(vm, 16);
-	/* Not an index: the guest gets every key typed. */
-	assert_int_equal(filter(&r, "@#4x", out, &vm), RELAY_NONE);
-	assert_string_equal(out, "@#4x");
-	assert_int_equal(filter(&r, "\r@#\r", out, &vm), RELAY_NONE);	/* no digit */
-	assert_string_equal(out, "\r@#\r");
-	assert_int_equal(filter(&r, "@#1234\r", out, &vm), RELAY_NONE);	/* a fourth digit */
-	assert_string_equal(out, "@#1234\r");
-	/* Mid-line it is text; the single keys still work. */
-	assert_int_equal(filter(&r, "a@#1\r", out, &vm), RELAY_NONE);
-	assert_string_equal(out, "a@#1\r");
-	assert_int_equal(filter(&r, "@f", out, &vm), RELAY_SWITCH);
-	assert_int_equal(vm, 15);
-}
-
-static void test_state_paths(void **state)
-{
-	char p[STATE_PATH_MAX], dir[200];
-
-	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_VHOST), 0);
-	assert_string_equal(p, "/run/multivm/vm0.vhost");
-	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_CONSOLE_LOG), 0);
-	assert_string_equal(p, "/run/multivm/vm0.console.log");
-	assert_int_equal(state_file(p, "/run/multivm", NULL, SF_CONSOLE_SOCK), 0);
-	assert_string_equal(p, "/run/multivm/console.sock");
-	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_STATUS), 0);	/* vm ignored */
-	assert_string_equal(p, "/run/multivm/status");
-	assert_int_equal(state_file(p, "/run/multivm", NULL, SF_STATS), -EINVAL);
-	assert_int_equal(state_file(p, "/run/multivm", "vm0", SF_COUNT), -EINVAL);
-	memset(dir, 'd', sizeof(dir) - 1);
-	dir[sizeof(dir) - 1] = 0;
-	assert_int_equal(state_file(p, dir, "vm0", SF_VHOST), -ENAMETOOLONG);
-	assert_string_equal(p, "");
-	state_dir(dir, sizeof(dir), "/tmp/given");
-	assert_string_equal(dir, "/tmp/given");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,9 +129,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_vm1_no_passthrough),
 		cmocka_unit_test(test_manual_and_other_passthrough),
 		cmocka_unit_test(test_small_buffer),
-		cmocka_unit_test(test_escape), cmocka_unit_test(test_escape_index),
-		cmocka_unit_test(test_state_paths),
 	};
 
-	return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("qemu", tests, NULL, NULL);
 }
