@@ -64,14 +64,13 @@ static void keep_fd(int fd)
 	fcntl(fd, F_SETFD, 0);
 }
 
-int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
+int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir)
 {
 	const struct cfg_vm *vm = &cfg->vm[i];
 	unsigned k;
 
-	memset(a, 0, sizeof(*a));
-	a->stats_fd = a->capture_fd = a->ready_fd = -1;
+	node_args_init(a, vm->tunnel ? NODE_TUNNEL : NODE_VMM);
 	if (snprintf(a->name, sizeof(a->name), "%s", vm->name) >= (int)sizeof(a->name))
 		return -ENAMETOOLONG;
 	a->queue_size = cfg->link_queue_size;
@@ -79,25 +78,28 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 	a->uid = ra->uid;
 	a->gid = ra->gid;
 	if (vm->tunnel) {	/* `multivm tunnel` (src/tunnel/main.c): no guest, no socket */
-		a->tunnel = true;
-		a->local.s_addr = htonl(vm->tun_local);
-		a->remote.s_addr = htonl(vm->tun_remote);
-		a->port = vm->tun_port;
-		a->vni = vm->tun_vni;
+		struct node_tunnel_args *t = &a->tunnel;
+
+		t->local.s_addr = htonl(vm->tun_local);
+		t->remote.s_addr = htonl(vm->tun_remote);
+		t->port = vm->tun_port;
+		t->vni = vm->tun_vni;
 		for (k = 0; k < cfg->nvms; k++)	/* every VM here: none may be a remote source */
 			if (!cfg->vm[k].tunnel)
-				memcpy(a->local_mac[a->nlocal++], cfg->vm[k].mac, ETH_ALEN);
+				memcpy(t->local_mac[t->nlocal++], cfg->vm[k].mac, ETH_ALEN);
 	} else {
-		if (state_file(a->socket, state_dir, vm->name, SF_VHOST) < 0)
+		struct node_vmm_args *v = &a->vmm;
+
+		if (state_file(v->socket, state_dir, vm->name, SF_VHOST) < 0)
 			return -ENAMETOOLONG;
-		memcpy(a->mac, vm->mac, ETH_ALEN);
-		a->group_connect = vm->external;
-		a->mtu = vm->mtu;
-		a->offloads = vm->offloads;
+		memcpy(v->mac, vm->mac, ETH_ALEN);
+		v->group_connect = vm->external;
+		v->mtu = vm->mtu;
+		v->offloads = vm->offloads;
 	}
 	for (k = 0; k < cfg->nlinks; k++) {
 		const struct cfg_link *l = &cfg->link[k];
-		struct vmm_link_arg *la = &a->link[a->nlinks];
+		struct node_link_arg *la = &a->link[a->nlinks];
 		int side;
 
 		if (l->a != i && l->b != i)
@@ -121,13 +123,13 @@ int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
 	return 0;
 }
 
-pid_t spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset)
+pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t *cpuset)
 {
-	static char buf[8192];
-	char *argv[VMM_ARGV_MAX];
+	static char buf[NODE_ARGBUF_MAX];
+	char *argv[NODE_ARGV_MAX];
 	unsigned k;
 	pid_t pid;
-	int rc = vmm_args_encode(a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	int rc = node_args_encode(a, buf, sizeof(buf), argv, NODE_ARGV_MAX);
 
 	if (rc < 0)
 		return rc;
@@ -137,8 +139,8 @@ pid_t spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *
 	if (pid == 0) {
 		child_setup(log_path, cpuset);
 		keep_fd(a->stats_fd);
-		if (a->capture_fd >= 0)
-			keep_fd(a->capture_fd);
+		if (a->kind == NODE_VMM && a->vmm.capture_fd >= 0)
+			keep_fd(a->vmm.capture_fd);
 		if (a->ready_fd >= 0)
 			keep_fd(a->ready_fd);
 		for (k = 0; k < a->nlinks; k++) {

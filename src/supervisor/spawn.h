@@ -9,19 +9,20 @@
 #include "config/config.h"
 #include "link/link.h"
 #include "supervisor/runas.h"
-#include "vmm/args.h"
+#include "node/args.h"
 
 /* The VMM command line for VM i of cfg: its name, MAC, socket, queue size,
  * user (ra) and its ends of its links; for a [tunnel NAME] the tunnel
- * process's (a->tunnel: its endpoints, VNI and every VM's MAC). The caller adds the fds it opened
+ * process's (a->tunnel: its endpoints, VNI and every VM's MAC). The caller
+ * adds the fds it opened
  * (stats, capture, ready). 0, or -ENAMETOOLONG / -E2BIG. */
-int spawn_vmm_args(struct vmm_args *a, const struct config *cfg, unsigned i,
+int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir);
 
-/* Starts `multivm vmm ...` (this binary, re-executed) with the fds a names;
+/* Starts `multivm vmm|tunnel ...` (this binary, re-executed) with the fds a names;
  * stdout and stderr go to log_path; it runs on the CPUs of cpuset
  * (struct cfg_vm's, NULL: anywhere). Returns the pid or -errno. */
-pid_t spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset);
+pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t *cpuset);
 
 /* Runs argv (argv[0] looked up in PATH) with output to log_path, on the
  * CPUs of cpuset (NULL: anywhere). */

@@ -65,7 +65,7 @@ static void refresh_link_headers(const struct vm_proc *p, const struct vm_env *e
 
 int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 {
-	static struct vmm_args a;
+	static struct node_args a;
 	const struct run_plan *plan = env->plan;
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = env->tag_ready + p->index };
 	char log[STATE_PATH_MAX], sock[STATE_PATH_MAX];
@@ -80,7 +80,8 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	a.stats_fd = p->stats_fd;
-	a.capture_fd = p->cfg->tunnel ? -1 : p->capture_fd;	/* a tunnel records nothing */
+	if (a.kind == NODE_VMM)	/* a tunnel records nothing */
+		a.vmm.capture_fd = p->capture_fd;
 	a.ready_fd = fds[1];
 	unlink(sock);	/* QEMU must not find the old one meanwhile */
 	refresh_link_headers(p, env);

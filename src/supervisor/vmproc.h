@@ -35,7 +35,7 @@ struct vm_proc {
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
 };
 
-struct vmm_args;
+struct node_args;
 
 /* The process layer under vmproc and the lifecycle: every call that starts,
  * signals or waits for a child, and the clock. run.c hands proc_real to
@@ -49,7 +49,7 @@ struct vmm_args;
  * rules. Five pointers, set once, also name in one place every way this
  * process touches a VM's processes. */
 struct proc_ops {
-	pid_t (*spawn_vmm)(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset);
+	pid_t (*spawn_vmm)(const struct node_args *a, const char *log_path, const uint64_t *cpuset);
 	pid_t (*spawn_argv)(char *const argv[], const char *log_path, const uint64_t *cpuset);
 	int (*kill)(pid_t pid, int sig);
 	pid_t (*waitpid)(pid_t pid, int *status, int options);

@@ -67,6 +67,7 @@ struct tunnel {
 	unsigned nlinks;
 	struct vm_stats *st;
 	unsigned rx_next;		/* round robin among links */
+	uint64_t moved;			/* datagrams and frames taken, ever: did a pass work? */
 
 	bool gso;			/* send runs as UDP_SEGMENT messages */
 	unsigned gso_below;		/* ... of datagrams shorter than this */
@@ -122,7 +123,10 @@ bool tun_net_rx(struct tunnel *t);
  * Returns true if more may be waiting. */
 bool tun_links_rx(struct tunnel *t);
 
-/* The process: `multivm tunnel ...` (argv as spawn.c builds it). */
+/* The process: `multivm tunnel ...` (argv as spawn.c builds it), and its
+ * row for node_main. */
+struct node_kind_ops;
+extern const struct node_kind_ops tunnel_kind;
 int tunnel_main(int argc, char **argv);
 
 #endif

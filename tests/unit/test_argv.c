@@ -1,4 +1,4 @@
-/* The supervisor -> VMM seam: what vmm_args_encode writes, vmm_args_decode
+/* The supervisor -> node seam: what node_args_encode writes, node_args_decode
  * reads back unchanged; what anyone else might put on that command line
  * is refused. Also the one MAC parser and formatter both sides use. */
 #include <stdarg.h>
@@ -14,32 +14,32 @@
 #include <string.h>
 
 #include "common/mac.h"
-#include "vmm/args.h"
+#include "node/args.h"
 
-static char buf[8192], err[160], *argv[VMM_ARGV_MAX];
+static char buf[8192], err[160], *argv[NODE_ARGV_MAX];
 
-static void full(struct vmm_args *a)
+static void full(struct node_args *a)
 {
 	static const uint8_t mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x4d, 0x56, 0x01 };
 	unsigned k;
 
-	memset(a, 0, sizeof(*a));
+	node_args_init(a, NODE_VMM);
 	strcpy(a->name, "vm0");
-	memcpy(a->mac, mac, ETH_ALEN);
-	strcpy(a->socket, "/run/multivm/vm0.vhost");
+	memcpy(a->vmm.mac, mac, ETH_ALEN);
+	strcpy(a->vmm.socket, "/run/multivm/vm0.vhost");
 	a->stats_fd = 5;
-	a->capture_fd = 6;
+	a->vmm.capture_fd = 6;
 	a->ready_fd = 7;
 	a->queue_size = 1024;
 	a->drop = true;
 	a->uid = 998;
 	a->gid = 997;
-	a->group_connect = true;
-	a->mtu = 9000;
-	a->offloads = false;
+	a->vmm.group_connect = true;
+	a->vmm.mtu = 9000;
+	a->vmm.offloads = false;
 	a->nlinks = MV_NODE_LINKS_MAX;
 	for (k = 0; k < a->nlinks; k++) {
-		struct vmm_link_arg *l = &a->link[k];
+		struct node_link_arg *l = &a->link[k];
 
 		snprintf(l->peer, sizeof(l->peer), "peer_%u-x", k);
 		l->tunnel = k % 7 == 3;	/* some links go to tunnels: no peer MAC */
@@ -56,65 +56,65 @@ static void full(struct vmm_args *a)
 
 static void test_round_trip(void **state)
 {
-	static struct vmm_args a, b;
+	static struct node_args a, b;
 	int n;
 
 	full(&a);
-	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	n = node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX);
 	assert_true(n > 2);
 	assert_null(argv[n]);
 	assert_string_equal(argv[0], "multivm");
 	assert_string_equal(argv[1], "vmm");
-	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 
 	/* The smallest: no capture, no ready fd, no user, no links. */
 	full(&a);
-	a.capture_fd = a.ready_fd = -1;
-	a.drop = a.group_connect = false;
+	a.vmm.capture_fd = a.ready_fd = -1;
+	a.drop = a.vmm.group_connect = false;
 	a.uid = a.gid = 0;
 	a.nlinks = 0;
 	memset(a.link, 0, sizeof(a.link));
-	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	n = node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX);
 	assert_int_equal(n, 16);	/* --mtu and --offloads always */
-	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 }
 
 static void test_encode_refuses(void **state)
 {
-	static struct vmm_args a;
+	static struct node_args a;
 	char *small[4];
 
 	full(&a);
-	assert_int_equal(vmm_args_encode(&a, buf, 100, argv, VMM_ARGV_MAX), -E2BIG);
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), small, 4), -E2BIG);
+	assert_int_equal(node_args_encode(&a, buf, 100, argv, NODE_ARGV_MAX), -E2BIG);
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), small, 4), -E2BIG);
 	full(&a);
 	strcpy(a.link[3].peer, "a,b");	/* would split the link spec */
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 	full(&a);
 	a.queue_size = 7;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 	full(&a);
 	a.uid = 0;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 	full(&a);
-	a.mtu = 9001;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	a.vmm.mtu = 9001;
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 	full(&a);
 	a.link[3].peer_mac[0] = 0x52;	/* a tunnel link has no MAC to carry */
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 }
 
 /* argv[0] is the command word; the rest as given. */
-static int decode(struct vmm_args *a, const char *const *words)
+static int decode(struct node_args *a, const char *const *words)
 {
-	char *v[2 * VMM_ARGV_MAX] = { "vmm" };
+	char *v[2 * NODE_ARGV_MAX] = { "vmm" };
 	int n = 1;
 
 	while (*words)
 		v[n++] = (char *)*words++;
-	return vmm_args_decode(a, n, v, err, sizeof(err));
+	return node_args_decode(a, n, v, err, sizeof(err));
 }
 
 #define BASE "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s", "--stats-fd", "3", \
@@ -122,7 +122,7 @@ static int decode(struct vmm_args *a, const char *const *words)
 
 static void refused(const char *const *words, const char *why)
 {
-	static struct vmm_args a;
+	static struct node_args a;
 
 	err[0] = 0;
 	assert_int_equal(decode(&a, words), -EINVAL);
@@ -132,11 +132,12 @@ static void refused(const char *const *words, const char *why)
 
 static void test_decode_hostile(void **state)
 {
-	static struct vmm_args a;
+	static struct node_args a;
 	char longname[80], longpath[200], longlink[160];
 
 	assert_int_equal(decode(&a, (const char *[]){ BASE, NULL }), 0);
-	assert_int_equal(a.capture_fd, -1);
+	assert_int_equal(a.kind, NODE_VMM);
+	assert_int_equal(a.vmm.capture_fd, -1);
 	assert_int_equal(a.ready_fd, -1);
 
 	/* Missing values and missing options. */
@@ -162,11 +163,11 @@ static void test_decode_hostile(void **state)
 	refused((const char *[]){ "--name", "vm0", "--mac", "52:54:00:4d:56:01", "--socket", "/s",
 				  "--stats-fd", "3", "--queue-size", "100", NULL }, "bad --queue-size");
 	{	/* absent: MTU 1500, offloads on */
-		static struct vmm_args d;
+		static struct node_args d;
 
 		assert_int_equal(decode(&d, (const char *[]){ BASE, NULL }), 0);
-		assert_int_equal(d.mtu, 1500);
-		assert_true(d.offloads);
+		assert_int_equal(d.vmm.mtu, 1500);
+		assert_true(d.vmm.offloads);
 	}
 	refused((const char *[]){ BASE, "--mtu", "67", NULL }, "bad --mtu");
 	refused((const char *[]){ BASE, "--mtu", "9001", NULL }, "bad --mtu");
@@ -234,92 +235,89 @@ static void test_decode_hostile(void **state)
 }
 
 /* A tunnel process's command line: every field, 63 links, 64 MACs. */
-static void full_tunnel(struct vmm_args *a)
+static void full_tunnel(struct node_args *a)
 {
+	struct node_args v;
 	unsigned k;
 
-	full(a);
-	memset(a->mac, 0, sizeof(a->mac));
-	memset(a->socket, 0, sizeof(a->socket));
-	a->capture_fd = -1;
-	a->group_connect = false;
-	a->mtu = 0;
-	a->offloads = false;
-	a->tunnel = true;
-	a->local.s_addr = htonl(0x0a090001);
-	a->remote.s_addr = htonl(0xc0a80102);
-	a->port = 65535;
-	a->vni = MV_VNI_MAX;
-	a->nlocal = MV_NODES_MAX;
+	full(&v);	/* the common part as a VMM's */
+	node_args_init(a, NODE_TUNNEL);
+	memcpy(a->name, v.name, sizeof(a->name));
+	a->stats_fd = v.stats_fd;
+	a->ready_fd = v.ready_fd;
+	a->queue_size = v.queue_size;
+	a->drop = v.drop;
+	a->uid = v.uid;
+	a->gid = v.gid;
+	a->nlinks = v.nlinks;
+	memcpy(a->link, v.link, sizeof(a->link));
+	a->tunnel.local.s_addr = htonl(0x0a090001);
+	a->tunnel.remote.s_addr = htonl(0xc0a80102);
+	a->tunnel.port = 65535;
+	a->tunnel.vni = MV_VNI_MAX;
+	a->tunnel.nlocal = MV_NODES_MAX;
 	for (k = 0; k < a->nlinks; k++) {
-		struct vmm_link_arg *l = &a->link[k];
+		struct node_link_arg *l = &a->link[k];
 
 		l->tunnel = false;	/* a tunnel links to VMs only */
 		memset(l->peer_mac, 0, ETH_ALEN);
 		l->peer_mac[0] = 0x52;
 		l->peer_mac[5] = k + 1;
 	}
-	for (k = 0; k < a->nlocal; k++) {
-		memset(a->local_mac[k], 0, ETH_ALEN);
-		a->local_mac[k][0] = 0x52;
-		a->local_mac[k][5] = k + 1;
+	for (k = 0; k < a->tunnel.nlocal; k++) {
+		a->tunnel.local_mac[k][0] = 0x52;
+		a->tunnel.local_mac[k][5] = k + 1;
 	}
 }
 
 static void test_tunnel_round_trip(void **state)
 {
-	static struct vmm_args a, b;
+	static struct node_args a, b;
 	int n;
 
 	full_tunnel(&a);
-	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	n = node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX);
 	assert_true(n > 2);
 	assert_null(argv[n]);
 	assert_string_equal(argv[1], "tunnel");
-	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 	/* The smallest: no ready fd, no user, no MACs, no links. */
 	a.ready_fd = -1;
 	a.drop = false;
 	a.uid = a.gid = 0;
-	a.nlinks = a.nlocal = 0;
-	a.vni = 0;
-	a.port = 1;
+	a.nlinks = a.tunnel.nlocal = 0;
+	a.tunnel.vni = 0;
+	a.tunnel.port = 1;
 	memset(a.link, 0, sizeof(a.link));
-	memset(a.local_mac, 0, sizeof(a.local_mac));
-	n = vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX);
+	memset(a.tunnel.local_mac, 0, sizeof(a.tunnel.local_mac));
+	n = node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX);
 	assert_int_equal(n, 16);
-	assert_int_equal(vmm_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
+	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 
 	/* What a tunnel's command line cannot carry is refused at encoding. */
 	full_tunnel(&a);
-	a.mtu = 1500;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
-	full_tunnel(&a);
-	a.capture_fd = 4;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
-	full_tunnel(&a);
 	a.link[0].tunnel = true;
 	a.link[0].peer_mac[0] = a.link[0].peer_mac[5] = 0;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 	full_tunnel(&a);
-	a.port = 0;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	a.tunnel.port = 0;
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 	full_tunnel(&a);
-	a.vni = MV_VNI_MAX + 1;
-	assert_int_equal(vmm_args_encode(&a, buf, sizeof(buf), argv, VMM_ARGV_MAX), -EINVAL);
+	a.tunnel.vni = MV_VNI_MAX + 1;
+	assert_int_equal(node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX), -EINVAL);
 }
 
 /* argv[0] "tunnel"; the rest as given. */
-static int decode_tunnel(struct vmm_args *a, const char *const *words)
+static int decode_tunnel(struct node_args *a, const char *const *words)
 {
-	char *v[2 * VMM_ARGV_MAX] = { "tunnel" };
+	char *v[2 * NODE_ARGV_MAX] = { "tunnel" };
 	int n = 1;
 
 	while (*words)
 		v[n++] = (char *)*words++;
-	return vmm_args_decode(a, n, v, err, sizeof(err));
+	return node_args_decode(a, n, v, err, sizeof(err));
 }
 
 #define TBASE "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0.2", "--port", "4789", "--vni", "42", \
@@ -327,7 +325,7 @@ static int decode_tunnel(struct vmm_args *a, const char *const *words)
 
 static void tunnel_refused(const char *const *words, const char *why)
 {
-	static struct vmm_args a;
+	static struct node_args a;
 
 	err[0] = 0;
 	assert_int_equal(decode_tunnel(&a, words), -EINVAL);
@@ -337,18 +335,18 @@ static void tunnel_refused(const char *const *words, const char *why)
 
 static void test_tunnel_decode_hostile(void **state)
 {
-	static struct vmm_args a;
+	static struct node_args a;
 	char macs[MV_NODES_MAX * MAC_STR_LEN + 32];
 	unsigned k;
 
 	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, NULL }), 0);
-	assert_true(a.tunnel);
-	assert_int_equal(a.vni, 42);
-	assert_int_equal(ntohl(a.remote.s_addr), 0x0a090002);
+	assert_int_equal(a.kind, NODE_TUNNEL);
+	assert_int_equal(a.tunnel.vni, 42);
+	assert_int_equal(ntohl(a.tunnel.remote.s_addr), 0x0a090002);
 	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, "--local-macs",
 				       "52:54:00:4d:56:01,52:54:00:4d:56:02", NULL }), 0);
-	assert_int_equal(a.nlocal, 2);
-	assert_int_equal(a.local_mac[1][5], 2);
+	assert_int_equal(a.tunnel.nlocal, 2);
+	assert_int_equal(a.tunnel.local_mac[1][5], 2);
 	/* Each required option. */
 	tunnel_refused((const char *[]){ "--name", "t0", "--local", "10.9.0.1", "--remote", "10.9.0.2", "--port",
 					 "4789", "--stats-fd", "3", "--queue-size", "256", NULL }, "--vni is missing");
@@ -385,6 +383,34 @@ static void test_tunnel_decode_hostile(void **state)
 	for (k = 0; k <= MV_NODES_MAX; k++)
 		snprintf(macs + strlen(macs), sizeof(macs) - strlen(macs), "%s52:54:00:4d:56:%02x", k ? "," : "", k);
 	tunnel_refused((const char *[]){ TBASE, "--local-macs", macs, NULL }, "bad --local-macs");
+	/* The command word says the kind; nothing else is a node. */
+	{
+		char *w[] = { "switch", "--name", "x" };
+
+		assert_int_equal(node_args_decode(&a, 3, w, err, sizeof(err)), -EINVAL);
+		assert_int_equal(node_args_decode(&a, 0, w, err, sizeof(err)), -EINVAL);
+	}
+}
+
+/* The usage text comes from the same list: each kind's options, no other's. */
+static void test_usage(void **state)
+{
+	char out[2048];
+	FILE *f = fmemopen(out, sizeof(out), "w");
+
+	assert_non_null(f);
+	node_args_usage(f, NODE_TUNNEL);
+	fclose(f);
+	assert_non_null(strstr(out, "usage: multivm tunnel --name NAME"));
+	assert_non_null(strstr(out, "--vni N"));
+	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD]..."));
+	assert_null(strstr(out, "--mac"));
+	f = fmemopen(out, sizeof(out), "w");
+	node_args_usage(f, NODE_VMM);
+	fclose(f);
+	assert_non_null(strstr(out, "--socket PATH"));
+	assert_non_null(strstr(out, "[--group-connect]"));
+	assert_null(strstr(out, "--vni"));
 }
 
 static void test_mac(void **state)
@@ -417,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_tunnel_round_trip),
 		cmocka_unit_test(test_tunnel_decode_hostile),
+		cmocka_unit_test(test_usage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,7 +56,7 @@ static int vm_named(const char *name, size_t len)
 	return -1;
 }
 
-static pid_t fake_spawn_vmm(const struct vmm_args *a, const char *log_path, const uint64_t *cpuset)
+static pid_t fake_spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t *cpuset)
 {
 	int i = vm_named(a->name, strlen(a->name));
 

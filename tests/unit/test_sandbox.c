@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -19,21 +20,28 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
-#include "vmm/sandbox.h"
+#include "node/sandbox.h"
+#include "tunnel/tunnel.h"
+#include "vmm/vmm.h"
 
-/* Runs fn sandboxed in a child; returns its exit status. */
-static int in_sandbox(int (*fn)(void))
+/* Runs fn sandboxed as kind k in a child; returns its exit status. */
+static int in_sandbox_as(const struct node_kind_ops *k, int (*fn)(void))
 {
 	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (sandbox_enter() < 0)
+		if (sandbox_enter(k->rules, k->nrules) < 0)
 			_exit(100);
 		_exit(fn());
 	}
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 200 + WTERMSIG(status);
+}
+
+static int in_sandbox(int (*fn)(void))
+{
+	return in_sandbox_as(&vmm_kind, fn);
 }
 
 static int open_file(void)
@@ -115,6 +123,31 @@ static int steady_state(int memfd, int sock, int efd)
 
 static int g_memfd, g_sock, g_efd;
 
+/* What only a VMM needs (a frontend's socket, its memory) is not a
+ * tunnel's: the tunnel's profile does not inherit it. */
+static int vmm_only_calls(void)
+{
+	uint64_t size;
+	char b;
+
+	if (accept4(g_sock, NULL, NULL, 0) >= 0 || errno != EPERM)
+		return 1;
+	if (recv(g_sock, &b, 1, MSG_DONTWAIT) >= 0 || errno != EPERM)
+		return 2;
+	if (fd_size(g_memfd, &size) >= 0)
+		return 3;
+	return fcntl(g_memfd, F_GET_SEALS) < 0 && errno == EPERM ? 0 : 4;
+}
+
+/* ... and the tunnel's datagram batches are not a VMM's. */
+static int datagram_calls(void)
+{
+	struct mmsghdr m;
+
+	memset(&m, 0, sizeof(m));
+	return recvmmsg(g_sock, &m, 1, MSG_DONTWAIT, NULL) < 0 && errno == EPERM ? 0 : 1;
+}
+
 static int allowed_calls(void)
 {
 	return steady_state(g_memfd, g_sock, g_efd);
@@ -144,11 +177,30 @@ static void test_allowed(void **state)
 	assert_int_equal(in_sandbox(allowed_calls), 0);
 }
 
+static void test_kinds_apart(void **state)
+{
+	int sv[2];
+
+	g_memfd = memfd_create("t", MFD_ALLOW_SEALING);
+	assert_int_equal(ftruncate(g_memfd, 4096), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	g_sock = sv[0];
+	assert_int_equal(in_sandbox_as(&tunnel_kind, vmm_only_calls), 0);
+	assert_int_equal(in_sandbox_as(&vmm_kind, datagram_calls), 0);
+	assert_int_equal(in_sandbox_as(&tunnel_kind, open_file), 0);
+	assert_int_equal(in_sandbox_as(&tunnel_kind, new_socket), 0);
+	assert_int_equal(in_sandbox_as(&tunnel_kind, run_program), 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(g_memfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_allowed),
+		cmocka_unit_test(test_kinds_apart),
 	};
 
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);

@@ -1,0 +1,573 @@
+#include "node/args.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_word[NODE_KINDS] = { [NODE_VMM] = "vmm", [NODE_TUNNEL] = "tunnel" };
+
+const char *node_kind_word(enum node_kind k)
+{
+	return k < NODE_KINDS ? kind_word[k] : "?";
+}
+
+static bool name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= max)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Copies a string value of at most max - 1 bytes. */
+static bool copy(char *dst, size_t max, const char *v)
+{
+	if (strlen(v) >= max)
+		return false;
+	memcpy(dst, v, strlen(v) + 1);
+	return true;
+}
+
+/* ---- the output: argv words in one buffer ---- */
+
+struct out {
+	char *buf, **argv;
+	size_t len, used;
+	int argc, max;
+	bool full;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full || o->argc >= o->max - 1) {
+		o->full = true;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->used) {
+		o->full = true;
+		return;
+	}
+	o->argv[o->argc++] = o->buf + o->used;
+	o->used += n + 1;
+}
+
+/* ---- values: argv is hostile until proven otherwise ---- */
+
+/* A decimal in [min, max]: no sign games, no spaces, no trailing junk. */
+static bool number(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool fd_arg(const char *s, int *fd)
+{
+	long v;
+
+	if (!number(s, 0, NODE_FD_MAX, &v))
+		return false;
+	*fd = v;
+	return true;
+}
+
+/* UID:GID, both non-zero. */
+static bool user_arg(struct node_args *a, const char *s)
+{
+	const char *colon = strchr(s, ':');
+	char uid[16];
+	long u, g;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(uid))
+		return false;
+	memcpy(uid, s, colon - s);
+	uid[colon - s] = 0;
+	if (!number(uid, 1, 0x7fffffff, &u) || !number(colon + 1, 1, 0x7fffffff, &g))
+		return false;
+	a->drop = true;
+	a->uid = u;
+	a->gid = g;
+	return true;
+}
+
+/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD; PEERMAC "tunnel": a tunnel link. */
+static bool link_arg(struct node_link_arg *l, const char *spec)
+{
+	char copy[MV_NAME_MAX + MAC_STR_LEN + 4 * 8], *f[6], *tok;
+	long side;
+	int i = 0;
+
+	if (strlen(spec) >= sizeof(copy))
+		return false;
+	memcpy(copy, spec, strlen(spec) + 1);
+	/* strtok would merge ",," and accept a trailing ','. */
+	for (tok = copy; i < 6; i++) {
+		f[i] = tok;
+		tok = strchr(tok, ',');
+		if (!tok)
+			break;
+		*tok++ = 0;
+	}
+	if (i != 5)	/* fewer or more than six fields */
+		return false;
+	if (strlen(f[0]) >= sizeof(l->peer))
+		return false;
+	memcpy(l->peer, f[0], strlen(f[0]) + 1);
+	l->tunnel = strcmp(f[1], "tunnel") == 0;
+	if (!name_ok(l->peer, sizeof(l->peer)) || (!l->tunnel && mac_parse(f[1], l->peer_mac) < 0) ||
+	    !number(f[2], 0, 1, &side) || !fd_arg(f[3], &l->memfd) || !fd_arg(f[4], &l->rx_kick) ||
+	    !fd_arg(f[5], &l->tx_kick))
+		return false;
+	l->side = side;
+	return true;
+}
+
+/* MAC,MAC,...: every VM of the system, for a tunnel. */
+static bool macs_arg(struct node_args *a, const char *s)
+{
+	char one[MAC_STR_LEN];
+	const char *end;
+
+	for (;;) {
+		end = strchr(s, ',');
+		if (!end)
+			end = s + strlen(s);
+		if (a->tunnel.nlocal >= MV_NODES_MAX || (size_t)(end - s) >= sizeof(one))
+			return false;
+		memcpy(one, s, end - s);
+		one[end - s] = 0;
+		if (mac_parse(one, a->tunnel.local_mac[a->tunnel.nlocal]) < 0)
+			return false;
+		a->tunnel.nlocal++;
+		if (!*end)
+			return true;
+		s = end + 1;
+	}
+}
+
+/* A dotted quad, as inet_ntop writes it: nothing else. */
+static bool ip_arg(struct in_addr *ip, const char *s)
+{
+	char back[INET_ADDRSTRLEN];
+
+	return inet_pton(AF_INET, s, ip) == 1 && inet_ntop(AF_INET, ip, back, sizeof(back)) &&
+	       strcmp(back, s) == 0;
+}
+
+
+/* ---- the options: one row each, for both directions and the usage ---- */
+
+#define KIND(k)		(1u << (k))
+#define BOTH		(KIND(NODE_VMM) | KIND(NODE_TUNNEL))
+
+/* get: parses v into a (false: refused). put: writes the option, if a
+ * has it, with o (a flag's put writes only its name). */
+struct opt {
+	const char *name, *meta;	/* meta NULL: a flag without a value */
+	unsigned kinds, required;	/* KIND() bits: who takes it, who must */
+	bool repeats;
+	bool (*get)(struct node_args *a, const char *v);
+	void (*put)(struct out *o, const char *name, const struct node_args *a);
+};
+
+static bool get_name(struct node_args *a, const char *v)
+{
+	return copy(a->name, sizeof(a->name), v) && name_ok(a->name, sizeof(a->name));
+}
+
+static void put_name(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%s", a->name);
+}
+
+static bool get_mac(struct node_args *a, const char *v)
+{
+	return mac_parse(v, a->vmm.mac) == 0;
+}
+
+static void put_mac(struct out *o, const char *n, const struct node_args *a)
+{
+	char mac[MAC_STR_LEN];
+
+	put(o, "%s", n);
+	put(o, "%s", mac_format(mac, a->vmm.mac));
+}
+
+static bool get_socket(struct node_args *a, const char *v)
+{
+	return *v && copy(a->vmm.socket, sizeof(a->vmm.socket), v);
+}
+
+static void put_socket(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%s", a->vmm.socket);
+}
+
+static bool get_local(struct node_args *a, const char *v)
+{
+	return ip_arg(&a->tunnel.local, v);
+}
+
+static bool get_remote(struct node_args *a, const char *v)
+{
+	return ip_arg(&a->tunnel.remote, v);
+}
+
+static void put_ip(struct out *o, const char *n, const struct in_addr *ip)
+{
+	char s[INET_ADDRSTRLEN];
+
+	put(o, "%s", n);
+	put(o, "%s", inet_ntop(AF_INET, ip, s, sizeof(s)) ? s : "?");
+}
+
+static void put_local(struct out *o, const char *n, const struct node_args *a)
+{
+	put_ip(o, n, &a->tunnel.local);
+}
+
+static void put_remote(struct out *o, const char *n, const struct node_args *a)
+{
+	put_ip(o, n, &a->tunnel.remote);
+}
+
+static bool get_port(struct node_args *a, const char *v)
+{
+	long q;
+
+	if (!number(v, 1, 65535, &q))
+		return false;
+	a->tunnel.port = q;
+	return true;
+}
+
+static void put_port(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%u", a->tunnel.port);
+}
+
+static bool get_vni(struct node_args *a, const char *v)
+{
+	long q;
+
+	if (!number(v, 0, MV_VNI_MAX, &q))
+		return false;
+	a->tunnel.vni = q;
+	return true;
+}
+
+static void put_vni(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%u", (unsigned)a->tunnel.vni);
+}
+
+static bool get_local_macs(struct node_args *a, const char *v)
+{
+	return macs_arg(a, v);
+}
+
+/* One word: the MACs joined by ',' (each 17 characters). */
+static void put_local_macs(struct out *o, const char *n, const struct node_args *a)
+{
+	char macs[MV_NODES_MAX * MAC_STR_LEN], mac[MAC_STR_LEN];
+	size_t used = 0;
+	unsigned k;
+
+	if (!a->tunnel.nlocal)
+		return;
+	for (k = 0; k < a->tunnel.nlocal && k < MV_NODES_MAX; k++)
+		used += snprintf(macs + used, sizeof(macs) - used, "%s%s", k ? "," : "",
+				 mac_format(mac, a->tunnel.local_mac[k]));
+	put(o, "%s", n);
+	put(o, "%s", macs);
+}
+
+static bool get_stats(struct node_args *a, const char *v)
+{
+	return fd_arg(v, &a->stats_fd);
+}
+
+static void put_fd(struct out *o, const char *n, int fd)
+{
+	if (fd < 0)
+		return;
+	put(o, "%s", n);
+	put(o, "%d", fd);
+}
+
+static void put_stats(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%d", a->stats_fd);
+}
+
+static bool get_qsize(struct node_args *a, const char *v)
+{
+	long q;
+
+	if (!number(v, MV_QSIZE_MIN, MV_QSIZE_MAX, &q) || !mv_qsize_ok(q))
+		return false;
+	a->queue_size = q;
+	return true;
+}
+
+static void put_qsize(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%u", a->queue_size);
+}
+
+static bool get_capture(struct node_args *a, const char *v)
+{
+	return fd_arg(v, &a->vmm.capture_fd);
+}
+
+static void put_capture(struct out *o, const char *n, const struct node_args *a)
+{
+	put_fd(o, n, a->vmm.capture_fd);
+}
+
+static bool get_ready(struct node_args *a, const char *v)
+{
+	return fd_arg(v, &a->ready_fd);
+}
+
+static void put_ready(struct out *o, const char *n, const struct node_args *a)
+{
+	put_fd(o, n, a->ready_fd);
+}
+
+static bool get_user(struct node_args *a, const char *v)
+{
+	return user_arg(a, v);
+}
+
+static void put_user(struct out *o, const char *n, const struct node_args *a)
+{
+	if (!a->drop)
+		return;
+	put(o, "%s", n);
+	put(o, "%u:%u", (unsigned)a->uid, (unsigned)a->gid);
+}
+
+static bool get_group(struct node_args *a, const char *v)
+{
+	a->vmm.group_connect = true;
+	return true;
+}
+
+static void put_group(struct out *o, const char *n, const struct node_args *a)
+{
+	if (a->vmm.group_connect)
+		put(o, "%s", n);
+}
+
+static bool get_mtu(struct node_args *a, const char *v)
+{
+	long q;
+
+	if (!number(v, MV_MTU_MIN, MV_MTU_MAX, &q))
+		return false;
+	a->vmm.mtu = q;
+	return true;
+}
+
+static void put_mtu(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%u", a->vmm.mtu);
+}
+
+static bool get_offloads(struct node_args *a, const char *v)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return false;
+	a->vmm.offloads = strcmp(v, "yes") == 0;
+	return true;
+}
+
+static void put_offloads(struct out *o, const char *n, const struct node_args *a)
+{
+	put(o, "%s", n);
+	put(o, "%s", a->vmm.offloads ? "yes" : "no");
+}
+
+static bool get_link(struct node_args *a, const char *v)
+{
+	if (a->nlinks >= MV_NODE_LINKS_MAX || !link_arg(&a->link[a->nlinks], v))
+		return false;
+	if (a->kind == NODE_TUNNEL && a->link[a->nlinks].tunnel)
+		return false;	/* a tunnel links to VMs only */
+	a->nlinks++;
+	return true;
+}
+
+static void put_link(struct out *o, const char *n, const struct node_args *a)
+{
+	char mac[MAC_STR_LEN];
+	unsigned k;
+
+	for (k = 0; k < a->nlinks && k < MV_NODE_LINKS_MAX; k++) {
+		const struct node_link_arg *l = &a->link[k];
+
+		put(o, "%s", n);
+		put(o, "%s,%s,%d,%d,%d,%d", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac), l->side,
+		    l->memfd, l->rx_kick, l->tx_kick);
+	}
+}
+
+#define VMM	KIND(NODE_VMM)
+#define TUN	KIND(NODE_TUNNEL)
+#define ROW(n, m, k, r, f)	{ n, m, k, r, false, get_##f, put_##f }
+
+/* In the order they are written. */
+static const struct opt opts[] = {
+	ROW("--name", "NAME", BOTH, BOTH, name),
+	ROW("--mac", "MAC", VMM, VMM, mac),
+	ROW("--socket", "PATH", VMM, VMM, socket),
+	ROW("--local", "IP", TUN, TUN, local),
+	ROW("--remote", "IP", TUN, TUN, remote),
+	ROW("--port", "N", TUN, TUN, port),
+	ROW("--vni", "N", TUN, TUN, vni),
+	ROW("--local-macs", "MAC,MAC,...", TUN, 0, local_macs),
+	ROW("--stats-fd", "FD", BOTH, BOTH, stats),
+	ROW("--queue-size", "N", BOTH, BOTH, qsize),
+	ROW("--capture-fd", "FD", VMM, 0, capture),
+	ROW("--ready-fd", "FD", BOTH, 0, ready),
+	ROW("--user", "UID:GID", BOTH, 0, user),
+	ROW("--group-connect", NULL, VMM, 0, group),
+	ROW("--mtu", "N", VMM, 0, mtu),
+	ROW("--offloads", "yes|no", VMM, 0, offloads),
+	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD", BOTH, 0, true, get_link, put_link },
+};
+#define NOPTS	(sizeof(opts) / sizeof(opts[0]))
+
+void node_args_init(struct node_args *a, enum node_kind k)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = k;
+	a->stats_fd = a->ready_fd = -1;
+	if (k == NODE_VMM) {
+		a->vmm.capture_fd = -1;
+		a->vmm.mtu = MV_MTU_DEFAULT;
+		a->vmm.offloads = true;
+	}
+}
+
+void node_args_usage(FILE *f, enum node_kind k)
+{
+	unsigned i;
+
+	fprintf(f, "usage: multivm %s", node_kind_word(k));
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		bool req = o->required & KIND(k);
+
+		if (!(o->kinds & KIND(k)))
+			continue;
+		fprintf(f, " %s%s%s%s%s%s", req ? "" : "[", o->name, o->meta ? " " : "", o->meta ? o->meta : "",
+			req ? "" : "]", o->repeats ? "..." : "");
+	}
+	fprintf(f, " (node/args.h)\n");
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int node_args_decode(struct node_args *a, int argc, char *const *argv, char *err, size_t errlen)
+{
+	bool seen[NOPTS] = { false };
+	enum node_kind k;
+	unsigned o;
+	int i;
+
+	for (k = 0; k < NODE_KINDS && (argc < 1 || !argv[0] || strcmp(argv[0], kind_word[k])); k++)
+		;
+	if (k == NODE_KINDS)
+		return fail(err, errlen, "not a node command line ('%.40s')", argc > 0 && argv[0] ? argv[0] : "");
+	node_args_init(a, k);
+	for (i = 1; i < argc; i++) {
+		for (o = 0; o < NOPTS && (!argv[i] || strcmp(argv[i], opts[o].name) != 0); o++)
+			;
+		if (o == NOPTS || !(opts[o].kinds & KIND(k)))
+			return fail(err, errlen, "unknown argument '%.40s'", argv[i] ? argv[i] : "(null)");
+		if (seen[o] && !opts[o].repeats)
+			return fail(err, errlen, "%s given twice", opts[o].name);
+		seen[o] = true;
+		if (!opts[o].meta) {
+			opts[o].get(a, NULL);
+			continue;
+		}
+		if (i + 1 >= argc || !argv[i + 1])
+			return fail(err, errlen, "%s needs a value", opts[o].name);
+		i++;
+		if (!opts[o].get(a, argv[i]))
+			return fail(err, errlen, "bad %s '%.80s'", opts[o].name, argv[i]);
+	}
+	for (o = 0; o < NOPTS; o++)
+		if ((opts[o].required & KIND(k)) && !seen[o])
+			return fail(err, errlen, "%s is missing", opts[o].name);
+	return 0;
+}
+
+int node_args_encode(const struct node_args *a, char *buf, size_t len, char **argv, int max)
+{
+	struct out o = { .buf = buf, .argv = argv, .len = len, .max = max };
+	struct node_args back;
+	char err[160];
+	unsigned i;
+
+	if (a->kind >= NODE_KINDS || max < 1)
+		return max < 1 ? -E2BIG : -EINVAL;
+	put(&o, "multivm");
+	put(&o, "%s", kind_word[a->kind]);
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].kinds & KIND(a->kind))
+			opts[i].put(&o, opts[i].name, a);
+	if (o.full)
+		return -E2BIG;
+	argv[o.argc] = NULL;
+	/* Refuse here what the decoder would refuse, or read back otherwise
+	 * (a peer MAC on a tunnel link, a field of the other kind): a bad
+	 * value is our bug, and must not become a node that exits at once
+	 * and is restarted forever. The decoder is the one judge. a must
+	 * have started from node_args_init (no stray bytes). */
+	if (node_args_decode(&back, o.argc - 1, argv + 1, err, sizeof(err)) < 0 || memcmp(&back, a, sizeof(back)))
+		return -EINVAL;
+	return o.argc;
+}

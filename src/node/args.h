@@ -1,0 +1,107 @@
+/* A node process's command line: the one seam between the supervisor
+ * (which writes it, supervisor/spawn.c) and the node (which reads it,
+ * node.c). One list of options gives the encoder, the decoder and the
+ * usage text; they are tested against each other (tests/unit/test_argv.c).
+ *
+ *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
+ *               --queue-size N [--capture-fd FD] [--ready-fd FD]
+ *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
+ *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+ *
+ *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
+ *                  --stats-fd FD --queue-size N [--ready-fd FD]
+ *                  [--user UID:GID] [--local-macs MAC,MAC,...]
+ *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+ *
+ * PEERMAC "tunnel": the peer is a tunnel process, with remote VMs of any
+ * MAC behind it; such a link has no peer MAC (a tunnel links to VMs only).
+ * Options of one kind are refused on the other's command line. Every
+ * option is a separate word and its value the next one; FDs are inherited
+ * by number. Not meant for users. */
+#ifndef MULTIVM_NODE_ARGS_H
+#define MULTIVM_NODE_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <sys/types.h>
+
+#include "common/limits.h"
+#include "common/mac.h"
+
+enum node_kind { NODE_VMM, NODE_TUNNEL, NODE_KINDS };
+
+#define NODE_SOCKET_MAX	108	/* a unix socket path, with its NUL (sun_path) */
+#define NODE_FD_MAX	65535	/* highest fd number accepted */
+/* "multivm KIND", at most twelve options with values, one flag, a value
+ * per link, the NULL. */
+#define NODE_ARGV_MAX	(2 + 2 * 12 + 1 + 2 * MV_NODE_LINKS_MAX + 1)
+/* Room for the strings of the longest command line (63 links, 64 MACs). */
+#define NODE_ARGBUF_MAX	8192
+
+struct node_link_arg {
+	char peer[MV_NAME_MAX];		/* [A-Za-z0-9_-], not empty */
+	uint8_t peer_mac[ETH_ALEN];	/* all zero for a tunnel */
+	bool tunnel;			/* the peer is a tunnel: PEERMAC "tunnel" */
+	int side;			/* 0 or 1: we send on direction side */
+	int memfd, rx_kick, tx_kick;
+};
+
+/* What only a VMM has: the guest's NIC. */
+struct node_vmm_args {
+	uint8_t mac[ETH_ALEN];
+	char socket[NODE_SOCKET_MAX];	/* where to serve vhost-user */
+	int capture_fd;			/* -1: none */
+	bool group_connect;		/* socket 0660: the group may connect */
+	unsigned mtu;			/* MV_MTU_MIN..MAX; MV_MTU_DEFAULT when absent */
+	bool offloads;			/* offer checksum/TSO offloads; yes when absent */
+};
+
+/* What only a tunnel has: its UDP endpoints and the system's MACs. */
+struct node_tunnel_args {
+	struct in_addr local, remote;	/* network byte order */
+	unsigned port;			/* 1..65535, both ends */
+	uint32_t vni;			/* 0..MV_VNI_MAX */
+	unsigned nlocal;		/* every VM of the system: no remote source */
+	uint8_t local_mac[MV_NODES_MAX][ETH_ALEN];
+};
+
+struct node_args {
+	enum node_kind kind;
+	char name[MV_NAME_MAX];		/* [A-Za-z0-9_-], not empty */
+	int stats_fd;
+	int ready_fd;			/* written to and closed once serving; -1: none */
+	unsigned queue_size;		/* of every link: mv_qsize_ok() */
+	bool drop;			/* become uid:gid (both non-zero) after set-up */
+	uid_t uid;
+	gid_t gid;
+	unsigned nlinks;
+	struct node_link_arg link[MV_NODE_LINKS_MAX];
+	union {				/* by kind */
+		struct node_vmm_args vmm;
+		struct node_tunnel_args tunnel;
+	};
+};
+
+/* The command word of a kind ("vmm", "tunnel"). */
+const char *node_kind_word(enum node_kind k);
+
+/* A's defaults for kind k: what the decoder starts from. */
+void node_args_init(struct node_args *a, enum node_kind k);
+
+/* Fills argv ("multivm", KIND, options..., NULL; strings in buf).
+ * Returns argc, or -EINVAL for a value the decoder would refuse, or
+ * -E2BIG when buf or argv (max entries) is too small. */
+int node_args_encode(const struct node_args *a, char *buf, size_t len, char **argv, int max);
+
+/* Reads argv[0..argc): argv[0] is the command word, which says the kind.
+ * Returns 0, or -EINVAL with err saying what was wrong; a is then
+ * unusable. */
+int node_args_decode(struct node_args *a, int argc, char *const *argv, char *err, size_t errlen);
+
+/* The usage line of kind k, from the same list of options. */
+void node_args_usage(FILE *f, enum node_kind k);
+
+#endif
