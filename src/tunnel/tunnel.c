@@ -5,6 +5,7 @@
 #include <netinet/udp.h>
 #include <string.h>
 
+#include "link/record.h"
 #include "net/csum.h"
 #include "net/segment.h"
 #include "net/vnet.h"
@@ -119,9 +120,7 @@ enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, cons
 			drop(t, l, !l->shm || vq_error(&l->txq) ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
 			continue;
 		}
-		/* Plain: no offload metadata (docs/link-format.md). */
-		memset(slot, 0, LINK_META_LEN);
-		memcpy(slot + LINK_META_LEN, frame, len);
+		memcpy(link_rec_put(slot, NULL), frame, len);	/* plain: no offload metadata */
 		link_tx_commit(l, len);
 		STAT_ADD(l->st->tx_frames, 1);
 		STAT_ADD(l->st->tx_bytes, len);
@@ -192,6 +191,7 @@ bool tun_net_rx(struct tunnel *t)
 		} while (off < len);
 	}
 	tun_flush_links(t, dirty);
+	t->moved += n;
 	return n == TUN_RX_MSGS;
 }
 
@@ -290,37 +290,18 @@ static void send_batch(struct tunnel *t)
 	t->nout = 0;
 }
 
-/* Checks one record a linked VM put on the link, as a VMM receiver does
- * (docs/link-format.md), for a receiver of MTU 1500 that takes no
- * offloads. DROP_NONE if it goes to the remote: then *m is its checked
- * metadata (all zero for a plain frame) and peek[] a private copy of its
- * first bytes (addresses; for TSO all its headers). */
-static enum drop_reason check_out(struct tunnel *t, struct link *l, const struct vq_chain *c, uint8_t *peek,
-				  struct vnet_meta *m)
+/* Where a record a linked VM put on the link goes (link_rec_next checked
+ * it as a VMM receiver does, for one of the default MTU that takes no
+ * offloads: r->m, r->peek): DROP_NONE to the remote. */
+static enum drop_reason check_out(struct tunnel *t, struct link *l, const struct link_rec *r)
 {
-	struct vnet_hdr h;
-	uint32_t len;
-
-	if (c->nin || c->nout != 1 || c->out_len < LINK_META_LEN + LINK_MIN_FRAME ||
-	    c->out_len > LINK_META_LEN + LINK_MAX_FRAME) {
-		STAT_ADD(l->st->errors, 1);
-		return DROP_MALFORMED;
-	}
-	len = c->out_len - LINK_META_LEN;
-	memcpy(&h, c->seg[0].p, sizeof(h));
-	memcpy(peek, c->seg[0].p + LINK_META_LEN, h.gso_type ? (len < VNET_PEEK ? len : VNET_PEEK) : 12);
-	if (!h.flags && !h.gso_type) {
-		if (len > VXLAN_MAX_FRAME)
-			return DROP_MALFORMED;
-		memset(m, 0, sizeof(*m));
-	} else if (vnet_check(&h, peek, len, VNET_CAP_ALL, VXLAN_MAX_FRAME, m) < 0) {
-		return DROP_MALFORMED;
-	} else if (m->gso_type && (uint32_t)m->hdrs_len + m->gso_size > VXLAN_MAX_FRAME) {
+	if (r->why != DROP_NONE)
+		return r->why;
+	if (r->m.gso_type && (uint32_t)r->m.hdrs_len + r->m.gso_size > VXLAN_MAX_FRAME)
 		return DROP_MALFORMED;	/* its segments would not fit a datagram */
-	}
-	if (memcmp(peek + 6, l->peer_mac, 6) != 0)
+	if (memcmp(r->peek + 6, l->peer_mac, 6) != 0)
 		return DROP_SPOOFED;
-	if (!(peek[0] & 1) && tun_is_local(t, peek))
+	if (!(r->peek[0] & 1) && tun_is_local(t, r->peek))
 		return DROP_NO_LINK;	/* a VM of this system is not behind the tunnel */
 	return DROP_NONE;
 }
@@ -364,7 +345,7 @@ static void encap_out(struct tunnel *t, unsigned li, const struct vnet_meta *m, 
 	}
 	b = out_next(t);
 	memcpy(b, frame, len);
-	memcpy(b, peek, 12);	/* the addresses we checked */
+	memcpy(b, peek, LINK_REC_ADDRS);	/* the addresses we checked */
 	if (m->flags & VNET_F_NEEDS_CSUM)	/* over our copy: what is summed is what is sent */
 		csum_store(b + m->csum_start + m->csum_offset, seg_csum_complete(b, m->csum_start, len));
 	out_commit(t, li, len);
@@ -374,27 +355,18 @@ static void encap_out(struct tunnel *t, unsigned li, const struct vnet_meta *m, 
 static unsigned drain_link(struct tunnel *t, unsigned li)
 {
 	struct link *l = &t->links[li];
-	struct vq_chain c;
+	struct link_rec r;
 	unsigned done = 0;
 
-	while (done < TUN_BATCH) {
-		uint8_t peek[VNET_PEEK];
-		struct vnet_meta m;
-		enum drop_reason why;
-		int r = vq_pop(&l->rxq, &c);
+	while (done < TUN_BATCH && link_rec_next(l, &r, VXLAN_MAX_FRAME)) {
+		enum drop_reason why = check_out(t, l, &r);
 
-		if (r <= 0)
-			break;
 		done++;
-		why = check_out(t, l, &c, peek, &m);
-		if (why != DROP_NONE) {
-			STAT_ADD(t->st->drop[why], 1);
-			STAT_ADD(l->st->drop[why], 1);
-			vq_push(&l->rxq, c.head, 0);
-			continue;
-		}
-		encap_out(t, li, &m, peek, c.seg[0].p + LINK_META_LEN, c.out_len - LINK_META_LEN);
-		vq_push(&l->rxq, c.head, 0);
+		if (why != DROP_NONE)
+			drop(t, l, why);
+		else
+			encap_out(t, li, &r.m, r.peek, r.frame, r.len);
+		link_rec_end(l, &r);
 	}
 	if (done)
 		link_rx_flush(l);
@@ -414,7 +386,10 @@ bool tun_links_rx(struct tunnel *t)
 
 		if (!l->shm || vq_error(&l->rxq))
 			continue;
-		if (drain_link(t, li) == TUN_BATCH || link_rx_rearm(l))
+		unsigned done = drain_link(t, li);
+
+		t->moved += done;
+		if (done == TUN_BATCH || link_rx_rearm(l))
 			more = true;
 	}
 	if (t->nout)

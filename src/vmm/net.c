@@ -3,12 +3,12 @@
 
 #include <string.h>
 
+#include "link/record.h"
 #include "net/segment.h"
 
 _Static_assert(NET_MAX_FRAME <= CAP_FRAME_MAX && NET_MIN_FRAME >= CAP_FRAME_MIN,
 	       "every frame of the default MTU fits a capture record whole");
-_Static_assert(LINK_META_LEN >= VNET_HDR_LEN && LINK_META_LEN % 16 == 0 && LINK_MAX_FRAME == VNET_MAX_GSO_FRAME &&
-	       LINK_MIN_FRAME == NET_MIN_FRAME, "a link carries what a guest may send, 16-byte aligned");
+_Static_assert(NET_ETH_ADDRS == LINK_REC_ADDRS, "a link record's checked addresses are ours");
 
 /* Whether a virtio-net header asks for no offload: the common case. */
 static bool hdr_plain(const struct vnet_hdr *h)
@@ -186,12 +186,11 @@ static int tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uint
 			drop(n, l, !l->shm || vq_error(&l->txq) ? DROP_LINK_DOWN : DROP_QUEUE_FULL);
 			continue;
 		}
-		vnet_hdr_of(&m, (struct vnet_hdr *)slot);
-		memset(slot + VNET_HDR_LEN, 0, LINK_META_LEN - VNET_HDR_LEN);
-		vq_chain_read(c, NET_HDR_LEN, slot + LINK_META_LEN, len);
-		memcpy(slot + LINK_META_LEN, peek, checked);
+		slot = link_rec_put(slot, &m);
+		vq_chain_read(c, NET_HDR_LEN, slot, len);
+		memcpy(slot, peek, checked);
 		if (CAP_LINK_WANTED(cap, i))
-			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot + LINK_META_LEN, cap_len(len));
+			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot, cap_len(len));
 		link_tx_commit(l, len);
 		STAT_ADD(l->st->tx_frames, 1);
 		STAT_ADD(l->st->tx_bytes, len);
@@ -396,26 +395,23 @@ static bool tunnel_source_ok(const struct net *n, const uint8_t src[ETH_ALEN])
 	return true;
 }
 
-/* One frame the peer put on the link (lc checked as one readable
- * descriptor): its metadata and headers checked as a guest's would be,
- * its addresses against the peer's and ours, then delivered as the guest
- * can take it. Returns 0 done (delivered or dropped), -1 guest full. */
-static int rx_frame(struct net *n, struct link *l, unsigned li, const struct vq_chain *lc, uint32_t cap)
+/* One record the peer put on the link (link_rec_next checked its shape,
+ * metadata and headers as a guest's would be): its addresses against the
+ * peer's and ours, then delivered as the guest can take it. Returns 0
+ * done (delivered or dropped), -1 guest full. */
+static int rx_frame(struct net *n, struct link *l, unsigned li, const struct link_rec *r, uint32_t cap)
 {
-	const uint8_t *rec = lc->seg[0].p, *frame = rec + LINK_META_LEN;
-	uint32_t len = lc->out_len - LINK_META_LEN, checked;
-	uint8_t peek[VNET_PEEK], csum[2];
+	const uint8_t *frame = r->frame, *peek = r->peek;
+	const struct vnet_meta *m = &r->m;
+	uint32_t len = r->len;
+	uint8_t csum[2];
 	struct vnet_hdr h;
-	struct vnet_meta m;
 	struct piece pc[4];
 	unsigned missing, np = 0;
 	int rc;
 
-	memcpy(&h, rec, sizeof(h));
-	checked = h.gso_type ? (len < VNET_PEEK ? len : VNET_PEEK) : NET_ETH_ADDRS;
-	memcpy(peek, frame, checked);
-	if (hdr_plain(&h) ? len > max_plain(n) : vnet_check(&h, peek, len, VNET_CAP_ALL, max_plain(n), &m) < 0) {
-		drop(n, l, DROP_MALFORMED);
+	if (r->why != DROP_NONE) {
+		drop(n, l, r->why);
 		return 0;
 	}
 	if (l->tunnel ? !tunnel_source_ok(n, peek + ETH_ALEN) : memcmp(peek + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0) {
@@ -426,18 +422,16 @@ static int rx_frame(struct net *n, struct link *l, unsigned li, const struct vq_
 		drop(n, l, DROP_NO_LINK);
 		return 0;
 	}
-	if (hdr_plain(&h) && (rc = rx_put_plain(n, l, frame, len, peek, cap)) != 2)
+	if (r->plain && (rc = rx_put_plain(n, l, frame, len, peek, cap)) != 2)
 		goto done;
-	if (hdr_plain(&h))
-		memset(&m, 0, sizeof(m));
-	missing = vnet_missing(&m, n->rx_caps);
+	missing = vnet_missing(m, n->rx_caps);
 	if (missing & (VNET_CAP_TSO4 | VNET_CAP_TSO6 | VNET_CAP_ECN))
-		rc = rx_segment(n, l, &m, peek, frame, &n->seg_done[li], cap);
+		rc = rx_segment(n, l, m, peek, frame, &n->seg_done[li], cap);
 	else {
 		pc[np++] = (struct piece){ peek, NET_ETH_ADDRS };	/* the addresses we checked */
 		if (missing & VNET_CAP_CSUM) {	/* complete the checksum here */
-			uint32_t at = (uint32_t)m.csum_start + m.csum_offset;
-			uint16_t c = seg_csum_complete(frame, m.csum_start, len);
+			uint32_t at = (uint32_t)m->csum_start + m->csum_offset;
+			uint16_t c = seg_csum_complete(frame, m->csum_start, len);
 
 			csum[0] = c >> 8;
 			csum[1] = c & 0xff;
@@ -447,12 +441,12 @@ static int rx_frame(struct net *n, struct link *l, unsigned li, const struct vq_
 			memset(&h, 0, sizeof(h));
 		} else {
 			pc[np++] = (struct piece){ frame + NET_ETH_ADDRS, len - NET_ETH_ADDRS };
-			vnet_hdr_of(&m, &h);
+			vnet_hdr_of(m, &h);
 		}
 		rc = rx_put(n, l, &h, pc, np, len, cap);
 		if (rc == 0 && (missing & VNET_CAP_CSUM))
 			STAT_ADD(n->st->csum_completed, 1);
-		else if (rc == 0 && m.gso_type)
+		else if (rc == 0 && m->gso_type)
 			STAT_ADD(n->st->rx_tso_frames, 1);
 	}
 done:
@@ -471,27 +465,18 @@ done:
 static unsigned rx_link(struct net *n, unsigned li, bool *guest_full, uint32_t cap)
 {
 	struct link *l = &n->links[li];
-	struct vq_chain lc;
+	struct link_rec r;
 	unsigned done = 0;
 
-	while (done < NET_BATCH) {
-		int r = vq_pop(&l->rxq, &lc);
-
-		if (r <= 0)
-			break;
+	while (done < NET_BATCH && link_rec_next(l, &r, max_plain(n))) {
 		done++;
-		/* One device-readable descriptor per frame (docs/link-format.md). */
-		if (lc.nin || lc.nout != 1 || lc.out_len < LINK_META_LEN + LINK_MIN_FRAME ||
-		    lc.out_len > LINK_META_LEN + LINK_MAX_FRAME) {
-			STAT_ADD(l->st->errors, 1);
-			drop(n, l, DROP_MALFORMED);
-		} else if (rx_frame(n, l, li, &lc, cap) < 0) {
-			vq_unpop(&l->rxq);	/* keep it on the link for later */
+		if (rx_frame(n, l, li, &r, cap) < 0) {
+			link_rec_keep(l);	/* keep it on the link for later */
 			done--;
 			*guest_full = true;
 			break;
 		}
-		vq_push(&l->rxq, lc.head, 0);
+		link_rec_end(l, &r);
 	}
 	if (done)
 		link_rx_flush(l);
