@@ -1,3 +1,5 @@
+/* One reading of a running system's state directory, as status, stats, top and
+ * capture use it (see snapshot.h). */
 #include "cli/snapshot.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* `multivm top`: a snapshot every delay_s, drawn (top_view.c) as the rates
+ * since the one before, until q, a signal or the last iteration. */
 #include "cli/top.h"
 
 #include <errno.h>
