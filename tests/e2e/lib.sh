@@ -1,10 +1,13 @@
 # Shared helpers for end-to-end tests (sourced). Every test gets its own
-# short state directory, and everything it starts is stopped on exit.
+# short state directory, and everything it starts is stopped on exit. The
+# helpers the benchmarks use too (say, skip, wait_for, mac_of, pid_of,
+# state_of, netns_veth, vxlan_systems, testpmd_start, port_stat) are in
+# tests/lib.sh.
 MV=${MV:?MV must name the multivm binary}
 STATE=$(mktemp -d /tmp/mvt.XXXXXX)
 export MULTIVM_STATE="$STATE"
+. "$(dirname "$0")/../lib.sh"
 
-say() { printf '%s: %s\n' "${TEST_NAME:-e2e}" "$*"; }
 die() { say "FAIL: $*"; dump_logs; exit 1; }
 
 dump_logs() {
@@ -30,17 +33,6 @@ trap cleanup EXIT
 # A signal ends the test; the EXIT trap then stops what it started.
 trap 'exit 1' INT TERM HUP
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
-wait_for() {
-	limit=$1
-	shift
-	end=$(($(date +%s) + limit))
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
 # status_is N CMD...: CMD exits with exactly N. A negative check must not
 # pass because `multivm exec` itself failed (255).
 status_is() {
@@ -61,14 +53,4 @@ stat_of() {
 	awk -v p="$1" -v k="$2" '
 		index($0, p " ") == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' \
 		"$STATE/stats.out"
-}
-
-# Namespace $1 joined to the host by a veth pair: host end $2 as $4.1/24,
-# namespace end $3 as $4.2/24, both up. Fails where veth pairs cannot be made.
-netns_veth() {
-	ip link add "$2" type veth peer name "$3" netns "$1" || return 1
-	ip addr add "$4.1/24" dev "$2" && ip link set "$2" up &&
-		ip netns exec "$1" ip link set lo up &&
-		ip netns exec "$1" ip addr add "$4.2/24" dev "$3" &&
-		ip netns exec "$1" ip link set "$3" up
 }

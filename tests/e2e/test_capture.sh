@@ -11,8 +11,8 @@ TEST_NAME=capture
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
 command -v tcpdump >/dev/null || die "tcpdump missing (apt-get install tcpdump)"
 command -v python3 >/dev/null || die "python3 missing (apt-get install python3)"
-M0=52:54:00:4d:56:01
-M1=52:54:00:4d:56:02
+M0=$(mac_of 0)
+M1=$(mac_of 1)
 S2=
 bg=
 stop_all() {
@@ -66,8 +66,8 @@ PY
 }
 
 "$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run failed"
-vmm0=$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
-vmm1=$(sed -n 's/^vm1 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
+vmm0=$(pid_of vm0 vmm)
+vmm1=$(pid_of vm1 vmm)
 [ "$(stat -c %a "$STATE/vm0.capture")" = 600 ] || die "vm0.capture is not private"
 
 # Refused: status 1, a message, no output file.
@@ -178,8 +178,8 @@ h=$(head_pos)
 [ "$(head_pos)" = "$h" ] || die "the VMM recorded frames with no reader"
 
 # The same VMMs, still in their sandbox.
-[ "$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")" = "$vmm0" ] || die "VMM vm0 was restarted"
-[ "$(sed -n 's/^vm1 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")" = "$vmm1" ] || die "VMM vm1 was restarted"
+[ "$(pid_of vm0 vmm)" = "$vmm0" ] || die "VMM vm0 was restarted"
+[ "$(pid_of vm1 vmm)" = "$vmm1" ] || die "VMM vm1 was restarted"
 for pid in $vmm0 $vmm1; do
 	grep -q '^Seccomp:[[:space:]]*2$' /proc/$pid/status || die "VMM $pid is not in seccomp mode 2"
 done

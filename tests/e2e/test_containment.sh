@@ -11,9 +11,6 @@
 TEST_NAME=containment
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
-pid_of() { sed -n "s/^$1 .*$2=\([0-9]*\).*/\1/p" "$STATE/status"; }
-state_of() { sed -n "s/^$1 state=\([a-z]*\).*/\1/p" "$STATE/status"; }
-mac() { printf '52:54:00:4d:56:%02x' $(($1 + 1)); }
 
 # vm0 in the middle of a star; a state directory someone made readable.
 printf '[vm vm0]\n[vm vm1]\n[vm vm2]\n[links]\nvm0 = vm1 vm2\n' >"$STATE/star.ini"
@@ -55,8 +52,8 @@ wait_for 30 restarted || die "vm0's VMM did not come back: $(cat "$STATE/status"
 snap
 [ "$(stat_of "link vm0->vm1" up)" = 1 ] && [ "$(stat_of "link vm0->vm2" up)" = 1 ] ||
 	die "links after the restart: $(grep '^link' "$STATE/stats.out")"
-"$HF" send "$STATE/vm0.vhost" "$(mac 0)" "$(mac 1)" 5 || die "sending to vm1 failed"
-"$HF" send "$STATE/vm0.vhost" "$(mac 0)" "$(mac 2)" 5 || die "sending to vm2 failed"
+"$HF" send "$STATE/vm0.vhost" "$(mac_of 0)" "$(mac_of 1)" 5 || die "sending to vm1 failed"
+"$HF" send "$STATE/vm0.vhost" "$(mac_of 0)" "$(mac_of 2)" 5 || die "sending to vm2 failed"
 crossed() { snap; [ "$(stat_of "link vm0->vm1" frames)" -eq 5 ] && [ "$(stat_of "link vm0->vm2" frames)" -eq 5 ]; }
 wait_for 30 crossed || die "frames did not cross after the restart: $(cat "$STATE/stats.out")"
 

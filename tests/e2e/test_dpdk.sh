@@ -10,16 +10,9 @@ N=128	# 4 bursts of 32 per port
 
 command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd missing (package dpdk-dev)"
 
-# Last value of FIELD (RX-packets/TX-packets) printed for port P.
-port_stat() {
-	awk -v p="$1" -v f="$2:" '
-		/NIC statistics for port/ { cur = $(NF - 1) }
-		cur == p { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$STATE/testpmd.log"
-}
 both_received() {
 	echo "show port stats all" >&3
-	[ "$(port_stat 0 RX-packets)" -ge $N ] && [ "$(port_stat 1 RX-packets)" -ge $N ]
+	[ "$(port_stat "$STATE/tp.log" 0 RX-packets)" -ge $N ] && [ "$(port_stat "$STATE/tp.log" 1 RX-packets)" -ge $N ]
 }
 
 # testpmd_run LABEL FEATURES-PATTERN TESTPMD-OPTIONS...: FEATURES-PATTERN
@@ -28,35 +21,23 @@ testpmd_run() {
 	label=$1 want=$2
 	shift 2
 	"$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" || die "run --no-guests failed"
-	rm -f "$STATE/tp.in"
-	mkfifo "$STATE/tp.in"
-	dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --file-prefix="mvt$$" \
-		--vdev="net_virtio_user0,path=$STATE/vm0.vhost,mac=52:54:00:4d:56:01,queues=1" \
-		--vdev="net_virtio_user1,path=$STATE/vm1.vhost,mac=52:54:00:4d:56:02,queues=1" \
-		-- -i --eth-peer=0,52:54:00:4d:56:02 --eth-peer=1,52:54:00:4d:56:01 "$@" \
-		<"$STATE/tp.in" >"$STATE/testpmd.log" 2>&1 &
-	tp=$!
-	exec 3>"$STATE/tp.in"
-	trap 'exec 3>&-; kill $tp 2>/dev/null; wait $tp 2>/dev/null; cleanup' EXIT
-
-	wait_for 60 grep -q 'testpmd>' "$STATE/testpmd.log" || die "$label: testpmd did not start"
+	trap 'exec 3>&-; kill $testpmd 2>/dev/null; wait $testpmd 2>/dev/null; cleanup' EXIT
+	testpmd_start 3 "$STATE/tp" - --vdev="net_virtio_user0,path=$STATE/vm0.vhost,mac=$(mac_of 0),queues=1" \
+		--vdev="net_virtio_user1,path=$STATE/vm1.vhost,mac=$(mac_of 1),queues=1" \
+		-- -i --eth-peer=0,"$(mac_of 1)" --eth-peer=1,"$(mac_of 0)" "$@" || die "$label: testpmd did not start"
 	echo "set fwd rxonly" >&3
 	echo "start tx_first 4" >&3
-	wait_for 60 both_received || die "$label: frames did not come through: $(tail -20 "$STATE/testpmd.log")"
+	wait_for 60 both_received || die "$label: frames did not come through: $(tail -20 "$STATE/tp.log")"
 	echo "stop" >&3
-	# The final figures, then quit: testpmd's output to a file is buffered, so
-	# it is complete only once testpmd has exited.
+	# The final figures, then quit: its output is complete once it has exited.
 	echo "show port stats all" >&3
-	echo "quit" >&3
-	wait_for 60 grep -q 'Bye' "$STATE/testpmd.log" || die "$label: testpmd did not quit"
-	exec 3>&-
-	wait $tp 2>/dev/null
+	testpmd_quit 3 "$STATE/tp" $testpmd || die "$label: testpmd did not quit"
 	trap cleanup EXIT
 	snap
 	for p in 0 1; do
 		q=$((1 - p))
-		tx=$(port_stat $p TX-packets)
-		rx=$(port_stat $q RX-packets)
+		tx=$(port_stat "$STATE/tp.log" $p TX-packets)
+		rx=$(port_stat "$STATE/tp.log" $q RX-packets)
 		say "$label: port $p sent $tx, port $q received $rx"
 		[ "$tx" -eq $N ] || die "$label: port $p sent $tx, expected $N"
 		[ "$rx" -eq $N ] || die "$label: port $q received $rx, expected $N"

@@ -7,7 +7,6 @@
 #   is reachable again.
 TEST_NAME=faults
 . "$(dirname "$0")/lib.sh"
-pid_of() { sed -n "s/^$1 .*$2=\([0-9]*\).*/\1/p" "$STATE/status"; }
 
 "$MV" run --detach --timeout 300 >/dev/null || die "run failed"
 "$MV" exec vm1 -- ping -c 1 -W 5 192.168.1.1 >/dev/null || die "vm1 not reachable at start"
@@ -34,7 +33,7 @@ snap
 # QEMU of vm2 dies: restarted; its VMM is the same process throughout.
 vmm2=$(pid_of vm2 vmm)
 kill -9 "$(pid_of vm2 qemu)"
-back_up() { [ "$(sed -n 's/^vm2 state=\([a-z]*\).*/\1/p' "$STATE/status")" = up ]; }
+back_up() { [ "$(state_of vm2)" = up ]; }
 wait_for 10 sh -c "! grep -q '^vm2 state=up' '$STATE/status'" || die "vm2's QEMU death went unnoticed"
 wait_for 120 back_up || die "vm2 did not come back: $(cat "$STATE/status")"
 [ "$(pid_of vm2 vmm)" = "$vmm2" ] || die "vm2's VMM changed when its QEMU died"

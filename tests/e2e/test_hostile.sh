@@ -6,11 +6,11 @@
 TEST_NAME=hostile
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
-M0=52:54:00:4d:56:01
-M1=52:54:00:4d:56:02
+M0=$(mac_of 0)
+M1=$(mac_of 1)
 
 "$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run failed"
-vmm0=$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
+vmm0=$(pid_of vm0 vmm)
 
 "$HF" badmem "$STATE/vm0.vhost" || die "bad SET_MEM_TABLE was not handled as it must be"
 snap
@@ -27,7 +27,7 @@ wait_for 30 stopped || die "the looping chain did not stop the TX queue: $(cat "
 # vm0's RX queue and the link still work: vm1 sends 5 frames to vm0.
 "$HF" send "$STATE/vm1.vhost" $M1 $M0 5 || die "sender failed"
 wait "$looper" || die "vm0 stopped receiving after its TX queue was stopped: $(cat "$STATE/loop.out")"
-[ "$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")" = "$vmm0" ] || die "VMM vm0 was restarted"
+[ "$(pid_of vm0 vmm)" = "$vmm0" ] || die "VMM vm0 was restarted"
 snap
 [ "$(stat_of "link vm1->vm0" up)" = 1 ] || die "link went down"
 say "PASS"

@@ -16,10 +16,6 @@ lvd=
 logd=
 added_group=
 
-skip() {
-	say "SKIP: $*"
-	exit 77
-}
 virsh_() { virsh -q -c "$URI" "$@"; }
 # A child of ours that has exited but is not reaped yet counts as gone.
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
@@ -156,7 +152,7 @@ cat "$STATE/stats.out"
 
 # vm1's VMM dies: the supervisor restarts it and libvirt's QEMU reconnects
 # (<reconnect enabled='yes'/>), without libvirt doing anything.
-vmm=$(sed -n 's/^vm1 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status.out")
+vmm=$(pid_of vm1 vmm)
 kill -9 "$vmm"
 reconnected() {
 	snap

@@ -18,8 +18,7 @@ start=$(date +%s)
 up=$(($(date +%s) - start))
 [ "$(grep -c 'state=up' "$STATE/status")" -eq $n ] || die "not all $n up: $(cat "$STATE/status")"
 
-# Defaults (multivm.ini(5)): VM i is 192.168.1.(i+1), MAC 52:54:00:4d:56:(i+1).
-mac_of() { printf '52:54:00:4d:56:%02x' $(($1 + 1)); }
+# Defaults (multivm.ini(5)): VM i is 192.168.1.(i+1), MAC 52:54:00:4d:56:(i+1) (mac_of).
 
 for i in $(seq 0 $((n - 1))); do
 	others=$(seq 1 $n | grep -vx $((i + 1)) | sed 's/^/192.168.1./' | tr '\n' ' ')

@@ -19,7 +19,7 @@ start=$(date +%s%N)
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$(grep -c 'state=up' "$STATE/status")" -eq 64 ] || die "not all 64 up: $(cat "$STATE/status")"
 kib=0
-for p in $(cat "$STATE/supervisor.pid") $(sed -n 's/.*vmm=\([0-9]*\).*/\1/p' "$STATE/status"); do
+for p in $(cat "$STATE/supervisor.pid") $(status_field vmm); do
 	k=$(awk '/^Pss:/ { print $2 }' /proc/$p/smaps_rollup)
 	kib=$((kib + k))
 done

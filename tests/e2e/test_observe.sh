@@ -11,8 +11,8 @@ TEST_NAME=observe
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
 command -v python3 >/dev/null || die "python3 missing (apt-get install python3)"
 command -v tmux >/dev/null || die "tmux missing (apt-get install tmux)"
-M0=52:54:00:4d:56:01
-M1=52:54:00:4d:56:02
+M0=$(mac_of 0)
+M1=$(mac_of 1)
 T=mvo$$
 export TMUX_TMPDIR="$STATE"
 traffic=

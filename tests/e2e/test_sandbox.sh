@@ -28,7 +28,7 @@ echo "$control" | grep -qx "close-badf -1 $EBADF" && echo "$control" | grep -qx 
 	die "injection into an unsandboxed process gave: $control"
 
 "$MV" run --detach --no-guests "$(dirname "$0")/configs/pair.ini" >/dev/null || die "run failed"
-vmm=$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
+vmm=$(pid_of vm0 vmm)
 grep -q '^Seccomp:[[:space:]]*2$' /proc/$vmm/status || die "VMM $vmm is not in seccomp filter mode"
 
 got=$("$SI" "$vmm" close-badf openat socket execve mmap-exec stat-path 2>&1) || die "sysinject failed on VMM $vmm: $got"
@@ -43,7 +43,7 @@ expect "mmap-exec -1 $EPERM" "an executable mapping was not refused"
 expect "stat-path -1 $EPERM" "stat of a path was not refused"
 
 # Still the same VMM, still forwarding.
-[ "$(sed -n 's/^vm0 .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")" = "$vmm" ] || die "VMM vm0 was restarted"
+[ "$(pid_of vm0 vmm)" = "$vmm" ] || die "VMM vm0 was restarted"
 "$HF" send "$STATE/vm0.vhost" 52:54:00:4d:56:01 52:54:00:4d:56:02 5 || die "sending through vm0 failed"
 crossed() { snap; [ "$(stat_of "link vm0->vm1" frames)" -eq 5 ]; }
 wait_for 30 crossed || die "frames did not cross after the refused calls: $(cat "$STATE/stats.out")"

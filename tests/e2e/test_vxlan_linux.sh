@@ -13,7 +13,6 @@ NS=mvx$$
 VH=mvxh$$
 VN=mvxn$$
 NET=10.231.14
-skip() { say "SKIP: $*"; exit 77; }
 command -v tcpdump >/dev/null || die "tcpdump missing (scripts/deps.sh installs it)"
 ip netns add $NS 2>/dev/null || skip "cannot create a network namespace here"
 trap 'cleanup_net; cleanup' EXIT
@@ -51,7 +50,7 @@ CONF
 "$MV" status >"$STATE/status.out"
 grep -q '^uplink state=up vmm=[1-9][0-9]* qemu=0 .* guest=tunnel$' "$STATE/status.out" ||
 	die "tunnel status: $(cat "$STATE/status.out")"
-tpid=$(sed -n 's/^uplink .*vmm=\([0-9]*\).*/\1/p' "$STATE/status.out")
+tpid=$(pid_of uplink vmm)
 grep -q '^Seccomp:[[:space:]]*2$' /proc/$tpid/status || die "the tunnel process is not sandboxed"
 grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$tpid/status || die "the tunnel process can gain privileges"
 if [ "$(id -u)" -eq 0 ]; then

@@ -15,50 +15,14 @@ VN=mvpn$$
 NET=10.231.15
 SB=$(mktemp -d /tmp/mvtb.XXXXXX)
 N=300
-skip() { say "SKIP: $*"; exit 77; }
 ip netns add $NS 2>/dev/null || skip "cannot create a network namespace here"
-trap 'cleanup_b; cleanup' EXIT
-nsx() { ip netns exec $NS "$@"; }
-cleanup_b() {
-	nsx "$MV" -S "$SB" stop --timeout 30 >/dev/null 2>&1
-	[ -f "$SB/supervisor.pid" ] && kill -9 "$(cat "$SB/supervisor.pid")" 2>/dev/null
-	rm -rf "$SB"
-	ip link del $VH 2>/dev/null
-	ip netns del $NS 2>/dev/null
-}
+trap 'vxlan_systems_stop $NS "$STATE" "$SB"; rm -rf "$SB"; ip link del $VH 2>/dev/null; ip netns del $NS 2>/dev/null; cleanup' EXIT
 netns_veth $NS $VH $VN $NET || skip "no veth pairs here"
 
-A0=52:54:00:4d:56:01
-A1=52:54:00:4d:56:02
+A0=$(mac_of 0)
+A1=$(mac_of 1)
 B0=52:54:00:4d:57:01
-cat >"$STATE/a.ini" <<CONF
-[system]
-addressing = manual
-[vm vm0]
-[vm vm1]
-[tunnel ta]
-local = $NET.1
-remote = $NET.2
-vni = 7
-[links]
-mesh = yes
-vm0 = ta
-vm1 = ta
-CONF
-cat >"$SB/b.ini" <<CONF
-[system]
-addressing = manual
-[vm b0]
-mac = $B0
-[tunnel tb]
-local = $NET.2
-remote = $NET.1
-vni = 7
-[links]
-b0 = tb
-CONF
-"$MV" run --detach --no-guests "$STATE/a.ini" >/dev/null || die "system A did not start"
-nsx "$MV" -S "$SB" run --detach --no-guests "$SB/b.ini" >/dev/null || die "system B did not start"
+vxlan_systems $NS $NET 7 "$STATE" "$SB" "vm0 vm1" || die "the two systems did not start"
 
 across() {	# from-socket to-socket src dst
 	out=$("$HOSTILE" pair "$1" "$2" "$3" "$4" $N) || return 1
@@ -78,10 +42,10 @@ for r in queue_full no_link spoofed malformed not_remote bad_header bad_vni bad_
 done
 
 # SIGKILL the tunnel of A: local traffic goes on, the tunnel comes back.
-tpid=$(sed -n 's/^ta .*vmm=\([0-9]*\).*/\1/p' "$STATE/status")
+tpid=$(pid_of ta vmm)
 kill -9 "$tpid"
 across "$STATE/vm0.vhost" "$STATE/vm1.vhost" $A0 $A1 || die "vm0 -> vm1 on A disturbed by the tunnel's death: $out"
-restarted() { p=$(sed -n 's/^ta .*vmm=\([0-9]*\).*/\1/p' "$STATE/status"); [ -n "$p" ] && [ "$p" -gt 0 ] && [ "$p" != "$tpid" ]; }
+restarted() { p=$(pid_of ta vmm); [ -n "$p" ] && [ "$p" -gt 0 ] && [ "$p" != "$tpid" ]; }
 wait_for 30 restarted || die "tunnel ta not restarted: $(cat "$STATE/status")"
 # vmm= shows a pid only once the tunnel said it is ready (--ready-fd).
 wait_for 10 grep -q '^ta state=up ' "$STATE/status" || die "restarted tunnel did not come up: $(cat "$STATE/status")"
