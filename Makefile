@@ -84,8 +84,12 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(LIBSRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-e2e: all asan $(BUILD)/tools/hostile_frontend $(BUILD)/tools/sysinject
-	sh tests/run-e2e.sh $(BUILD)
+# make e2e T="ping dpdk" BUILDS=plain: only tests/e2e/test_ping.sh and
+# test_dpdk.sh, only against the plain build (BUILDS=plain|asan|both).
+T      ?=
+BUILDS ?= both
+e2e: all $(if $(filter plain,$(BUILDS)),,asan) $(BUILD)/tools/hostile_frontend $(BUILD)/tools/sysinject
+	BUILDS=$(BUILDS) sh tests/run-e2e.sh $(BUILD) $(T)
 
 test: deps
 	$(MAKE) unit
