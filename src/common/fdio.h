@@ -1,5 +1,5 @@
 /* Small fd operations shared by the VMM's rooms, in the exact form its
- * seccomp filter allows (src/vmm/sandbox.c): no path lookups. */
+ * seccomp filter allows (src/node/sandbox.c): no path lookups. */
 #ifndef MULTIVM_FDIO_H
 #define MULTIVM_FDIO_H
 

@@ -346,6 +346,7 @@ static int setup(struct node *n, const struct node_args *a)
 	v->vu.kick_retire_ctx = v;
 	v->kick_reg[0] = v->kick_reg[1] = -1;
 	v->vu.offered = VU_FEATURES | VU_NET_FEATURES | (a->vmm.offloads ? VU_OFFLOAD_FEATURES : 0);
+	v->vu.mtu = a->vmm.mtu;
 	memcpy(v->net.mac, a->vmm.mac, ETH_ALEN);
 	v->net.mtu = a->vmm.mtu;
 	v->net.links = n->links;

@@ -43,6 +43,30 @@ static int violation(struct vu_dev *d, const char *fmt, ...)
 	return -1;
 }
 
+static const char *const request_names[] = {
+#define VU_NAME(name, n) [n] = #name,
+	VU_REQUESTS(VU_NAME)
+#undef VU_NAME
+};
+
+const char *vu_request_name(uint32_t req)
+{
+	return req < sizeof(request_names) / sizeof(request_names[0]) ? request_names[req] : NULL;
+}
+
+/* How a message names a request: by name, or "request N" for a number of
+ * none (a hostile frontend may send any). */
+static const char *req_str(uint32_t req, char *buf, size_t len)
+{
+	const char *name = vu_request_name(req);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "request %u", req);
+	return buf;
+}
+#define RQ(req) req_str((req), (char[24]){ 0 }, 24)
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -193,7 +217,7 @@ static int send_reply(struct vu_dev *d, uint32_t req, const void *payload, uint3
 	memcpy(out, hdr, sizeof(hdr));
 	memcpy(out + VU_HDR_SIZE, payload, size);
 	if (send(d->fd, out, VU_HDR_SIZE + size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(VU_HDR_SIZE + size))
-		return violation(d, "cannot send reply to request %u: %s", req, strerror(errno));
+		return violation(d, "cannot send the reply to %s: %s", RQ(req), strerror(errno));
 	return 0;
 }
 
@@ -205,7 +229,7 @@ static int reply_u64(struct vu_dev *d, uint32_t req, uint64_t v)
 static int get_u64(struct vu_dev *d, const struct vu_msg *m, uint64_t *v)
 {
 	if (m->size != sizeof(*v))
-		return violation(d, "request %u: bad size %u", m->req, m->size);
+		return violation(d, "%s: bad size %u", RQ(m->req), m->size);
 	memcpy(v, m->p, sizeof(*v));
 	return 0;
 }
@@ -214,12 +238,12 @@ static int get_u64(struct vu_dev *d, const struct vu_msg *m, uint64_t *v)
 static struct vu_ring *ring_state(struct vu_dev *d, const struct vu_msg *m, struct vring_state_msg *s)
 {
 	if (m->size != sizeof(*s)) {
-		violation(d, "request %u: bad size %u", m->req, m->size);
+		violation(d, "%s: bad size %u", RQ(m->req), m->size);
 		return NULL;
 	}
 	memcpy(s, m->p, sizeof(*s));
 	if (s->index >= VU_NRINGS) {
-		violation(d, "request %u: bad ring %u", m->req, s->index);
+		violation(d, "%s: bad ring %u", RQ(m->req), s->index);
 		return NULL;
 	}
 	return &d->ring[s->index];
@@ -237,9 +261,9 @@ static int ring_fd(struct vu_dev *d, struct vu_msg *m, int *fd)
 		return -1;
 	idx = v & VU_VRING_IDX_MASK;
 	if (idx >= VU_NRINGS || (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD_MASK)))
-		return violation(d, "request %u: bad ring %d", m->req, idx);
+		return violation(d, "%s: bad ring %d", RQ(m->req), idx);
 	if ((v & VU_VRING_NOFD_MASK) ? m->nfds != 0 : m->nfds != 1)
-		return violation(d, "request %u: fd flag and %d fds disagree", m->req, m->nfds);
+		return violation(d, "%s: fd flag and %d fds disagree", RQ(m->req), m->nfds);
 	*fd = -1;
 	if (m->nfds) {
 		*fd = m->fds[0];
@@ -473,6 +497,22 @@ static int set_vring_enable(struct vu_dev *d, struct vu_msg *m)
 	return 0;
 }
 
+/* QEMU tells the MTU it put in the NIC's config space (host_mtu): it
+ * must be the one this VMM sizes frames by, or every frame of a size
+ * between the two would be dropped as malformed. Refusing it fails the
+ * NIC's start-up in QEMU with a message instead. */
+static int net_set_mtu(struct vu_dev *d, struct vu_msg *m)
+{
+	uint64_t v = 0;	/* set by get_u64 (the sanitizer build cannot tell) */
+
+	if (get_u64(d, m, &v) < 0)
+		return -1;
+	if (d->mtu && v != d->mtu)
+		return violation(d, "NET_SET_MTU: the frontend set MTU %llu, this VM's mtu is %u",
+				 (unsigned long long)v, d->mtu);
+	return 0;
+}
+
 /* The requests we serve. Any other was never offered: it ends the session.
  * fds: the message may carry fds. replies: it answers with its own reply
  * (never with a REPLY_ACK one). */
@@ -496,6 +536,7 @@ static const struct vu_request_def {
 	[VU_SET_PROTOCOL_FEATURES] = { set_protocol_features, false, false },
 	[VU_GET_QUEUE_NUM] = { get_queue_num, false, true },
 	[VU_SET_VRING_ENABLE] = { set_vring_enable, false, false },
+	[VU_NET_SET_MTU] = { net_set_mtu, false, false },
 };
 
 static const struct vu_request_def *request_def(uint32_t req)
@@ -511,11 +552,11 @@ int vu_handle(struct vu_dev *d, uint32_t req, uint32_t flags, const uint8_t *pay
 	int rc;
 
 	if ((flags & VU_FLAG_VERSION_MASK) != VU_FLAG_VERSION || (flags & VU_FLAG_REPLY))
-		return violation(d, "request %u: bad flags 0x%x", req, flags);
+		return violation(d, "%s: bad flags 0x%x", RQ(req), flags);
 	if (nfds && !(def && def->fds))
-		rc = violation(d, "request %u: unexpected fds", req);
+		rc = violation(d, "%s: unexpected fds", RQ(req));
 	else if (!def)
-		rc = violation(d, "request %u: not supported (never offered)", req);
+		rc = violation(d, "%s: not supported (never offered)", RQ(req));
 	else
 		rc = def->handle(d, &m);
 	if ((flags & VU_FLAG_NEED_REPLY) && !(def && def->replies) &&
@@ -568,7 +609,7 @@ int vu_receive(struct vu_dev *d)
 		if (d->have >= VU_HDR_SIZE) {
 			memcpy(hdr, d->buf, sizeof(hdr));
 			if (hdr[2] > VU_MAX_PAYLOAD)
-				return violation(d, "request %u: payload of %u bytes", hdr[0], hdr[2]);
+				return violation(d, "%s: payload of %u bytes", RQ(hdr[0]), hdr[2]);
 			want += hdr[2];
 		}
 		if (d->have >= VU_HDR_SIZE && d->have == want) {

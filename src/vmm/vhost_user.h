@@ -19,28 +19,25 @@
 #define VU_HDR_SIZE 12
 #define VU_MAX_PAYLOAD 512	/* larger than any message we accept */
 
+/* The front-end requests this backend knows, by number
+ * (docs/interop/vhost-user.rst): one list for the enum and the names in
+ * every message about them. */
+#define VU_REQUESTS(X) \
+	X(GET_FEATURES, 1) X(SET_FEATURES, 2) X(SET_OWNER, 3) X(RESET_OWNER, 4) \
+	X(SET_MEM_TABLE, 5) X(SET_LOG_BASE, 6) X(SET_LOG_FD, 7) X(SET_VRING_NUM, 8) \
+	X(SET_VRING_ADDR, 9) X(SET_VRING_BASE, 10) X(GET_VRING_BASE, 11) X(SET_VRING_KICK, 12) \
+	X(SET_VRING_CALL, 13) X(SET_VRING_ERR, 14) X(GET_PROTOCOL_FEATURES, 15) \
+	X(SET_PROTOCOL_FEATURES, 16) X(GET_QUEUE_NUM, 17) X(SET_VRING_ENABLE, 18) X(SEND_RARP, 19) \
+	X(NET_SET_MTU, 20)
+
 enum vu_request {
-	VU_GET_FEATURES = 1,
-	VU_SET_FEATURES = 2,
-	VU_SET_OWNER = 3,
-	VU_RESET_OWNER = 4,
-	VU_SET_MEM_TABLE = 5,
-	VU_SET_LOG_BASE = 6,
-	VU_SET_LOG_FD = 7,
-	VU_SET_VRING_NUM = 8,
-	VU_SET_VRING_ADDR = 9,
-	VU_SET_VRING_BASE = 10,
-	VU_GET_VRING_BASE = 11,
-	VU_SET_VRING_KICK = 12,
-	VU_SET_VRING_CALL = 13,
-	VU_SET_VRING_ERR = 14,
-	VU_GET_PROTOCOL_FEATURES = 15,
-	VU_SET_PROTOCOL_FEATURES = 16,
-	VU_GET_QUEUE_NUM = 17,
-	VU_SET_VRING_ENABLE = 18,
-	VU_SEND_RARP = 19,
-	VU_NET_SET_MTU = 20,
+#define VU_ENUM(name, n) VU_##name = n,
+	VU_REQUESTS(VU_ENUM)
+#undef VU_ENUM
 };
+
+/* "SET_VRING_NUM" for a request of the list, NULL for any other number. */
+const char *vu_request_name(uint32_t req);
 
 #define VU_FLAG_VERSION		0x1
 #define VU_FLAG_REPLY		0x4
@@ -63,6 +60,7 @@ enum vu_request {
 
 #define VU_PROTOCOL_F_MQ	0
 #define VU_PROTOCOL_F_REPLY_ACK	3
+#define VU_PROTOCOL_F_NET_MTU	4
 
 #define VU_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
 		     (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
@@ -74,7 +72,8 @@ enum vu_request {
 			     (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) | \
 			     (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_HOST_TSO4) | \
 			     (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN))
-#define VU_PROTOCOL_FEATURES ((1ULL << VU_PROTOCOL_F_MQ) | (1ULL << VU_PROTOCOL_F_REPLY_ACK))
+#define VU_PROTOCOL_FEATURES ((1ULL << VU_PROTOCOL_F_MQ) | (1ULL << VU_PROTOCOL_F_REPLY_ACK) | \
+			      (1ULL << VU_PROTOCOL_F_NET_MTU))
 
 struct vu_ring {
 	struct virtq vq;	/* num == 0 until the ring can run */
@@ -90,6 +89,7 @@ struct vu_ring {
 struct vu_dev {
 	int fd;			/* connection, -1 when none */
 	uint64_t offered;	/* virtio features offered: VU_FEATURES by default */
+	unsigned mtu;		/* the NIC's (config): NET_SET_MTU must say the same; 0: any */
 	uint64_t features;	/* acked virtio features */
 	uint64_t protocol_features;
 	struct memmap mem;

@@ -299,7 +299,7 @@ static void reconnect(void)
 
 static void test_unserved_requests(void **state)
 {
-	static const uint32_t reqs[] = { 0, VU_SET_LOG_BASE, VU_SET_LOG_FD, VU_SEND_RARP, VU_NET_SET_MTU, 40, UINT32_MAX };
+	static const uint32_t reqs[] = { 0, VU_SET_LOG_BASE, VU_SET_LOG_FD, VU_SEND_RARP, 40, UINT32_MAX };
 	char want[64];
 	uint64_t v;
 	unsigned i;
@@ -308,17 +308,42 @@ static void test_unserved_requests(void **state)
 		reconnect();
 		v = 0;
 		send_msg(reqs[i], VU_FLAG_VERSION, &v, sizeof(v), NULL, 0);
-		snprintf(want, sizeof(want), "request %u: not supported (never offered)", reqs[i]);
+		/* Named from the one list where there is a name. */
+		if (vu_request_name(reqs[i]))
+			snprintf(want, sizeof(want), "%s: not supported (never offered)", vu_request_name(reqs[i]));
+		else
+			snprintf(want, sizeof(want), "request %u: not supported (never offered)", reqs[i]);
 		expect_refused(want);
 	}
 	reconnect();
 	v = VU_RX | 0x100;	/* "no fd" ... */
 	send_msg(VU_SET_VRING_CALL, VU_FLAG_VERSION, &v, sizeof(v), &memfd, 1);	/* ... and one */
-	expect_refused("request 13: fd flag and 1 fds disagree");
+	expect_refused("SET_VRING_CALL: fd flag and 1 fds disagree");
 	reconnect();
 	v = VU_RX | 0x200;
 	send_msg(VU_SET_VRING_ERR, VU_FLAG_VERSION, &v, sizeof(v), NULL, 0);
-	expect_refused("request 14: bad ring 0");
+	expect_refused("SET_VRING_ERR: bad ring 0");
+	assert_string_equal(vu_request_name(VU_SET_LOG_FD), "SET_LOG_FD");
+	assert_null(vu_request_name(0));
+	assert_null(vu_request_name(21));
+}
+
+/* NET_SET_MTU: what QEMU put in config space must be the VM's mtu; a
+ * refusal is acknowledged as a failure first, so QEMU says why. */
+static void test_net_mtu(void **state)
+{
+	uint64_t v = 1500;
+
+	d.mtu = 1500;
+	send_u64(VU_SET_PROTOCOL_FEATURES, (1ULL << VU_PROTOCOL_F_REPLY_ACK) | (1ULL << VU_PROTOCOL_F_NET_MTU), NULL, 0);
+	send_msg(VU_NET_SET_MTU, VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, &v, sizeof(v), NULL, 0);
+	assert_int_equal(vu_receive(&d), 0);
+	assert_int_equal(reply_u64(VU_NET_SET_MTU), 0);
+	v = 9000;
+	send_msg(VU_NET_SET_MTU, VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, &v, sizeof(v), NULL, 0);
+	expect_refused("NET_SET_MTU: the frontend set MTU 9000, this VM's mtu is 1500");
+	assert_int_not_equal(reply_u64(VU_NET_SET_MTU), 0);
+	d.mtu = 0;
 }
 
 static void test_mem_overlap(void **state)
@@ -407,7 +432,7 @@ static void test_vring_num_bad(void **state)
 static void test_vring_index_bad(void **state)
 {
 	send_state(VU_SET_VRING_NUM, 2, 256);
-	expect_refused("request 8: bad ring 2");
+	expect_refused("SET_VRING_NUM: bad ring 2");
 }
 
 static void test_ring_outside_memory(void **state)
@@ -561,7 +586,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_queries), T(test_happy_path), T(test_reply_ack_failure), T(test_split_message),
-		T(test_peer_close), T(test_unserved_requests), T(test_unoffered_feature), T(test_offloads_offered), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
+		T(test_peer_close), T(test_unserved_requests), T(test_net_mtu), T(test_unoffered_feature), T(test_offloads_offered), T(test_legacy_driver_refused), T(test_bad_flags), T(test_oversized_payload),
 		T(test_log_base), T(test_mem_overlap), T(test_mem_zero_huge_beyond), T(test_mem_fd_count),
 		T(test_mem_fewer_fds), T(test_mem_no_regions), T(test_mem_nine_regions), T(test_too_many_fds), T(test_vring_num_bad),
 		T(test_vring_index_bad), T(test_ring_outside_memory), T(test_repeats_do_not_leak),
