@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/stats.h"
 #include "link/link.h"
@@ -45,8 +46,41 @@ uint8_t *link_rec_put(uint8_t *slot, const struct vnet_meta *m);
  * a receiver taking every offload may get, plain frames of at most
  * max_plain bytes: DROP_MALFORMED if not (a descriptor of another shape
  * is also counted in l's errors). Each record taken is ended with
- * link_rec_end, or given back with link_rec_keep (to be taken again). */
-bool link_rec_next(struct link *l, struct link_rec *r, uint32_t max_plain);
+ * link_rec_end, or given back with link_rec_keep (to be taken again).
+ * Inline: it is on every frame's path, and the compiler keeps r's fields
+ * in registers where the caller lets it. */
+static inline bool link_rec_next(struct link *l, struct link_rec *r, uint32_t max_plain)
+{
+	struct vq_chain c;
+	const uint8_t *rec;
+
+	if (vq_pop(&l->rxq, &c) <= 0)
+		return false;
+	r->head = c.head;
+	/* One device-readable descriptor per frame. */
+	if (c.nin || c.nout != 1 || c.out_len < LINK_META_LEN + LINK_MIN_FRAME ||
+	    c.out_len > LINK_META_LEN + LINK_MAX_FRAME) {
+		STAT_ADD(l->st->errors, 1);
+		r->why = DROP_MALFORMED;
+		return true;
+	}
+	rec = c.seg[0].p;
+	r->frame = rec + LINK_META_LEN;
+	r->len = c.out_len - LINK_META_LEN;
+	memcpy(&r->h, rec, sizeof(r->h));
+	r->plain = !r->h.flags && !r->h.gso_type;
+	if (r->plain) {
+		r->checked = LINK_REC_ADDRS;
+		memcpy(r->peek, r->frame, LINK_REC_ADDRS);
+		r->why = r->len > max_plain ? DROP_MALFORMED : DROP_NONE;
+		memset(&r->m, 0, sizeof(r->m));
+		return true;
+	}
+	r->checked = r->h.gso_type ? (r->len < VNET_PEEK ? r->len : VNET_PEEK) : LINK_REC_ADDRS;
+	memcpy(r->peek, r->frame, r->checked);
+	r->why = vnet_check(&r->h, r->peek, r->len, VNET_CAP_ALL, max_plain, &r->m) < 0 ? DROP_MALFORMED : DROP_NONE;
+	return true;
+}
 
 static inline void link_rec_end(struct link *l, const struct link_rec *r)
 {
