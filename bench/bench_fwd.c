@@ -7,7 +7,11 @@
  * reads: each frame is copied into vm0's ring twice, eth0 and the link,
  * and once into vm1's). The three take turns, ROUNDS times each, and the
  * best round of each is reported: on a shared machine the others' load
- * only ever makes a round slower. Usage: bench_fwd [SECONDS [ROUNDS]] */
+ * only ever makes a round slower. Usage: bench_fwd [SECONDS [ROUNDS]]
+ *
+ * FWD_ITERS=N SIZE [CAPTURE]: exactly N*64 batches of SIZE-byte frames,
+ * one way (none, off or on; default off): a fixed amount of work for
+ * counting instructions (valgrind --tool=callgrind), not for timing. */
 #include <stdio.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -59,6 +63,7 @@ static int run(uint32_t len, double secs, enum capture cap, struct result *best)
 	uint8_t *ma = NULL, *mb = NULL;
 	double t0, t;
 	uint64_t frames;
+	long iters = getenv("FWD_ITERS") ? atol(getenv("FWD_ITERS")) : 0;
 	int rc = 0;
 
 	if (link_pair(&la, &lb, GM_QN, mac_a, mac_b) < 0) {
@@ -92,7 +97,7 @@ static int run(uint32_t len, double secs, enum capture cap, struct result *best)
 		if (cap == CAP_ON &&	/* as the capture command's heartbeat does */
 		    (capr_renew(&ra, getpid(), (uint64_t)(t * 1e9)) < 0 || capr_renew(&rb, getpid(), (uint64_t)(t * 1e9)) < 0))
 			abort();
-	} while (t - t0 < secs);
+	} while (iters ? --iters > 0 : t - t0 < secs);
 	frames = b.st.guest_rx_frames;
 	if (!best->frames || frames / (t - t0) > best->frames / best->secs)
 		*best = (struct result){ t - t0, frames, a.st.link[0].kicks_sent,
@@ -120,6 +125,17 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3, k, rc = 0;
 	unsigned i, c;
+
+	if (getenv("FWD_ITERS")) {	/* fixed work: SIZE [CAPTURE] */
+		struct result r = { 0 };
+		uint32_t size = argc > 1 ? (uint32_t)atoi(argv[1]) : 64;
+
+		c = argc > 2 && !strcmp(argv[2], "none") ? CAP_NONE : argc > 2 && !strcmp(argv[2], "on") ? CAP_ON : CAP_OFF;
+		rc = run(size, 0, c, &r);
+		printf("bench_fwd: frame=%4u B  capture=%-4s  %llu frames\n", size, cap_name[c],
+		       (unsigned long long)r.frames);
+		return rc;
+	}
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct result best[3] = { { 0 } };
