@@ -32,7 +32,7 @@ struct cfg_vm {
 	enum cfg_restart restart;	/* what to do when its QEMU exits */
 	bool external;			/* guest = external: VMM only, another frontend connects */
 	bool offloads;			/* checksum and TCP segmentation offloads offered to the guest */
-	unsigned mtu;			/* eth0's MTU, 68..9000 */
+	unsigned mtu;			/* eth0's MTU, MV_MTU_MIN..MV_MTU_MAX */
 	int offloads_line, mtu_line;	/* 0: [system]'s value */
 	/* cpuset: the host CPUs its QEMU and VMM may run on, bit i for CPU i;
 	 * cpuset_line 0: not given, the scheduler places them anywhere. */
@@ -43,7 +43,7 @@ struct cfg_vm {
 	bool tunnel;
 	uint32_t tun_local, tun_remote;	/* IPv4, host byte order */
 	uint32_t tun_vni;		/* 0..2^24-1 */
-	unsigned tun_port;		/* UDP, default 4789 */
+	unsigned tun_port;		/* UDP, default MV_VXLAN_PORT */
 	int tun_port_line;
 	int line;			/* line of its [vm NAME] header */
 	int passthrough_line;
@@ -71,7 +71,7 @@ struct config {
 	int user_line;			/* 0: the default */
 	uint64_t log_max;		/* bytes per log file before it is rotated */
 	bool offloads;			/* default of every VM's offloads: yes */
-	unsigned mtu;			/* default of every VM's mtu: 1500 */
+	unsigned mtu;			/* default of every VM's mtu: MV_MTU_DEFAULT */
 	unsigned nvms;
 	struct cfg_vm vm[MV_NODES_MAX];
 	unsigned nlinks;

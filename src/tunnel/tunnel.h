@@ -12,7 +12,7 @@
  *    linked VM with that MAC (none: no_link).
  *  - from a linked VM: one link record (docs/link-format.md, version 2)
  *    whose offload metadata checks as a VMM receiver checks it, for a
- *    receiver of MTU 1500 that takes no offloads: a plain frame of
+ *    receiver of the default MTU that takes no offloads: a plain frame of
  *    14..1518 bytes, or a TSO / partial-checksum frame (malformed
  *    otherwise, and for TSO whose segments would exceed 1518 bytes);
  *    its source is that VM's MAC (spoofed); unicast to a VM of this

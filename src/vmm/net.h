@@ -25,7 +25,7 @@
 #define NET_HDR_NUM_BUFFERS	10	/* its le16 num_buffers */
 #define NET_ETH_ADDRS	(2 * ETH_ALEN)	/* destination and source: read once, checked, copied over */
 #define NET_MIN_FRAME	ETH_HLEN
-#define NET_MAX_FRAME	1518	/* without GSO at the default MTU 1500: + Ethernet header + one VLAN tag */
+#define NET_MAX_FRAME	VNET_MAX_PLAIN(MV_MTU_DEFAULT)	/* without GSO at the default MTU */
 #define NET_BATCH	64	/* chains per queue per pass */
 #define NET_RX_MAX_BUFS	64	/* guest RX buffers one frame may take (MRG_RXBUF) */
 
@@ -51,7 +51,7 @@ struct net {
 	 * or segmented here), whether a frame may span RX buffers. */
 	unsigned tx_caps, rx_caps;
 	bool mrg_rxbuf;
-	unsigned mtu;			/* 0: 1500 */
+	unsigned mtu;			/* 0: MV_MTU_DEFAULT */
 	uint32_t seg_done[MV_NODE_LINKS_MAX];	/* segments of link i's head frame delivered */
 	struct vq_chain rxc[NET_RX_MAX_BUFS];	/* the RX buffers of one frame */
 };
