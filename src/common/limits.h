@@ -15,6 +15,11 @@
 #define MV_NODE_LINKS_MAX	(MV_NODES_MAX - 1)
 #define MV_LINKS_MAX		(MV_NODES_MAX * (MV_NODES_MAX - 1) / 2)
 
+/* A guest interface name (Linux's IFNAMSIZ, with its NUL). */
+#define MV_IFNAME_MAX		16
+/* Guest NICs of a VM for wires, besides eth0 and the passthrough NIC. */
+#define MV_NICS_MAX		8
+
 /* Entries of each link queue (link_queue_size; the link format's Q). */
 #define MV_QSIZE_MIN		64
 #define MV_QSIZE_MAX		4096

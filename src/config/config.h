@@ -15,8 +15,33 @@
 #define CFG_ERR_MAX	512
 #define CFG_CPUS_MAX	1024	/* cpuset: CPUs 0..CFG_CPUS_MAX-1 (the kernel's CPU_SETSIZE) */
 #define CFG_CPUSET_WORDS	(CFG_CPUS_MAX / 64)
+#define CFG_ROUTES_MAX	16	/* route = per VM */
 
 enum cfg_engine { ENGINE_AUTO, ENGINE_KVM, ENGINE_TCG };
+
+/* A guest NIC of its own for one wire end (`vm0:eth1 = vm1:eth1` in
+ * [links]); eth0, the segment's NIC, is not one of these (but for a VM
+ * on no segment, whose eth0 may be a wire end). Its keys sit in the VM's
+ * section, prefixed with its name: `eth1.address = 10.0.1.1/30`. */
+struct cfg_nic {
+	char name[MV_IFNAME_MAX];	/* the guest's interface name */
+	uint8_t mac[6];			/* given, or 52:54:00:4e:<vm index+1>:<nic index+1> */
+	bool has_addr;			/* configured at boot (built-in guest, cloud-init) */
+	uint32_t addr;			/* IPv4, host byte order */
+	unsigned prefix;
+	unsigned mtu;			/* default: the VM's */
+	bool offloads;			/* default: the VM's */
+	int line;			/* where it was first named */
+	int mac_line, addr_line, mtu_line, offloads_line;	/* 0: not given */
+};
+
+/* route = NET/PREFIX via GW, for the built-in guest. */
+struct cfg_route {
+	uint32_t net;			/* IPv4, host byte order, host bits zero */
+	unsigned prefix;
+	uint32_t via;
+	int line;
+};
 enum cfg_restart { RESTART_ALWAYS, RESTART_NEVER };
 
 struct cfg_vm {
@@ -53,11 +78,24 @@ struct cfg_vm {
 	char pci_io[CFG_PATH_MAX];	/* "PORT/SIZE[,...]" */
 	int pci_irq;
 	int pci_mmio_line, pci_io_line, pci_irq_line;
+	/* Wires: a NIC per wire end, in the order of the PCI slots they get
+	 * (the order they were named in), so their names are stable. */
+	struct cfg_nic nic[MV_NICS_MAX];
+	unsigned nnics;
+	bool segment;			/* eth0 is the segment's NIC (no wire named eth0) */
+	char passthrough_name[MV_IFNAME_MAX];	/* the passthrough NIC's, default "eth1" */
+	struct cfg_route route[CFG_ROUTES_MAX];
+	unsigned nroutes;
+	bool ip_forward;		/* the built-in guest forwards IPv4 between its NICs */
 };
 
+/* A link: on the eth0 segment (nic_a = nic_b = -1), or a wire between two
+ * NICs (nic_a, nic_b: indexes in each VM's nic[]; -1 for a tunnel end). */
 struct cfg_link {
 	unsigned a, b;			/* VM indexes, a < b */
 	int line;
+	bool wire;
+	int nic_a, nic_b;
 };
 
 struct config {
