@@ -16,7 +16,7 @@
 #include "common/limits.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 5
+#define STATS_VERSION 6
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -55,6 +55,18 @@ struct link_stats {
 	uint64_t errors;		/* protocol violations by the peer */
 	uint32_t up;			/* 1 while the link queues run */
 	uint32_t pad;
+	char nic[MV_IFNAME_MAX];	/* a wire's: our NIC's name; "": the eth0 segment */
+};
+
+/* A guest NIC of a wire besides eth0 (eth0's are the VM's own fields):
+ * its vhost-user session. Its frames are its wire's link counters. */
+struct nic_stats {
+	char name[MV_IFNAME_MAX];
+	uint32_t vu_connected;
+	uint32_t pad;
+	uint64_t vu_connects, vu_disconnects;
+	uint64_t vu_bad_messages;
+	uint64_t vq_errors;
 };
 
 struct vm_stats {
@@ -85,18 +97,25 @@ struct vm_stats {
 	uint64_t vmm_yields;		/* times it let others on its core run first, frames streaming */
 	uint64_t vmm_sleeps;		/* times it ran out of work and waited for an event */
 	struct link_stats link[MV_NODE_LINKS_MAX];
+	uint32_t nnics;			/* wire NICs besides eth0 */
+	uint32_t pad2;
+	struct nic_stats nic[MV_NICS_MAX];
 };
 
-_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 5)");
-_Static_assert(sizeof(struct link_stats) == 176 && offsetof(struct link_stats, tx_frames) == 32 &&
+_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 6)");
+_Static_assert(sizeof(struct link_stats) == 192 && offsetof(struct link_stats, tx_frames) == 32 &&
 	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 152 &&
-	       offsetof(struct link_stats, up) == 168, "struct link_stats layout (STATS_VERSION 5)");
-_Static_assert(sizeof(struct vm_stats) == 11376 && offsetof(struct vm_stats, name) == 16 &&
+	       offsetof(struct link_stats, up) == 168 && offsetof(struct link_stats, nic) == 176,
+	       "struct link_stats layout (STATS_VERSION 6)");
+_Static_assert(sizeof(struct nic_stats) == 56 && offsetof(struct nic_stats, vu_connects) == 24,
+	       "struct nic_stats layout (STATS_VERSION 6)");
+_Static_assert(sizeof(struct vm_stats) == 288 + 63 * 192 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
 	       offsetof(struct vm_stats, vu_connects) == 176 && offsetof(struct vm_stats, vu_connected) == 208 &&
 	       offsetof(struct vm_stats, tx_offload_frames) == 216 && offsetof(struct vm_stats, csum_completed) == 256 &&
 	       offsetof(struct vm_stats, vmm_busy_ns) == 264 && offsetof(struct vm_stats, vmm_sleeps) == 280 &&
-	       offsetof(struct vm_stats, link) == 288, "struct vm_stats layout (STATS_VERSION 5)");
+	       offsetof(struct vm_stats, link) == 288 && offsetof(struct vm_stats, nic) == 288 + 63 * 192 + 8,
+	       "struct vm_stats layout (STATS_VERSION 6)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

@@ -113,25 +113,37 @@ static bool user_arg(struct node_args *a, const char *s)
 	return true;
 }
 
-/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD; PEERMAC "tunnel": a tunnel link. */
+/* Splits s at ',' into at most max fields (strtok would merge ",," and
+ * accept a trailing ','). Returns the number of fields, max + 1 if there
+ * are more. */
+static int split(char *s, char **f, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		if (n == max)
+			return max + 1;
+		f[n++] = s;
+		s = strchr(s, ',');
+		if (!s)
+			return n;
+		*s++ = 0;
+	}
+}
+
+/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]; PEERMAC "tunnel": a
+ * tunnel link; NIC: the VMM's NIC it belongs to (absent: 0, eth0). */
 static bool link_arg(struct node_link_arg *l, const char *spec)
 {
-	char copy[MV_NAME_MAX + MAC_STR_LEN + 4 * 8], *f[6], *tok;
-	long side;
-	int i = 0;
+	char copy[MV_NAME_MAX + MAC_STR_LEN + 5 * 8], *f[7];
+	long side, nic = 0;
+	int n;
 
 	if (strlen(spec) >= sizeof(copy))
 		return false;
 	memcpy(copy, spec, strlen(spec) + 1);
-	/* strtok would merge ",," and accept a trailing ','. */
-	for (tok = copy; i < 6; i++) {
-		f[i] = tok;
-		tok = strchr(tok, ',');
-		if (!tok)
-			break;
-		*tok++ = 0;
-	}
-	if (i != 5)	/* fewer or more than six fields */
+	n = split(copy, f, 7);
+	if (n != 6 && n != 7)
 		return false;
 	if (strlen(f[0]) >= sizeof(l->peer))
 		return false;
@@ -139,9 +151,43 @@ static bool link_arg(struct node_link_arg *l, const char *spec)
 	l->tunnel = strcmp(f[1], "tunnel") == 0;
 	if (!name_ok(l->peer, sizeof(l->peer)) || (!l->tunnel && mac_parse(f[1], l->peer_mac) < 0) ||
 	    !number(f[2], 0, 1, &side) || !fd_arg(f[3], &l->memfd) || !fd_arg(f[4], &l->rx_kick) ||
-	    !fd_arg(f[5], &l->tx_kick))
+	    !fd_arg(f[5], &l->tx_kick) || (n == 7 && !number(f[6], 1, MV_NICS_MAX, &nic)))
 		return false;
 	l->side = side;
+	l->nic = nic;
+	return true;
+}
+
+/* A guest interface name: [a-z][a-z0-9_-]*, as the config allows. */
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= MV_IFNAME_MAX || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* NAME,MAC,SOCKET,MTU,yes|no: a wire's NIC. */
+static bool wire_arg(struct node_wire_arg *w, const char *spec)
+{
+	char copy[MV_IFNAME_MAX + MAC_STR_LEN + NODE_SOCKET_MAX + 16], *f[5];
+	long mtu;
+
+	if (strlen(spec) >= sizeof(copy))
+		return false;
+	memcpy(copy, spec, strlen(spec) + 1);
+	if (split(copy, f, 5) != 5 || !ifname_ok(f[0]) || mac_parse(f[1], w->mac) < 0 || !*f[2] ||
+	    strlen(f[2]) >= sizeof(w->socket) || !number(f[3], MV_MTU_MIN, MV_MTU_MAX, &mtu) ||
+	    (strcmp(f[4], "yes") && strcmp(f[4], "no")))
+		return false;
+	memcpy(w->name, f[0], strlen(f[0]) + 1);
+	memcpy(w->socket, f[2], strlen(f[2]) + 1);
+	w->mtu = mtu;
+	w->offloads = strcmp(f[4], "yes") == 0;
 	return true;
 }
 
@@ -421,10 +467,15 @@ static void put_offloads(struct out *o, const char *n, const struct node_args *a
 
 static bool get_link(struct node_args *a, const char *v)
 {
-	if (a->nlinks >= MV_NODE_LINKS_MAX || !link_arg(&a->link[a->nlinks], v))
+	struct node_link_arg *l = &a->link[a->nlinks];
+
+	if (a->nlinks >= MV_NODE_LINKS_MAX || !link_arg(l, v))
 		return false;
-	if (a->kind == NODE_TUNNEL && a->link[a->nlinks].tunnel)
-		return false;	/* a tunnel links to VMs only */
+	if (a->kind == NODE_TUNNEL && (l->tunnel || l->nic))
+		return false;	/* a tunnel links to VMs only, and has no NICs */
+	/* Links come grouped by NIC, in NIC order: each NIC's are one run. */
+	if (a->nlinks && l->nic < a->link[a->nlinks - 1].nic)
+		return false;
 	a->nlinks++;
 	return true;
 }
@@ -438,9 +489,58 @@ static void put_link(struct out *o, const char *n, const struct node_args *a)
 		const struct node_link_arg *l = &a->link[k];
 
 		put(o, "%s", n);
-		put(o, "%s,%s,%d,%d,%d,%d", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac), l->side,
-		    l->memfd, l->rx_kick, l->tx_kick);
+		if (l->nic)
+			put(o, "%s,%s,%d,%d,%d,%d,%u", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
+			    l->side, l->memfd, l->rx_kick, l->tx_kick, l->nic);
+		else
+			put(o, "%s,%s,%d,%d,%d,%d", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
+			    l->side, l->memfd, l->rx_kick, l->tx_kick);
 	}
+}
+
+static bool get_wire(struct node_args *a, const char *v)
+{
+	if (a->vmm.nwires >= MV_NICS_MAX || !wire_arg(&a->vmm.wire[a->vmm.nwires], v))
+		return false;
+	a->vmm.nwires++;
+	return true;
+}
+
+static void put_wire(struct out *o, const char *n, const struct node_args *a)
+{
+	char mac[MAC_STR_LEN];
+	unsigned k;
+
+	for (k = 0; k < a->vmm.nwires && k < MV_NICS_MAX; k++) {
+		const struct node_wire_arg *w = &a->vmm.wire[k];
+
+		put(o, "%s", n);
+		put(o, "%s,%s,%s,%u,%s", w->name, mac_format(mac, w->mac), w->socket, w->mtu, w->offloads ? "yes" : "no");
+	}
+}
+
+static bool get_eth0_wire(struct node_args *a, const char *v)
+{
+	a->vmm.eth0_wire = true;
+	return true;
+}
+
+static void put_eth0_wire(struct out *o, const char *n, const struct node_args *a)
+{
+	if (a->vmm.eth0_wire)
+		put(o, "%s", n);
+}
+
+static bool get_wire_link(struct node_args *a, const char *v)
+{
+	a->tunnel.wire = true;
+	return true;
+}
+
+static void put_wire_link(struct out *o, const char *n, const struct node_args *a)
+{
+	if (a->tunnel.wire)
+		put(o, "%s", n);
 }
 
 #define VMM	KIND(NODE_VMM)
@@ -465,9 +565,31 @@ static const struct opt opts[] = {
 	ROW("--group-connect", NULL, VMM, 0, group),
 	ROW("--mtu", "N", VMM, 0, mtu),
 	ROW("--offloads", "yes|no", VMM, 0, offloads),
-	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD", BOTH, 0, true, get_link, put_link },
+	ROW("--eth0-wire", NULL, VMM, 0, eth0_wire),
+	{ "--wire", "NAME,MAC,SOCKET,MTU,yes|no", VMM, 0, true, get_wire, put_wire },
+	ROW("--wire-link", NULL, TUN, 0, wire_link),
+	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]", BOTH, 0, true, get_link, put_link },
 };
 #define NOPTS	(sizeof(opts) / sizeof(opts[0]))
+
+/* Each wire NIC (and eth0 when it is a wire, and a tunnel that is a wire
+ * end) has at most one link; every link's NIC exists. */
+static bool links_fit(const struct node_args *a)
+{
+	unsigned per[1 + MV_NICS_MAX] = { 0 }, k, wires = a->kind == NODE_VMM ? a->vmm.nwires : 0;
+
+	for (k = 0; k < a->nlinks; k++) {
+		if (a->link[k].nic > wires)
+			return false;
+		per[a->link[k].nic]++;
+	}
+	for (k = 1; k <= wires; k++)
+		if (per[k] > 1)
+			return false;
+	if (a->kind == NODE_VMM && a->vmm.eth0_wire && per[0] > 1)
+		return false;
+	return !(a->kind == NODE_TUNNEL && a->tunnel.wire && a->nlinks > 1);
+}
 
 void node_args_init(struct node_args *a, enum node_kind k)
 {
@@ -542,7 +664,7 @@ int node_args_decode(struct node_args *a, int argc, char *const *argv, char *err
 	for (o = 0; o < NOPTS; o++)
 		if ((opts[o].required & KIND(k)) && !seen[o])
 			return fail(err, errlen, "%s is missing", opts[o].name);
-	return 0;
+	return links_fit(a) ? 0 : fail(err, errlen, "--link: links do not fit the NICs");
 }
 
 int node_args_encode(const struct node_args *a, char *buf, size_t len, char **argv, int max)

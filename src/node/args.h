@@ -6,15 +6,21 @@
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
  *               --queue-size N [--capture-fd FD] [--ready-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
- *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+ *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
+ *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]]...
  *
  *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
  *                  --stats-fd FD --queue-size N [--ready-fd FD]
- *                  [--user UID:GID] [--local-macs MAC,MAC,...]
+ *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--wire-link]
  *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
  *
  * PEERMAC "tunnel": the peer is a tunnel process, with remote VMs of any
  * MAC behind it; such a link has no peer MAC (a tunnel links to VMs only).
+ * A VMM's NIC 0 is eth0 (--mac, --socket, --mtu, --offloads): the segment's,
+ * or with --eth0-wire a wire's; each --wire is one more NIC (1, 2, ...).
+ * A link's NIC says which NIC it belongs to (absent: 0); links come grouped
+ * by NIC, and a wire's NIC has one link. A tunnel with --wire-link is one
+ * wire end: its one link passes frames of any MAC both ways, as a cable.
  * Options of one kind are refused on the other's command line. Every
  * option is a separate word and its value the next one; FDs are inherited
  * by number. Not meant for users. */
@@ -35,11 +41,12 @@ enum node_kind { NODE_VMM, NODE_TUNNEL, NODE_KINDS };
 
 #define NODE_SOCKET_MAX	108	/* a unix socket path, with its NUL (sun_path) */
 #define NODE_FD_MAX	65535	/* highest fd number accepted */
-/* "multivm KIND", at most twelve options with values, one flag, a value
- * per link, the NULL. */
-#define NODE_ARGV_MAX	(2 + 2 * 12 + 1 + 2 * MV_NODE_LINKS_MAX + 1)
-/* Room for the strings of the longest command line (63 links, 64 MACs). */
-#define NODE_ARGBUF_MAX	8192
+/* "multivm KIND", at most twelve options with values, three flags, a value
+ * per wire NIC and per link, the NULL. */
+#define NODE_ARGV_MAX	(2 + 2 * 12 + 3 + 2 * MV_NICS_MAX + 2 * MV_NODE_LINKS_MAX + 1)
+/* Room for the strings of the longest command line (63 links, 64 MACs,
+ * 8 wire NICs). */
+#define NODE_ARGBUF_MAX	12288
 
 struct node_link_arg {
 	char peer[MV_NAME_MAX];		/* [A-Za-z0-9_-], not empty */
@@ -47,6 +54,16 @@ struct node_link_arg {
 	bool tunnel;			/* the peer is a tunnel: PEERMAC "tunnel" */
 	int side;			/* 0 or 1: we send on direction side */
 	int memfd, rx_kick, tx_kick;
+	unsigned nic;			/* VMM: 0 eth0, k the k-th --wire NIC */
+};
+
+/* A VMM's NIC for one wire end, besides eth0. */
+struct node_wire_arg {
+	char name[MV_IFNAME_MAX];	/* the guest's interface name */
+	uint8_t mac[ETH_ALEN];
+	char socket[NODE_SOCKET_MAX];
+	unsigned mtu;
+	bool offloads;
 };
 
 /* What only a VMM has: the guest's NIC. */
@@ -57,6 +74,9 @@ struct node_vmm_args {
 	bool group_connect;		/* socket 0660: the group may connect */
 	unsigned mtu;			/* MV_MTU_MIN..MAX; MV_MTU_DEFAULT when absent */
 	bool offloads;			/* offer checksum/TSO offloads; yes when absent */
+	bool eth0_wire;			/* eth0 is a wire's NIC, not the segment's */
+	unsigned nwires;
+	struct node_wire_arg wire[MV_NICS_MAX];
 };
 
 /* What only a tunnel has: its UDP endpoints and the system's MACs. */
@@ -66,6 +86,7 @@ struct node_tunnel_args {
 	uint32_t vni;			/* 0..MV_VNI_MAX */
 	unsigned nlocal;		/* every VM of the system: no remote source */
 	uint8_t local_mac[MV_NODES_MAX][ETH_ALEN];
+	bool wire;			/* one wire end: its link passes any MAC */
 };
 
 struct node_args {

@@ -55,6 +55,77 @@ static void mac_str(char out[MAC_STR_LEN], const uint8_t m[ETH_ALEN], uint8_t la
 	mac_format(out, x);
 }
 
+/* The first PCI slot of the wire NICs, in the order the config names
+ * them: the same slot for the same NIC on every run. */
+#define WIRE_SLOT0	0x6
+
+/* A.B.C.D of a host-order address into out[16]. */
+static const char *ip_str(char out[16], uint32_t ip)
+{
+	snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+	return out;
+}
+
+/* What the built-in guest's init needs to name and address its NICs
+ * (guest/init): multivm.nic=NAME,MAC[,ADDR/P] for each NIC that multivm
+ * names (eth0, the passthrough NIC, each wire NIC), multivm.route=NET/P,GW
+ * per route, multivm.fwd=1. Appended to line. Each NIC's MTU is in its
+ * config space (host_mtu): the guest's driver sets it. eth0: a wire's NIC
+ * for a VM on no segment, else NULL. */
+static void guest_nics(char *line, size_t len, const struct qemu_opts *o, const struct cfg_nic *eth0)
+{
+	const struct cfg_vm *vm = o->vm;
+	char mac[MAC_STR_LEN], ip[16], gw[16];
+	size_t used = strlen(line);
+	unsigned k;
+
+#define APPEND(...) do { if (used < len) used += snprintf(line + used, len - used, __VA_ARGS__); } while (0)
+	if (!eth0) {	/* the segment's */
+		APPEND(" multivm.nic=eth0,%s", mac_format(mac, vm->mac));
+		if (o->cfg->auto_addr && vm->has_addr)
+			APPEND(",%s/%u", ip_str(ip, vm->addr), vm->prefix);
+	}
+	if (vm->passthrough[0] && strncmp(vm->passthrough, "pci:", 4) != 0) {
+		mac_str(mac, vm->mac, 0x80);
+		APPEND(" multivm.nic=%s,%s", vm->passthrough_name[0] ? vm->passthrough_name : "eth1", mac);
+	}
+	for (k = 0; k < vm->nnics; k++) {
+		const struct cfg_nic *c = &vm->nic[k];
+
+		APPEND(" multivm.nic=%s,%s", c->name, mac_format(mac, c->mac));
+		if (c->has_addr)
+			APPEND(",%s/%u", ip_str(ip, c->addr), c->prefix);
+	}
+	for (k = 0; k < vm->nroutes; k++)
+		APPEND(" multivm.route=%s/%u,%s", ip_str(ip, vm->route[k].net), vm->route[k].prefix,
+		       ip_str(gw, vm->route[k].via));
+	if (vm->ip_forward)
+		APPEND(" multivm.fwd=1");
+#undef APPEND
+}
+
+/* One vhost-user virtio-net device, netdev id, on chardev cid at path, in
+ * slot. */
+static void vhost_nic(struct args *a, const struct qemu_opts *o, const char *id, const char *cid, const char *path,
+		      const uint8_t *m, unsigned mtu, unsigned slot)
+{
+	char mac[MAC_STR_LEN];
+
+	add(a, "-chardev");
+	add(a, "socket,id=%s,path=%s,reconnect=1", cid, path);
+	add(a, "-netdev");
+	add(a, "vhost-user,id=%s,chardev=%s", id, cid);
+	add(a, "-device");
+	/* QEMU 7.2 under TCG crashes in vhost-user start-up with MSI-X. */
+	/* Modern only: the VMM speaks VIRTIO 1.x headers, not legacy ones. */
+	/* host_mtu: the MTU in config space (VIRTIO_NET_F_MTU). No
+	 * CTRL_GUEST_OFFLOADS: QEMU would ack the guest's switch of its RX
+	 * offloads (ethtool -K rx-gro-hw, XDP) and never tell the VMM, which
+	 * would go on sending TSO frames; without it the guest says "fixed". */
+	add(a, "virtio-net-pci,netdev=%s,mac=%s,addr=0x%x,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off%s", id,
+	    mac_format(mac, m), slot, mtu, o->kvm ? "" : ",vectors=0");
+}
+
 static void passthrough(struct args *a, const struct cfg_vm *vm)
 {
 	const char *p = vm->passthrough;
@@ -101,17 +172,22 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	const struct cfg_vm *vm = o->vm;
 	struct args a = { .buf = buf, .len = buflen, .argv = argv, .max = maxargs };
 	const char *name = vm->name;
-	char mac[MAC_STR_LEN], addr[40] = "";
+	const struct cfg_nic *eth0 = NULL;
+	char addr[40] = "", nics[1536] = "", ip[16], id[16], cid[16];
 	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX];
+	unsigned k, slot = WIRE_SLOT0;
 
 	if (state_file(con, o->state_dir, name, SF_CONSOLE) < 0 ||
 	    state_file(vhost, o->state_dir, name, SF_VHOST) < 0 ||
 	    state_file(agent, o->state_dir, name, SF_AGENT) < 0)
 		return -ENAMETOOLONG;
-	mac_str(mac, vm->mac, 0);
-	if (o->cfg->auto_addr && vm->has_addr)
-		snprintf(addr, sizeof(addr), " multivm.addr=%u.%u.%u.%u/%u", vm->addr >> 24,
-			 (vm->addr >> 16) & 255, (vm->addr >> 8) & 255, vm->addr & 255, vm->prefix);
+	for (k = 0; k < vm->nnics; k++)
+		if (!strcmp(vm->nic[k].name, "eth0"))
+			eth0 = &vm->nic[k];	/* a VM on no segment: eth0 is a wire's */
+	if (o->cfg->auto_addr && vm->has_addr && !eth0)
+		snprintf(addr, sizeof(addr), " multivm.addr=%s/%u", ip_str(ip, vm->addr), vm->prefix);
+	if (vm->nnics || vm->nroutes || vm->ip_forward || (vm->passthrough_name[0] && strcmp(vm->passthrough_name, "eth1")))
+		guest_nics(nics, sizeof(nics), o, eth0);
 	add(&a, "qemu-system-x86_64");
 	add(&a, "-name");
 	add(&a, "%s", name);
@@ -138,25 +214,24 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "-initrd");
 	add(&a, "%s", o->initrd);
 	add(&a, "-append");
-	add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s", name, addr);
+	add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s%s", name, addr, nics);
 	add(&a, "-chardev");
 	add(&a, "socket,id=con,path=%s,server=on,wait=off", con);
 	add(&a, "-serial");
 	add(&a, "chardev:con");
-	add(&a, "-chardev");
-	add(&a, "socket,id=vu,path=%s,reconnect=1", vhost);
-	add(&a, "-netdev");
-	add(&a, "vhost-user,id=net0,chardev=vu");
-	add(&a, "-device");
-	/* QEMU 7.2 under TCG crashes in vhost-user start-up with MSI-X. */
-	/* Modern only: the VMM speaks VIRTIO 1.x headers, not legacy ones. */
-	/* host_mtu: the MTU in config space (VIRTIO_NET_F_MTU). No
-	 * CTRL_GUEST_OFFLOADS: QEMU would ack the guest's switch of its RX
-	 * offloads (ethtool -K rx-gro-hw, XDP) and never tell the VMM, which
-	 * would go on sending TSO frames; without it the guest says "fixed". */
-	add(&a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x3,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off%s", mac,
-	    vm->mtu, o->kvm ? "" : ",vectors=0");
+	vhost_nic(&a, o, "net0", "vu", vhost, eth0 ? eth0->mac : vm->mac, eth0 ? eth0->mtu : vm->mtu, 0x3);
 	passthrough(&a, vm);
+	for (k = 0; k < vm->nnics; k++) {	/* wire NICs, slot by slot */
+		char path[STATE_PATH_MAX];
+
+		if (&vm->nic[k] == eth0)
+			continue;
+		if (state_nic_socket(path, o->state_dir, name, vm->nic[k].name) < 0)
+			return -ENAMETOOLONG;
+		snprintf(id, sizeof(id), "w%u", k);
+		snprintf(cid, sizeof(cid), "vu%u", k);
+		vhost_nic(&a, o, id, cid, path, vm->nic[k].mac, vm->nic[k].mtu, slot++);
+	}
 	add(&a, "-device");
 	add(&a, "virtio-serial-pci,addr=0x5");
 	add(&a, "-chardev");

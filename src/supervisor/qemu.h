@@ -8,7 +8,8 @@
 
 #include "config/config.h"
 
-#define QEMU_MAX_ARGS 64
+#define QEMU_MAX_ARGS 128	/* 8 wire NICs take 6 each */
+#define QEMU_ARGBUF_MAX 16384
 
 struct qemu_opts {
 	const struct config *cfg;

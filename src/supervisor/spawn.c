@@ -64,11 +64,35 @@ static void keep_fd(int fd)
 	fcntl(fd, F_SETFD, 0);
 }
 
+/* The VMM's NIC for NIC j of VM vm: eth0 (0) when it is named so, else
+ * 1 + its place among the others. */
+static unsigned vmm_nic(const struct cfg_vm *vm, int j)
+{
+	unsigned k, n = 1;
+
+	if (j < 0)
+		return 0;
+	if (!strcmp(vm->nic[j].name, "eth0"))
+		return 0;
+	for (k = 0; k < (unsigned)j; k++)
+		n += strcmp(vm->nic[k].name, "eth0") != 0;
+	return n;
+}
+
+/* The MAC a link's peer end has: its NIC's for a wire, else the VM's. */
+static const uint8_t *peer_mac(const struct config *cfg, const struct cfg_link *l, int side)
+{
+	unsigned p = side ? l->a : l->b;
+	int nic = side ? l->nic_a : l->nic_b;
+
+	return l->wire && nic >= 0 ? cfg->vm[p].nic[nic].mac : cfg->vm[p].mac;
+}
+
 int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir)
 {
 	const struct cfg_vm *vm = &cfg->vm[i];
-	unsigned k;
+	unsigned k, j, nic, nnics;
 
 	node_args_init(a, vm->tunnel ? NODE_TUNNEL : NODE_VMM);
 	if (snprintf(a->name, sizeof(a->name), "%s", vm->name) >= (int)sizeof(a->name))
@@ -87,6 +111,9 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		for (k = 0; k < cfg->nvms; k++)	/* every VM here: none may be a remote source */
 			if (!cfg->vm[k].tunnel)
 				memcpy(t->local_mac[t->nlocal++], cfg->vm[k].mac, ETH_ALEN);
+		for (k = 0; k < cfg->nlinks; k++)	/* a wire end: a cable to the remote */
+			if ((cfg->link[k].a == i || cfg->link[k].b == i) && cfg->link[k].wire)
+				t->wire = true;
 	} else {
 		struct node_vmm_args *v = &a->vmm;
 
@@ -96,29 +123,56 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		v->group_connect = vm->external;
 		v->mtu = vm->mtu;
 		v->offloads = vm->offloads;
-	}
-	for (k = 0; k < cfg->nlinks; k++) {
-		const struct cfg_link *l = &cfg->link[k];
-		struct node_link_arg *la = &a->link[a->nlinks];
-		int side;
+		for (j = 0; j < vm->nnics; j++) {
+			const struct cfg_nic *c = &vm->nic[j];
+			struct node_wire_arg *w;
 
-		if (l->a != i && l->b != i)
-			continue;
-		if (a->nlinks == MV_NODE_LINKS_MAX)
-			return -E2BIG;
-		side = l->a == i ? 0 : 1;
-		if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=
-		    (int)sizeof(la->peer))
-			return -ENAMETOOLONG;
-		/* Behind a tunnel are remote VMs of any MAC: it has none. */
-		la->tunnel = cfg->vm[side ? l->a : l->b].tunnel;
-		if (!la->tunnel)
-			memcpy(la->peer_mac, cfg->vm[side ? l->a : l->b].mac, ETH_ALEN);
-		la->side = side;
-		la->memfd = links[k].memfd;
-		la->rx_kick = links[k].kick[1 - side];
-		la->tx_kick = links[k].kick[side];
-		a->nlinks++;
+			if (vmm_nic(vm, j) == 0) {	/* eth0, a wire's */
+				v->eth0_wire = true;
+				memcpy(v->mac, c->mac, ETH_ALEN);
+				v->mtu = c->mtu;
+				v->offloads = c->offloads;
+				continue;
+			}
+			w = &v->wire[v->nwires++];
+			snprintf(w->name, sizeof(w->name), "%s", c->name);
+			memcpy(w->mac, c->mac, ETH_ALEN);
+			w->mtu = c->mtu;
+			w->offloads = c->offloads;
+			if (state_nic_socket(w->socket, state_dir, vm->name, c->name) < 0)
+				return -ENAMETOOLONG;
+		}
+	}
+	/* Links grouped by the VMM's NIC: the segment's (or eth0's wire)
+	 * first, then each wire NIC's in NIC order. */
+	nnics = vm->tunnel ? 1 : 1 + a->vmm.nwires;
+	for (nic = 0; nic < nnics; nic++) {
+		for (k = 0; k < cfg->nlinks; k++) {
+			const struct cfg_link *l = &cfg->link[k];
+			struct node_link_arg *la = &a->link[a->nlinks];
+			int side;
+
+			if (l->a != i && l->b != i)
+				continue;
+			side = l->a == i ? 0 : 1;
+			if (!vm->tunnel && vmm_nic(vm, l->wire ? (side ? l->nic_b : l->nic_a) : -1) != nic)
+				continue;
+			if (a->nlinks == MV_NODE_LINKS_MAX)
+				return -E2BIG;
+			if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=
+			    (int)sizeof(la->peer))
+				return -ENAMETOOLONG;
+			/* Behind a tunnel are remote VMs of any MAC: it has none. */
+			la->tunnel = cfg->vm[side ? l->a : l->b].tunnel;
+			if (!la->tunnel)
+				memcpy(la->peer_mac, peer_mac(cfg, l, side), ETH_ALEN);
+			la->side = side;
+			la->nic = vm->tunnel ? 0 : nic;
+			la->memfd = links[k].memfd;
+			la->rx_kick = links[k].kick[1 - side];
+			la->tx_kick = links[k].kick[side];
+			a->nlinks++;
+		}
 	}
 	return 0;
 }

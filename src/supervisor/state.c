@@ -107,6 +107,17 @@ int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum s
 	return 0;
 }
 
+int state_nic_socket(char out[STATE_PATH_MAX], const char *dir, const char *vm, const char *nic)
+{
+	int n = snprintf(out, STATE_PATH_MAX, "%s/%s.%s.vhost", dir, vm, nic);
+
+	if (n < 0 || n >= STATE_PATH_MAX) {
+		out[0] = 0;
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 /* A pid file left by a supervisor that crashed may name a pid that has
  * since been reused: only a process running `multivm ... run` counts (not
  * another program, nor one of our VMMs, `multivm vmm ...`). */

@@ -50,6 +50,10 @@ enum state_file {
  * it would not fit a socket path. */
 int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum state_file f);
 
+/* The vhost-user socket of VM vm's wire NIC nic: DIR/VM.NIC.vhost (VM
+ * names have no '.'), or -ENAMETOOLONG. */
+int state_nic_socket(char out[STATE_PATH_MAX], const char *dir, const char *vm, const char *nic);
+
 /* The supervisor's pid if one is alive for dir, else 0. */
 pid_t state_supervisor(const char *dir);
 

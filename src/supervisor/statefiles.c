@@ -106,10 +106,14 @@ void statefiles_remove(const char *dir, const struct config *cfg)
 	char p[STATE_PATH_MAX];
 	unsigned i, k;
 
-	for (i = 0; i < cfg->nvms; i++)
+	for (i = 0; i < cfg->nvms; i++) {
 		for (k = 0; k < sizeof(per_vm) / sizeof(per_vm[0]); k++)
 			if (state_file(p, dir, cfg->vm[i].name, per_vm[k]) == 0)
 				unlink(p);
+		for (k = 0; k < cfg->vm[i].nnics; k++)
+			if (state_nic_socket(p, dir, cfg->vm[i].name, cfg->vm[i].nic[k].name) == 0)
+				unlink(p);
+	}
 	for (k = 0; k < sizeof(sys) / sizeof(sys[0]); k++)
 		if (state_file(p, dir, NULL, sys[k]) == 0)
 			unlink(p);

@@ -84,6 +84,9 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 		a.vmm.capture_fd = p->capture_fd;
 	a.ready_fd = fds[1];
 	unlink(sock);	/* QEMU must not find the old one meanwhile */
+	for (unsigned k = 0; k < p->cfg->nnics; k++)	/* nor those of its wire NICs */
+		if (state_nic_socket(sock, plan->dir, p->cfg->name, p->cfg->nic[k].name) == 0)
+			unlink(sock);
 	refresh_link_headers(p, env);
 	pid = env->ops->spawn_vmm(&a, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	close(fds[1]);
@@ -106,7 +109,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 
 int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now)
 {
-	static char buf[8192];
+	static char buf[QEMU_ARGBUF_MAX];
 	const struct run_plan *plan = env->plan;
 	char *argv[QEMU_MAX_ARGS], log[STATE_PATH_MAX];
 	struct qemu_opts q = {

@@ -95,6 +95,7 @@ static int setup(struct node *n, const struct node_args *a)
 	v->t.dest.sin_port = htons(ta->port);
 	memcpy(v->t.local, ta->local_mac, sizeof(v->t.local));
 	v->t.nlocal = ta->nlocal;
+	v->t.wire = ta->wire;
 	v->t.st = n->st;
 	v->t.links = n->links;
 	v->t.nlinks = n->nlinks;

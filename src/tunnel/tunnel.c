@@ -77,6 +77,10 @@ static enum drop_reason route_in(const struct tunnel *t, const uint8_t *eth, uin
 	unsigned i;
 
 	*mask = 0;
+	if (t->wire) {	/* a cable's end: everything to its one link */
+		*mask = t->nlinks ? 1 : 0;
+		return t->nlinks ? DROP_NONE : DROP_NO_LINK;
+	}
 	if ((eth[6] & 1) || tun_is_local(t, eth + 6))
 		return DROP_SPOOFED;
 	for (i = 0; i < t->nlinks; i++)
@@ -299,6 +303,8 @@ static enum drop_reason check_out(struct tunnel *t, struct link *l, const struct
 		return r->why;
 	if (r->m.gso_type && (uint32_t)r->m.hdrs_len + r->m.gso_size > VXLAN_MAX_FRAME)
 		return DROP_MALFORMED;	/* its segments would not fit a datagram */
+	if (t->wire)	/* a cable: any MAC */
+		return DROP_NONE;
 	if (memcmp(r->peek + 6, l->peer_mac, 6) != 0)
 		return DROP_SPOOFED;
 	if (!(r->peek[0] & 1) && tun_is_local(t, r->peek))

@@ -21,6 +21,9 @@
  *    gso_size segment, a partial checksum completed first, so datagrams
  *    only ever carry plain frames of at most 1518 bytes.
  *  - to a linked VM: plain records (zero metadata).
+ * A tunnel that is a wire end (`vm0:eth2 = up`) has one link and checks
+ * no MAC: what comes from the remote goes to that link, what the wire's
+ * NIC sends goes to the remote, VLAN tags and all, as a cable would.
  * Every datagram and frame not forwarded is counted once, by reason, in
  * the tunnel's stats record (common/stats.h): guest_tx_* count datagrams
  * received from the network, guest_rx_* datagrams sent to it (a TSO
@@ -66,6 +69,7 @@ struct tunnel {
 	struct link *links;
 	unsigned nlinks;
 	struct vm_stats *st;
+	bool wire;			/* one wire end: its one link, any MAC, as a cable */
 	unsigned rx_next;		/* round robin among links */
 	uint64_t moved;			/* datagrams and frames taken, ever: did a pass work? */
 

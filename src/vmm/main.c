@@ -1,5 +1,6 @@
-/* The VMM process: one per VM. Serves the guest's virtio-net over
- * vhost-user and forwards its frames over the VM's links. */
+/* The VMM process: one per VM. Serves each of the guest's virtio-net
+ * NICs over vhost-user (eth0, the segment's, and one per wire end) and
+ * forwards their frames over the VM's links. */
 #include "vmm/vmm.h"
 
 #include <errno.h>
@@ -29,11 +30,13 @@
 			 * half TCP's 200 ms minimum RTO, so a frozen peer
 			 * holds the others' flows up once, briefly */
 
-struct vmm {
-	struct node *node;		/* name, stats, links, loop */
+/* One guest NIC: its vhost-user socket and session, and its forwarding
+ * (a segment's, or a wire's to its one link). */
+struct nic {
+	struct node *node;		/* the VMM's: name, stats, links, loop */
+	const char *pfx;		/* in log lines: "" for eth0, "eth1: " */
 	char sock_path[NODE_SOCKET_MAX];
 	int listen_fd;
-	struct vm_stats *st;
 	struct vu_dev vu;
 	int kick_reg[VU_NRINGS];	/* kick fds currently in the loop */
 	bool ring_err_logged[VU_NRINGS];
@@ -41,13 +44,25 @@ struct vmm {
 	uint64_t features_logged;	/* the frontend's features we last logged */
 	bool tx_more, rx_more;		/* work flagged for the next pass */
 	uint64_t wait_since;		/* bound_wait: when TX last moved while frames wait */
+	/* Its session's counters: eth0's are the VM's own fields, a wire
+	 * NIC's its struct nic_stats. */
+	uint64_t *c_connects, *c_disconnects, *c_bad_messages, *c_vq_errors;
+	uint32_t *c_connected;
+	char name[MV_IFNAME_MAX + 2];
+};
+
+struct vmm {
+	struct nic nic[1 + MV_NICS_MAX];	/* 0: eth0 */
+	unsigned nnics;
+	uint8_t link_nic[MV_NODE_LINKS_MAX];	/* the NIC of each link */
+	uint64_t moved;			/* all NICs' chains moved: the loop's measure */
 };
 
 static struct vmm the_vmm;
 
 /* The capture ring, mapped now: inside the sandbox nothing can be opened.
  * Without it the VM forwards as ever; only capture is unavailable. */
-static void map_capture(struct vmm *v, int fd)
+static void map_capture(struct nic *v, int fd)
 {
 	const char *peers[MV_NODE_LINKS_MAX];
 	uint64_t size;
@@ -65,8 +80,8 @@ static void map_capture(struct vmm *v, int fd)
 		log_warn("cannot map the capture file: %s; no capture", strerror(errno));
 		return;
 	}
-	for (i = 0; i < v->net.nlinks && i < CAP_LINKS; i++)
-		peers[i] = v->net.links[i].peer;
+	for (i = 0; i < v->node->nlinks && i < CAP_LINKS; i++)
+		peers[i] = v->node->links[i].peer;
 	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->node->name, peers, i);
 }
 
@@ -104,7 +119,7 @@ static int listen_on(const struct node_args *a, const char *path)
  * now, while the fd still names it. */
 static void retire_kick(void *ctx, int fd)
 {
-	struct vmm *v = ctx;
+	struct nic *v = ctx;
 	int i;
 
 	loop_del(&v->node->loop, fd);
@@ -115,7 +130,7 @@ static void retire_kick(void *ctx, int fd)
 
 static int on_kick(void *ctx, uint32_t ring)
 {
-	struct vmm *v = ctx;
+	struct nic *v = ctx;
 
 	if (ring == VU_TX)
 		v->tx_more = true;
@@ -125,7 +140,7 @@ static int on_kick(void *ctx, uint32_t ring)
 }
 
 /* Watches the kick fds that vhost-user messages gave us. */
-static void sync_kicks(struct vmm *v)
+static void sync_kicks(struct nic *v)
 {
 	int i;
 
@@ -139,25 +154,25 @@ static void sync_kicks(struct vmm *v)
 	}
 }
 
-static void end_session(struct vmm *v, int rc)
+static void end_session(struct nic *v, int rc)
 {
 	if (rc < 0) {
-		log_warn("vhost-user: %s; closing the connection", v->vu.err);
-		STAT_ADD(v->st->vu_bad_messages, 1);
+		log_warn("%svhost-user: %s; closing the connection", v->pfx, v->vu.err);
+		STAT_ADD(*v->c_bad_messages, 1);
 	} else {
-		log_info("vhost-user frontend disconnected");
+		log_info("%svhost-user frontend disconnected", v->pfx);
 	}
 	loop_del(&v->node->loop, v->vu.fd);
 	vu_reset(&v->vu);
 	v->features_logged = 0;
-	STAT_ADD(v->st->vu_disconnects, 1);
-	STAT_SET(v->st->vu_connected, 0);
+	STAT_ADD(*v->c_disconnects, 1);
+	STAT_SET(*v->c_connected, 0);
 }
 
 /* A message (or the end) on the frontend's connection. */
 static int on_conn(void *ctx, uint32_t arg)
 {
-	struct vmm *v = ctx;
+	struct nic *v = ctx;
 	int rc = vu_receive(&v->vu);
 
 	if (rc != 0)
@@ -169,13 +184,13 @@ static int on_conn(void *ctx, uint32_t arg)
 
 static int on_listen(void *ctx, uint32_t arg)
 {
-	struct vmm *v = ctx;
+	struct nic *v = ctx;
 	int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
 	if (v->vu.fd >= 0) {	/* one frontend at a time */
-		log_warn("vhost-user: refusing a second frontend");
+		log_warn("%svhost-user: refusing a second frontend", v->pfx);
 		close(fd);
 		return 0;
 	}
@@ -184,23 +199,25 @@ static int on_listen(void *ctx, uint32_t arg)
 		vu_reset(&v->vu);
 		return 0;
 	}
-	STAT_ADD(v->st->vu_connects, 1);
-	STAT_SET(v->st->vu_connected, 1);
-	log_info("vhost-user frontend connected");
+	STAT_ADD(*v->c_connects, 1);
+	STAT_SET(*v->c_connected, 1);
+	log_info("%svhost-user frontend connected", v->pfx);
 	return 0;
 }
 
-/* Frames on a link, or room on a link a frame waits for. */
+/* Frames on a link, or room on a link a frame waits for: work for the
+ * link's NIC. */
 static int on_link(void *ctx, uint32_t i)
 {
-	struct vmm *v = ctx;
+	struct vmm *m = ctx;
+	struct nic *v = &m->nic[m->link_nic[i % MV_NODE_LINKS_MAX]];
 
 	v->rx_more = true;
 	v->tx_more = v->tx_more || v->net.tx_wait;
 	return 0;
 }
 
-static void notify_guest(struct vmm *v, int ring, bool *owed)
+static void notify_guest(struct nic *v, int ring, bool *owed)
 {
 	uint64_t one = 1;
 	int fd = v->vu.ring[ring].call_fd;
@@ -211,7 +228,7 @@ static void notify_guest(struct vmm *v, int ring, bool *owed)
 }
 
 /* Reports each stopped queue once, at the edge. */
-static void check_errors(struct vmm *v)
+static void check_errors(struct nic *v)
 {
 	unsigned i;
 
@@ -219,13 +236,13 @@ static void check_errors(struct vmm *v)
 		struct vu_ring *r = &v->vu.ring[i];
 
 		if (vq_error(&r->vq) && !v->ring_err_logged[i]) {
-			log_warn("guest %s queue stopped: %s", i == VU_RX ? "RX" : "TX", vq_strerror(vq_error(&r->vq)));
+			log_warn("%sguest %s queue stopped: %s", v->pfx, i == VU_RX ? "RX" : "TX",
+				 vq_strerror(vq_error(&r->vq)));
 			v->ring_err_logged[i] = true;
-			STAT_ADD(v->st->vq_errors, 1);
+			STAT_ADD(*v->c_vq_errors, 1);
 			vu_ring_fail(&v->vu, i);
 		}
 	}
-	node_check_links(v->node);
 }
 
 /* Offloads as VNET_CAP_* from features: checksum first (TSO and ECN
@@ -248,7 +265,7 @@ static unsigned caps_of(uint64_t f, int csum, int tso4, int tso6, int ecn)
 
 /* RX runs only while enabled. TX runs while started: the spec wants a
  * started but disabled TX ring processed and its frames discarded. */
-static void bind_rings(struct vmm *v)
+static void bind_rings(struct nic *v)
 {
 	uint64_t f = v->vu.features;
 
@@ -259,7 +276,7 @@ static void bind_rings(struct vmm *v)
 	v->net.mrg_rxbuf = f & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	if (f && f != v->features_logged) {	/* each time a frontend negotiates */
 		v->features_logged = f;
-		log_info("frontend features 0x%llx: sends%s%s%s%s, takes%s%s%s%s%s", (unsigned long long)f,
+		log_info("%sfrontend features 0x%llx: sends%s%s%s%s, takes%s%s%s%s%s", v->pfx, (unsigned long long)f,
 			 v->net.tx_caps & VNET_CAP_CSUM ? " csum" : " plain",
 			 v->net.tx_caps & VNET_CAP_TSO4 ? " tso4" : "", v->net.tx_caps & VNET_CAP_TSO6 ? " tso6" : "",
 			 v->net.tx_caps & VNET_CAP_ECN ? " ecn" : "",
@@ -282,19 +299,16 @@ static uint64_t now_ms(void)
 
 /* A guest frame waits in its TX ring while its link is full (net_tx);
  * when the guest's TX has not moved for WAIT_MS, net_tx_expire(). Returns
- * the wait that lets us check on time when idle (the loop's deadline). */
-static int bound_wait(void *ctx, bool *more)
+ * the wait that lets us check on time when idle, -1 for none. */
+static int nic_wait(struct nic *v, uint64_t now, bool *more)
 {
-	struct vmm *v = ctx;
 	bool moved = v->net.tx_moved;
-	uint64_t now;
 
 	v->net.tx_moved = false;
 	if (!v->net.tx_wait) {
 		v->wait_since = 0;
 		return -1;
 	}
-	now = now_ms();
 	if (!v->wait_since || moved)
 		v->wait_since = now;
 	if (now - v->wait_since < WAIT_MS)
@@ -305,12 +319,35 @@ static int bound_wait(void *ctx, bool *more)
 	return -1;
 }
 
-/* One pass of the loop: the guest's TX to the links, the links to the
- * guest's RX, the interrupts owed, the queues that stopped. */
-static bool pass(void *ctx, bool all)
+/* The loop's deadline: the soonest of the NICs'. */
+static int bound_wait(void *ctx, bool *more)
 {
-	struct vmm *v = ctx;
+	struct vmm *m = ctx;
+	uint64_t now = 0;
+	int soonest = -1;
+	unsigned k;
 
+	for (k = 0; k < m->nnics; k++) {
+		struct nic *v = &m->nic[k];
+		int w;
+
+		if (!v->net.tx_wait && !v->wait_since) {
+			v->net.tx_moved = false;
+			continue;
+		}
+		if (!now)
+			now = now_ms();
+		w = nic_wait(v, now, more);
+		if (w >= 0 && (soonest < 0 || w < soonest))
+			soonest = w;
+	}
+	return soonest;
+}
+
+/* One pass of a NIC: its guest's TX to its links, its links to its
+ * guest's RX, the interrupts owed, the queues that stopped. */
+static bool nic_pass(struct nic *v, bool all)
+{
 	if (all)
 		v->tx_more = v->rx_more = true;
 	bind_rings(v);
@@ -324,38 +361,77 @@ static bool pass(void *ctx, bool all)
 	return v->tx_more || v->rx_more;
 }
 
-static bool arm(void *ctx)
+static bool pass(void *ctx, bool all)
 {
-	struct vmm *v = ctx;
+	struct vmm *m = ctx;
+	uint64_t moved = 0;
+	bool more = false;
+	unsigned k;
 
-	return net_arm(&v->net);
+	for (k = 0; k < m->nnics; k++) {
+		more |= nic_pass(&m->nic[k], all);
+		moved += m->nic[k].net.moved;
+	}
+	m->moved = moved;
+	node_check_links(m->nic[0].node);
+	return more;
 }
 
-/* The capture ring and the socket, before the sandbox: nothing can be
- * opened inside it. */
-static int setup(struct node *n, const struct node_args *a)
+static bool arm(void *ctx)
 {
-	struct vmm *v = &the_vmm;
+	struct vmm *m = ctx;
+	bool more = false;
+	unsigned k;
+
+	for (k = 0; k < m->nnics; k++)
+		more |= net_arm(&m->nic[k].net);
+	return more;
+}
+
+/* NIC k: its socket, its links (a run of the node's: first, n), its
+ * counters. 0, or -1 once logged. */
+static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, unsigned k, unsigned first,
+		     unsigned nl)
+{
+	struct nic *v = &m->nic[k];
+	const struct node_wire_arg *w = k ? &a->vmm.wire[k - 1] : NULL;
 	int rc;
 
-	n->ctx = v;
 	v->node = n;
-	v->st = n->st;
 	vu_init(&v->vu);
 	v->vu.kick_retire = retire_kick;
 	v->vu.kick_retire_ctx = v;
 	v->kick_reg[0] = v->kick_reg[1] = -1;
-	v->vu.offered = VU_FEATURES | VU_NET_FEATURES | (a->vmm.offloads ? VU_OFFLOAD_FEATURES : 0);
-	v->vu.mtu = a->vmm.mtu;
-	memcpy(v->net.mac, a->vmm.mac, ETH_ALEN);
-	v->net.mtu = a->vmm.mtu;
-	v->net.links = n->links;
-	v->net.nlinks = n->nlinks;
+	v->vu.offered = VU_FEATURES | VU_NET_FEATURES | ((w ? w->offloads : a->vmm.offloads) ? VU_OFFLOAD_FEATURES : 0);
+	v->vu.mtu = w ? w->mtu : a->vmm.mtu;
+	memcpy(v->net.mac, w ? w->mac : a->vmm.mac, ETH_ALEN);
+	v->net.mtu = v->vu.mtu;
+	v->net.links = &n->links[first];
+	v->net.nlinks = nl;
+	v->net.link_base = first;
+	v->net.wire = w || a->vmm.eth0_wire;
 	v->net.st = n->st;
-	snprintf(v->sock_path, sizeof(v->sock_path), "%s", a->vmm.socket);
-	STAT_SET(v->st->vu_connected, 0);
-	if (a->vmm.capture_fd >= 0)
-		map_capture(v, a->vmm.capture_fd);	/* names its streams after the links */
+	v->net.capw = &m->nic[0].net.cap;	/* one writer per ring: eth0's */
+	snprintf(v->sock_path, sizeof(v->sock_path), "%s", w ? w->socket : a->vmm.socket);
+	if (w) {
+		struct nic_stats *ns = &n->st->nic[k - 1];
+
+		snprintf(ns->name, sizeof(ns->name), "%s", w->name);
+		snprintf(v->name, sizeof(v->name), "%s: ", w->name);
+		v->c_connects = &ns->vu_connects;
+		v->c_disconnects = &ns->vu_disconnects;
+		v->c_bad_messages = &ns->vu_bad_messages;
+		v->c_vq_errors = &ns->vq_errors;
+		v->c_connected = &ns->vu_connected;
+	} else {
+		v->c_connects = &n->st->vu_connects;
+		v->c_disconnects = &n->st->vu_disconnects;
+		v->c_bad_messages = &n->st->vu_bad_messages;
+		v->c_vq_errors = &n->st->vq_errors;
+		v->c_connected = &n->st->vu_connected;
+	}
+	v->pfx = v->name;
+	STAT_SET(*v->c_connected, 0);
 	v->listen_fd = listen_on(a, v->sock_path);
 	rc = v->listen_fd < 0 ? v->listen_fd : loop_add(&n->loop, v->listen_fd, false, on_listen, v, 0);
 	if (rc < 0) {
@@ -365,15 +441,48 @@ static int setup(struct node *n, const struct node_args *a)
 	return 0;
 }
 
-static void started(struct node *n, unsigned uid)
+/* The NICs, their sockets and the capture ring, before the sandbox:
+ * nothing can be opened inside it. */
+static int setup(struct node *n, const struct node_args *a)
 {
-	log_info("serving %s with %u link(s), sandboxed as uid %u", the_vmm.sock_path, n->nlinks, uid);
+	struct vmm *m = &the_vmm;
+	unsigned k, i, first = 0;
+
+	n->ctx = m;
+	m->nnics = 1 + a->vmm.nwires;
+	for (i = 0; i < n->nlinks; i++)
+		m->link_nic[i] = a->link[i].nic;	/* grouped by NIC (node/args.c) */
+	for (k = 0; k < m->nnics; k++) {
+		for (i = first; i < n->nlinks && a->link[i].nic == k; i++)
+			;
+		if (nic_setup(m, n, a, k, first, i - first) < 0)
+			return -1;
+		first = i;
+	}
+	STAT_SET(n->st->nnics, a->vmm.nwires);
+	if (a->vmm.capture_fd >= 0)
+		map_capture(&m->nic[0], a->vmm.capture_fd);	/* names its streams after the links */
+	return 0;
 }
 
-/* The socket file is the supervisor's to remove: we may not unlink. */
+static void started(struct node *n, unsigned uid)
+{
+	struct vmm *m = &the_vmm;
+
+	if (m->nnics > 1)
+		log_info("serving %s and %u wire NIC(s) with %u link(s), sandboxed as uid %u", m->nic[0].sock_path,
+			 m->nnics - 1, n->nlinks, uid);
+	else
+		log_info("serving %s with %u link(s), sandboxed as uid %u", m->nic[0].sock_path, n->nlinks, uid);
+}
+
+/* The socket files are the supervisor's to remove: we may not unlink. */
 static void stop(struct node *n)
 {
-	vu_reset(&the_vmm.vu);
+	unsigned k;
+
+	for (k = 0; k < the_vmm.nnics; k++)
+		vu_reset(&the_vmm.nic[k].vu);
 }
 
 /* The vhost-user socket, and the memory a frontend sends. */
@@ -393,7 +502,7 @@ const struct node_kind_ops vmm_kind = {
 	.who = "VMM",
 	.setup = setup,
 	.on_link = on_link,
-	.loop = { .pass = pass, .arm = arm, .deadline = bound_wait, .moved = &the_vmm.net.moved },
+	.loop = { .pass = pass, .arm = arm, .deadline = bound_wait, .moved = &the_vmm.moved },
 	.started = started,
 	.stop = stop,
 	.rules = vmm_rules,

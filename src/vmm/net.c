@@ -22,8 +22,12 @@ struct piece {
 	uint32_t len;
 };
 
+/* l NULL: a frame of the guest's before it had a link; a wire's NIC has
+ * one, whose counters are the NIC's. */
 static void drop(struct net *n, struct link *l, enum drop_reason why)
 {
+	if (!l && n->wire && n->nlinks)
+		l = &n->links[0];
 	STAT_ADD(n->st->drop[why], 1);
 	if (l && l->st)
 		STAT_ADD(l->st->drop[why], 1);
@@ -41,6 +45,10 @@ enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], con
 	unsigned i;
 
 	*mask = 0;
+	if (n->wire) {	/* a cable: any source, any destination, VLAN tags and all */
+		*mask = n->nlinks ? 1 : 0;
+		return n->nlinks ? DROP_NONE : DROP_NO_LINK;
+	}
 	if (memcmp(src, n->mac, ETH_ALEN) != 0)
 		return DROP_SPOOFED;
 	if (dst[0] & 1) {		/* broadcast and multicast: every peer */
@@ -75,17 +83,17 @@ static uint32_t cap_len(uint32_t len)
 static void capture_chain(struct net *n, unsigned stream, unsigned dir, const struct vq_chain *c,
 			  size_t off, uint32_t len, const uint8_t eth[NET_ETH_ADDRS])
 {
-	uint8_t *p = capw_begin(&n->cap, stream, dir, cap_len(len));
+	uint8_t *p = capw_begin(n->capw, stream, dir, cap_len(len));
 
 	vq_chain_read(c, off, p, cap_len(len));
 	memcpy(p, eth, NET_ETH_ADDRS);
-	capw_commit(&n->cap, stream);
+	capw_commit(n->capw, stream);
 }
 
 static void capture_pieces(struct net *n, const struct piece *pc, unsigned np, uint32_t len)
 {
 	uint32_t left = cap_len(len);
-	uint8_t *p = capw_begin(&n->cap, CAP_STREAM_GUEST, CAP_DIR_IN, left);
+	uint8_t *p = capw_begin(n->capw, CAP_STREAM_GUEST, CAP_DIR_IN, left);
 	unsigned i;
 
 	for (i = 0; i < np && left; i++) {
@@ -95,7 +103,7 @@ static void capture_pieces(struct net *n, const struct piece *pc, unsigned np, u
 		p += k;
 		left -= k;
 	}
-	capw_commit(&n->cap, CAP_STREAM_GUEST);
+	capw_commit(n->capw, CAP_STREAM_GUEST);
 }
 
 /* A frame for one link only (a full peer must not hold back a broadcast
@@ -189,8 +197,8 @@ static int tx_one(struct net *n, const struct vq_chain *c, uint64_t *dirty, uint
 		slot = link_rec_put(slot, &m);
 		vq_chain_read(c, NET_HDR_LEN, slot, len);
 		memcpy(slot, peek, checked);
-		if (CAP_LINK_WANTED(cap, i))
-			capw_frame(&n->cap, CAP_STREAM_LINK(i), 0, slot, cap_len(len));
+		if (CAP_LINK_WANTED(cap, n->link_base + i))
+			capw_frame(n->capw, CAP_STREAM_LINK(n->link_base + i), 0, slot, cap_len(len));
 		link_tx_commit(l, len);
 		STAT_ADD(l->st->tx_frames, 1);
 		STAT_ADD(l->st->tx_bytes, len);
@@ -212,7 +220,11 @@ bool net_tx(struct net *n)
 	if (!n->txq)
 		return false;
 	vq_disable_notify(n->txq);	/* no kicks while we poll */
-	cap = capw_batch(&n->cap);
+	if (!n->capw)
+		n->capw = &n->cap;
+	cap = capw_batch(n->capw);
+	if (n->wire)	/* stream 0 is eth0's; a wire's frames are its link's */
+		cap &= ~CAP_BIT(CAP_STREAM_GUEST);
 	while (done < NET_BATCH) {
 		int r = vq_pop(n->txq, &c);
 
@@ -414,11 +426,13 @@ static int rx_frame(struct net *n, struct link *l, unsigned li, const struct lin
 		drop(n, l, r->why);
 		return 0;
 	}
-	if (l->tunnel ? !tunnel_source_ok(n, peek + ETH_ALEN) : memcmp(peek + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0) {
+	if (n->wire)	/* a cable: whatever the other end sent */
+		;
+	else if (l->tunnel ? !tunnel_source_ok(n, peek + ETH_ALEN)
+			   : memcmp(peek + ETH_ALEN, l->peer_mac, ETH_ALEN) != 0) {
 		drop(n, l, DROP_SPOOFED);
 		return 0;
-	}
-	if (!(peek[0] & 1) && memcmp(peek, n->mac, ETH_ALEN) != 0) {
+	} else if (!(peek[0] & 1) && memcmp(peek, n->mac, ETH_ALEN) != 0) {
 		drop(n, l, DROP_NO_LINK);
 		return 0;
 	}
@@ -493,7 +507,11 @@ bool net_rx(struct net *n)
 	if (!n->rxq || !n->nlinks)
 		return false;
 	vq_disable_notify(n->rxq);	/* buffers are asked for only when we run out */
-	cap = capw_batch(&n->cap);
+	if (!n->capw)
+		n->capw = &n->cap;
+	cap = capw_batch(n->capw);
+	if (n->wire)	/* stream 0 is eth0's; a wire's frames are its link's */
+		cap &= ~CAP_BIT(CAP_STREAM_GUEST);
 	before = vq_used_count(n->rxq);
 	for (k = 0; k < n->nlinks && !full; k++) {
 		unsigned li = (n->rx_next + k) % n->nlinks;

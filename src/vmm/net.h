@@ -45,6 +45,12 @@ struct net {
 	bool tx_moved;			/* net_tx took frames (the caller clears it) */
 	uint64_t moved;			/* chains taken from any queue, ever: did a pass work? */
 	struct cap_writer cap;		/* hdr NULL: no capture ring */
+	struct cap_writer *capw;	/* the ring's writer, if not cap: a VMM's
+					 * NICs share eth0's (one writer per ring) */
+	unsigned link_base;		/* links[0]'s index among the VMM's links:
+					 * its capture stream */
+	bool wire;			/* a wire's NIC: every frame to or from its
+					 * one link, any MAC, as a cable */
 
 	/* Offloads, from the features the guest negotiated (VNET_CAP_*):
 	 * what it may send, what it takes (else its frames are completed
@@ -59,7 +65,7 @@ struct net {
 /* Where a guest frame goes: returns DROP_NONE and sets *mask (bit i =
  * link i), or returns the drop reason. Pure function of the addresses.
  * Unicast to a MAC no peer VM has goes to every tunnel link (none:
- * no_link). */
+ * no_link). A wire's NIC sends everything to its one link. */
 enum drop_reason net_route(const struct net *n, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN],
 			   uint64_t *mask);
 

@@ -37,6 +37,18 @@ static void full(struct node_args *a)
 	a->vmm.group_connect = true;
 	a->vmm.mtu = 9000;
 	a->vmm.offloads = false;
+	a->vmm.nwires = MV_NICS_MAX;
+	for (k = 0; k < MV_NICS_MAX; k++) {	/* every wire NIC, each with the last links */
+		struct node_wire_arg *w = &a->vmm.wire[k];
+
+		snprintf(w->name, sizeof(w->name), "eth%u", k + 1);
+		memcpy(w->mac, mac, ETH_ALEN);
+		w->mac[4] = 0x4e;
+		w->mac[5] = k;
+		snprintf(w->socket, sizeof(w->socket), "/run/multivm/vm0.eth%u.vhost", k + 1);
+		w->mtu = 1500 + k;
+		w->offloads = k & 1;
+	}
 	a->nlinks = MV_NODE_LINKS_MAX;
 	for (k = 0; k < a->nlinks; k++) {
 		struct node_link_arg *l = &a->link[k];
@@ -51,6 +63,8 @@ static void full(struct node_args *a)
 		l->memfd = 100 + 3 * k;
 		l->rx_kick = 101 + 3 * k;
 		l->tx_kick = 102 + 3 * k;
+		if (k >= MV_NODE_LINKS_MAX - MV_NICS_MAX)	/* a wire's link for each NIC */
+			l->nic = k - (MV_NODE_LINKS_MAX - MV_NICS_MAX) + 1;
 	}
 }
 
@@ -75,6 +89,8 @@ static void test_round_trip(void **state)
 	a.uid = a.gid = 0;
 	a.nlinks = 0;
 	memset(a.link, 0, sizeof(a.link));
+	a.vmm.nwires = 0;
+	memset(a.vmm.wire, 0, sizeof(a.vmm.wire));
 	n = node_args_encode(&a, buf, sizeof(buf), argv, NODE_ARGV_MAX);
 	assert_int_equal(n, 16);	/* --mtu and --offloads always */
 	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
@@ -251,6 +267,8 @@ static void full_tunnel(struct node_args *a)
 	a->gid = v.gid;
 	a->nlinks = v.nlinks;
 	memcpy(a->link, v.link, sizeof(a->link));
+	for (k = 0; k < a->nlinks; k++)
+		a->link[k].nic = 0;	/* a tunnel has no NICs */
 	a->tunnel.local.s_addr = htonl(0x0a090001);
 	a->tunnel.remote.s_addr = htonl(0xc0a80102);
 	a->tunnel.port = 65535;
@@ -392,6 +410,50 @@ static void test_tunnel_decode_hostile(void **state)
 	}
 }
 
+/* Wire NICs and the links that belong to them. */
+static void test_wires(void **state)
+{
+	static struct node_args a;
+
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes",
+				    "--wire", "eth2,52:54:00:4e:01:02,/s2,9000,no", "--link",
+				    "vm1,52:54:00:4d:56:02,0,10,11,12", "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1",
+				    "--link", "vm3,52:54:00:4e:03:01,0,16,17,18,2", NULL }), 0);
+	assert_int_equal(a.vmm.nwires, 2);
+	assert_string_equal(a.vmm.wire[1].name, "eth2");
+	assert_int_equal(a.vmm.wire[1].mtu, 9000);
+	assert_false(a.vmm.wire[1].offloads);
+	assert_int_equal(a.link[0].nic, 0);
+	assert_int_equal(a.link[2].nic, 2);
+	/* A link of a NIC that is not there; out of NIC order; two on a wire. */
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1", NULL }, "do not fit");
+	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes", "--link",
+				  "vm2,52:54:00:4e:02:01,1,13,14,15,1", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12",
+				  NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes", "--link",
+				  "vm2,52:54:00:4e:02:01,1,13,14,15,1", "--link", "vm3,52:54:00:4e:02:01,1,16,17,18,1",
+				  NULL }, "do not fit");
+	refused((const char *[]){ BASE, "--eth0-wire", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12", "--link",
+				  "vm2,52:54:00:4d:56:03,0,13,14,15", NULL }, "do not fit");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,0", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,9", NULL }, "bad --link");
+	/* Wire NICs: name, MAC, socket, MTU, offloads, exactly. */
+	refused((const char *[]){ BASE, "--wire", "Eth1,52:54:00:4e:01:01,/s1,1500,yes", NULL }, "bad --wire");
+	refused((const char *[]){ BASE, "--wire", "eth1.5,52:54:00:4e:01:01,/s1,1500,yes", NULL }, "bad --wire");
+	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,,1500,yes", NULL }, "bad --wire");
+	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,67,yes", NULL }, "bad --wire");
+	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes,x", NULL }, "bad --wire");
+	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500", NULL }, "bad --wire");
+	refused((const char *[]){ BASE, "--wire", "abcdefghijklmnop,52:54:00:4e:01:01,/s1,1500,no", NULL }, "bad --wire");
+	/* A tunnel wire end has one link, and takes no NICs. */
+	tunnel_refused((const char *[]){ TBASE, "--wire-link", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12", "--link",
+					 "vm2,52:54:00:4d:56:03,0,13,14,15", NULL }, "do not fit");
+	tunnel_refused((const char *[]){ TBASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes", NULL }, "unknown");
+	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, "--wire-link", "--link",
+				       "vm1,52:54:00:4d:56:02,0,10,11,12", NULL }), 0);
+	assert_true(a.tunnel.wire);
+}
+
 /* The usage text comes from the same list: each kind's options, no other's. */
 static void test_usage(void **state)
 {
@@ -403,7 +465,8 @@ static void test_usage(void **state)
 	fclose(f);
 	assert_non_null(strstr(out, "usage: multivm tunnel --name NAME"));
 	assert_non_null(strstr(out, "--vni N"));
-	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD]..."));
+	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]]..."));
+	assert_non_null(strstr(out, "[--wire-link]"));
 	assert_null(strstr(out, "--mac"));
 	f = fmemopen(out, sizeof(out), "w");
 	node_args_usage(f, NODE_VMM);
@@ -444,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_tunnel_round_trip),
 		cmocka_unit_test(test_tunnel_decode_hostile),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_wires),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

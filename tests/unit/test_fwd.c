@@ -574,6 +574,43 @@ static void test_capture_off_touches_nothing(void **state)
 	munmap(mb, CAP_FILE_SIZE);
 }
 
+/* A wire: a cable between two NICs. Any source MAC and any destination
+ * (unicast to nobody here, VLAN-tagged) cross it, the other end takes
+ * them all, and what a wire NIC's guest sends malformed counts on its
+ * one link. The segment's checks stay where the NIC is not a wire. */
+static void test_wire(void **state)
+{
+	static const uint8_t vlan_frame_hdr[16] = { 0x02, 0, 0, 0, 0, 0x77, 0x0a, 0, 0, 0, 0, 0x42, 0x81, 0x00, 0x00, 0x0a };
+	struct fx *f = *state;
+	uint8_t buf[1600], *got = NULL;
+	uint32_t len = frame(buf, mac_x, mac_x, 200, 0x33);
+	uint64_t mask;
+
+	f->a.net.wire = f->b.net.wire = true;
+	assert_int_equal(net_route(&f->a.net, mac_x, mac_x, &mask), DROP_NONE);
+	assert_int_equal(mask, 1);
+	guest_post_rx(&f->b, 8);
+	guest_send(&f->a, buf, len);	/* neither address is either VM's */
+	memcpy(buf, vlan_frame_hdr, sizeof(vlan_frame_hdr));
+	guest_send(&f->a, buf, len);	/* an 802.1Q frame of another MAC */
+	pump(f);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + len);
+	assert_memory_equal(got + NET_HDR_LEN + 6, mac_x, 6);
+	assert_int_equal(guest_recv(&f->b, &got), NET_HDR_LEN + len);
+	assert_memory_equal(got + NET_HDR_LEN, vlan_frame_hdr, sizeof(vlan_frame_hdr));
+	assert_int_equal(f->a.st.drop[DROP_SPOOFED] + f->b.st.drop[DROP_SPOOFED] + f->b.st.drop[DROP_NO_LINK], 0);
+	assert_int_equal(f->b.st.link[0].rx_frames, 2);
+	/* Too short: malformed, on the wire NIC's link. */
+	guest_send(&f->a, buf, 10);
+	pump(f);
+	assert_int_equal(f->a.st.link[0].drop[DROP_MALFORMED], 1);
+	/* The same frame on the segment: spoofed. */
+	f->a.net.wire = f->b.net.wire = false;
+	guest_send(&f->a, buf, len);
+	pump(f);
+	assert_int_equal(f->a.st.drop[DROP_SPOOFED], 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -585,6 +622,7 @@ int main(void)
 		T(test_other_version_refused),
 		T(test_down_link_counts), T(test_arm), T(test_tx_loop_stops_only_tx),
 		T(test_disabled_tx_ring_discards), T(test_capture), T(test_capture_off_touches_nothing),
+		T(test_wire),
 	};
 
 	return cmocka_run_group_tests_name("forwarding", tests, NULL, NULL);

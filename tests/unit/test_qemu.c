@@ -13,7 +13,7 @@
 #include "supervisor/qemu.h"
 
 static struct config c;
-static char buf[8192], *argv[QEMU_MAX_ARGS];
+static char buf[QEMU_ARGBUF_MAX], *argv[QEMU_MAX_ARGS];
 
 static const char *runas;
 
@@ -122,9 +122,51 @@ static void test_small_buffer(void **state)
 	assert_int_equal(qemu_argv(&o, buf, sizeof(buf), argv, 8), -E2BIG);
 }
 
+/* Wire NICs: one vhost-user device each, slot by slot from 0x6, on
+ * their own sockets; the guest is told their names, MACs and addresses,
+ * the routes and forwarding. A VM on no segment: eth0 is a wire's. */
+static void test_wires(void **state)
+{
+	char err[CFG_ERR_MAX];
+	struct cfg_vm *v;
+	int n;
+
+	assert_int_equal(config_load_default(&c, err, sizeof(err)), 0);
+	v = &c.vm[1];
+	v->nnics = 2;
+	strcpy(v->nic[0].name, "eth1");
+	memcpy(v->nic[0].mac, (uint8_t[6]){ 0x52, 0x54, 0, 0x4e, 2, 1 }, 6);
+	v->nic[0].mtu = 1500;
+	v->nic[0].has_addr = true;
+	v->nic[0].addr = 0x0a000102;
+	v->nic[0].prefix = 30;
+	strcpy(v->nic[1].name, "wan");
+	memcpy(v->nic[1].mac, (uint8_t[6]){ 0x52, 0x54, 0, 0x4e, 2, 2 }, 6);
+	v->nic[1].mtu = 9000;
+	v->nroutes = 1;
+	v->route[0] = (struct cfg_route){ 0x0a000200, 30, 0x0a000101, 0 };
+	v->ip_forward = true;
+	n = build(1, false);
+	assert_true(n > 0);
+	assert_non_null(find(n, "-chardev", "socket,id=vu0,path=/run/mv/vm1.eth1.vhost,reconnect=1"));
+	assert_non_null(find(n, "-netdev", "vhost-user,id=w0,chardev=vu0"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w0,mac=52:54:00:4e:02:01,addr=0x6,disable-legacy=on,host_mtu=1500"));
+	assert_non_null(find(n, "-chardev", "socket,id=vu1,path=/run/mv/vm1.wan.vhost,reconnect=1"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w1,mac=52:54:00:4e:02:02,addr=0x7,disable-legacy=on,host_mtu=9000"));
+	assert_non_null(find(n, "-append", " multivm.nic=eth0,52:54:00:4d:56:02,192.168.1.2/24 multivm.nic=eth1,52:54:00:4e:02:01,10.0.1.2/30 multivm.nic=wan,52:54:00:4e:02:02 multivm.route=10.0.2.0/30,10.0.1.1 multivm.fwd=1"));
+	/* eth0 a wire's: its MAC and MTU, no segment address. */
+	strcpy(v->nic[1].name, "eth0");
+	n = build(1, false);
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4e:02:02,addr=0x3,disable-legacy=on,host_mtu=9000"));
+	assert_null(find(n, "-append", "multivm.addr="));
+	assert_null(find(n, "-netdev", "vhost-user,id=w1"));
+	assert_non_null(find(n, "-append", "multivm.nic=eth0,52:54:00:4e:02:02 "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wires),
 		cmocka_unit_test(test_tcg_default_vm0), cmocka_unit_test(test_runas),
 		cmocka_unit_test(test_kvm_vm1_no_passthrough),
 		cmocka_unit_test(test_manual_and_other_passthrough),

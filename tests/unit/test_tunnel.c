@@ -526,10 +526,51 @@ static void test_gro_split(void **state)
 	assert_int_equal(tun_gro_seg(100, 72), 72);
 }
 
+/* A tunnel that is a wire end: a cable to the remote. Frames of any MAC
+ * (a local VM's, a group source, unicast to no one here) go both ways;
+ * the header, VNI and remote checks stay. */
+static void test_wire_end(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[TUN_BUF];
+	uint64_t dirty = 0;
+	uint32_t last = 0;
+
+	f->t.wire = true;
+	f->a.net.wire = true;
+	guest_post_rx(&f->a, 32);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_c, mac_a, 100), &f->peer_addr, false, &dirty), -1);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 42, mac_r, bcast, 80), &f->peer_addr, false, &dirty), -1);
+	assert_int_equal(tun_datagram(&f->t, b, dgram(b, 43, mac_a, mac_r, 60), &f->peer_addr, false, &dirty),
+			 DROP_BAD_VNI);
+	tun_flush_links(&f->t, dirty);
+	assert_int_equal(delivered(f, &last), 2);
+	assert_int_equal(last, 80);
+	/* The other way: a frame from someone else's MAC to no one here. */
+	{
+		uint8_t fr[100];
+		struct sockaddr_in from;
+		socklen_t n = sizeof(from);
+		ssize_t got;
+
+		memset(fr, 1, sizeof(fr));
+		memcpy(fr, mac_c, 6);
+		memcpy(fr + 6, mac_r, 6);
+		guest_send(&f->a, fr, sizeof(fr));
+		net_tx(&f->a.net);
+		tun_links_rx(&f->t);
+		got = recvfrom(f->peer, b, sizeof(b), 0, (struct sockaddr *)&from, &n);
+		assert_int_equal(got, VXLAN_HDR_LEN + sizeof(fr));
+		assert_memory_equal(b + VXLAN_HDR_LEN, fr, 12);
+	}
+	assert_int_equal(f->tst.drop[DROP_SPOOFED] + f->tst.drop[DROP_NO_LINK], 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_wire_end, setup, teardown),
 		cmocka_unit_test(test_encap_layout), cmocka_unit_test(test_decap),
 		T(test_from_network), T(test_from_network_socket), T(test_to_network),
 		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
