@@ -395,6 +395,7 @@ static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, u
 {
 	struct nic *v = &m->nic[k];
 	const struct node_wire_arg *w = k ? &a->vmm.wire[k - 1] : NULL;
+	unsigned i;
 	int rc;
 
 	v->node = n;
@@ -431,6 +432,9 @@ static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, u
 		v->c_connected = &n->st->vu_connected;
 	}
 	v->pfx = v->name;
+	for (i = 0; i < nl; i++)	/* a wire's link is named after its NIC */
+		snprintf(n->links[first + i].st->nic, sizeof(n->links[first + i].st->nic), "%s",
+			 w ? w->name : v->net.wire ? "eth0" : "");
 	STAT_SET(*v->c_connected, 0);
 	v->listen_fd = listen_on(a, v->sock_path);
 	rc = v->listen_fd < 0 ? v->listen_fd : loop_add(&n->loop, v->listen_fd, false, on_listen, v, 0);
