@@ -104,6 +104,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(LIBSRCS))
 soak: all
 	sh tests/soak.sh $(BUILD)
 
+# Every part runs (bench/run.sh); figures to stdout and, one a line, to
+# $(BUILD)/bench/figures.tsv: commit, machine, bench, metric, value.
 bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend $(BUILD)/bench/switchcost
 	sh bench/run.sh $(BUILD)
 

@@ -1,45 +1,39 @@
-# Shared by the benchmarks that drive a system from one dpdk-testpmd
-# virtio-user frontend (vhost_fwd.sh, vxlan.sh). The caller sets W, its
-# work directory, and fe= before use; the frontend reads commands on fd 3.
+# Shared by the benchmark scripts (sourced). The helpers the end-to-end
+# tests use too (say, skip, wait_for, mac_of, pid_of, status_field,
+# netns_veth, vxlan_systems, testpmd_start, port_stat) are in tests/lib.sh.
+. "$(dirname "$0")/../tests/lib.sh"
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out.
-wait_for() {
-	end=$(($(date +%s) + $1))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
+# Every figure a bench prints is also one line of $BENCH_FIGURES (make
+# bench: BUILD/bench/figures.tsv): commit, machine, bench, metric, value,
+# tab-separated, for the docs to cite. Unset (a script run by hand):
+# printed only.
+: "${BENCH_COMMIT:=$(git describe --always --dirty 2>/dev/null || echo unknown)}"
+: "${BENCH_MACHINE:=$(awk -F': *' '/^model name/ { m = $2; exit } END { print m ? m : "unknown CPU" }' /proc/cpuinfo) x$(nproc)}"
+export BENCH_COMMIT BENCH_MACHINE
+
+# figure BENCH METRIC VALUE: records one figure (METRIC names its unit,
+# e.g. multivm_mpps_64B).
+figure() {
+	[ -n "${BENCH_FIGURES:-}" ] || return 0
+	printf '%s\t%s\t%s\t%s\t%s\n' "$BENCH_COMMIT" "$BENCH_MACHINE" "$1" "$2" "$3" >>"$BENCH_FIGURES"
 }
 
-# FIELD (e.g. Rx-pps, RX-packets) of port P in the Nth "show port stats"
-# (read once testpmd has quit; its output is line-buffered through stdbuf,
-# so our commands' echo never lands inside a line).
-port_stat() {
-	awk -v p="$1" -v f="$2:" -v n="$3" '
-		/NIC statistics for port/ { cur = $(NF - 1); seen[cur]++; next }
-		/statistics for port|statistics for all ports|######/ { cur = -1 }
-		cur == p && seen[cur] == n { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
-		END { print v + 0 }' "$W/fe.log"
-}
+# ---- one dpdk-testpmd virtio-user frontend (vhost_fwd.sh, vxlan.sh) ----
+# The caller sets W, its work directory, and fe= before use; the frontend
+# reads commands on fd 3, its output is $W/fe.log.
 
-# fe_start PREFIX SOCK0 MAC0 SOCK1 MAC1 SIZE: testpmd on CPU 1, port 0 on
-# SOCK0 sending to MAC1 and port 1 on SOCK1 sending to MAC0 (`fwd mac`,
-# queue size 256, burst 32, 16 bursts in flight, frames of SIZE bytes, a
-# pool of 8192 mbufs so that no page of it goes cold). After a 1 s warm-up
-# it asks for the baseline stats. Sets $fe.
+# fe_start SOCK0 MAC0 SOCK1 MAC1 SIZE: testpmd on CPU 1, port 0 on SOCK0
+# sending to MAC1 and port 1 on SOCK1 sending to MAC0 (`fwd mac`, queue
+# size 256, burst 32, 16 bursts in flight, frames of SIZE bytes, a pool of
+# 8192 mbufs so that no page of it goes cold). After a 1 s warm-up it asks
+# for the baseline stats. Sets $fe.
 fe_start() {
-	rm -f "$W/fe.in" "$W/fe.log"
-	mkfifo "$W/fe.in"
-	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
-		--lcores '(0,1)@1' --file-prefix="$1$$" \
-		--vdev="net_virtio_user0,path=$2,mac=$3,queues=1,queue_size=256" \
-		--vdev="net_virtio_user1,path=$4,mac=$5,queues=1,queue_size=256" \
-		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$6" --total-num-mbufs=8192 \
-		--eth-peer=0,"$5" --eth-peer=1,"$3" <"$W/fe.in" >"$W/fe.log" 2>&1 &
-	fe=$!
-	exec 3>"$W/fe.in"
-	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || { echo "frontend did not start"; tail -5 "$W/fe.log"; return 1; }
+	testpmd_start 3 "$W/fe" 1 --lcores '(0,1)@1' \
+		--vdev="net_virtio_user0,path=$1,mac=$2,queues=1,queue_size=256" \
+		--vdev="net_virtio_user1,path=$3,mac=$4,queues=1,queue_size=256" \
+		-- -i --nb-cores=1 --burst=32 --txd=256 --rxd=256 --txpkts="$5" --total-num-mbufs=8192 \
+		--eth-peer=0,"$4" --eth-peer=1,"$2" || { fe=$testpmd; echo "frontend did not start"; return 1; }
+	fe=$testpmd
 	echo "set fwd mac" >&3
 	echo "start tx_first 16" >&3
 	sleep 1				# warm-up; then a baseline for Rx-pps
@@ -51,10 +45,30 @@ fe_start() {
 fe_stop() {
 	echo "stop" >&3
 	wait_for 30 grep -q 'Accumulated forward statistics' "$W/fe.log"
-	echo "quit" >&3
-	wait_for 30 grep -q 'Bye' "$W/fe.log"
-	exec 3>&-
-	wait "$fe" 2>/dev/null
+	testpmd_quit 3 "$W/fe" "$fe"
 	fe=
-	rate=$(($(port_stat 0 Rx-pps 2) + $(port_stat 1 Rx-pps 2)))
+	rate=$(($(port_stat "$W/fe.log" 0 Rx-pps 2) + $(port_stat "$W/fe.log" 1 Rx-pps 2)))
+}
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+
+# ---- bare QEMU guests from multivm's own recipe (boot.sh, tcp.sh) ----
+# `multivm qemu-argv [--engine E] [--netdev SPEC] [--nic-opts OPTS]
+# [--serial FILE] CONFIG VM` prints the QEMU command line multivm gives VM,
+# one argument a line, with what a bare guest changes; its sockets (e.g.
+# VM.agent, for `multivm agent-exec`) are in the -S directory.
+# run_argv FILE [PREFIX...] &: runs the command line in FILE (one argument
+# a line) behind PREFIX (e.g. taskset -c 1, ip netns exec NS). Only in the
+# background: it replaces the shell that runs it, so $! is QEMU's pid
+# (taskset and ip netns exec replace themselves too).
+run_argv() {
+	f=$1
+	shift
+	IFS='
+'
+	set -f
+	# shellcheck disable=SC2046
+	exec "$@" $(cat "$f")
 }

@@ -14,6 +14,7 @@
 # Usage: vhost_fwd.sh BUILD   (FWD_ROUNDS, FWD_SECONDS, FWD_SIZES, FWD_PARTS,
 # FWD_DPDK=no: multivm rounds only, FWD_PROFILE=1, FWD_PINGS, FWD_MESH)
 set -u
+TEST_NAME=fwd
 build=$1
 MV=$(realpath "$build/multivm")
 ROUNDS=${FWD_ROUNDS:-5}
@@ -27,18 +28,12 @@ W=$(mktemp -d /tmp/mvb.XXXXXX)
 fe=
 be=
 
-if ! command -v dpdk-testpmd >/dev/null; then
-	echo "fwd: skipped (dpdk-testpmd missing: apt-get install dpdk-dev)"
-	exit 0
-fi
+command -v dpdk-testpmd >/dev/null || skip "dpdk-testpmd missing: apt-get install dpdk-dev"
 if [ -n "${FWD_PROFILE:-}" ] && ! command -v perf >/dev/null; then
 	echo "fwd: FWD_PROFILE needs perf (apt-get install linux-perf)"
 	exit 1
 fi
-if [ "$(nproc)" -lt 2 ]; then
-	echo "fwd: skipped (needs two CPUs: backend on one, frontend on the other)"
-	exit 0
-fi
+[ "$(nproc)" -ge 2 ] || skip "needs two CPUs: backend on one, frontend on the other"
 
 stop_all() {
 	[ -n "$fe" ] && { exec 3>&-; kill "$fe" 2>/dev/null; wait "$fe" 2>/dev/null; }
@@ -52,7 +47,7 @@ trap 'exit 1' INT TERM HUP
 # The frontend on CPU 1 against sockets $1 and $2, frames of $3 bytes.
 # Leaves the rate (frames/s, both ports) in $rate.
 run_frontend() {
-	fe_start mvbfe "$1" $MAC0 "$2" $MAC1 "$3" || return 1
+	fe_start "$1" $MAC0 "$2" $MAC1 "$3" || return 1
 	[ -n "${mv_dir:-}" ] && MULTIVM_STATE="$mv_dir" "$MV" stats >"$W/vmm.0" && t0=$(date +%s%N)
 	if [ -n "${profile_pids:-}" ]; then	# the measured interval, profiled
 		perf stat -x, -o "$W/perf.$3" -e task-clock,context-switches,raw_syscalls:sys_enter,page-faults \
@@ -73,7 +68,7 @@ round_multivm() {
 	rm -rf "$W/mv"
 	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || return 1
 	profile_pids=
-	[ -n "${FWD_PROFILE:-}" ] && profile_pids=$(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status" | paste -sd,)
+	[ -n "${FWD_PROFILE:-}" ] && profile_pids=$(MULTIVM_STATE="$W/mv" status_field vmm | paste -sd,)
 	mv_dir="$W/mv"
 	run_frontend "$W/mv/vm0.vhost" "$W/mv/vm1.vhost" "$1" || return 1
 	mv_dir=
@@ -81,7 +76,7 @@ round_multivm() {
 	[ -n "$profile_pids" ] && profile_report "$1"
 	profile_pids=
 	MULTIVM_STATE="$W/mv" "$MV" stats >"$W/stats"
-	for p in $(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status"); do
+	for p in $(MULTIVM_STATE="$W/mv" status_field vmm); do
 		rss="$rss $(awk '/^RssAnon:/ { print $2 }' /proc/$p/status)"
 	done
 	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
@@ -97,22 +92,27 @@ round_multivm() {
 		"$W/stats" >>"$W/balance.$1"
 }
 
-# DPDK: testpmd with two vhost-user ports, io forwarding, on CPU 0.
-round_dpdk() {
-	rm -f "$W"/vh*.sock "$W/be.in"
-	mkfifo "$W/be.in"
-	taskset -c 0 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci \
-		--lcores '(0,1)@0' --file-prefix="mvbbe$$" \
+# DPDK: testpmd with two vhost-user ports ($W/vh0.sock, vh1.sock), io
+# forwarding, on CPU 0, reading fd 4 (it runs until that input ends).
+# Sets $be.
+be_start() {
+	rm -f "$W"/vh*.sock
+	testpmd_start 4 "$W/be" 0 --lcores '(0,1)@0' \
 		--vdev="net_vhost0,iface=$W/vh0.sock,queues=1" --vdev="net_vhost1,iface=$W/vh1.sock,queues=1" \
-		-- --nb-cores=1 --burst=32 --forward-mode=io --auto-start <"$W/be.in" >"$W/be.log" 2>&1 &
-	be=$!
-	exec 4>"$W/be.in"	# testpmd without -i runs until its input ends
+		-- --nb-cores=1 --burst=32 --forward-mode=io --auto-start
+	be=$testpmd
 	wait_for 60 test -S "$W/vh1.sock" || { echo "fwd: DPDK vhost did not start"; tail -5 "$W/be.log"; return 1; }
-	run_frontend "$W/vh0.sock" "$W/vh1.sock" "$1" || return 1
+}
+be_stop() {
 	exec 4>&-
 	wait_for 30 sh -c "! kill -0 $be" || kill "$be"
 	wait "$be" 2>/dev/null
 	be=
+}
+round_dpdk() {
+	be_start || return 1
+	run_frontend "$W/vh0.sock" "$W/vh1.sock" "$1" || return 1
+	be_stop
 }
 
 # Where the VMMs' time went over the measured interval, from their own
@@ -145,30 +145,36 @@ profile_report() {
 		grep -v '^$' | grep '%' | head -15 | sed 's/^/    /'
 }
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
-
 PARTS=${FWD_PARTS:-throughput latency mesh}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
-want throughput && for size in $SIZES; do
+# A part that fails says so (FAILED) and the others still run; the exit
+# status is then 1.
+failed=
+
+# throughput SIZE: ROUNDS rounds of each backend, then their medians.
+throughput() {
 	mv_rates= dp_rates= rss=
-	: >"$W/balance.$size"
-	: >"$W/vmmtime.$size"
+	: >"$W/balance.$1"
+	: >"$W/vmmtime.$1"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		round_multivm "$size" || exit 1
+		round_multivm "$1" || { echo "fwd ${1}B: multivm round $r FAILED"; return 1; }
 		mv_rates="$mv_rates $rate"
 		if [ "${FWD_DPDK:-yes}" = yes ]; then
-			round_dpdk "$size" || exit 1
+			round_dpdk "$1" || { echo "fwd ${1}B: dpdk-vhost round $r FAILED"; return 1; }
 			dp_rates="$dp_rates $rate"
 		fi
 		r=$((r + 1))
 	done
+	size=$1
 	m=$(echo "$mv_rates" | median)
+	figure fwd "multivm_mpps_${size}B" "$(mpps "$m")"
 	if [ -n "$dp_rates" ]; then
 		d=$(echo "$dp_rates" | median)
-		echo "fwd ${size}B: multivm $(mpps "$m") Mpps, dpdk-vhost $(mpps "$d") Mpps, ratio $(awk -v a="$m" -v b="$d" 'BEGIN { printf "%.2f", b ? a / b : 0 }') ($ROUNDS rounds)"
+		figure fwd "dpdk_vhost_mpps_${size}B" "$(mpps "$d")"
+		figure fwd "ratio_${size}B" "$(ratio "$m" "$d")"
+		echo "fwd ${size}B: multivm $(mpps "$m") Mpps, dpdk-vhost $(mpps "$d") Mpps, ratio $(ratio "$m" "$d") ($ROUNDS rounds)"
 		echo "  rounds, Mpps: multivm$(for x in $mv_rates; do printf ' %s' "$(mpps "$x")"; done); dpdk-vhost$(for x in $dp_rates; do printf ' %s' "$(mpps "$x")"; done)"
 	else	# FWD_DPDK=no: nothing to compare with
 		echo "fwd ${size}B: multivm $(mpps "$m") Mpps ($ROUNDS rounds)"
@@ -177,36 +183,32 @@ want throughput && for size in $SIZES; do
 	sed 's/^/  multivm counters: /' "$W/balance.$size"
 	sed 's/^/  multivm VMM time: /' "$W/vmmtime.$size"
 	echo "  VMM RssAnon after each round (kB):$rss"
+}
+want throughput && for size in $SIZES; do
+	throughput "$size" || { failed=1; stop_all; }
 done
 
 # ---- latency: one frame at a time, A -> backend -> B -> backend -> A ----
 # bench/pingpong (two busy-polling frontends on CPU 1); backend on CPU 0.
 PP=$(realpath "$build/bench/pingpong")
-latency() {
-	taskset -c 1 timeout 120 "$PP" "$1" $MAC0 "$2" $MAC1 "${FWD_PINGS:-20000}" |
-		awk '{ printf "median %s us, p99 %s us", $3, $5 }'
+latency() {	# SOCK0 SOCK1 WHO: median and p99 round trip, printed and recorded
+	taskset -c 1 timeout 120 "$PP" "$1" $MAC0 "$2" $MAC1 "${FWD_PINGS:-20000}" >"$W/pp.out" || return 1
+	read -r _ _ med _ p99 _ <"$W/pp.out"
+	figure fwd "${3}_rtt_median_us_64B" "$med"
+	figure fwd "${3}_rtt_p99_us_64B" "$p99"
+	echo "median $med us, p99 $p99 us"
 }
 latency_part() {
 	rm -rf "$W/mv"
-	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || exit 1
-	mv_lat=$(latency "$W/mv/vm0.vhost" "$W/mv/vm1.vhost")
+	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || return 1
+	mv_lat=$(latency "$W/mv/vm0.vhost" "$W/mv/vm1.vhost" multivm) || return 1
 	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
-	rm -f "$W"/vh*.sock "$W/be.in"
-	mkfifo "$W/be.in"
-	taskset -c 0 dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@0' \
-		--file-prefix="mvbbe$$" --vdev="net_vhost0,iface=$W/vh0.sock,queues=1" \
-		--vdev="net_vhost1,iface=$W/vh1.sock,queues=1" -- --nb-cores=1 --forward-mode=io --auto-start \
-		<"$W/be.in" >"$W/be.log" 2>&1 &
-	be=$!
-	exec 4>"$W/be.in"
-	wait_for 60 test -S "$W/vh1.sock" || { echo "fwd: DPDK vhost did not start"; exit 1; }
-	dp_lat=$(latency "$W/vh0.sock" "$W/vh1.sock")
-	exec 4>&-
-	wait "$be" 2>/dev/null
-	be=
+	be_start || return 1
+	dp_lat=$(latency "$W/vh0.sock" "$W/vh1.sock" dpdk_vhost) || return 1
+	be_stop
 	echo "latency 64B round trip: multivm $mv_lat; dpdk-vhost $dp_lat"
 }
-want latency && latency_part
+want latency && { latency_part || { echo "fwd latency FAILED"; failed=1; stop_all; }; }
 
 
 # ---- many VMMs on one core ----
@@ -222,24 +224,19 @@ mesh() {
 	vdevs= peers=
 	i=0
 	while [ $i -lt "$n" ]; do
-		vdevs="$vdevs --vdev=net_virtio_user$i,path=$W/mv/m$i.vhost,mac=$(printf '52:54:00:4d:56:%02x' $((i + 1))),queues=1,queue_size=256"
-		peers="$peers --eth-peer=$i,$(printf '52:54:00:4d:56:%02x' $(((i + 1) % n + 1)))"
+		vdevs="$vdevs --vdev=net_virtio_user$i,path=$W/mv/m$i.vhost,mac=$(mac_of $i),queues=1,queue_size=256"
+		peers="$peers --eth-peer=$i,$(mac_of $(((i + 1) % n)))"
 		i=$((i + 1))
 	done
-	rm -f "$W/fe.in" "$W/fe.log"
-	mkfifo "$W/fe.in"
 	# shellcheck disable=SC2086
-	taskset -c 1 stdbuf -oL dpdk-testpmd --no-huge -m 1024 --single-file-segments --no-pci --lcores '(0,1)@1' \
-		--file-prefix="mvbfe$$" $vdevs -- -i --nb-cores=1 --burst=32 --total-num-mbufs=16384 $peers \
-		<"$W/fe.in" >"$W/fe.log" 2>&1 &
-	fe=$!
-	exec 3>"$W/fe.in"
-	wait_for 60 grep -q 'testpmd>' "$W/fe.log" || return 1
+	testpmd_start 3 "$W/fe" 1 --lcores '(0,1)@1' $vdevs -- -i --nb-cores=1 --burst=32 --total-num-mbufs=16384 $peers ||
+		{ fe=$testpmd; return 1; }
+	fe=$testpmd
 	echo "set fwd mac" >&3
 	echo "start tx_first 16" >&3
 	sleep 1
 	echo "show port stats all" >&3
-	pids=$(sed -n 's/.* vmm=\([0-9]*\).*/\1/p' "$W/mv/status" | paste -sd,)
+	pids=$(MULTIVM_STATE="$W/mv" status_field vmm | paste -sd,)
 	if [ -n "${FWD_PROFILE:-}" ]; then
 		perf stat -x, -o "$W/perf.mesh" -e task-clock,context-switches,raw_syscalls:sys_enter \
 			-p "$pids" -- sleep "$SECS" 2>/dev/null
@@ -248,30 +245,32 @@ mesh() {
 	fi
 	echo "show port stats all" >&3
 	echo "stop" >&3
-	echo "quit" >&3
-	wait_for 30 grep -q 'Bye' "$W/fe.log"
-	exec 3>&-
-	wait "$fe" 2>/dev/null
+	testpmd_quit 3 "$W/fe" "$fe"
 	fe=
 	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null
 	total=0
 	i=0
 	while [ $i -lt "$n" ]; do
-		total=$((total + $(port_stat $i Rx-pps 2)))
+		total=$((total + $(port_stat "$W/fe.log" $i Rx-pps 2)))
 		i=$((i + 1))
 	done
+	figure fwd "mesh_mpps_64B_N$n" "$(mpps $total)"
 	printf ' N=%d %s Mpps' "$n" "$(mpps $total)"
 	# FWD_PROFILE=1: per frame, and frames per context switch of the VMMs.
-	[ -n "${FWD_PROFILE:-}" ] && awk -F, -v rate="$total" -v secs="$SECS" '
-		$3 == "task-clock" { cpu = $1 } $3 == "context-switches" { cs = $1 } $3 == "raw_syscalls:sys_enter" { sc = $1 }
-		END { f = rate * secs; if (f == 0) f = 1; if (cs == 0) cs = 1
-			printf " (%.0f ns CPU, %.4f cs, %.4f sc per frame, %.0f frames per cs)", cpu * 1e6 / f, cs / f, sc / f, f / cs }' \
-		"$W/perf.mesh"
+	# (An if, not &&: without FWD_PROFILE mesh must still succeed.)
+	if [ -n "${FWD_PROFILE:-}" ]; then
+		awk -F, -v rate="$total" -v secs="$SECS" '
+			$3 == "task-clock" { cpu = $1 } $3 == "context-switches" { cs = $1 } $3 == "raw_syscalls:sys_enter" { sc = $1 }
+			END { f = rate * secs; if (f == 0) f = 1; if (cs == 0) cs = 1
+				printf " (%.0f ns CPU, %.4f cs, %.4f sc per frame, %.0f frames per cs)", cpu * 1e6 / f, cs / f, sc / f, f / cs }' \
+			"$W/perf.mesh"
+	fi
 }
 if want mesh; then
 	printf 'fwd mesh 64B, all VMMs on one core, aggregate:'
 	for n in ${FWD_MESH:-2 4 8}; do
-		mesh "$n" || { echo " mesh $n failed"; exit 1; }
+		mesh "$n" || { printf ' N=%d FAILED' "$n"; failed=1; stop_all; }
 	done
 	echo
 fi
+[ -z "$failed" ] || { echo "fwd: FAILED (above)"; exit 1; }

@@ -29,34 +29,28 @@
 # VXLAN/UDP/IP/Ethernet outer headers). Per size the median of VX_ROUNDS is
 # printed. Usage: vxlan.sh BUILD (VX_ROUNDS, VX_SECONDS, VX_SIZES)
 set -u
+TEST_NAME=vxlan
 build=$1
 MV=$(realpath "$build/multivm")
 RAWSEND=$(realpath "$build/bench/rawsend")
 ROUNDS=${VX_ROUNDS:-3}
 SECS=${VX_SECONDS:-3}
 SIZES=${VX_SIZES:-64 1500}
-A0=52:54:00:4d:56:01
-B0=52:54:00:4d:57:01
+A0=52:54:00:4d:56:01	# vm0 on system A (mac_of 0)
+B0=52:54:00:4d:57:01	# b0 on system B (vxlan_systems)
 NS=mvbx$$ VH=mvbxh$$ VN=mvbxn$$	# multivm: B's namespace and veth
 LA=mvbla$$ LB=mvblb$$ LV=mvblv$$	# Linux: two namespaces and a veth
 W=$(mktemp -d /tmp/mvbx.XXXXXX)
 . "$(dirname "$0")/lib.sh"
 fe=
 
-if ! command -v dpdk-testpmd >/dev/null; then
-	echo "vxlan: skipped (dpdk-testpmd missing: apt-get install dpdk-dev)"
-	exit 0
-fi
-if [ "$(nproc)" -lt 2 ]; then
-	echo "vxlan: skipped (needs two CPUs)"
-	exit 0
-fi
+command -v dpdk-testpmd >/dev/null || skip "dpdk-testpmd missing: apt-get install dpdk-dev"
+[ "$(nproc)" -ge 2 ] || skip "needs two CPUs"
 
 stop_all() {
 	[ -n "$fe" ] && { exec 3>&-; kill "$fe" 2>/dev/null; wait "$fe" 2>/dev/null; }
 	fe=
-	"$MV" -S "$W/a" stop >/dev/null 2>&1
-	ip netns exec $NS "$MV" -S "$W/b" stop >/dev/null 2>&1
+	vxlan_systems_stop $NS "$W/a" "$W/b"
 }
 cleanup() {
 	stop_all
@@ -69,18 +63,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-mpps() { awk -v r="$1" 'BEGIN { printf "%.2f", r / 1e6 }'; }
 gbps() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%.2f", r * s * 8 / 1e9 }'; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---- networks ----
-ip netns add $NS && ip netns add $LA && ip netns add $LB || { echo "vxlan: skipped (no network namespaces)"; exit 0; }
-ip link add $VH mtu 1600 type veth peer name $VN mtu 1600 netns $NS || { echo "vxlan: skipped (no veth)"; exit 0; }
-ip addr add 10.231.16.1/24 dev $VH
-ip link set $VH up
-ip netns exec $NS ip link set lo up
-ip netns exec $NS ip addr add 10.231.16.2/24 dev $VN
-ip netns exec $NS ip link set $VN up
+ip netns add $NS && ip netns add $LA && ip netns add $LB || skip "no network namespaces"
+netns_veth $NS $VH $VN 10.231.16 1600 || skip "no veth"
 
 ip link add ${LV}a mtu 1600 netns $LA type veth peer name ${LV}b mtu 1600 netns $LB || exit 1
 for s in a b; do
@@ -90,44 +77,17 @@ for s in a b; do
 	ip netns exec $ns ip addr add 10.231.17.$me/24 dev $LV$s
 	ip netns exec $ns ip link set $LV$s up
 	ip netns exec $ns ip link add vx0 type vxlan id 9 local 10.231.17.$me remote 10.231.17.$peer dstport 4789 dev $LV$s ||
-		{ echo "vxlan: skipped (the kernel has no vxlan devices)"; exit 0; }
+		skip "the kernel has no vxlan devices"
 	ip netns exec $ns ip link set vx0 up
 done
 LAMAC=$(ip netns exec $LA cat /sys/class/net/vx0/address)
 LBMAC=$(ip netns exec $LB cat /sys/class/net/vx0/address)
 
-mkdir -p "$W/a" "$W/b"
-cat >"$W/a.ini" <<CONF
-[system]
-addressing = manual
-[vm vm0]
-mac = $A0
-[tunnel ta]
-local = 10.231.16.1
-remote = 10.231.16.2
-vni = 9
-[links]
-vm0 = ta
-CONF
-cat >"$W/b.ini" <<CONF
-[system]
-addressing = manual
-[vm b0]
-mac = $B0
-[tunnel tb]
-local = 10.231.16.2
-remote = 10.231.16.1
-vni = 9
-[links]
-b0 = tb
-CONF
-
 # multivm, frames of $1 bytes: leaves frames/s in $rate.
 round_multivm() {
 	rm -rf "$W/a" "$W/b"
-	taskset -c 0 "$MV" -S "$W/a" run --detach --no-guests "$W/a.ini" >/dev/null || return 1
-	ip netns exec $NS taskset -c 0 "$MV" -S "$W/b" run --detach --no-guests "$W/b.ini" >/dev/null || return 1
-	fe_start mvbxfe "$W/a/vm0.vhost" $A0 "$W/b/b0.vhost" $B0 "$1" || return 1
+	vxlan_systems $NS 10.231.16 9 "$W/a" "$W/b" vm0 taskset -c 0 || return 1
+	fe_start "$W/a/vm0.vhost" $A0 "$W/b/b0.vhost" $B0 "$1" || return 1
 	profile "$1" &
 	sleep "$SECS"
 	echo "show port stats all" >&3
@@ -171,14 +131,14 @@ round_linux() {
 	echo "  linux round ${1}B, CPUs 0,$2: senders wrote $sent frames in $((SECS + 2)) s ($(mpps $((sent / (SECS + 2)))) Mpps offered), far sides decapsulated $(mpps "$rate") Mpps" >>"$W/notes.$1"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 list() { for x in "$@"; do printf ' %s' "$(mpps "$x")"; done; }
-for size in $SIZES; do
-	mv_rates= lx_rates= l1_rates=
+# sized SIZE: ROUNDS rounds of multivm and of Linux, then their medians.
+sized() {
+	size=$1 mv_rates= lx_rates= l1_rates=
 	: >"$W/notes.$size"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		round_multivm "$size" || exit 1
+		round_multivm "$size" || { echo "vxlan ${size}B: multivm round $r FAILED"; return 1; }
 		mv_rates="$mv_rates $rate"
 		round_linux "$size" 1
 		lx_rates="$lx_rates $rate"
@@ -189,10 +149,22 @@ for size in $SIZES; do
 	m=$(echo "$mv_rates" | median)
 	l=$(echo "$lx_rates" | median)
 	l1=$(echo "$l1_rates" | median)
+	figure vxlan "multivm_mpps_${size}B" "$(mpps "$m")"
+	figure vxlan "linux_2cpu_mpps_${size}B" "$(mpps "$l")"
+	figure vxlan "linux_cpu0_mpps_${size}B" "$(mpps "$l1")"
+	figure vxlan "ratio_linux_2cpu_${size}B" "$(ratio "$m" "$l")"
+	figure vxlan "ratio_linux_cpu0_${size}B" "$(ratio "$m" "$l1")"
 	echo "vxlan ${size}B: multivm tunnel $(mpps "$m") Mpps ($(gbps "$m" "$size") Gbit/s); linux vxlan on 2 CPUs $(mpps "$l") Mpps ($(gbps "$l" "$size") Gbit/s), ratio $(ratio "$m" "$l"); linux vxlan on CPU 0 only (the CPU multivm's data path gets) $(mpps "$l1") Mpps, ratio $(ratio "$m" "$l1") ($ROUNDS rounds, medians)"
 	# shellcheck disable=SC2086
 	echo "  rounds, Mpps: multivm$(list $mv_rates); linux 2 CPUs$(list $lx_rates); linux CPU 0$(list $l1_rates)"
 	sed 's/^/  /' "$W/notes.$size"
 	awk '$1 == "vm" && $2 == "ta" { for (i = 3; i <= NF; i++) if ($i ~ /^(rx_frames|tx_frames|drop_[a-z_]*)=[1-9]/) printf " %s", $i }
 		END { print "" }' "$W/stats.a.$size" | sed 's/^/  last multivm round, tunnel ta counters:/'
+}
+# A size that fails says so (FAILED) and the others still run; the exit
+# status is then 1.
+failed=
+for size in $SIZES; do
+	sized "$size" || { failed=1; stop_all; }
 done
+[ -z "$failed" ]
