@@ -31,7 +31,7 @@ static void put_value(const struct overrides *o, const char *opt, const char *va
 {
 	const char *vectors = ",vectors=0";
 
-	if (o->netdev && strcmp(opt, "-netdev") == 0 && starts(val, "vhost-user,")) {
+	if (o->netdev && strcmp(opt, "-netdev") == 0 && starts(val, "vhost-user,id=net0,")) {
 		printf("%s,id=net0\n", o->netdev);
 	} else if (o->serial && strcmp(opt, "-serial") == 0 && strcmp(val, "chardev:con") == 0) {
 		printf("file:%s\n", o->serial);
