@@ -34,13 +34,19 @@ static enum rate_state row(const struct counter_desc *d, unsigned n, const uint6
 	return st;
 }
 
-static int find_link(const struct snapshot *s, const char *from, const char *to)
+/* Link l of s (same ends, same NICs) in s2, or -1. */
+static int find_link(const struct snapshot *s2, const struct snapshot *s, const struct snap_link *l)
 {
 	unsigned i;
 
-	for (i = 0; i < s->nlinks; i++)
-		if (strcmp(s->vm[s->link[i].from].name, from) == 0 && strcmp(s->vm[s->link[i].to].name, to) == 0)
+	for (i = 0; i < s2->nlinks; i++) {
+		const struct snap_link *o = &s2->link[i];
+
+		if (strcmp(s2->vm[o->from].name, s->vm[l->from].name) == 0 &&
+		    strcmp(s2->vm[o->to].name, s->vm[l->to].name) == 0 && strcmp(o->from_nic, l->from_nic) == 0 &&
+		    strcmp(o->to_nic, l->to_nic) == 0)
 			return i;
+	}
 	return -1;
 }
 
@@ -65,7 +71,7 @@ void rates_compute(const struct snapshot *prev, const struct snapshot *cur, doub
 	}
 	for (i = 0; i < cur->nlinks; i++) {
 		const struct snap_link *c = &cur->link[i];
-		int p = find_link(prev, cur->vm[c->from].name, cur->vm[c->to].name);
+		int p = find_link(prev, cur, c);
 		struct link_rate *l = &r->link[i];
 
 		memset(l, 0, sizeof(*l));

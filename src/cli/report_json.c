@@ -133,6 +133,10 @@ int report_stats_json(FILE *f, const struct snapshot *s)
 		if (o) {
 			put(o, "from", text(s->vm[l->from].name), &bad);
 			put(o, "to", text(s->vm[l->to].name), &bad);
+			if (l->from_nic[0] || l->to_nic[0]) {	/* a wire's ends */
+				put(o, "from_nic", text(l->from_nic), &bad);
+				put(o, "to_nic", text(l->to_nic), &bad);
+			}
 			counters(o, link_counter_desc, LINK__N, LINK_DROPS_BEFORE, l->c, l->drop, &bad);
 		}
 		append(links, o, &bad);

@@ -23,10 +23,10 @@ static void family(FILE *f, const char *scope, const char *metric, const char *h
 	fprintf(f, "# TYPE multivm_%s_%s %s\n", scope, metric, gauge ? "gauge" : "counter");
 }
 
-/* One sample: multivm_SCOPE_METRIC{vm="A"} or {from="A",to="B"}, and an
- * optional reason label. */
-static void sample(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
-		   const char *reason, unsigned long long v)
+/* One sample: multivm_SCOPE_METRIC{vm="A"} or {from="A",to="B"} (with
+ * from_nic and to_nic for a wire's link l), and an optional reason label. */
+static void sample_nic(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
+		       const struct snap_link *l, const char *reason, unsigned long long v)
 {
 	fprintf(f, "multivm_%s_%s{%s=\"", scope, metric, b ? "from" : "vm");
 	prom_label(f, a);
@@ -34,11 +34,23 @@ static void sample(FILE *f, const char *scope, const char *metric, const char *a
 		fputs("\",to=\"", f);
 		prom_label(f, b);
 	}
+	if (l && (l->from_nic[0] || l->to_nic[0])) {
+		fputs("\",from_nic=\"", f);
+		prom_label(f, l->from_nic);
+		fputs("\",to_nic=\"", f);
+		prom_label(f, l->to_nic);
+	}
 	if (reason) {
 		fputs("\",reason=\"", f);
 		prom_label(f, reason);
 	}
 	fprintf(f, "\"} %llu\n", v);
+}
+
+static void sample(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
+		   const char *reason, unsigned long long v)
+{
+	sample_nic(f, scope, metric, a, b, NULL, reason, v);
 }
 
 static void vms(FILE *f, const struct snapshot *s)
@@ -76,15 +88,15 @@ static void links(FILE *f, const struct snapshot *s)
 			const struct snap_link *l = &s->link[i];
 
 			if (l->peer_valid || !d->needs_peer)
-				sample(f, "link", d->metric, s->vm[l->from].name, s->vm[l->to].name, NULL,
-				       l->c[k]);
+				sample_nic(f, "link", d->metric, s->vm[l->from].name, s->vm[l->to].name, l, NULL,
+					   l->c[k]);
 		}
 	}
 	family(f, "link", "drops_total", "Frames for the link that the sending VMM dropped, by reason.", false);
 	for (i = 0; i < s->nlinks; i++)
 		for (r = 0; r < DROP__MAX; r++)
-			sample(f, "link", "drops_total", s->vm[s->link[i].from].name, s->vm[s->link[i].to].name,
-			       drop_reason_name(r), s->link[i].drop[r]);
+			sample_nic(f, "link", "drops_total", s->vm[s->link[i].from].name, s->vm[s->link[i].to].name,
+				   &s->link[i], drop_reason_name(r), s->link[i].drop[r]);
 }
 
 int report_stats_prom(FILE *f, const struct snapshot *s)

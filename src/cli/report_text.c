@@ -55,7 +55,9 @@ int report_stats_text(FILE *f, const struct snapshot *s)
 	for (i = 0; i < s->nlinks; i++) {
 		const struct snap_link *l = &s->link[i];
 
-		fprintf(f, "link %s->%s", s->vm[l->from].name, s->vm[l->to].name);
+		char name[2 * (MV_NAME_MAX + MV_IFNAME_MAX) + 4];
+
+		fprintf(f, "link %s", snapshot_link_name(s, l, name, sizeof(name)));
 		counters(f, link_counter_desc, LINK__N, LINK_DROPS_BEFORE, l->c, l->drop);
 	}
 	return done(f);

@@ -135,14 +135,27 @@ static int read_stats(const char *dir, const char *name, struct vm_stats *st, ui
 	return 0;
 }
 
-static const struct link_stats *peer_stats(const struct vm_stats *st, const char *peer)
+/* The other end of link record out of VM name: the record of st whose
+ * peer is name and whose NICs are out's the other way round (a segment
+ * link and wires may join the same two VMs). */
+static const struct link_stats *other_end(const struct vm_stats *st, const char *name, const struct link_stats *out)
 {
 	unsigned i;
 
-	for (i = 0; st && i < st->nlinks; i++)
-		if (strncmp(st->link[i].peer, peer, MV_NAME_MAX) == 0)
-			return &st->link[i];
+	for (i = 0; st && i < st->nlinks && i < MV_NODE_LINKS_MAX; i++) {
+		const struct link_stats *l = &st->link[i];
+
+		if (strncmp(l->peer, name, MV_NAME_MAX) == 0 && strncmp(l->nic, out->peer_nic, MV_IFNAME_MAX) == 0 &&
+		    strncmp(l->peer_nic, out->nic, MV_IFNAME_MAX) == 0)
+			return l;
+	}
 	return NULL;
+}
+
+/* A NIC name from a counters file: cut to its size, never unterminated. */
+static void nic_name(char out[MV_IFNAME_MAX], const char *in)
+{
+	snprintf(out, MV_IFNAME_MAX, "%.*s", MV_IFNAME_MAX - 1, in);
 }
 
 /* Every output format can carry a count up to INT64_MAX exactly. */
@@ -198,24 +211,42 @@ static void fill_link(struct snap_link *l, const struct link_stats *out, const s
 
 void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[])
 {
-	unsigned i, j;
+	unsigned i, k;
 
 	s->nlinks = 0;
 	for (i = 0; i < s->nvms; i++)
 		fill_vm(&s->vm[i], raw[i]);
+	/* Each VM's link records in its own order: the segment's by peer,
+	 * then its wires'. */
 	for (i = 0; i < s->nvms; i++)
-		for (j = 0; j < s->nvms; j++) {
-			const struct link_stats *out = peer_stats(raw[i], s->vm[j].name);
+		for (k = 0; raw[i] && k < raw[i]->nlinks && k < MV_NODE_LINKS_MAX; k++) {
+			const struct link_stats *out = &raw[i]->link[k];
 			struct snap_link *l = &s->link[s->nlinks];
+			char peer[MV_NAME_MAX];
+			int j;
 
-			if (i == j || !out)
+			snprintf(peer, sizeof(peer), "%.*s", MV_NAME_MAX - 1, out->peer);
+			j = snapshot_vm(s, peer);
+			if (j < 0 || (unsigned)j == i || s->nlinks >= sizeof(s->link) / sizeof(s->link[0]))
 				continue;
 			l->from = i;
 			l->to = j;
+			nic_name(l->from_nic, out->nic);
+			nic_name(l->to_nic, out->peer_nic);
 			l->peer_valid = raw[j] != NULL;
-			fill_link(l, out, peer_stats(raw[j], s->vm[i].name));
+			fill_link(l, out, other_end(raw[j], s->vm[i].name, out));
 			s->nlinks++;
 		}
+}
+
+const char *snapshot_link_name(const struct snapshot *s, const struct snap_link *l, char *out, size_t len)
+{
+	if (l->from_nic[0] || l->to_nic[0])
+		snprintf(out, len, "%s:%s->%s%s%s", s->vm[l->from].name, l->from_nic, s->vm[l->to].name,
+			 l->to_nic[0] ? ":" : "", l->to_nic);
+	else
+		snprintf(out, len, "%s->%s", s->vm[l->from].name, s->vm[l->to].name);
+	return out;
 }
 
 int snapshot_read(const char *dir, struct snapshot *s)

@@ -58,6 +58,7 @@ struct snap_vm {
 
 struct snap_link {
 	unsigned from, to;	/* indices into snapshot.vm */
+	char from_nic[MV_IFNAME_MAX], to_nic[MV_IFNAME_MAX];	/* a wire's ends; "": the segment's */
 	bool peer_valid;	/* the receiving VM's counters (delivered) were read */
 	uint64_t c[LINK__N];
 	uint64_t drop[DROP__MAX];	/* dropped by the sending end, by reason */
@@ -80,6 +81,10 @@ int snapshot_read(const char *dir, struct snapshot *s);
 /* Flattens one VMM's raw counters and its peers' into s (after nvms and
  * vm[].name are set); raw[i] NULL means VM i's counters are not valid. */
 void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[]);
+
+/* "A->B" for a link on the segment, "A:NIC->B:NIC" for a wire ("A:NIC->T"
+ * to a tunnel): into out, returned. */
+const char *snapshot_link_name(const struct snapshot *s, const struct snap_link *l, char *out, size_t len);
 
 /* Index of the VM called name in s, or -1. */
 int snapshot_vm(const struct snapshot *s, const char *name);

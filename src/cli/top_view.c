@@ -64,7 +64,7 @@ static void vms(FILE *f, const struct snapshot *s, const struct rates *r)
 static void links(FILE *f, const struct snapshot *s, const struct rates *r)
 {
 	static const int cols[] = { LINK_FRAMES, LINK_BYTES, LINK_DELIVERED, LINK_DELIVERED_BYTES };
-	char name[2 * MV_NAME_MAX + 2];
+	char name[2 * (MV_NAME_MAX + MV_IFNAME_MAX) + 4];
 	unsigned i;
 
 	fprintf(f, "%-20s %-4s %9s %11s %9s %11s %9s  %s\n", "LINK", "link", "fr/s", "B/s", "dlv_fr/s",
@@ -72,7 +72,7 @@ static void links(FILE *f, const struct snapshot *s, const struct rates *r)
 	for (i = 0; i < s->nlinks; i++) {
 		const struct snap_link *l = &s->link[i];
 
-		snprintf(name, sizeof(name), "%s->%s", s->vm[l->from].name, s->vm[l->to].name);
+		snapshot_link_name(s, l, name, sizeof(name));
 		fprintf(f, "%-20s %-4s", name, l->c[LINK_UP] ? "up" : "down");
 		rate_cols(f, r->link[i].state, r->link[i].c, cols, 4);
 		drop_cols(f, r->link[i].state, r->link[i].drop);

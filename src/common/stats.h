@@ -56,6 +56,7 @@ struct link_stats {
 	uint32_t up;			/* 1 while the link queues run */
 	uint32_t pad;
 	char nic[MV_IFNAME_MAX];	/* a wire's: our NIC's name; "": the eth0 segment */
+	char peer_nic[MV_IFNAME_MAX];	/* a wire's: the peer's NIC ("": a tunnel's end) */
 };
 
 /* A guest NIC of a wire besides eth0 (eth0's are the VM's own fields):
@@ -103,18 +104,19 @@ struct vm_stats {
 };
 
 _Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 6)");
-_Static_assert(sizeof(struct link_stats) == 192 && offsetof(struct link_stats, tx_frames) == 32 &&
+_Static_assert(sizeof(struct link_stats) == 208 && offsetof(struct link_stats, tx_frames) == 32 &&
 	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 152 &&
-	       offsetof(struct link_stats, up) == 168 && offsetof(struct link_stats, nic) == 176,
+	       offsetof(struct link_stats, up) == 168 && offsetof(struct link_stats, nic) == 176 &&
+	       offsetof(struct link_stats, peer_nic) == 192,
 	       "struct link_stats layout (STATS_VERSION 6)");
 _Static_assert(sizeof(struct nic_stats) == 56 && offsetof(struct nic_stats, vu_connects) == 24,
 	       "struct nic_stats layout (STATS_VERSION 6)");
-_Static_assert(sizeof(struct vm_stats) == 288 + 63 * 192 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
+_Static_assert(sizeof(struct vm_stats) == 288 + 63 * 208 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
 	       offsetof(struct vm_stats, vu_connects) == 176 && offsetof(struct vm_stats, vu_connected) == 208 &&
 	       offsetof(struct vm_stats, tx_offload_frames) == 216 && offsetof(struct vm_stats, csum_completed) == 256 &&
 	       offsetof(struct vm_stats, vmm_busy_ns) == 264 && offsetof(struct vm_stats, vmm_sleeps) == 280 &&
-	       offsetof(struct vm_stats, link) == 288 && offsetof(struct vm_stats, nic) == 288 + 63 * 192 + 8,
+	       offsetof(struct vm_stats, link) == 288 && offsetof(struct vm_stats, nic) == 288 + 63 * 208 + 8,
 	       "struct vm_stats layout (STATS_VERSION 6)");
 
 /* The writer's side: c is a counter in the mapped file. */

@@ -131,19 +131,23 @@ static int split(char *s, char **f, int max)
 	}
 }
 
-/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]; PEERMAC "tunnel": a
- * tunnel link; NIC: the VMM's NIC it belongs to (absent: 0, eth0). */
+static bool ifname_ok(const char *s);
+
+/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]; PEERMAC
+ * "tunnel": a tunnel link. A wire's link also says which of the VMM's
+ * NICs it belongs to and the peer's NIC ("-": the peer is a tunnel);
+ * without, it is on the eth0 segment. */
 static bool link_arg(struct node_link_arg *l, const char *spec)
 {
-	char copy[MV_NAME_MAX + MAC_STR_LEN + 5 * 8], *f[7];
+	char copy[MV_NAME_MAX + MAC_STR_LEN + MV_IFNAME_MAX + 5 * 8], *f[8];
 	long side, nic = 0;
 	int n;
 
 	if (strlen(spec) >= sizeof(copy))
 		return false;
 	memcpy(copy, spec, strlen(spec) + 1);
-	n = split(copy, f, 7);
-	if (n != 6 && n != 7)
+	n = split(copy, f, 8);
+	if (n != 6 && n != 8)
 		return false;
 	if (strlen(f[0]) >= sizeof(l->peer))
 		return false;
@@ -151,10 +155,15 @@ static bool link_arg(struct node_link_arg *l, const char *spec)
 	l->tunnel = strcmp(f[1], "tunnel") == 0;
 	if (!name_ok(l->peer, sizeof(l->peer)) || (!l->tunnel && mac_parse(f[1], l->peer_mac) < 0) ||
 	    !number(f[2], 0, 1, &side) || !fd_arg(f[3], &l->memfd) || !fd_arg(f[4], &l->rx_kick) ||
-	    !fd_arg(f[5], &l->tx_kick) || (n == 7 && !number(f[6], 1, MV_NICS_MAX, &nic)))
+	    !fd_arg(f[5], &l->tx_kick))
+		return false;
+	l->wire = n == 8;
+	if (l->wire && (!number(f[6], 0, MV_NICS_MAX, &nic) || (strcmp(f[7], "-") && !ifname_ok(f[7]))))
 		return false;
 	l->side = side;
 	l->nic = nic;
+	if (l->wire && strcmp(f[7], "-"))
+		memcpy(l->peer_nic, f[7], strlen(f[7]) + 1);
 	return true;
 }
 
@@ -473,6 +482,8 @@ static bool get_link(struct node_args *a, const char *v)
 		return false;
 	if (a->kind == NODE_TUNNEL && (l->tunnel || l->nic))
 		return false;	/* a tunnel links to VMs only, and has no NICs */
+	if (!l->wire && l->nic)
+		return false;
 	/* Links come grouped by NIC, in NIC order: each NIC's are one run. */
 	if (a->nlinks && l->nic < a->link[a->nlinks - 1].nic)
 		return false;
@@ -489,9 +500,9 @@ static void put_link(struct out *o, const char *n, const struct node_args *a)
 		const struct node_link_arg *l = &a->link[k];
 
 		put(o, "%s", n);
-		if (l->nic)
-			put(o, "%s,%s,%d,%d,%d,%d,%u", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
-			    l->side, l->memfd, l->rx_kick, l->tx_kick, l->nic);
+		if (l->wire)
+			put(o, "%s,%s,%d,%d,%d,%d,%u,%s", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
+			    l->side, l->memfd, l->rx_kick, l->tx_kick, l->nic, l->peer_nic[0] ? l->peer_nic : "-");
 		else
 			put(o, "%s,%s,%d,%d,%d,%d", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
 			    l->side, l->memfd, l->rx_kick, l->tx_kick);
@@ -568,7 +579,7 @@ static const struct opt opts[] = {
 	ROW("--eth0-wire", NULL, VMM, 0, eth0_wire),
 	{ "--wire", "NAME,MAC,SOCKET,MTU,yes|no", VMM, 0, true, get_wire, put_wire },
 	ROW("--wire-link", NULL, TUN, 0, wire_link),
-	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]", BOTH, 0, true, get_link, put_link },
+	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]", BOTH, 0, true, get_link, put_link },
 };
 #define NOPTS	(sizeof(opts) / sizeof(opts[0]))
 
@@ -579,9 +590,14 @@ static bool links_fit(const struct node_args *a)
 	unsigned per[1 + MV_NICS_MAX] = { 0 }, k, wires = a->kind == NODE_VMM ? a->vmm.nwires : 0;
 
 	for (k = 0; k < a->nlinks; k++) {
-		if (a->link[k].nic > wires)
+		const struct node_link_arg *l = &a->link[k];
+
+		if (l->nic > wires)
 			return false;
-		per[a->link[k].nic]++;
+		/* eth0 is the segment's or a wire's, not both */
+		if (a->kind == NODE_VMM && !l->nic && l->wire != a->vmm.eth0_wire)
+			return false;
+		per[l->nic]++;
 	}
 	for (k = 1; k <= wires; k++)
 		if (per[k] > 1)

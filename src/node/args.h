@@ -7,19 +7,20 @@
  *               --queue-size N [--capture-fd FD] [--ready-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
  *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
- *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]]...
+ *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]...
  *
  *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
  *                  --stats-fd FD --queue-size N [--ready-fd FD]
  *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--wire-link]
- *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD]...
+ *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC]]...
  *
  * PEERMAC "tunnel": the peer is a tunnel process, with remote VMs of any
  * MAC behind it; such a link has no peer MAC (a tunnel links to VMs only).
  * A VMM's NIC 0 is eth0 (--mac, --socket, --mtu, --offloads): the segment's,
  * or with --eth0-wire a wire's; each --wire is one more NIC (1, 2, ...).
- * A link's NIC says which NIC it belongs to (absent: 0); links come grouped
- * by NIC, and a wire's NIC has one link. A tunnel with --wire-link is one
+ * A wire's link says which NIC it belongs to and the peer's NIC ("-" for
+ * a tunnel's end); without, a link is on the eth0 segment. Links come
+ * grouped by NIC, and a wire's NIC has one link. A tunnel with --wire-link is one
  * wire end: its one link passes frames of any MAC both ways, as a cable.
  * Options of one kind are refused on the other's command line. Every
  * option is a separate word and its value the next one; FDs are inherited
@@ -54,7 +55,9 @@ struct node_link_arg {
 	bool tunnel;			/* the peer is a tunnel: PEERMAC "tunnel" */
 	int side;			/* 0 or 1: we send on direction side */
 	int memfd, rx_kick, tx_kick;
+	bool wire;			/* a wire's link, not the eth0 segment's */
 	unsigned nic;			/* VMM: 0 eth0, k the k-th --wire NIC */
+	char peer_nic[MV_IFNAME_MAX];	/* a wire's: the peer's NIC; "": a tunnel's end */
 };
 
 /* A VMM's NIC for one wire end, besides eth0. */

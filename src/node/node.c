@@ -58,6 +58,8 @@ int node_add_link(struct link *l, struct link_stats *st, unsigned qsize, const s
 	}
 	l->st = st;
 	snprintf(st->peer, sizeof(st->peer), "%s", a->peer);
+	snprintf(st->peer_nic, sizeof(st->peer_nic), "%s", a->peer_nic);
+	st->nic[0] = 0;	/* a VMM names its wires' NICs */
 	STAT_SET(st->up, rc == 0);
 	if (rc < 0)
 		STAT_ADD(st->errors, 1);

@@ -168,6 +168,10 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 				memcpy(la->peer_mac, peer_mac(cfg, l, side), ETH_ALEN);
 			la->side = side;
 			la->nic = vm->tunnel ? 0 : nic;
+			la->wire = l->wire;
+			if (l->wire && (side ? l->nic_a : l->nic_b) >= 0)
+				snprintf(la->peer_nic, sizeof(la->peer_nic), "%s",
+					 cfg->vm[side ? l->a : l->b].nic[side ? l->nic_a : l->nic_b].name);
 			la->memfd = links[k].memfd;
 			la->rx_kick = links[k].kick[1 - side];
 			la->tx_kick = links[k].kick[side];

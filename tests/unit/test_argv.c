@@ -63,8 +63,12 @@ static void full(struct node_args *a)
 		l->memfd = 100 + 3 * k;
 		l->rx_kick = 101 + 3 * k;
 		l->tx_kick = 102 + 3 * k;
-		if (k >= MV_NODE_LINKS_MAX - MV_NICS_MAX)	/* a wire's link for each NIC */
+		if (k >= MV_NODE_LINKS_MAX - MV_NICS_MAX) {	/* a wire's link for each NIC */
+			l->wire = true;
 			l->nic = k - (MV_NODE_LINKS_MAX - MV_NICS_MAX) + 1;
+			if (!l->tunnel)
+				snprintf(l->peer_nic, sizeof(l->peer_nic), "e%u", k);
+		}
 	}
 }
 
@@ -267,8 +271,11 @@ static void full_tunnel(struct node_args *a)
 	a->gid = v.gid;
 	a->nlinks = v.nlinks;
 	memcpy(a->link, v.link, sizeof(a->link));
-	for (k = 0; k < a->nlinks; k++)
-		a->link[k].nic = 0;	/* a tunnel has no NICs */
+	for (k = 0; k < a->nlinks; k++) {	/* a tunnel has no NICs */
+		a->link[k].nic = 0;
+		a->link[k].wire = false;
+		memset(a->link[k].peer_nic, 0, sizeof(a->link[k].peer_nic));
+	}
 	a->tunnel.local.s_addr = htonl(0x0a090001);
 	a->tunnel.remote.s_addr = htonl(0xc0a80102);
 	a->tunnel.port = 65535;
@@ -417,26 +424,36 @@ static void test_wires(void **state)
 
 	assert_int_equal(decode(&a, (const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes",
 				    "--wire", "eth2,52:54:00:4e:01:02,/s2,9000,no", "--link",
-				    "vm1,52:54:00:4d:56:02,0,10,11,12", "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1",
-				    "--link", "vm3,52:54:00:4e:03:01,0,16,17,18,2", NULL }), 0);
+				    "vm1,52:54:00:4d:56:02,0,10,11,12", "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1,eth1",
+				    "--link", "vm3,52:54:00:4e:03:01,0,16,17,18,2,eth7", NULL }), 0);
 	assert_int_equal(a.vmm.nwires, 2);
 	assert_string_equal(a.vmm.wire[1].name, "eth2");
 	assert_int_equal(a.vmm.wire[1].mtu, 9000);
 	assert_false(a.vmm.wire[1].offloads);
 	assert_int_equal(a.link[0].nic, 0);
+	assert_false(a.link[0].wire);
 	assert_int_equal(a.link[2].nic, 2);
+	assert_true(a.link[2].wire);
+	assert_string_equal(a.link[2].peer_nic, "eth7");
+	/* eth0 a wire's: its one link is a wire's, to a tunnel here ("-"). */
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--eth0-wire", "--link", "up,tunnel,0,10,11,12,0,-", NULL }), 0);
+	assert_true(a.link[0].wire && a.link[0].tunnel && !a.link[0].peer_nic[0]);
 	/* A link of a NIC that is not there; out of NIC order; two on a wire. */
-	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1", NULL }, "do not fit");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1,eth1", NULL }, "do not fit");
 	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes", "--link",
-				  "vm2,52:54:00:4e:02:01,1,13,14,15,1", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12",
+				  "vm2,52:54:00:4e:02:01,1,13,14,15,1,eth1", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12",
 				  NULL }, "bad --link");
 	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes", "--link",
-				  "vm2,52:54:00:4e:02:01,1,13,14,15,1", "--link", "vm3,52:54:00:4e:02:01,1,16,17,18,1",
+				  "vm2,52:54:00:4e:02:01,1,13,14,15,1,eth1", "--link", "vm3,52:54:00:4e:02:01,1,16,17,18,1,eth1",
 				  NULL }, "do not fit");
-	refused((const char *[]){ BASE, "--eth0-wire", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12", "--link",
-				  "vm2,52:54:00:4d:56:03,0,13,14,15", NULL }, "do not fit");
-	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,0", NULL }, "bad --link");
-	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,9", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--eth0-wire", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12", NULL },
+		"do not fit");	/* a segment link on a wire's eth0 */
+	refused((const char *[]){ BASE, "--eth0-wire", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12,0,eth1", "--link",
+				  "vm2,52:54:00:4d:56:03,0,13,14,15,0,eth1", NULL }, "do not fit");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,0,eth1", NULL }, "do not fit");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,9,eth1", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm2,52:54:00:4e:02:01,1,13,14,15,1,Eth1", NULL }, "bad --link");
 	/* Wire NICs: name, MAC, socket, MTU, offloads, exactly. */
 	refused((const char *[]){ BASE, "--wire", "Eth1,52:54:00:4e:01:01,/s1,1500,yes", NULL }, "bad --wire");
 	refused((const char *[]){ BASE, "--wire", "eth1.5,52:54:00:4e:01:01,/s1,1500,yes", NULL }, "bad --wire");
@@ -446,12 +463,13 @@ static void test_wires(void **state)
 	refused((const char *[]){ BASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500", NULL }, "bad --wire");
 	refused((const char *[]){ BASE, "--wire", "abcdefghijklmnop,52:54:00:4e:01:01,/s1,1500,no", NULL }, "bad --wire");
 	/* A tunnel wire end has one link, and takes no NICs. */
-	tunnel_refused((const char *[]){ TBASE, "--wire-link", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12", "--link",
-					 "vm2,52:54:00:4d:56:03,0,13,14,15", NULL }, "do not fit");
+	tunnel_refused((const char *[]){ TBASE, "--wire-link", "--link", "vm1,52:54:00:4d:56:02,0,10,11,12,0,eth1",
+					 "--link", "vm2,52:54:00:4d:56:03,0,13,14,15,0,eth1", NULL }, "do not fit");
 	tunnel_refused((const char *[]){ TBASE, "--wire", "eth1,52:54:00:4e:01:01,/s1,1500,yes", NULL }, "unknown");
 	assert_int_equal(decode_tunnel(&a, (const char *[]){ TBASE, "--wire-link", "--link",
-				       "vm1,52:54:00:4d:56:02,0,10,11,12", NULL }), 0);
+				       "vm1,52:54:00:4d:56:02,0,10,11,12,0,eth2", NULL }), 0);
 	assert_true(a.tunnel.wire);
+	assert_string_equal(a.link[0].peer_nic, "eth2");
 }
 
 /* The usage text comes from the same list: each kind's options, no other's. */
@@ -465,7 +483,7 @@ static void test_usage(void **state)
 	fclose(f);
 	assert_non_null(strstr(out, "usage: multivm tunnel --name NAME"));
 	assert_non_null(strstr(out, "--vni N"));
-	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC]]..."));
+	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]..."));
 	assert_non_null(strstr(out, "[--wire-link]"));
 	assert_null(strstr(out, "--mac"));
 	f = fmemopen(out, sizeof(out), "w");

@@ -362,9 +362,41 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A segment link and a wire join a and b: each end's records are paired
+ * by their NICs, and a wire's link is named by both ends' NICs. */
+static void test_wire_links(void **state)
+{
+	const struct vm_stats *p[2] = { &raw[0], &raw[1] };
+	const char *txt;
+	json_t *j, *l;
+
+	two_vms(true);
+	raw[0].nlinks = raw[1].nlinks = 2;
+	raw[0].link[1] = (struct link_stats){ .peer = "b", .nic = "eth1", .peer_nic = "eth2", .tx_frames = 70, .up = 1 };
+	raw[1].link[1] = (struct link_stats){ .peer = "a", .nic = "eth2", .peer_nic = "eth1", .rx_frames = 69, .up = 1 };
+	snapshot_fill(&s, p);
+	assert_int_equal(s.nlinks, 4);
+	txt = print(report_stats_text);
+	assert_non_null(strstr(txt, "link a->b frames=7 bytes=420 delivered=6 "));
+	assert_non_null(strstr(txt, "link a:eth1->b:eth2 frames=70 bytes=0 delivered=69 "));
+	assert_non_null(strstr(txt, "link b:eth2->a:eth1 frames=0 "));
+	j = json_loads(print(report_stats_json), 0, NULL);
+	assert_non_null(j);
+	l = json_array_get(json_object_get(j, "links"), 1);
+	assert_string_equal(json_string_value(json_object_get(l, "from_nic")), "eth1");
+	assert_string_equal(json_string_value(json_object_get(l, "to_nic")), "eth2");
+	assert_int_equal(json_integer_value(json_object_get(l, "delivered")), 69);
+	assert_null(json_object_get(json_array_get(json_object_get(j, "links"), 0), "from_nic"));
+	json_decref(j);
+	txt = print(report_stats_prom);
+	assert_non_null(strstr(txt, "multivm_link_delivered_frames_total{from=\"a\",to=\"b\",from_nic=\"eth1\",to_nic=\"eth2\"} 69\n"));
+	assert_non_null(strstr(txt, "multivm_link_delivered_frames_total{from=\"a\",to=\"b\"} 6\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wire_links),
 		cmocka_unit_test(test_status_text_and_json),
 		cmocka_unit_test(test_stats_text),
 		cmocka_unit_test(test_stats_json_matches_text),
