@@ -64,6 +64,7 @@ static struct vmm the_vmm;
  * Without it the VM forwards as ever; only capture is unavailable. */
 static void map_capture(struct nic *v, int fd)
 {
+	static char wire_names[CAP_LINKS][MV_IFNAME_MAX + 1];
 	const char *peers[MV_NODE_LINKS_MAX];
 	uint64_t size;
 	unsigned i;
@@ -80,8 +81,15 @@ static void map_capture(struct nic *v, int fd)
 		log_warn("cannot map the capture file: %s; no capture", strerror(errno));
 		return;
 	}
-	for (i = 0; i < v->node->nlinks && i < CAP_LINKS; i++)
-		peers[i] = v->node->links[i].peer;
+	/* A segment link's stream is named after the peer, a wire's after its
+	 * NIC with a ':' before (no VM name has one): a NIC has one link. */
+	for (i = 0; i < v->node->nlinks && i < CAP_LINKS; i++) {
+		const char *nic = v->node->links[i].st->nic;
+
+		if (nic[0])
+			snprintf(wire_names[i], sizeof(wire_names[i]), ":%s", nic);
+		peers[i] = nic[0] ? wire_names[i] : v->node->links[i].peer;
+	}
 	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->node->name, peers, i);
 }
 
