@@ -19,9 +19,24 @@
 
 enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL };
 
+/* A [links] line's link: a bare one on the segment, or a wire whose VM
+ * ends name an interface (ifa, ifb; "" for a tunnel end). */
 struct pending_link {
 	char a[MV_NAME_MAX], b[MV_NAME_MAX];
+	char ifa[MV_IFNAME_MAX], ifb[MV_IFNAME_MAX];
+	char key[MV_NAME_MAX + MV_IFNAME_MAX];	/* the line's key as written: "vm0", "vm0:eth1" */
+	bool wire;
 	int line;
+	int ia, ib, nic_a, nic_b;		/* resolved: node indexes, NIC indexes (-1: none) */
+};
+
+/* IFNAME.KEY lines of a [vm NAME] section, kept until [links] has made the
+ * NICs (it may come later in the file). */
+struct nic_keys {
+	char name[MV_IFNAME_MAX];
+	char first_key[MV_IFNAME_MAX + 16];	/* the first such key, for its message */
+	int line;				/* and its line */
+	struct cfg_nic v;			/* the values, with their *_line */
 };
 
 struct parser {
@@ -50,6 +65,23 @@ struct parser {
 	struct pending_link pl[MAX_PENDING_LINKS];
 	unsigned npl;
 	int mesh_line;
+	/* [links] lines as inih will split them: a key line whose first
+	 * delimiter is ':' ("vm0:eth1 = vm1:eth1" reaches the handler as
+	 * vm0 = "eth1 = vm1:eth1"), the key before it, and indented lines that
+	 * continue the key line above. */
+	bool links_colon, links_cont, links_key_seen;
+	char links_raw_key[MV_NAME_MAX + 8];
+	int last_wire;				/* pending index of the last key line's wire, -1: none */
+	/* Wires: NIC keys per VM, where each NIC was made (pending index), the
+	 * line of a wire naming VM:eth0, each VM's place among the VMs. */
+	struct nic_keys nk[MV_NODES_MAX][MV_NICS_MAX];
+	unsigned nnk[MV_NODES_MAX];
+	struct nic_keys *cur_nk;		/* the one an IFNAME.KEY line sets */
+	int nic_pl[MV_NODES_MAX][MV_NICS_MAX];
+	int eth0_wire[MV_NODES_MAX];		/* pending index + 1, 0: none */
+	int passthrough_name_line[MV_NODES_MAX];
+	unsigned ordinal[MV_NODES_MAX];
+	unsigned node_links[MV_NODES_MAX];
 	/* [tunnel NAME]: the required keys given (bit 0 local, 1 remote, 2 vni). */
 	unsigned tun_keys[MV_NODES_MAX];
 	int system_line, links_line;	/* where those sections opened, 0: not yet */
@@ -76,6 +108,23 @@ static bool valid_name(const char *s)
 	size_t i, n = strlen(s);
 
 	if (n == 0 || n >= MV_NAME_MAX || !islower((unsigned char)s[0]))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* A guest interface name: [a-z][a-z0-9_-]*, at most MV_IFNAME_MAX - 1
+ * characters (no '.', ':' or '/'), and not the loopback's. */
+#define IFNAME_RULE	"use [a-z][a-z0-9_-]*, at most 15 characters, not lo"
+_Static_assert(MV_IFNAME_MAX == 16, "IFNAME_RULE says 15");
+
+static bool valid_ifname(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= MV_IFNAME_MAX || !islower((unsigned char)s[0]) || strcmp(s, "lo") == 0)
 		return false;
 	for (i = 1; i < n; i++)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
@@ -124,9 +173,12 @@ static void new_vm(struct parser *p, const char *kind, const char *name)
 	v->restart = RESTART_ALWAYS;
 	v->pci_irq = -1;
 	v->line = p->line;
+	snprintf(v->passthrough_name, sizeof(v->passthrough_name), "eth1");
 	if (strcmp(kind, "tunnel") == 0) {
 		v->tunnel = v->external = true;
 		v->tun_port = MV_VXLAN_PORT;
+	} else {
+		v->segment = true;	/* until a wire names its eth0 */
 	}
 	p->vm = c->nvms++;
 }
@@ -157,6 +209,8 @@ static void open_section(struct parser *p, const char *line)
 	name = trim(name);
 	snprintf(p->sec_name, sizeof(p->sec_name), "%s", name);
 	p->seen = 0;
+	p->links_key_seen = false;
+	p->last_wire = -1;
 	if (strcmp(name, "system") == 0) {
 		p->sec = SEC_SYSTEM;
 		once(p, &p->system_line, name);
@@ -173,6 +227,35 @@ static void open_section(struct parser *p, const char *line)
 		p->sec = SEC_NONE;
 		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME], [tunnel NAME] or [links])", name);
 	}
+}
+
+/* What inih will make of a [links] line (t: its first non-blank): an
+ * indented line after a key line continues it; else a key line, split at
+ * its first '=' or ':' (before an inline comment). */
+static void links_line(struct parser *p, const char *line, const char *t)
+{
+	const char *s;
+	size_t n;
+
+	p->links_colon = p->links_cont = false;
+	if (!*t || *t == '\n' || *t == '\r' || *t == ';' || *t == '#')
+		return;
+	if (t > line && p->links_key_seen) {
+		p->links_cont = true;
+		return;
+	}
+	p->links_key_seen = true;
+	for (s = t; *s && *s != '=' && *s != ':'; s++)
+		if (*s == ';' && s > t && isspace((unsigned char)s[-1]))
+			return;
+	if (*s != ':')
+		return;
+	p->links_colon = true;
+	while (s > t && isspace((unsigned char)s[-1]))
+		s--;
+	n = s - t < (ptrdiff_t)sizeof(p->links_raw_key) ? (size_t)(s - t) : sizeof(p->links_raw_key) - 1;
+	memcpy(p->links_raw_key, t, n);
+	p->links_raw_key[n] = 0;
 }
 
 static char *reader(char *str, int num, void *stream)
@@ -215,6 +298,8 @@ static char *reader(char *str, int num, void *stream)
 			t++;
 		if (*t == '[')
 			open_section(p, t);
+		else if (p->sec == SEC_LINKS)
+			links_line(p, r, t);
 	}
 	return r;
 }
@@ -346,6 +431,8 @@ static const struct key *find_key(const struct key *keys, size_t n, const char *
 	return NULL;
 }
 
+static void vm_route(struct parser *p, const char *k, const char *v);
+
 /* Sets key k of the current section from keys[]; false if k is not one. */
 static bool set_key(struct parser *p, const struct key *keys, size_t n, const char *k, const char *v)
 {
@@ -353,7 +440,7 @@ static bool set_key(struct parser *p, const struct key *keys, size_t n, const ch
 
 	if (!key)
 		return false;
-	if (first_time(p, key - keys, k))
+	if (key->set == vm_route || first_time(p, key - keys, k))	/* route may repeat */
 		key->set(p, k, v);
 	return true;
 }
@@ -517,17 +604,22 @@ static void vm_cpuset(struct parser *p, const char *k, const char *v)
 	vm->cpuset_line = p->line;
 }
 
-static void vm_mac(struct parser *p, const char *k, const char *v)
+/* mac and IFNAME.mac: unicast, not zero. */
+static void parse_mac_key(struct parser *p, const char *k, const char *v, uint8_t mac[6])
 {
-	struct cfg_vm *vm = &p->c->vm[p->vm];
 	const char *s = p->sec_name;
 
-	if (mac_parse(v, vm->mac) < 0)
-		fail(p, p->line, "[%s] mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", s, v);
-	else if (vm->mac[0] & 1)
-		fail(p, p->line, "[%s] mac: '%s' is a multicast address", s, v);
-	else if (!(vm->mac[0] | vm->mac[1] | vm->mac[2] | vm->mac[3] | vm->mac[4] | vm->mac[5]))
-		fail(p, p->line, "[%s] mac: the all-zero address is not usable", s);
+	if (mac_parse(v, mac) < 0)
+		fail(p, p->line, "[%s] %s: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", s, k, v);
+	else if (mac[0] & 1)
+		fail(p, p->line, "[%s] %s: '%s' is a multicast address", s, k, v);
+	else if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		fail(p, p->line, "[%s] %s: the all-zero address is not usable", s, k);
+}
+
+static void vm_mac(struct parser *p, const char *k, const char *v)
+{
+	parse_mac_key(p, k, v, p->c->vm[p->vm].mac);
 	p->mac_given[p->vm] = true;
 	p->mac_line[p->vm] = p->line;
 }
@@ -617,6 +709,203 @@ static void vm_mtu(struct parser *p, const char *k, const char *v)
 	vm->mtu_line = p->line;
 }
 
+/* An IPv4 address a tunnel or a route can use: not multicast nor the
+ * limited broadcast; the unspecified address only where any is allowed. */
+static bool parse_ipv4(const char *s, bool any_ok, uint32_t *out)
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return false;
+	h = ntohl(a.s_addr);
+	if ((h >> 28) == 0xe || h == 0xffffffffu || (h == 0 && !any_ok))
+		return false;
+	*out = h;
+	return true;
+}
+
+static uint32_t prefix_mask(unsigned prefix)
+{
+	return prefix ? ~0u << (32 - prefix) : 0;
+}
+
+static const char *ipv4_str(uint32_t a, char out[INET_ADDRSTRLEN])
+{
+	struct in_addr n = { htonl(a) };
+
+	return inet_ntop(AF_INET, &n, out, INET_ADDRSTRLEN);
+}
+
+/* route = NET/PREFIX via GATEWAY; may repeat, each NET/PREFIX once. */
+static void vm_route(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+	char buf[128], *net, *via, *gw, *extra, *save = NULL, a[INET_ADDRSTRLEN];
+	struct cfg_route r = { .line = p->line };
+	unsigned i;
+
+	net = via = gw = extra = NULL;
+	if (strlen(v) < sizeof(buf)) {
+		strcpy(buf, v);
+		net = strtok_r(buf, " \t", &save);
+		via = net ? strtok_r(NULL, " \t", &save) : NULL;
+		gw = via ? strtok_r(NULL, " \t", &save) : NULL;
+		extra = gw ? strtok_r(NULL, " \t", &save) : NULL;
+	}
+	if (!gw || extra || strcmp(via, "via") || !parse_cidr(net, &r.net, &r.prefix)) {
+		fail(p, p->line, "[%s] route: '%s' is not NET/PREFIX via GATEWAY (e.g. 10.0.2.0/30 via 10.0.1.2)",
+		     p->sec_name, v);
+		return;
+	}
+	if (!parse_ipv4(gw, false, &r.via)) {
+		fail(p, p->line, "[%s] route: gateway '%s' is not a unicast IPv4 address", p->sec_name, gw);
+		return;
+	}
+	if (r.net & ~prefix_mask(r.prefix)) {
+		fail(p, p->line, "[%s] route: '%s' has host bits set (the network is %s/%u)", p->sec_name, net,
+		     ipv4_str(r.net & prefix_mask(r.prefix), a), r.prefix);
+		return;
+	}
+	for (i = 0; i < vm->nroutes; i++)
+		if (vm->route[i].net == r.net && vm->route[i].prefix == r.prefix) {
+			fail(p, p->line, "[%s] route: %s routed twice (first at line %d)", p->sec_name, net,
+			     vm->route[i].line);
+			return;
+		}
+	if (vm->nroutes >= CFG_ROUTES_MAX) {
+		fail(p, p->line, "[%s] route: more than %d routes", p->sec_name, CFG_ROUTES_MAX);
+		return;
+	}
+	vm->route[vm->nroutes++] = r;
+}
+
+static void vm_ip_forward(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_yes_no(v, &p->c->vm[p->vm].ip_forward))
+		fail(p, p->line, "[%s] ip_forward: '%s' is not yes or no", p->sec_name, v);
+}
+
+static void vm_passthrough_name(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	if (!valid_ifname(v))
+		fail(p, p->line, "[%s] passthrough_name: bad interface name '%s' (" IFNAME_RULE ")", p->sec_name, v);
+	else
+		snprintf(vm->passthrough_name, sizeof(vm->passthrough_name), "%s", v);
+	p->passthrough_name_line[p->vm] = p->line;
+}
+
+/* IFNAME.KEY: a wire NIC's keys, kept in p->nk until the NICs exist. */
+static struct cfg_nic *cur_nic(struct parser *p)
+{
+	return &p->cur_nk->v;
+}
+
+static void nic_mac(struct parser *p, const char *k, const char *v)
+{
+	parse_mac_key(p, k, v, cur_nic(p)->mac);
+	cur_nic(p)->mac_line = p->line;
+}
+
+static void nic_address(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_nic *n = cur_nic(p);
+
+	if (!parse_cidr(v, &n->addr, &n->prefix))
+		fail(p, p->line, "[%s] %s: '%s' is not an IPv4 address with prefix (e.g. 10.0.1.1/30)",
+		     p->sec_name, k, v);
+	n->has_addr = true;
+	n->addr_line = p->line;
+}
+
+static void nic_mtu(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_nic *n = cur_nic(p);
+
+	if (!parse_uint(v, MV_MTU_MIN, MV_MTU_MAX, &n->mtu))
+		fail(p, p->line, "[%s] %s: '%s' is not a number from %d to %d", p->sec_name, k, v, MV_MTU_MIN,
+		     MV_MTU_MAX);
+	n->mtu_line = p->line;
+}
+
+static void nic_offloads(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_nic *n = cur_nic(p);
+
+	if (!parse_yes_no(v, &n->offloads))
+		fail(p, p->line, "[%s] %s: '%s' is not yes or no", p->sec_name, k, v);
+	n->offloads_line = p->line;
+}
+
+/* Named as multivm.ini(5) has them; the parser matches what follows the
+ * prefix. */
+#define NIC_PREFIX	"IFNAME."
+static const struct key nic_keys[] = {
+	{ NIC_PREFIX "mac", nic_mac, false },
+	{ NIC_PREFIX "address", nic_address, false },
+	{ NIC_PREFIX "mtu", nic_mtu, false },
+	{ NIC_PREFIX "offloads", nic_offloads, false },
+};
+
+/* Where each NIC key's line is kept: a key set twice is an error. */
+static int *nic_key_line(struct cfg_nic *n, size_t i)
+{
+	int *const lines[] = { &n->mac_line, &n->addr_line, &n->mtu_line, &n->offloads_line };
+
+	_Static_assert(NKEYS(lines) == NKEYS(nic_keys), "a line per NIC key");
+	return lines[i];
+}
+
+static void nic_key(struct parser *p, const char *k, const char *dot, const char *v)
+{
+	size_t i, n = dot - k;
+	const struct key *key = NULL;
+	struct nic_keys *e = NULL;
+	char name[MV_IFNAME_MAX];
+	unsigned j;
+
+	for (i = 0; i < NKEYS(nic_keys) && !key; i++)
+		if (strcmp(dot + 1, nic_keys[i].name + strlen(NIC_PREFIX)) == 0)
+			key = &nic_keys[i];
+	if (!key) {
+		fail(p, p->line, "[%s] %s: unknown key", p->sec_name, k);
+		return;
+	}
+	if (n >= sizeof(name)) {
+		fail(p, p->line, "[%s] %s: bad interface name (" IFNAME_RULE ")", p->sec_name, k);
+		return;
+	}
+	memcpy(name, k, n);
+	name[n] = 0;
+	if (!valid_ifname(name)) {
+		fail(p, p->line, "[%s] %s: bad interface name '%s' (" IFNAME_RULE ")", p->sec_name, k, name);
+		return;
+	}
+	for (j = 0; j < p->nnk[p->vm]; j++)
+		if (strcmp(p->nk[p->vm][j].name, name) == 0)
+			e = &p->nk[p->vm][j];
+	if (!e) {
+		if (p->nnk[p->vm] >= MV_NICS_MAX) {
+			fail(p, p->line, "[%s] %s: keys for more than %d NICs (a VM has at most %d wire NICs)",
+			     p->sec_name, k, MV_NICS_MAX, MV_NICS_MAX);
+			return;
+		}
+		e = &p->nk[p->vm][p->nnk[p->vm]++];
+		memset(e, 0, sizeof(*e));
+		strcpy(e->name, name);
+		snprintf(e->first_key, sizeof(e->first_key), "%s", k);
+		e->line = p->line;
+	}
+	p->cur_nk = e;
+	if (*nic_key_line(&e->v, key - nic_keys)) {
+		fail(p, p->line, "[%s] %s: set twice in this section", p->sec_name, k);
+		return;
+	}
+	key->set(p, k, v);
+}
+
 static const struct key vm_keys[] = {
 	{ "memory", vm_memory, true },
 	{ "cpus", vm_cpus, true },
@@ -631,11 +920,21 @@ static const struct key vm_keys[] = {
 	{ "guest", vm_guest, false },
 	{ "offloads", vm_offloads, false },
 	{ "mtu", vm_mtu, false },
+	/* The built-in guest's routing: its frontend decides with external. */
+	{ "route", vm_route, true },
+	{ "ip_forward", vm_ip_forward, true },
+	{ "passthrough_name", vm_passthrough_name, false },
 };
 
 static void vm_key(struct parser *p, const char *k, const char *v)
 {
 	const struct key *key = find_key(vm_keys, NKEYS(vm_keys), k);
+	const char *dot = strchr(k, '.');
+
+	if (dot) {
+		nic_key(p, k, dot, v);
+		return;
+	}
 
 	/* The first QEMU key, set or not: an error with guest = external. */
 	if (key && key->qemu && !p->qemu_key_line[p->vm]) {
@@ -647,22 +946,6 @@ static void vm_key(struct parser *p, const char *k, const char *v)
 }
 
 /* [tunnel NAME] */
-
-/* An IPv4 address a tunnel can use: not multicast nor the limited
- * broadcast; the unspecified address only where any is allowed. */
-static bool parse_ipv4(const char *s, bool any_ok, uint32_t *out)
-{
-	struct in_addr a;
-	uint32_t h;
-
-	if (inet_pton(AF_INET, s, &a) != 1)
-		return false;
-	h = ntohl(a.s_addr);
-	if ((h >> 28) == 0xe || h == 0xffffffffu || (h == 0 && !any_ok))
-		return false;
-	*out = h;
-	return true;
-}
 
 static void tun_local(struct parser *p, const char *k, const char *v)
 {
@@ -716,10 +999,102 @@ static const struct key links_keys[] = {
 	{ "mesh", links_mesh, false },
 };
 
+/* One pending link of a [links] line. ifa/ifb: NULL for a bare end. */
+static void add_pending(struct parser *p, const char *key, const char *a, const char *ifa, const char *b,
+			const char *ifb)
+{
+	struct pending_link *l;
+
+	if (p->npl >= MAX_PENDING_LINKS) {
+		fail(p, p->line, "[links] %s: too many links", key);
+		return;
+	}
+	if (strlen(a) >= MV_NAME_MAX || strlen(b) >= MV_NAME_MAX) {
+		fail(p, p->line, "[links] %s: name too long", key);
+		return;
+	}
+	if ((ifa && !valid_ifname(ifa)) || (ifb && !valid_ifname(ifb))) {
+		fail(p, p->line, "[links] %s: bad interface name '%.*s' (" IFNAME_RULE ")", key, MV_IFNAME_MAX + 8,
+		     ifa && !valid_ifname(ifa) ? ifa : ifb);
+		return;
+	}
+	l = &p->pl[p->npl++];
+	memset(l, 0, sizeof(*l));
+	strcpy(l->a, a);
+	strcpy(l->b, b);
+	snprintf(l->ifa, sizeof(l->ifa), "%s", ifa ? ifa : "");
+	snprintf(l->ifb, sizeof(l->ifb), "%s", ifb ? ifb : "");
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	l->wire = ifa || ifb;
+	l->line = p->line;
+	l->nic_a = l->nic_b = -1;
+	if (l->wire)
+		p->last_wire = p->npl - 1;
+}
+
+/* A wire end as written: VM:IFNAME, or a bare name (a tunnel). */
+static void split_end(char *end, const char **ifname)
+{
+	char *colon = strchr(end, ':');
+
+	*ifname = NULL;
+	if (colon) {
+		*colon = 0;
+		*ifname = colon + 1;
+	}
+}
+
+/* "A:IF = B[:IF]", which inih hands over as key A, value "IF = B[:IF]". */
+static void links_wire(struct parser *p, const char *k, const char *v)
+{
+	char buf[256], key[MV_NAME_MAX + MV_IFNAME_MAX + 16], *eq, *ifa, *right;
+	const char *ifb;
+
+	if (strlen(v) >= sizeof(buf)) {
+		fail(p, p->line, "[links] %s: value too long", k);
+		return;
+	}
+	strcpy(buf, v);
+	eq = strchr(buf, '=');
+	if (eq)
+		*eq = 0;
+	ifa = trim(buf);
+	snprintf(key, sizeof(key), "%.*s:%.*s", MV_NAME_MAX, k, MV_IFNAME_MAX + 8, ifa);
+	if (!eq) {
+		fail(p, p->line, "[links] %s: expected VM:IFNAME = VM:IFNAME (or = TUNNEL)", key);
+		return;
+	}
+	right = trim(eq + 1);
+	if (!*right) {
+		fail(p, p->line, "[links] %s: expected VM:IFNAME = VM:IFNAME (or = TUNNEL)", key);
+		return;
+	}
+	if (strpbrk(right, " \t,=")) {
+		fail(p, p->line, "[links] %s: one wire per line (VM:IFNAME = VM:IFNAME)", key);
+		return;
+	}
+	split_end(right, &ifb);
+	add_pending(p, key, k, ifa, right, ifb);
+}
+
 static void links_key(struct parser *p, const char *k, const char *v)
 {
 	char buf[512], *tok, *save = NULL;
+	bool cont = p->links_cont;
 
+	/* An indented line continues the key line above (inih's multi-line
+	 * values): more peers of a bare link, but never a second wire. */
+	if (cont && p->last_wire >= 0) {
+		fail(p, p->line, "[links] %s: one wire per line (an indented line continues the one above)",
+		     p->pl[p->last_wire].key);
+		return;
+	}
+	if (!cont)
+		p->last_wire = -1;
+	if (!cont && p->links_colon && strcmp(p->links_raw_key, k) == 0) {
+		links_wire(p, k, v);
+		return;
+	}
 	if (set_key(p, links_keys, NKEYS(links_keys), k, v))
 		return;
 	if (strlen(v) >= sizeof(buf)) {
@@ -727,22 +1102,20 @@ static void links_key(struct parser *p, const char *k, const char *v)
 		return;
 	}
 	strcpy(buf, v);
-	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		struct pending_link *l;
+	if (strchr(buf, ':')) {		/* TUNNEL = VM:IFNAME: a wire */
+		const char *ifb;
 
-		if (p->npl >= MAX_PENDING_LINKS) {
-			fail(p, p->line, "[links] %s: too many links", k);
+		tok = strtok_r(buf, " \t,", &save);
+		if (!tok || strtok_r(NULL, " \t,", &save)) {
+			fail(p, p->line, "[links] %s: one wire per line (VM:IFNAME = VM:IFNAME)", k);
 			return;
 		}
-		if (strlen(k) >= MV_NAME_MAX || strlen(tok) >= MV_NAME_MAX) {
-			fail(p, p->line, "[links] %s: name too long", k);
-			return;
-		}
-		l = &p->pl[p->npl++];
-		strcpy(l->a, k);
-		strcpy(l->b, tok);
-		l->line = p->line;
+		split_end(tok, &ifb);
+		add_pending(p, k, k, NULL, tok, ifb);
+		return;
 	}
+	for (tok = strtok_r(buf, " \t,", &save); tok && !p->failed; tok = strtok_r(NULL, " \t,", &save))
+		add_pending(p, k, k, NULL, tok, NULL);
 }
 
 _Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32 &&
@@ -785,9 +1158,31 @@ static int handler(void *user, const char *section, const char *name, const char
 
 /* ---- whole-file checks ---- */
 
+/* A node's links are the node's arguments (MV_NODE_LINKS_MAX), the
+ * system's its link array. */
+static struct cfg_link *new_link(struct parser *p, const char *key, unsigned a, unsigned b, int line)
+{
+	struct config *c = p->c;
+	unsigned n[2] = { a, b }, i;
+
+	for (i = 0; i < 2; i++)
+		if (++p->node_links[n[i]] > MV_NODE_LINKS_MAX) {
+			fail(p, line, "[links] %s: %s has more than %d links (segment links and wires together)", key,
+			     c->vm[n[i]].name, MV_NODE_LINKS_MAX);
+			return NULL;
+		}
+	if (c->nlinks >= MV_LINKS_MAX) {	/* not reached while nodes have at most MV_NODE_LINKS_MAX */
+		fail(p, line, "[links] %s: more than %d links in the system", key, MV_LINKS_MAX);
+		return NULL;
+	}
+	return &c->link[c->nlinks++];
+}
+
+/* A link on the segment. */
 static void add_link(struct parser *p, const char *key, unsigned a, unsigned b, int line)
 {
 	struct config *c = p->c;
+	struct cfg_link *l;
 	unsigned i;
 
 	if (a > b) {
@@ -797,31 +1192,74 @@ static void add_link(struct parser *p, const char *key, unsigned a, unsigned b, 
 		b = t;
 	}
 	for (i = 0; i < c->nlinks; i++)
-		if (c->link[i].a == a && c->link[i].b == b) {
+		if (!c->link[i].wire && c->link[i].a == a && c->link[i].b == b) {
 			fail(p, line, "[links] %s: link between %s and %s given twice (first at line %d)",
 			     key, c->vm[a].name, c->vm[b].name, c->link[i].line);
 			return;
 		}
-	c->link[c->nlinks].a = a;
-	c->link[c->nlinks].b = b;
-	c->link[c->nlinks].line = line;
-	c->nlinks++;
+	l = new_link(p, key, a, b, line);
+	if (!l)
+		return;
+	l->a = a;
+	l->b = b;
+	l->line = line;
+	l->wire = false;
+	l->nic_a = l->nic_b = -1;
 }
 
+/* Segment links first, then wires; each kind by its nodes, then NICs. */
 static int cmp_link(const void *x, const void *y)
 {
 	const struct cfg_link *a = x, *b = y;
 
-	return a->a != b->a ? (int)a->a - (int)b->a : (int)a->b - (int)b->b;
+	if (a->wire != b->wire)
+		return a->wire - b->wire;
+	if (a->a != b->a)
+		return (int)a->a - (int)b->a;
+	if (a->b != b->b)
+		return (int)a->b - (int)b->b;
+	if (a->nic_a != b->nic_a)
+		return a->nic_a - b->nic_a;
+	return a->nic_b - b->nic_b;
+}
+
+/* "vm0:eth1" or "up" for a wire end in messages. */
+static const char *end_name(const struct config *c, unsigned vm, int nic, char *buf, size_t len)
+{
+	if (nic < 0)
+		snprintf(buf, len, "%s", c->vm[vm].name);
+	else
+		snprintf(buf, len, "%s:%s", c->vm[vm].name, c->vm[vm].nic[nic].name);
+	return buf;
 }
 
 /* A link carries what its sender's MTU allows: a receiver of a smaller
  * one would drop the larger frames as malformed, and a tunnel carries
- * frames of the default MTU (VXLAN_MAX_FRAME). */
+ * frames of the default MTU (VXLAN_MAX_FRAME). On the segment that is
+ * the VMs' mtu, on a wire the two NICs'. */
 static void check_link_mtu(struct parser *p, const struct cfg_link *l)
 {
-	const struct cfg_vm *a = &p->c->vm[l->a], *b = &p->c->vm[l->b];
+	const struct config *c = p->c;
+	const struct cfg_vm *a = &c->vm[l->a], *b = &c->vm[l->b];
+	char ea[MV_NAME_MAX + MV_IFNAME_MAX], eb[MV_NAME_MAX + MV_IFNAME_MAX];
 
+	if (l->wire) {
+		unsigned ma = l->nic_a < 0 ? MV_MTU_DEFAULT : a->nic[l->nic_a].mtu;
+		unsigned mb = l->nic_b < 0 ? MV_MTU_DEFAULT : b->nic[l->nic_b].mtu;
+
+		end_name(c, l->a, l->nic_a, ea, sizeof(ea));
+		end_name(c, l->b, l->nic_b, eb, sizeof(eb));
+		if (a->tunnel || b->tunnel) {
+			if ((a->tunnel ? mb : ma) > MV_MTU_DEFAULT)
+				fail(p, l->line, "[links] wire %s-%s: %s has mtu %u, tunnel %s carries at most %u", ea, eb,
+				     a->tunnel ? eb : ea, a->tunnel ? mb : ma, a->tunnel ? a->name : b->name,
+				     MV_MTU_DEFAULT);
+		} else if (ma != mb) {
+			fail(p, l->line, "[links] wire %s-%s: wired NICs need the same mtu (%s has %u, %s has %u)",
+			     ea, eb, ea, ma, eb, mb);
+		}
+		return;
+	}
 	if (a->tunnel || b->tunnel) {
 		const struct cfg_vm *v = a->tunnel ? b : a, *t = a->tunnel ? a : b;
 
@@ -834,29 +1272,170 @@ static void check_link_mtu(struct parser *p, const struct cfg_link *l)
 	}
 }
 
+/* The index of VM v's NIC called name, or -1. */
+static int nic_index(const struct cfg_vm *v, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < v->nnics; i++)
+		if (strcmp(v->nic[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* One end of wire l: node x, ifname (or ""); its NIC index, or -1. */
+static int wire_end(struct parser *p, struct pending_link *l, unsigned x, const char *ifname)
+{
+	struct cfg_vm *v = &p->c->vm[x];
+	struct cfg_nic *n;
+	int i;
+
+	if (v->tunnel && *ifname) {
+		fail(p, l->line, "[links] %s: tunnel %s has no interfaces (name it alone: %s)", l->key, v->name, v->name);
+		return -1;
+	}
+	if (v->tunnel)
+		return -1;
+	if (!*ifname) {
+		fail(p, l->line, "[links] %s: VM %s needs an interface name at a wire's end (%s:IFNAME)", l->key,
+		     v->name, v->name);
+		return -1;
+	}
+	i = nic_index(v, ifname);
+	if (i >= 0) {
+		fail(p, l->line, "[links] %s: %s:%s is already the end of the wire at line %d", l->key, v->name, ifname,
+		     v->nic[i].line);
+		return -1;
+	}
+	if (v->nnics >= MV_NICS_MAX) {
+		fail(p, l->line, "[links] %s: %s has more than %d wire NICs", l->key, v->name, MV_NICS_MAX);
+		return -1;
+	}
+	i = v->nnics++;
+	n = &v->nic[i];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", ifname);
+	n->line = l->line;
+	p->nic_pl[x][i] = l - p->pl;
+	return i;
+}
+
+/* A wire's nodes and NICs, made in the order the wires are written (the
+ * order of the NICs' PCI slots). */
+static void resolve_wire(struct parser *p, struct pending_link *l)
+{
+	struct config *c = p->c;
+	int a = config_vm_index(c, l->a), b = config_vm_index(c, l->b);
+
+	if (a < 0 || b < 0) {
+		fail(p, l->line, "[links] %s: no VM called '%s'", l->key, a < 0 ? l->a : l->b);
+		return;
+	}
+	if (c->vm[a].tunnel && c->vm[b].tunnel) {
+		fail(p, l->line, "[links] %s: a wire joins a VM to a VM or a tunnel, not tunnel %s to tunnel %s", l->key,
+		     l->a, l->b);
+		return;
+	}
+	if (a == b) {
+		fail(p, l->line, "[links] %s: a wire cannot join %s to itself", l->key, l->a);
+		return;
+	}
+	l->ia = a;
+	l->ib = b;
+	l->nic_a = wire_end(p, l, a, l->ifa);
+	if (!p->failed)
+		l->nic_b = wire_end(p, l, b, l->ifb);
+}
+
+static void add_wire(struct parser *p, const struct pending_link *l)
+{
+	struct cfg_link *k;
+	bool swap = l->ia > l->ib;
+
+	k = new_link(p, l->key, l->ia, l->ib, l->line);
+	if (!k)
+		return;
+	k->a = swap ? l->ib : l->ia;
+	k->b = swap ? l->ia : l->ib;
+	k->nic_a = swap ? l->nic_b : l->nic_a;
+	k->nic_b = swap ? l->nic_a : l->nic_b;
+	k->line = l->line;
+	k->wire = true;
+}
+
+/* A VM on no segment (a wire ends at its eth0) may have no segment link. */
+static void check_on_segment(struct parser *p, unsigned vm, int line)
+{
+	const struct cfg_vm *v = &p->c->vm[vm];
+	const struct pending_link *w;
+
+	if (v->tunnel || v->segment)
+		return;
+	w = &p->pl[p->eth0_wire[vm] - 1];
+	fail(p, w->line, "[links] %s: %s:eth0 is the segment's NIC (%s is linked on the segment at line %d)",
+	     w->key, v->name, v->name, line);
+}
+
+/* A tunnel at a wire's end carries that wire alone (mesh never links a
+ * tunnel, so the [links] lines say all). */
+static void check_tunnel_wires(struct parser *p)
+{
+	const struct config *c = p->c;
+	unsigned i, j;
+
+	for (i = 0; i < p->npl && !p->failed; i++) {
+		const struct pending_link *w = &p->pl[i];
+		int t;
+
+		if (!w->wire)
+			continue;
+		t = c->vm[w->ia].tunnel ? w->ia : w->ib;
+		if (!c->vm[t].tunnel || p->node_links[t] == 1)
+			continue;
+		for (j = 0; j < p->npl; j++) {
+			const struct pending_link *o = &p->pl[j];
+
+			if (j != i && (o->ia == t || o->ib == t)) {
+				const struct pending_link *later = j > i ? o : w, *first = j > i ? w : o;
+
+				fail(p, later->line, "[links] %s: tunnel %s is already linked at line %d, and a tunnel "
+				     "at a wire's end carries that wire alone", later->key, c->vm[t].name, first->line);
+				break;
+			}
+		}
+	}
+}
+
 static void resolve_links(struct parser *p)
 {
 	struct config *c = p->c;
 	unsigned i, j;
 
-	/* With mesh = yes only links to tunnels are listed. */
+	/* With mesh = yes only links to tunnels, and wires, are listed. */
 	for (i = 0; i < p->npl && p->mesh_line; i++) {
 		int a = config_vm_index(c, p->pl[i].a), b = config_vm_index(c, p->pl[i].b);
 
+		if (p->pl[i].wire)
+			continue;
 		if (!(a >= 0 && c->vm[a].tunnel) && !(b >= 0 && c->vm[b].tunnel)) {
 			fail(p, p->pl[i].line, "[links] %s: list links or use mesh = yes, not both", p->pl[i].a);
 			return;
 		}
 	}
-	if (p->mesh_line)	/* the VMs; a tunnel is linked by name */
+	for (i = 0; i < p->npl && !p->failed; i++)
+		if (p->pl[i].wire)
+			resolve_wire(p, &p->pl[i]);
+	if (p->mesh_line)	/* the VMs on the segment; a tunnel is linked by name */
 		for (i = 0; i < c->nvms; i++)
 			for (j = i + 1; j < c->nvms; j++)
-				if (!c->vm[i].tunnel && !c->vm[j].tunnel)
+				if (!c->vm[i].tunnel && !c->vm[j].tunnel && c->vm[i].segment && c->vm[j].segment)
 					add_link(p, "mesh", i, j, p->mesh_line);
 	for (i = 0; i < p->npl && !p->failed; i++) {
 		struct pending_link *l = &p->pl[i];
 		int a = config_vm_index(c, l->a), b = config_vm_index(c, l->b);
 
+		if (l->wire)
+			continue;
 		if (a < 0)
 			fail(p, l->line, "[links] %s: no VM called '%s'", l->a, l->a);
 		else if (b < 0)
@@ -865,12 +1444,20 @@ static void resolve_links(struct parser *p)
 			fail(p, l->line, "[links] %s: a VM cannot link to itself", l->a);
 		else if (c->vm[a].tunnel && c->vm[b].tunnel)
 			fail(p, l->line, "[links] %s: a tunnel links only to VMs, not to tunnel %s", l->a, l->b);
-		else
-			add_link(p, l->a, a, b, l->line);
+		else {
+			l->ia = a;
+			l->ib = b;
+			check_on_segment(p, a, l->line);
+			check_on_segment(p, b, l->line);
+			if (!p->failed)
+				add_link(p, l->a, a, b, l->line);
+		}
 	}
+	for (i = 0; i < p->npl && !p->failed; i++)
+		if (p->pl[i].wire)
+			add_wire(p, &p->pl[i]);
+	check_tunnel_wires(p);
 	qsort(c->link, c->nlinks, sizeof(c->link[0]), cmp_link);
-	for (i = 0; i < c->nlinks && !p->failed; i++)
-		check_link_mtu(p, &c->link[i]);
 }
 
 /* Required keys, and no two tunnels on the same UDP port of one address. */
@@ -900,6 +1487,153 @@ static void check_tunnel(struct parser *p, unsigned i)
 	}
 }
 
+/* A VM whose eth0 is a wire's end is on no segment: its eth0 is that
+ * NIC. Known from the [links] lines by name, before the VMs' defaults. */
+static void find_segments(struct parser *p)
+{
+	unsigned i, e;
+
+	for (i = 0; i < p->npl; i++)
+		for (e = 0; e < 2 && p->pl[i].wire; e++) {
+			int x = config_vm_index(p->c, e ? p->pl[i].b : p->pl[i].a);
+
+			if (x >= 0 && !p->c->vm[x].tunnel && strcmp(e ? p->pl[i].ifb : p->pl[i].ifa, "eth0") == 0 &&
+			    p->c->vm[x].segment) {
+				p->c->vm[x].segment = false;
+				p->eth0_wire[x] = i + 1;
+			}
+		}
+}
+
+/* Every MAC in the system is unique: the VMs' eth0 (checked before) and
+ * their wire NICs'. Said at the line of a MAC that was given. */
+struct mac_of {
+	unsigned vm;
+	int nic;		/* -1: eth0 */
+	const uint8_t *mac;
+	int line;		/* 0: the default */
+};
+
+static void check_nic_macs(struct parser *p)
+{
+	static struct mac_of m[MV_NODES_MAX * (MV_NICS_MAX + 1)];
+	const struct config *c = p->c;
+	unsigned i, j, n = 0;
+
+	for (i = 0; i < c->nvms; i++) {
+		const struct cfg_vm *v = &c->vm[i];
+
+		if (v->tunnel)
+			continue;
+		if (v->segment)
+			m[n++] = (struct mac_of){ i, -1, v->mac, p->mac_given[i] ? p->mac_line[i] : 0 };
+		for (j = 0; j < v->nnics; j++)
+			m[n++] = (struct mac_of){ i, (int)j, v->nic[j].mac, v->nic[j].mac_line };
+	}
+	for (i = 0; i < n && !p->failed; i++)
+		for (j = 0; j < i && !p->failed; j++) {
+			const struct mac_of *say, *other;
+			char key[MV_IFNAME_MAX + 8], name[MV_NAME_MAX + MV_IFNAME_MAX];
+
+			if ((m[i].nic < 0 && m[j].nic < 0) || memcmp(m[i].mac, m[j].mac, 6))
+				continue;
+			say = m[i].line || !m[j].line ? &m[i] : &m[j];
+			other = say == &m[i] ? &m[j] : &m[i];
+			if (say->nic < 0)
+				snprintf(key, sizeof(key), "mac");
+			else
+				snprintf(key, sizeof(key), "%s.mac", c->vm[say->vm].nic[say->nic].name);
+			end_name(c, other->vm, other->nic, name, sizeof(name));
+			fail(p, say->line ? say->line : c->vm[say->vm].line, "[vm %s] %s: same MAC as %s",
+			     c->vm[say->vm].name, key, name);
+		}
+}
+
+/* After [links] made the NICs: their keys, defaults and checks. */
+static void finish_nics(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i, j;
+	int line;
+
+	for (i = 0; i < c->nvms && !p->failed; i++) {
+		struct cfg_vm *v = &c->vm[i];
+		const struct nic_keys *unwired = NULL;
+
+		for (j = 0; j < p->nnk[i]; j++) {
+			const struct nic_keys *e = &p->nk[i][j];
+			int k = nic_index(v, e->name);
+			struct cfg_nic *n;
+
+			if (k < 0) {
+				if (!unwired || e->line < unwired->line)
+					unwired = e;
+				continue;
+			}
+			n = &v->nic[k];
+			if (e->v.mac_line) {
+				memcpy(n->mac, e->v.mac, 6);
+				n->mac_line = e->v.mac_line;
+			}
+			if (e->v.addr_line) {
+				n->has_addr = true;
+				n->addr = e->v.addr;
+				n->prefix = e->v.prefix;
+				n->addr_line = e->v.addr_line;
+			}
+			if (e->v.mtu_line) {
+				n->mtu = e->v.mtu;
+				n->mtu_line = e->v.mtu_line;
+			}
+			if (e->v.offloads_line) {
+				n->offloads = e->v.offloads;
+				n->offloads_line = e->v.offloads_line;
+			}
+		}
+		if (unwired) {
+			fail(p, unwired->line, "[vm %s] %s: no wire in [links] ends at %s:%s", v->name,
+			     unwired->first_key, v->name, unwired->name);
+			break;
+		}
+		for (j = 0; j < v->nnics; j++) {
+			struct cfg_nic *n = &v->nic[j];
+
+			if (!n->mtu_line)
+				n->mtu = v->mtu;
+			if (!n->offloads_line)
+				n->offloads = v->offloads;
+			if (!n->mac_line) {	/* 52:54:00:4e:<the VM's place>:<the NIC's> */
+				static const uint8_t base[4] = { 0x52, 0x54, 0x00, 0x4e };
+
+				memcpy(n->mac, base, 4);
+				n->mac[4] = p->ordinal[i];
+				n->mac[5] = j + 1;
+			}
+		}
+		/* The passthrough NIC: a name of its own. */
+		line = p->passthrough_name_line[i];
+		if (line && !*v->passthrough) {
+			fail(p, line, "[vm %s] passthrough_name: only with passthrough", v->name);
+		} else if (*v->passthrough) {
+			int k = nic_index(v, v->passthrough_name);
+
+			if (v->segment && strcmp(v->passthrough_name, "eth0") == 0)
+				fail(p, line, "[vm %s] passthrough_name: eth0 is the segment's NIC", v->name);
+			else if (k >= 0 && line)
+				fail(p, line, "[vm %s] passthrough_name: %s:%s is the end of the wire at line %d", v->name,
+				     v->name, v->nic[k].name, v->nic[k].line);
+			else if (k >= 0)
+				fail(p, v->nic[k].line, "[links] %s: %s's passthrough NIC is called %s (passthrough at "
+				     "line %d; set passthrough_name to another name)", p->pl[p->nic_pl[i][k]].key, v->name,
+				     v->nic[k].name, v->passthrough_line);
+		}
+	}
+	if (!p->failed)
+		check_nic_macs(p);
+	for (i = 0; i < c->nlinks && !p->failed; i++)
+		check_link_mtu(p, &c->link[i]);
+}
+
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
@@ -909,6 +1643,7 @@ static void finish(struct parser *p)
 		nth += !c->vm[i].tunnel;
 	if (!p->failed && nth == 0)
 		fail(p, p->line, "no VMs: declare at least one [vm NAME] section");
+	find_segments(p);
 	for (i = 0, nth = 0; i < c->nvms && !p->failed; i++) {
 		struct cfg_vm *v = &c->vm[i];
 
@@ -920,8 +1655,17 @@ static void finish(struct parser *p)
 			v->offloads = c->offloads;
 		if (!v->mtu_line)
 			v->mtu = c->mtu;
-		ordinal++;
-		if (c->auto_addr && !v->has_addr) {	/* the Nth VM is 192.168.1.N/24 */
+		p->ordinal[i] = ++ordinal;
+		if (!v->segment && (p->mac_given[i] || v->has_addr)) {
+			const struct pending_link *w = &p->pl[p->eth0_wire[i] - 1];
+			bool mac = p->mac_given[i] && (!v->has_addr || p->mac_line[i] < p->addr_line[i]);
+
+			fail(p, mac ? p->mac_line[i] : p->addr_line[i], "[vm %s] %s: %s is on no segment (its eth0 is "
+			     "the end of the wire at line %d; use eth0.%s)", v->name, mac ? "mac" : "address", v->name,
+			     w->line, mac ? "mac" : "address");
+			break;
+		}
+		if (c->auto_addr && !v->has_addr && v->segment) {	/* the Nth VM is 192.168.1.N/24 */
 			v->addr = CFG_AUTO_NET | ordinal;
 			v->prefix = 24;
 			v->has_addr = true;
@@ -932,8 +1676,8 @@ static void finish(struct parser *p)
 			memcpy(v->mac, base, 5);
 			v->mac[5] = ++nth;
 		}
-		for (j = 0; j < i; j++) {
-			if (c->vm[j].tunnel)
+		for (j = 0; j < i && v->segment; j++) {
+			if (c->vm[j].tunnel || !c->vm[j].segment)
 				continue;
 			if (memcmp(c->vm[j].mac, v->mac, 6) == 0)
 				fail(p, p->mac_given[i] ? p->mac_line[i] : v->line,
@@ -957,6 +1701,8 @@ static void finish(struct parser *p)
 	}
 	if (!p->failed)
 		resolve_links(p);
+	if (!p->failed)
+		finish_nics(p);
 }
 
 static void defaults(struct config *c, const char *path)
@@ -975,7 +1721,10 @@ static void defaults(struct config *c, const char *path)
 
 static int parse(struct parser *p)
 {
-	int rc = ini_parse_stream(reader, p, handler, p);
+	int rc;
+
+	p->last_wire = -1;
+	rc = ini_parse_stream(reader, p, handler, p);
 
 	/* inih reports lines it could not read as key = value or [section]. */
 	if (rc > 0 && !p->failed)
@@ -1062,6 +1811,14 @@ const char *config_key_name(const char *section, unsigned i)
 
 	for (s = 0; s < NKEYS(sections); s++)
 		if (strcmp(section, sections[s].section) == 0)
-			return i < sections[s].n ? sections[s].keys[i].name : NULL;
+			break;
+	if (s == NKEYS(sections))
+		return NULL;
+	if (i < sections[s].n)
+		return sections[s].keys[i].name;
+	/* A VM's wire NICs' keys, as IFNAME.mac and so on. */
+	i -= sections[s].n;
+	if (strcmp(section, "vm") == 0 && i < NKEYS(nic_keys))
+		return nic_keys[i].name;
 	return NULL;
 }

@@ -417,6 +417,356 @@ static void test_external_guest(void **state)
 	       "(multivm starts no QEMU for this VM; its frontend decides)");
 }
 
+/* Wires: a NIC per wire end, in the order the wires are written. */
+static void test_wires(void **state)
+{
+	const char *t =
+		"[system]\nmtu = 1400\n"
+		"[vm vm0]\neth1.address = 10.0.1.1/30\nroute = 10.0.2.0/30 via 10.0.1.2\n"
+		"route = 0.0.0.0/0 via 10.0.1.2\n"
+		"[vm vm1]\neth2.address = 10.0.2.1/30\neth1.address = 10.0.1.2/30\nip_forward = yes\n"
+		"eth2.mac = 02:00:00:00:01:02\neth2.mtu = 9000\neth2.offloads = no\n"
+		"[vm vm2]\neth1.address = 10.0.2.2/30\neth1.mtu = 9000\n"
+		"[links]\nmesh = yes\n"
+		"vm0:eth1 = vm1:eth1\n"
+		"vm2:eth1 = vm1:eth2   ; the higher index on the left\n"
+		"vm0 : eth9 = vm2:eth9\n";	/* blanks around ':' are the same */
+	const struct cfg_vm *v0, *v1, *v2;
+
+	if (config_load_string(&c, t, "t.ini", err, sizeof(err)))
+		fail_msg("%s", err);
+	v0 = &c.vm[0];
+	v1 = &c.vm[1];
+	v2 = &c.vm[2];
+	/* the mesh's three links first, then the wires by VM and NIC */
+	assert_int_equal(c.nlinks, 6);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_false(c.link[i].wire);
+		assert_int_equal(c.link[i].nic_a, -1);
+		assert_int_equal(c.link[i].nic_b, -1);
+	}
+	assert_true(c.link[3].wire);
+	assert_int_equal(c.link[3].a, 0);
+	assert_int_equal(c.link[3].b, 1);
+	assert_int_equal(c.link[3].nic_a, 0);	/* vm0's eth1 */
+	assert_int_equal(c.link[3].nic_b, 0);	/* vm1's eth1 */
+	assert_int_equal(c.link[3].line, 19);
+	assert_int_equal(c.link[4].a, 0);
+	assert_int_equal(c.link[4].b, 2);
+	assert_int_equal(c.link[4].nic_a, 1);	/* vm0's eth9 */
+	assert_int_equal(c.link[4].nic_b, 1);	/* vm2's eth9 */
+	assert_int_equal(c.link[5].a, 1);
+	assert_int_equal(c.link[5].b, 2);
+	assert_int_equal(c.link[5].nic_a, 1);	/* vm1's eth2 */
+	assert_int_equal(c.link[5].nic_b, 0);	/* vm2's eth1 */
+	/* NICs in the order named; eth0 stays the segment's */
+	assert_true(v0->segment && v1->segment && v2->segment);
+	assert_int_equal(v0->nnics, 2);
+	assert_string_equal(v0->nic[0].name, "eth1");
+	assert_string_equal(v0->nic[1].name, "eth9");
+	assert_int_equal(v1->nnics, 2);
+	assert_string_equal(v1->nic[0].name, "eth1");
+	assert_string_equal(v1->nic[1].name, "eth2");
+	assert_int_equal(v1->nic[1].line, 20);
+	/* keys, and the defaults: the VM's mtu and offloads, a derived MAC */
+	assert_true(v0->nic[0].has_addr);
+	assert_int_equal(v0->nic[0].addr, 0x0a000101);
+	assert_int_equal(v0->nic[0].prefix, 30);
+	assert_int_equal(v0->nic[0].addr_line, 4);
+	assert_false(v0->nic[1].has_addr);
+	assert_int_equal(v0->nic[0].mtu, 1400);
+	assert_true(v0->nic[0].offloads);
+	assert_int_equal(v0->nic[0].mtu_line, 0);
+	{
+		static const uint8_t m01[6] = { 0x52, 0x54, 0x00, 0x4e, 0x01, 0x01 };
+		static const uint8_t m02[6] = { 0x52, 0x54, 0x00, 0x4e, 0x01, 0x02 };
+		static const uint8_t m31[6] = { 0x52, 0x54, 0x00, 0x4e, 0x03, 0x01 };
+		static const uint8_t given[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x02 };
+
+		assert_memory_equal(v0->nic[0].mac, m01, 6);
+		assert_memory_equal(v0->nic[1].mac, m02, 6);
+		assert_memory_equal(v2->nic[0].mac, m31, 6);
+		assert_memory_equal(v1->nic[1].mac, given, 6);
+		assert_int_equal(v1->nic[1].mac_line, 11);
+	}
+	assert_int_equal(v1->nic[1].mtu, 9000);
+	assert_false(v1->nic[1].offloads);
+	assert_int_equal(v1->nic[1].offloads_line, 13);
+	assert_int_equal(v2->nic[0].mtu, 9000);
+	assert_int_equal(v2->mtu, 1400);
+	assert_int_equal(v2->nic[1].mtu, 1400);
+	/* routes and forwarding */
+	assert_int_equal(v0->nroutes, 2);
+	assert_int_equal(v0->route[0].net, 0x0a000200);
+	assert_int_equal(v0->route[0].prefix, 30);
+	assert_int_equal(v0->route[0].via, 0x0a000102);
+	assert_int_equal(v0->route[0].line, 5);
+	assert_int_equal(v0->route[1].net, 0);
+	assert_int_equal(v0->route[1].prefix, 0);
+	assert_false(v0->ip_forward);
+	assert_true(v1->ip_forward);
+	assert_int_equal(v1->nroutes, 0);
+	assert_string_equal(v0->passthrough_name, "eth1");
+	/* eth0 still 192.168.1.N */
+	assert_int_equal(v2->addr, 0xc0a80103);
+	assert_true(config_linked(&c, 0, 1));
+}
+
+/* The eth0 of a VM on no segment, tunnels at a wire's end, the passthrough
+ * NIC's name. */
+static void test_wire_ends(void **state)
+{
+	const char *t =
+		"[vm a]\neth0.address = 10.0.0.1/30\neth0.mac = 02:00:00:00:00:01\n"
+		"[vm b]\npassthrough = user\npassthrough_name = wan\n"
+		"[vm c]\n"
+		"[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 7\n"
+		"[links]\nmesh = yes\n"
+		"a:eth0 = b:eth1\n"
+		"c:eth3 = up\n"
+		"b:wan0 = c:eth1\n";
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	assert_false(c.vm[0].segment);
+	assert_true(c.vm[1].segment && c.vm[2].segment);
+	assert_false(c.vm[3].segment);	/* a tunnel has no eth0 */
+	assert_false(c.vm[0].has_addr);	/* its eth0 is the NIC below */
+	assert_int_equal(c.vm[0].nnics, 1);
+	assert_string_equal(c.vm[0].nic[0].name, "eth0");
+	assert_int_equal(c.vm[0].nic[0].addr, 0x0a000001);
+	assert_int_equal(c.vm[0].nic[0].mac[5], 1);
+	assert_string_equal(c.vm[1].passthrough_name, "wan");
+	/* mesh joins the VMs on the segment: b and c */
+	assert_int_equal(c.nlinks, 4);
+	assert_false(c.link[0].wire);
+	assert_int_equal(c.link[0].a, 1);
+	assert_int_equal(c.link[0].b, 2);
+	assert_true(c.link[1].wire && c.link[2].wire && c.link[3].wire);
+	/* the tunnel end: nic -1 on its side, whichever side it is */
+	assert_int_equal(c.link[3].a, 2);
+	assert_int_equal(c.link[3].b, 3);
+	assert_int_equal(c.link[3].nic_a, 0);
+	assert_int_equal(c.link[3].nic_b, -1);
+	assert_string_equal(c.vm[2].nic[0].name, "eth3");
+	/* The tunnel on the left, a wire to a tunnel of the default MTU. */
+	assert_int_equal(config_load_string(&c, "[vm a]\neth1.mtu = 1500\n[tunnel up]\nlocal = 10.9.0.1\n"
+					    "remote = 10.9.0.2\nvni = 7\n[links]\nup = a:eth1\n", "t.ini", err,
+					    sizeof(err)), 0);
+	assert_int_equal(c.nlinks, 1);
+	assert_int_equal(c.link[0].a, 0);
+	assert_int_equal(c.link[0].nic_a, 0);
+	assert_int_equal(c.link[0].nic_b, -1);
+	/* A VM may have MV_NICS_MAX wire NICs; eth0 on no segment is one. */
+	{
+		static char text[2048];
+		size_t n = (size_t)snprintf(text, sizeof(text), "[vm a]\n[vm b]\n[links]\n");
+
+		for (int i = 0; i < MV_NICS_MAX; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "a:eth%d = b:eth%d\n", i, i);
+		assert_int_equal(config_load_string(&c, text, "t.ini", err, sizeof(err)), 0);
+		assert_int_equal(c.vm[1].nnics, MV_NICS_MAX);
+		assert_false(c.vm[1].segment);
+		snprintf(text + n, sizeof(text) - n, "a:eth%d = b:eth%d\n", MV_NICS_MAX, MV_NICS_MAX);
+		refuse(text, "bad.ini:12: [links] a:eth8: a has more than 8 wire NICs");
+	}
+}
+
+static void test_wire_refusals(void **state)
+{
+	const char *vms = "[vm a]\n[vm b]\n[vm c]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
+			  "[tunnel dn]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 2\nport = 4790\n[links]\n";
+	static char text[4096];
+#define LINKS(s) (snprintf(text, sizeof(text), "%s%s", vms, s), text)
+
+	/* line 14 is the first after [links] */
+	refuse(LINKS("a:eth1 = b:eth1\nc:eth1 = b:eth1\n"),
+	       "bad.ini:15: [links] c:eth1: b:eth1 is already the end of the wire at line 14");
+	refuse(LINKS("a:eth1 = a:eth2\n"), "bad.ini:14: [links] a:eth1: a wire cannot join a to itself");
+	refuse(LINKS("up:eth1 = dn\n"),
+	       "bad.ini:14: [links] up:eth1: a wire joins a VM to a VM or a tunnel, not tunnel up to tunnel dn");
+	refuse(LINKS("a:eth1 = up:eth1\n"),
+	       "bad.ini:14: [links] a:eth1: tunnel up has no interfaces (name it alone: up)");
+	refuse(LINKS("a = b:eth1\n"),
+	       "bad.ini:14: [links] a: VM a needs an interface name at a wire's end (a:IFNAME)");
+	refuse(LINKS("a:eth1 = b\n"),
+	       "bad.ini:14: [links] a:eth1: VM b needs an interface name at a wire's end (b:IFNAME)");
+	refuse(LINKS("a:eth1 = zz:eth1\n"), "bad.ini:14: [links] a:eth1: no VM called 'zz'");
+	refuse(LINKS("a = b\nb:eth0 = c:eth1\n"),
+	       "bad.ini:15: [links] b:eth0: b:eth0 is the segment's NIC (b is linked on the segment at line 14)");
+	refuse(LINKS("c:eth1 = a:eth0\nup = a\n"),
+	       "bad.ini:14: [links] c:eth1: a:eth0 is the segment's NIC (a is linked on the segment at line 15)");
+	refuse(LINKS("a:Eth1 = b:eth1\n"),
+	       "bad.ini:14: [links] a:Eth1: bad interface name 'Eth1' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse(LINKS("a:eth1 = b:eth.1\n"),
+	       "bad.ini:14: [links] a:eth1: bad interface name 'eth.1' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse(LINKS("a:eth1 = b:lo\n"),
+	       "bad.ini:14: [links] a:eth1: bad interface name 'lo' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse(LINKS("a:eth1 = b:abcdefghijklmnop\n"),
+	       "bad.ini:14: [links] a:eth1: bad interface name 'abcdefghijklmnop' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse(LINKS("a: = b:eth1\n"),
+	       "bad.ini:14: [links] a:: bad interface name '' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse(LINKS("a:eth1 = b:eth1 c:eth1\n"), "bad.ini:14: [links] a:eth1: one wire per line (VM:IFNAME = VM:IFNAME)");
+	refuse(LINKS("up = a:eth1 b:eth1\n"), "bad.ini:14: [links] up: one wire per line (VM:IFNAME = VM:IFNAME)");
+	refuse(LINKS("a:eth1 = b:eth1\n  c:eth1\n"),
+	       "bad.ini:15: [links] a:eth1: one wire per line (an indented line continues the one above)");
+	refuse(LINKS("a:eth1\n"), "bad.ini:14: [links] a:eth1: expected VM:IFNAME = VM:IFNAME (or = TUNNEL)");
+	refuse(LINKS("a:eth1 =  ; nothing\n"),
+	       "bad.ini:14: [links] a:eth1: expected VM:IFNAME = VM:IFNAME (or = TUNNEL)");
+	/* a tunnel at a wire's end carries it alone */
+	refuse(LINKS("a:eth1 = up\nb = up\n"),
+	       "bad.ini:15: [links] b: tunnel up is already linked at line 14, and a tunnel at a wire's end carries "
+	       "that wire alone");
+	refuse(LINKS("a = up\nb:eth1 = up\n"),
+	       "bad.ini:15: [links] b:eth1: tunnel up is already linked at line 14, and a tunnel at a wire's end "
+	       "carries that wire alone");
+	/* mtu: the two NICs', a tunnel's at most 1500 */
+	refuse("[vm a]\neth1.mtu = 9000\n[vm b]\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:5: [links] wire a:eth1-b:eth1: wired NICs need the same mtu (a:eth1 has 9000, b:eth1 has 1500)");
+	refuse("[vm a]\nmtu = 9000\n[vm b]\nmtu = 9000\neth2.mtu = 1500\n[links]\na = b\na:eth1 = b:eth2\n",
+	       "bad.ini:8: [links] wire a:eth1-b:eth2: wired NICs need the same mtu (a:eth1 has 9000, b:eth2 has 1500)");
+	refuse("[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n[vm c]\neth1.mtu = 1600\n[links]\nup = c:eth1\n",
+	       "bad.ini:8: [links] wire up-c:eth1: c:eth1 has mtu 1600, tunnel up carries at most 1500");
+	/* NIC keys */
+	refuse("[vm a]\neth2.mtu = 1500\n[vm b]\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:2: [vm a] eth2.mtu: no wire in [links] ends at a:eth2");
+	refuse("[vm a]\nmtu = 1500\neth0.mac = 02:00:00:00:00:01\n[vm b]\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:3: [vm a] eth0.mac: no wire in [links] ends at a:eth0");
+	refuse("[vm a]\neth1.mtu = 1500\neth1.mtu = 1500\n",
+	       "bad.ini:3: [vm a] eth1.mtu: set twice in this section");
+	refuse("[vm a]\neth1.speed = 10\n", "bad.ini:2: [vm a] eth1.speed: unknown key");
+	refuse("[vm a]\neth1.\n", "bad.ini:2: syntax error (expected 'key = value' or '[section]')");
+	refuse("[vm a]\nEth1.mtu = 1500\n",
+	       "bad.ini:2: [vm a] Eth1.mtu: bad interface name 'Eth1' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse("[vm a]\n.mtu = 1500\n",
+	       "bad.ini:2: [vm a] .mtu: bad interface name '' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse("[vm a]\nabcdefghijklmnopq.mtu = 1500\n",
+	       "bad.ini:2: [vm a] abcdefghijklmnopq.mtu: bad interface name (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	refuse("[vm a]\neth1.mtu = 9001\n", "bad.ini:2: [vm a] eth1.mtu: '9001' is not a number from 68 to 9000");
+	refuse("[vm a]\neth1.offloads = on\n", "bad.ini:2: [vm a] eth1.offloads: 'on' is not yes or no");
+	refuse("[vm a]\neth1.address = 10.0.1.1\n",
+	       "bad.ini:2: [vm a] eth1.address: '10.0.1.1' is not an IPv4 address with prefix (e.g. 10.0.1.1/30)");
+	refuse("[vm a]\neth1.mac = 01:00:00:00:00:01\n", "bad.ini:2: [vm a] eth1.mac: '01:00:00:00:00:01' is a multicast address");
+	refuse("[vm a]\neth1.mac = 1:2:3\n",
+	       "bad.ini:2: [vm a] eth1.mac: '1:2:3' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+	{
+		size_t n = (size_t)snprintf(text, sizeof(text), "[vm a]\n");
+
+		for (int i = 0; i <= MV_NICS_MAX; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "eth%d.mtu = 1500\n", i);
+		refuse(text, "bad.ini:10: [vm a] eth8.mtu: keys for more than 8 NICs (a VM has at most 8 wire NICs)");
+	}
+	/* MACs: unique in the system, said where one was given */
+	refuse("[vm a]\neth1.mac = 52:54:00:4d:56:02\n[vm b]\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:2: [vm a] eth1.mac: same MAC as b");
+	refuse("[vm a]\n[vm b]\nmac = 52:54:00:4e:01:01\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:3: [vm b] mac: same MAC as a:eth1");
+	refuse("[vm a]\neth1.mac = 02:00:00:00:00:01\n[vm b]\neth1.mac = 02:00:00:00:00:01\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:4: [vm b] eth1.mac: same MAC as a:eth1");
+	refuse("[vm a]\neth1.mac = 52:54:00:4e:02:01\n[vm b]\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:2: [vm a] eth1.mac: same MAC as b:eth1");
+	/* eth0 on no segment: its keys are eth0.KEY */
+	refuse("[vm a]\naddress = 10.0.0.1/24\n[vm b]\n[links]\na:eth0 = b:eth1\n",
+	       "bad.ini:2: [vm a] address: a is on no segment (its eth0 is the end of the wire at line 5; use eth0.address)");
+	refuse("[vm a]\n[vm b]\nmac = 02:00:00:00:00:01\n[links]\na:eth1 = b:eth0\n",
+	       "bad.ini:3: [vm b] mac: b is on no segment (its eth0 is the end of the wire at line 5; use eth0.mac)");
+	/* the passthrough NIC */
+	refuse("[vm a]\npassthrough = user\n[vm b]\n[links]\na:eth1 = b:eth1\n",
+	       "bad.ini:5: [links] a:eth1: a's passthrough NIC is called eth1 (passthrough at line 2; "
+	       "set passthrough_name to another name)");
+	refuse("[vm a]\npassthrough = user\n[vm b]\npassthrough = user\n[links]\na:eth2 = b:eth1\n",
+	       "bad.ini:6: [links] a:eth2: b's passthrough NIC is called eth1 (passthrough at line 4; "
+	       "set passthrough_name to another name)");
+	refuse("[vm a]\npassthrough = user\npassthrough_name = eth2\n[vm b]\n[links]\na:eth2 = b:eth1\n",
+	       "bad.ini:3: [vm a] passthrough_name: a:eth2 is the end of the wire at line 6");
+	refuse("[vm a]\npassthrough = user\npassthrough_name = eth0\n",
+	       "bad.ini:3: [vm a] passthrough_name: eth0 is the segment's NIC");
+	refuse("[vm a]\npassthrough_name = wan\n", "bad.ini:2: [vm a] passthrough_name: only with passthrough");
+	refuse("[vm a]\npassthrough = user\npassthrough_name = wan0:1\n",
+	       "bad.ini:3: [vm a] passthrough_name: bad interface name 'wan0:1' (use [a-z][a-z0-9_-]*, at most 15 characters, not lo)");
+	/* links per node: a VM's links are its VMM's arguments */
+	{
+		size_t n = 0;
+
+		for (int i = 0; i < MV_NODES_MAX; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "[vm v%d]\n", i);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "[links]\nmesh = yes\nv0:eth1 = v1:eth1\n");
+		refuse(text, "bad.ini:67: [links] v0:eth1: v0 has more than 63 links (segment links and wires together)");
+	}
+#undef LINKS
+}
+
+/* route = NET/PREFIX via GATEWAY, ip_forward, external guests. */
+static void test_routes(void **state)
+{
+	static char text[4096];
+	size_t n;
+	int i;
+
+	refuse("[vm a]\nroute = 10.0.2.0/30 10.0.1.2\n",
+	       "bad.ini:2: [vm a] route: '10.0.2.0/30 10.0.1.2' is not NET/PREFIX via GATEWAY (e.g. 10.0.2.0/30 via 10.0.1.2)");
+	refuse("[vm a]\nroute = 10.0.2.0 via 10.0.1.2\n",
+	       "bad.ini:2: [vm a] route: '10.0.2.0 via 10.0.1.2' is not NET/PREFIX via GATEWAY (e.g. 10.0.2.0/30 via 10.0.1.2)");
+	refuse("[vm a]\nroute = 10.0.2.0/30 via 10.0.1.2 dev eth1\n",
+	       "bad.ini:2: [vm a] route: '10.0.2.0/30 via 10.0.1.2 dev eth1' is not NET/PREFIX via GATEWAY (e.g. 10.0.2.0/30 via 10.0.1.2)");
+	refuse("[vm a]\nroute = 10.0.2.0/30 via 10.0.1.256\n",
+	       "bad.ini:2: [vm a] route: gateway '10.0.1.256' is not a unicast IPv4 address");
+	refuse("[vm a]\nroute = 10.0.2.0/30 via 224.0.0.1\n",
+	       "bad.ini:2: [vm a] route: gateway '224.0.0.1' is not a unicast IPv4 address");
+	refuse("[vm a]\nroute = 10.0.2.1/30 via 10.0.1.2\n",
+	       "bad.ini:2: [vm a] route: '10.0.2.1/30' has host bits set (the network is 10.0.2.0/30)");
+	refuse("[vm a]\nroute = 10.0.0.0/16 via 10.0.1.2\nroute = 10.0.0.0/16 via 10.0.1.3\n",
+	       "bad.ini:3: [vm a] route: 10.0.0.0/16 routed twice (first at line 2)");
+	refuse("[vm a]\nip_forward = 1\n", "bad.ini:2: [vm a] ip_forward: '1' is not yes or no");
+	refuse("[vm a]\nip_forward = yes\nip_forward = yes\n", "bad.ini:3: [vm a] ip_forward: set twice in this section");
+	refuse("[vm a]\nguest = external\nroute = 10.0.0.0/8 via 10.0.1.2\n",
+	       "bad.ini:3: [vm a] route: not with guest = external (multivm starts no QEMU for this VM; its frontend decides)");
+	n = (size_t)snprintf(text, sizeof(text), "[vm a]\n");
+	for (i = 0; i <= CFG_ROUTES_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "route = 10.%d.0.0/16 via 192.168.1.9\n", i);
+	refuse(text, "bad.ini:18: [vm a] route: more than 16 routes");
+	text[n - strlen("route = 10.16.0.0/16 via 192.168.1.9\n")] = 0;
+	assert_int_equal(config_load_string(&c, text, "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.vm[0].nroutes, CFG_ROUTES_MAX);
+	assert_int_equal(c.vm[0].route[15].net, 0x0a0f0000);
+	/* Wires of an external VM: its frontend connects a socket per NIC. */
+	assert_int_equal(config_load_string(&c, "[vm a]\nguest = external\neth1.mac = 02:00:00:00:00:01\n[vm b]\n"
+					    "[links]\na:eth1 = b:eth1\n", "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.vm[0].nic[0].mac[5], 1);
+}
+
+/* The routed chain of multivm.ini(5), shipped as configs/routed.ini. */
+static void test_routed_example(void **state)
+{
+	assert_int_equal(config_load_file(&c, "configs/routed.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.nvms, 3);
+	assert_int_equal(c.nlinks, 2);
+	assert_true(c.link[0].wire && c.link[1].wire);
+	assert_true(c.vm[1].ip_forward);
+	assert_int_equal(c.vm[1].nnics, 2);
+	assert_string_equal(c.vm[1].nic[1].name, "eth2");
+	assert_int_equal(c.vm[1].nic[1].addr, 0x0a000201);
+	assert_int_equal(c.vm[0].nroutes, 1);
+	assert_int_equal(c.vm[0].route[0].via, 0x0a000102);
+	assert_int_equal(c.vm[2].nroutes, 1);
+	assert_int_equal(c.vm[2].route[0].via, 0x0a000201);
+}
+
+/* The keys multivm.ini(5) documents: a VM's NIC keys as IFNAME.KEY. */
+static void test_key_names(void **state)
+{
+	const char *k;
+	unsigned i, found = 0;
+
+	for (i = 0; (k = config_key_name("vm", i)); i++)
+		found += !strcmp(k, "IFNAME.mac") + !strcmp(k, "IFNAME.address") + !strcmp(k, "IFNAME.mtu") +
+			 !strcmp(k, "IFNAME.offloads") + !strcmp(k, "route") + !strcmp(k, "ip_forward") +
+			 !strcmp(k, "passthrough_name");
+	assert_int_equal(found, 7);
+	assert_null(config_key_name("tunnel", 4));
+	assert_null(config_key_name("links", 1));
+	assert_null(config_key_name("nope", 0));
+}
+
 static void test_missing_file(void **state)
 {
 	assert_int_equal(config_load_file(&c, "/nonexistent/x.ini", err, sizeof(err)), -1);
@@ -436,6 +786,8 @@ int main(void)
 		cmocka_unit_test(test_external_guest),
 		cmocka_unit_test(test_64_vm_mesh), cmocka_unit_test(test_tunnel),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_wires), cmocka_unit_test(test_wire_ends), cmocka_unit_test(test_wire_refusals),
+		cmocka_unit_test(test_routes), cmocka_unit_test(test_routed_example), cmocka_unit_test(test_key_names),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
