@@ -1,19 +1,21 @@
 #!/bin/sh
 # System benchmark: time from `multivm run --detach` to all six ordered
-# pairs answering ping, next to the boot time of one bare QEMU guest (same
-# kernel and initramfs, a plain QEMU NIC instead of vhost-user) measured in
-# the same run; then each
+# pairs answering ping, next to the boot time of one bare QEMU guest
+# (multivm's own QEMU command line, `multivm qemu-argv`, with QEMU's user
+# network on eth0 instead of vhost-user and the console to a file)
+# measured in the same run; then each
 # VMM's resident memory. Then (BENCH_BOOT16=0 skips it) a 16-VM full mesh
 # of 128 MiB guests: time from `run --detach` to all VMs up, and to all 240
 # ordered pairs answering (one `multivm exec` per VM runs a shell loop that
 # pings each of the 15 others once, -c 1 -W 5, and fails on the first
 # silent one). Usage: boot.sh BUILD
 set -eu
+TEST_NAME=boot
 build=$1
 MV=$(realpath "$build/multivm")
-guest=$(realpath "$build/guest")
 STATE=$(mktemp -d /tmp/mvb.XXXXXX)
 export MULTIVM_STATE="$STATE"
+. "$(dirname "$0")/lib.sh"
 qpid=
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
@@ -25,13 +27,11 @@ trap 'exit 1' INT TERM HUP PIPE
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-wait_for() {
-	end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
+# seconds METRIC T0 T1 WHAT: prints and records the time from T0 to T1.
+seconds() {
+	s=$(elapsed "$2" "$3")
+	figure boot "$1" "$s"
+	echo "boot: $4: $s s"
 }
 
 # The system first: its engine (multivm probes whether KVM really boots a
@@ -46,32 +46,29 @@ for a in 0 1 2; do
 	done
 done
 t2=$(now)
-echo "boot: multivm run --detach to all VMs up: $(elapsed "$t0" "$t1") s"
-echo "boot: multivm run --detach to all six pairs answering: $(elapsed "$t0" "$t2") s"
-accel=$(sed -n '1s/.*engine=\([a-z]*\).*/\1/p' "$STATE/status")
-for pid in $(sed -n 's/.*vmm=\([0-9]*\).*/\1/p' "$STATE/status"); do
-	name=$(tr '\0' ' ' </proc/"$pid"/cmdline | sed -n 's/.*--name \([^ ]*\).*/\1/p')
-	echo "memory: VMM $name resident $(awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 }
-		END { print r " kB (own heap and stacks, RssAnon: " a " kB; the rest is guest pages it touched)" }' /proc/"$pid"/status)"
+seconds run_to_up_s "$t0" "$t1" "multivm run --detach to all VMs up"
+seconds run_to_pairs_s "$t0" "$t2" "multivm run --detach to all six pairs answering"
+accel=$(status_field engine vm0)
+for name in $(status_field name); do
+	pid=$(pid_of $name vmm)
+	set -- $(awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 } END { print r, a }' /proc/"$pid"/status)
+	figure boot "vmm_rss_kb_$name" "$1"
+	figure boot "vmm_rssanon_kb_$name" "$2"
+	echo "memory: VMM $name resident $1 kB (own heap and stacks, RssAnon: $2 kB; the rest is guest pages it touched)"
 done
 "$MV" stop --timeout 30 >/dev/null
 
-cpu=max,-erms	# as multivm gives its guests (src/supervisor/qemu.c)
-[ "$accel" = kvm ] && cpu=host
+printf '[vm bare]\n' >"$STATE/bare.ini"
+"$MV" qemu-argv --engine "$accel" --netdev user --serial "$STATE/bare.log" "$STATE/bare.ini" bare >"$STATE/bare.argv"
 t0=$(now)
-qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-	-machine q35,accel=$accel -cpu "$cpu" -m 256M -kernel "$guest/vmlinuz" \
-	-initrd "$guest/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet multivm.name=bare" \
-	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,vectors=0 \
-	-serial "file:$STATE/bare.log" &
+run_argv "$STATE/bare.argv" &
 qpid=$!
 wait_for 120 grep -q 'multivm: bare ready' "$STATE/bare.log"
 t1=$(now)
 kill "$qpid"
 wait "$qpid" 2>/dev/null || true
 qpid=
-echo "boot: one bare QEMU guest ($accel) to ready: $(elapsed "$t0" "$t1") s"
+seconds bare_qemu_to_ready_s "$t0" "$t1" "one bare QEMU guest ($accel) to ready"
 
 # ---- 16 VMs, full mesh, small guests ----
 [ "${BENCH_BOOT16:-1}" = 0 ] && exit 0
@@ -100,6 +97,6 @@ while [ $i -lt $n ]; do
 	i=$((i + 1))
 done
 t2=$(now)
-echo "boot: 16-VM full mesh (128 MiB guests, $accel): run --detach to all VMs up: $(elapsed "$t0" "$t1") s"
-echo "boot: 16-VM full mesh: run --detach to all 240 ordered pairs answering: $(elapsed "$t0" "$t2") s"
+seconds mesh16_run_to_up_s "$t0" "$t1" "16-VM full mesh (128 MiB guests, $accel): run --detach to all VMs up"
+seconds mesh16_run_to_pairs_s "$t0" "$t2" "16-VM full mesh: run --detach to all 240 ordered pairs answering"
 "$MV" stop --timeout 60 >/dev/null

@@ -8,8 +8,11 @@
 #   tap         two bare QEMU guests on TAP devices in a Linux bridge, in a
 #               network namespace of their own (libvirt's default network)
 # all with the same kernel, initramfs, engine (TCP_ENGINE, default tcg),
-# memory, one vCPU, CPU model (under TCG `max,-erms`, as multivm's) and
-# virtio-net queue sizes (QEMU_QUEUES). TCP_ROUNDS rounds (default 3), the
+# memory, one vCPU, CPU model (under TCG `max,-erms`) and virtio-net
+# device options: the bare guests run multivm's own QEMU command line
+# (`multivm qemu-argv`) with only eth0's netdev and the console replaced
+# (and QEMU_QUEUES added to eth0's device), and are driven through their
+# agents by `multivm agent-exec`. TCP_ROUNDS rounds (default 3), the
 # parts in turn, every other round in reverse order, so that a slow spell
 # of a shared machine hits them all alike.
 # Prints every round's Gbit/s (iperf3's receiver figure), then the
@@ -22,10 +25,9 @@
 # the bare QEMUs with taskset. Default: the scheduler places them all.
 # Usage: tcp.sh BUILD   (root; run under the e2e lock)
 set -eu
+TEST_NAME=tcp
 build=$1
 MV=$(realpath "$build/multivm")
-guest=$(realpath "$build/guest")
-here=$(cd "$(dirname "$0")" && pwd)
 secs=${TCP_SECONDS:-10}
 parts=${TCP_PARTS:-multivm nooffload stream tap${TCP_BEFORE:+ before}}
 tests=${TCP_TESTS:-fwd rev p4}
@@ -44,6 +46,7 @@ work=$(mktemp -d /tmp/mvtcp.XXXXXX)
 # The state directory's ancestors must let the run user pass: not $work.
 state=$(mktemp -d /tmp/mvtcps.XXXXXX)
 export MULTIVM_STATE="$state"
+. "$(dirname "$0")/lib.sh"
 ns=mvtcp$$
 pids=
 
@@ -116,28 +119,20 @@ INI
 	MV=$keep
 }
 
-# bare_qemu N NETDEV [NETNS]: guest N (192.168.1.N+1) in the background.
+# bare_qemu N NETDEV [NETNS]: guest N (bare0, bare1: 192.168.1.N+1, MAC
+# mac_of N, as multivm addresses its Nth VM) in the background.
+printf '[vm bare0]\n[vm bare1]\n' >"$work/bare.ini"
 bare_qemu() {
 	n=$1 netdev=$2 in=${3:-} cpu=
 	[ "$pin" = yes ] && { [ "$n" = 0 ] && cpu=$cpu0 || cpu=$cpu1; }
-	set -- ${cpu:+taskset -c $cpu} qemu-system-x86_64 -name "bare$n" -nodefaults -no-user-config -display none -no-reboot \
-		-machine "q35,accel=$engine" -m 256M -smp 1 -cpu "$([ "$engine" = kvm ] && echo host || echo max,-erms)" \
-		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet multivm.name=bare$n multivm.addr=192.168.1.$((n + 1))/24" \
-		-serial "file:$work/bare$n.console" \
-		-netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=52:54:00:4d:56:0$((n + 1)),addr=0x3${queues:+,$queues}" \
-		-device virtio-serial-pci,addr=0x5 \
-		-chardev "socket,id=agent,path=$work/bare$n.agent,server=on,wait=off" \
-		-device virtserialport,chardev=agent,name=multivm.agent
-	if [ -n "$in" ]; then
-		ip netns exec "$in" "$@" >"$work/bare$n.log" 2>&1 &
-	else
-		"$@" >"$work/bare$n.log" 2>&1 &
-	fi
+	"$MV" -S "$work" qemu-argv --engine "$engine" --netdev "$netdev" ${queues:+--nic-opts "$queues"} \
+		--serial "$work/bare$n.console" "$work/bare.ini" "bare$n" >"$work/bare$n.argv"
+	# shellcheck disable=SC2086
+	run_argv "$work/bare$n.argv" ${in:+ip netns exec $in} ${cpu:+taskset -c $cpu} >"$work/bare$n.log" 2>&1 &
 	pids="$pids $!"
 }
-bare_exec0() { python3 "$here/agent_exec.py" "$work/bare0.agent" $((secs + 120)) "$1"; }
-bare_exec1() { python3 "$here/agent_exec.py" "$work/bare1.agent" $((secs + 120)) "$1"; }
+bare_exec0() { "$MV" agent-exec --timeout $((secs + 120)) "$work/bare0.agent" -- "$1"; }
+bare_exec1() { "$MV" agent-exec --timeout $((secs + 120)) "$work/bare1.agent" -- "$1"; }
 bare_stop() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
@@ -146,9 +141,9 @@ bare_stop() {
 }
 
 part_stream() {
-	bare_qemu 0 "stream,id=n0,server=on,addr.type=unix,addr.path=$work/stream.sock"
+	bare_qemu 0 "stream,server=on,addr.type=unix,addr.path=$work/stream.sock"
 	sleep 1
-	bare_qemu 1 "stream,id=n0,server=off,addr.type=unix,addr.path=$work/stream.sock"
+	bare_qemu 1 "stream,server=off,addr.type=unix,addr.path=$work/stream.sock"
 	run_tests stream bare_exec0 bare_exec1 || true
 	bare_stop
 }
@@ -164,8 +159,8 @@ part_tap() {
 		ip -n "$ns" tuntap add "tap$i" mode tap
 		ip -n "$ns" link set "tap$i" master br0 up
 	done
-	bare_qemu 0 "tap,id=n0,ifname=tap0,script=no,downscript=no" "$ns"
-	bare_qemu 1 "tap,id=n0,ifname=tap1,script=no,downscript=no" "$ns"
+	bare_qemu 0 "tap,ifname=tap0,script=no,downscript=no" "$ns"
+	bare_qemu 1 "tap,ifname=tap1,script=no,downscript=no" "$ns"
 	run_tests tap bare_exec0 bare_exec1 || true
 	bare_stop
 	ip netns del "$ns"
@@ -193,7 +188,7 @@ while [ "$round" -le "$rounds" ]; do
 done
 
 echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, $rounds rounds in $(($(date +%s) - start)) s,$([ "$pin" = yes ] && echo " guests pinned to CPUs $cpu0 and $cpu1,") Gbit/s (retransmits)"
-awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" '
+awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" -v figs="$work/figures" '
 	function median(p, t,   n, i, j, x, a) {
 		n = 0
 		for (i = 1; i <= rounds; i++) if ((i, p, t) in v && v[i, p, t] != "-") a[++n] = v[i, p, t] + 0
@@ -215,14 +210,21 @@ awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" '
 		printf "\nmedian of %d rounds\n", rounds
 		for (j = 1; j <= np; j++) {
 			printf "%-16s", P[j]
-			for (i = 1; i <= nt; i++) { m[P[j], T[i]] = median(P[j], T[i]); printf " %9s", m[P[j], T[i]] == "" ? "-" : sprintf("%.3f", m[P[j], T[i]]) }
+			for (i = 1; i <= nt; i++) {
+				m[P[j], T[i]] = median(P[j], T[i]); printf " %9s", m[P[j], T[i]] == "" ? "-" : sprintf("%.3f", m[P[j], T[i]])
+				if (m[P[j], T[i]] != "") printf "%s_%s_gbps %.3f\n", P[j], T[i], m[P[j], T[i]] >figs
+			}
 			printf "\n"
 		}
 		printf "\nmultivm ratio (of medians; then each round)\n"
 		for (j = 1; j <= np; j++) {
 			if (P[j] == "multivm") continue
 			printf "%-16s", "/" P[j]
-			for (i = 1; i <= nt; i++) printf "%s", ratio(m["multivm", T[i]], m[P[j], T[i]])
+			for (i = 1; i <= nt; i++) {
+				printf "%s", ratio(m["multivm", T[i]], m[P[j], T[i]])
+				if (m["multivm", T[i]] != "" && m[P[j], T[i]] + 0 > 0)
+					printf "ratio_multivm_%s_%s %.2f\n", P[j], T[i], m["multivm", T[i]] / m[P[j], T[i]] >figs
+			}
 			for (k = 1; k <= rounds; k++) {
 				printf "   r%d:", k
 				for (i = 1; i <= nt; i++) printf "%s", ratio(v[k, "multivm", T[i]], v[k, P[j], T[i]])
@@ -230,3 +232,9 @@ awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" '
 			printf "\n"
 		}
 	}' "$work/results"
+touch "$work/figures"
+while read -r metric value; do figure tcp "$metric" "$value"; done <"$work/figures"
+if grep -q ' - -$' "$work/results"; then
+	echo "tcp: FAILED: $(grep -c ' - -$' "$work/results") runs gave no figure (above)"
+	exit 1
+fi
