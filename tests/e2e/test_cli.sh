@@ -40,6 +40,23 @@ out=$("$MV" -S "$STATE/nk" run --detach --timeout 600 "$STATE/nokernel.ini" 2>&1
 echo "$out" | grep -q 'a: QEMU exited with status 1, 3 times in a row before the guest was up' || die "run said: $out"
 status_is 1 "$MV" -S "$STATE/nk" status || die "something still runs after the failed run"
 
+# The benchmarks' bare QEMU guests (bench/boot.sh, tcp.sh): multivm's own
+# QEMU command line, one argument a line, with only eth0's netdev, its
+# vhost-user-only vectors=0, and the console replaced; agent-exec gives
+# up on a socket nobody serves with exec's status for its own failure.
+"$MV" -S "$STATE/q" qemu-argv --engine tcg "$STATE/ab.ini" a >"$STATE/a.argv" || die "qemu-argv failed"
+"$MV" -S "$STATE/q" qemu-argv --engine tcg --netdev user --serial "$STATE/a.log" --nic-opts rx_queue_size=1024 \
+	"$STATE/ab.ini" a >"$STATE/a.bare" || die "qemu-argv with a bare guest's options failed"
+[ "$(head -n 1 "$STATE/a.argv")" = qemu-system-x86_64 ] && grep -qx "socket,id=agent,path=$STATE/q/a.agent,server=on,wait=off" "$STATE/a.bare" ||
+	die "qemu-argv printed: $(cat "$STATE/a.argv")"
+gone=$(grep -vxFf "$STATE/a.bare" "$STATE/a.argv" | sed 's/path=[^,]*/path=P/; s/^\(virtio-net-pci\),.*,vectors=0$/\1 vectors=0/' | tr '\n' ' ')
+[ "$gone" = "socket,id=con,path=P,server=on,wait=off chardev:con socket,id=vu,path=P,reconnect=1 vhost-user,id=net0,chardev=vu virtio-net-pci vectors=0 " ] ||
+	die "qemu-argv --netdev --serial --nic-opts took away: $gone"
+new=$(grep -vxFf "$STATE/a.argv" "$STATE/a.bare" | sed 's/^\(virtio-net-pci\),.*,\(rx_queue_size=1024\)$/\1 \2/' | tr '\n' ' ')
+[ "$new" = "file:$STATE/a.log user,id=net0 virtio-net-pci rx_queue_size=1024 " ] || die "qemu-argv --netdev --serial --nic-opts added: $new"
+status_is 2 "$MV" qemu-argv "$STATE/ab.ini" nosuchvm || die "qemu-argv took a VM the config does not have"
+status_is 255 "$MV" agent-exec --timeout 1 "$STATE/none.agent" -- true || die "agent-exec without an agent"
+
 # A stale pid file naming an unrelated live process: not a running system.
 sleep 300 &
 other=$!
