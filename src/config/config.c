@@ -1590,7 +1590,11 @@ static void finish_nics(struct parser *p)
 				n->offloads_line = e->v.offloads_line;
 			}
 		}
-		if (unwired) {
+		if (unwired && strcmp(unwired->name, "eth0") == 0) {
+			fail(p, unwired->line, "[vm %s] %s: %s's eth0 is on the segment (set it with mac, address, "
+			     "mtu, offloads)", v->name, unwired->first_key, v->name);
+			break;
+		} else if (unwired) {
 			fail(p, unwired->line, "[vm %s] %s: no wire in [links] ends at %s:%s", v->name,
 			     unwired->first_key, v->name, unwired->name);
 			break;

@@ -630,7 +630,7 @@ static void test_wire_refusals(void **state)
 	refuse("[vm a]\neth2.mtu = 1500\n[vm b]\n[links]\na:eth1 = b:eth1\n",
 	       "bad.ini:2: [vm a] eth2.mtu: no wire in [links] ends at a:eth2");
 	refuse("[vm a]\nmtu = 1500\neth0.mac = 02:00:00:00:00:01\n[vm b]\n[links]\na:eth1 = b:eth1\n",
-	       "bad.ini:3: [vm a] eth0.mac: no wire in [links] ends at a:eth0");
+	       "bad.ini:3: [vm a] eth0.mac: a's eth0 is on the segment (set it with mac, address, mtu, offloads)");
 	refuse("[vm a]\neth1.mtu = 1500\neth1.mtu = 1500\n",
 	       "bad.ini:3: [vm a] eth1.mtu: set twice in this section");
 	refuse("[vm a]\neth1.speed = 10\n", "bad.ini:2: [vm a] eth1.speed: unknown key");
