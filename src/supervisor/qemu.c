@@ -93,7 +93,7 @@ static void guest_nics(char *line, size_t len, const struct qemu_opts *o, const 
 		const struct cfg_nic *c = &vm->nic[k];
 
 		APPEND(" multivm.nic=%s,%s", c->name, mac_format(mac, c->mac));
-		if (c->has_addr)
+		if (c->has_addr && o->cfg->auto_addr)	/* addressing = manual: none */
 			APPEND(",%s/%u", ip_str(ip, c->addr), c->prefix);
 	}
 	for (k = 0; k < vm->nroutes; k++)
