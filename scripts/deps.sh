@@ -9,7 +9,8 @@ pkgs="gcc make libc6-dev pkg-config libinih-dev libseccomp-dev libjansson-dev li
 if [ "$mode" = test ]; then
 	# libvirt: tests/e2e/test_libvirt.sh boots a libvirt domain as a member
 	# (it starts libvirtd itself where no systemd has).
-	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump groff-base
+	# graphviz: multivm graph --svg (dot -Tsvg).
+	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump groff-base graphviz
 	      libvirt-daemon-system libvirt-clients"
 fi
 

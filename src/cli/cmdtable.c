@@ -10,6 +10,7 @@
 #include "cli/capture.h"
 #include "cli/cmdtable.h"
 #include "cli/commands.h"
+#include "cli/graph.h"
 #include "cli/qemuargv.h"
 #include "cli/top.h"
 #include "supervisor/run.h"
@@ -302,6 +303,9 @@ const struct cli_command cli_commands[] = {
 	    "stop the system"),
 	ROW("check", check_cmd, "CONFIG",
 	    "validate a config file (and its PCI passthrough devices)"),
+	ROW("graph", cmd_graph, "[--svg] [CONFIG]",
+	    "the topology (built-in system without CONFIG) as\n"
+	    "Graphviz dot (--svg: rendered by dot -Tsvg)"),
 	ROW("pci-info", pci_info_cmd, "BDF",
 	    "what a PCI device looks like to passthrough (from sysfs)"),
 	ROW("version", version_cmd, "",
