@@ -113,6 +113,55 @@ int capture_parse_target(const char *t, const char *const names[], unsigned n, s
 	return found ? 0 : -ENOENT;
 }
 
+/* ---- the filter ---- */
+
+int capture_filter_compile(struct capture_filter *f, char *const *words, int n, unsigned snaplen,
+			   char *err, size_t errlen)
+{
+	char expr[4096] = "";
+	size_t len = 0;
+	pcap_t *p;
+	int i, rc;
+
+	memset(f, 0, sizeof(*f));
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		len += snprintf(expr + len, sizeof(expr) - len, "%s%s", i ? " " : "", words[i]);
+		if (len >= sizeof(expr)) {
+			snprintf(err, errlen, "filter expression too long");
+			return -1;
+		}
+	}
+	p = pcap_open_dead(DLT_EN10MB, snaplen);
+	if (!p) {
+		snprintf(err, errlen, "cannot compile the filter: out of memory");
+		return -1;
+	}
+	rc = pcap_compile(p, &f->prog, expr, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc < 0)
+		snprintf(err, errlen, "filter '%s': %s", expr, pcap_geterr(p));
+	pcap_close(p);
+	if (rc < 0)
+		return -1;
+	f->on = true;
+	return 0;
+}
+
+bool capture_filter_match(const struct capture_filter *f, const struct cap_frame *fr)
+{
+	struct pcap_pkthdr h = { .caplen = fr->len, .len = fr->len };
+
+	return !f->on || pcap_offline_filter(&f->prog, &h, fr->data) != 0;
+}
+
+void capture_filter_free(struct capture_filter *f)
+{
+	if (f->on)
+		pcap_freecode(&f->prog);
+	f->on = false;
+}
+
 /* ---- the rings ---- */
 
 static int open_ring(const char *dir, const char *vm, struct src *s)
@@ -243,6 +292,8 @@ struct run {
 	struct src src[2];
 	unsigned nsrc;
 	struct capout out;
+	struct capture_filter filter;
+	uint64_t filtered;	/* frames the filter did not pass */
 	bool out_failed;	/* the output stopped taking frames */
 	int out_err;
 	const char *damaged;	/* the VM whose ring is damaged */
@@ -315,7 +366,10 @@ static int round_of(struct run *r, bool drain)
 		s = pick(r, drain);
 		if (!s)
 			break;
-		capout_frame(&r->out, &s->f, s->label[s->f.dir & 1]);
+		if (capture_filter_match(&r->filter, &s->f))
+			capout_frame(&r->out, &s->f, s->label[s->f.dir & 1]);
+		else
+			r->filtered++;
 		s->have = false;
 		n++;
 	}
@@ -448,6 +502,8 @@ static void summary(struct run *r)
 	}
 	fprintf(stderr, "%llu frames captured, %llu lost (reader too slow)", (unsigned long long)r->out.written,
 		(unsigned long long)lost);
+	if (r->filter.on)
+		fprintf(stderr, ", %llu filtered out", (unsigned long long)r->filtered);
 	if (r->out.truncated)
 		fprintf(stderr, ", %llu truncated to snaplen %u", (unsigned long long)r->out.truncated,
 			r->out.snaplen);
@@ -551,6 +607,10 @@ int capture_run(const struct capture_opts *o)
 	r.o = o;
 	r.src[0].fd = r.src[1].fd = -1;
 	r.src[0].map = r.src[1].map = MAP_FAILED;
+	if (capture_filter_compile(&r.filter, o->filter, o->nfilter, o->snaplen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: capture: %s\n", err);
+		return 2;
+	}
 	if (resolve(&r, o->state_dir, o->target) < 0)
 		goto out;
 	if (capout_open(&r.out, o->out, o->snaplen, err, sizeof(err)) < 0) {
@@ -605,5 +665,6 @@ int capture_run(const struct capture_opts *o)
 out:
 	for (i = 0; i < 2; i++)
 		close_ring(&r.src[i]);
+	capture_filter_free(&r.filter);
 	return rc;
 }

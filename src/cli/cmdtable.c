@@ -152,7 +152,8 @@ bad:
 	return 2;
 }
 
-/* capture TARGET [-w FILE|-] [-c COUNT] [-s|--snaplen N], options anywhere. */
+/* capture TARGET [-w FILE|-] [-c COUNT] [-s|--snaplen N] [FILTER...],
+ * options anywhere (a filter word starting with '-' after --). */
 static int capture_cmd(const char *dir, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -182,13 +183,15 @@ static int capture_cmd(const char *dir, int argc, char **argv)
 		else
 			o.snaplen = v;
 	}
-	if (optind != argc - 1)
+	if (optind >= argc)
 		goto bad;
 	o.target = argv[optind];
+	o.filter = argv + optind + 1;	/* the rest: a filter, as tcpdump takes it */
+	o.nfilter = argc - optind - 1;
 	return capture_run(&o);
 bad:
 	fprintf(stderr, "usage: multivm capture VM|A-B|A->B [-w FILE|-] [-c COUNT (1 or more)] "
-		"[-s|--snaplen N (1 to %d)]\n", CAPTURE_SNAPLEN_MAX);
+		"[-s|--snaplen N (1 to %d)] [FILTER]\n", CAPTURE_SNAPLEN_MAX);
 	return 2;
 }
 
@@ -291,8 +294,9 @@ const struct cli_command cli_commands[] = {
 	ROW("top", top_cmd, "[-b] [-n N] [-d SECS]",
 	    "frames/s, bytes/s and drops/s per VM and link, every SECS\n"
 	    "(q quits; -b: plain text, -n: N reports then exit)"),
-	ROW("capture", capture_cmd, "VM|A-B|A->B [-w FILE|-] [-c COUNT] [-s|--snaplen N]",
-	    "frames of a VM's eth0 or a link: pcap (-w) or a line each"),
+	ROW("capture", capture_cmd, "VM|A-B|A->B [-w FILE|-] [-c COUNT] [-s|--snaplen N] [FILTER]",
+	    "frames of a VM's eth0 or a link: pcap (-w) or a line each;\n"
+	    "FILTER: a tcpdump expression (libpcap)"),
 	ROW("exec", exec_cmd, "[--timeout SECS] VM -- CMD...",
 	    "run a shell command in VM; exits with its status"),
 	ROW("console", console_cmd, "VM",

@@ -1,6 +1,7 @@
 /* multivm capture's pieces that need no running system: what a TARGET
- * names, the one-line format, and the pcap file libpcap writes for us
- * (read back with libpcap, as tcpdump and Wireshark read it). */
+ * names, the one-line format, the pcap file libpcap writes for us
+ * (read back with libpcap, as tcpdump and Wireshark read it), and the
+ * filter libpcap compiles. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,12 +136,85 @@ static void test_pcap_file(void **state)
 	assert_non_null(strstr(err, "cannot create /nonexistent/dir/x.pcap"));
 }
 
+/* An IPv4 frame of protocol proto (1 ICMP, 6 TCP) from 192.168.1.1 to
+ * 192.168.1.2; for TCP, to port dport. 20 bytes past the IP header. */
+static void ip_frame(struct cap_frame *f, uint8_t proto, uint16_t dport)
+{
+	static const uint8_t ip[20] = { 0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 0, 0, 0,
+					192, 168, 1, 1, 192, 168, 1, 2 };
+
+	frame(f, 14 + 20 + 20);
+	memcpy(f->data + 14, ip, sizeof(ip));
+	f->data[14 + 9] = proto;
+	memset(f->data + 34, 0, 20);
+	if (proto == 6) {
+		f->data[34] = 0xc0;	/* source port 49152 */
+		f->data[36] = dport >> 8;
+		f->data[37] = dport & 255;
+		f->data[34 + 12] = 5 << 4;	/* data offset */
+	} else {
+		f->data[34] = 8;	/* echo request */
+	}
+}
+
+/* Compiles the words, matches f, frees. */
+static bool passes(char *const *words, int n, const struct cap_frame *f)
+{
+	struct capture_filter flt;
+	char err[512];
+	bool m;
+
+	assert_int_equal(capture_filter_compile(&flt, words, n, 65535, err, sizeof(err)), 0);
+	m = capture_filter_match(&flt, f);
+	capture_filter_free(&flt);
+	return m;
+}
+
+static void test_filter(void **state)
+{
+	static struct cap_frame icmp, web, ssh;
+	char *icmp_w[] = { "icmp" }, *tcp_w[] = { "tcp" }, *port80[] = { "tcp", "port", "80" };
+	char *one[] = { "tcp port 80" }, *src[] = { "src", "host", "192.168.1.1", "and", "not", "tcp" };
+	char *bad[] = { "tcp", "port", "eighty" }, *junk[] = { "icmp", "and", "(" };
+	struct capture_filter flt;
+	char err[512];
+
+	(void)state;
+	ip_frame(&icmp, 1, 0);
+	ip_frame(&web, 6, 80);
+	ip_frame(&ssh, 6, 22);
+	assert_true(passes(icmp_w, 1, &icmp));
+	assert_false(passes(tcp_w, 1, &icmp));
+	assert_true(passes(tcp_w, 1, &web));
+	assert_false(passes(icmp_w, 1, &web));
+	/* Words are joined as tcpdump joins them. */
+	assert_true(passes(port80, 3, &web));
+	assert_false(passes(port80, 3, &ssh));
+	assert_true(passes(one, 1, &web));
+	assert_true(passes(src, 6, &icmp));
+	assert_false(passes(src, 6, &ssh));
+	/* No words: no filter, everything passes. */
+	assert_int_equal(capture_filter_compile(&flt, NULL, 0, 65535, err, sizeof(err)), 0);
+	assert_false(flt.on);
+	assert_true(capture_filter_match(&flt, &ssh));
+	capture_filter_free(&flt);
+	/* What libpcap refuses is refused with its message. */
+	assert_int_equal(capture_filter_compile(&flt, bad, 3, 65535, err, sizeof(err)), -1);
+	assert_false(flt.on);
+	assert_non_null(strstr(err, "filter 'tcp port eighty': "));
+	assert_true(strlen(err) > strlen("filter 'tcp port eighty': "));
+	assert_int_equal(capture_filter_compile(&flt, junk, 3, 65535, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "syntax error"));
+	capture_filter_free(&flt);	/* harmless after a refusal */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_line),
 		cmocka_unit_test(test_pcap_file),
+		cmocka_unit_test(test_filter),
 	};
 
 	return cmocka_run_group_tests_name("capture", tests, NULL, NULL);
