@@ -55,7 +55,7 @@ for prog in /usr/bin/iperf3 /usr/sbin/ethtool; do
 		cp -L "$lib" "$root$lib"
 	done
 done
-${CC:-cc} -static -Os -std=gnu11 -Wall -Wextra -Werror -I"$here/../src" -o "$root/sbin/multivm-agent" "$here/agent.c"
+${CC:-cc} -static -Os -std=gnu11 -Wall -Wextra -Werror -I"$here/../src" -o "$root/sbin/multivm-agent" "$here/agent.c" -ljansson
 cp "$here/init" "$root/init"
 # Debian's busybox looks for /etc/udhcpc/default.script.
 cp "$here/udhcpc.script" "$root/etc/udhcpc/default.script"

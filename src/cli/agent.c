@@ -1,9 +1,13 @@
-/* Host side of the guest agent channel. Protocol: docs/agent.md.
- * Every wait is bounded by the caller's deadline. */
+/* Host side of the guest agent channel: a QGA client (docs/agent.md).
+ * The guest is untrusted: every wait is bounded by the caller's deadline,
+ * every reply by a size, and every reply is checked for its shape before
+ * anything in it is used. */
 #include "cli/agent.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +20,23 @@
 
 #define EXEC_FAILED	255	/* agent-exec's own failure, apart from the command's status */
 
-#define PING_WAIT_MS 1000	/* per attempt; QEMU may be serving someone else */
-#define RECONNECT_MS 50		/* between attempts while the socket is not there */
+#define SYNC_WAIT_MS	1000	/* per guest-sync attempt: the guest may still be booting */
+#define RECONNECT_MS	50	/* between attempts while the socket is not there */
+#define POLL_FIRST_MS	10	/* guest-exec-status: first pause, doubling up to */
+#define POLL_MAX_MS	250
+#define SMALL_REPLY	65536	/* any reply but guest-exec-status's */
+#define CHUNK		65536
 
-struct chan {
+struct qga {
 	int fd;
-	char nonce[AGENT_NONCE_MAX];
-	char buf[AGENT_MAX_HDR + AGENT_MAX_PAYLOAD];
-	size_t have;
+	char *buf;
+	size_t have, cap;
+	size_t scanned;		/* bytes of buf known to hold no newline */
+	long long sync_base;	/* the ids of this channel's guest-sync requests */
+	unsigned syncs;
 };
+
+static char last_error[256];	/* the agent's own error, for agent_report */
 
 static long long now_ms(void)
 {
@@ -38,7 +50,14 @@ static int left(long long deadline)
 {
 	long long l = deadline - now_ms();
 
-	return l < 0 ? 0 : (int)l;
+	return l < 0 ? 0 : l > 1000000 ? 1000000 : (int)l;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
 }
 
 static int connect_once(const char *sock)
@@ -75,6 +94,311 @@ static int send_all(int fd, const void *p, size_t len, long long deadline)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
+			return errno == EPIPE ? -ECONNRESET : -errno;
+		c += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Sends one request: {"execute": name, "arguments": args} and a newline,
+ * after the delimiter byte if delim. Takes args' reference. */
+static int request(struct qga *q, const char *name, json_t *args, int delim, long long deadline)
+{
+	json_t *req = json_pack("{s:s}", "execute", name);
+	char *text;
+	int rc;
+
+	if (!req) {
+		json_decref(args);
+		return -ENOMEM;
+	}
+	if (args && json_object_set_new(req, "arguments", args) < 0) {
+		json_decref(req);
+		return -ENOMEM;
+	}
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text)
+		return -ENOMEM;
+	rc = 0;
+	if (delim) {
+		char d = (char)AGENT_DELIM;
+
+		rc = send_all(q->fd, &d, 1, deadline);
+	}
+	if (!rc)
+		rc = send_all(q->fd, text, strlen(text), deadline);
+	if (!rc)
+		rc = send_all(q->fd, "\n", 1, deadline);
+	free(text);
+	return rc;
+}
+
+/* Reads more into buf, growing it up to limit bytes. */
+static int fill(struct qga *q, size_t limit, long long deadline)
+{
+	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+	ssize_t n;
+
+	if (q->have >= limit)
+		return -EMSGSIZE;
+	if (q->cap - q->have < CHUNK && q->cap < limit + 1) {
+		size_t cap = q->cap ? q->cap * 2 : 2 * CHUNK;
+		char *b;
+
+		if (cap > limit + 1)
+			cap = limit + 1;
+		b = realloc(q->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		q->buf = b;
+		q->cap = cap;
+	}
+	for (;;) {
+		size_t room = q->cap - q->have;
+
+		if (room > limit - q->have)
+			room = limit - q->have;
+		if (poll(&pfd, 1, left(deadline)) <= 0)
+			return -ETIMEDOUT;
+		n = recv(q->fd, q->buf + q->have, room, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		q->have += n;
+		return 0;
+	}
+}
+
+static void consume(struct qga *q, size_t n)
+{
+	memmove(q->buf, q->buf + n, q->have - n);
+	q->have -= n;
+	q->scanned = 0;
+}
+
+/* The next line (without its newline) in *line, *len; the caller consumes
+ * it with consume(q, *len + 1). A line longer than limit: -EMSGSIZE. */
+static int next_line(struct qga *q, size_t limit, long long deadline, char **line, size_t *len)
+{
+	for (;;) {
+		char *nl = q->have > q->scanned ? memchr(q->buf + q->scanned, '\n', q->have - q->scanned) : NULL;
+		int rc;
+
+		if (nl) {
+			*line = q->buf;
+			*len = nl - q->buf;
+			return *len > limit ? -EMSGSIZE : 0;
+		}
+		q->scanned = q->have;
+		if (q->have > limit)
+			return -EMSGSIZE;
+		rc = fill(q, limit + 1, deadline);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Drops everything up to and including the next delimiter byte. */
+static int skip_to_delim(struct qga *q, long long deadline)
+{
+	for (;;) {
+		char *d = q->have ? memchr(q->buf, AGENT_DELIM, q->have) : NULL;
+		int rc;
+
+		if (d) {
+			consume(q, d + 1 - q->buf);
+			return 0;
+		}
+		q->have = 0;
+		q->scanned = 0;
+		rc = fill(q, CHUNK, deadline);
+		if (rc)
+			return rc;
+	}
+}
+
+/* guest-sync-delimited until the agent answers one of ours, every
+ * SYNC_WAIT_MS, until deadline. The delimiter byte goes out only once:
+ * it resets a real agent's parser, which may answer it with an error,
+ * and that answer must come before our first delimited one. */
+static int sync_channel(struct qga *q, long long deadline)
+{
+	while (now_ms() < deadline) {
+		long long attempt = now_ms() + SYNC_WAIT_MS;
+		int rc;
+
+		if (attempt > deadline)
+			attempt = deadline;
+		rc = request(q, "guest-sync-delimited", json_pack("{s:I}", "id", (json_int_t)(q->sync_base + q->syncs)),
+			     q->syncs == 0, attempt);
+		if (rc == -ETIMEDOUT)	/* nobody reads: the guest may not be up yet */
+			continue;
+		if (rc)
+			return rc;
+		q->syncs++;
+		while (!(rc = skip_to_delim(q, attempt))) {
+			char *line;
+			size_t len;
+			json_t *v, *ret;
+
+			rc = next_line(q, SMALL_REPLY, attempt, &line, &len);
+			if (rc == -EMSGSIZE) {	/* not ours: skip on to the next delimiter */
+				q->have = 0;
+				continue;
+			}
+			if (rc)
+				break;
+			v = json_loadb(line, len, 0, NULL);
+			consume(q, len + 1);
+			ret = json_is_object(v) ? json_object_get(v, "return") : NULL;
+			if (json_is_integer(ret) && json_integer_value(ret) >= q->sync_base &&
+			    json_integer_value(ret) < q->sync_base + q->syncs) {
+				json_decref(v);
+				return 0;
+			}
+			json_decref(v);	/* an earlier client's, or garbage */
+		}
+		if (rc != -ETIMEDOUT)
+			return rc;
+	}
+	return AGENT_ENOAGENT;
+}
+
+static void qga_init(struct qga *q, int fd)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(q, 0, sizeof(*q));
+	q->fd = fd;
+	/* Distinct from an earlier client's ids; positive, below 2^53. */
+	q->sync_base = (((long long)getpid() << 20) ^ (ts.tv_nsec & 0xfffff) ^ ((long long)ts.tv_sec << 24)) &
+		       ((1LL << 52) - 1);
+	q->sync_base += 1 + (rand() & 0xffff);
+}
+
+static void qga_free(struct qga *q)
+{
+	free(q->buf);
+	q->buf = NULL;
+	q->have = q->cap = 0;
+}
+
+/* The reply to the request just sent: its "return" member (a new
+ * reference in *ret), or -EREMOTEIO for an "error" reply. Late replies to
+ * our own earlier guest-sync attempts (delimited) are skipped. */
+static int reply(struct qga *q, size_t limit, long long deadline, json_t **ret)
+{
+	for (;;) {
+		json_error_t err;
+		char *line;
+		size_t len;
+		json_t *v, *r, *e;
+		int rc = next_line(q, limit, deadline, &line, &len);
+
+		if (rc)
+			return rc;
+		if (len && (unsigned char)line[0] == AGENT_DELIM) {
+			consume(q, len + 1);
+			continue;
+		}
+		v = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+		consume(q, len + 1);
+		if (!json_is_object(v)) {
+			snprintf(last_error, sizeof(last_error), "not a JSON object%s%s", v ? "" : ": ",
+				 v ? "" : err.text);
+			json_decref(v);
+			return -EPROTO;
+		}
+		r = json_object_get(v, "return");
+		e = json_object_get(v, "error");
+		if (r && !e) {
+			*ret = json_incref(r);
+			json_decref(v);
+			return 0;
+		}
+		if (e && !r) {
+			const char *desc = json_string_value(json_object_get(e, "desc"));
+			size_t i;
+
+			snprintf(last_error, sizeof(last_error), "%s", desc ? desc : "(no description)");
+			for (i = 0; last_error[i]; i++)	/* the guest's words go to a terminal */
+				if ((unsigned char)last_error[i] < 0x20 || (unsigned char)last_error[i] >= 0x7f)
+					last_error[i] = '?';
+			json_decref(v);
+			return -EREMOTEIO;
+		}
+		snprintf(last_error, sizeof(last_error), "a reply with neither or both of return and error");
+		json_decref(v);
+		return -EPROTO;
+	}
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict base64 (RFC 4648 with padding, no whitespace) of s, decoded in
+ * place into out (which may be s: it is never ahead of the reading).
+ * Returns the decoded length, or -EPROTO. */
+static ssize_t b64_decode(const char *s, size_t len, unsigned char *out)
+{
+	size_t i, o = 0;
+
+	if (len % 4)
+		return -EPROTO;
+	for (i = 0; i < len; i += 4) {
+		int v[4], k, pad = 0;
+
+		for (k = 0; k < 4; k++) {
+			unsigned char c = s[i + k];
+
+			if (c == '=' && i + 4 == len && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad || (v[k] = b64_value(c)) < 0)
+				return -EPROTO;
+		}
+		/* Bits that padding drops must be zero (one encoding per input). */
+		if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15)))
+			return -EPROTO;
+		out[o++] = v[0] << 2 | v[1] >> 4;
+		if (pad < 2)
+			out[o++] = (v[1] & 15) << 4 | v[2] >> 2;
+		if (pad < 1)
+			out[o++] = (v[2] & 3) << 6 | v[3];
+	}
+	return o;
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+
+	while (len) {
+		ssize_t n = write(fd, c, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -errno;
 		c += n;
 		len -= n;
@@ -82,148 +406,246 @@ static int send_all(int fd, const void *p, size_t len, long long deadline)
 	return 0;
 }
 
-static int send_frame(struct chan *c, char type, const char *data, size_t len, long long deadline)
+/* out-data or err-data of a status reply, checked and decoded into *data
+ * (malloc'd, or NULL when absent); its length in *len. */
+static int stream(json_t *ret, const char *key, unsigned char **data, size_t *len)
 {
-	char hdr[AGENT_MAX_HDR];
-	int n = snprintf(hdr, sizeof(hdr), AGENT_MAGIC "%c %s %zu\n", type, c->nonce, len);
-	int rc = send_all(c->fd, hdr, n, deadline);
+	json_t *s = json_object_get(ret, key);
+	ssize_t n;
 
-	return rc ? rc : send_all(c->fd, data, len, deadline);
-}
-
-/* Next frame carrying our nonce; frames for other nonces (left over from
- * an earlier client) and garbage are skipped. Returns type, or -errno. */
-static int recv_frame(struct chan *c, long long deadline, const char **data, size_t *len)
-{
-	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->have < AGENT_MAX_HDR ? c->have : AGENT_MAX_HDR);
-		char type, nonce[AGENT_NONCE_MAX];
-		size_t plen, hlen;
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		ssize_t n;
-
-		if (nl && c->have >= strlen(AGENT_MAGIC) && memcmp(c->buf, AGENT_MAGIC, strlen(AGENT_MAGIC)) == 0 &&
-		    sscanf(c->buf + strlen(AGENT_MAGIC), AGENT_HDR_SCAN, &type, nonce, &plen) == 3 &&
-		    plen <= AGENT_MAX_PAYLOAD) {
-			hlen = nl + 1 - c->buf;
-			if (c->have >= hlen + plen) {
-				static char out[AGENT_MAX_PAYLOAD + 1];
-
-				memcpy(out, c->buf + hlen, plen);
-				out[plen] = 0;
-				memmove(c->buf, c->buf + hlen + plen, c->have - hlen - plen);
-				c->have -= hlen + plen;
-				if (strcmp(nonce, c->nonce) != 0)
-					continue;
-				*data = out;
-				*len = plen;
-				return type;
-			}
-		} else if (nl || c->have >= AGENT_MAX_HDR) {
-			/* Not a frame header: drop through the end of this line. */
-			size_t skip = nl ? (size_t)(nl + 1 - c->buf) : c->have;
-
-			memmove(c->buf, c->buf + skip, c->have - skip);
-			c->have -= skip;
-			continue;
-		}
-		if (poll(&pfd, 1, left(deadline)) <= 0)
-			return -ETIMEDOUT;
-		n = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		c->have += n;
+	*data = NULL;
+	*len = 0;
+	if (!s)
+		return 0;
+	if (!json_is_string(s)) {
+		snprintf(last_error, sizeof(last_error), "%s is not a string", key);
+		return -EPROTO;
 	}
+	*data = malloc(json_string_length(s) / 4 * 3 + 1);
+	if (!*data)
+		return -ENOMEM;
+	n = b64_decode(json_string_value(s), json_string_length(s), *data);
+	if (n < 0) {
+		snprintf(last_error, sizeof(last_error), "%s is not base64", key);
+		free(*data);
+		*data = NULL;
+		return -EPROTO;
+	}
+	*len = n;
+	return 0;
 }
 
-static void new_nonce(struct chan *c)
+/* A finished guest-exec-status: the exit status, and the output written
+ * out (only once all of the reply proved well-formed). */
+static int finished(json_t *ret, int out_fd, int err_fd)
 {
-	struct timespec ts;
+	json_t *code = json_object_get(ret, "exitcode"), *sig = json_object_get(ret, "signal");
+	unsigned char *out = NULL, *err = NULL;
+	size_t olen, elen;
+	int status, rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(c->nonce, sizeof(c->nonce), "%x%lx%x", (unsigned)getpid(), (long)ts.tv_nsec,
-		 (unsigned)rand());
-}
-
-/* Connects and pings until the agent answers. Leaves c connected. */
-static int ready(struct chan *c, const char *sock, long long deadline)
-{
-	int rc = -ETIMEDOUT;
-
-	do {
-		long long attempt = now_ms() + PING_WAIT_MS;
-		const char *d;
-		size_t len;
-
-		c->fd = connect_once(sock);
-		c->have = 0;
-		if (c->fd >= 0) {
-			new_nonce(c);
-			if (attempt > deadline)
-				attempt = deadline;
-			rc = send_frame(c, AGENT_PING, "", 0, attempt);
-			if (!rc)
-				rc = recv_frame(c, attempt, &d, &len);
-			if (rc == AGENT_READY)
-				return 0;
-			close(c->fd);
-			c->fd = -1;
-			if (rc != -ETIMEDOUT && rc != -ECONNRESET && rc >= 0)
-				rc = -EPROTO;
-		} else {
-			rc = c->fd;
-			struct timespec ts = { 0, RECONNECT_MS * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
-	} while (now_ms() < deadline);
-	return rc == -ENOENT || rc == -ECONNREFUSED || rc == -ECONNRESET ? -ETIMEDOUT : rc;
-}
-
-int agent_wait_ready(const char *sock, int timeout_ms)
-{
-	static struct chan c;
-	int rc = ready(&c, sock, now_ms() + timeout_ms);
-
+	if (code && json_is_integer(code) && json_integer_value(code) >= 0 && json_integer_value(code) <= 255)
+		status = json_integer_value(code);
+	else if (!code && json_is_integer(sig) && json_integer_value(sig) > 0 && json_integer_value(sig) < 128)
+		status = 128 + json_integer_value(sig);
+	else {
+		snprintf(last_error, sizeof(last_error), "an exited process with no exit code (0..255) or signal (1..127)");
+		return -EPROTO;
+	}
+	rc = stream(ret, "out-data", &out, &olen);
 	if (!rc)
-		close(c.fd);
-	return rc;
-}
-
-int agent_exec(const char *sock, const char *cmd, int timeout_ms, int out_fd)
-{
-	static struct chan c;
-	long long deadline = now_ms() + timeout_ms;
-	size_t clen = strlen(cmd);
-	int rc;
-
-	if (clen > AGENT_MAX_PAYLOAD)
-		return -E2BIG;
-	rc = ready(&c, sock, deadline);
+		rc = stream(ret, "err-data", &err, &elen);
+	if (!rc && olen)
+		rc = write_all(out_fd, out, olen);
+	if (!rc && elen)
+		rc = write_all(err_fd, err, elen);
+	free(out);
+	free(err);
 	if (rc)
 		return rc;
-	rc = send_frame(&c, AGENT_EXEC, cmd, clen, deadline);
-	while (!rc) {
-		const char *d;
-		size_t len;
-		int t = recv_frame(&c, deadline, &d, &len);
+	if (json_is_true(json_object_get(ret, "out-truncated")) || json_is_true(json_object_get(ret, "err-truncated")))
+		fprintf(stderr, "multivm: the guest agent truncated the command's output\n");
+	return status;
+}
 
-		if (t < 0) {
-			rc = t;
-		} else if (t == AGENT_OUTPUT) {
-			if (write(out_fd, d, len) < 0)
-				rc = -errno;
-		} else if (t == AGENT_EXIT) {
-			rc = atoi(d);
-			break;
-		}
+static int exec_channel(struct qga *q, const char *cmd, long long deadline, int out_fd, int err_fd)
+{
+	json_t *ret = NULL;
+	json_int_t pid;
+	long pause = POLL_FIRST_MS;
+	int rc;
+
+	rc = request(q, "guest-exec",
+		     json_pack("{s:s, s:[s,s], s:b}", "path", "/bin/sh", "arg", "-c", cmd, "capture-output", 1), 0,
+		     deadline);
+	if (!rc)
+		rc = reply(q, SMALL_REPLY, deadline, &ret);
+	if (rc)
+		return rc;
+	pid = json_integer_value(json_object_get(ret, "pid"));
+	if (!json_is_integer(json_object_get(ret, "pid")) || pid <= 0 || pid > INT32_MAX) {
+		snprintf(last_error, sizeof(last_error), "guest-exec returned no pid");
+		json_decref(ret);
+		return -EPROTO;
 	}
-	close(c.fd);
+	json_decref(ret);
+	for (;;) {
+		json_t *exited;
+
+		rc = request(q, "guest-exec-status", json_pack("{s:I}", "pid", pid), 0, deadline);
+		if (!rc)
+			rc = reply(q, AGENT_MAX_REPLY, deadline, &ret);
+		if (rc)
+			return rc;
+		exited = json_is_object(ret) ? json_object_get(ret, "exited") : NULL;
+		if (!json_is_boolean(exited)) {
+			snprintf(last_error, sizeof(last_error), "guest-exec-status without exited");
+			json_decref(ret);
+			return -EPROTO;
+		}
+		if (json_is_true(exited)) {
+			rc = finished(ret, out_fd, err_fd);
+			json_decref(ret);
+			return rc;
+		}
+		json_decref(ret);
+		if (left(deadline) <= 0)
+			return -ETIMEDOUT;
+		nap_ms(pause < left(deadline) ? pause : left(deadline));
+		pause = pause * 2 > POLL_MAX_MS ? POLL_MAX_MS : pause * 2;
+	}
+}
+
+static int ping_channel(struct qga *q, long long deadline)
+{
+	json_t *ret = NULL;
+	int rc = request(q, "guest-ping", NULL, 0, deadline);
+
+	if (!rc)
+		rc = reply(q, SMALL_REPLY, deadline, &ret);
+	json_decref(ret);
 	return rc;
+}
+
+/* Connects to sock and syncs, reconnecting while the socket is not there
+ * or QEMU closes it, until deadline. Leaves q connected and synced. */
+static int open_synced(struct qga *q, const char *sock, long long deadline)
+{
+	int rc = AGENT_ENOAGENT;
+
+	while (now_ms() < deadline) {
+		int fd = connect_once(sock);
+
+		if (fd == -ENAMETOOLONG)
+			return fd;
+		if (fd < 0) {
+			nap_ms(RECONNECT_MS);
+			continue;
+		}
+		qga_init(q, fd);
+		rc = sync_channel(q, deadline);
+		if (!rc)
+			return 0;
+		close(fd);
+		qga_free(q);
+		if (rc != -ECONNRESET && rc != AGENT_ENOAGENT)
+			return rc;
+		rc = AGENT_ENOAGENT;
+		nap_ms(RECONNECT_MS);
+	}
+	return rc;
+}
+
+int agent_ping_fd(int fd, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct qga q;
+	int rc;
+
+	qga_init(&q, fd);
+	rc = sync_channel(&q, deadline);
+	if (!rc)
+		rc = ping_channel(&q, deadline);
+	qga_free(&q);
+	return rc;
+}
+
+int agent_exec_fd(int fd, const char *cmd, int timeout_ms, int out_fd, int err_fd)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct qga q;
+	int rc;
+
+	if (strlen(cmd) > AGENT_MAX_CMD)
+		return -E2BIG;
+	qga_init(&q, fd);
+	rc = sync_channel(&q, deadline);
+	if (!rc)
+		rc = exec_channel(&q, cmd, deadline, out_fd, err_fd);
+	qga_free(&q);
+	return rc;
+}
+
+int agent_ping(const char *sock, int timeout_ms)
+{
+	struct qga q;
+	int rc = open_synced(&q, sock, now_ms() + timeout_ms);
+
+	if (rc)
+		return rc;
+	rc = ping_channel(&q, now_ms() + timeout_ms);
+	close(q.fd);
+	qga_free(&q);
+	return rc;
+}
+
+int agent_exec(const char *sock, const char *cmd, int timeout_ms, int out_fd, int err_fd)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct qga q;
+	int rc;
+
+	if (strlen(cmd) > AGENT_MAX_CMD)
+		return -E2BIG;
+	rc = open_synced(&q, sock, deadline);
+	if (rc)
+		return rc;
+	rc = exec_channel(&q, cmd, deadline, out_fd, err_fd);
+	close(q.fd);
+	qga_free(&q);
+	return rc;
+}
+
+void agent_report(const char *what, const char *who, int rc, int timeout_s)
+{
+	switch (rc) {
+	case AGENT_ENOAGENT:
+		fprintf(stderr, "multivm: %s: %s: no guest agent answered on " AGENT_PORT_NAME
+			" in %d s; install qemu-guest-agent in the image\n", what, who, timeout_s);
+		break;
+	case -ETIMEDOUT:
+		fprintf(stderr, "multivm: %s: %s: the command did not finish in %d s (it may still run in the guest)\n",
+			what, who, timeout_s);
+		break;
+	case -EPROTO:
+		fprintf(stderr, "multivm: %s: %s: the guest agent's reply is not QGA: %s\n", what, who, last_error);
+		break;
+	case -EMSGSIZE:
+		fprintf(stderr, "multivm: %s: %s: the guest agent's reply is longer than %d MiB\n", what, who,
+			AGENT_MAX_REPLY >> 20);
+		break;
+	case -EREMOTEIO:
+		fprintf(stderr, "multivm: %s: %s: the guest agent refused: %s\n", what, who, last_error);
+		break;
+	case -E2BIG:
+		fprintf(stderr, "multivm: %s: command too long (at most %d bytes)\n", what, AGENT_MAX_CMD);
+		break;
+	case -ECONNRESET:
+		fprintf(stderr, "multivm: %s: %s: the guest agent's channel closed\n", what, who);
+		break;
+	default:
+		fprintf(stderr, "multivm: %s: %s: %s\n", what, who, strerror(-rc));
+	}
 }
 
 int agent_join_words(char *out, size_t len, int argc, char **argv)
@@ -244,7 +666,7 @@ int agent_join_words(char *out, size_t len, int argc, char **argv)
 
 int cmd_agent_exec(const char *dir, int argc, char **argv)
 {
-	static char cmd[AGENT_MAX_PAYLOAD + 1];
+	static char cmd[AGENT_MAX_CMD + 1];
 	char *end;
 	long secs = 120;
 	int i = 1, rc;
@@ -264,13 +686,12 @@ int cmd_agent_exec(const char *dir, int argc, char **argv)
 	if (i >= argc)
 		goto usage;
 	if (agent_join_words(cmd, sizeof(cmd), argc - i, argv + i) < 0) {
-		fprintf(stderr, "multivm: agent-exec: command too long\n");
+		agent_report("agent-exec", sock, -E2BIG, secs);
 		return EXEC_FAILED;
 	}
-	rc = agent_exec(sock, cmd, secs * 1000, 1);
+	rc = agent_exec(sock, cmd, secs * 1000, 1, 2);
 	if (rc < 0) {
-		fprintf(stderr, "multivm: agent-exec: %s: %s\n", sock,
-			rc == -ETIMEDOUT ? "timed out waiting for the guest" : strerror(-rc));
+		agent_report("agent-exec", sock, rc, secs);
 		return EXEC_FAILED;
 	}
 	return rc;

@@ -134,10 +134,9 @@ int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 		fprintf(stderr, "multivm: exec: state directory path too long\n");
 		return EXEC_FAILED;
 	}
-	rc = agent_exec(sock, cmd, timeout_s * 1000, 1);
+	rc = agent_exec(sock, cmd, timeout_s * 1000, 1, 2);
 	if (rc < 0) {
-		fprintf(stderr, "multivm: exec: %s: %s\n", vm,
-			rc == -ETIMEDOUT ? "timed out waiting for the guest" : strerror(-rc));
+		agent_report("exec", vm, rc, timeout_s);
 		return EXEC_FAILED;
 	}
 	return rc;

@@ -56,6 +56,8 @@ static void test_tcg_default_vm0(void **state)
 	assert_non_null(find(n, "-netdev", "user,id=pt0"));
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=pt0,mac=52:54:00:4d:56:81,addr=0x4"));
 	assert_non_null(find(n, "-chardev", "socket,id=agent,path=/run/mv/vm0.agent,server=on,wait=off"));
+	/* The port qemu-guest-agent opens in any guest (docs/agent.md). */
+	assert_non_null(find(n, "-device", "virtserialport,chardev=agent,name=org.qemu.guest_agent.0"));
 	/* Not started by root: sandboxed, no user to drop to. */
 	assert_non_null(find(n, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
 	assert_null(find(n, "-runas", ""));
