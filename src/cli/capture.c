@@ -29,7 +29,7 @@
 
 #define HOLD_NS		20000000ULL	/* merging two rings: wait this long for the other */
 #define ROUND_MAX	256		/* frames between flushes of a live output */
-#define LABEL_MAX	(2 * MV_NAME_MAX + 8)
+#define LABEL_MAX	(2 * (MV_NAME_MAX + MV_IFNAME_MAX) + 8)
 
 /* One ring we read. */
 struct src {
@@ -83,32 +83,64 @@ static int find(const char *const names[], unsigned n, const char *s, size_t len
 	return -1;
 }
 
+/* s[0..len) as an END: NAME or NAME:IFNAME. The VM's index, nic set
+ * ("" for NAME alone), or -1. */
+static int end_of(const char *const names[], unsigned n, const char *s, size_t len, char nic[MV_IFNAME_MAX])
+{
+	const char *colon = memchr(s, ':', len);
+	size_t k, nl;
+
+	nic[0] = 0;
+	if (!colon)
+		return find(names, n, s, len);
+	nl = len - (colon + 1 - s);
+	if (nl == 0 || nl >= MV_IFNAME_MAX || colon[1] < 'a' || colon[1] > 'z')
+		return -1;
+	for (k = 1; k < nl; k++) {
+		char c = colon[1 + k];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return -1;
+	}
+	memcpy(nic, colon + 1, nl);
+	nic[nl] = 0;
+	return find(names, n, s, colon - s);
+}
+
 int capture_parse_target(const char *t, const char *const names[], unsigned n, struct capture_target *out)
 {
 	const char *arrow = strstr(t, "->"), *p;
+	char na[MV_IFNAME_MAX], nb[MV_IFNAME_MAX];
 	int a, b, found = 0;
 
-	a = find(names, n, t, strlen(t));
+	memset(out, 0, sizeof(*out));
+	a = end_of(names, n, t, strlen(t), na);
 	if (a >= 0) {
-		*out = (struct capture_target){ CAPTURE_VM, a, 0 };
+		out->kind = na[0] ? CAPTURE_NIC : CAPTURE_VM;
+		out->a = a;
+		memcpy(out->nic_a, na, sizeof(na));
 		return 0;
 	}
 	if (arrow) {
-		a = find(names, n, t, arrow - t);
-		b = find(names, n, arrow + 2, strlen(arrow + 2));
+		a = end_of(names, n, t, arrow - t, na);
+		b = end_of(names, n, arrow + 2, strlen(arrow + 2), nb);
 		if (a < 0 || b < 0 || a == b)
 			return -ENOENT;
-		*out = (struct capture_target){ CAPTURE_LINK_ONE, a, b };
+		*out = (struct capture_target){ CAPTURE_LINK_ONE, a, b, "", "" };
+		memcpy(out->nic_a, na, sizeof(na));
+		memcpy(out->nic_b, nb, sizeof(nb));
 		return 0;
 	}
 	for (p = strchr(t, '-'); p; p = strchr(p + 1, '-')) {
-		a = find(names, n, t, p - t);
-		b = find(names, n, p + 1, strlen(p + 1));
+		a = end_of(names, n, t, p - t, na);
+		b = end_of(names, n, p + 1, strlen(p + 1), nb);
 		if (a < 0 || b < 0 || a == b)
 			continue;
 		if (found++)
 			return -EINVAL;
-		*out = (struct capture_target){ CAPTURE_LINK_BOTH, a, b };
+		*out = (struct capture_target){ CAPTURE_LINK_BOTH, a, b, "", "" };
+		memcpy(out->nic_a, na, sizeof(na));
+		memcpy(out->nic_b, nb, sizeof(nb));
 	}
 	return found ? 0 : -ENOENT;
 }
@@ -208,15 +240,21 @@ static void close_ring(struct src *s)
 		close(s->fd);
 }
 
-/* The stream of frames s's VM puts on its link to peer, or -1 (said). */
-static int link_stream(struct src *s, const char *peer)
+/* The stream of frames s's VM puts on its link to peer (on the segment),
+ * or on its wire NIC nic, or -1 (said). label: the direction's name. */
+static int link_stream(struct src *s, const char *peer, const char *nic, const char *label)
 {
-	int k = capr_find_stream(&s->r, peer);
+	char wire[MV_IFNAME_MAX + 1];
+	int k;
 
-	if (k < 0)
+	snprintf(wire, sizeof(wire), ":%s", nic);	/* a wire's stream (vmm/main.c) */
+	k = capr_find_stream(&s->r, nic[0] ? wire : peer);
+	if (k < 0 && nic[0])
+		fprintf(stderr, "multivm: capture: %s has no wire NIC %s\n", s->vm, nic);
+	else if (k < 0)
 		fprintf(stderr, "multivm: capture: no link between %s and %s\n", s->vm, peer);
 	else
-		snprintf(s->label[0], LABEL_MAX, "%s->%s", s->vm, peer);
+		snprintf(s->label[0], LABEL_MAX, "%s", label);
 	return k;
 }
 
@@ -513,17 +551,34 @@ static void summary(struct run *r)
 	fputc('\n', stderr);
 }
 
+/* The wire at a's NIC nic in snapshot s (read with the counters): its
+ * peer *b and the peer's NIC (into peer_nic; "" for a tunnel's end), or
+ * -1 when a has no wire NIC of that name. */
+static int wire_of(const struct snapshot *s, unsigned a, const char *nic, unsigned *b, char peer_nic[MV_IFNAME_MAX])
+{
+	unsigned i;
+
+	for (i = 0; i < s->nlinks; i++)
+		if (s->link[i].from == a && strcmp(s->link[i].from_nic, nic) == 0) {
+			*b = s->link[i].to;
+			memcpy(peer_nic, s->link[i].to_nic, MV_IFNAME_MAX);
+			return 0;
+		}
+	return -1;
+}
+
 /* Resolves the target against the running system and opens its rings.
  * Everything is checked before any output is created. */
 static int resolve(struct run *r, const char *dir, const char *target)
 {
 	static struct snapshot snap;
 	const char *names[MV_NODES_MAX];
+	char la[LABEL_MAX], lb[LABEL_MAX], peer_nic[MV_IFNAME_MAX];
 	struct capture_target t;
-	unsigned i;
+	unsigned i, peer;
 	int rc, k;
 
-	if (!state_supervisor(dir) || snapshot_status(dir, &snap) < 0) {
+	if (!state_supervisor(dir) || snapshot_read(dir, &snap) < 0) {
 		fprintf(stderr, "multivm: no system running in %s\n", dir);
 		return -1;
 	}
@@ -535,7 +590,26 @@ static int resolve(struct run *r, const char *dir, const char *target)
 		return -1;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "multivm: capture: no VM or link called %s\n", target);
+		fprintf(stderr, "multivm: capture: no VM, NIC or link called %s\n", target);
+		return -1;
+	}
+	/* A wire NIC alone: its wire, both ways (the peer's way only if the
+	 * peer is a VM, whose VMM records what it sends). */
+	if (t.kind == CAPTURE_NIC && wire_of(&snap, t.a, t.nic_a, &peer, peer_nic) == 0) {
+		t.kind = peer_nic[0] ? CAPTURE_LINK_BOTH : CAPTURE_LINK_ONE;
+		t.b = peer;
+		memcpy(t.nic_b, peer_nic, sizeof(peer_nic));
+	} else if (t.kind == CAPTURE_NIC && strcmp(t.nic_a, "eth0") == 0) {
+		t.kind = CAPTURE_VM;	/* the segment's eth0 */
+	} else if (t.kind == CAPTURE_NIC) {
+		fprintf(stderr, "multivm: capture: %s has no wire NIC %s\n", names[t.a], t.nic_a);
+		return -1;
+	}
+	/* A link between two NICs must be one wire. */
+	if (t.kind != CAPTURE_VM && (t.nic_a[0] || t.nic_b[0]) &&
+	    (wire_of(&snap, t.a, t.nic_a, &peer, peer_nic) < 0 || peer != t.b || strcmp(peer_nic, t.nic_b) != 0)) {
+		fprintf(stderr, "multivm: capture: no wire %s%s%s - %s%s%s\n", names[t.a], t.nic_a[0] ? ":" : "",
+			t.nic_a, names[t.b], t.nic_b[0] ? ":" : "", t.nic_b);
 		return -1;
 	}
 	if (open_ring(dir, names[t.a], &r->src[0]) < 0)
@@ -547,7 +621,11 @@ static int resolve(struct run *r, const char *dir, const char *target)
 		snprintf(r->src[0].label[CAP_DIR_IN], LABEL_MAX, "%s in", names[t.a]);
 		return 0;
 	}
-	k = link_stream(&r->src[0], names[t.b]);
+	snprintf(la, sizeof(la), "%s%s%s->%s%s%s", names[t.a], t.nic_a[0] ? ":" : "", t.nic_a, names[t.b],
+		 t.nic_b[0] ? ":" : "", t.nic_b);
+	snprintf(lb, sizeof(lb), "%s%s%s->%s%s%s", names[t.b], t.nic_b[0] ? ":" : "", t.nic_b, names[t.a],
+		 t.nic_a[0] ? ":" : "", t.nic_a);
+	k = link_stream(&r->src[0], names[t.b], t.nic_a, la);
 	if (k < 0)
 		return -1;
 	r->src[0].r.streams = CAP_BIT(k);
@@ -556,7 +634,7 @@ static int resolve(struct run *r, const char *dir, const char *target)
 	r->nsrc = 2;
 	if (open_ring(dir, names[t.b], &r->src[1]) < 0)
 		return -1;
-	k = link_stream(&r->src[1], names[t.a]);
+	k = link_stream(&r->src[1], names[t.a], t.nic_b, lb);
 	if (k < 0)
 		return -1;
 	r->src[1].r.streams = CAP_BIT(k);

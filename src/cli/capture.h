@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/capring.h"
+#include "common/limits.h"
 
 #define CAPTURE_SNAPLEN_DEFAULT	65535
 #define CAPTURE_SNAPLEN_MAX	262144
@@ -30,16 +31,20 @@ struct capture_opts {
  * a filter libpcap does not compile. */
 int capture_run(const struct capture_opts *o);
 
-enum capture_kind { CAPTURE_VM, CAPTURE_LINK_ONE, CAPTURE_LINK_BOTH };
+enum capture_kind { CAPTURE_VM, CAPTURE_NIC, CAPTURE_LINK_ONE, CAPTURE_LINK_BOTH };
 
 struct capture_target {
 	enum capture_kind kind;
-	unsigned a, b;		/* indices into names; b unused for CAPTURE_VM */
+	unsigned a, b;		/* indices into names; b unused for CAPTURE_VM, _NIC */
+	char nic_a[MV_IFNAME_MAX], nic_b[MV_IFNAME_MAX];	/* "": eth0 (the segment's) */
 };
 
-/* TARGET among the VMs names[0..n): NAME, A->B, or A-B (VM names may hold
- * '-': A-B is split where both halves are VMs). 0, -ENOENT if it names no
- * VM or pair of VMs, -EINVAL if A-B can be split more than one way. */
+/* TARGET among the VMs names[0..n): an END, END->END or END-END, where an
+ * END is a VM's NAME or NAME:IFNAME (a NIC of it); NAME alone is the VM's
+ * eth0, NAME:IFNAME a wire's NIC, and a link between two NICs is a wire
+ * (VM names may hold '-': END-END is split where both halves are ends).
+ * 0, -ENOENT if it names no VM, NIC or pair of them, -EINVAL if END-END
+ * can be split more than one way. */
 int capture_parse_target(const char *t, const char *const names[], unsigned n, struct capture_target *out);
 
 /* A compiled filter; on false: every frame passes. */

@@ -190,7 +190,7 @@ static int capture_cmd(const char *dir, int argc, char **argv)
 	o.nfilter = argc - optind - 1;
 	return capture_run(&o);
 bad:
-	fprintf(stderr, "usage: multivm capture VM|A-B|A->B [-w FILE|-] [-c COUNT (1 or more)] "
+	fprintf(stderr, "usage: multivm capture VM[:NIC]|A-B|A->B [-w FILE|-] [-c COUNT (1 or more)] "
 		"[-s|--snaplen N (1 to %d)] [FILTER]\n", CAPTURE_SNAPLEN_MAX);
 	return 2;
 }
@@ -294,7 +294,7 @@ const struct cli_command cli_commands[] = {
 	ROW("top", top_cmd, "[-b] [-n N] [-d SECS]",
 	    "frames/s, bytes/s and drops/s per VM and link, every SECS\n"
 	    "(q quits; -b: plain text, -n: N reports then exit)"),
-	ROW("capture", capture_cmd, "VM|A-B|A->B [-w FILE|-] [-c COUNT] [-s|--snaplen N] [FILTER]",
+	ROW("capture", capture_cmd, "VM[:NIC]|A-B|A->B [-w FILE|-] [-c COUNT] [-s|--snaplen N] [FILTER]",
 	    "frames of a VM's eth0 or a link: pcap (-w) or a line each;\n"
 	    "FILTER: a tcpdump expression (libpcap)"),
 	ROW("exec", exec_cmd, "[--timeout SECS] VM -- CMD...",

@@ -55,6 +55,27 @@ static void test_targets(void **state)
 	assert_int_equal(capture_parse_target("->vm0", names, 7, &t), -ENOENT);
 	assert_int_equal(capture_parse_target("-", names, 7, &t), -ENOENT);
 	assert_int_equal(capture_parse_target("", names, 7, &t), -ENOENT);
+	/* NICs: NAME:IFNAME, alone or at either end of a link. */
+	assert_int_equal(capture_parse_target("vm1:eth2", names, 7, &t), 0);
+	assert_int_equal(t.kind, CAPTURE_NIC);
+	assert_int_equal(t.a, 1);
+	assert_string_equal(t.nic_a, "eth2");
+	assert_int_equal(capture_parse_target("vm0:eth1-vm1:eth1", names, 7, &t), 0);
+	assert_int_equal(t.kind, CAPTURE_LINK_BOTH);
+	assert_string_equal(t.nic_a, "eth1");
+	assert_string_equal(t.nic_b, "eth1");
+	assert_int_equal(capture_parse_target("a-b:up-link->vm0:e-1", names, 7, &t), 0);
+	assert_int_equal(t.kind, CAPTURE_LINK_ONE);
+	assert_int_equal(t.a, 2);
+	assert_string_equal(t.nic_a, "up-link");
+	assert_string_equal(t.nic_b, "e-1");
+	assert_string_equal(capture_parse_target("vm0:eth1", names, 7, &t) == 0 ? t.nic_b : "x", "");
+	assert_int_equal(capture_parse_target("vm0:", names, 7, &t), -ENOENT);
+	assert_int_equal(capture_parse_target("vm0:Eth1", names, 7, &t), -ENOENT);
+	assert_int_equal(capture_parse_target("vm0:1eth", names, 7, &t), -ENOENT);
+	assert_int_equal(capture_parse_target("vm0:eth1:x", names, 7, &t), -ENOENT);
+	assert_int_equal(capture_parse_target("vm0:abcdefghijklmnop", names, 7, &t), -ENOENT);
+	assert_int_equal(capture_parse_target("vm9:eth1", names, 7, &t), -ENOENT);
 }
 
 static void frame(struct cap_frame *f, uint32_t len)
