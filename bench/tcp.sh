@@ -7,6 +7,12 @@
 #   stream      two bare QEMU guests joined by QEMU's -netdev stream
 #   tap         two bare QEMU guests on TAP devices in a Linux bridge, in a
 #               network namespace of their own (libvirt's default network)
+#   wire        two multivm VMs on one segment link (192.168.1.x) and one
+#               wire (`vm0:eth1 = vm1:eth1`, 10.0.9.1/30 and 10.0.9.2/30):
+#               the tests over the wire (row "wire") and over the segment
+#               (row "segment") in the same system, in turn (the wire
+#               first in odd rounds); their ratio wire/segment is printed
+#               too (target >= 0.95)
 # all with the same kernel, initramfs, engine (TCP_ENGINE, default tcg),
 # memory, one vCPU, CPU model (under TCG `max,-erms`) and virtio-net
 # device options: the bare guests run multivm's own QEMU command line
@@ -29,7 +35,7 @@ TEST_NAME=tcp
 build=$1
 MV=$(realpath "$build/multivm")
 secs=${TCP_SECONDS:-10}
-parts=${TCP_PARTS:-multivm nooffload stream tap${TCP_BEFORE:+ before}}
+parts=${TCP_PARTS:-multivm nooffload stream tap wire${TCP_BEFORE:+ before}}
 tests=${TCP_TESTS:-fwd rev p4}
 engine=${TCP_ENGINE:-tcg}
 rounds=${TCP_ROUNDS:-3}
@@ -70,9 +76,14 @@ print("%.3f %d" % (e["sum_received"]["bits_per_second"] / 1e9, e["sum_sent"].get
 
 # run_tests PART EXEC0 EXEC1: EXECn runs a shell command in guest n.
 run_tests() {
-	part=$1 x0=$2 x1=$3
-	$x1 "iperf3 -s -D" >/dev/null || { echo "tcp: $part: cannot start iperf3 -s" >&2; return 1; }
+	$3 "iperf3 -s -D" >/dev/null || { echo "tcp: $1: cannot start iperf3 -s" >&2; return 1; }
 	sleep 1
+	run_iperf "$1" "$2" 192.168.1.2
+}
+
+# run_iperf ROW EXEC0 ADDR: the tests from guest 0 to iperf3 -s at ADDR.
+run_iperf() {
+	part=$1 x0=$2 addr=$3
 	for t in $tests; do
 		case $t in
 		fwd) opt= ;;
@@ -80,7 +91,7 @@ run_tests() {
 		p4) opt="-P 4" ;;
 		esac
 		# shellcheck disable=SC2086
-		if $x0 "iperf3 -c 192.168.1.2 -t $secs -J $opt" >"$work/$part.$t.json" &&
+		if $x0 "iperf3 -c $addr -t $secs -J $opt" >"$work/$part.$t.json" &&
 			r=$(parse <"$work/$part.$t.json"); then
 			echo "$round $part $t $r" >>"$work/results"
 			echo "tcp: round $round: $part $t: $r (Gbit/s, retransmits)" >&2
@@ -117,6 +128,43 @@ INI
 		print "tcp: round " r ": " p " " $2 ":" (d == "" ? " no drops" : d) }' >&2
 	"$MV" stop --timeout 30 >/dev/null
 	MV=$keep
+}
+
+# wire: the segment link of part_multivm and a wire between eth1 and eth1;
+# the tests over each in turn, in the same system.
+part_wire() {
+	cat >"$work/wire.ini" <<INI
+[system]
+engine = $engine
+[vm vm0]
+address = 192.168.1.1/24
+eth1.address = 10.0.9.1/30
+$([ "$pin" = yes ] && echo "cpuset = $cpu0")
+[vm vm1]
+address = 192.168.1.2/24
+eth1.address = 10.0.9.2/30
+$([ "$pin" = yes ] && echo "cpuset = $cpu1")
+[links]
+vm0 = vm1
+vm0:eth1 = vm1:eth1
+INI
+	"$MV" run --detach --timeout 300 "$work/wire.ini" >/dev/null
+	if mv_exec1 "iperf3 -s -D" >/dev/null; then
+		sleep 1
+		if [ $((round % 2)) = 1 ]; then
+			run_iperf wire mv_exec0 10.0.9.2; run_iperf segment mv_exec0 192.168.1.2
+		else
+			run_iperf segment mv_exec0 192.168.1.2; run_iperf wire mv_exec0 10.0.9.2
+		fi
+	else
+		echo "tcp: wire: cannot start iperf3 -s" >&2
+	fi
+	# Drops, and what each link carried (the wire's and the segment's).
+	"$MV" stats | awk -v r="$round" '/^vm / { d = ""; for (i = 3; i <= NF; i++) if ($i ~ /^drop_/ && $i !~ /=0$/) d = d " " $i
+		print "tcp: round " r ": wire " $2 ":" (d == "" ? " no drops" : d) }
+		/^link / { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "delivered_bytes") b = kv[2] }
+		printf "tcp: round %s: wire link %s: %.0f MB delivered\n", r, $2, b / 1e6 }' >&2
+	"$MV" stop --timeout 30 >/dev/null
 }
 
 # bare_qemu N NETDEV [NETNS]: guest N (bare0, bare1: 192.168.1.N+1, MAC
@@ -170,6 +218,9 @@ part_tap() {
 order=$parts
 reverse=
 for p in $parts; do reverse="$p $reverse"; done
+# The rows of the tables: the part wire gives two (wire, segment).
+rows=
+for p in $parts; do [ "$p" = wire ] && rows="$rows wire segment" || rows="$rows $p"; done
 start=$(date +%s)
 round=1
 while [ "$round" -le "$rounds" ]; do
@@ -180,6 +231,7 @@ while [ "$round" -le "$rounds" ]; do
 		before) part_multivm before yes "$(realpath "${TCP_BEFORE:?TCP_BEFORE names the older multivm}")" ;;
 		stream) part_stream ;;
 		tap) part_tap ;;
+		wire) part_wire ;;
 		*) echo "tcp: unknown part $p" >&2; exit 2 ;;
 		esac
 	done
@@ -188,7 +240,7 @@ while [ "$round" -le "$rounds" ]; do
 done
 
 echo "guest-to-guest TCP, iperf3 ${secs} s, engine $engine, $rounds rounds in $(($(date +%s) - start)) s,$([ "$pin" = yes ] && echo " guests pinned to CPUs $cpu0 and $cpu1,") Gbit/s (retransmits)"
-awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" -v figs="$work/figures" '
+awk -v tests="$tests" -v parts="$rows" -v rounds="$rounds" -v figs="$work/figures" '
 	function median(p, t,   n, i, j, x, a) {
 		n = 0
 		for (i = 1; i <= rounds; i++) if ((i, p, t) in v && v[i, p, t] != "-") a[++n] = v[i, p, t] + 0
@@ -228,6 +280,20 @@ awk -v tests="$tests" -v parts="$parts" -v rounds="$rounds" -v figs="$work/figur
 			for (k = 1; k <= rounds; k++) {
 				printf "   r%d:", k
 				for (i = 1; i <= nt; i++) printf "%s", ratio(v[k, "multivm", T[i]], v[k, P[j], T[i]])
+			}
+			printf "\n"
+		}
+		if (("wire", T[1]) in m && ("segment", T[1]) in m) {
+			printf "\nwire ratio, wire/segment in the same system (target >= 0.95; of medians, then each round)\n"
+			printf "%-16s", "wire/segment"
+			for (i = 1; i <= nt; i++) {
+				printf "%s", ratio(m["wire", T[i]], m["segment", T[i]])
+				if (m["wire", T[i]] != "" && m["segment", T[i]] + 0 > 0)
+					printf "ratio_wire_segment_%s %.2f\n", T[i], m["wire", T[i]] / m["segment", T[i]] >figs
+			}
+			for (k = 1; k <= rounds; k++) {
+				printf "   r%d:", k
+				for (i = 1; i <= nt; i++) printf "%s", ratio(v[k, "wire", T[i]], v[k, "segment", T[i]])
 			}
 			printf "\n"
 		}

@@ -11,8 +11,17 @@
 # Rounds alternate between the two backends; per size the medians and the
 # ratio are printed, and for multivm the counters' balance.
 #
+# The part "wire": the same two VMMs and the same frontend, but joined by
+# a wire (tests/e2e/configs/wire_pair.ini: `vm0:eth0 = vm1:eth0`, every
+# frame copied to the other end, no MAC lookup) against the segment link
+# of pair.ini, at FWD_WIRE_SIZES (default 64 1500), FWD_ROUNDS rounds of
+# each alternating (the wire first in odd rounds, the segment first in
+# even ones); every round, the medians and the ratio wire/segment
+# (target: >= 1.00). FWD_WIRE=no skips it.
+#
 # Usage: vhost_fwd.sh BUILD   (FWD_ROUNDS, FWD_SECONDS, FWD_SIZES, FWD_PARTS,
-# FWD_DPDK=no: multivm rounds only, FWD_PROFILE=1, FWD_PINGS, FWD_MESH)
+# FWD_DPDK=no: multivm rounds only, FWD_PROFILE=1, FWD_PINGS, FWD_MESH,
+# FWD_WIRE=no, FWD_WIRE_SIZES)
 set -u
 TEST_NAME=fwd
 build=$1
@@ -21,6 +30,7 @@ ROUNDS=${FWD_ROUNDS:-5}
 SECS=${FWD_SECONDS:-3}
 SIZES=${FWD_SIZES:-64 512 1500}
 PAIR=$(realpath tests/e2e/configs/pair.ini)
+WIRE=$(realpath tests/e2e/configs/wire_pair.ini)
 MAC0=52:54:00:4d:56:01
 MAC1=52:54:00:4d:56:02
 W=$(mktemp -d /tmp/mvb.XXXXXX)
@@ -64,15 +74,17 @@ run_frontend() {
 }
 
 # multivm: two VMMs on CPU 0 (taskset is inherited by the children).
+# round_multivm SIZE [CONFIG [TAG]]: CONFIG default pair.ini; the balance
+# and VMM time go to $W/balance.TAG and $W/vmmtime.TAG (TAG default SIZE).
 round_multivm() {
 	rm -rf "$W/mv"
-	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "$PAIR" >/dev/null || return 1
+	MULTIVM_STATE="$W/mv" taskset -c 0 "$MV" run --detach --no-guests "${2:-$PAIR}" >/dev/null || return 1
 	profile_pids=
 	[ -n "${FWD_PROFILE:-}" ] && profile_pids=$(MULTIVM_STATE="$W/mv" status_field vmm | paste -sd,)
 	mv_dir="$W/mv"
 	run_frontend "$W/mv/vm0.vhost" "$W/mv/vm1.vhost" "$1" || return 1
 	mv_dir=
-	vmm_time "$W/vmm.0" "$W/vmm.1" >>"$W/vmmtime.$1"
+	vmm_time "$W/vmm.0" "$W/vmm.1" >>"$W/vmmtime.${3:-$1}"
 	[ -n "$profile_pids" ] && profile_report "$1"
 	profile_pids=
 	MULTIVM_STATE="$W/mv" "$MV" stats >"$W/stats"
@@ -89,7 +101,7 @@ round_multivm() {
 		END { r = ""; for (k in why) r = r sprintf(" %s=%d", k, why[k])
 			printf "frontend sent %d, VMMs took %d = delivered %d + dropped %d%s: %s (%d delivered, not yet read by the stopped frontend)\n",
 			sent, tx, dl, drops, r ? " (" substr(r, 2) ")" : "", (sent == tx && tx == dl + drops && dl >= got) ? "balanced" : "MISMATCH", dl - got }' \
-		"$W/stats" >>"$W/balance.$1"
+		"$W/stats" >>"$W/balance.${3:-$1}"
 }
 
 # DPDK: testpmd with two vhost-user ports ($W/vh0.sock, vh1.sock), io
@@ -145,7 +157,7 @@ profile_report() {
 		grep -v '^$' | grep '%' | head -15 | sed 's/^/    /'
 }
 
-PARTS=${FWD_PARTS:-throughput latency mesh}
+PARTS=${FWD_PARTS:-throughput latency mesh wire}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # A part that fails says so (FAILED) and the others still run; the exit
@@ -272,5 +284,45 @@ if want mesh; then
 		mesh "$n" || { printf ' N=%d FAILED' "$n"; failed=1; stop_all; }
 	done
 	echo
+fi
+
+# ---- a wire against the segment link ----
+# wire_part SIZE: ROUNDS rounds of each, alternating, both through
+# round_multivm (two VMMs on CPU 0, the frontend on CPU 1, the counters'
+# balance checked); every round, the medians and wire/segment.
+wire_part() {
+	ws=$1 wi_rates= sg_rates= rss=
+	for t in wire seg; do : >"$W/balance.$t$ws"; : >"$W/vmmtime.$t$ws"; done
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		if [ $((r % 2)) = 1 ]; then order="wire segment"; else order="segment wire"; fi
+		for which in $order; do
+			if [ "$which" = wire ]; then
+				round_multivm "$ws" "$WIRE" "wire$ws" || { echo "fwd wire ${ws}B: wire round $r FAILED"; return 1; }
+				wi_rate=$rate wi_rates="$wi_rates $rate"
+			else
+				round_multivm "$ws" "$PAIR" "seg$ws" || { echo "fwd wire ${ws}B: segment round $r FAILED"; return 1; }
+				sg_rate=$rate sg_rates="$sg_rates $rate"
+			fi
+		done
+		echo "fwd wire ${ws}B round $r ($order): wire $(mpps "$wi_rate") Mpps, segment $(mpps "$sg_rate") Mpps, wire/segment $(ratio "$wi_rate" "$sg_rate")"
+		r=$((r + 1))
+	done
+	wm=$(echo "$wi_rates" | median)
+	sm=$(echo "$sg_rates" | median)
+	figure fwd "wire_mpps_${ws}B" "$(mpps "$wm")"
+	figure fwd "segment_mpps_${ws}B" "$(mpps "$sm")"
+	figure fwd "ratio_wire_segment_${ws}B" "$(ratio "$wm" "$sm")"
+	echo "fwd wire ${ws}B: wire $(mpps "$wm") Mpps, segment $(mpps "$sm") Mpps, ratio wire/segment $(ratio "$wm" "$sm") (target >= 1.00; medians of $ROUNDS rounds)"
+	echo "  rounds, Mpps: wire$(for x in $wi_rates; do printf ' %s' "$(mpps "$x")"; done); segment$(for x in $sg_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	sed 's/^/  wire counters: /' "$W/balance.wire$ws"
+	sed 's/^/  segment counters: /' "$W/balance.seg$ws"
+	sed 's/^/  wire VMM time: /' "$W/vmmtime.wire$ws"
+	sed 's/^/  segment VMM time: /' "$W/vmmtime.seg$ws"
+}
+if want wire && [ "${FWD_WIRE:-yes}" != no ]; then
+	for ws in ${FWD_WIRE_SIZES:-64 1500}; do
+		wire_part "$ws" || { failed=1; stop_all; }
+	done
 fi
 [ -z "$failed" ] || { echo "fwd: FAILED (above)"; exit 1; }
