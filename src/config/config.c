@@ -64,7 +64,10 @@ struct parser {
 
 	struct pending_link pl[MAX_PENDING_LINKS];
 	unsigned npl;
-	int mesh_line;
+	int mesh_line;			/* mesh = yes (segment): its line, 0: none */
+	int mesh_wires_line;		/* mesh = wires */
+	int routing_line;		/* routing = auto: its line, 0: none */
+	int ip_forward_line[MV_NODES_MAX];	/* ip_forward given: 0: not */
 	/* [links] lines as inih will split them: a key line whose first
 	 * delimiter is ':' ("vm0:eth1 = vm1:eth1" reaches the handler as
 	 * vm0 = "eth1 = vm1:eth1"), the key before it, and indented lines that
@@ -539,6 +542,15 @@ static void sys_mtu(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[system] mtu: '%s' is not a number from %d to %d", v, MV_MTU_MIN, MV_MTU_MAX);
 }
 
+/* routing = auto: forwarding and static routes over the wires (auto_routes). */
+static void sys_routing(struct parser *p, const char *k, const char *v)
+{
+	if (strcmp(v, "auto") == 0)
+		p->routing_line = p->line;
+	else if (strcmp(v, "none") != 0)
+		fail(p, p->line, "[system] routing: '%s' is not auto or none", v);
+}
+
 static const struct key system_keys[] = {
 	{ "name", sys_name, false },
 	{ "engine", sys_engine, false },
@@ -549,6 +561,7 @@ static const struct key system_keys[] = {
 	{ "log_max", sys_log_max, false },
 	{ "offloads", sys_offloads, false },
 	{ "mtu", sys_mtu, false },
+	{ "routing", sys_routing, false },
 };
 
 /* [vm NAME] */
@@ -784,6 +797,7 @@ static void vm_ip_forward(struct parser *p, const char *k, const char *v)
 {
 	if (!parse_yes_no(v, &p->c->vm[p->vm].ip_forward))
 		fail(p, p->line, "[%s] ip_forward: '%s' is not yes or no", p->sec_name, v);
+	p->ip_forward_line[p->vm] = p->line;
 }
 
 static void vm_passthrough_name(struct parser *p, const char *k, const char *v)
@@ -987,12 +1001,36 @@ static const struct key tunnel_keys[] = {
 
 /* [links]: mesh, else every key is a VM and its value the VMs it links to. */
 
+/* mesh = yes (or segment): the segment; wires: a wire per pair of VMs;
+ * segment wires (words in any order, yes for segment too): both; no:
+ * neither. */
 static void links_mesh(struct parser *p, const char *k, const char *v)
 {
-	if (strcmp(v, "yes") == 0)
+	char buf[64], *w, *save = NULL;
+	bool seg = false, wires = false, no = false, bad = strlen(v) >= sizeof(buf);
+	unsigned n = 0;
+
+	if (!bad) {
+		strcpy(buf, v);
+		for (w = strtok_r(buf, " \t", &save); w && !bad; w = strtok_r(NULL, " \t", &save), n++) {
+			if ((strcmp(w, "yes") == 0 || strcmp(w, "segment") == 0) && !seg)
+				seg = true;
+			else if (strcmp(w, "wires") == 0 && !wires)
+				wires = true;
+			else if (strcmp(w, "no") == 0)
+				no = true;
+			else
+				bad = true;
+		}
+	}
+	if (bad || (no && n > 1)) {
+		fail(p, p->line, "[links] mesh: '%s' is not yes, no, wires or segment wires", v);
+		return;
+	}
+	if (seg)
 		p->mesh_line = p->line;
-	else if (strcmp(v, "no") != 0)
-		fail(p, p->line, "[links] mesh: '%s' is not yes or no", v);
+	if (wires)
+		p->mesh_wires_line = p->line;
 }
 
 static const struct key links_keys[] = {
@@ -1363,6 +1401,50 @@ static void add_wire(struct parser *p, const struct pending_link *l)
 	k->wire = true;
 }
 
+/* The first of eth1, eth2, ... that VM v does not use yet (its wire
+ * NICs, its passthrough NIC). */
+static void free_ifname(const struct cfg_vm *v, char name[MV_IFNAME_MAX])
+{
+	unsigned k;
+
+	for (k = 1;; k++) {
+		snprintf(name, MV_IFNAME_MAX, "eth%u", k);
+		if (nic_index(v, name) < 0 && !(*v->passthrough && strcmp(v->passthrough_name, name) == 0))
+			return;
+	}
+}
+
+/* mesh = wires: a wire per pair of VMs (not tunnels), in config order,
+ * between new NICs; after the written wires, whose names they skip. */
+static void mesh_wires(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i, j;
+
+	for (i = 0; i < c->nvms && !p->failed; i++)
+		for (j = i + 1; j < c->nvms && !p->failed; j++) {
+			struct pending_link *l;
+
+			if (c->vm[i].tunnel || c->vm[j].tunnel)
+				continue;
+			if (p->npl >= MAX_PENDING_LINKS) {
+				fail(p, p->mesh_wires_line, "[links] mesh: too many links");
+				return;
+			}
+			l = &p->pl[p->npl++];
+			memset(l, 0, sizeof(*l));
+			strcpy(l->a, c->vm[i].name);
+			strcpy(l->b, c->vm[j].name);
+			free_ifname(&c->vm[i], l->ifa);
+			free_ifname(&c->vm[j], l->ifb);
+			snprintf(l->key, sizeof(l->key), "mesh");
+			l->wire = true;
+			l->line = p->mesh_wires_line;
+			l->nic_a = l->nic_b = -1;
+			resolve_wire(p, l);
+		}
+}
+
 /* A VM on no segment (a wire ends at its eth0) may have no segment link. */
 static void check_on_segment(struct parser *p, unsigned vm, int line)
 {
@@ -1425,6 +1507,8 @@ static void resolve_links(struct parser *p)
 	for (i = 0; i < p->npl && !p->failed; i++)
 		if (p->pl[i].wire)
 			resolve_wire(p, &p->pl[i]);
+	if (p->mesh_wires_line && !p->failed)
+		mesh_wires(p);
 	if (p->mesh_line)	/* the VMs on the segment; a tunnel is linked by name */
 		for (i = 0; i < c->nvms; i++)
 			for (j = i + 1; j < c->nvms; j++)
@@ -1638,6 +1722,208 @@ static void finish_nics(struct parser *p)
 		check_link_mtu(p, &c->link[i]);
 }
 
+/* ---- automatic wire addresses and routes ---- */
+
+/* Whether a/pa and b/pb share an address. */
+static bool nets_overlap(uint32_t a, unsigned pa, uint32_t b, unsigned pb)
+{
+	return ((a ^ b) & prefix_mask(pa < pb ? pa : pb)) == 0;
+}
+
+/* Whether net/prefix overlaps an address or route the config gives:
+ * eth0's and the NICs' addresses with their networks, routes (but the
+ * default route, which overlaps everything) and their gateways. */
+static bool overlaps_given(const struct parser *p, uint32_t net, unsigned prefix)
+{
+	const struct config *c = p->c;
+	unsigned i, j;
+
+	for (i = 0; i < c->nvms; i++) {
+		const struct cfg_vm *v = &c->vm[i];
+
+		if (v->tunnel)
+			continue;
+		if (p->addr_line[i] && v->has_addr && nets_overlap(net, prefix, v->addr, v->prefix))
+			return true;
+		for (j = 0; j < v->nnics; j++)
+			if (v->nic[j].addr_line && nets_overlap(net, prefix, v->nic[j].addr, v->nic[j].prefix))
+				return true;
+		for (j = 0; j < v->nroutes; j++)
+			if ((v->route[j].prefix && nets_overlap(net, prefix, v->route[j].net, v->route[j].prefix)) ||
+			    nets_overlap(net, prefix, v->route[j].via, 32))
+				return true;
+	}
+	return false;
+}
+
+#define AUTO_WIRE_NET	0x0a000000u	/* the Nth wire without addresses: 10.0.N.1/30 and 10.0.N.2/30 */
+#define AUTO_WIRE_LAST	255
+
+/* addressing = auto: a /30 of 10.0.N.0 for each wire between two VMs
+ * whose NICs have no address, in link order; N counts from 1, skipping
+ * networks the config uses. */
+static void auto_wire_addresses(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i, n = 1;
+
+	if (!c->auto_addr)
+		return;
+	for (i = 0; i < c->nlinks && !p->failed; i++) {
+		const struct cfg_link *l = &c->link[i];
+		struct cfg_nic *a, *b;
+		char ea[MV_NAME_MAX + MV_IFNAME_MAX], eb[MV_NAME_MAX + MV_IFNAME_MAX];
+
+		if (!l->wire || l->nic_a < 0 || l->nic_b < 0)	/* a tunnel's end has no address */
+			continue;
+		a = &c->vm[l->a].nic[l->nic_a];
+		b = &c->vm[l->b].nic[l->nic_b];
+		if (a->has_addr || b->has_addr)	/* set by hand */
+			continue;
+		while (n <= AUTO_WIRE_LAST && overlaps_given(p, AUTO_WIRE_NET | n << 8, 30))
+			n++;
+		if (n > AUTO_WIRE_LAST) {
+			fail(p, l->line, "[links] wire %s-%s: no 10.0.N.0/30 (N up to %d) left that overlaps no address "
+			     "or route of the config; give its NICs addresses, or use addressing = manual",
+			     end_name(c, l->a, l->nic_a, ea, sizeof(ea)), end_name(c, l->b, l->nic_b, eb, sizeof(eb)),
+			     AUTO_WIRE_LAST);
+			return;
+		}
+		a->addr = AUTO_WIRE_NET | n << 8 | 1;
+		b->addr = AUTO_WIRE_NET | n << 8 | 2;
+		a->prefix = b->prefix = 30;
+		a->has_addr = b->has_addr = true;
+		n++;
+	}
+}
+
+/* A VM that forwards for others: routes lead through it. */
+static bool forwards(const struct cfg_vm *v)
+{
+	return !v->tunnel && !v->external && v->ip_forward;
+}
+
+/* Whether VM v has a wire NIC on net/prefix. */
+static bool on_net(const struct cfg_vm *v, uint32_t net, unsigned prefix)
+{
+	unsigned j;
+
+	for (j = 0; j < v->nnics; j++)
+		if (v->nic[j].has_addr && v->nic[j].prefix == prefix && ((v->nic[j].addr ^ net) & prefix_mask(prefix)) == 0)
+			return true;
+	return false;
+}
+
+/* routing = auto: every VM with two or more wire NICs forwards (unless
+ * ip_forward = no), and every VM gets a route to each network of a wire
+ * NIC it is not on, through the neighbour on a shortest path over the
+ * wires whose two NICs have addresses (breadth first, neighbours in
+ * config order: a tie goes to the neighbour declared first), toward the
+ * nearest VM on that network that forwards, else the nearest. Only VMs
+ * that forward are passed through; tunnels and external guests never
+ * are, and the latter get nothing. A route the user wrote for the same
+ * network stays. */
+static void auto_routes(struct parser *p)
+{
+	static bool adj[MV_NODES_MAX][MV_NODES_MAX];
+	static uint32_t gw[MV_NODES_MAX][MV_NODES_MAX];	/* v's address on the first wire between u and v */
+	static struct { uint32_t net; unsigned prefix; } nets[MV_LINKS_MAX * 2];
+	struct config *c = p->c;
+	unsigned i, j, k, s, nnets = 0;
+
+	if (!p->routing_line)
+		return;
+	for (i = 0; i < c->nvms; i++)
+		if (!c->vm[i].tunnel && !c->vm[i].external && c->vm[i].nnics >= 2 && !p->ip_forward_line[i])
+			c->vm[i].ip_forward = true;
+	memset(adj, 0, sizeof(adj));
+	for (i = 0; i < c->nlinks; i++) {
+		const struct cfg_link *l = &c->link[i];
+		const struct cfg_nic *a, *b;
+
+		if (!l->wire)
+			continue;
+		a = l->nic_a >= 0 ? &c->vm[l->a].nic[l->nic_a] : NULL;
+		b = l->nic_b >= 0 ? &c->vm[l->b].nic[l->nic_b] : NULL;
+		for (k = 0; k < 2; k++) {	/* the networks, each once, in link order */
+			const struct cfg_nic *n = k ? b : a;
+			uint32_t net;
+
+			if (!n || !n->has_addr)
+				continue;
+			net = n->addr & prefix_mask(n->prefix);
+			for (j = 0; j < nnets && !(nets[j].net == net && nets[j].prefix == n->prefix); j++)
+				;
+			if (j == nnets) {
+				nets[nnets].net = net;
+				nets[nnets++].prefix = n->prefix;
+			}
+		}
+		if (a && b && a->has_addr && b->has_addr && !adj[l->a][l->b]) {
+			adj[l->a][l->b] = adj[l->b][l->a] = true;
+			gw[l->a][l->b] = b->addr;
+			gw[l->b][l->a] = a->addr;
+		}
+	}
+	for (s = 0; s < c->nvms && !p->failed; s++) {
+		struct cfg_vm *v = &c->vm[s];
+		int dist[MV_NODES_MAX], first[MV_NODES_MAX];
+		unsigned queue[MV_NODES_MAX], head = 0, tail = 0;
+		struct cfg_route add[CFG_ROUTES_MAX];
+		unsigned nadd = 0, need = v->nroutes;
+
+		if (v->tunnel || v->external)
+			continue;
+		for (i = 0; i < c->nvms; i++)
+			dist[i] = first[i] = -1;
+		dist[s] = 0;
+		queue[tail++] = s;
+		while (head < tail) {
+			unsigned u = queue[head++];
+
+			if (u != s && !forwards(&c->vm[u]))
+				continue;
+			for (i = 0; i < c->nvms; i++)
+				if (adj[u][i] && dist[i] < 0) {
+					dist[i] = dist[u] + 1;
+					first[i] = u == s ? (int)i : first[u];
+					queue[tail++] = i;
+				}
+		}
+		for (k = 0; k < nnets; k++) {
+			int best = -1;
+			bool have = false;
+
+			if (on_net(v, nets[k].net, nets[k].prefix))
+				continue;
+			for (i = 0; i < c->nvms; i++) {	/* the VMs on it: forwarding, nearest, first neighbour */
+				if (dist[i] <= 0 || !on_net(&c->vm[i], nets[k].net, nets[k].prefix))
+					continue;
+				if (best < 0 || forwards(&c->vm[i]) > forwards(&c->vm[best]) ||
+				    (forwards(&c->vm[i]) == forwards(&c->vm[best]) &&
+				     (dist[i] < dist[best] || (dist[i] == dist[best] && first[i] < first[best]))))
+					best = i;
+			}
+			if (best < 0)
+				continue;	/* not reachable over addressed wires */
+			for (j = 0; j < v->nroutes && !have; j++)
+				have = v->route[j].net == nets[k].net && v->route[j].prefix == nets[k].prefix;
+			if (have)	/* the user's route wins */
+				continue;
+			if (++need <= CFG_ROUTES_MAX)
+				add[nadd++] = (struct cfg_route){ nets[k].net, nets[k].prefix, gw[s][first[best]],
+								  p->routing_line };
+		}
+		if (need > CFG_ROUTES_MAX) {
+			fail(p, p->routing_line, "[system] routing: %s needs %u routes, more than %d (its route keys "
+			     "and the computed ones together)", v->name, need, CFG_ROUTES_MAX);
+			return;
+		}
+		memcpy(&v->route[v->nroutes], add, nadd * sizeof(add[0]));
+		v->nroutes += nadd;
+	}
+}
+
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
@@ -1707,6 +1993,10 @@ static void finish(struct parser *p)
 		resolve_links(p);
 	if (!p->failed)
 		finish_nics(p);
+	if (!p->failed)
+		auto_wire_addresses(p);
+	if (!p->failed)
+		auto_routes(p);
 }
 
 static void defaults(struct config *c, const char *path)

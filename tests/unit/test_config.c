@@ -264,7 +264,7 @@ static void test_more_messages(void **state)
 	refuse("[system]\nname = Multi\n[vm a]\n",
 	       "bad.ini:2: [system] name: 'Multi' is not a valid name ([a-z][a-z0-9_-]*)");
 	refuse("[vm a\n", "bad.ini:1: section header without ']'");
-	refuse("[vm a]\n[links]\nmesh = maybe\n", "bad.ini:3: [links] mesh: 'maybe' is not yes or no");
+	refuse("[vm a]\n[links]\nmesh = maybe\n", "bad.ini:3: [links] mesh: 'maybe' is not yes, no, wires or segment wires");
 	refuse("[vm a]\n[links]\na = bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n", "bad.ini:3: [links] a: name too long");
 	n = (size_t)snprintf(text, sizeof(text), "[system]\nkernel = /");
 	for (i = 0; i < CFG_PATH_MAX; i++)
@@ -473,7 +473,12 @@ static void test_wires(void **state)
 	assert_int_equal(v0->nic[0].addr, 0x0a000101);
 	assert_int_equal(v0->nic[0].prefix, 30);
 	assert_int_equal(v0->nic[0].addr_line, 4);
-	assert_false(v0->nic[1].has_addr);
+	/* a wire without addresses gets 10.0.N.0/30, past the networks given */
+	assert_true(v0->nic[1].has_addr);
+	assert_int_equal(v0->nic[1].addr, 0x0a000301);
+	assert_int_equal(v0->nic[1].prefix, 30);
+	assert_int_equal(v0->nic[1].addr_line, 0);
+	assert_int_equal(v2->nic[1].addr, 0x0a000302);
 	assert_int_equal(v0->nic[0].mtu, 1400);
 	assert_true(v0->nic[0].offloads);
 	assert_int_equal(v0->nic[0].mtu_line, 0);
@@ -751,6 +756,281 @@ static void test_routed_example(void **state)
 	assert_int_equal(c.vm[2].route[0].via, 0x0a000201);
 }
 
+/* VM v's route i is net/prefix via gw, made at line. */
+static void route_is(unsigned v, unsigned i, uint32_t net, unsigned prefix, uint32_t gw, int line)
+{
+	const struct cfg_route *r = &c.vm[v].route[i];
+
+	if (i >= c.vm[v].nroutes || r->net != net || r->prefix != prefix || r->via != gw || r->line != line)
+		fail_msg("%s route %u (of %u): %08x/%u via %08x line %d, want %08x/%u via %08x line %d", c.vm[v].name,
+			 i, c.vm[v].nroutes, r->net, r->prefix, r->via, r->line, net, prefix, gw, line);
+}
+
+/* VM v's NIC called name: its address (0: none). */
+static uint32_t nic_addr(unsigned v, const char *name)
+{
+	for (unsigned i = 0; i < c.vm[v].nnics; i++)
+		if (!strcmp(c.vm[v].nic[i].name, name))
+			return c.vm[v].nic[i].has_addr ? c.vm[v].nic[i].addr : 0;
+	fail_msg("%s has no NIC %s", c.vm[v].name, name);
+	return 0;
+}
+
+static void load(const char *text)
+{
+	if (config_load_string(&c, text, "t.ini", err, sizeof(err)))
+		fail_msg("%s\nfor:\n%s", err, text);
+}
+
+/* mesh = wires: a wire per pair of VMs, NICs eth1, eth2, ... */
+static void test_mesh_wires(void **state)
+{
+	static char text[4096];
+	size_t n;
+
+	/* the five-line triangle, shipped as configs/triangle.ini */
+	assert_int_equal(config_load_file(&c, "configs/triangle.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.nvms, 3);
+	assert_int_equal(c.nlinks, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(c.link[i].wire);
+		assert_int_equal(c.vm[i].nnics, 2);
+		assert_string_equal(c.vm[i].nic[0].name, "eth1");
+		assert_string_equal(c.vm[i].nic[1].name, "eth2");
+		assert_int_equal(c.vm[i].nroutes, 0);
+		assert_false(c.vm[i].ip_forward);	/* routing = none */
+		assert_true(c.vm[i].segment);		/* eth0 stays, on no link */
+	}
+	/* r1-r2, r1-r3, r2-r3: 10.0.1.0/30, 10.0.2.0/30, 10.0.3.0/30 */
+	assert_int_equal(c.link[0].a, 0);
+	assert_int_equal(c.link[0].b, 1);
+	assert_int_equal(c.link[1].b, 2);
+	assert_int_equal(c.link[2].a, 1);
+	assert_int_equal(c.link[2].line, 7);
+	assert_int_equal(nic_addr(0, "eth1"), 0x0a000101);
+	assert_int_equal(nic_addr(1, "eth1"), 0x0a000102);
+	assert_int_equal(nic_addr(0, "eth2"), 0x0a000201);
+	assert_int_equal(nic_addr(2, "eth1"), 0x0a000202);
+	assert_int_equal(nic_addr(1, "eth2"), 0x0a000301);
+	assert_int_equal(nic_addr(2, "eth2"), 0x0a000302);
+	assert_int_equal(c.vm[2].nic[1].prefix, 30);
+
+	/* names skip the passthrough NIC's and the written wires'; tunnels are
+	 * left out; written wires' NICs come first; segment wires adds the mesh */
+	load("[vm a]\npassthrough = user\neth4.mtu = 1400\n[vm b]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\n"
+	     "vni = 1\n[vm c]\neth1.mtu = 1400\n[links]\nmesh = segment wires\nb:eth5 = a:eth2\nup = c\n");
+	assert_int_equal(c.vm[0].nnics, 3);
+	assert_string_equal(c.vm[0].nic[0].name, "eth2");
+	assert_string_equal(c.vm[0].nic[1].name, "eth3");	/* to b */
+	assert_string_equal(c.vm[0].nic[2].name, "eth4");	/* to c */
+	assert_int_equal(c.vm[0].nic[2].mtu, 1400);		/* its keys apply */
+	assert_string_equal(c.vm[1].nic[0].name, "eth5");
+	assert_string_equal(c.vm[1].nic[1].name, "eth1");
+	assert_string_equal(c.vm[1].nic[2].name, "eth2");
+	assert_int_equal(c.vm[3].nnics, 2);	/* c, after the tunnel */
+	assert_string_equal(c.vm[3].nic[1].name, "eth2");
+	assert_int_equal(c.vm[3].nic[1].line, 12);
+	/* 3 segment links (a-b, a-c, b-c), c-up, then 4 wires */
+	assert_int_equal(c.nlinks, 8);
+	assert_false(c.link[3].wire);
+	assert_int_equal(c.link[3].b, 3);
+	assert_true(c.link[4].wire);
+	/* mesh = wires alone leaves the segment empty; yes wires is segment wires */
+	load("[vm a]\n[vm b]\n[links]\nmesh = wires\n");
+	assert_int_equal(c.nlinks, 1);
+	load("[vm a]\n[vm b]\n[links]\nmesh = wires yes\n");
+	assert_int_equal(c.nlinks, 2);
+	refuse("[vm a]\n[links]\nmesh = wires no\n", "bad.ini:3: [links] mesh: 'wires no' is not yes, no, wires or segment wires");
+	refuse("[vm a]\n[links]\nmesh = wires wires\n",
+	       "bad.ini:3: [links] mesh: 'wires wires' is not yes, no, wires or segment wires");
+	refuse("[vm a]\n[vm b]\n[links]\nmesh = wires\nmesh = yes\n", "bad.ini:5: [links] mesh: set twice in this section");
+	refuse("[vm a]\n[vm b]\n[links]\nmesh = segment wires\na = b\n",
+	       "bad.ini:5: [links] a: list links or use mesh = yes, not both");
+	/* nine VMs: eight wire NICs each, the most; a tenth is one too many */
+	n = 0;
+	for (int i = 0; i < 9; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "[vm v%d]\n", i);
+	snprintf(text + n, sizeof(text) - n, "[links]\nmesh = wires\n");
+	load(text);
+	assert_int_equal(c.nlinks, 36);
+	assert_int_equal(c.vm[8].nnics, MV_NICS_MAX);
+	assert_string_equal(c.vm[8].nic[7].name, "eth8");
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "[vm v9]\n");
+	snprintf(text + n, sizeof(text) - n, "[links]\nmesh = wires\n");
+	refuse(text, "bad.ini:12: [links] mesh: v0 has more than 8 wire NICs");
+	/* with a written wire, v1 reaches its ninth sooner: said at the mesh line */
+	n = 0;
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "[vm v%d]\n", i);
+	snprintf(text + n, sizeof(text) - n, "[links]\nv1:eth9 = v2:eth9\nv1:eth10 = v2:eth10\nmesh = wires\n");
+	refuse(text, "bad.ini:12: [links] mesh: v1 has more than 8 wire NICs");
+}
+
+/* addressing = auto: 10.0.N.0/30 per wire without addresses. */
+static void test_auto_wire_addresses(void **state)
+{
+	/* N skips 10.0.1.0/30 (a's eth0 is in 10.0.1.0/24) and 10.0.3.0/30 (a
+	 * route's network); a route's gateway is in use too; the default
+	 * route does not count */
+	load("[vm a]\naddress = 10.0.1.7/24\nroute = 10.0.3.0/24 via 10.0.5.1\nroute = 0.0.0.0/0 via 10.0.1.1\n"
+	     "[vm b]\n[vm c]\n[links]\na:eth1 = b:eth1\nb:eth2 = c:eth1\na:eth2 = c:eth2\nc:eth3 = a:eth3\n");
+	assert_int_equal(nic_addr(0, "eth1"), 0x0a000201);	/* a-b, the first */
+	assert_int_equal(nic_addr(1, "eth1"), 0x0a000202);
+	assert_int_equal(nic_addr(0, "eth2"), 0x0a000401);	/* a-c by a's NIC order */
+	assert_int_equal(nic_addr(2, "eth2"), 0x0a000402);
+	assert_int_equal(nic_addr(0, "eth3"), 0x0a000601);	/* a is the end declared first */
+	assert_int_equal(nic_addr(2, "eth3"), 0x0a000602);
+	assert_int_equal(nic_addr(1, "eth2"), 0x0a000701);	/* b-c */
+	assert_int_equal(nic_addr(2, "eth1"), 0x0a000702);
+	/* a wire with one end given is left alone; so is a tunnel's; a given
+	 * pair is kept, and its network skipped */
+	load("[vm a]\neth1.address = 192.168.7.1/24\neth3.address = 10.0.1.1/30\n[vm b]\n"
+	     "eth3.address = 10.0.1.2/30\n[vm c]\n[tunnel up]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
+	     "[links]\na:eth1 = b:eth1\nc:eth1 = up\na:eth2 = c:eth2\na:eth3 = b:eth3\n");
+	assert_int_equal(nic_addr(0, "eth1"), 0xc0a80701);
+	assert_int_equal(nic_addr(1, "eth1"), 0);
+	assert_int_equal(nic_addr(2, "eth1"), 0);
+	assert_int_equal(nic_addr(0, "eth2"), 0x0a000201);
+	assert_int_equal(nic_addr(2, "eth2"), 0x0a000202);
+	assert_int_equal(nic_addr(1, "eth3"), 0x0a000102);
+	/* a VM whose eth0 is a wire's end gets it there */
+	load("[vm a]\n[vm b]\n[links]\na:eth0 = b:eth0\n");
+	assert_false(c.vm[0].has_addr);
+	assert_int_equal(nic_addr(0, "eth0"), 0x0a000101);
+	/* addressing = manual: nothing is added */
+	load("[system]\naddressing = manual\nrouting = auto\n[vm r1]\n[vm r2]\n[vm r3]\n[links]\nmesh = wires\n");
+	for (unsigned v = 0; v < 3; v++) {
+		assert_false(c.vm[v].has_addr);
+		assert_false(c.vm[v].nic[0].has_addr || c.vm[v].nic[1].has_addr);
+		assert_int_equal(c.vm[v].nroutes, 0);	/* no networks to route to */
+		assert_true(c.vm[v].ip_forward);
+	}
+	/* past 10.0.255.0/30: at the wire's line, or mesh's */
+	refuse("[vm a]\naddress = 10.0.0.1/16\n[vm b]\n[links]\na = b\nb:eth1 = a:eth1\n",
+	       "bad.ini:6: [links] wire a:eth1-b:eth1: no 10.0.N.0/30 (N up to 255) left that overlaps no address or "
+	       "route of the config; give its NICs addresses, or use addressing = manual");
+	refuse("[vm a]\nroute = 10.0.0.0/17 via 192.168.1.9\n[vm b]\nroute = 10.0.128.0/18 via 192.168.1.9\n"
+	       "eth1.address = 10.0.192.1/19\n[vm c]\nroute = 10.0.224.0/20 via 192.168.1.9\n"
+	       "route = 10.0.240.0/21 via 192.168.1.9\nroute = 10.0.248.0/22 via 192.168.1.9\n"
+	       "route = 10.0.252.0/23 via 192.168.1.9\nroute = 10.0.254.0/24 via 192.168.1.9\n"
+	       "[links]\nb:eth1 = c:eth9\nmesh = wires\n",
+	       "bad.ini:14: [links] wire a:eth2-c:eth1: no 10.0.N.0/30 (N up to 255) left that overlaps no address or "
+	       "route of the config; give its NICs addresses, or use addressing = manual");
+	/* 10.0.255.0/30 is the last one used */
+	load("[vm a]\nroute = 10.0.0.0/17 via 192.168.1.9\nroute = 10.0.128.0/18 via 192.168.1.9\n"
+	     "route = 10.0.192.0/19 via 192.168.1.9\nroute = 10.0.224.0/20 via 192.168.1.9\n"
+	     "route = 10.0.240.0/21 via 192.168.1.9\nroute = 10.0.248.0/22 via 192.168.1.9\n"
+	     "route = 10.0.252.0/23 via 192.168.1.9\nroute = 10.0.254.0/24 via 192.168.1.9\n"
+	     "[vm b]\n[links]\nmesh = wires\n");
+	assert_int_equal(nic_addr(0, "eth1"), 0x0a00ff01);
+}
+
+/* routing = auto: forwarding and routes along shortest paths. */
+static void test_auto_routing(void **state)
+{
+	static char text[4096];
+	size_t n;
+
+	/* the chain, shipped as configs/routed.ini (routing at line 8) */
+	assert_int_equal(config_load_file(&c, "configs/routed.ini", err, sizeof(err)), 0);
+	assert_false(c.vm[0].ip_forward);
+	assert_true(c.vm[1].ip_forward);
+	assert_false(c.vm[2].ip_forward);
+	assert_int_equal(c.vm[0].nroutes, 1);
+	route_is(0, 0, 0x0a000200, 30, 0x0a000102, 8);	/* to vm1-vm2's via vm1 */
+	assert_int_equal(c.vm[1].nroutes, 0);
+	assert_int_equal(c.vm[2].nroutes, 1);
+	route_is(2, 0, 0x0a000100, 30, 0x0a000201, 8);
+	assert_int_equal(c.vm[1].nic[1].addr, 0x0a000201);
+
+	/* a ring of four, and a network behind r3 (its wire to a tunnel):
+	 * r1-r2 10.0.1, r1-r4 10.0.2, r2-r3 10.0.3, r3-r4 10.0.4 */
+	const char *ring = "[system]\nrouting = auto\n[vm r1]\n[vm r2]\n[vm r3]\neth3.address = 10.9.9.1/24\n[vm r4]\n"
+			   "[tunnel up]\nlocal = 10.8.0.1\nremote = 10.8.0.2\nvni = 1\n"
+			   "[links]\nr1:eth1 = r2:eth1\nr2:eth2 = r3:eth1\nr3:eth2 = r4:eth1\nr4:eth2 = r1:eth2\nr3:eth3 = up\n";
+	load(ring);
+	for (unsigned v = 0; v < 4; v++)
+		assert_true(c.vm[v].ip_forward);
+	assert_int_equal(c.vm[0].nroutes, 3);
+	route_is(0, 0, 0x0a000300, 30, 0x0a000102, 2);	/* r2-r3 via r2 */
+	route_is(0, 1, 0x0a000400, 30, 0x0a000202, 2);	/* r3-r4 via r4 */
+	route_is(0, 2, 0x0a090900, 24, 0x0a000102, 2);	/* two hops either way: r2, declared first */
+	assert_int_equal(c.vm[1].nroutes, 3);
+	route_is(1, 0, 0x0a000200, 30, 0x0a000101, 2);	/* r1-r4 via r1 */
+	route_is(1, 1, 0x0a000400, 30, 0x0a000302, 2);
+	route_is(1, 2, 0x0a090900, 24, 0x0a000302, 2);
+	assert_int_equal(c.vm[2].nroutes, 2);
+	route_is(2, 0, 0x0a000100, 30, 0x0a000301, 2);	/* r1-r2 via r2 */
+	route_is(2, 1, 0x0a000200, 30, 0x0a000402, 2);	/* r1-r4 via r4 */
+	assert_int_equal(c.vm[3].nroutes, 3);
+	route_is(3, 0, 0x0a000100, 30, 0x0a000201, 2);
+	route_is(3, 1, 0x0a000300, 30, 0x0a000401, 2);
+	route_is(3, 2, 0x0a090900, 24, 0x0a000401, 2);
+	/* the same ring written r1, r4, r3, r2: the tie now goes to r4 */
+	load("[system]\nrouting = auto\n[vm r1]\n[vm r4]\n[vm r3]\neth3.address = 10.9.9.1/24\n[vm r2]\n"
+	     "[tunnel up]\nlocal = 10.8.0.1\nremote = 10.8.0.2\nvni = 1\n"
+	     "[links]\nr1:eth1 = r2:eth1\nr2:eth2 = r3:eth1\nr3:eth2 = r4:eth1\nr4:eth2 = r1:eth2\nr3:eth3 = up\n");
+	assert_int_equal(c.vm[0].nroutes, 3);
+	route_is(0, 2, 0x0a090900, 24, nic_addr(1, "eth2"), 2);
+
+	/* user routes win; ip_forward = no keeps r2 from forwarding, so r1
+	 * reaches r2-r3's network through r4 and r3 (gateways on eth0, so the
+	 * wires' networks stay those above) */
+	load("[system]\nrouting = auto\n[vm r1]\nroute = 10.9.9.0/24 via 192.168.1.4\n[vm r2]\nip_forward = no\n"
+	     "route = 10.9.9.0/24 via 192.168.1.3\n[vm r3]\neth3.address = 10.9.9.1/24\n[vm r4]\n"
+	     "[tunnel up]\nlocal = 10.8.0.1\nremote = 10.8.0.2\nvni = 1\n"
+	     "[links]\nr1:eth1 = r2:eth1\nr2:eth2 = r3:eth1\nr3:eth2 = r4:eth1\nr4:eth2 = r1:eth2\nr3:eth3 = up\n");
+	assert_false(c.vm[1].ip_forward);
+	assert_true(c.vm[0].ip_forward && c.vm[2].ip_forward && c.vm[3].ip_forward);
+	assert_int_equal(c.vm[0].nroutes, 3);
+	route_is(0, 0, 0x0a090900, 24, 0xc0a80104, 4);	/* the user's */
+	route_is(0, 1, 0x0a000300, 30, 0x0a000202, 2);	/* r2 does not forward: toward r3, via r4 */
+	route_is(0, 2, 0x0a000400, 30, 0x0a000202, 2);
+	assert_int_equal(c.vm[1].nroutes, 3);
+	route_is(1, 0, 0x0a090900, 24, 0xc0a80103, 7);	/* the user's */
+	route_is(1, 1, 0x0a000200, 30, 0x0a000101, 2);
+	route_is(1, 2, 0x0a000400, 30, 0x0a000302, 2);
+	assert_int_equal(c.vm[2].nroutes, 2);
+	route_is(2, 0, 0x0a000100, 30, 0x0a000402, 2);	/* r1-r2: toward r1, which forwards, via r4 */
+	route_is(2, 1, 0x0a000200, 30, 0x0a000402, 2);
+	assert_int_equal(c.vm[3].nroutes, 3);
+	route_is(3, 0, 0x0a000100, 30, 0x0a000201, 2);
+	route_is(3, 1, 0x0a000300, 30, 0x0a000401, 2);
+	route_is(3, 2, 0x0a090900, 24, 0x0a000401, 2);
+	/* no routing: nothing is computed */
+	load(strstr(ring, "[vm r1]"));
+	for (unsigned v = 0; v < 4; v++)
+		assert_true(!c.vm[v].ip_forward && c.vm[v].nroutes == 0);
+
+	/* 16 routes in all are fine, 17 are not: said at routing */
+	n = (size_t)snprintf(text, sizeof(text), "[system]\nrouting = auto\n[vm r1]\n");
+	for (int i = 0; i < CFG_ROUTES_MAX - 1; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "route = 172.16.%d.0/24 via 192.168.1.9\n", i);
+	snprintf(text + n, sizeof(text) - n, "[vm r2]\n[vm r3]\n[links]\nr1:eth1 = r2:eth1\nr2:eth2 = r3:eth1\n");
+	load(text);
+	assert_int_equal(c.vm[0].nroutes, CFG_ROUTES_MAX);
+	route_is(0, 15, 0x0a000200, 30, 0x0a000102, 2);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "route = 172.16.99.0/24 via 192.168.1.9\n");
+	snprintf(text + n, sizeof(text) - n, "[vm r2]\n[vm r3]\n[links]\nr1:eth1 = r2:eth1\nr2:eth2 = r3:eth1\n");
+	refuse(text, "bad.ini:2: [system] routing: r1 needs 17 routes, more than 16 (its route keys and the "
+	       "computed ones together)");
+	/* a chain of 19: r1 is on one of 18 networks */
+	n = (size_t)snprintf(text, sizeof(text), "[vm r0]\n");
+	for (int i = 1; i < 19; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "[vm r%d]\n", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "[links]\n");
+	for (int i = 1; i < 19; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "r%d:eth1 = r%d:eth2\n", i - 1, i);
+	snprintf(text + n, sizeof(text) - n, "[system]\nrouting = auto\n");
+	refuse(text, "bad.ini:40: [system] routing: r0 needs 17 routes, more than 16 (its route keys and the "
+	       "computed ones together)");
+	/* the key's values */
+	refuse("[system]\nrouting = yes\n", "bad.ini:2: [system] routing: 'yes' is not auto or none");
+	refuse("[system]\nrouting = auto\nrouting = none\n", "bad.ini:3: [system] routing: set twice in this section");
+	load("[system]\nrouting = none\n[vm a]\n[vm b]\n[vm c]\n[links]\nmesh = wires\n");
+	assert_false(c.vm[0].ip_forward);
+}
+
 /* The keys multivm.ini(5) documents: a VM's NIC keys as IFNAME.KEY. */
 static void test_key_names(void **state)
 {
@@ -788,6 +1068,8 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_wires), cmocka_unit_test(test_wire_ends), cmocka_unit_test(test_wire_refusals),
 		cmocka_unit_test(test_routes), cmocka_unit_test(test_routed_example), cmocka_unit_test(test_key_names),
+		cmocka_unit_test(test_mesh_wires), cmocka_unit_test(test_auto_wire_addresses),
+		cmocka_unit_test(test_auto_routing),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
