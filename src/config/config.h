@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/limits.h"
+#include "common/linkctl.h"
 
 /* Limits other modules share (names, node count, queue sizes, MTU, VNI)
  * are in common/limits.h; these are the parser's own. */
@@ -96,6 +97,10 @@ struct cfg_link {
 	int line;
 	bool wire;
 	int nic_a, nic_b;
+	/* [link A-B] (issue 29): what each direction does to its frames;
+	 * imp[0] a->b, imp[1] b->a; all zero: a plain link. */
+	struct link_imp imp[2];
+	int imp_line;			/* its section's header; 0: none */
 };
 
 struct config {
