@@ -399,6 +399,16 @@ static void put_qsize(struct out *o, const char *n, const struct node_args *a)
 	put(o, "%u", a->queue_size);
 }
 
+static bool get_ctl(struct node_args *a, const char *v)
+{
+	return fd_arg(v, &a->ctl_fd);
+}
+
+static void put_ctl(struct out *o, const char *n, const struct node_args *a)
+{
+	put_fd(o, n, a->ctl_fd);
+}
+
 static bool get_capture(struct node_args *a, const char *v)
 {
 	return fd_arg(v, &a->vmm.capture_fd);
@@ -570,6 +580,7 @@ static const struct opt opts[] = {
 	ROW("--local-macs", "MAC,MAC,...", TUN, 0, local_macs),
 	ROW("--stats-fd", "FD", BOTH, BOTH, stats),
 	ROW("--queue-size", "N", BOTH, BOTH, qsize),
+	ROW("--ctl-fd", "FD", BOTH, 0, ctl),
 	ROW("--capture-fd", "FD", VMM, 0, capture),
 	ROW("--ready-fd", "FD", BOTH, 0, ready),
 	ROW("--user", "UID:GID", BOTH, 0, user),
@@ -611,7 +622,7 @@ void node_args_init(struct node_args *a, enum node_kind k)
 {
 	memset(a, 0, sizeof(*a));
 	a->kind = k;
-	a->stats_fd = a->ready_fd = -1;
+	a->stats_fd = a->ctl_fd = a->ready_fd = -1;
 	if (k == NODE_VMM) {
 		a->vmm.capture_fd = -1;
 		a->vmm.mtu = MV_MTU_DEFAULT;

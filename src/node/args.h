@@ -4,13 +4,13 @@
  * usage text; they are tested against each other (tests/unit/test_argv.c).
  *
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
- *               --queue-size N [--capture-fd FD] [--ready-fd FD]
+ *               --queue-size N [--ctl-fd FD] [--capture-fd FD] [--ready-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
  *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
  *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]...
  *
  *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
- *                  --stats-fd FD --queue-size N [--ready-fd FD]
+ *                  --stats-fd FD --queue-size N [--ctl-fd FD] [--ready-fd FD]
  *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--wire-link]
  *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC]]...
  *
@@ -96,6 +96,7 @@ struct node_args {
 	enum node_kind kind;
 	char name[MV_NAME_MAX];		/* [A-Za-z0-9_-], not empty */
 	int stats_fd;
+	int ctl_fd;			/* the link control file (common/linkctl.h); -1: none */
 	int ready_fd;			/* written to and closed once serving; -1: none */
 	unsigned queue_size;		/* of every link: mv_qsize_ok() */
 	bool drop;			/* become uid:gid (both non-zero) after set-up */

@@ -197,6 +197,8 @@ pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t 
 	if (pid == 0) {
 		child_setup(log_path, cpuset);
 		keep_fd(a->stats_fd);
+		if (a->ctl_fd >= 0)
+			keep_fd(a->ctl_fd);
 		if (a->kind == NODE_VMM && a->vmm.capture_fd >= 0)
 			keep_fd(a->vmm.capture_fd);
 		if (a->ready_fd >= 0)

@@ -28,6 +28,7 @@ static void full(struct node_args *a)
 	memcpy(a->vmm.mac, mac, ETH_ALEN);
 	strcpy(a->vmm.socket, "/run/multivm/vm0.vhost");
 	a->stats_fd = 5;
+	a->ctl_fd = 8;
 	a->vmm.capture_fd = 6;
 	a->ready_fd = 7;
 	a->queue_size = 1024;
@@ -88,7 +89,7 @@ static void test_round_trip(void **state)
 
 	/* The smallest: no capture, no ready fd, no user, no links. */
 	full(&a);
-	a.vmm.capture_fd = a.ready_fd = -1;
+	a.vmm.capture_fd = a.ready_fd = a.ctl_fd = -1;
 	a.drop = a.vmm.group_connect = false;
 	a.uid = a.gid = 0;
 	a.nlinks = 0;
@@ -264,6 +265,7 @@ static void full_tunnel(struct node_args *a)
 	node_args_init(a, NODE_TUNNEL);
 	memcpy(a->name, v.name, sizeof(a->name));
 	a->stats_fd = v.stats_fd;
+	a->ctl_fd = v.ctl_fd;
 	a->ready_fd = v.ready_fd;
 	a->queue_size = v.queue_size;
 	a->drop = v.drop;
@@ -308,7 +310,7 @@ static void test_tunnel_round_trip(void **state)
 	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 	/* The smallest: no ready fd, no user, no MACs, no links. */
-	a.ready_fd = -1;
+	a.ready_fd = a.ctl_fd = -1;
 	a.drop = false;
 	a.uid = a.gid = 0;
 	a.nlinks = a.tunnel.nlocal = 0;
