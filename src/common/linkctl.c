@@ -17,7 +17,7 @@ bool linkctl_check(const struct link_imp *imp)
 	       imp->dist <= LINKCTL_NORMAL && imp->down <= 1;
 }
 
-bool linkctl_read(const struct linkctl *c, struct linkctl *out, uint32_t *gen)
+bool linkctl_read(const struct linkctl *c, struct linkctl *out)
 {
 	uint32_t g1 = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE), g2;
 
@@ -27,7 +27,7 @@ bool linkctl_read(const struct linkctl *c, struct linkctl *out, uint32_t *gen)
 	memcpy(out, c, sizeof(*out));
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	g2 = __atomic_load_n(&c->gen, RELAXED);
-	*gen = g1;
+	out->gen = g1;
 	return g1 == g2;
 }
 

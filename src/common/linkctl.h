@@ -79,10 +79,10 @@ static inline bool linkctl_active(const struct link_imp *imp)
 /* Whether imp holds only values within the limits above. */
 bool linkctl_check(const struct link_imp *imp);
 
-/* Reads a consistent copy of c (seqlock) into out; false if a writer was
- * busy (try again later) or the header is not ours. *gen: the generation
- * read. */
-bool linkctl_read(const struct linkctl *c, struct linkctl *out, uint32_t *gen);
+/* Reads a consistent copy of c (seqlock) into out (out->gen: the
+ * generation read); false if a writer was busy (try again later) or the
+ * header is not ours. */
+bool linkctl_read(const struct linkctl *c, struct linkctl *out);
 
 /* Writer side (under the file's flock): begin makes gen odd, end even. */
 void linkctl_write_begin(struct linkctl *c);

@@ -108,7 +108,6 @@ static void test_check_and_seqlock(void **state)
 {
 	static struct linkctl c, copy;
 	struct link_imp bad;
-	uint32_t gen;
 
 	memset(&bad, 0, sizeof(bad));
 	bad.loss_ppm = LINKCTL_PPM + 1;
@@ -121,17 +120,17 @@ static void test_check_and_seqlock(void **state)
 	assert_false(linkctl_check(&bad));
 
 	memset(&c, 0, sizeof(c));
-	assert_false(linkctl_read(&c, &copy, &gen));	/* not a control file */
+	assert_false(linkctl_read(&c, &copy));	/* not a control file */
 	c.magic = LINKCTL_MAGIC;
 	c.version = LINKCTL_VERSION;
-	assert_true(linkctl_read(&c, &copy, &gen));
-	assert_int_equal(gen, 0);
+	assert_true(linkctl_read(&c, &copy));
+	assert_int_equal(copy.gen, 0);
 	linkctl_write_begin(&c);
 	c.link[3].imp.delay_us = 5;
-	assert_false(linkctl_read(&c, &copy, &gen));	/* a writer is busy */
+	assert_false(linkctl_read(&c, &copy));	/* a writer is busy */
 	linkctl_write_end(&c);
-	assert_true(linkctl_read(&c, &copy, &gen));
-	assert_int_equal(gen, 2);
+	assert_true(linkctl_read(&c, &copy));
+	assert_int_equal(copy.gen, 2);
 	assert_int_equal(copy.link[3].imp.delay_us, 5);
 }
 
