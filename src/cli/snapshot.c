@@ -54,6 +54,12 @@ const struct counter_desc link_counter_desc[LINK__N] = {
 	[LINK_KICKS] = COUNTER("kicks", "kicks_total", "Doorbells the sending VMM rang."),
 	[LINK_ERRORS] = PEER("errors", "errors_total", "Protocol violations seen on the link by either end."),
 	[LINK_UP] = GAUGE("up", "up", "1 while the link's queues run at both ends."),
+	[LINK_HELD] = { .key = "held", .metric = "held_frames", .gauge = true, .needs_peer = true,
+			.help = "Frames on the link waiting out an impairment's delay or rate." },
+	[LINK_DUPLICATED] = PEER("duplicated", "duplicated_frames_total",
+				 "Frames an impaired link delivered twice."),
+	[LINK_CORRUPTED] = PEER("corrupted", "corrupted_frames_total",
+				"Frames an impaired link delivered with a bit flipped."),
 };
 
 /* Opens a regular file read-only without ever blocking (a FIFO put in
@@ -205,8 +211,16 @@ static void fill_link(struct snap_link *l, const struct link_stats *out, const s
 	l->c[LINK_KICKS] = cap(out->kicks_sent);
 	l->c[LINK_ERRORS] = cap(cap(out->errors) + (in ? cap(in->errors) : 0));
 	l->c[LINK_UP] = out->up && (!in || in->up);
+	l->c[LINK_HELD] = in ? in->held : 0;
+	l->c[LINK_DUPLICATED] = in ? cap(in->rx_duplicated) : 0;
+	l->c[LINK_CORRUPTED] = in ? cap(in->rx_corrupted) : 0;
 	for (r = 0; r < DROP__MAX; r++)
 		l->drop[r] = cap(out->drop[r]);
+	/* The impairments of a direction act at its receiving end. */
+	if (in) {
+		l->drop[DROP_IMPAIRED] = cap(in->rx_impaired);
+		l->drop[DROP_LINK_DOWN] = cap(l->drop[DROP_LINK_DOWN] + cap(in->rx_link_down));
+	}
 }
 
 void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[])

@@ -31,7 +31,7 @@ enum vm_counter {
 /* One direction A->B of a link; drops are printed before LINK_KICKS. */
 enum link_counter {
 	LINK_FRAMES, LINK_BYTES, LINK_DELIVERED, LINK_DELIVERED_BYTES,
-	LINK_KICKS, LINK_ERRORS, LINK_UP,
+	LINK_KICKS, LINK_ERRORS, LINK_UP, LINK_HELD, LINK_DUPLICATED, LINK_CORRUPTED,
 	LINK__N
 };
 #define LINK_DROPS_BEFORE LINK_KICKS

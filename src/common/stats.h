@@ -16,7 +16,7 @@
 #include "common/limits.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 6
+#define STATS_VERSION 7
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -33,6 +33,8 @@ enum drop_reason {
 	DROP_BAD_VNI,		/* another VXLAN network */
 	DROP_BAD_LENGTH,	/* inner frame shorter than 14 or longer than 1518 bytes */
 	DROP_SEND_ERROR,	/* the UDP send failed (no route, socket buffer full) */
+	/* Link impairments (common/linkctl.h), counted by the receiving end. */
+	DROP_IMPAIRED,		/* lost at random on an impaired link */
 	DROP__MAX
 };
 
@@ -40,7 +42,7 @@ static inline const char *drop_reason_name(enum drop_reason r)
 {
 	static const char *const n[DROP__MAX] = {
 		"queue_full", "no_link", "spoofed", "malformed", "link_down", "disabled",
-		"not_remote", "bad_header", "bad_vni", "bad_length", "send_error",
+		"not_remote", "bad_header", "bad_vni", "bad_length", "send_error", "impaired",
 	};
 	return (r >= 0 && r < DROP__MAX) ? n[r] : "?";
 }
@@ -57,6 +59,14 @@ struct link_stats {
 	uint32_t pad;
 	char nic[MV_IFNAME_MAX];	/* a wire's: our NIC's name; "": the eth0 segment */
 	char peer_nic[MV_IFNAME_MAX];	/* a wire's: the peer's NIC ("": a tunnel's end) */
+	/* What the impairments of the direction we receive did (linkctl.h);
+	 * also counted, by reason, in the VM's drop[]. */
+	uint64_t rx_link_down;		/* frames dropped while the link was set down */
+	uint64_t rx_impaired;		/* frames lost at random */
+	uint64_t rx_duplicated;		/* frames delivered twice */
+	uint64_t rx_corrupted;		/* frames delivered with a bit flipped */
+	uint32_t held;			/* frames on the link waiting out their delay or rate */
+	uint32_t pad2;
 };
 
 /* A guest NIC of a wire besides eth0 (eth0's are the VM's own fields):
@@ -99,25 +109,25 @@ struct vm_stats {
 	uint64_t vmm_sleeps;		/* times it ran out of work and waited for an event */
 	struct link_stats link[MV_NODE_LINKS_MAX];
 	uint32_t nnics;			/* wire NICs besides eth0 */
-	uint32_t pad2;
+	uint32_t pad3;
 	struct nic_stats nic[MV_NICS_MAX];
 };
 
-_Static_assert(DROP__MAX == 11, "drop reasons are part of the layout (STATS_VERSION 6)");
-_Static_assert(sizeof(struct link_stats) == 208 && offsetof(struct link_stats, tx_frames) == 32 &&
-	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 152 &&
-	       offsetof(struct link_stats, up) == 168 && offsetof(struct link_stats, nic) == 176 &&
-	       offsetof(struct link_stats, peer_nic) == 192,
-	       "struct link_stats layout (STATS_VERSION 6)");
+_Static_assert(DROP__MAX == 12, "drop reasons are part of the layout (STATS_VERSION 7)");
+_Static_assert(sizeof(struct link_stats) == 256 && offsetof(struct link_stats, tx_frames) == 32 &&
+	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 160 &&
+	       offsetof(struct link_stats, up) == 176 && offsetof(struct link_stats, nic) == 184 &&
+	       offsetof(struct link_stats, peer_nic) == 200 && offsetof(struct link_stats, rx_link_down) == 216 &&
+	       offsetof(struct link_stats, held) == 248, "struct link_stats layout (STATS_VERSION 7)");
 _Static_assert(sizeof(struct nic_stats) == 56 && offsetof(struct nic_stats, vu_connects) == 24,
-	       "struct nic_stats layout (STATS_VERSION 6)");
-_Static_assert(sizeof(struct vm_stats) == 288 + 63 * 208 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
+	       "struct nic_stats layout (STATS_VERSION 7)");
+_Static_assert(sizeof(struct vm_stats) == 296 + 63 * 256 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
-	       offsetof(struct vm_stats, vu_connects) == 176 && offsetof(struct vm_stats, vu_connected) == 208 &&
-	       offsetof(struct vm_stats, tx_offload_frames) == 216 && offsetof(struct vm_stats, csum_completed) == 256 &&
-	       offsetof(struct vm_stats, vmm_busy_ns) == 264 && offsetof(struct vm_stats, vmm_sleeps) == 280 &&
-	       offsetof(struct vm_stats, link) == 288 && offsetof(struct vm_stats, nic) == 288 + 63 * 208 + 8,
-	       "struct vm_stats layout (STATS_VERSION 6)");
+	       offsetof(struct vm_stats, vu_connects) == 184 && offsetof(struct vm_stats, vu_connected) == 216 &&
+	       offsetof(struct vm_stats, tx_offload_frames) == 224 && offsetof(struct vm_stats, csum_completed) == 264 &&
+	       offsetof(struct vm_stats, vmm_busy_ns) == 272 && offsetof(struct vm_stats, vmm_sleeps) == 288 &&
+	       offsetof(struct vm_stats, link) == 296 && offsetof(struct vm_stats, nic) == 296 + 63 * 256 + 8,
+	       "struct vm_stats layout (STATS_VERSION 7)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

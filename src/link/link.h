@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/stats.h"
+#include "link/impair.h"
 #include "common/limits.h"
 #include "virtq/memmap.h"
 #include "virtq/virtq.h"
@@ -79,6 +80,7 @@ struct link {
 
 	struct virtq rxq;	/* we are the device */
 	struct memmap rx_mem;	/* the peer's frame area: all it may point at */
+	struct link_imp_rx imp;	/* what the direction we receive does (impair.h) */
 
 	struct link_stats *st;	/* in the VMM's stats file */
 };

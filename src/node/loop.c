@@ -22,6 +22,8 @@ int loop_init(struct loop *l, struct vm_stats *st)
 	for (i = 0; i < LOOP_SLOTS; i++)
 		l->slot[i].fn = NULL;
 	l->st = st;
+	l->poll = NULL;
+	l->max_wait_ms = 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -111,6 +113,8 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 			STAT_ADD(l->st->vmm_sleeps, 1);
 		/* While there is work, the fds are looked at only every
 		 * LOOP_EPOLL_EVERY passes: each look is a system call. */
+		if (!busy && l->max_wait_ms > 0 && (timeout < 0 || timeout > l->max_wait_ms))
+			timeout = l->max_wait_ms;
 		if (!busy || ++pass % LOOP_EPOLL_EVERY == 0)
 			n = epoll_wait(l->ep, evs, LOOP_EVENTS, busy ? 0 : timeout);
 		if (!busy)
@@ -128,6 +132,8 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 			if (s->fn && s->fn(s->ctx, s->arg) < 0)
 				return 0;
 		}
+		if (l->poll)
+			l->poll(l->poll_ctx);
 		more = ops->pass(ctx, all);
 		all = false;
 		if (ops->deadline)

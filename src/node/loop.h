@@ -57,6 +57,12 @@ struct loop {
 	int ep, sig_fd;
 	struct vm_stats *st;	/* busy time, yields and sleeps are counted here */
 	struct loop_slot slot[LOOP_SLOTS];
+	/* Called before each pass (NULL: none), and the longest the loop
+	 * sleeps without calling it (0: no limit): a node's control file is
+	 * looked at so (node.c). */
+	void (*poll)(void *ctx);
+	void *poll_ctx;
+	int max_wait_ms;
 };
 
 /* Blocks SIGTERM, SIGINT, SIGHUP into a signalfd that stops the loop, and

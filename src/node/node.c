@@ -92,6 +92,64 @@ void node_check_links(struct node *n)
 	}
 }
 
+/* The control file, mapped read-only now: inside the sandbox nothing can
+ * be opened. Without it the links stay plain. */
+static void map_ctl(struct node *n, int fd)
+{
+	uint64_t size;
+	void *p;
+
+	if (fd_size(fd, &size) < 0 || size < sizeof(struct linkctl)) {
+		log_warn("ctl fd %d: not a link control file; links stay plain", fd);
+		close(fd);
+		return;
+	}
+	p = mmap(NULL, sizeof(struct linkctl), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		log_warn("cannot map the link control file: %s; links stay plain", strerror(errno));
+		return;
+	}
+	n->ctl = p;
+	n->ctl_gen = UINT32_MAX;	/* apply what it says at once */
+	n->loop.poll = node_ctl_poll;
+	n->loop.poll_ctx = n;
+	n->loop.max_wait_ms = LINKCTL_POLL_MS;
+}
+
+void node_ctl_poll(void *arg)
+{
+	static struct linkctl copy;	/* large; keep it off the stack */
+	struct node *n = arg;
+	unsigned i;
+
+	if (__atomic_load_n(&n->ctl->gen, __ATOMIC_RELAXED) == n->ctl_gen || !linkctl_read(n->ctl, &copy))
+		return;	/* unchanged, or a writer is busy: the next pass */
+	n->ctl_gen = copy.gen;
+	for (i = 0; i < n->nlinks; i++) {
+		struct link *l = &n->links[i];
+		const struct linkctl_entry *e = &copy.link[i];
+		char words[256];
+
+		/* The entry must be this link's (the supervisor writes them in
+		 * our links' order) and sane; else it is not applied. */
+		if (i >= copy.nlinks || strncmp(e->peer, l->peer, MV_NAME_MAX) ||
+		    strncmp(e->nic, l->st->nic, MV_IFNAME_MAX) || strncmp(e->peer_nic, l->st->peer_nic, MV_IFNAME_MAX) ||
+		    !linkctl_check(&e->imp)) {
+			if (!n->ctl_bad[i])
+				log_warn("link to %s: its control entry does not fit it; ignored", l->peer);
+			n->ctl_bad[i] = true;
+			continue;
+		}
+		n->ctl_bad[i] = false;
+		if (!memcmp(&e->imp, &l->imp.imp, sizeof(e->imp)))
+			continue;
+		link_imp_set(l, &e->imp);
+		linkctl_format(&e->imp, words, sizeof(words));
+		log_info("link from %s: %s", l->peer, words[0] ? words : "plain");
+	}
+}
+
 int node_main(const struct node_kind_ops *k, int argc, char **argv)
 {
 	static struct node_args a;	/* large; keep them off the stack */
@@ -126,6 +184,8 @@ int node_main(const struct node_kind_ops *k, int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(-rc));
 		return 1;
 	}
+	if (a.ctl_fd >= 0)
+		map_ctl(&n, a.ctl_fd);
 	if (k->setup(&n, &a) < 0)
 		return 1;
 	for (i = 0; i < n.nlinks; i++) {

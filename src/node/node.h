@@ -10,6 +10,7 @@
 #ifndef MULTIVM_NODE_H
 #define MULTIVM_NODE_H
 
+#include "common/linkctl.h"
 #include "common/stats.h"
 #include "link/link.h"
 #include "node/args.h"
@@ -49,6 +50,9 @@ struct node {
 	unsigned nlinks;
 	struct loop loop;
 	void *ctx;			/* the kind's own state */
+	const struct linkctl *ctl;	/* the link control file, read-only; NULL: none */
+	uint32_t ctl_gen;		/* its generation last applied */
+	bool ctl_bad[MV_NODE_LINKS_MAX];	/* an entry refused (logged once) */
 };
 
 /* `multivm KIND ...` (argv[0] the command word). Exit status: 0 after a
@@ -65,6 +69,10 @@ struct vm_stats *node_map_stats(int fd, const char *name);
  * ("VMM", "tunnel"). 0, or the negative errno link_attach gave. */
 int node_add_link(struct link *l, struct link_stats *st, unsigned qsize, const struct node_link_arg *a,
 		  const char *who);
+
+/* The impairments of the link control file (common/linkctl.h), if it
+ * changed since the last call: checked, then put in force link by link. */
+void node_ctl_poll(void *n);
 
 /* Marks a link that stopped (a malformed queue) down, logged and counted
  * once. Call after each pass. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "link/impair.h"
 #include "node/node.h"
 #include "tunnel/tunnel.h"
 
@@ -78,6 +79,22 @@ static bool pass(void *ctx, bool all)
 	return v->net_more || v->links_more;
 }
 
+/* Frames an impaired link holds: look again when the first is due. */
+static int deadline(void *ctx, bool *more)
+{
+	struct tproc *v = ctx;
+	uint64_t now;
+
+	if (!v->t.imp_wake)
+		return -1;
+	now = link_imp_now();
+	if (v->t.imp_wake <= now) {
+		v->links_more = *more = true;
+		return -1;
+	}
+	return (int)((v->t.imp_wake - now + 999999) / 1000000);
+}
+
 static int setup(struct node *n, const struct node_args *a)
 {
 	struct tproc *v = &the_tunnel;
@@ -135,7 +152,7 @@ const struct node_kind_ops tunnel_kind = {
 	.who = "tunnel",
 	.setup = setup,
 	.on_link = on_link,
-	.loop = { .pass = pass, .moved = &the_tunnel.t.moved },
+	.loop = { .pass = pass, .deadline = deadline, .moved = &the_tunnel.t.moved },
 	.started = started,
 	.rules = tunnel_rules,
 	.nrules = sizeof(tunnel_rules) / sizeof(tunnel_rules[0]),

@@ -5,6 +5,7 @@
 #include <netinet/udp.h>
 #include <string.h>
 
+#include "link/impair.h"
 #include "link/record.h"
 #include "net/csum.h"
 #include "net/segment.h"
@@ -323,6 +324,13 @@ static uint8_t *out_next(struct tunnel *t)
 
 static void out_commit(struct tunnel *t, unsigned li, uint32_t len)
 {
+	if (t->corrupt) {	/* an impaired link's bit flip, checksums complete: the last byte */
+		uint8_t *b = t->out_buf[t->nout] + VXLAN_HDR_LEN;
+
+		b[len - 1] ^= 0x01;
+		t->corrupt = false;
+		STAT_ADD(t->links[li].st->rx_corrupted, 1);
+	}
 	t->out_iov[t->nout].iov_len = VXLAN_HDR_LEN + len;
 	t->out_link[t->nout] = li;
 	t->nout++;
@@ -363,15 +371,46 @@ static unsigned drain_link(struct tunnel *t, unsigned li)
 	struct link *l = &t->links[li];
 	struct link_rec r;
 	unsigned done = 0;
+	uint64_t now = 0;
 
+	if (l->imp.on)	/* a plain link: nothing more than this test */
+		link_imp_stamp(l, now = link_imp_now());
 	while (done < TUN_BATCH && link_rec_next(l, &r, VXLAN_MAX_FRAME)) {
 		enum drop_reason why = check_out(t, l, &r);
+		unsigned fate = IMP_PASS;
 
+		if (l->imp.on && why == DROP_NONE) {	/* link/impair.h */
+			fate = link_imp_judge(l, r.len, now);
+			if (fate == IMP_WAIT) {
+				link_rec_keep(l);
+				if (!t->imp_wake || l->imp.wake_ns < t->imp_wake)
+					t->imp_wake = l->imp.wake_ns;
+				break;
+			}
+			if ((fate & IMP_VERDICT) != IMP_PASS) {
+				why = (fate & IMP_VERDICT) == IMP_DOWN ? DROP_LINK_DOWN : DROP_IMPAIRED;
+				if (why == DROP_LINK_DOWN)
+					STAT_ADD(l->st->rx_link_down, 1);
+				else
+					STAT_ADD(l->st->rx_impaired, 1);
+				STAT_ADD(t->st->drop[why], 1);
+				done++;
+				link_rec_end(l, &r);
+				continue;
+			}
+		}
 		done++;
-		if (why != DROP_NONE)
+		if (why != DROP_NONE) {
 			drop(t, l, why);
-		else
+		} else {
+			t->corrupt = fate & IMP_CORRUPT;
 			encap_out(t, li, &r.m, r.peek, r.frame, r.len);
+			t->corrupt = false;
+			if (fate & IMP_DUP) {
+				encap_out(t, li, &r.m, r.peek, r.frame, r.len);
+				STAT_ADD(l->st->rx_duplicated, 1);
+			}
+		}
 		link_rec_end(l, &r);
 	}
 	if (done)
@@ -386,6 +425,7 @@ bool tun_links_rx(struct tunnel *t)
 
 	if (!t->nlinks)
 		return false;
+	t->imp_wake = 0;
 	for (k = 0; k < t->nlinks; k++) {
 		unsigned li = (t->rx_next + k) % t->nlinks;
 		struct link *l = &t->links[li];
@@ -395,7 +435,11 @@ bool tun_links_rx(struct tunnel *t)
 		unsigned done = drain_link(t, li);
 
 		t->moved += done;
-		if (done == TUN_BATCH || link_rx_rearm(l))
+		/* Frames held until due are no work before then (the loop's
+		 * deadline says when): only a new one is, to be stamped. */
+		if (done == TUN_BATCH ||
+		    (l->imp.on && l->imp.wake_ns ? vq_want_avail(&l->rxq, (uint16_t)(l->imp.seen - l->rxq.last_avail) + 1)
+						 : link_rx_rearm(l)))
 			more = true;
 	}
 	if (t->nout)

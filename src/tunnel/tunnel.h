@@ -72,6 +72,8 @@ struct tunnel {
 	bool wire;			/* one wire end: its one link, any MAC, as a cable */
 	unsigned rx_next;		/* round robin among links */
 	uint64_t moved;			/* datagrams and frames taken, ever: did a pass work? */
+	bool corrupt;			/* the frame being sent gets a bit flipped */
+	uint64_t imp_wake;		/* impaired links hold frames due then; 0: none */
 
 	bool gso;			/* send runs as UDP_SEGMENT messages */
 	unsigned gso_below;		/* ... of datagrams shorter than this */

@@ -327,7 +327,8 @@ static int nic_wait(struct nic *v, uint64_t now, bool *more)
 	return -1;
 }
 
-/* The loop's deadline: the soonest of the NICs'. */
+/* The loop's deadline: the soonest of the NICs' (a frame waiting for
+ * room, frames an impaired link holds until they are due). */
 static int bound_wait(void *ctx, bool *more)
 {
 	struct vmm *m = ctx;
@@ -338,6 +339,16 @@ static int bound_wait(void *ctx, bool *more)
 	for (k = 0; k < m->nnics; k++) {
 		struct nic *v = &m->nic[k];
 		int w;
+
+		if (v->net.imp_wake) {
+			uint64_t t = link_imp_now();
+
+			w = v->net.imp_wake <= t ? 0 : (int)((v->net.imp_wake - t + 999999) / 1000000);
+			if (!w)
+				v->rx_more = *more = true;
+			else if (soonest < 0 || w < soonest)
+				soonest = w;
+		}
 
 		if (!v->net.tx_wait && !v->wait_since) {
 			v->net.tx_moved = false;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "link/impair.h"
 #include "link/record.h"
 #include "net/segment.h"
 
@@ -277,6 +278,17 @@ static void sink_write(struct sink *s, const void *src, uint32_t len)
 	}
 }
 
+/* An impaired link corrupts this frame (impair.h): its last byte goes to
+ * the guest with one bit flipped, after every checksum was completed, so
+ * the guest's check catches it. Once per frame (the first segment). */
+static void flip_last(struct net *n, struct link *l, struct sink *s, uint8_t b)
+{
+	b ^= 0x01;
+	sink_write(s, &b, 1);
+	n->corrupt = false;
+	STAT_ADD(l->st->rx_corrupted, 1);
+}
+
 /* Delivers one frame (the pieces, len bytes) with virtio-net header h to
  * the guest: into one RX buffer, or with MRG_RXBUF as many as it takes.
  * Returns 0 when delivered, 1 when dropped (counted: the guest's buffers
@@ -307,8 +319,13 @@ static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struc
 	}
 	h->num_buffers = k;
 	sink_write(&s, h, NET_HDR_LEN);
-	for (i = 0; i < np; i++)
-		sink_write(&s, pc[i].p, pc[i].len);
+	for (i = 0; i < np; i++) {
+		uint32_t last = n->corrupt && i == np - 1 && pc[i].len;	/* an impaired link's bit flip */
+
+		sink_write(&s, pc[i].p, pc[i].len - last);
+		if (last)
+			flip_last(n, l, &s, pc[i].p[pc[i].len - 1]);
+	}
 	for (i = 0; i < k; i++)
 		vq_push(n->rxq, n->rxc[i].head, i == s.i ? s.off : n->rxc[i].in_len);
 	STAT_ADD(n->st->guest_rx_frames, 1);
@@ -324,7 +341,7 @@ static int rx_put(struct net *n, struct link *l, struct vnet_hdr *h, const struc
 static int rx_segment(struct net *n, struct link *l, const struct vnet_meta *m, const uint8_t *hdrs,
 		      const uint8_t *frame, uint32_t *done, uint32_t cap)
 {
-	bool partial = n->rx_caps & VNET_CAP_CSUM;
+	bool partial = (n->rx_caps & VNET_CAP_CSUM) && !n->corrupt;
 	uint8_t out[VNET_PEEK];
 	struct vnet_hdr h;
 	struct piece pc[2];
@@ -382,6 +399,13 @@ static int rx_put_plain(struct net *n, struct link *l, const uint8_t *frame, uin
 	vq_chain_write(gc, 0, &one, NET_HDR_LEN);
 	vq_chain_write(gc, NET_HDR_LEN, eth, NET_ETH_ADDRS);	/* the addresses we checked */
 	vq_chain_write(gc, NET_HDR_LEN + NET_ETH_ADDRS, frame + NET_ETH_ADDRS, len - NET_ETH_ADDRS);
+	if (n->corrupt) {	/* an impaired link's bit flip, on the last byte */
+		uint8_t b = frame[len - 1] ^ 0x01;
+
+		vq_chain_write(gc, NET_HDR_LEN + len - 1, &b, 1);
+		n->corrupt = false;
+		STAT_ADD(l->st->rx_corrupted, 1);
+	}
 	vq_push(n->rxq, gc->head, NET_HDR_LEN + len);
 	STAT_ADD(n->st->guest_rx_frames, 1);
 	STAT_ADD(n->st->guest_rx_bytes, len);
@@ -438,7 +462,9 @@ static int rx_frame(struct net *n, struct link *l, unsigned li, const struct lin
 	}
 	if (r->plain && (rc = rx_put_plain(n, l, frame, len, peek, cap)) != 2)
 		goto done;
-	missing = vnet_missing(m, n->rx_caps);
+	/* A frame to corrupt goes as to a guest without offloads: its
+	 * checksums complete, so the guest's check sees the flipped bit. */
+	missing = vnet_missing(m, n->corrupt ? 0 : n->rx_caps);
 	if (missing & (VNET_CAP_TSO4 | VNET_CAP_TSO6 | VNET_CAP_ECN))
 		rc = rx_segment(n, l, m, peek, frame, &n->seg_done[li], cap);
 	else {
@@ -476,20 +502,64 @@ done:
 
 /* Drains one link into the guest. Returns chains taken from the link;
  * sets *guest_full when the guest ran out of buffers. */
+/* What an impaired link's verdict (link/impair.h) does to a due frame r
+ * before delivery: 0 deliver (n->corrupt set for a corrupted one), 1
+ * dropped and counted. */
+static int impaired(struct net *n, struct link *l, unsigned fate)
+{
+	enum drop_reason why = (fate & IMP_VERDICT) == IMP_DOWN ? DROP_LINK_DOWN : DROP_IMPAIRED;
+
+	if ((fate & IMP_VERDICT) == IMP_PASS) {
+		n->corrupt = fate & IMP_CORRUPT;
+		return 0;
+	}
+	STAT_ADD(n->st->drop[why], 1);
+	if (why == DROP_LINK_DOWN)
+		STAT_ADD(l->st->rx_link_down, 1);
+	else
+		STAT_ADD(l->st->rx_impaired, 1);
+	return 1;
+}
+
 static unsigned rx_link(struct net *n, unsigned li, bool *guest_full, uint32_t cap)
 {
 	struct link *l = &n->links[li];
 	struct link_rec r;
 	unsigned done = 0;
+	uint64_t now = 0;
 
+	if (l->imp.on)	/* a plain link: nothing more than this test */
+		link_imp_stamp(l, now = link_imp_now());
 	while (done < NET_BATCH && link_rec_next(l, &r, max_plain(n))) {
+		unsigned fate = IMP_PASS;
+
+		if (l->imp.on && r.why == DROP_NONE) {
+			fate = link_imp_judge(l, r.len, now);
+			if (fate == IMP_WAIT) {	/* not due: it waits on the link */
+				link_rec_keep(l);
+				if (!n->imp_wake || l->imp.wake_ns < n->imp_wake)
+					n->imp_wake = l->imp.wake_ns;
+				break;
+			}
+		}
 		done++;
+		if (impaired(n, l, fate)) {
+			link_rec_end(l, &r);
+			continue;
+		}
 		if (rx_frame(n, l, li, &r, cap) < 0) {
 			link_rec_keep(l);	/* keep it on the link for later */
+			if (l->imp.on)
+				l->imp.head_valid = true;	/* its fate stays drawn */
+			n->corrupt = false;
 			done--;
 			*guest_full = true;
 			break;
 		}
+		if ((fate & IMP_DUP) && rx_frame(n, l, li, &r, cap) == 0)	/* a second copy, if there is room */
+			STAT_ADD(l->st->rx_duplicated, 1);
+		n->seg_done[li] = 0;
+		n->corrupt = false;
 		link_rec_end(l, &r);
 	}
 	if (done)
@@ -513,6 +583,7 @@ bool net_rx(struct net *n)
 	if (n->wire)	/* stream 0 is eth0's; a wire's frames are its link's */
 		cap &= ~CAP_BIT(CAP_STREAM_GUEST);
 	before = vq_used_count(n->rxq);
+	n->imp_wake = 0;
 	for (k = 0; k < n->nlinks && !full; k++) {
 		unsigned li = (n->rx_next + k) % n->nlinks;
 		struct link *l = &n->links[li];
@@ -558,7 +629,12 @@ bool net_arm(struct net *n)
 	for (i = 0; i < n->nlinks; i++) {
 		struct link *l = &n->links[i];
 
-		if (l->shm && !vq_error(&l->rxq) && link_rx_rearm(l))
+		if (!l->shm || vq_error(&l->rxq))
+			continue;
+		/* Frames held until they are due are no work before then (the
+		 * timer says when): only a new one is, to be stamped on time. */
+		if (l->imp.on && l->imp.wake_ns ? vq_want_avail(&l->rxq, (uint16_t)(l->imp.seen - l->rxq.last_avail) + 1)
+						 : link_rx_rearm(l))
 			more = true;
 	}
 	return more;

@@ -51,6 +51,10 @@ struct net {
 					 * its capture stream */
 	bool wire;			/* a wire's NIC: every frame to or from its
 					 * one link, any MAC, as a cable */
+	bool corrupt;			/* the frame being delivered gets a bit
+					 * flipped (an impaired link, link/impair.h) */
+	uint64_t imp_wake;		/* the last net_rx() held frames due then
+					 * (CLOCK_MONOTONIC ns); 0: none */
 
 	/* Offloads, from the features the guest negotiated (VNET_CAP_*):
 	 * what it may send, what it takes (else its frames are completed

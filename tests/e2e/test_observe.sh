@@ -88,10 +88,11 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "vu_connected": "vu_connected", "vmm_starts": "vmm_starts_total", "frames": "tx_frames_total",
           "bytes": "tx_bytes_total", "delivered": "delivered_frames_total",
           "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",
+          "held": "held_frames", "duplicated": "duplicated_frames_total", "corrupted": "corrupted_frames_total",
           "vmm_busy_ns": "vmm_busy_nanoseconds_total",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
                                        "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps")}}
-NDROPS = 11  # drop reasons, common/stats.h DROP__MAX
+NDROPS = 12  # drop reasons, common/stats.h DROP__MAX
 seen = {"vm": 0, "link": 0}
 checked = 0
 for line in open(d + "/stats.txt").read().splitlines():
@@ -119,7 +120,7 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (17 + NDROPS) + 2 * (7 + NDROPS), checked
+assert checked == 2 * (17 + NDROPS) + 2 * (10 + NDROPS), checked
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector
@@ -267,7 +268,7 @@ cmp -s "$STATE/tty.before" "$STATE/tty.term" ||
 touch "$STATE/stop-traffic"
 wait "$traffic" || die "the traffic loop failed"
 traffic=
-"$MV" stats | grep -q '^link vm0->vm1 .* up=1$' || die "link went down"
+"$MV" stats | grep -q '^link vm0->vm1 .* up=1 ' || die "link went down"
 snap
 [ "$(stat_of "vm vm0" vmm_busy_ns)" -gt "$busy0" ] || die "vm0's vmm_busy_ns did not grow with the traffic"
 grep -i -E 'error|malformed|closing' "$STATE"/vm*.vmm.log && die "a VMM logged a problem"

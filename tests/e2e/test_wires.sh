@@ -153,7 +153,7 @@ say "kill -9 of vm1's VMM: 0 lost on the direct wire, vm1's NICs back"
 # Stats: each wire's link named by its NICs, up, counters balanced.
 snap
 for l in 'vm0:eth1->vm1:eth1' 'vm1:eth2->vm2:eth1' 'vm0:eth2->vm2:eth2' 'vm2:eth8->vm0:eth8' 'vm0->vm1'; do
-	grep -q "^link $l .* up=1$" "$STATE/stats.out" || die "stats: no link $l up: $(grep '^link' "$STATE/stats.out")"
+	grep -q "^link $l .* up=1 " "$STATE/stats.out" || die "stats: no link $l up: $(grep '^link' "$STATE/stats.out")"
 done
 "$MV" stats --json | python3 -c '
 import json, sys

@@ -100,17 +100,17 @@ static void test_status_text_and_json(void **state)
 
 static const char stats_text[] =
 	"vm a tx_frames=3 tx_bytes=180 rx_frames=4 rx_bytes=240 drop_queue_full=10 drop_no_link=11 "
-	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 drop_not_remote=16 drop_bad_header=17 drop_bad_vni=18 drop_bad_length=19 drop_send_error=20 vq_errors=6 vu_bad_messages=5 "
+	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 drop_not_remote=16 drop_bad_header=17 drop_bad_vni=18 drop_bad_length=19 drop_send_error=20 drop_impaired=21 vq_errors=6 vu_bad_messages=5 "
 	"vu_connected=1 vmm_starts=2 tx_offload_frames=21 tx_tso_frames=22 rx_tso_frames=23 seg_frames=24 "
 	"seg_segments=25 csum_completed=26 vmm_busy_ns=27 vmm_yields=28 vmm_sleeps=29\n"
 	"vm b tx_frames=0 tx_bytes=0 rx_frames=0 rx_bytes=0 drop_queue_full=0 drop_no_link=0 drop_spoofed=0 "
-	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1 "
+	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 vq_errors=0 vu_bad_messages=0 vu_connected=0 vmm_starts=1 "
 	"tx_offload_frames=0 tx_tso_frames=0 rx_tso_frames=0 seg_frames=0 seg_segments=0 csum_completed=0 "
 	"vmm_busy_ns=0 vmm_yields=0 vmm_sleeps=0\n"
 	"link a->b frames=7 bytes=420 delivered=6 delivered_bytes=360 drop_queue_full=9 drop_no_link=0 "
-	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 kicks=8 errors=3 up=1\n"
+	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 kicks=8 errors=3 up=1 held=0 duplicated=0 corrupted=0\n"
 	"link b->a frames=0 bytes=0 delivered=0 delivered_bytes=0 drop_queue_full=0 drop_no_link=0 "
-	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 kicks=0 errors=3 up=1\n";
+	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 kicks=0 errors=3 up=1 held=0 duplicated=0 corrupted=0\n";
 
 static void test_stats_text(void **state)
 {
@@ -186,7 +186,7 @@ static void test_invalid_vm(void **state)
 	assert_int_equal(s.nlinks, 1);
 	assert_non_null(strstr(print(report_stats_text), "\nvm b tx_frames=0 "));
 	assert_non_null(strstr(out, "\nlink a->b frames=7 bytes=420 delivered=0 delivered_bytes=0 "));
-	assert_non_null(strstr(out, " errors=1 up=1\n"));
+	assert_non_null(strstr(out, " errors=1 up=1 held=0 duplicated=0 corrupted=0\n"));
 	j = json_loads(print(report_stats_json), 0, NULL);
 	assert_true(json_is_false(json_object_get(json_array_get(json_object_get(j, "vms"), 1), "valid")));
 	json_decref(j);
@@ -296,6 +296,7 @@ static const char prom_text[] =
 	"multivm_vm_drops_total{vm=\"a\",reason=\"bad_vni\"} 18\n"
 	"multivm_vm_drops_total{vm=\"a\",reason=\"bad_length\"} 19\n"
 	"multivm_vm_drops_total{vm=\"a\",reason=\"send_error\"} 20\n"
+	"multivm_vm_drops_total{vm=\"a\",reason=\"impaired\"} 21\n"
 	"# HELP multivm_vm_counters_valid 1 when the VM's counters could be read.\n"
 	"# TYPE multivm_vm_counters_valid gauge\n"
 	"multivm_vm_counters_valid{vm=\"a\"} 1\n"
@@ -318,6 +319,12 @@ static const char prom_text[] =
 	"# HELP multivm_link_up 1 while the link's queues run at both ends.\n"
 	"# TYPE multivm_link_up gauge\n"
 	"multivm_link_up{from=\"a\",to=\"b\"} 1\n"
+	"# HELP multivm_link_held_frames Frames on the link waiting out an impairment's delay or rate.\n"
+	"# TYPE multivm_link_held_frames gauge\n"
+	"# HELP multivm_link_duplicated_frames_total Frames an impaired link delivered twice.\n"
+	"# TYPE multivm_link_duplicated_frames_total counter\n"
+	"# HELP multivm_link_corrupted_frames_total Frames an impaired link delivered with a bit flipped.\n"
+	"# TYPE multivm_link_corrupted_frames_total counter\n"
 	"# HELP multivm_link_drops_total Frames for the link that the sending VMM dropped, by reason.\n"
 	"# TYPE multivm_link_drops_total counter\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"queue_full\"} 9\n"
@@ -330,7 +337,8 @@ static const char prom_text[] =
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_header\"} 0\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_vni\"} 0\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_length\"} 0\n"
-	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"send_error\"} 0\n";
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"send_error\"} 0\n"
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"impaired\"} 0\n";
 
 /* b's counters could not be read: its series (and the link's delivered
  * and errors, which need them) are left out, not shown as 0. */
