@@ -7,8 +7,10 @@
  * read-only before its sandbox and looks at `gen` once per pass (and at
  * least every LINKCTL_POLL_MS when idle): a change applies within that.
  * Entry i is the node's link i (the order of its --link arguments), for
- * the direction the node sends on; it names the link (peer, NICs) so that
- * writers find it and the node checks it is its own.
+ * the direction the node RECEIVES (the receiver applies a direction's
+ * impairments: link/impair.h); it names the link (peer, NICs) so that
+ * writers find it and the node checks it is its own. So A->B's settings
+ * are in B's file, in the entry whose peer is A.
  *
  * Writers (supervisor, CLI; root) hold an flock on the file and use `gen`
  * as a seqlock: odd while they write, then even and one more. The node
