@@ -49,7 +49,7 @@ static int parse_tcp(const uint8_t *p, uint32_t len, uint32_t have, int ipv6, st
 	m->hdrs_len = l4 + thl;
 	m->ipv6 = ipv6;
 	m->nsegs = (len - m->hdrs_len + m->gso_size - 1) / m->gso_size;
-	return 0;
+	return m->nsegs <= VNET_MAX_SEGS ? 0 : -1;
 }
 
 int vnet_check(const struct vnet_hdr *h, const uint8_t *peek, uint32_t len, unsigned caps,
@@ -88,7 +88,7 @@ int vnet_check(const struct vnet_hdr *h, const uint8_t *peek, uint32_t len, unsi
 	if (gso == VNET_GSO_TCPV4 ? !(caps & VNET_CAP_TSO4) :
 	    gso == VNET_GSO_TCPV6 ? !(caps & VNET_CAP_TSO6) : 1)
 		return -1;
-	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size == 0 || h->gso_size > MV_MTU_MAX ||
+	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size < VNET_MIN_GSO_SIZE || h->gso_size > MV_MTU_MAX ||
 	    h->hdr_len > len)
 		return -1;
 	return parse_tcp(peek, len, have, gso == VNET_GSO_TCPV6, m);

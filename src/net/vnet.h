@@ -24,6 +24,13 @@
 #define VNET_MIN_FRAME		14
 #define VNET_MAX_GSO_FRAME	65550	/* 64 KiB of IP + Ethernet header: the most a TSO frame may be */
 #define VNET_MAX_PLAIN(mtu)	((mtu) + 18u)	/* a frame without GSO: Ethernet + one VLAN tag */
+/* The smallest segment a TSO frame may ask for: the smallest MSS Linux
+ * itself sends (tcp_min_snd_mss, 48 since CVE-2019-11479), so no honest
+ * guest asks for less; at 48 a 64 KiB frame is at most VNET_MAX_SEGS
+ * segments (not 65495 one-byte ones), bounding the work a frame makes a
+ * VMM or a tunnel do. */
+#define VNET_MIN_GSO_SIZE	48
+#define VNET_MAX_SEGS		((VNET_MAX_GSO_FRAME + VNET_MIN_GSO_SIZE - 1) / VNET_MIN_GSO_SIZE)
 #define VNET_PEEK		192	/* frame bytes the checker needs: Ethernet + IP + TCP, all with options */
 
 /* What one side may send or take (from the negotiated virtio features). */
@@ -65,7 +72,7 @@ struct vnet_meta {
  * 14 <= csum_start and csum_start + csum_offset + 2 <= len; GSO TCPV4/TCPV6 (+ECN) of TCP over
  * IPv4 (options allowed) or IPv6 (no extension headers) without VLAN tag,
  * with NEEDS_CSUM at the TCP checksum, IP lengths equal to the frame's,
- * no IPv4 fragment, 1 <= gso_size <= MV_MTU_MAX, hdr_len <= len, at
+ * no IPv4 fragment, VNET_MIN_GSO_SIZE <= gso_size <= MV_MTU_MAX, hdr_len <= len, at
  * least one payload byte. hdr_len is otherwise only a hint (VIRTIO 1.x):
  * the headers are found by parsing. */
 int vnet_check(const struct vnet_hdr *h, const uint8_t *peek, uint32_t len, unsigned caps,

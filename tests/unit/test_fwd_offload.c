@@ -328,12 +328,15 @@ static void test_guest_hostile_headers(void **state)
 	h = ok, h.gso_type = VNET_GSO_UDP;
 	guest_send_hdr(&f->a, &h, f->f, len);
 	net_tx(&f->a.net);
+	h = ok, h.gso_size = 1;	/* 3000 one-byte segments: below VNET_MIN_GSO_SIZE */
+	guest_send_hdr(&f->a, &h, f->f, len);
+	net_tx(&f->a.net);
 	f->a.net.tx_caps = VNET_CAP_CSUM;	/* TSO not negotiated */
 	guest_send_hdr(&f->a, &ok, f->f, len);
 	net_tx(&f->a.net);
-	assert_int_equal(f->a.st.drop[DROP_MALFORMED], 5);
+	assert_int_equal(f->a.st.drop[DROP_MALFORMED], 6);
 	assert_int_equal(f->a.st.link[0].tx_frames, 0);
-	assert_int_equal(f->a.st.guest_tx_frames, 5);
+	assert_int_equal(f->a.st.guest_tx_frames, 6);
 	assert_int_equal(f->a.st.tx_offload_frames, 0);	/* only checked frames count */
 }
 
@@ -355,9 +358,13 @@ static void test_peer_hostile_metadata(void **state)
 	send_tso(f, false, 3000, 1448, TF_ACK, 0);
 	f->la.tx_area[f->la.tx_off[2] + LINK_META_LEN + 14 + 9] = 17;	/* "TCP" that is UDP */
 	net_rx(&f->b.net);
-	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 3);
-	assert_int_equal(f->b.st.link[0].drop[DROP_MALFORMED], 3);
-	assert_int_equal(f->a.st.tx_tso_frames, 3);
+	send_tso(f, false, 3000, 1448, TF_ACK, 0);	/* one-byte segments asked for by the peer */
+	meta = (struct vnet_hdr *)(f->la.tx_area + f->la.tx_off[3]);
+	meta->gso_size = 1;
+	net_rx(&f->b.net);
+	assert_int_equal(f->b.st.drop[DROP_MALFORMED], 4);
+	assert_int_equal(f->b.st.link[0].drop[DROP_MALFORMED], 4);
+	assert_int_equal(f->a.st.tx_tso_frames, 4);
 	assert_int_equal(f->b.st.rx_tso_frames + f->b.st.seg_frames + f->b.st.seg_segments, 0);
 	assert_int_equal(guest_recv(&f->b, &(uint8_t *){ 0 }), 0);
 	assert_int_equal(f->lb.rxq.err, 0);

@@ -165,6 +165,15 @@ static void test_hostile_headers(void **state)
 	BAD(h, f, len, VNET_CAP_ALL);
 	h.gso_size = 60000;
 	BAD(h, f, len, VNET_CAP_ALL);
+	/* Below the smallest MSS a sender uses (48): one 64 KiB frame would
+	 * be tens of thousands of segments for the segmenter. 48 passes. */
+	h.gso_size = 1;
+	BAD(h, f, len, VNET_CAP_ALL);
+	h.gso_size = VNET_MIN_GSO_SIZE - 1;
+	BAD(h, f, len, VNET_CAP_ALL);
+	h.gso_size = VNET_MIN_GSO_SIZE;
+	assert_int_equal(vnet_check(&h, f, len, VNET_CAP_ALL, 1518, &m), 0);
+	assert_true(m.nsegs <= VNET_MAX_SEGS);
 	h = tso(VNET_GSO_TCPV4, 1448, l4);
 	h.hdr_len = len + 1;
 	BAD(h, f, len, VNET_CAP_ALL);
