@@ -17,7 +17,17 @@
 
 #define MAX_PENDING_LINKS MV_LINKS_MAX
 
-enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL };
+enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL, SEC_LINK };
+
+/* A [link A-B] or [link A->B] section: its settings, kept until finish()
+ * finds the link (it may come before [links]). */
+#define LINK_SPEC_MAX	(2 * (MV_NAME_MAX + MV_IFNAME_MAX) + 8)
+#define MAX_LINK_SECTIONS (2 * MV_LINKS_MAX)	/* a section per direction at most */
+struct link_section {
+	char spec[LINK_SPEC_MAX];	/* "A-B", "A->B", as written */
+	int line;
+	struct link_imp imp;
+};
 
 /* A [links] line's link: a bare one on the segment, or a wire whose VM
  * ends name an interface (ifa, ifb; "" for a tunnel end). */
@@ -52,7 +62,7 @@ struct parser {
 	const char *s;			/* ... or a string */
 
 	enum section sec;
-	char sec_name[64];		/* as written, for messages */
+	char sec_name[LINK_SPEC_MAX + 16];	/* as written, for messages */
 	int vm;				/* current VM index in SEC_VM */
 	unsigned seen;			/* keys set in the current section (bit per key) */
 	int mac_line[MV_NODES_MAX], addr_line[MV_NODES_MAX];
@@ -88,6 +98,12 @@ struct parser {
 	/* [tunnel NAME]: the required keys given (bit 0 local, 1 remote, 2 vni). */
 	unsigned tun_keys[MV_NODES_MAX];
 	int system_line, links_line;	/* where those sections opened, 0: not yet */
+	/* [link ...] sections; the current one; per link and direction the
+	 * line of the section that set it. */
+	struct link_section ls[MAX_LINK_SECTIONS];
+	unsigned nls;
+	struct link_section *cur_ls;
+	int dir_line[MV_LINKS_MAX][2];
 };
 
 static void fail(struct parser *p, int line, const char *fmt, ...)
@@ -197,9 +213,11 @@ static void once(struct parser *p, int *line, const char *name)
 }
 
 /* Called by our reader for each "[...]" line, before inih sees it. */
+static void new_link_section(struct parser *p, const char *spec);
+
 static void open_section(struct parser *p, const char *line)
 {
-	char buf[128], *name, *end;
+	char buf[256], *name, *end;
 
 	snprintf(buf, sizeof(buf), "%s", line);
 	name = trim(buf + 1);
@@ -226,9 +244,13 @@ static void open_section(struct parser *p, const char *line)
 	} else if (strncmp(name, "tunnel", 6) == 0 && isspace((unsigned char)name[6])) {
 		p->sec = SEC_TUNNEL;
 		new_vm(p, "tunnel", trim(name + 7));
+	} else if (strncmp(name, "link", 4) == 0 && (isspace((unsigned char)name[4]) || !name[4])) {
+		p->sec = SEC_LINK;
+		new_link_section(p, trim(name + 4));
 	} else {
 		p->sec = SEC_NONE;
-		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME], [tunnel NAME] or [links])", name);
+		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME], [tunnel NAME], [links] or "
+		     "[link A-B])", name);
 	}
 }
 
@@ -1156,8 +1178,75 @@ static void links_key(struct parser *p, const char *k, const char *v)
 		add_pending(p, k, k, NULL, tok, NULL);
 }
 
+/* [link A-B], [link A->B]: what a link (both directions, or one) does to
+ * its frames, in the words `multivm link set` takes (common/linkctl.c
+ * parses both). */
+
+static void new_link_section(struct parser *p, const char *spec)
+{
+	struct link_section *l;
+
+	p->cur_ls = NULL;
+	if (!*spec) {
+		fail(p, p->line, "[link]: name the link: [link A-B] or [link A->B]");
+		return;
+	}
+	if (strlen(spec) >= LINK_SPEC_MAX) {
+		fail(p, p->line, "[link %.*s...]: name too long", 32, spec);
+		return;
+	}
+	if (p->nls >= MAX_LINK_SECTIONS) {
+		fail(p, p->line, "[link %s]: more than %d [link] sections", spec, MAX_LINK_SECTIONS);
+		return;
+	}
+	l = &p->ls[p->nls++];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->spec, sizeof(l->spec), "%s", spec);
+	l->line = p->line;
+	p->cur_ls = l;
+}
+
+static void link_setting(struct parser *p, const char *k, const char *v)
+{
+	char err[256];
+	const char *why = err;
+	size_t n = strlen(k);
+
+	if (!p->cur_ls)
+		return;
+	if (linkctl_set(&p->cur_ls->imp, k, v, err, sizeof(err)) == 0)
+		return;
+	/* linkctl says "key=value: why"; the key is said already. */
+	if (strncmp(err, k, n) == 0 && err[n] == '=' && strncmp(err + n + 1, v, strlen(v)) == 0 &&
+	    strncmp(err + n + 1 + strlen(v), ": ", 2) == 0)
+		why = err + n + 1 + strlen(v) + 2;
+	fail(p, p->line, "[%s] %s: '%s' is %s", p->sec_name, k, v, why);
+}
+
+static void link_reorder(struct parser *p, const char *k, const char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		fail(p, p->line, "[%s] reorder: not supported: a link delivers in order (jitter never reorders)",
+		     p->sec_name);
+	else if (strcmp(v, "no") != 0)
+		fail(p, p->line, "[%s] reorder: '%s' is not yes or no", p->sec_name, v);
+}
+
+static const struct key link_keys[] = {
+	{ "delay", link_setting, false },
+	{ "jitter", link_setting, false },
+	{ "distribution", link_setting, false },
+	{ "loss", link_setting, false },
+	{ "loss_correlation", link_setting, false },
+	{ "corrupt", link_setting, false },
+	{ "duplicate", link_setting, false },
+	{ "rate", link_setting, false },
+	{ "state", link_setting, false },
+	{ "reorder", link_reorder, false },
+};
+
 _Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32 &&
-	       NKEYS(tunnel_keys) <= 32,
+	       NKEYS(tunnel_keys) <= 32 && NKEYS(link_keys) <= 32,
 	       "a section's keys fit parser.seen");
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -1186,6 +1275,11 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (!set_key(p, tunnel_keys, NKEYS(tunnel_keys), name, value))
 			fail(p, p->line, "[%s] %s: unknown key (a tunnel has local, remote, vni and port)",
 			     p->sec_name, name);
+		break;
+	case SEC_LINK:
+		if (!set_key(p, link_keys, NKEYS(link_keys), name, value))
+			fail(p, p->line, "[%s] %s: unknown key (delay, jitter, distribution, loss, loss_correlation, "
+			     "corrupt, duplicate, rate, state)", p->sec_name, name);
 		break;
 	case SEC_NONE:
 		fail(p, p->line, "%s: key outside any section", name);
@@ -1924,6 +2018,97 @@ static void auto_routes(struct parser *p)
 	}
 }
 
+/* ---- [link] sections ---- */
+
+/* Whether s[0..len) is side (0: a, 1: b) of link l as a [link] section
+ * names it: the node's name, with :IFNAME for a wire's VM end. */
+static bool end_is(const struct config *c, const struct cfg_link *l, int side, const char *s, size_t len)
+{
+	const struct cfg_vm *v = &c->vm[side ? l->b : l->a];
+	int nic = side ? l->nic_b : l->nic_a;
+	size_t nl = strlen(v->name), il;
+
+	if (len < nl || strncmp(s, v->name, nl) != 0)
+		return false;
+	if (!l->wire || nic < 0)
+		return len == nl;
+	il = strlen(v->nic[nic].name);
+	return len == nl + 1 + il && s[nl] == ':' && strncmp(s + nl + 1, v->nic[nic].name, il) == 0;
+}
+
+/* The link whose ends are x and y, and the direction x->y (0: a->b), or -1. */
+static int match_link(const struct config *c, const char *x, size_t xl, const char *y, size_t yl, int *dir)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nlinks; i++) {
+		const struct cfg_link *l = &c->link[i];
+
+		for (*dir = 0; *dir < 2; (*dir)++)
+			if (end_is(c, l, *dir, x, xl) && end_is(c, l, !*dir, y, yl))
+				return i;
+	}
+	return -1;
+}
+
+/* Each [link] section's settings into its link's directions. */
+static void resolve_link_sections(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i;
+
+	for (i = 0; i < p->nls && !p->failed; i++) {
+		const struct link_section *ls = &p->ls[i];
+		const char *s = ls->spec, *gt = strchr(s, '>'), *dash;
+		char ea[MV_NAME_MAX + MV_IFNAME_MAX], eb[MV_NAME_MAX + MV_IFNAME_MAX];
+		int k = -1, dir = 0, d, found = 0;
+		unsigned n, first;
+		struct cfg_link *l;
+
+		if (gt) {	/* A->B: one direction ('>' is in no name) */
+			if (gt > s && gt[-1] == '-' && !strchr(gt + 1, '>'))
+				k = match_link(c, s, gt - 1 - s, gt + 1, strlen(gt + 1), &dir);
+			found = k >= 0;
+		} else {	/* A-B: names may hold '-': where both halves are ends */
+			for (dash = strchr(s, '-'); dash; dash = strchr(dash + 1, '-')) {
+				int kk = match_link(c, s, dash - s, dash + 1, strlen(dash + 1), &d);
+
+				if (kk >= 0 && (!found++ || kk != k)) {
+					if (found > 1) {
+						fail(p, ls->line, "[link %s]: names more than one link (split it as "
+						     "[link A->B] and [link B->A])", s);
+						return;
+					}
+					k = kk;
+					dir = d;
+				}
+			}
+		}
+		if (!found) {
+			fail(p, ls->line, "[link %s]: no such link in [links] (a link on the segment is named by its two "
+			     "VMs, a wire by its ends, VM:IFNAME or a tunnel's name)", s);
+			return;
+		}
+		l = &c->link[k];
+		first = gt ? (unsigned)dir : 0;
+		n = gt ? 1 : 2;
+		for (d = first; d < (int)(first + n); d++)
+			if (p->dir_line[k][d]) {
+				fail(p, ls->line, "[link %s]: %s->%s is set already by the section at line %d", s,
+				     end_name(c, d ? l->b : l->a, d ? l->nic_b : l->nic_a, ea, sizeof(ea)),
+				     end_name(c, d ? l->a : l->b, d ? l->nic_a : l->nic_b, eb, sizeof(eb)),
+				     p->dir_line[k][d]);
+				return;
+			}
+		for (d = first; d < (int)(first + n); d++) {
+			l->imp[d] = ls->imp;
+			p->dir_line[k][d] = ls->line;
+		}
+		if (!l->imp_line)
+			l->imp_line = ls->line;
+	}
+}
+
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
@@ -1993,6 +2178,8 @@ static void finish(struct parser *p)
 		resolve_links(p);
 	if (!p->failed)
 		finish_nics(p);
+	if (!p->failed)
+		resolve_link_sections(p);
 	if (!p->failed)
 		auto_wire_addresses(p);
 	if (!p->failed)
@@ -2100,6 +2287,7 @@ const char *config_key_name(const char *section, unsigned i)
 		{ "vm", vm_keys, NKEYS(vm_keys) },
 		{ "tunnel", tunnel_keys, NKEYS(tunnel_keys) },
 		{ "links", links_keys, NKEYS(links_keys) },
+		{ "link", link_keys, NKEYS(link_keys) },
 	};
 	size_t s;
 

@@ -132,7 +132,7 @@ static void test_bad_inputs(void **state)
 	refuse("[vm a]\nmemroy = 1G\n", "bad.ini:2: [vm a] memroy: unknown key");
 	refuse("[system]\nfoo = 1\n", "bad.ini:2: [system] foo: unknown key");
 	refuse("[vm a]\n[net]\nx = 1\n",
-	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME], [tunnel NAME] or [links])");
+	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME], [tunnel NAME], [links] or [link A-B])");
 	refuse("[vm a]\n\n[vm a]\n", "bad.ini:3: [vm a]: VM declared twice (first at line 1)");
 	refuse("[vm A]\n", "bad.ini:1: [vm A]: bad VM name (use [a-z][a-z0-9_-]*, at most 31 characters)");
 	refuse("[vm a]\n[links]\na = zz\n", "bad.ini:3: [links] a: no VM called 'zz'");
@@ -1032,6 +1032,112 @@ static void test_auto_routing(void **state)
 }
 
 /* The keys multivm.ini(5) documents: a VM's NIC keys as IFNAME.KEY. */
+/* [link A-B], [link A->B]: a link's impairments, in linkctl's words. */
+#define LINKS3 "[vm vm0]\n[vm vm1]\n[vm vm-2]\n[tunnel t0]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 5\n" \
+	"[links]\nmesh = yes\nvm0:eth1 = vm1:eth1\nt0 = vm-2:eth3\n"
+
+/* The link of c between nodes a and b (a wire when nic_a is given). */
+static const struct cfg_link *link_of(const char *a, const char *b, bool wire)
+{
+	int x = config_vm_index(&c, a), y = config_vm_index(&c, b);
+	unsigned i;
+
+	for (i = 0; i < c.nlinks; i++)
+		if (c.link[i].wire == wire && ((int)c.link[i].a == x || (int)c.link[i].a == y) &&
+		    ((int)c.link[i].b == x || (int)c.link[i].b == y))
+			return &c.link[i];
+	fail_msg("no link %s-%s", a, b);
+	return NULL;
+}
+
+static void test_link_sections(void **state)
+{
+	const struct cfg_link *l;
+	char words[256];
+
+	/* Before [links] and after; both directions, or one. */
+	assert_int_equal(config_load_string(&c, "[link vm1-vm0]\ndelay = 20ms\njitter = 2ms\ndistribution = normal\n"
+					    "loss = 1%\nloss_correlation = 25%\ncorrupt = 0.1%\nduplicate = 0.5%\n"
+					    "rate = 100mbit\nreorder = no\n" LINKS3
+					    "[link vm0:eth1->vm1:eth1]\nstate = down\n[link vm1:eth1->vm0:eth1]\nrate = 1.5gbit\n"
+					    "[link t0-vm-2:eth3]\nloss = 10%\n[link vm0-vm-2]\n", "l.ini", err, sizeof(err)), 0);
+	l = link_of("vm0", "vm1", false);
+	assert_int_equal(l->imp_line, 1);
+	for (int d = 0; d < 2; d++) {
+		linkctl_format(&l->imp[d], words, sizeof(words));
+		assert_string_equal(words, "delay=20ms jitter=2ms distribution=normal loss=1% loss_correlation=25% "
+				    "corrupt=0.1% duplicate=0.5% rate=100mbit");
+	}
+	l = link_of("vm0", "vm1", true);
+	assert_int_equal(l->imp_line, 22);
+	assert_true(l->imp[0].down);
+	assert_int_equal(l->imp[0].rate_bps, 0);
+	assert_false(l->imp[1].down);
+	assert_int_equal(l->imp[1].rate_bps, 1500000000ull);
+	/* A tunnel's wire: named by the tunnel and the VM's end ('-' in a name). */
+	l = link_of("t0", "vm-2", true);
+	assert_int_equal(l->imp[0].loss_ppm, 100000);
+	assert_int_equal(l->imp[1].loss_ppm, 100000);
+	/* A section without keys: a plain link, found. */
+	l = link_of("vm0", "vm-2", false);
+	assert_int_equal(l->imp_line, 28);
+	assert_false(linkctl_active(&l->imp[0]) || linkctl_active(&l->imp[1]));
+	/* No [link] section: plain. */
+	l = link_of("vm1", "vm-2", false);
+	assert_int_equal(l->imp_line, 0);
+	assert_false(linkctl_active(&l->imp[0]) || linkctl_active(&l->imp[1]));
+	/* The direction a->b is the one from the lower node: vm1->vm0 is imp[1]. */
+	assert_int_equal(config_load_string(&c, LINKS3 "[link vm1->vm0]\ndelay = 1s\n", "l.ini", err, sizeof(err)), 0);
+	l = link_of("vm0", "vm1", false);
+	assert_int_equal(l->imp[0].delay_us, 0);
+	assert_int_equal(l->imp[1].delay_us, 1000000);
+}
+
+static void test_link_refusals(void **state)
+{
+	refuse(LINKS3 "[link vm0-vm1]\ndelay = 5x\n",
+	       "bad.ini:13: [link vm0-vm1] delay: '5x' is not a time from 0 to 10 s (e.g. 20ms, 500us, 1.5s)");
+	refuse(LINKS3 "[link vm0-vm1]\ndelay = 11s\n",
+	       "bad.ini:13: [link vm0-vm1] delay: '11s' is not a time from 0 to 10 s (e.g. 20ms, 500us, 1.5s)");
+	refuse(LINKS3 "[link vm0-vm1]\nloss = 100.5%\n",
+	       "bad.ini:13: [link vm0-vm1] loss: '100.5%' is not a percentage from 0% to 100% (e.g. 1%, 0.25%)");
+	refuse(LINKS3 "[link vm0-vm1]\nloss = -1%\n",
+	       "bad.ini:13: [link vm0-vm1] loss: '-1%' is not a percentage from 0% to 100% (e.g. 1%, 0.25%)");
+	refuse(LINKS3 "[link vm0-vm1]\nrate = 200gbit\n", "bad.ini:13: [link vm0-vm1] rate: '200gbit' is not a rate "
+	       "from 1kbit to 100gbit, or 0 for none (units bit kbit mbit gbit)");
+	refuse(LINKS3 "[link vm0-vm1]\ndistribution = pareto\n",
+	       "bad.ini:13: [link vm0-vm1] distribution: 'pareto' is not uniform or normal");
+	refuse(LINKS3 "[link vm0-vm1]\nstate = off\n", "bad.ini:13: [link vm0-vm1] state: 'off' is not up or down");
+	refuse(LINKS3 "[link vm0-vm1]\nreorder = yes\n",
+	       "bad.ini:13: [link vm0-vm1] reorder: not supported: a link delivers in order (jitter never reorders)");
+	refuse(LINKS3 "[link vm0-vm1]\nreorder = maybe\n", "bad.ini:13: [link vm0-vm1] reorder: 'maybe' is not yes or no");
+	refuse(LINKS3 "[link vm0-vm1]\nlatency = 1ms\n", "bad.ini:13: [link vm0-vm1] latency: unknown key (delay, jitter, "
+	       "distribution, loss, loss_correlation, corrupt, duplicate, rate, state)");
+	refuse(LINKS3 "[link vm0-vm1]\nloss = 1%\nloss = 2%\n", "bad.ini:14: [link vm0-vm1] loss: set twice in this section");
+	/* The link must exist; a wire by its ends, the segment by its VMs. */
+	refuse(LINKS3 "[link vm0-vm9]\n", "bad.ini:12: [link vm0-vm9]: no such link in [links] (a link on the segment is "
+	       "named by its two VMs, a wire by its ends, VM:IFNAME or a tunnel's name)");
+	refuse("[link vm0:eth1-vm1]\n" LINKS3, "bad.ini:1: [link vm0:eth1-vm1]: no such link in [links] (a link on the "
+	       "segment is named by its two VMs, a wire by its ends, VM:IFNAME or a tunnel's name)");
+	refuse(LINKS3 "[link vm0:eth2-vm1:eth1]\n", "bad.ini:12: [link vm0:eth2-vm1:eth1]: no such link in [links] (a "
+	       "link on the segment is named by its two VMs, a wire by its ends, VM:IFNAME or a tunnel's name)");
+	refuse(LINKS3 "[link vm0>vm1]\n", "bad.ini:12: [link vm0>vm1]: no such link in [links] (a link on the segment is "
+	       "named by its two VMs, a wire by its ends, VM:IFNAME or a tunnel's name)");
+	refuse(LINKS3 "[link t0-vm0]\n", "bad.ini:12: [link t0-vm0]: no such link in [links] (a link on the segment is "
+	       "named by its two VMs, a wire by its ends, VM:IFNAME or a tunnel's name)");
+	refuse(LINKS3 "[link]\n", "bad.ini:12: [link]: name the link: [link A-B] or [link A->B]");
+	/* A direction once. */
+	refuse(LINKS3 "[link vm0-vm1]\nloss = 1%\n[link vm1->vm0]\ndelay = 1ms\n",
+	       "bad.ini:14: [link vm1->vm0]: vm1->vm0 is set already by the section at line 12");
+	refuse("[link vm1:eth1->vm0:eth1]\n" LINKS3 "[link vm0:eth1-vm1:eth1]\n",
+	       "bad.ini:13: [link vm0:eth1-vm1:eth1]: vm1:eth1->vm0:eth1 is set already by the section at line 1");
+	refuse(LINKS3 "[link vm0-vm1]\n[link vm1-vm0]\n",
+	       "bad.ini:13: [link vm1-vm0]: vm0->vm1 is set already by the section at line 12");
+	/* Keys are checked where they stand, before the link is looked for. */
+	refuse("[link nowhere]\nloss = 1\n" LINKS3,
+	       "bad.ini:2: [link nowhere] loss: '1' is not a percentage from 0% to 100% (e.g. 1%, 0.25%)");
+}
+
 static void test_key_names(void **state)
 {
 	const char *k;
@@ -1044,6 +1150,9 @@ static void test_key_names(void **state)
 	assert_int_equal(found, 7);
 	assert_null(config_key_name("tunnel", 4));
 	assert_null(config_key_name("links", 1));
+	assert_string_equal(config_key_name("link", 0), "delay");
+	assert_string_equal(config_key_name("link", 9), "reorder");
+	assert_null(config_key_name("link", 10));
 	assert_null(config_key_name("nope", 0));
 }
 
@@ -1069,7 +1178,8 @@ int main(void)
 		cmocka_unit_test(test_wires), cmocka_unit_test(test_wire_ends), cmocka_unit_test(test_wire_refusals),
 		cmocka_unit_test(test_routes), cmocka_unit_test(test_routed_example), cmocka_unit_test(test_key_names),
 		cmocka_unit_test(test_mesh_wires), cmocka_unit_test(test_auto_wire_addresses),
-		cmocka_unit_test(test_auto_routing),
+		cmocka_unit_test(test_auto_routing), cmocka_unit_test(test_link_sections),
+		cmocka_unit_test(test_link_refusals),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
