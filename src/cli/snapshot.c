@@ -24,6 +24,8 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 	[VM_VQ_ERRORS] = COUNTER("vq_errors", "vq_errors_total", "Guest queues stopped as malformed."),
 	[VM_VU_BAD_MESSAGES] = COUNTER("vu_bad_messages", "vu_bad_messages_total",
 				       "Malformed vhost-user messages from the frontend."),
+	[VM_VU_ACCEPT_ERRORS] = COUNTER("vu_accept_errors", "vu_accept_errors_total",
+					"Times the VMM could not accept a frontend (out of fds or memory)."),
 	[VM_VU_CONNECTED] = GAUGE("vu_connected", "vu_connected", "1 while a vhost-user frontend is connected."),
 	[VM_VMM_STARTS] = COUNTER("vmm_starts", "vmm_starts_total", "Times a VMM attached to these counters."),
 	[VM_TX_OFFLOAD] = COUNTER("tx_offload_frames", "tx_offload_frames_total",
@@ -185,6 +187,7 @@ static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
 	v->c[VM_RX_BYTES] = cap(st->guest_rx_bytes);
 	v->c[VM_VQ_ERRORS] = cap(st->vq_errors);
 	v->c[VM_VU_BAD_MESSAGES] = cap(st->vu_bad_messages);
+	v->c[VM_VU_ACCEPT_ERRORS] = st->vu_accept_errors;
 	v->c[VM_VU_CONNECTED] = st->vu_connected;
 	v->c[VM_VMM_STARTS] = cap(st->vmm_starts);
 	v->c[VM_TX_OFFLOAD] = cap(st->tx_offload_frames);

@@ -74,7 +74,7 @@ struct link_stats {
 struct nic_stats {
 	char name[MV_IFNAME_MAX];
 	uint32_t vu_connected;
-	uint32_t pad;
+	uint32_t vu_accept_errors;
 	uint64_t vu_connects, vu_disconnects;
 	uint64_t vu_bad_messages;
 	uint64_t vq_errors;
@@ -93,7 +93,7 @@ struct vm_stats {
 	uint64_t vu_bad_messages;	/* malformed vhost-user messages */
 	uint64_t vq_errors;		/* guest queues stopped as malformed */
 	uint32_t vu_connected;
-	uint32_t pad;
+	uint32_t vu_accept_errors;	/* accept4 failed for want of fds or memory */
 	/* Offload work (src/net/), all guests' frames of this VM. A TSO
 	 * frame off a link is passed whole (rx_tso_frames), segmented
 	 * (seg_frames) or dropped: exactly one. */

@@ -23,6 +23,7 @@
 #include "vmm/net.h"
 #include "vmm/vhost_user.h"
 
+#define ACCEPT_PAUSE_MS 200	/* out of fds: how long the listening socket is not watched */
 #define WAIT_MS 100	/* longest a guest's TX waits for room on a full link
 			 * without the peer taking a frame: several scheduler
 			 * periods of a busy host (a TCG guest on 2 CPUs was
@@ -47,7 +48,8 @@ struct nic {
 	/* Its session's counters: eth0's are the VM's own fields, a wire
 	 * NIC's its struct nic_stats. */
 	uint64_t *c_connects, *c_disconnects, *c_bad_messages, *c_vq_errors;
-	uint32_t *c_connected;
+	uint32_t *c_connected, *c_accept_errors;
+	uint64_t listen_paused;		/* ms: accept4 ran out of fds; look again then */
 	char name[MV_IFNAME_MAX + 2];
 };
 
@@ -190,11 +192,30 @@ static int on_conn(void *ctx, uint32_t arg)
 	return 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int on_listen(void *ctx, uint32_t arg)
 {
 	struct nic *v = ctx;
 	int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)) {
+		/* The connection stays queued and the socket readable: watching
+		 * it now would spin. Stop for a while (bound_wait resumes). */
+		if (!*v->c_accept_errors)
+			log_warn("%svhost-user: cannot accept a frontend: %s; trying again every %d ms", v->pfx,
+				 strerror(errno), ACCEPT_PAUSE_MS);
+		STAT_SET(*v->c_accept_errors, *v->c_accept_errors + 1);
+		loop_del(&v->node->loop, v->listen_fd);
+		v->listen_paused = now_ms() + ACCEPT_PAUSE_MS;
+		return 0;
+	}
 	if (fd < 0)
 		return 0;
 	if (v->vu.fd >= 0) {	/* one frontend at a time */
@@ -297,13 +318,6 @@ static void bind_rings(struct nic *v)
 	v->net.tx_discard = !v->vu.ring[VU_TX].enabled;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A guest frame waits in its TX ring while its link is full (net_tx);
  * when the guest's TX has not moved for WAIT_MS, net_tx_expire(). Returns
@@ -340,6 +354,18 @@ static int bound_wait(void *ctx, bool *more)
 		struct nic *v = &m->nic[k];
 		int w;
 
+		if (v->listen_paused) {	/* accept4 ran out of fds: watch again? */
+			uint64_t t = now_ms();
+
+			if (t >= v->listen_paused) {
+				v->listen_paused = 0;
+				if (loop_add(&v->node->loop, v->listen_fd, false, on_listen, v, 0) < 0)
+					v->listen_paused = t + ACCEPT_PAUSE_MS;
+			}
+			w = v->listen_paused ? (int)(v->listen_paused - t) : -1;
+			if (w >= 0 && (soonest < 0 || w < soonest))
+				soonest = w;
+		}
 		if (v->net.imp_wake) {
 			uint64_t t = link_imp_now();
 
@@ -443,12 +469,14 @@ static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, u
 		v->c_bad_messages = &ns->vu_bad_messages;
 		v->c_vq_errors = &ns->vq_errors;
 		v->c_connected = &ns->vu_connected;
+		v->c_accept_errors = &ns->vu_accept_errors;
 	} else {
 		v->c_connects = &n->st->vu_connects;
 		v->c_disconnects = &n->st->vu_disconnects;
 		v->c_bad_messages = &n->st->vu_bad_messages;
 		v->c_vq_errors = &n->st->vq_errors;
 		v->c_connected = &n->st->vu_connected;
+		v->c_accept_errors = &n->st->vu_accept_errors;
 	}
 	v->pfx = v->name;
 	for (i = 0; i < nl; i++)	/* a wire's link is named after its NIC */

@@ -85,6 +85,7 @@ for line in open(d + "/stats.prom"):
         prom[series] = int(value)
 metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_frames": "rx_frames_total",
           "rx_bytes": "rx_bytes_total", "vq_errors": "vq_errors_total", "vu_bad_messages": "vu_bad_messages_total",
+          "vu_accept_errors": "vu_accept_errors_total",
           "vu_connected": "vu_connected", "vmm_starts": "vmm_starts_total", "frames": "tx_frames_total",
           "bytes": "tx_bytes_total", "delivered": "delivered_frames_total",
           "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",
@@ -120,7 +121,7 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (17 + NDROPS) + 2 * (10 + NDROPS), checked
+assert checked == 2 * (18 + NDROPS) + 2 * (10 + NDROPS), checked
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector
