@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -64,8 +65,29 @@ static struct vmm the_vmm;
 
 /* The capture ring, mapped now: inside the sandbox nothing can be opened.
  * Without it the VM forwards as ever; only capture is unavailable. */
+/* The capture ring is a file in the state directory that root could
+ * truncate under our mapping; a write there would then raise SIGBUS. The
+ * handler puts private memory over the ring instead (mmap, allowed in the
+ * sandbox): the capture is lost, forwarding goes on. A SIGBUS anywhere
+ * else still ends the process (SA_RESETHAND: the default action next). */
+static uint8_t *cap_map;
+static volatile sig_atomic_t cap_lost;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	uint8_t *a = si->si_addr;
+
+	if (cap_map && a >= cap_map && a < cap_map + CAP_FILE_SIZE &&
+	    mmap(cap_map, CAP_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+		    MAP_FAILED) {
+		cap_lost = 1;
+		cap_map = NULL;
+	}
+}
+
 static void map_capture(struct nic *v, int fd)
 {
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_RESETHAND };
 	static char wire_names[CAP_LINKS][MV_IFNAME_MAX + 1];
 	const char *peers[MV_NODE_LINKS_MAX];
 	uint64_t size;
@@ -92,6 +114,8 @@ static void map_capture(struct nic *v, int fd)
 			snprintf(wire_names[i], sizeof(wire_names[i]), ":%s", nic);
 		peers[i] = nic[0] ? wire_names[i] : v->node->links[i].peer;
 	}
+	cap_map = p;
+	sigaction(SIGBUS, &sa, NULL);
 	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->node->name, peers, i);
 }
 
@@ -412,6 +436,11 @@ static bool pass(void *ctx, bool all)
 	uint64_t moved = 0;
 	bool more = false;
 	unsigned k;
+
+	if (cap_lost == 1) {	/* said once, outside the signal handler */
+		cap_lost = 2;
+		log_warn("the capture file was truncated under us: capture stopped, forwarding goes on");
+	}
 
 	for (k = 0; k < m->nnics; k++) {
 		more |= nic_pass(&m->nic[k], all);
