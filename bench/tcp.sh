@@ -268,9 +268,9 @@ awk -v tests="$tests" -v parts="$rows" -v rounds="$rounds" -v figs="$work/figure
 			}
 			printf "\n"
 		}
-		printf "\nmultivm ratio (of medians; then each round)\n"
+		if (("multivm", T[1]) in m) printf "\nmultivm ratio (of medians; then each round)\n"
 		for (j = 1; j <= np; j++) {
-			if (P[j] == "multivm") continue
+			if (P[j] == "multivm" || !(("multivm", T[1]) in m)) continue
 			printf "%-16s", "/" P[j]
 			for (i = 1; i <= nt; i++) {
 				printf "%s", ratio(m["multivm", T[i]], m[P[j], T[i]])

@@ -315,6 +315,13 @@ wire_part() {
 	figure fwd "ratio_wire_segment_${ws}B" "$(ratio "$wm" "$sm")"
 	echo "fwd wire ${ws}B: wire $(mpps "$wm") Mpps, segment $(mpps "$sm") Mpps, ratio wire/segment $(ratio "$wm" "$sm") (target >= 1.00; medians of $ROUNDS rounds)"
 	echo "  rounds, Mpps: wire$(for x in $wi_rates; do printf ' %s' "$(mpps "$x")"; done); segment$(for x in $sg_rates; do printf ' %s' "$(mpps "$x")"; done)"
+	# The VMMs' own busy time per frame: what each path costs, whatever
+	# else the machine runs (the rate also depends on the frontend's CPU).
+	wn=$(awk '{ print $1 }' "$W/vmmtime.wire$ws" | median)
+	sn=$(awk '{ print $1 }' "$W/vmmtime.seg$ws" | median)
+	figure fwd "wire_busy_ns_per_frame_${ws}B" "$wn"
+	figure fwd "segment_busy_ns_per_frame_${ws}B" "$sn"
+	echo "  VMM busy ns per frame forwarded, median: wire $wn, segment $sn, wire/segment $(ratio "$wn" "$sn") (rounds: wire$(awk '{ printf " %s", $1 }' "$W/vmmtime.wire$ws"); segment$(awk '{ printf " %s", $1 }' "$W/vmmtime.seg$ws"))"
 	sed 's/^/  wire counters: /' "$W/balance.wire$ws"
 	sed 's/^/  segment counters: /' "$W/balance.seg$ws"
 	sed 's/^/  wire VMM time: /' "$W/vmmtime.wire$ws"
