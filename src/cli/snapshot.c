@@ -54,6 +54,8 @@ const struct counter_desc link_counter_desc[LINK__N] = {
 	[LINK_DELIVERED_BYTES] = PEER("delivered_bytes", "delivered_bytes_total",
 				      "Bytes the receiving VMM took off the link for its guest."),
 	[LINK_KICKS] = COUNTER("kicks", "kicks_total", "Doorbells the sending VMM rang."),
+	[LINK_WAIT_MS] = COUNTER("tx_wait_ms", "tx_wait_milliseconds_total",
+				 "Milliseconds the sending guest's frames waited for room on the link."),
 	[LINK_ERRORS] = PEER("errors", "errors_total", "Protocol violations seen on the link by either end."),
 	[LINK_UP] = GAUGE("up", "up", "1 while the link's queues run at both ends."),
 	[LINK_HELD] = { .key = "held", .metric = "held_frames", .gauge = true, .needs_peer = true,
@@ -212,6 +214,7 @@ static void fill_link(struct snap_link *l, const struct link_stats *out, const s
 	l->c[LINK_DELIVERED] = in ? cap(in->rx_frames) : 0;
 	l->c[LINK_DELIVERED_BYTES] = in ? cap(in->rx_bytes) : 0;
 	l->c[LINK_KICKS] = cap(out->kicks_sent);
+	l->c[LINK_WAIT_MS] = out->tx_wait_ms;
 	l->c[LINK_ERRORS] = cap(cap(out->errors) + (in ? cap(in->errors) : 0));
 	l->c[LINK_UP] = out->up && (!in || in->up);
 	l->c[LINK_HELD] = in ? in->held : 0;

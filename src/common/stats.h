@@ -66,7 +66,7 @@ struct link_stats {
 	uint64_t rx_duplicated;		/* frames delivered twice */
 	uint64_t rx_corrupted;		/* frames delivered with a bit flipped */
 	uint32_t held;			/* frames on the link waiting out their delay or rate */
-	uint32_t pad2;
+	uint32_t tx_wait_ms;		/* ms our guest's frames waited for room on it */
 };
 
 /* A guest NIC of a wire besides eth0 (eth0's are the VM's own fields):

@@ -76,6 +76,8 @@ struct link {
 	bool tx_fresh;		/* a new batch: reclaim before placing */
 	bool tx_stalled;	/* a frame waited for room in vain: until the link
 				 * is empty again, frames for it do not wait */
+	uint64_t wait_debt;	/* ms frames waited for room, leaking (vmm/net.h) */
+	uint64_t wait_debt_at;	/* ms: when the debt was last brought up to date */
 	uint32_t tx_off[MV_QSIZE_MAX];	/* private: where descriptor i's frame starts */
 
 	struct virtq rxq;	/* we are the device */

@@ -25,12 +25,7 @@
 #include "vmm/vhost_user.h"
 
 #define ACCEPT_PAUSE_MS 200	/* out of fds: how long the listening socket is not watched */
-#define WAIT_MS 100	/* longest a guest's TX waits for room on a full link
-			 * without the peer taking a frame: several scheduler
-			 * periods of a busy host (a TCG guest on 2 CPUs was
-			 * seen to leave its link full for over 10 ms), yet
-			 * half TCP's 200 ms minimum RTO, so a frozen peer
-			 * holds the others' flows up once, briefly */
+
 
 /* One guest NIC: its vhost-user socket and session, and its forwarding
  * (a segment's, or a wire's to its one link). */
@@ -45,7 +40,6 @@ struct nic {
 	struct net net;
 	uint64_t features_logged;	/* the frontend's features we last logged */
 	bool tx_more, rx_more;		/* work flagged for the next pass */
-	uint64_t wait_since;		/* bound_wait: when TX last moved while frames wait */
 	/* Its session's counters: eth0's are the VM's own fields, a wire
 	 * NIC's its struct nic_stats. */
 	uint64_t *c_connects, *c_disconnects, *c_bad_messages, *c_vq_errors;
@@ -343,28 +337,6 @@ static void bind_rings(struct nic *v)
 }
 
 
-/* A guest frame waits in its TX ring while its link is full (net_tx);
- * when the guest's TX has not moved for WAIT_MS, net_tx_expire(). Returns
- * the wait that lets us check on time when idle, -1 for none. */
-static int nic_wait(struct nic *v, uint64_t now, bool *more)
-{
-	bool moved = v->net.tx_moved;
-
-	v->net.tx_moved = false;
-	if (!v->net.tx_wait) {
-		v->wait_since = 0;
-		return -1;
-	}
-	if (!v->wait_since || moved)
-		v->wait_since = now;
-	if (now - v->wait_since < WAIT_MS)
-		return (int)(v->wait_since + WAIT_MS - now);
-	net_tx_expire(&v->net);
-	v->wait_since = 0;
-	v->tx_more = *more = true;
-	return -1;
-}
-
 /* The loop's deadline: the soonest of the NICs' (a frame waiting for
  * room, frames an impaired link holds until they are due). */
 static int bound_wait(void *ctx, bool *more)
@@ -372,6 +344,7 @@ static int bound_wait(void *ctx, bool *more)
 	struct vmm *m = ctx;
 	uint64_t now = 0;
 	int soonest = -1;
+	bool expired;
 	unsigned k;
 
 	for (k = 0; k < m->nnics; k++) {
@@ -400,13 +373,16 @@ static int bound_wait(void *ctx, bool *more)
 				soonest = w;
 		}
 
-		if (!v->net.tx_wait && !v->wait_since) {
+		if (!v->net.tx_wait && !v->net.wait_link) {	/* nothing waits for room */
 			v->net.tx_moved = false;
 			continue;
 		}
 		if (!now)
 			now = now_ms();
-		w = nic_wait(v, now, more);
+		expired = false;
+		w = net_tx_bound(&v->net, now, &expired);	/* each link's budget: vmm/net.h */
+		if (expired)
+			v->tx_more = *more = true;
 		if (w >= 0 && (soonest < 0 || w < soonest))
 			soonest = w;
 	}

@@ -603,6 +603,53 @@ bool net_rx(struct net *n)
 	return more && !full;
 }
 
+/* The debt of link l, drained for the time nothing waited on it. */
+static void leak(struct link *l, uint64_t now)
+{
+	uint64_t drain = (now - l->wait_debt_at) / NET_WAIT_LEAK;
+
+	l->wait_debt = l->wait_debt > drain ? l->wait_debt - drain : 0;
+	l->wait_debt_at = now;
+}
+
+/* The wait that began at n->wait_from on n->wait_link ended (the frame
+ * went, or the link stalled): it is the link's debt and its counter. */
+static void wait_end(struct net *n, uint64_t now)
+{
+	struct link *l = &n->links[n->wait_link - 1];
+
+	l->wait_debt += now - n->wait_from;
+	l->wait_debt_at = now;
+	if (l->st)
+		STAT_ADD(l->st->tx_wait_ms, now - n->wait_from);
+	n->wait_link = 0;
+}
+
+int net_tx_bound(struct net *n, uint64_t now, bool *more)
+{
+	struct link *l;
+	uint64_t owed;
+
+	n->tx_moved = false;
+	if (n->wait_link && n->wait_link != n->tx_wait)
+		wait_end(n, now);
+	if (!n->tx_wait)
+		return -1;
+	l = &n->links[n->tx_wait - 1];
+	if (!n->wait_link) {	/* a new wait on this link */
+		leak(l, now);
+		n->wait_link = n->tx_wait;
+		n->wait_from = now;
+	}
+	owed = l->wait_debt + (now - n->wait_from);
+	if (owed < NET_WAIT_MS)
+		return (int)(NET_WAIT_MS - owed);
+	wait_end(n, now);
+	net_tx_expire(n);
+	*more = true;
+	return -1;
+}
+
 void net_tx_expire(struct net *n)
 {
 	if (n->tx_wait)

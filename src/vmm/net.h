@@ -43,6 +43,8 @@ struct net {
 	unsigned tx_wait;		/* 1 + the full link the guest's next frame
 					 * waits for (net_tx); 0: none */
 	bool tx_moved;			/* net_tx took frames (the caller clears it) */
+	unsigned wait_link;		/* 1 + the link net_tx_bound is timing; 0: none */
+	uint64_t wait_from;		/* ms: when that wait began */
 	uint64_t moved;			/* chains taken from any queue, ever: did a pass work? */
 	struct cap_writer cap;		/* hdr NULL: no capture ring */
 	struct cap_writer *capw;	/* the ring's writer, if not cap: a VMM's
@@ -85,6 +87,27 @@ bool net_tx(struct net *n);
  * rather than held, so that a peer that stopped taking frames cannot
  * hold up the guest's frames to the others for long. */
 void net_tx_expire(struct net *n);
+
+/* How long a guest's frames may wait for room on one link, all told
+ * (NET_WAIT_MS): the budget is each link's, and cumulative. Time a frame
+ * waits on a link is added to its debt, which drains at a quarter of real
+ * time while nothing waits on it; once the debt reaches NET_WAIT_MS the
+ * link is stalled (net_tx_expire). A frozen peer is so stalled after one
+ * wait of 100 ms, as before; a peer that drips (takes a frame every 60 ms,
+ * each of which let the guest's whole TX move once) within two frames,
+ * instead of holding every other destination up for ever; a busy but
+ * healthy peer (waits of a few ms, with room between) never. */
+#define NET_WAIT_MS	100	/* several scheduler periods of a busy host (a TCG
+				 * guest on 2 CPUs was seen to leave its link full
+				 * for over 10 ms), yet half TCP's 200 ms minimum
+				 * RTO: a frozen peer holds the others up once, briefly */
+#define NET_WAIT_LEAK	4	/* the debt drains at 1/NET_WAIT_LEAK of real time */
+
+/* Called after each pass with the monotonic time in ms: accounts the wait
+ * of the frame in tx_wait on its link (tx_wait_ms in its counters), and
+ * stalls that link when its debt is spent (then *more: the guest's TX has
+ * work again). Returns ms until that happens, or -1 (nothing waits). */
+int net_tx_bound(struct net *n, uint64_t now_ms, bool *more);
 
 /* Moves frames from links into the guest RX queue while it has buffers,
  * completing checksums and segmenting TSO frames the guest cannot take.

@@ -89,7 +89,7 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "vu_connected": "vu_connected", "vmm_starts": "vmm_starts_total", "frames": "tx_frames_total",
           "bytes": "tx_bytes_total", "delivered": "delivered_frames_total",
           "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",
-          "held": "held_frames", "duplicated": "duplicated_frames_total", "corrupted": "corrupted_frames_total",
+          "held": "held_frames", "tx_wait_ms": "tx_wait_milliseconds_total", "duplicated": "duplicated_frames_total", "corrupted": "corrupted_frames_total",
           "vmm_busy_ns": "vmm_busy_nanoseconds_total",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
                                        "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps")}}
@@ -121,7 +121,7 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (18 + NDROPS) + 2 * (10 + NDROPS), checked
+assert checked == 2 * (18 + NDROPS) + 2 * (11 + NDROPS), checked
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector

@@ -108,9 +108,9 @@ static const char stats_text[] =
 	"tx_offload_frames=0 tx_tso_frames=0 rx_tso_frames=0 seg_frames=0 seg_segments=0 csum_completed=0 "
 	"vmm_busy_ns=0 vmm_yields=0 vmm_sleeps=0\n"
 	"link a->b frames=7 bytes=420 delivered=6 delivered_bytes=360 drop_queue_full=9 drop_no_link=0 "
-	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 kicks=8 errors=3 up=1 held=0 duplicated=0 corrupted=0\n"
+	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 kicks=8 tx_wait_ms=0 errors=3 up=1 held=0 duplicated=0 corrupted=0\n"
 	"link b->a frames=0 bytes=0 delivered=0 delivered_bytes=0 drop_queue_full=0 drop_no_link=0 "
-	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 kicks=0 errors=3 up=1 held=0 duplicated=0 corrupted=0\n";
+	"drop_spoofed=0 drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 kicks=0 tx_wait_ms=0 errors=3 up=1 held=0 duplicated=0 corrupted=0\n";
 
 static void test_stats_text(void **state)
 {
@@ -317,6 +317,9 @@ static const char prom_text[] =
 	"# HELP multivm_link_kicks_total Doorbells the sending VMM rang.\n"
 	"# TYPE multivm_link_kicks_total counter\n"
 	"multivm_link_kicks_total{from=\"a\",to=\"b\"} 8\n"
+	"# HELP multivm_link_tx_wait_milliseconds_total Milliseconds the sending guest's frames waited for room on the link.\n"
+	"# TYPE multivm_link_tx_wait_milliseconds_total counter\n"
+	"multivm_link_tx_wait_milliseconds_total{from=\"a\",to=\"b\"} 0\n"
 	"# HELP multivm_link_errors_total Protocol violations seen on the link by either end.\n"
 	"# TYPE multivm_link_errors_total counter\n"
 	"# HELP multivm_link_up 1 while the link's queues run at both ends.\n"
