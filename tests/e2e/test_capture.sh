@@ -75,14 +75,18 @@ for t in vm9 vm0-vm9 'vm9->vm1' 'vm0->vm0' vm0-vm0; do
 	"$MV" capture "$t" -w "$STATE/no.pcap" 2>"$STATE/refused.err"
 	rc=$?
 	[ $rc -eq 1 ] || die "capture $t exited $rc"
-	grep -qx "multivm: capture: no VM or link called $t" "$STATE/refused.err" ||
+	grep -qx "multivm: capture: no VM, NIC or link called $t" "$STATE/refused.err" ||
 		die "capture $t: $(cat "$STATE/refused.err")"
 	[ -e "$STATE/no.pcap" ] && die "capture $t created its output"
 done
 status_is 2 "$MV" capture || die "capture without a target"
 status_is 2 "$MV" capture vm0 -c 0 || die "capture -c 0"
 status_is 2 "$MV" capture vm0 --snaplen 0 || die "capture --snaplen 0"
-status_is 2 "$MV" capture vm0 vm1 || die "capture with two targets"
+status_is 2 "$MV" capture vm0 vm1 || die "capture with a filter libpcap cannot compile ('vm1')"
+# A NIC that is no wire's: refused by name.
+"$MV" capture vm0:eth5 -w "$STATE/no.pcap" 2>"$STATE/refused.err" && die "capture vm0:eth5 accepted"
+grep -qx "multivm: capture: vm0 has no wire NIC eth5" "$STATE/refused.err" || die "capture vm0:eth5: $(cat "$STATE/refused.err")"
+[ -e "$STATE/no.pcap" ] && die "capture vm0:eth5 created its output"
 
 # A link the config does not have (vm1 and vm2 are not linked in chain.ini).
 S2=$(mktemp -d /tmp/mvt.XXXXXX)
