@@ -223,6 +223,31 @@ static bool macs_arg(struct node_args *a, const char *s)
 	}
 }
 
+static bool ip_arg(struct in_addr *ip, const char *s);
+
+/* IP,IP,...: the IPv4 addresses of the system's VMs, for a tunnel. */
+static bool ips_arg(struct node_args *a, const char *s)
+{
+	char one[INET_ADDRSTRLEN];
+	const char *end;
+
+	for (;;) {
+		end = strchr(s, ',');
+		if (!end)
+			end = s + strlen(s);
+		if (a->tunnel.nlocal_ip >= MV_NODES_MAX || (size_t)(end - s) >= sizeof(one))
+			return false;
+		memcpy(one, s, end - s);
+		one[end - s] = 0;
+		if (!ip_arg(&a->tunnel.local_ip[a->tunnel.nlocal_ip], one))
+			return false;
+		a->tunnel.nlocal_ip++;
+		if (!*end)
+			return true;
+		s = end + 1;
+	}
+}
+
 /* A dotted quad, as inet_ntop writes it: nothing else. */
 static bool ip_arg(struct in_addr *ip, const char *s)
 {
@@ -362,6 +387,27 @@ static void put_local_macs(struct out *o, const char *n, const struct node_args 
 				 mac_format(mac, a->tunnel.local_mac[k]));
 	put(o, "%s", n);
 	put(o, "%s", macs);
+}
+
+static bool get_local_ips(struct node_args *a, const char *v)
+{
+	return ips_arg(a, v);
+}
+
+/* One word: the addresses joined by ','. */
+static void put_local_ips(struct out *o, const char *n, const struct node_args *a)
+{
+	char ips[MV_NODES_MAX * INET_ADDRSTRLEN], ip[INET_ADDRSTRLEN];
+	size_t used = 0;
+	unsigned k;
+
+	if (!a->tunnel.nlocal_ip)
+		return;
+	for (k = 0; k < a->tunnel.nlocal_ip && k < MV_NODES_MAX; k++)
+		used += snprintf(ips + used, sizeof(ips) - used, "%s%s", k ? "," : "",
+				 inet_ntop(AF_INET, &a->tunnel.local_ip[k], ip, sizeof(ip)) ? ip : "?");
+	put(o, "%s", n);
+	put(o, "%s", ips);
 }
 
 static bool get_stats(struct node_args *a, const char *v)
@@ -578,6 +624,7 @@ static const struct opt opts[] = {
 	ROW("--port", "N", TUN, TUN, port),
 	ROW("--vni", "N", TUN, TUN, vni),
 	ROW("--local-macs", "MAC,MAC,...", TUN, 0, local_macs),
+	ROW("--local-ips", "IP,IP,...", TUN, 0, local_ips),
 	ROW("--stats-fd", "FD", BOTH, BOTH, stats),
 	ROW("--queue-size", "N", BOTH, BOTH, qsize),
 	ROW("--ctl-fd", "FD", BOTH, 0, ctl),

@@ -11,7 +11,7 @@
  *
  *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
  *                  --stats-fd FD --queue-size N [--ctl-fd FD] [--ready-fd FD]
- *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--wire-link]
+ *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--local-ips IP,IP,...] [--wire-link]
  *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC]]...
  *
  * PEERMAC "tunnel": the peer is a tunnel process, with remote VMs of any
@@ -89,6 +89,8 @@ struct node_tunnel_args {
 	uint32_t vni;			/* 0..MV_VNI_MAX */
 	unsigned nlocal;		/* every VM of the system: no remote source */
 	uint8_t local_mac[MV_NODES_MAX][ETH_ALEN];
+	unsigned nlocal_ip;		/* every VM's eth0 address: no remote claims one */
+	struct in_addr local_ip[MV_NODES_MAX];
 	bool wire;			/* one wire end: its link passes any MAC */
 };
 

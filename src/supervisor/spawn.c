@@ -109,8 +109,11 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		t->port = vm->tun_port;
 		t->vni = vm->tun_vni;
 		for (k = 0; k < cfg->nvms; k++)	/* every VM here: none may be a remote source */
-			if (!cfg->vm[k].tunnel)
+			if (!cfg->vm[k].tunnel) {
 				memcpy(t->local_mac[t->nlocal++], cfg->vm[k].mac, ETH_ALEN);
+				if (cfg->vm[k].has_addr)	/* nor claim its address (ARP, IPv4) */
+					t->local_ip[t->nlocal_ip++].s_addr = htonl(cfg->vm[k].addr);
+			}
 		for (k = 0; k < cfg->nlinks; k++)	/* a wire end: a cable to the remote */
 			if ((cfg->link[k].a == i || cfg->link[k].b == i) && cfg->link[k].wire)
 				t->wire = true;

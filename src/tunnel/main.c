@@ -112,6 +112,8 @@ static int setup(struct node *n, const struct node_args *a)
 	v->t.dest.sin_port = htons(ta->port);
 	memcpy(v->t.local, ta->local_mac, sizeof(v->t.local));
 	v->t.nlocal = ta->nlocal;
+	for (unsigned k = 0; k < ta->nlocal_ip && k < MV_NODES_MAX; k++)
+		v->t.local_ip[v->t.nlocal_ip++] = ta->local_ip[k].s_addr;
 	v->t.wire = ta->wire;
 	v->t.st = n->st;
 	v->t.links = n->links;

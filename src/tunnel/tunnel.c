@@ -71,6 +71,38 @@ static enum drop_reason drop(struct tunnel *t, struct link *l, enum drop_reason 
 	return why;
 }
 
+/* Whether a frame from the network is ARP or IPv4 (after one VLAN tag at
+ * most) whose sender is one of this system's VMs' addresses: a remote
+ * cannot be a VM here, and VXLAN authenticates nothing (RFC 7348: the
+ * remote check is by UDP source address, which can be forged), so such a
+ * frame could only poison the VMs' neighbour caches. */
+static bool claims_local_ip(const struct tunnel *t, const uint8_t *f, size_t len)
+{
+	size_t off = 12;
+	uint16_t type;
+	uint32_t ip;
+	unsigned i;
+
+	if (!t->nlocal_ip || len < 14)
+		return false;
+	type = (uint16_t)(f[12] << 8 | f[13]);
+	if (type == 0x8100 && len >= 18) {
+		type = (uint16_t)(f[16] << 8 | f[17]);
+		off = 16;
+	}
+	off += 2;
+	if (type == 0x0806 && len >= off + 18)
+		memcpy(&ip, f + off + 14, 4);	/* ARP: the sender's protocol address */
+	else if (type == 0x0800 && len >= off + 20)
+		memcpy(&ip, f + off + 12, 4);	/* IPv4: the source */
+	else
+		return false;
+	for (i = 0; i < t->nlocal_ip; i++)
+		if (ip == t->local_ip[i])
+			return true;
+	return false;
+}
+
 /* Which links a frame from the network goes to: DROP_NONE and *mask,
  * or the drop reason. */
 static enum drop_reason route_in(const struct tunnel *t, const uint8_t *eth, uint64_t *mask)
@@ -111,7 +143,7 @@ enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, cons
 	why = vxlan_decap(p, n, t->vni, &frame, &len);
 	if (why != DROP_NONE)
 		return drop(t, NULL, why);
-	why = route_in(t, frame, &mask);
+	why = !t->wire && claims_local_ip(t, frame, len) ? DROP_SPOOFED : route_in(t, frame, &mask);
 	if (why != DROP_NONE)
 		return drop(t, NULL, why);
 	for (i = 0; i < t->nlinks; i++) {

@@ -66,6 +66,8 @@ struct tunnel {
 	int fd;				/* the UDP socket; -1 in tests without one */
 	uint8_t local[MV_NODES_MAX][6];	/* every VM of this system */
 	unsigned nlocal;
+	uint32_t local_ip[MV_NODES_MAX];	/* their eth0 addresses (network order) */
+	unsigned nlocal_ip;
 	struct link *links;
 	unsigned nlinks;
 	struct vm_stats *st;

@@ -295,6 +295,9 @@ static void full_tunnel(struct node_args *a)
 		a->tunnel.local_mac[k][0] = 0x52;
 		a->tunnel.local_mac[k][5] = k + 1;
 	}
+	a->tunnel.nlocal_ip = MV_NODES_MAX;
+	for (k = 0; k < a->tunnel.nlocal_ip; k++)
+		a->tunnel.local_ip[k].s_addr = htonl(0xc0a80101 + k);
 }
 
 static void test_tunnel_round_trip(void **state)
@@ -313,7 +316,8 @@ static void test_tunnel_round_trip(void **state)
 	a.ready_fd = a.ctl_fd = -1;
 	a.drop = false;
 	a.uid = a.gid = 0;
-	a.nlinks = a.tunnel.nlocal = 0;
+	a.nlinks = a.tunnel.nlocal = a.tunnel.nlocal_ip = 0;
+	memset(a.tunnel.local_ip, 0, sizeof(a.tunnel.local_ip));
 	a.tunnel.vni = 0;
 	a.tunnel.port = 1;
 	memset(a.link, 0, sizeof(a.link));

@@ -526,6 +526,35 @@ static void test_gro_split(void **state)
 	assert_int_equal(tun_gro_seg(100, 72), 72);
 }
 
+/* A remote frame claiming a VM's address here (ARP sender, IPv4 source),
+ * VLAN-tagged or not, is spoofed; another address passes. */
+static void test_remote_claims_local_address(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[TUN_BUF], *fr = b + VXLAN_HDR_LEN;
+	uint64_t dirty = 0;
+	uint32_t last = 0;
+
+	f->t.local_ip[0] = htonl(0xc0a80101);	/* 192.168.1.1, a VM here */
+	f->t.nlocal_ip = 1;
+	guest_post_rx(&f->a, 32);
+	dgram(b, 42, bcast, mac_r, 60);	/* ARP, sender 192.168.1.1 */
+	fr[12] = 0x08, fr[13] = 0x06;
+	memcpy(fr + 14 + 14, (uint8_t[]){ 192, 168, 1, 1 }, 4);
+	assert_int_equal(tun_datagram(&f->t, b, VXLAN_HDR_LEN + 60, &f->peer_addr, false, &dirty), DROP_SPOOFED);
+	dgram(b, 42, mac_a, mac_r, 80);	/* IPv4 from 192.168.1.1, in VLAN 7 */
+	fr[12] = 0x81, fr[13] = 0x00, fr[14] = 0, fr[15] = 7, fr[16] = 0x08, fr[17] = 0x00;
+	memcpy(fr + 18 + 12, (uint8_t[]){ 192, 168, 1, 1 }, 4);
+	assert_int_equal(tun_datagram(&f->t, b, VXLAN_HDR_LEN + 80, &f->peer_addr, false, &dirty), DROP_SPOOFED);
+	dgram(b, 42, mac_a, mac_r, 80);	/* IPv4 from 192.168.1.9: a remote VM */
+	fr[12] = 0x08, fr[13] = 0x00;
+	memcpy(fr + 14 + 12, (uint8_t[]){ 192, 168, 1, 9 }, 4);
+	assert_int_equal(tun_datagram(&f->t, b, VXLAN_HDR_LEN + 80, &f->peer_addr, false, &dirty), -1);
+	tun_flush_links(&f->t, dirty);
+	assert_int_equal(delivered(f, &last), 1);
+	assert_int_equal(f->tst.drop[DROP_SPOOFED], 2);
+}
+
 /* A tunnel that is a wire end: a cable to the remote. Frames of any MAC
  * (a local VM's, a group source, unicast to no one here) go both ways;
  * the header, VNI and remote checks stay. */
@@ -571,6 +600,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wire_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_claims_local_address, setup, teardown),
 		cmocka_unit_test(test_encap_layout), cmocka_unit_test(test_decap),
 		T(test_from_network), T(test_from_network_socket), T(test_to_network),
 		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
