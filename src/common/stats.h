@@ -109,7 +109,7 @@ struct vm_stats {
 	uint64_t vmm_sleeps;		/* times it ran out of work and waited for an event */
 	struct link_stats link[MV_NODE_LINKS_MAX];
 	uint32_t nnics;			/* wire NICs besides eth0 */
-	uint32_t pad3;
+	uint32_t remote_down;		/* a tunnel: times its remote fell silent (tunnel/vxlan.h) */
 	struct nic_stats nic[MV_NICS_MAX];
 };
 

@@ -83,16 +83,17 @@ static bool pass(void *ctx, bool all)
 static int deadline(void *ctx, bool *more)
 {
 	struct tproc *v = ctx;
-	uint64_t now;
+	uint64_t now = link_imp_now();
+	int hb = tun_liveness(&v->t, now), w;	/* the heartbeat, both ways */
 
 	if (!v->t.imp_wake)
-		return -1;
-	now = link_imp_now();
+		return hb;
 	if (v->t.imp_wake <= now) {
 		v->links_more = *more = true;
-		return -1;
+		return hb;
 	}
-	return (int)((v->t.imp_wake - now + 999999) / 1000000);
+	w = (int)((v->t.imp_wake - now + 999999) / 1000000);
+	return w < hb ? w : hb;
 }
 
 static int setup(struct node *n, const struct node_args *a)

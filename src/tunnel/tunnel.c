@@ -130,17 +130,24 @@ enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, cons
 	uint64_t mask;
 	unsigned i;
 	enum drop_reason why;
+	uint8_t hb_flags;
+	bool remote;
 	int sent = 0;
 
-	STAT_ADD(t->st->guest_tx_frames, 1);
-	STAT_ADD(t->st->guest_tx_bytes, n);
 	/* The source port is not checked: Linux and others pick it per flow
 	 * (RFC 7348, section 5). */
-	if (from->sin_family != AF_INET || from->sin_addr.s_addr != t->remote.s_addr)
+	remote = from->sin_family == AF_INET && from->sin_addr.s_addr == t->remote.s_addr;
+	why = remote && !trunc ? vxlan_decap(p, n, t->vni, &frame, &len) : DROP_NONE;
+	if (remote && !trunc && why == DROP_NONE && vxlan_hb_parse(frame, len, &hb_flags)) {
+		t->hb_heard = link_imp_now();	/* the remote is alive: for us, not traffic */
+		return DROP_NONE;
+	}
+	STAT_ADD(t->st->guest_tx_frames, 1);
+	STAT_ADD(t->st->guest_tx_bytes, n);
+	if (!remote)
 		return drop(t, NULL, DROP_NOT_REMOTE);
 	if (trunc)
 		return drop(t, NULL, DROP_BAD_LENGTH);
-	why = vxlan_decap(p, n, t->vni, &frame, &len);
 	if (why != DROP_NONE)
 		return drop(t, NULL, why);
 	why = !t->wire && claims_local_ip(t, frame, len) ? DROP_SPOOFED : route_in(t, frame, &mask);
@@ -165,6 +172,40 @@ enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, cons
 		sent = 1;
 	}
 	return sent ? DROP_NONE : DROP_QUEUE_FULL;	/* counted per link above */
+}
+
+/* Shows link l up or down as the remote's liveness says, unless it is
+ * down for its own reasons (never attached, a stopped queue). */
+static void show_link(struct link *l, bool up)
+{
+	if (l->shm && !vq_error(&l->txq) && !vq_error(&l->rxq))
+		STAT_SET(l->st->up, up);
+}
+
+int tun_liveness(struct tunnel *t, uint64_t now)
+{
+	bool gone = t->hb_heard && now - t->hb_heard >= VXLAN_HB_DEAD_MS * 1000000ull;
+	unsigned i;
+
+	if (gone != t->remote_gone) {
+		t->remote_gone = gone;
+		if (gone)
+			STAT_ADD(t->st->remote_down, 1);
+		for (i = 0; i < t->nlinks; i++)
+			show_link(&t->links[i], !gone);
+	}
+	if (now >= t->hb_next && t->fd >= 0) {	/* one datagram a second: no batch to wait for */
+		uint8_t d[VXLAN_HDR_LEN + VXLAN_HB_LEN];
+		struct iovec iov = { d, sizeof(d) };
+		struct mmsghdr m = { .msg_hdr = { .msg_name = &t->dest, .msg_namelen = sizeof(t->dest),
+						  .msg_iov = &iov, .msg_iovlen = 1 } };
+
+		vxlan_encap(d, t->vni);
+		vxlan_hb_build(d + VXLAN_HDR_LEN, t->hb_heard && !gone ? VXLAN_HB_HEARS : 0, t->hb_seq++);
+		sendmmsg(t->fd, &m, 1, MSG_DONTWAIT);	/* a lost one is what liveness is for */
+		t->hb_next = now + VXLAN_HB_MS * 1000000ull;
+	}
+	return (int)((t->hb_next - now + 999999) / 1000000);
 }
 
 void tun_flush_links(struct tunnel *t, uint64_t dirty)

@@ -75,6 +75,11 @@ struct tunnel {
 	unsigned rx_next;		/* round robin among links */
 	uint64_t moved;			/* datagrams and frames taken, ever: did a pass work? */
 	bool corrupt;			/* the frame being sent gets a bit flipped */
+	/* Liveness (vxlan.h: the heartbeat): ns, CLOCK_MONOTONIC. */
+	uint64_t hb_next;		/* when the next heartbeat goes */
+	uint64_t hb_heard;		/* when the remote was last heard; 0: never */
+	uint32_t hb_seq;
+	bool remote_gone;		/* heard once, then silent: links shown down */
 	uint64_t imp_wake;		/* impaired links hold frames due then; 0: none */
 
 	bool gso;			/* send runs as UDP_SEGMENT messages */
@@ -119,6 +124,11 @@ bool tun_is_local(const struct tunnel *t, const uint8_t mac[6]);
  * the drop reason (already counted). */
 enum drop_reason tun_datagram(struct tunnel *t, const uint8_t *p, size_t n, const struct sockaddr_in *from,
 		 bool trunc, uint64_t *dirty);
+
+/* Liveness: sends the heartbeat when due, and shows the tunnel's links
+ * down while a remote heard before is silent (up again once it is heard).
+ * now: CLOCK_MONOTONIC ns. Returns ms until it must run again. */
+int tun_liveness(struct tunnel *t, uint64_t now);
 
 /* Rings the doorbells of the links in dirty. */
 void tun_flush_links(struct tunnel *t, uint64_t dirty);

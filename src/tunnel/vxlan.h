@@ -13,6 +13,7 @@
 #ifndef MULTIVM_VXLAN_H
 #define MULTIVM_VXLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,29 @@
 /* Largest datagram payload we accept; one byte more is read, to see a
  * datagram that is too long rather than cut it. */
 #define VXLAN_MAX_PAYLOAD (VXLAN_HDR_LEN + VXLAN_MAX_FRAME)
+
+/* The heartbeat between two multivm tunnels (issue 31): a 60-byte inner
+ * frame a tunnel sends its remote every VXLAN_HB_MS, with the same VNI:
+ *   dst 01:80:c2:00:00:0e (IEEE link-local: no bridge forwards it),
+ *   src 02:00:00:4d:56:00 (locally administered, no VM's),
+ *   ethertype 0x88b5 (IEEE local experimental),
+ *   "MVMHB1", version 1, flags (VXLAN_HB_HEARS: the sender hears us),
+ *   a sequence number (32 bits, big-endian), zeros.
+ * A multivm tunnel takes it for itself; Linux's vxlan or Open vSwitch pass
+ * it to their bridge, which drops it (link-local, unknown type). A remote
+ * heard once and then silent for VXLAN_HB_DEAD_MS is gone: the tunnel's
+ * links show up=0 until it is heard again. Remotes never heard (a plain
+ * VXLAN peer) are never judged. */
+#define VXLAN_HB_LEN		60
+#define VXLAN_HB_MS		1000
+#define VXLAN_HB_DEAD_MS	3000
+#define VXLAN_HB_HEARS		0x01
+
+/* Writes a heartbeat frame (VXLAN_HB_LEN bytes) at f. */
+void vxlan_hb_build(uint8_t f[VXLAN_HB_LEN], uint8_t flags, uint32_t seq);
+
+/* Whether frame f (len bytes) is a heartbeat; then *flags. */
+bool vxlan_hb_parse(const uint8_t *f, size_t len, uint8_t *flags);
 
 /* Writes the header for vni (< 2^24) at hdr. */
 void vxlan_encap(uint8_t hdr[VXLAN_HDR_LEN], uint32_t vni);

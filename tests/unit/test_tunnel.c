@@ -18,6 +18,7 @@
 #include "../guest_model.h"
 #include "../tcpframe.h"
 #include "net/segment.h"
+#include "link/impair.h"
 #include "tunnel/tunnel.h"
 
 static const uint8_t mac_a[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 1 };	/* the VM linked to the tunnel */
@@ -526,6 +527,52 @@ static void test_gro_split(void **state)
 	assert_int_equal(tun_gro_seg(100, 72), 72);
 }
 
+/* Liveness: a heartbeat goes to the remote (and is what the remote
+ * recognises); one from the remote is taken, not forwarded; a remote heard
+ * once and then silent for 3 s shows the links down, and up again when
+ * heard. A remote never heard is never judged. */
+static void test_heartbeat(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[TUN_BUF], flags = 0xff;
+	uint64_t dirty = 0, t0 = link_imp_now();
+	uint32_t last = 0;
+	ssize_t got;
+
+	f->lt[0].st->up = 1;
+	assert_true(tun_liveness(&f->t, t0) > 0);
+	got = recv(f->peer, b, sizeof(b), MSG_DONTWAIT);
+	assert_int_equal(got, VXLAN_HDR_LEN + VXLAN_HB_LEN);
+	assert_true(vxlan_hb_parse(b + VXLAN_HDR_LEN, VXLAN_HB_LEN, &flags));
+	assert_int_equal(flags, 0);	/* nothing heard yet */
+	assert_int_equal(b[6], 42);	/* the tunnel's VNI */
+	/* Never heard: silence says nothing about a plain VXLAN peer. */
+	tun_liveness(&f->t, t0 + 10000000000ull);
+	assert_int_equal(f->lt[0].st->up, 1);
+	/* The remote's heartbeat: taken, not delivered to vm0. */
+	guest_post_rx(&f->a, 8);
+	vxlan_encap(b, 42);
+	vxlan_hb_build(b + VXLAN_HDR_LEN, VXLAN_HB_HEARS, 7);
+	assert_int_equal(tun_datagram(&f->t, b, VXLAN_HDR_LEN + VXLAN_HB_LEN, &f->peer_addr, false, &dirty), -1);
+	tun_flush_links(&f->t, dirty);
+	assert_int_equal(delivered(f, &last), 0);
+	assert_int_not_equal(f->t.hb_heard, 0);
+	/* Silent for 3 s: the link shows down, counted once; heard: up. */
+	tun_liveness(&f->t, f->t.hb_heard + 2999000000ull);
+	assert_int_equal(f->lt[0].st->up, 1);
+	tun_liveness(&f->t, f->t.hb_heard + 3000000000ull);
+	assert_int_equal(f->lt[0].st->up, 0);
+	assert_int_equal(f->tst.remote_down, 1);
+	f->t.hb_heard = link_imp_now();
+	tun_liveness(&f->t, f->t.hb_heard);
+	assert_int_equal(f->lt[0].st->up, 1);
+	/* A frame that only looks like one (another length, another magic). */
+	vxlan_hb_build(b, 0, 1);
+	assert_false(vxlan_hb_parse(b, VXLAN_HB_LEN - 1, &flags));
+	b[19] = '2';
+	assert_false(vxlan_hb_parse(b, VXLAN_HB_LEN, &flags));
+}
+
 /* A remote frame claiming a VM's address here (ARP sender, IPv4 source),
  * VLAN-tagged or not, is spoofed; another address passes. */
 static void test_remote_claims_local_address(void **state)
@@ -601,6 +648,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wire_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_claims_local_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat, setup, teardown),
 		cmocka_unit_test(test_encap_layout), cmocka_unit_test(test_decap),
 		T(test_from_network), T(test_from_network_socket), T(test_to_network),
 		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
