@@ -44,6 +44,8 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 			      "Times the VMM let other tasks on its core run first while frames streamed."),
 	[VM_SLEEPS] = COUNTER("vmm_sleeps", "vmm_sleeps_total",
 			      "Times the VMM ran out of work and waited for a doorbell, message or timer."),
+	[VM_REMOTE_DOWN] = COUNTER("remote_down", "remote_down_total",
+				   "A tunnel: times its remote multivm tunnel fell silent (no heartbeat for 3 s)."),
 };
 
 const struct counter_desc link_counter_desc[LINK__N] = {
@@ -201,6 +203,7 @@ static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
 	v->c[VM_BUSY_NS] = cap(st->vmm_busy_ns);
 	v->c[VM_YIELDS] = cap(st->vmm_yields);
 	v->c[VM_SLEEPS] = cap(st->vmm_sleeps);
+	v->c[VM_REMOTE_DOWN] = st->remote_down;
 	for (r = 0; r < DROP__MAX; r++)
 		v->drop[r] = cap(st->drop[r]);
 }

@@ -92,7 +92,7 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "held": "held_frames", "tx_wait_ms": "tx_wait_milliseconds_total", "duplicated": "duplicated_frames_total", "corrupted": "corrupted_frames_total",
           "vmm_busy_ns": "vmm_busy_nanoseconds_total",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
-                                       "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps")}}
+                                       "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps", "remote_down")}}
 NDROPS = 12  # drop reasons, common/stats.h DROP__MAX
 seen = {"vm": 0, "link": 0}
 checked = 0
@@ -121,7 +121,7 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (18 + NDROPS) + 2 * (11 + NDROPS), checked
+assert checked == 2 * (19 + NDROPS) + 2 * (11 + NDROPS), checked
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector
