@@ -10,10 +10,11 @@ if [ "$mode" = test ]; then
 	# libvirt: tests/e2e/test_libvirt.sh boots a libvirt domain as a member
 	# (it starts libvirtd itself where no systemd has).
 	# graphviz: multivm graph --svg (dot -Tsvg).
+	# wireguard-tools, wireguard-go: test_vxlan_wireguard (the README's example).
 	# mmdebstrap to cloud-image-utils: scripts/mkimage.sh's Debian test
 	# image and its cloud-init seed (cloud-localds).
 	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump groff-base graphviz
-	      libvirt-daemon-system libvirt-clients
+	      libvirt-daemon-system libvirt-clients wireguard-tools wireguard-go
 	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils"
 fi
 
