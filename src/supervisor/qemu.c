@@ -16,6 +16,7 @@
 
 #include "common/agent_proto.h"
 #include "common/mac.h"
+#include "common/qmp.h"
 #include "supervisor/state.h"
 
 struct args {
@@ -105,12 +106,17 @@ static void guest_nics(char *line, size_t len, const struct qemu_opts *o, const 
 }
 
 /* One vhost-user virtio-net device, netdev id, on chardev cid at path, in
- * slot. */
+ * slot; the device's own id is the guest's name for the NIC (ifname, as
+ * common/qmp.h names it), so that QMP's set_link finds it by that name. */
 static void vhost_nic(struct args *a, const struct qemu_opts *o, const char *id, const char *cid, const char *path,
-		      const uint8_t *m, unsigned mtu, unsigned slot)
+		      const uint8_t *m, unsigned mtu, unsigned slot, const char *ifname)
 {
-	char mac[MAC_STR_LEN];
+	char mac[MAC_STR_LEN], dev[MV_IFNAME_MAX + 8];
 
+	if (qmp_nic_id(dev, sizeof(dev), ifname) < 0) {
+		a->full = true;	/* names were checked by the config: not reached */
+		return;
+	}
 	add(a, "-chardev");
 	add(a, "socket,id=%s,path=%s,reconnect=1", cid, path);
 	add(a, "-netdev");
@@ -122,8 +128,8 @@ static void vhost_nic(struct args *a, const struct qemu_opts *o, const char *id,
 	 * CTRL_GUEST_OFFLOADS: QEMU would ack the guest's switch of its RX
 	 * offloads (ethtool -K rx-gro-hw, XDP) and never tell the VMM, which
 	 * would go on sending TSO frames; without it the guest says "fixed". */
-	add(a, "virtio-net-pci,netdev=%s,mac=%s,addr=0x%x,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off%s", id,
-	    mac_format(mac, m), slot, mtu, o->kvm ? "" : ",vectors=0");
+	add(a, "virtio-net-pci,netdev=%s,mac=%s,addr=0x%x,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off,id=%s%s",
+	    id, mac_format(mac, m), slot, mtu, dev, o->kvm ? "" : ",vectors=0");
 }
 
 static void passthrough(struct args *a, const struct cfg_vm *vm)
@@ -174,12 +180,12 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	const char *name = vm->name;
 	const struct cfg_nic *eth0 = NULL;
 	char addr[40] = "", nics[1536] = "", ip[16], id[16], cid[16];
-	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX];
+	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX], qmp[STATE_PATH_MAX];
 	unsigned k, slot = WIRE_SLOT0;
 
 	if (state_file(con, o->state_dir, name, SF_CONSOLE) < 0 ||
 	    state_file(vhost, o->state_dir, name, SF_VHOST) < 0 ||
-	    state_file(agent, o->state_dir, name, SF_AGENT) < 0)
+	    state_file(agent, o->state_dir, name, SF_AGENT) < 0 || state_file(qmp, o->state_dir, name, SF_QMP) < 0)
 		return -ENAMETOOLONG;
 	for (k = 0; k < vm->nnics; k++)
 		if (!strcmp(vm->nic[k].name, "eth0"))
@@ -219,7 +225,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "socket,id=con,path=%s,server=on,wait=off", con);
 	add(&a, "-serial");
 	add(&a, "chardev:con");
-	vhost_nic(&a, o, "net0", "vu", vhost, eth0 ? eth0->mac : vm->mac, eth0 ? eth0->mtu : vm->mtu, 0x3);
+	vhost_nic(&a, o, "net0", "vu", vhost, eth0 ? eth0->mac : vm->mac, eth0 ? eth0->mtu : vm->mtu, 0x3, "eth0");
 	passthrough(&a, vm);
 	for (k = 0; k < vm->nnics; k++) {	/* wire NICs, slot by slot */
 		char path[STATE_PATH_MAX];
@@ -230,7 +236,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 			return -ENAMETOOLONG;
 		snprintf(id, sizeof(id), "w%u", k);
 		snprintf(cid, sizeof(cid), "vu%u", k);
-		vhost_nic(&a, o, id, cid, path, vm->nic[k].mac, vm->nic[k].mtu, slot++);
+		vhost_nic(&a, o, id, cid, path, vm->nic[k].mac, vm->nic[k].mtu, slot++, vm->nic[k].name);
 	}
 	add(&a, "-device");
 	add(&a, "virtio-serial-pci,addr=0x5");
@@ -238,6 +244,10 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "socket,id=agent,path=%s,server=on,wait=off", agent);
 	add(&a, "-device");
 	add(&a, "virtserialport,chardev=agent,name=" AGENT_PORT_NAME);
+	/* The monitor, for the carrier of its wire NICs (set_link: `multivm
+	 * link`, and the supervisor when it starts QEMU). */
+	add(&a, "-qmp");
+	add(&a, "unix:%s,server=on,wait=off", qmp);
 	sandbox(&a, o->runas && strncmp(vm->passthrough, "pci:", 4) != 0 ? o->runas : NULL);
 	if (a.full)
 		return -E2BIG;

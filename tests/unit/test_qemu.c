@@ -52,12 +52,16 @@ static void test_tcg_default_vm0(void **state)
 	assert_non_null(find(n, "-append", "multivm.name=vm0 multivm.addr=192.168.1.1/24"));
 	assert_non_null(find(n, "-chardev", "socket,id=vu,path=/run/mv/vm0.vhost,reconnect=1"));
 	/* MSI-X off under TCG: QEMU 7.2 crashes in vhost-user start-up with it. */
-	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4d:56:01,addr=0x3,disable-legacy=on,host_mtu=1500,ctrl_guest_offloads=off,vectors=0"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4d:56:01,addr=0x3,disable-legacy=on,host_mtu=1500,ctrl_guest_offloads=off,id=nic-eth0,vectors=0"));
 	assert_non_null(find(n, "-netdev", "user,id=pt0"));
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=pt0,mac=52:54:00:4d:56:81,addr=0x4"));
 	assert_non_null(find(n, "-chardev", "socket,id=agent,path=/run/mv/vm0.agent,server=on,wait=off"));
 	/* The port qemu-guest-agent opens in any guest (docs/agent.md). */
 	assert_non_null(find(n, "-device", "virtserialport,chardev=agent,name=org.qemu.guest_agent.0"));
+	/* The monitor (`multivm link` sets a wire NIC's carrier through it). */
+	assert_non_null(find(n, "-qmp", "unix:/run/mv/vm0.qmp,server=on,wait=off"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,"));
+	assert_non_null(find(n, "-device", ",ctrl_guest_offloads=off,id=nic-eth0,vectors=0"));
 	/* Not started by root: sandboxed, no user to drop to. */
 	assert_non_null(find(n, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
 	assert_null(find(n, "-runas", ""));
@@ -155,6 +159,9 @@ static void test_wires(void **state)
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w0,mac=52:54:00:4e:02:01,addr=0x6,disable-legacy=on,host_mtu=1500"));
 	assert_non_null(find(n, "-chardev", "socket,id=vu1,path=/run/mv/vm1.wan.vhost,reconnect=1"));
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w1,mac=52:54:00:4e:02:02,addr=0x7,disable-legacy=on,host_mtu=9000"));
+	/* set_link names a NIC by the guest's name for it. */
+	assert_non_null(find(n, "-device", "netdev=w0,mac=52:54:00:4e:02:01,addr=0x6,disable-legacy=on,host_mtu=1500,ctrl_guest_offloads=off,id=nic-eth1"));
+	assert_non_null(find(n, "-device", ",id=nic-wan"));
 	assert_non_null(find(n, "-append", " multivm.nic=eth0,52:54:00:4d:56:02,192.168.1.2/24 multivm.nic=eth1,52:54:00:4e:02:01,10.0.1.2/30 multivm.nic=wan,52:54:00:4e:02:02 multivm.route=10.0.2.0/30,10.0.1.1 multivm.fwd=1"));
 	/* eth0 a wire's: its MAC and MTU, no segment address. */
 	strcpy(v->nic[1].name, "eth0");
