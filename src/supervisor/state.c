@@ -87,7 +87,8 @@ int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum s
 	static const char *const names[SF_COUNT] = {
 		[SF_VHOST] = ".vhost", [SF_CONSOLE] = ".console", [SF_AGENT] = ".agent",
 		[SF_STATS] = ".stats", [SF_CAPTURE] = ".capture", [SF_VMM_LOG] = ".vmm.log",
-		[SF_QEMU_LOG] = ".qemu.log", [SF_CONSOLE_LOG] = ".console.log",
+		[SF_QEMU_LOG] = ".qemu.log", [SF_CONSOLE_LOG] = ".console.log", [SF_CTL] = ".ctl",
+		[SF_QMP] = ".qmp",
 		[SF_STATUS] = "status", [SF_STATUS_TMP] = ".status.tmp",
 		[SF_SUPERVISOR_PID] = "supervisor.pid", [SF_SUPERVISOR_LOG] = "supervisor.log",
 		[SF_CONSOLE_SOCK] = "console.sock",

@@ -36,6 +36,8 @@ enum state_file {
 	SF_VMM_LOG,
 	SF_QEMU_LOG,
 	SF_CONSOLE_LOG,		/* the console transcript */
+	SF_CTL,			/* the node's link control file (common/linkctl.h) */
+	SF_QMP,			/* QEMU's QMP socket (common/qmp.h) */
 	SF_PER_VM,		/* how many of the above */
 	/* One per system: DIR/name (vm is ignored) */
 	SF_STATUS = SF_PER_VM,
