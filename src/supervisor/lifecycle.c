@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "common/log.h"
+#include "common/qmp.h"
 #include "link/link.h"
 #include "supervisor/statefiles.h"
 #include "supervisor/vmproc.h"
@@ -25,7 +26,8 @@ static const char *const state_names[] = {
 enum stop_phase { STOP_NONE, STOP_QEMUS, STOP_VMMS };
 
 #define LOG_TRIM_MS		1000	/* how often logs are checked against log_max */
-#define RETRY_MS		100	/* between attempts to reach a console */
+#define RETRY_MS		100	/* between attempts to reach a console, or QEMU's monitor */
+#define QMP_TRIES		100	/* QEMU's monitor is there within this many RETRY_MS, or given up */
 
 struct vmp {
 	struct vm_proc p;		/* its VMM and QEMU */
@@ -34,6 +36,8 @@ struct vmp {
 	uint64_t logs_dropped;		/* bytes rotated out of its VMM and QEMU logs */
 	uint64_t con_dropped_shown;	/* transcript bytes rotated out, as status says */
 	unsigned boot_failures;		/* QEMU exits in a row before "ready" */
+	long long carrier_due;		/* a new QEMU is told its wire NICs' carrier then; 0: done */
+	unsigned carrier_tries;
 };
 
 struct sup {
@@ -161,6 +165,8 @@ static int start_qemu(struct sup *s, struct vmp *v)
 		return rc;
 	set_state(s, v, ST_BOOTING);
 	log_info("%s: QEMU running (pid %d)", v->cfg->name, (int)v->p.pid[CHILD_QEMU]);
+	v->carrier_due = v->cfg->nnics ? now_ms(s) : 0;	/* its wire NICs' carrier, once its monitor is there */
+	v->carrier_tries = 0;
 	return 0;
 }
 
@@ -301,6 +307,107 @@ static void trim_logs(struct sup *s)
 		write_status(s);
 }
 
+/* ---- carrier ---- */
+
+/* The generation of node i's control file, or 0 if unreadable. */
+static uint32_t ctl_read(const struct sup *s, unsigned i, struct linkctl *c)
+{
+	return s->vm[i].p.ctl_fd >= 0 && statefiles_ctl_read(s->vm[i].p.ctl_fd, c) == 0 ? c->gen : 0;
+}
+
+/* Whether the wire of VM v's NIC k is down: either direction set down in
+ * the control files (a cable, not a fibre: both NICs lose carrier). *gen
+ * sums the generations read. */
+static bool wire_down(const struct sup *s, const struct vmp *v, unsigned k, uint32_t *gen)
+{
+	static struct linkctl c;
+	const struct config *cfg = s->cfg;
+	unsigned j;
+
+	for (j = 0; j < cfg->nlinks; j++) {
+		const struct cfg_link *l = &cfg->link[j];
+		int x = l->a == v->p.index ? 0 : 1, e;
+		unsigned peer = x ? l->a : l->b;
+		const char *pn;
+		bool down = false;
+
+		if (!l->wire || (l->a != v->p.index && l->b != v->p.index) || (x ? l->nic_b : l->nic_a) != (int)k)
+			continue;
+		pn = (x ? l->nic_a : l->nic_b) >= 0 ? cfg->vm[peer].nic[x ? l->nic_a : l->nic_b].name : "";
+		*gen += ctl_read(s, v->p.index, &c);
+		e = statefiles_ctl_find(&c, cfg->vm[peer].name, v->cfg->nic[k].name, pn);
+		down |= e >= 0 && c.link[e].imp.down;
+		*gen += ctl_read(s, peer, &c);
+		e = statefiles_ctl_find(&c, v->cfg->name, pn, v->cfg->nic[k].name);
+		down |= e >= 0 && c.link[e].imp.down;
+		return down;
+	}
+	return false;
+}
+
+/* A new QEMU's wire NICs start with carrier; those whose wire is down
+ * are set so (QMP set_link), before its guest looks. Read again after:
+ * a `multivm link` meanwhile (which sets QEMU itself after writing the
+ * files) must not be undone. 0, -ENOENT/-ECONNREFUSED (no monitor yet),
+ * or -1 (said). */
+static int apply_carrier(struct sup *s, struct vmp *v)
+{
+	char sock[STATE_PATH_MAX], ids[MV_NICS_MAX][MV_IFNAME_MAX + 8], err[300];
+	const char *names[MV_NICS_MAX];
+	bool up[MV_NICS_MAX], any = false;
+	uint32_t gen = 0, again;
+	unsigned k, round;
+	int rc;
+
+	for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++) {
+		up[k] = !wire_down(s, v, k, &gen);
+		any |= !up[k];
+		qmp_nic_id(ids[k], sizeof(ids[k]), v->cfg->nic[k].name);
+		names[k] = ids[k];
+	}
+	if (!any)
+		return 0;	/* QEMU starts them up */
+	path(sock, s, v->cfg->name, SF_QMP);
+	for (round = 0; round < 3; round++) {
+		rc = qmp_set_links(sock, names, up, k, QMP_TIMEOUT_MS, err, sizeof(err));
+		if (rc < 0) {
+			if (rc == -1)
+				log_warn("%s: cannot set its wire NICs' carrier: %s", v->cfg->name, err);
+			return rc;
+		}
+		again = 0;
+		for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++)
+			up[k] = !wire_down(s, v, k, &again);
+		if (again == gen)
+			break;
+		gen = again;
+	}
+	for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++)
+		if (!up[k])
+			log_info("%s: %s has no carrier (its wire is down)", v->cfg->name, v->cfg->nic[k].name);
+	return 0;
+}
+
+static void carrier_tick(struct sup *s, struct vmp *v, long long t, long long *next)
+{
+	int rc;
+
+	if (!v->carrier_due || v->p.pid[CHILD_QEMU] <= 0) {
+		v->carrier_due = 0;
+		return;
+	}
+	if (t >= v->carrier_due) {
+		rc = apply_carrier(s, v);
+		v->carrier_due = 0;
+		if ((rc == -ENOENT || rc == -ECONNREFUSED) && ++v->carrier_tries < QMP_TRIES)
+			v->carrier_due = t + RETRY_MS;	/* QEMU has not made its monitor yet */
+		else if (rc == -ENOENT || rc == -ECONNREFUSED)
+			log_warn("%s: QEMU's monitor did not appear; its wire NICs keep their carrier", v->cfg->name);
+	}
+	if (v->carrier_due && v->carrier_due < *next)
+		*next = v->carrier_due;
+}
+
 /* Restarts that are due, VMMs that are late, consoles to (re)connect.
  * Returns how long the loop may sleep before something here is due. */
 int sup_tick(struct sup *s)
@@ -332,6 +439,7 @@ int sup_tick(struct sup *s)
 				log_warn("%s: cannot start QEMU: %s; trying again in %d ms", v->cfg->name,
 					 strerror(-rc), vmproc_restart_later(&v->p, CHILD_QEMU, t));
 		}
+		carrier_tick(s, v, t, &next);
 		if (v->p.pid[CHILD_QEMU] > 0 && !consoles_connected(s->cons, i)) {
 			path(p, s, v->cfg->name, SF_CONSOLE);
 			if (consoles_connect(s->cons, i, p) < 0 && next > t + RETRY_MS)
@@ -400,6 +508,12 @@ int sup_open(struct sup *s)
 		rc = vmproc_open(&v->p, s->dir, &cap_err);
 		if (rc < 0) {
 			path(p, s, v->cfg->name, SF_STATS);
+			log_err("cannot create %s: %s", p, strerror(-rc));
+			return rc;
+		}
+		rc = vmproc_open_ctl(&v->p, &s->env);
+		if (rc < 0) {
+			path(p, s, v->cfg->name, SF_CTL);
 			log_err("cannot create %s: %s", p, strerror(-rc));
 			return rc;
 		}

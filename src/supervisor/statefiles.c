@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "common/capring.h"
 #include "common/stats.h"
 #include "common/logcap.h"
+#include "node/args.h"
 #include "supervisor/state.h"
 
 int statefiles_status(const char *dir, const struct vm_status *vms, unsigned n)
@@ -84,6 +87,119 @@ int statefiles_capture(const char *dir, const char *vm)
 	return fd;
 }
 
+/* The NIC of node a that its link la leaves by, as the control file
+ * names it: "" for the segment's (and a tunnel's), else the guest's name. */
+static const char *link_nic(const struct node_args *a, const struct node_link_arg *la)
+{
+	if (a->kind != NODE_VMM)
+		return "";
+	if (la->nic == 0)
+		return a->vmm.eth0_wire ? "eth0" : "";
+	return la->nic <= a->vmm.nwires ? a->vmm.wire[la->nic - 1].name : "";
+}
+
+/* The NIC name of side x of link l: "" on the segment and for a tunnel. */
+static const char *cfg_nic(const struct config *cfg, const struct cfg_link *l, int x)
+{
+	int n = x ? l->nic_b : l->nic_a;
+
+	return l->wire && n >= 0 ? cfg->vm[x ? l->b : l->a].nic[n].name : "";
+}
+
+void statefiles_ctl_fill(struct linkctl *c, const struct node_args *a, const struct config *cfg, unsigned node)
+{
+	unsigned k, j;
+
+	memset(c, 0, sizeof(*c));
+	c->magic = LINKCTL_MAGIC;
+	c->version = LINKCTL_VERSION;
+	for (k = 0; k < a->nlinks && k < MV_NODE_LINKS_MAX; k++) {
+		const struct node_link_arg *la = &a->link[k];
+		struct linkctl_entry *e = &c->link[c->nlinks++];
+
+		snprintf(e->peer, sizeof(e->peer), "%s", la->peer);
+		snprintf(e->nic, sizeof(e->nic), "%s", link_nic(a, la));
+		snprintf(e->peer_nic, sizeof(e->peer_nic), "%s", la->peer_nic);
+		for (j = 0; j < cfg->nlinks; j++) {	/* its settings: those of the direction it receives */
+			const struct cfg_link *l = &cfg->link[j];
+			int x = l->a == node ? 0 : 1;
+
+			if ((l->a != node && l->b != node) || l->wire != la->wire ||
+			    strcmp(cfg->vm[x ? l->a : l->b].name, e->peer) || strcmp(cfg_nic(cfg, l, x), e->nic) ||
+			    strcmp(cfg_nic(cfg, l, !x), e->peer_nic))
+				continue;
+			e->imp = l->imp[!x];	/* peer->node: b->a when the node is a */
+			break;
+		}
+	}
+}
+
+int statefiles_ctl(const char *dir, const struct node_args *a, const struct config *cfg, unsigned node)
+{
+	static struct linkctl c;
+	char p[STATE_PATH_MAX];
+	int fd, rc;
+
+	if (state_file(p, dir, cfg->vm[node].name, SF_CTL) < 0)
+		return -ENAMETOOLONG;
+	statefiles_ctl_fill(&c, a, cfg, node);
+	unlink(p);	/* never an old one: a `multivm link` may hold it */
+	fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (pwrite(fd, &c, sizeof(c), 0) != (ssize_t)sizeof(c)) {
+		rc = errno ? -errno : -EIO;
+		close(fd);
+		unlink(p);
+		return rc;
+	}
+	close(fd);
+	/* Read-only from now on: the node gets this fd, and nothing here
+	 * writes the file again (`multivm link` opens it for that). */
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = -errno;
+		unlink(p);
+		return rc;
+	}
+	return fd;
+}
+
+int statefiles_ctl_read(int fd, struct linkctl *out)
+{
+	ssize_t n;
+	unsigned k;
+
+	if (flock(fd, LOCK_SH) < 0)
+		return -errno;
+	n = pread(fd, out, sizeof(*out), 0);
+	flock(fd, LOCK_UN);
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(*out) || out->magic != LINKCTL_MAGIC || out->version != LINKCTL_VERSION ||
+	    out->nlinks > MV_NODE_LINKS_MAX || (out->gen & 1))
+		return -EPROTO;
+	for (k = 0; k < out->nlinks; k++) {
+		struct linkctl_entry *e = &out->link[k];
+
+		if (!memchr(e->peer, 0, sizeof(e->peer)) || !memchr(e->nic, 0, sizeof(e->nic)) ||
+		    !memchr(e->peer_nic, 0, sizeof(e->peer_nic)))
+			return -EPROTO;
+	}
+	return 0;
+}
+
+int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *nic, const char *peer_nic)
+{
+	unsigned k;
+
+	for (k = 0; k < c->nlinks && k < MV_NODE_LINKS_MAX; k++)
+		if (!strcmp(c->link[k].peer, peer) && !strcmp(c->link[k].nic, nic) &&
+		    !strcmp(c->link[k].peer_nic, peer_nic))
+			return k;
+	return -1;
+}
+
 uint64_t statefiles_trim_logs(const char *dir, const char *vm, uint64_t max)
 {
 	static const enum state_file logs[] = { SF_VMM_LOG, SF_QEMU_LOG };
@@ -101,7 +217,7 @@ uint64_t statefiles_trim_logs(const char *dir, const char *vm, uint64_t max)
 
 void statefiles_remove(const char *dir, const struct config *cfg)
 {
-	static const enum state_file per_vm[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE };
+	static const enum state_file per_vm[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE, SF_CTL, SF_QMP };
 	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID };
 	char p[STATE_PATH_MAX];
 	unsigned i, k;

@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/linkctl.h"
 #include "common/statusline.h"
 #include "config/config.h"
+
+struct node_args;
 
 /* Writes STATE/status atomically, one line per VM. 0 or -errno. */
 int statefiles_status(const char *dir, const struct vm_status *vms, unsigned n);
@@ -25,12 +28,32 @@ int statefiles_stats(const char *dir, const char *vm);
  * (a `multivm capture` still mapping it would fault). An fd, or -errno. */
 int statefiles_capture(const char *dir, const char *vm);
 
+/* The link control file of node `node` of cfg (common/linkctl.h): an
+ * entry per link of a, the command line spawn_vmm_args() built for it, in
+ * its order; each names the link (peer, this node's NIC, the peer's) and
+ * holds the config's settings for the direction the node receives (the
+ * receiver applies them: A->B's are in B's file, entry peer A). */
+void statefiles_ctl_fill(struct linkctl *c, const struct node_args *a, const struct config *cfg, unsigned node);
+/* STATE/NAME.ctl made anew (mode 0600) with statefiles_ctl_fill()'s
+ * contents. The supervisor keeps the fd for every start of the node, so
+ * changes made at run time (`multivm link`) outlive its restarts. An fd
+ * (read-write), or -errno. */
+int statefiles_ctl(const char *dir, const struct node_args *a, const struct config *cfg, unsigned node);
+/* A consistent copy of the control file fd (under a shared flock, which
+ * writers hold exclusively), its header and strings checked: NUL-ended,
+ * nlinks at most MV_NODE_LINKS_MAX. 0, -errno, or -EPROTO if it is not
+ * a control file of ours. */
+int statefiles_ctl_read(int fd, struct linkctl *out);
+/* The entry of c for the link to peer between this node's NIC nic and
+ * the peer's peer_nic ("" for the segment, or a tunnel's end), or -1. */
+int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *nic, const char *peer_nic);
+
 /* Keeps the VMM's and QEMU's logs of vm under max bytes; returns the
  * bytes thrown away. vm NULL: the supervisor's own log. */
 uint64_t statefiles_trim_logs(const char *dir, const char *vm, uint64_t max);
 
-/* At stop: sockets, capture rings (they hold guest traffic), status and
- * pid file go; logs and counters stay. */
+/* At stop: sockets, capture rings (they hold guest traffic), control
+ * files, status and pid file go; logs and counters stay. */
 void statefiles_remove(const char *dir, const struct config *cfg);
 
 #endif

@@ -31,7 +31,7 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
 	memset(p, 0, sizeof(*p));
 	p->index = index;
 	p->cfg = &plan->cfg.vm[index];
-	p->ready_fd = p->stats_fd = p->capture_fd = -1;
+	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = -1;
 }
 
 int vmproc_open(struct vm_proc *p, const char *dir, int *capture_err)
@@ -43,6 +43,21 @@ int vmproc_open(struct vm_proc *p, const char *dir, int *capture_err)
 	*capture_err = p->capture_fd < 0 ? p->capture_fd : 0;
 	if (p->capture_fd < 0)
 		p->capture_fd = -1;
+	return 0;
+}
+
+int vmproc_open_ctl(struct vm_proc *p, const struct vm_env *env)
+{
+	static struct node_args a;
+	const struct run_plan *plan = env->plan;
+	int rc = spawn_vmm_args(&a, &plan->cfg, p->index, env->links, &plan->runas, plan->dir);
+
+	if (rc < 0)
+		return rc;
+	rc = statefiles_ctl(plan->dir, &a, &plan->cfg, p->index);
+	if (rc < 0)
+		return rc;
+	p->ctl_fd = rc;
 	return 0;
 }
 
@@ -80,6 +95,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	a.stats_fd = p->stats_fd;
+	a.ctl_fd = p->ctl_fd;	/* the node maps it read-only */
 	if (a.kind == NODE_VMM)	/* a tunnel records nothing */
 		a.vmm.capture_fd = p->capture_fd;
 	a.ready_fd = fds[1];

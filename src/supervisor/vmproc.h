@@ -33,6 +33,7 @@ struct vm_proc {
 	long long ready_due;		/* when a silent VMM is given up */
 	int stats_fd;			/* STATE/NAME.stats, kept for every VMM start */
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
+	int ctl_fd;			/* STATE/NAME.ctl, kept for every VMM start; -1: not made yet */
 };
 
 struct node_args;
@@ -74,6 +75,10 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
  * (without a capture ring the VM runs, without capture: *capture_err is
  * then set). 0, or -errno when the counters cannot be created. */
 int vmproc_open(struct vm_proc *p, const char *dir, int *capture_err);
+
+/* Makes the node's link control file (statefiles_ctl) from the command
+ * line its VMM will get, with the config's [link] settings. 0 or -errno. */
+int vmproc_open_ctl(struct vm_proc *p, const struct vm_env *env);
 
 /* Spawns the VMM (fresh link headers first: a peer may have scribbled on
  * them). It is not serving until vmproc_ready_event() says so. 0/-errno. */
