@@ -11,6 +11,7 @@
 #include "cli/cmdtable.h"
 #include "cli/commands.h"
 #include "cli/graph.h"
+#include "cli/link.h"
 #include "cli/qemuargv.h"
 #include "cli/top.h"
 #include "supervisor/run.h"
@@ -297,6 +298,9 @@ const struct cli_command cli_commands[] = {
 	ROW("capture", capture_cmd, "VM[:NIC]|A-B|A->B [-w FILE|-] [-c COUNT] [-s|--snaplen N] [FILTER]",
 	    "frames of a VM's eth0 or a link: pcap (-w) or a line each;\n"
 	    "FILTER: a tcpdump expression (libpcap)"),
+	ROW("link", cmd_link, "[A-B|A->B] [show [--json] | set KEY=VALUE... | reset | down | up]",
+	    "a link's impairments (delay, jitter, loss, rate, corrupt,\n"
+	    "duplicate) and state, shown or changed at run time"),
 	ROW("exec", exec_cmd, "[--timeout SECS] VM -- CMD...",
 	    "run a shell command in VM; exits with its status"),
 	ROW("console", console_cmd, "VM",
