@@ -353,6 +353,17 @@ static int set_carrier(const char *dir, const struct capture_target *t, struct l
 	return rc;
 }
 
+/* Whether the change may move the state (and so a wire's carrier). */
+static bool touches_state(enum link_op op, char *const *words, int n)
+{
+	int i;
+
+	for (i = 0; op == LINKOP_SET && i < n; i++)
+		if (!strncmp(words[i], "state=", 6))
+			return true;
+	return op == LINKOP_DOWN || op == LINKOP_UP;
+}
+
 /* ---- the command ---- */
 
 static int usage(void)
@@ -421,7 +432,7 @@ static int one_link(const char *dir, const char *target, const char *verb, char 
 			rc = LINKCMD_USAGE;
 			goto out;
 		}
-		rc = *t.nic_a || *t.nic_b ? set_carrier(dir, &t, f, e) : LINKCMD_OK;
+		rc = (*t.nic_a || *t.nic_b) && touches_state(op, words, n) ? set_carrier(dir, &t, f, e) : LINKCMD_OK;
 	}
 	end_str(a, names[t.a], t.nic_a);
 	end_str(b, names[t.b], t.nic_b);
