@@ -1,0 +1,158 @@
+#!/bin/sh
+# Impaired links (multivm.ini(5) [link A-B], multivm(8) link), one boot for
+# every check (tests/e2e/configs/impair.ini):
+#  - a delay from the config is there from the start (ping RTT), and shown;
+#  - at run time, without a restart: delay and jitter (RTT), reset;
+#    loss (100 %: nothing through, counted; 30 %: about that many lost);
+#    duplication (ping's DUP!); corruption (the receiver's ICMP checksum
+#    errors count them); a rate (iperf3's figure within 15 % of it);
+#  - a wire down: both NICs lose their carrier (NO-CARRIER) within a
+#    second, up gives it back; a segment link down drops and counts;
+#  - settings outlive a kill -9 of a VMM;
+#  - refused words change nothing (reorder, bad values, unknown links).
+TEST_NAME=impair
+. "$(dirname "$0")/lib.sh"
+
+CONF=$(realpath "$(dirname "$0")/configs/impair.ini")
+"$MV" check "$CONF" || die "check refused the config"
+refused() {	# WANT TEXT
+	printf '%b' "$2" >"$STATE/bad.ini"
+	out=$("$MV" check "$STATE/bad.ini" 2>&1) && die "check accepted: $2"
+	[ "$out" = "$STATE/bad.ini:$1" ] || die "check said '$out', not '$STATE/bad.ini:$1'"
+}
+refused "5: [link vm0-vm1] reorder: not supported: a link delivers in order (jitter never reorders)" \
+	"[vm vm0]\n[vm vm1]\n[links]\n[link vm0-vm1]\nreorder = yes\n"
+"$MV" run --detach --timeout 300 "$CONF" || die "run --detach failed"
+[ "$(grep -c 'state=up' "$STATE/status")" -eq 3 ] || die "not all VMs up: $(cat "$STATE/status")"
+
+x() { "$MV" exec --timeout 90 "$@"; }
+L() { "$MV" link "$@" >/dev/null || die "multivm link $* failed"; }
+# rtt VM ADDR COUNT: ping's min/avg/max line as "MIN AVG MAX" (ms, integers).
+rtt() {
+	out=$(x "$1" -- "ping -c $3 -i 0.2 -W 5 $2") || die "$1 -> $2: $out"
+	echo "$out" | sed -n 's#.*= \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\) ms#\1 \2 \3#p' |
+		awk '{ printf "%d %d %d\n", $1, $2, $3 }'
+}
+received() {	# VM ADDR COUNT [INTERVAL]: how many replies
+	x "$1" -- "ping -c $3 -i ${4:-0.2} -W 2 $2" 2>/dev/null |
+		sed -n 's/.* \([0-9]*\) packets received.*/\1/p'
+}
+
+# A delay from the config: both directions, shown, in the RTT.
+"$MV" link >"$STATE/show.txt" || die "link show failed"
+grep -qx 'vm0->vm2 state=up delay=25ms' "$STATE/show.txt" || die "link show: $(cat "$STATE/show.txt")"
+grep -qx 'vm2->vm0 state=up delay=25ms' "$STATE/show.txt" || die "link show: $(cat "$STATE/show.txt")"
+grep -qx 'vm0->vm1 state=up' "$STATE/show.txt" || die "link show: $(cat "$STATE/show.txt")"
+set -- $(rtt vm0 192.168.1.2 5)
+base=$2
+set -- $(rtt vm0 192.168.1.3 5)
+[ "$1" -ge 50 ] || die "vm0 -> vm2 with 25 ms each way: min RTT $1 ms"
+say "config: delay 25 ms each way, RTT min $1 ms (vm0 -> vm1 avg $base ms)"
+
+# Delay and jitter at run time, then reset.
+L vm0-vm1 set delay=40ms jitter=5ms
+set -- $(rtt vm0 192.168.1.2 10)
+[ "$1" -ge 70 ] || die "delay=40ms jitter=5ms: min RTT $1 ms"
+[ "$3" -le $((90 + base + 40)) ] || die "delay=40ms jitter=5ms: max RTT $3 ms"
+d="$1/$2/$3"
+L vm0-vm1 reset
+set -- $(rtt vm0 192.168.1.2 5)
+[ "$2" -lt 40 ] || die "after reset: avg RTT $2 ms"
+say "run time: delay 40 ms jitter 5 ms RTT $d ms; after reset avg $2 ms"
+
+# Loss: all, then 30 % one way (replies are not impaired).
+L 'vm0->vm1' set loss=100%
+snap
+before=$(stat_of 'link vm0->vm1' drop_impaired)
+[ "$(received vm0 192.168.1.2 5)" = 0 ] || die "loss=100%: replies came back"
+snap
+[ "$(stat_of 'link vm0->vm1' drop_impaired)" -ge $((before + 5)) ] ||
+	die "loss=100%: not counted: $(grep 'link vm0->vm1' "$STATE/stats.out")"
+L 'vm0->vm1' set loss=30%
+n=$(received vm0 192.168.1.2 200 0.02)
+[ "$n" -ge 110 ] && [ "$n" -le 170 ] || die "loss=30%: $n of 200 came back"
+say "loss: 100 % lets nothing through (counted as impaired); 30 %: $n of 200 back"
+L vm0-vm1 reset
+
+# Duplication and corruption, one way.
+L 'vm0->vm1' set duplicate=100%
+out=$(x vm0 -- 'ping -c 3 -i 0.2 -W 2 192.168.1.2')
+echo "$out" | grep -q 'DUP!' || die "duplicate=100%: no DUP!: $out"
+L vm0-vm1 reset
+csum() { x vm1 -- 'cat /proc/net/snmp' | awk '/^Icmp: [0-9]/ { print $4 }'; }	# InCsumErrors
+c0=$(csum)
+L 'vm0->vm1' set corrupt=100%
+[ "$(received vm0 192.168.1.2 5)" = 0 ] || die "corrupt=100%: replies came back"
+c1=$(csum)
+L vm0-vm1 reset
+[ $((c1 - c0)) -ge 5 ] || die "corrupt=100%: vm1's ICMP checksum errors went from $c0 to $c1"
+snap
+[ "$(stat_of 'link vm0->vm1' corrupted)" -ge 5 ] || die "corrupted not counted: $(grep 'link vm0->vm1' "$STATE/stats.out")"
+say "duplicate: DUP!; corrupt: vm1 counted $((c1 - c0)) ICMP checksum errors"
+
+# A rate: iperf3 from vm0 to vm1 through a 20 Mbit/s link.
+x vm1 -- 'iperf3 -s -D' >/dev/null || die "cannot start iperf3 -s in vm1"
+L vm0-vm1 set rate=20mbit
+out=$(x vm0 -- 'iperf3 -c 192.168.1.2 -t 4 -f k') || die "iperf3: $out"
+kbit=$(echo "$out" | awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Kbits/sec") print int($i) }')
+L vm0-vm1 reset
+[ -n "$kbit" ] && [ "$kbit" -ge 17000 ] && [ "$kbit" -le 21000 ] || die "rate=20mbit: iperf3 got ${kbit:-nothing} kbit/s: $out"
+say "rate 20 Mbit/s: iperf3 got $kbit kbit/s"
+
+# A wire down: both ends lose their carrier; up gives it back.
+carrier() { x "$1" -- 'ip -o link show dev eth1'; }
+x vm0 -- 'ping -c 2 -W 5 10.0.1.2' | grep -q '2 packets received' || die "the wire does not ping"
+t0=$(date +%s%N)
+L vm0:eth1-vm1:eth1 down
+wait_for 10 sh -c "\"$MV\" exec vm1 -- 'cat /sys/class/net/eth1/carrier' | grep -qx 0" ||
+	die "vm1's eth1 kept its carrier: $(carrier vm1)"
+ms=$((($(date +%s%N) - t0) / 1000000))
+carrier vm0 | grep -q NO-CARRIER || die "vm0's eth1 kept its carrier: $(carrier vm0)"
+"$MV" link vm0:eth1-vm1:eth1 | grep -q 'state=down' || die "link show: the wire is not down"
+L vm0:eth1-vm1:eth1 up
+wait_for 10 sh -c "\"$MV\" exec vm0 -- 'ping -c 1 -W 2 10.0.1.2' | grep -q '1 packets received'" ||
+	die "the wire did not come back: $(carrier vm0)"
+carrier vm1 | grep -q NO-CARRIER && die "vm1's eth1 has no carrier after up"
+say "wire down: NO-CARRIER seen in the guest after $ms ms (exec included), up: pings again"
+
+# A segment link down drops and counts; up.
+L vm0-vm1 down
+snap
+before=$(stat_of 'link vm0->vm1' drop_link_down)
+[ "$(received vm0 192.168.1.2 3)" = 0 ] || die "a link down let frames through"
+snap
+[ "$(stat_of 'link vm0->vm1' drop_link_down)" -ge $((before + 3)) ] ||
+	die "link down: not counted: $(grep 'link vm0->vm1' "$STATE/stats.out")"
+L vm0-vm1 up
+[ "$(received vm0 192.168.1.2 3)" = 3 ] || die "the link did not come back up"
+say "segment link down: dropped and counted as link_down; up again"
+
+# Settings outlive a VMM's kill -9.
+L vm0-vm1 set delay=40ms
+vmm1=$(pid_of vm1 vmm)
+kill -9 "$vmm1"
+restarted() { p=$(pid_of vm1 vmm); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$vmm1" ] && [ "$(state_of vm1)" = up ]; }
+wait_for 60 restarted || die "vm1's VMM was not restarted: $("$MV" status)"
+wait_for 60 sh -c "\"$MV\" exec vm0 -- 'ping -c 1 -W 2 192.168.1.2' | grep -q '1 packets received'" ||
+	die "vm0 -> vm1 did not come back after vm1's VMM restarted"
+set -- $(rtt vm0 192.168.1.2 5)
+[ "$1" -ge 80 ] || die "after vm1's VMM restarted: min RTT $1 ms, not the 40 ms each way set"
+L vm0-vm1 reset
+say "kill -9 of vm1's VMM: delay 40 ms still there (min RTT $1 ms)"
+
+# Refusals change nothing.
+"$MV" link >"$STATE/before.txt"
+for w in reorder=yes delay=fast loss=101% rate=1bit jitter=11s nonsense; do
+	status_is 2 "$MV" link vm0-vm1 set delay=5ms "$w" || die "link set $w was not refused with 2"
+done
+status_is 1 "$MV" link vm0-vm9 show || die "an unknown link was not refused with 1"
+"$MV" link >"$STATE/after.txt"
+cmp -s "$STATE/before.txt" "$STATE/after.txt" || die "a refused set changed something: $(diff "$STATE/before.txt" "$STATE/after.txt")"
+"$MV" link --json | python3 -c '
+import json, sys
+ls = {l["link"]: l for l in json.load(sys.stdin)["links"]}
+d = [d for d in ls["vm0-vm2"]["directions"] if d["from"] == "vm0"][0]
+assert d["delay_us"] == 25000 and d["state"] == "up", d
+' || die "link --json: vm0-vm2"
+say "refusals: exit 2 and nothing changed; JSON exact"
+echo "impair: PASS"
