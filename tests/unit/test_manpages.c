@@ -192,6 +192,7 @@ static const struct section sections[] = {
 	{ "vm", ".Ss [vm NAME]" },
 	{ "tunnel", ".Ss [tunnel NAME]" },
 	{ "links", ".Ss [links]" },
+	{ "link", ".Ss [link A->B]" },
 };
 
 static void test_every_key_documented(void **state)
