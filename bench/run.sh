@@ -4,11 +4,12 @@
 # multivm's links against DPDK's vhost-user forwarding on one core, boot
 # times (3 VMs, a 16-VM mesh, a bare QEMU guest), VMM resident memory, a
 # VXLAN tunnel between two systems against Linux's vxlan devices, guest
-# TCP. Figures go to stdout, and one a line to BUILD/bench/figures.tsv
-# (commit, machine, bench, metric, value; tab-separated) for the docs to
-# cite. Every part runs, whatever the one before did: a part that fails
-# says "bench: PART FAILED", one this host cannot run is skipped (exit
-# 77), and the last line names both; the exit status is 1 if any failed.
+# TCP, links impaired at run time (delay, rate). Figures go to stdout,
+# and one a line to BUILD/bench/figures.tsv (commit, machine, bench,
+# metric, value; tab-separated) for the docs to cite. Every part runs,
+# whatever the one before did: a part that fails says "bench: PART
+# FAILED", one this host cannot run is skipped (exit 77), and the last
+# line names both; the exit status is 1 if any failed.
 set -u
 build=$1
 mkdir -p "$build/bench"
@@ -67,6 +68,11 @@ part boot sh bench/boot.sh "$build"
 # Guest-to-guest TCP (iperf3): TCP_PARTS, TCP_TESTS, TCP_SECONDS,
 # TCP_ROUNDS; BENCH_TCP=0 skips it.
 [ "${BENCH_TCP:-1}" = 0 ] || part tcp sh bench/tcp.sh "$build"
+# Links impaired at run time (`multivm link`): guest TCP with no delay,
+# 1 ms and 5 ms (IMPAIR_ROUNDS, TCP_SECONDS), the shaper's rate against
+# what arrives (RATE_MBITS, RATE_ROUNDS, RATE_SECONDS, RATE_SIZE);
+# BENCH_IMPAIR=0 skips it.
+[ "${BENCH_IMPAIR:-1}" = 0 ] || part impair sh bench/impair.sh "$build"
 
 echo "bench: $(wc -l <"$BENCH_FIGURES") figures in $BENCH_FIGURES${skipped:+; skipped:$skipped}${failed:+; FAILED:$failed}"
 [ -z "$failed" ]
