@@ -16,7 +16,7 @@
 #include "common/limits.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 7
+#define STATS_VERSION 8
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -111,23 +111,28 @@ struct vm_stats {
 	uint32_t nnics;			/* wire NICs besides eth0 */
 	uint32_t remote_down;		/* a tunnel: times its remote fell silent (tunnel/vxlan.h) */
 	struct nic_stats nic[MV_NICS_MAX];
+	/* Bumped by every pass of the node's loop, which passes at least
+	 * every LINKCTL_POLL_MS even when idle: the supervisor's liveness
+	 * check (a stopped or wedged node stops it). */
+	uint64_t heartbeat;
 };
 
-_Static_assert(DROP__MAX == 12, "drop reasons are part of the layout (STATS_VERSION 7)");
+_Static_assert(DROP__MAX == 12, "drop reasons are part of the layout (STATS_VERSION 8)");
 _Static_assert(sizeof(struct link_stats) == 256 && offsetof(struct link_stats, tx_frames) == 32 &&
 	       offsetof(struct link_stats, drop) == 64 && offsetof(struct link_stats, kicks_sent) == 160 &&
 	       offsetof(struct link_stats, up) == 176 && offsetof(struct link_stats, nic) == 184 &&
 	       offsetof(struct link_stats, peer_nic) == 200 && offsetof(struct link_stats, rx_link_down) == 216 &&
-	       offsetof(struct link_stats, held) == 248, "struct link_stats layout (STATS_VERSION 7)");
+	       offsetof(struct link_stats, held) == 248, "struct link_stats layout (STATS_VERSION 8)");
 _Static_assert(sizeof(struct nic_stats) == 56 && offsetof(struct nic_stats, vu_connects) == 24,
-	       "struct nic_stats layout (STATS_VERSION 7)");
-_Static_assert(sizeof(struct vm_stats) == 296 + 63 * 256 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
+	       "struct nic_stats layout (STATS_VERSION 8)");
+_Static_assert(sizeof(struct vm_stats) == 296 + 63 * 256 + 8 + 8 * 56 + 8 &&
+	       offsetof(struct vm_stats, heartbeat) == 296 + 63 * 256 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
 	       offsetof(struct vm_stats, vu_connects) == 184 && offsetof(struct vm_stats, vu_connected) == 216 &&
 	       offsetof(struct vm_stats, tx_offload_frames) == 224 && offsetof(struct vm_stats, csum_completed) == 264 &&
 	       offsetof(struct vm_stats, vmm_busy_ns) == 272 && offsetof(struct vm_stats, vmm_sleeps) == 288 &&
 	       offsetof(struct vm_stats, link) == 296 && offsetof(struct vm_stats, nic) == 296 + 63 * 256 + 8,
-	       "struct vm_stats layout (STATS_VERSION 7)");
+	       "struct vm_stats layout (STATS_VERSION 8)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

@@ -4,6 +4,8 @@
  *     NAME state=up vmm=PID qemu=PID engine=tcg console=LOG log_bytes_dropped=N [guest=external|tunnel] [reason=...]
  *
  * (guest=tunnel: a [tunnel NAME], whose "vmm" is the tunnel process.)
+ * A degraded VM says why: reason=vmm_not_running (its VMM is not serving)
+ * or reason=vmm_unresponsive (it runs but its loop stopped passing).
  *
  * The reader is generic (NAME key=value ...) and trusts nothing: lines and
  * pairs are bounded, and a word without '=' after the first pair continues
@@ -25,6 +27,7 @@ struct vm_status {
 	const char *state;		/* "degraded" when its VMM is not serving */
 	pid_t vmm, qemu;		/* 0: none running */
 	bool kvm, external, degraded;
+	const char *reason;		/* why degraded, one word; NULL: "vmm_not_running" */
 	bool tunnel;			/* a tunnel process, not a VM: guest=tunnel */
 	const char *console_log;	/* "-": not ours */
 	uint64_t log_bytes_dropped;

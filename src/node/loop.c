@@ -9,6 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The longest an idle loop waits when nothing asks for less: each pass
+ * bumps the heartbeat, which the supervisor expects to move within
+ * seconds (supervisor/vmproc.h VMM_UNRESPONSIVE_MS). */
+#define LOOP_HEARTBEAT_MS	500
+
 static int on_signal(void *ctx, uint32_t arg)
 {
 	return -1;
@@ -99,7 +104,7 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 	bool more = true, all = true, yielded = false;
 	uint64_t mark = 0, work = now_ns(), end;
 	unsigned pass = 0;
-	int timeout = -1;
+	int timeout = -1, wait_max = l->max_wait_ms > 0 ? l->max_wait_ms : LOOP_HEARTBEAT_MS;
 
 	for (;;) {
 		struct epoll_event evs[LOOP_EVENTS];
@@ -113,8 +118,8 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 			STAT_ADD(l->st->vmm_sleeps, 1);
 		/* While there is work, the fds are looked at only every
 		 * LOOP_EPOLL_EVERY passes: each look is a system call. */
-		if (!busy && l->max_wait_ms > 0 && (timeout < 0 || timeout > l->max_wait_ms))
-			timeout = l->max_wait_ms;
+		if (!busy && (timeout < 0 || timeout > wait_max))
+			timeout = wait_max;
 		if (!busy || ++pass % LOOP_EPOLL_EVERY == 0)
 			n = epoll_wait(l->ep, evs, LOOP_EVENTS, busy ? 0 : timeout);
 		if (!busy)
@@ -134,6 +139,9 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 		}
 		if (l->poll)
 			l->poll(l->poll_ctx);
+		/* Alive: this pass runs. The supervisor watches it; only this
+		 * loop bumps it, so a stopped or wedged node cannot fake it. */
+		STAT_ADD(l->st->heartbeat, 1);
 		more = ops->pass(ctx, all);
 		all = false;
 		if (ops->deadline)

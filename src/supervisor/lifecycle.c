@@ -38,6 +38,7 @@ struct vmp {
 	unsigned boot_failures;		/* QEMU exits in a row before "ready" */
 	long long carrier_due;		/* a new QEMU is told its wire NICs' carrier then; 0: done */
 	unsigned carrier_tries;
+	bool unresponsive;		/* its VMM runs but its heartbeat stopped (status says so) */
 };
 
 struct sup {
@@ -53,6 +54,7 @@ struct sup {
 	bool all_up, start_failed;
 	enum stop_phase stopping;
 	long long next_trim;		/* when logs are next checked */
+	long long next_live;		/* when heartbeats are next read */
 	long long stop_deadline;
 };
 
@@ -97,9 +99,11 @@ static void write_status(struct sup *s)
 			.vmm = v->p.vmm_serving ? v->p.pid[CHILD_VMM] : 0, .kvm = s->plan->kvm,
 			.external = v->cfg->external, .tunnel = v->cfg->tunnel,
 			.console_log = con[i], .log_bytes_dropped = s->cons->log[i].dropped + v->logs_dropped,
-			/* A VM whose VMM is not serving has no network: say so. */
-			.degraded = !v->p.vmm_serving && v->state != ST_STARTING && v->state != ST_STOPPED &&
-				    !s->stopping,
+			/* A VM whose VMM is not serving, or not passing its loop,
+			 * has no network: say so. */
+			.degraded = (!v->p.vmm_serving || v->unresponsive) && v->state != ST_STARTING &&
+				    v->state != ST_STOPPED && !s->stopping,
+			.reason = v->p.vmm_serving && v->unresponsive ? "vmm_unresponsive" : NULL,
 		};
 		v->con_dropped_shown = s->cons->log[i].dropped;
 	}
@@ -215,7 +219,7 @@ void sup_vmm_word(struct sup *s, unsigned vm)
 
 	if (v->p.ready_fd < 0)
 		return;	/* given up earlier in this batch of events */
-	w = vmproc_ready_event(&v->p, s->ep);
+	w = vmproc_ready_event(&v->p, s->ep, now_ms(s));
 	if (w == VMM_SERVES)
 		vmm_serving(s, v);
 	else if (w == VMM_GAVE_UP)
@@ -272,6 +276,7 @@ void sup_reaped(struct sup *s, pid_t pid, int status)
 			qemu_exited(s, v, how);
 			break;
 		case CHILD_VMM:
+			v->unresponsive = false;	/* not running says it now */
 			if (waited && !s->stopping)
 				vmm_failed(s, v, how);	/* before it served */
 			vmproc_forget_ready(&v->p, s->ep);
@@ -305,6 +310,42 @@ static void trim_logs(struct sup *s)
 	statefiles_trim_logs(s->dir, NULL, s->cfg->log_max);
 	if (changed)
 		write_status(s);
+}
+
+/* ---- liveness ---- */
+
+/* Every LIVENESS_CHECK_MS: a serving VMM (or tunnel) whose loop stopped
+ * passing (SIGSTOP, a wedge) degrades its VM, and is killed once it has
+ * been so for VMM_HUNG_MS; its reaping restarts it as any VMM that dies. */
+static void check_liveness(struct sup *s)
+{
+	long long t = now_ms(s);
+	unsigned i;
+
+	if (t < s->next_live)
+		return;
+	s->next_live = t + LIVENESS_CHECK_MS;
+	for (i = 0; i < s->cfg->nvms && !s->stopping; i++) {
+		struct vmp *v = &s->vm[i];
+		enum vmm_liveness l = vmproc_liveness(&v->p, t);
+
+		if ((l != VMM_ALIVE) != v->unresponsive) {
+			v->unresponsive = l != VMM_ALIVE;
+			if (v->unresponsive)
+				log_warn("%s: VMM (pid %d) unresponsive: its loop has not run for %d s; "
+					 "killed if still so after %d s", v->cfg->name, (int)v->p.pid[CHILD_VMM],
+					 VMM_UNRESPONSIVE_MS / 1000, VMM_HUNG_MS / 1000);
+			else
+				log_info("%s: VMM (pid %d) responsive again", v->cfg->name, (int)v->p.pid[CHILD_VMM]);
+			write_status(s);
+		}
+		if (l == VMM_HUNG && !v->p.hung_killed) {
+			v->p.hung_killed = true;
+			log_warn("%s: VMM (pid %d) unresponsive for %d s; killing it to restart it", v->cfg->name,
+				 (int)v->p.pid[CHILD_VMM], VMM_HUNG_MS / 1000);
+			s->env.ops->kill(v->p.pid[CHILD_VMM], SIGKILL);
+		}
+	}
 }
 
 /* ---- carrier ---- */
@@ -418,7 +459,8 @@ int sup_tick(struct sup *s)
 	int rc;
 
 	trim_logs(s);
-	next = s->stopping ? s->stop_deadline : s->next_trim;
+	check_liveness(s);
+	next = s->stopping ? s->stop_deadline : s->next_trim < s->next_live ? s->next_trim : s->next_live;
 	for (i = 0; i < s->cfg->nvms && !s->stopping; i++) {
 		struct vmp *v = &s->vm[i];
 		long long due;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/stats.h"
 #include "supervisor/qemu.h"
 #include "supervisor/spawn.h"
 #include "supervisor/statefiles.h"
@@ -118,6 +120,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	p->pid[CHILD_VMM] = pid;
 	p->started[CHILD_VMM] = now;
 	p->vmm_serving = false;
+	p->hung_killed = false;
 	p->ready_fd = fds[0];
 	p->ready_due = now + VMM_READY_MS;
 	return 0;
@@ -158,7 +161,13 @@ void vmproc_forget_ready(struct vm_proc *p, int ep)
 	p->ready_fd = -1;
 }
 
-enum vmm_word vmproc_ready_event(struct vm_proc *p, int ep)
+static int read_beat(const struct vm_proc *p, uint64_t *beat)
+{
+	return pread(p->stats_fd, beat, sizeof(*beat), offsetof(struct vm_stats, heartbeat)) ==
+	       (ssize_t)sizeof(*beat) ? 0 : -1;
+}
+
+enum vmm_word vmproc_ready_event(struct vm_proc *p, int ep, long long now)
 {
 	char c;
 	ssize_t n = read(p->ready_fd, &c, 1);
@@ -167,7 +176,24 @@ enum vmm_word vmproc_ready_event(struct vm_proc *p, int ep)
 		return VMM_NO_WORD;
 	vmproc_forget_ready(p, ep);
 	p->vmm_serving = n == 1;
+	if (read_beat(p, &p->beat) < 0)
+		p->beat = 0;
+	p->beat_moved = now;	/* its loop starts now: judged from here */
 	return n == 1 ? VMM_SERVES : VMM_GAVE_UP;
+}
+
+enum vmm_liveness vmproc_liveness(struct vm_proc *p, long long now)
+{
+	uint64_t b;
+
+	if (!p->vmm_serving || p->pid[CHILD_VMM] <= 0 || read_beat(p, &b) < 0)
+		return VMM_ALIVE;
+	if (b != p->beat) {
+		p->beat = b;
+		p->beat_moved = now;
+	}
+	return now - p->beat_moved >= VMM_HUNG_MS ? VMM_HUNG :
+	       now - p->beat_moved >= VMM_UNRESPONSIVE_MS ? VMM_UNRESPONSIVE : VMM_ALIVE;
 }
 
 int vmproc_reaped(struct vm_proc *p, pid_t pid)

@@ -18,6 +18,15 @@
 #define BACKOFF_MIN_MS		200
 #define BACKOFF_MAX_MS		5000
 #define BACKOFF_RESET_MS	10000	/* a process that ran this long starts over at the minimum */
+/* Liveness: a serving node's loop bumps its heartbeat (stats.h) every
+ * pass, at least twice a second even when idle. The supervisor looks
+ * every LIVENESS_CHECK_MS; unmoved for VMM_UNRESPONSIVE_MS the VM is
+ * degraded (vmm_unresponsive), for VMM_HUNG_MS the node is killed and
+ * restarted. A look sees a stop up to a period late: 500 ms keeps a
+ * stopped VMM's degradation within 3.5 s, well inside 5. */
+#define LIVENESS_CHECK_MS	500
+#define VMM_UNRESPONSIVE_MS	3000
+#define VMM_HUNG_MS		10000
 
 enum vm_child { CHILD_VMM, CHILD_QEMU };
 
@@ -34,6 +43,9 @@ struct vm_proc {
 	int stats_fd;			/* STATE/NAME.stats, kept for every VMM start */
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
 	int ctl_fd;			/* STATE/NAME.ctl, kept for every VMM start; -1: not made yet */
+	uint64_t beat;			/* the VMM's heartbeat as last read */
+	long long beat_moved;		/* when it was last seen moving (or the VMM began serving) */
+	bool hung_killed;		/* this VMM was killed for hanging: once */
 };
 
 struct node_args;
@@ -89,9 +101,15 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 enum vmm_word { VMM_NO_WORD, VMM_SERVES, VMM_GAVE_UP };
 /* The readiness pipe is readable: the VMM serves, or closed it first
  * (it died or is dying). Either way the pipe is done with. */
-enum vmm_word vmproc_ready_event(struct vm_proc *p, int ep);
+enum vmm_word vmproc_ready_event(struct vm_proc *p, int ep, long long now);
 /* Stops waiting for the VMM's word (it exited, or is late). */
 void vmproc_forget_ready(struct vm_proc *p, int ep);
+
+enum vmm_liveness { VMM_ALIVE, VMM_UNRESPONSIVE, VMM_HUNG };
+/* Reads the serving VMM's heartbeat: has it moved lately? A VMM that is
+ * not serving is VMM_ALIVE here (its readiness deadline covers it); so is
+ * one whose counters cannot be read (nothing to judge by). */
+enum vmm_liveness vmproc_liveness(struct vm_proc *p, long long now);
 
 /* pid exited: which of ours it was (now marked not running), or -1. */
 int vmproc_reaped(struct vm_proc *p, pid_t pid);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/stats.h"
 #include "common/statusline.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/spawn.h"
@@ -37,6 +38,8 @@ static struct fake {
 	int ready[NVMS];		/* our end of each VMM's readiness pipe, -1: none */
 	struct { pid_t pid; int sig; } kill[KILLS_MAX];
 	unsigned nkills, nwaits;
+	bool frozen[NVMS];		/* its VMM's loop does not pass (SIGSTOP) */
+	uint64_t beat[NVMS];		/* the heartbeat its VMM last published */
 } f;
 
 static struct run_plan plan;
@@ -166,9 +169,30 @@ static void exits(pid_t pid, int code)
 	sup_reaped(s, pid, code << 8);
 }
 
+/* Every VMM that is not frozen passes its loop: its heartbeat moves. */
+static void beat_all(void)
+{
+	char path[STATE_PATH_MAX];
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < NVMS; i++) {
+		if (f.frozen[i])
+			continue;
+		assert_int_equal(state_file(path, plan.dir, plan.cfg.vm[i].name, SF_STATS), 0);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		f.beat[i]++;
+		assert_int_equal(pwrite(fd, &f.beat[i], sizeof(f.beat[i]), offsetof(struct vm_stats, heartbeat)),
+				 sizeof(f.beat[i]));
+		close(fd);
+	}
+}
+
 static void after(long long ms)
 {
 	f.now += ms;
+	beat_all();
 	sup_tick(s);
 }
 
@@ -354,6 +378,61 @@ static void test_vmm_restart_degraded(void **st)
 	assert_int_equal(f.nkills, 0);
 }
 
+/* A VMM whose loop stops passing (SIGSTOP): degraded, reason
+ * vmm_unresponsive, after VMM_UNRESPONSIVE_MS (looked at once a second);
+ * up again when it passes again, nothing killed; stopped for VMM_HUNG_MS
+ * it is killed, once, and restarted as a VMM that died. */
+static void test_vmm_unresponsive(void **st)
+{
+	pid_t old;
+	long long t;
+
+	open_system();
+	all_up();
+	after(LIVENESS_CHECK_MS);
+	f.frozen[1] = true;
+	for (t = 0; t + LIVENESS_CHECK_MS < VMM_UNRESPONSIVE_MS; t += LIVENESS_CHECK_MS) {
+		after(LIVENESS_CHECK_MS);
+		assert_string_equal(state(1), "up");
+	}
+	after(LIVENESS_CHECK_MS);
+	assert_string_equal(state(1), "degraded");
+	assert_string_equal(status(1, "reason"), "vmm_unresponsive");
+	assert_int_equal(atoi(status(1, "vmm")), f.vmm[1]);	/* it runs */
+	assert_string_equal(state(0), "up");
+	assert_string_equal(status(0, "reason"), "");
+	assert_string_equal(cons.state[1], "up");	/* the guest's state is unchanged */
+	f.frozen[1] = false;	/* SIGCONT */
+	after(LIVENESS_CHECK_MS);
+	assert_string_equal(state(1), "up");
+	assert_string_equal(status(1, "reason"), "");
+	assert_int_equal(f.nkills, 0);
+
+	f.frozen[1] = true;
+	for (t = 0; t + LIVENESS_CHECK_MS < VMM_HUNG_MS; t += LIVENESS_CHECK_MS) {
+		after(LIVENESS_CHECK_MS);
+		assert_int_equal(f.nkills, 0);
+	}
+	after(LIVENESS_CHECK_MS);
+	old = f.vmm[1];
+	assert_int_equal(killed(old, SIGKILL), 1);
+	assert_string_equal(status(1, "reason"), "vmm_unresponsive");
+	after(LIVENESS_CHECK_MS);
+	after(LIVENESS_CHECK_MS);
+	assert_int_equal(killed(old, SIGKILL), 1);	/* once */
+	sup_reaped(s, old, SIGKILL);
+	assert_string_equal(state(1), "degraded");
+	assert_string_equal(status(1, "reason"), "vmm_not_running");
+	f.frozen[1] = false;
+	after(BACKOFF_MIN_MS);
+	assert_int_equal(f.vmm_spawns[1], 2);
+	serves(1);
+	assert_string_equal(state(1), "up");
+	assert_int_equal(atoi(status(1, "vmm")), f.vmm[1]);
+	assert_int_equal(f.qemu_spawns[1], 1);	/* QEMU reconnects by itself */
+	assert_int_equal(f.nkills, 1);
+}
+
 /* restart = never: a QEMU that exits leaves its VM stopped, and --detach
  * stops waiting for it. */
 static void test_restart_never(void **st)
@@ -530,6 +609,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_guests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qemu_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_restart_degraded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_unresponsive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_never, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_gives_up, setup, teardown),
