@@ -191,9 +191,8 @@ part_rate() {
 			sleep 2
 			# each reading of the VMM's bytes timed at its midpoint
 			a0=$(date +%s%N); link_bytes >"$W/lb.0"; a1=$(date +%s%N)
-			show
-			sleep "$rsecs"
-			show
+			show && sleep "$rsecs" && show ||
+				{ echo "impair: rate: the frontend gave no stats"; tail -5 "$W/fe.log"; return 1; }
 			b0=$(date +%s%N); link_bytes >"$W/lb.1"; b1=$(date +%s%N)
 			t0=$(((a0 + a1) / 2)) t1=$(((b0 + b1) / 2))
 			p1=$(port_stat "$W/fe.log" 1 Rx-pps "$shows")
