@@ -17,6 +17,8 @@ static uint64_t file_size(const char *path)
 
 int caplog_open(struct capped_log *l, const char *path, uint64_t max)
 {
+	char old[4096];
+	uint64_t old_size;
 	struct stat st;
 
 	l->path = path;
@@ -26,6 +28,12 @@ int caplog_open(struct capped_log *l, const char *path, uint64_t max)
 	if (l->fd < 0)
 		return -errno;
 	l->size = fstat(l->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	/* An older run's PATH.1 past max (a larger log_max then) is not kept:
+	 * the two files together stay within 2 * max. */
+	snprintf(old, sizeof(old), "%s" OLD_SUFFIX, path);
+	old_size = file_size(old);
+	if (old_size > max && unlink(old) == 0)
+		l->dropped += old_size;
 	return 0;
 }
 
@@ -34,6 +42,12 @@ static void rotate(struct capped_log *l)
 {
 	char old[4096];
 
+	if (l->size > l->max) {	/* an older run's, past max: not kept as PATH.1 either */
+		l->dropped += l->size;
+		if (ftruncate(l->fd, 0) == 0)
+			l->size = 0;
+		return;
+	}
 	snprintf(old, sizeof(old), "%s" OLD_SUFFIX, l->path);
 	l->dropped += file_size(old);
 	if (rename(l->path, old) < 0) {
@@ -68,6 +82,23 @@ void caplog_write(struct capped_log *l, const void *buf, size_t n)
 		l->size += w;
 	if (w < (ssize_t)n)
 		l->dropped += n - (w > 0 ? w : 0);
+}
+
+int caplog_drain(struct capped_log *l, int fd, size_t budget)
+{
+	static char buf[65536];	/* a pipe's worth; one process, one loop */
+
+	while (budget > 0) {
+		ssize_t n = read(fd, buf, budget < sizeof(buf) ? budget : sizeof(buf));
+
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return errno == EAGAIN ? 1 : errno == EINTR ? 1 : -errno;
+		caplog_write(l, buf, n);
+		budget -= n;
+	}
+	return 1;
 }
 
 void caplog_close(struct capped_log *l)

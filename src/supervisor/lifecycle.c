@@ -25,7 +25,7 @@ static const char *const state_names[] = {
 /* QEMUs go first (they use the VMMs' sockets), then the VMMs. */
 enum stop_phase { STOP_NONE, STOP_QEMUS, STOP_VMMS };
 
-#define LOG_TRIM_MS		1000	/* how often logs are checked against log_max */
+#define LOG_TRIM_MS		1000	/* how often our own log is checked against log_max */
 #define RETRY_MS		100	/* between attempts to reach a console, or QEMU's monitor */
 #define QMP_TRIES		100	/* QEMU's monitor is there within this many RETRY_MS, or given up */
 
@@ -33,8 +33,7 @@ struct vmp {
 	struct vm_proc p;		/* its VMM and QEMU */
 	const struct cfg_vm *cfg;	/* p.cfg */
 	enum vm_state state;
-	uint64_t logs_dropped;		/* bytes rotated out of its VMM and QEMU logs */
-	uint64_t con_dropped_shown;	/* transcript bytes rotated out, as status says */
+	uint64_t dropped_shown;		/* log bytes thrown away, as status says */
 	unsigned boot_failures;		/* QEMU exits in a row before "ready" */
 	long long carrier_due;		/* a new QEMU is told its wire NICs' carrier then; 0: done */
 	unsigned carrier_tries;
@@ -98,14 +97,14 @@ static void write_status(struct sup *s)
 			.name = v->cfg->name, .state = state_names[v->state], .qemu = v->p.pid[CHILD_QEMU],
 			.vmm = v->p.vmm_serving ? v->p.pid[CHILD_VMM] : 0, .kvm = s->plan->kvm,
 			.external = v->cfg->external, .tunnel = v->cfg->tunnel,
-			.console_log = con[i], .log_bytes_dropped = s->cons->log[i].dropped + v->logs_dropped,
+			.console_log = con[i], .log_bytes_dropped = s->cons->log[i].dropped + vmproc_logs_dropped(&v->p),
 			/* A VM whose VMM is not serving, or not passing its loop,
 			 * has no network: say so. */
 			.degraded = (!v->p.vmm_serving || v->unresponsive) && v->state != ST_STARTING &&
 				    v->state != ST_STOPPED && !s->stopping,
 			.reason = v->p.vmm_serving && v->unresponsive ? "vmm_unresponsive" : NULL,
 		};
-		v->con_dropped_shown = s->cons->log[i].dropped;
+		v->dropped_shown = st[i].log_bytes_dropped;
 	}
 	if (statefiles_status(s->dir, st, s->cfg->nvms) < 0)
 		log_warn("cannot write %s/status", s->dir);
@@ -271,7 +270,7 @@ void sup_reaped(struct sup *s, pid_t pid, int status)
 		struct vmp *v = &s->vm[i];
 		bool waited = v->p.ready_fd >= 0;
 
-		switch (vmproc_reaped(&v->p, pid)) {
+		switch (vmproc_reaped(&v->p, pid, s->ep)) {
 		case CHILD_QEMU:
 			qemu_exited(s, v, how);
 			break;
@@ -290,7 +289,8 @@ void sup_reaped(struct sup *s, pid_t pid, int status)
 	}
 }
 
-/* Keeps the logs other processes write under log_max, once a second. */
+/* Once a second: our own log under log_max, and the status told of what
+ * the capped logs (transcripts, children's logs) threw away meanwhile. */
 static void trim_logs(struct sup *s)
 {
 	bool changed = false;
@@ -299,17 +299,16 @@ static void trim_logs(struct sup *s)
 	if (now_ms(s) < s->next_trim)
 		return;
 	s->next_trim = now_ms(s) + LOG_TRIM_MS;
-	for (i = 0; i < s->cfg->nvms; i++) {
-		struct vmp *v = &s->vm[i];
-		uint64_t d = statefiles_trim_logs(s->dir, v->cfg->name, s->cfg->log_max);
-
-		v->logs_dropped += d;
-		/* ... and console rotations since the status last said */
-		changed |= d > 0 || s->cons->log[i].dropped != v->con_dropped_shown;
-	}
-	statefiles_trim_logs(s->dir, NULL, s->cfg->log_max);
+	for (i = 0; i < s->cfg->nvms; i++)
+		changed |= s->cons->log[i].dropped + vmproc_logs_dropped(&s->vm[i].p) != s->vm[i].dropped_shown;
+	statefiles_trim_own_log(s->dir, s->cfg->log_max);
 	if (changed)
 		write_status(s);
+}
+
+void sup_child_log(struct sup *s, unsigned vm, unsigned child)
+{
+	vmproc_log_event(&s->vm[vm].p, child ? CHILD_QEMU : CHILD_VMM, s->ep);
 }
 
 /* ---- liveness ---- */
@@ -553,6 +552,10 @@ int sup_open(struct sup *s)
 			log_err("cannot create %s: %s", p, strerror(-rc));
 			return rc;
 		}
+		rc = vmproc_open_logs(&v->p, s->dir, s->cfg->log_max);
+		if (rc < 0)
+			log_warn("cannot open %s's VMM and QEMU logs: %s; they go unlogged", v->cfg->name,
+				 strerror(-rc));
 		rc = vmproc_open_ctl(&v->p, &s->env);
 		if (rc < 0) {
 			path(p, s, v->cfg->name, SF_CTL);
@@ -602,8 +605,8 @@ bool sup_failed(const struct sup *s)
 	return s->start_failed;
 }
 
-struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, struct consoles *cons,
-		     struct detach *d, const struct proc_ops *ops)
+struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t tag_log,
+		     struct consoles *cons, struct detach *d, const struct proc_ops *ops)
 {
 	static struct sup s;	/* large; one per process */
 	unsigned i;
@@ -615,7 +618,9 @@ struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, st
 	s.ep = ep;
 	s.cons = cons;
 	s.detach = d;
-	s.env = (struct vm_env){ .plan = plan, .links = s.link, .ep = ep, .tag_ready = tag_ready, .ops = ops };
+	s.env = (struct vm_env){
+		.plan = plan, .links = s.link, .ep = ep, .tag_ready = tag_ready, .tag_log = tag_log, .ops = ops,
+	};
 	for (i = 0; i < plan->cfg.nvms; i++) {
 		vmproc_init(&s.vm[i].p, plan, i);
 		s.vm[i].cfg = s.vm[i].p.cfg;

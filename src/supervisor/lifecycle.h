@@ -20,10 +20,12 @@ struct sup;
 struct proc_ops;
 
 /* The one system of this process. VMMs' readiness pipes are watched in
- * ep with data.u32 = tag_ready + VM index; children are started, signalled
- * and reaped through ops (&proc_real, or a test's fake: vmproc.h). */
-struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, struct consoles *cons,
-		     struct detach *d, const struct proc_ops *ops);
+ * ep with data.u32 = tag_ready + VM index, the pipes each VMM and QEMU
+ * writes its stdout and stderr into with tag_log + 2 * VM index (+ 1 for
+ * QEMU); children are started, signalled and reaped through ops
+ * (&proc_real, or a test's fake: vmproc.h). */
+struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t tag_log,
+		     struct consoles *cons, struct detach *d, const struct proc_ops *ops);
 
 /* Creates the links and each VM's files (counters, capture ring,
  * transcript) and writes the first status. 0, or -errno (logged). */
@@ -37,6 +39,9 @@ bool sup_failed(const struct sup *s);
 
 /* VM vm's readiness pipe is readable. */
 void sup_vmm_word(struct sup *s, unsigned vm);
+/* The log pipe of VM vm's VMM (child 0) or QEMU (child 1) is readable:
+ * into its capped log. */
+void sup_child_log(struct sup *s, unsigned vm, unsigned child);
 /* VM vm's guest printed its ready line. */
 void sup_guest_ready(struct sup *s, unsigned vm);
 /* A child exited (status from waitpid). */
@@ -44,8 +49,8 @@ void sup_reaped(struct sup *s, pid_t pid, int status);
 /* Asked to stop (signal, or Return ~ . at the terminal). */
 void sup_stop(struct sup *s);
 
-/* Does what is due (restarts, late VMMs, consoles to reach, logs to
- * trim). Returns how many ms the loop may sleep. */
+/* Does what is due (restarts, late VMMs, consoles to reach, heartbeats
+ * to read, our log to trim). Returns how many ms the loop may sleep. */
 int sup_tick(struct sup *s);
 /* Drives a stop; true once every child is gone. */
 bool sup_stopped(struct sup *s);

@@ -26,11 +26,13 @@
 #include "supervisor/vmproc.h"
 
 /* epoll data.u32 of what the loop watches. */
+_Static_assert(1200 + 2 * MV_NODES_MAX <= 2000, "log pipe tags stay below the viewers'");
 enum {
 	TAG_CONSOLE = 0,	/* + VM index */
 	TAG_SIGNAL = 1000,
 	TAG_LISTEN,
 	TAG_READY = 1100,	/* + VM index: its VMM's readiness pipe */
+	TAG_LOG = 1200,		/* + 2 * VM index (+ 1: QEMU): a child's stdout and stderr */
 	TAG_VIEWER = 2000,	/* + viewer index */
 };
 
@@ -85,6 +87,8 @@ static void dispatch(struct run *r, uint32_t tag, uint32_t events)
 		on_signal(r);
 	} else if (tag >= TAG_READY && tag < TAG_READY + r->plan.cfg.nvms) {
 		sup_vmm_word(r->sup, tag - TAG_READY);
+	} else if (tag >= TAG_LOG && tag < TAG_LOG + 2 * r->plan.cfg.nvms) {
+		sup_child_log(r->sup, (tag - TAG_LOG) / 2, (tag - TAG_LOG) % 2);
 	} else if (consoles_owns(&r->cons, tag)) {
 		switch (consoles_event(&r->cons, tag, events, &vm)) {
 		case CONSOLE_READY:
@@ -124,7 +128,7 @@ static enum run_result supervise(struct run *r)
 	log_set_tag("supervisor");
 	rc = setup_loop(r);
 	consoles_init(&r->cons, &r->plan.cfg, r->ep, tags, r->tty_fd);
-	r->sup = sup_init(&r->plan, r->ep, TAG_READY, &r->cons, &r->detach, &proc_real);
+	r->sup = sup_init(&r->plan, r->ep, TAG_READY, TAG_LOG, &r->cons, &r->detach, &proc_real);
 	state_file(p, r->plan.dir, NULL, SF_CONSOLE_SOCK);	/* preflight checked its length */
 	if (!rc)
 		rc = consoles_listen(&r->cons, p);

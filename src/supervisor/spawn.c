@@ -18,7 +18,7 @@
  * and the CPUs it may run on (cpuset, NULL: the parent's); the threads
  * it starts inherit them. Preflight checked the set: a failure here is
  * logged and the child exits, so the VM does not run elsewhere. */
-static void child_setup(const char *log_path, const uint64_t *cpuset)
+static void child_setup(int log_fd, const uint64_t *cpuset)
 {
 	sigset_t none;
 	int fd, sig;
@@ -33,12 +33,11 @@ static void child_setup(const char *log_path, const uint64_t *cpuset)
 		dup2(fd, 0);
 		close(fd);
 	}
-	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	/* Above 2 first: dup2 onto itself would keep its close-on-exec. */
+	fd = fcntl(log_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
 	}
 	/* Whatever else is open (ours, or inherited by `multivm run`) is not
 	 * the child's: only what the caller keeps (keep_fd) crosses exec. */
@@ -184,7 +183,7 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 	return 0;
 }
 
-pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t *cpuset)
+pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
 {
 	static char buf[NODE_ARGBUF_MAX];
 	char *argv[NODE_ARGV_MAX];
@@ -198,7 +197,7 @@ pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t 
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_setup(log_path, cpuset);
+		child_setup(log_fd, cpuset);
 		keep_fd(a->stats_fd);
 		if (a->ctl_fd >= 0)
 			keep_fd(a->ctl_fd);
@@ -218,14 +217,14 @@ pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t 
 	return pid;
 }
 
-pid_t spawn_argv(char *const argv[], const char *log_path, const uint64_t *cpuset)
+pid_t spawn_argv(char *const argv[], int log_fd, const uint64_t *cpuset)
 {
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_setup(log_path, cpuset);
+		child_setup(log_fd, cpuset);
 		execvp(argv[0], argv);
 		fprintf(stderr, "multivm: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -20,12 +20,13 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir);
 
 /* Starts `multivm vmm|tunnel ...` (this binary, re-executed) with the fds a names;
- * stdout and stderr go to log_path; it runs on the CPUs of cpuset
+ * stdout and stderr go to log_fd (the write end of the pipe the
+ * supervisor drains into the capped log); it runs on the CPUs of cpuset
  * (struct cfg_vm's, NULL: anywhere). Returns the pid or -errno. */
-pid_t spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t *cpuset);
+pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset);
 
-/* Runs argv (argv[0] looked up in PATH) with output to log_path, on the
+/* Runs argv (argv[0] looked up in PATH) with output to log_fd, on the
  * CPUs of cpuset (NULL: anywhere). */
-pid_t spawn_argv(char *const argv[], const char *log_path, const uint64_t *cpuset);
+pid_t spawn_argv(char *const argv[], int log_fd, const uint64_t *cpuset);
 
 #endif

@@ -200,19 +200,12 @@ int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *n
 	return -1;
 }
 
-uint64_t statefiles_trim_logs(const char *dir, const char *vm, uint64_t max)
+void statefiles_trim_own_log(const char *dir, uint64_t max)
 {
-	static const enum state_file logs[] = { SF_VMM_LOG, SF_QEMU_LOG };
 	char p[STATE_PATH_MAX];
-	uint64_t dropped = 0;
-	unsigned k;
 
-	if (!vm)
-		return state_file(p, dir, NULL, SF_SUPERVISOR_LOG) == 0 ? caplog_trim(p, max) : 0;
-	for (k = 0; k < sizeof(logs) / sizeof(logs[0]); k++)
-		if (state_file(p, dir, vm, logs[k]) == 0)
-			dropped += caplog_trim(p, max);
-	return dropped;
+	if (state_file(p, dir, NULL, SF_SUPERVISOR_LOG) == 0)
+		caplog_trim(p, max);
 }
 
 void statefiles_remove(const char *dir, const struct config *cfg)

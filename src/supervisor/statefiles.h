@@ -48,9 +48,10 @@ int statefiles_ctl_read(int fd, struct linkctl *out);
  * the peer's peer_nic ("" for the segment, or a tunnel's end), or -1. */
 int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *nic, const char *peer_nic);
 
-/* Keeps the VMM's and QEMU's logs of vm under max bytes; returns the
- * bytes thrown away. vm NULL: the supervisor's own log. */
-uint64_t statefiles_trim_logs(const char *dir, const char *vm, uint64_t max);
+/* Keeps the supervisor's own log (our stderr, appended to) under max
+ * bytes. The children's logs come through pipes into capped writers
+ * (vmproc.h) and never pass max. */
+void statefiles_trim_own_log(const char *dir, uint64_t max);
 
 /* At stop: sockets, capture rings (they hold guest traffic), control
  * files, status and pid file go; logs and counters stay. */

@@ -34,6 +34,69 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
 	p->index = index;
 	p->cfg = &plan->cfg.vm[index];
 	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = -1;
+	p->log[CHILD_VMM].fd = p->log[CHILD_QEMU].fd = -1;
+	p->log_fd[CHILD_VMM] = p->log_fd[CHILD_QEMU] = -1;
+}
+
+#define LOG_PIPE_SIZE	(256 << 10)	/* what a child may write before it waits for us */
+#define LOG_BUDGET	(1 << 20)	/* read per event: a chatty child cannot hold the loop */
+_Static_assert(LOG_PIPE_SIZE <= LOG_BUDGET, "a dead child's pipe is drained in one budget");
+
+int vmproc_open_logs(struct vm_proc *p, const char *dir, uint64_t max)
+{
+	static const enum state_file f[2] = { [CHILD_VMM] = SF_VMM_LOG, [CHILD_QEMU] = SF_QEMU_LOG };
+	enum vm_child c;
+	int rc;
+
+	for (c = CHILD_VMM; c <= CHILD_QEMU; c++) {
+		if (state_file(p->log_path[c], dir, p->cfg->name, f[c]) < 0)
+			return -ENAMETOOLONG;
+		rc = caplog_open(&p->log[c], p->log_path[c], max);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A new pipe for child c: the read end, non-blocking, in the epoll; the
+ * write end (for the child) in *wr. 0 or -errno. */
+static int log_pipe(struct vm_proc *p, enum vm_child c, const struct vm_env *env, int *wr)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = env->tag_log + 2 * p->index + c };
+	int fds[2], rc;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fcntl(fds[0], F_SETPIPE_SZ, LOG_PIPE_SIZE);	/* a bigger cushion if allowed */
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 || epoll_ctl(env->ep, EPOLL_CTL_ADD, fds[0], &e) < 0) {
+		rc = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	p->log_fd[c] = fds[0];
+	*wr = fds[1];
+	return 0;
+}
+
+static void log_close(struct vm_proc *p, enum vm_child c, int ep)
+{
+	if (p->log_fd[c] < 0)
+		return;
+	epoll_ctl(ep, EPOLL_CTL_DEL, p->log_fd[c], NULL);
+	close(p->log_fd[c]);
+	p->log_fd[c] = -1;
+}
+
+void vmproc_log_event(struct vm_proc *p, enum vm_child c, int ep)
+{
+	if (p->log_fd[c] >= 0 && caplog_drain(&p->log[c], p->log_fd[c], LOG_BUDGET) <= 0)
+		log_close(p, c, ep);
+}
+
+uint64_t vmproc_logs_dropped(const struct vm_proc *p)
+{
+	return p->log[CHILD_VMM].dropped + p->log[CHILD_QEMU].dropped;
 }
 
 int vmproc_open(struct vm_proc *p, const char *dir, int *capture_err)
@@ -85,17 +148,24 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	static struct node_args a;
 	const struct run_plan *plan = env->plan;
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = env->tag_ready + p->index };
-	char log[STATE_PATH_MAX], sock[STATE_PATH_MAX];
-	int fds[2], rc = spawn_vmm_args(&a, &plan->cfg, p->index, env->links, &plan->runas, plan->dir);
+	char sock[STATE_PATH_MAX];
+	int fds[2], log_wr, rc = spawn_vmm_args(&a, &plan->cfg, p->index, env->links, &plan->runas, plan->dir);
 	pid_t pid;
 
 	if (rc < 0)
 		return rc;
-	if (state_file(log, plan->dir, p->cfg->name, SF_VMM_LOG) < 0 ||
-	    state_file(sock, plan->dir, p->cfg->name, SF_VHOST) < 0)
+	if (state_file(sock, plan->dir, p->cfg->name, SF_VHOST) < 0)
 		return -ENAMETOOLONG;
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
+	log_close(p, CHILD_VMM, env->ep);	/* the last one's, if it outlived its reaping */
+	rc = log_pipe(p, CHILD_VMM, env, &log_wr);
+	if (rc < 0)
+		return rc;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = -errno;
+		close(log_wr);
+		log_close(p, CHILD_VMM, env->ep);
+		return rc;
+	}
 	a.stats_fd = p->stats_fd;
 	a.ctl_fd = p->ctl_fd;	/* the node maps it read-only */
 	if (a.kind == NODE_VMM)	/* a tunnel records nothing */
@@ -106,11 +176,13 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 		if (state_nic_socket(sock, plan->dir, p->cfg->name, p->cfg->nic[k].name) == 0)
 			unlink(sock);
 	refresh_link_headers(p, env);
-	pid = env->ops->spawn_vmm(&a, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
+	pid = env->ops->spawn_vmm(&a, log_wr, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	close(fds[1]);
+	close(log_wr);
 	rc = pid < 0 ? pid : epoll_ctl(env->ep, EPOLL_CTL_ADD, fds[0], &e) < 0 ? -errno : 0;
 	if (rc < 0) {
 		close(fds[0]);
+		log_close(p, CHILD_VMM, env->ep);
 		if (pid > 0) {	/* never leave an untracked VMM on the links */
 			env->ops->kill(pid, SIGKILL);
 			env->ops->waitpid(pid, NULL, 0);
@@ -130,22 +202,27 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 {
 	static char buf[QEMU_ARGBUF_MAX];
 	const struct run_plan *plan = env->plan;
-	char *argv[QEMU_MAX_ARGS], log[STATE_PATH_MAX];
+	char *argv[QEMU_MAX_ARGS];
 	struct qemu_opts q = {
 		.cfg = &plan->cfg, .vm = p->cfg, .state_dir = plan->dir, .kvm = plan->kvm,
 		.kernel = plan->kernel, .initrd = plan->initrd,
 		.runas = plan->runas.drop ? plan->runas.name : NULL,
 	};
-	int rc = qemu_argv(&q, buf, sizeof(buf), argv, QEMU_MAX_ARGS);
+	int log_wr, rc = qemu_argv(&q, buf, sizeof(buf), argv, QEMU_MAX_ARGS);
 	pid_t pid;
 
 	if (rc < 0)
 		return rc;
-	if (state_file(log, plan->dir, p->cfg->name, SF_QEMU_LOG) < 0)
-		return -ENAMETOOLONG;
-	pid = env->ops->spawn_argv(argv, log, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
-	if (pid < 0)
+	log_close(p, CHILD_QEMU, env->ep);
+	rc = log_pipe(p, CHILD_QEMU, env, &log_wr);
+	if (rc < 0)
+		return rc;
+	pid = env->ops->spawn_argv(argv, log_wr, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
+	close(log_wr);
+	if (pid < 0) {
+		log_close(p, CHILD_QEMU, env->ep);
 		return pid;
+	}
 	p->pid[CHILD_QEMU] = pid;
 	p->started[CHILD_QEMU] = now;
 	return 0;
@@ -196,13 +273,19 @@ enum vmm_liveness vmproc_liveness(struct vm_proc *p, long long now)
 	       now - p->beat_moved >= VMM_UNRESPONSIVE_MS ? VMM_UNRESPONSIVE : VMM_ALIVE;
 }
 
-int vmproc_reaped(struct vm_proc *p, pid_t pid)
+int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep)
 {
 	enum vm_child c;
 
 	for (c = CHILD_VMM; c <= CHILD_QEMU; c++)
 		if (p->pid[c] > 0 && p->pid[c] == pid) {
 			p->pid[c] = 0;
+			/* Its last words are in the pipe: log them (a pipe holds
+			 * at most LOG_PIPE_SIZE, within one budget), then it is
+			 * done with. */
+			if (p->log_fd[c] >= 0)
+				caplog_drain(&p->log[c], p->log_fd[c], LOG_BUDGET);
+			log_close(p, c, ep);
 			if (c == CHILD_VMM)
 				p->vmm_serving = false;
 			return c;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/logcap.h"
 #include "config/config.h"
 #include "link/link.h"
 #include "supervisor/preflight.h"
@@ -43,6 +44,11 @@ struct vm_proc {
 	int stats_fd;			/* STATE/NAME.stats, kept for every VMM start */
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
 	int ctl_fd;			/* STATE/NAME.ctl, kept for every VMM start; -1: not made yet */
+	/* What each child writes (stdout, stderr) comes through a pipe into
+	 * STATE/NAME.vmm.log and NAME.qemu.log, capped at log_max. */
+	struct capped_log log[2];	/* by enum vm_child */
+	char log_path[2][STATE_PATH_MAX];
+	int log_fd[2];			/* the pipe's read end while a child may write, else -1 */
 	uint64_t beat;			/* the VMM's heartbeat as last read */
 	long long beat_moved;		/* when it was last seen moving (or the VMM began serving) */
 	bool hung_killed;		/* this VMM was killed for hanging: once */
@@ -62,8 +68,8 @@ struct node_args;
  * rules. Five pointers, set once, also name in one place every way this
  * process touches a VM's processes. */
 struct proc_ops {
-	pid_t (*spawn_vmm)(const struct node_args *a, const char *log_path, const uint64_t *cpuset);
-	pid_t (*spawn_argv)(char *const argv[], const char *log_path, const uint64_t *cpuset);
+	pid_t (*spawn_vmm)(const struct node_args *a, int log_fd, const uint64_t *cpuset);
+	pid_t (*spawn_argv)(char *const argv[], int log_fd, const uint64_t *cpuset);
 	int (*kill)(pid_t pid, int sig);
 	pid_t (*waitpid)(pid_t pid, int *status, int options);
 	long long (*now_ms)(void);	/* monotonic, in ms */
@@ -78,6 +84,7 @@ struct vm_env {
 	const struct link_res *links;	/* one per plan->cfg.link */
 	int ep;				/* readiness pipes are watched here ... */
 	uint32_t tag_ready;		/* ... with data.u32 = tag_ready + index */
+	uint32_t tag_log;		/* log pipes: tag_log + 2 * index + enum vm_child */
 	const struct proc_ops *ops;	/* how children are started, signalled and reaped */
 };
 
@@ -87,6 +94,15 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
  * (without a capture ring the VM runs, without capture: *capture_err is
  * then set). 0, or -errno when the counters cannot be created. */
 int vmproc_open(struct vm_proc *p, const char *dir, int *capture_err);
+
+/* Opens the VM's VMM and QEMU logs (appending), each capped at max bytes
+ * plus one older PATH.1. 0, or -errno (the children then run, unlogged). */
+int vmproc_open_logs(struct vm_proc *p, const char *dir, uint64_t max);
+/* Child c's log pipe is readable: moves at most a budget's worth into
+ * its log; at EOF the pipe is closed. */
+void vmproc_log_event(struct vm_proc *p, enum vm_child c, int ep);
+/* Bytes thrown away to keep the VMM's and QEMU's logs under the cap. */
+uint64_t vmproc_logs_dropped(const struct vm_proc *p);
 
 /* Makes the node's link control file (statefiles_ctl) from the command
  * line its VMM will get, with the config's [link] settings. 0 or -errno. */
@@ -111,8 +127,9 @@ enum vmm_liveness { VMM_ALIVE, VMM_UNRESPONSIVE, VMM_HUNG };
  * one whose counters cannot be read (nothing to judge by). */
 enum vmm_liveness vmproc_liveness(struct vm_proc *p, long long now);
 
-/* pid exited: which of ours it was (now marked not running), or -1. */
-int vmproc_reaped(struct vm_proc *p, pid_t pid);
+/* pid exited: which of ours it was (now marked not running, the rest of
+ * what it wrote logged), or -1. */
+int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep);
 
 /* Schedules child c's restart after its back-off: doubled each time,
  * from BACKOFF_MIN_MS to BACKOFF_MAX_MS, fresh after a long run. Returns

@@ -8,7 +8,8 @@
 # - VMM of vm1 stopped (SIGSTOP): status says state=degraded
 #   reason=vmm_unresponsive within 5 s (text and JSON); SIGCONT brings it
 #   back up, the same process; stopped for good, it is killed after 10 s
-#   and restarted, and vm1 answers again.
+#   and restarted, and vm1 answers again; what the VMMs and QEMU wrote
+#   reached their logs through the supervisor.
 TEST_NAME=faults
 . "$(dirname "$0")/lib.sh"
 
@@ -74,4 +75,10 @@ grep -q "vm1: VMM (pid $vmm1) unresponsive for 10 s; killing it" "$STATE/supervi
 	die "no word of the kill in supervisor.log"
 wait_for 60 "$MV" exec --timeout 5 vm0 -- ping -c 1 -W 1 192.168.1.2 || die "vm1 did not answer after its VMM was replaced"
 wait_for 10 vm1_up || die "vm1 not up after its VMM was replaced: $(cat "$STATE/status")"
+
+# The children's logs come through pipes into the supervisor's capped
+# writer: every start of vm1's VMM is in its log, the killed ones' too.
+n=$(grep -c ': serving ' "$STATE/vm1.vmm.log")
+[ "$n" -eq 3 ] || die "vm1.vmm.log has $n VMM starts, not 3: $(cat "$STATE/vm1.vmm.log")"
+grep -q . "$STATE/vm1.qemu.log" || die "vm1.qemu.log is empty (its reconnects say something)"
 say "PASS"

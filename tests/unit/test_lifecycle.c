@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -38,6 +39,7 @@ static struct fake {
 	int ready[NVMS];		/* our end of each VMM's readiness pipe, -1: none */
 	struct { pid_t pid; int sig; } kill[KILLS_MAX];
 	unsigned nkills, nwaits;
+	int log[NVMS][2];		/* each child's end of its log pipe (VMM, QEMU), -1: none */
 	bool frozen[NVMS];		/* its VMM's loop does not pass (SIGSTOP) */
 	uint64_t beat[NVMS];		/* the heartbeat its VMM last published */
 } f;
@@ -59,10 +61,20 @@ static int vm_named(const char *name, size_t len)
 	return -1;
 }
 
-static pid_t fake_spawn_vmm(const struct node_args *a, const char *log_path, const uint64_t *cpuset)
+/* The child's end of its log pipe, as a child would hold it. */
+static void keep_log(int *slot, int log_fd)
+{
+	if (*slot >= 0)
+		close(*slot);
+	*slot = dup(log_fd);
+	assert_true(*slot >= 0);
+}
+
+static pid_t fake_spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
 {
 	int i = vm_named(a->name, strlen(a->name));
 
+	keep_log(&f.log[i][CHILD_VMM], log_fd);
 	/* Keep the write end the VMM would have: the test says when it serves. */
 	if (f.ready[i] >= 0)
 		close(f.ready[i]);
@@ -72,14 +84,15 @@ static pid_t fake_spawn_vmm(const struct node_args *a, const char *log_path, con
 	return f.vmm[i] = f.next_pid++;
 }
 
-/* QEMU's VM is the one its log is named for (STATE/NAME.qemu.log). */
-static pid_t fake_spawn_argv(char *const argv[], const char *log_path, const uint64_t *cpuset)
+/* QEMU's VM is the one it is named for (-name NAME). */
+static pid_t fake_spawn_argv(char *const argv[], int log_fd, const uint64_t *cpuset)
 {
-	const char *base = strrchr(log_path, '/') + 1;
-	int i = vm_named(base, strcspn(base, "."));
+	int i;
 
 	assert_string_equal(argv[0], "qemu-system-x86_64");
-	assert_string_equal(base + strcspn(base, "."), ".qemu.log");
+	assert_string_equal(argv[1], "-name");
+	i = vm_named(argv[2], strlen(argv[2]));
+	keep_log(&f.log[i][CHILD_QEMU], log_fd);
 	f.qemu_spawns[i]++;
 	return f.qemu[i] = f.next_pid++;
 }
@@ -223,7 +236,7 @@ static int setup(void **st)
 	f.now = 1000000;	/* vmproc keeps 0 for "not due" */
 	f.next_pid = 4000000;	/* never a real one: nothing reaches kill(2) anyway */
 	for (i = 0; i < NVMS; i++)
-		f.ready[i] = -1;
+		f.ready[i] = f.log[i][0] = f.log[i][1] = -1;
 	memset(&plan, 0, sizeof(plan));
 	assert_int_equal(config_load_default(&plan.cfg, err, sizeof(err)), 0);
 	assert_int_equal(plan.cfg.nvms, NVMS);
@@ -244,7 +257,7 @@ static int setup(void **st)
 static void open_system(void)
 {
 	consoles_init(&cons, &plan.cfg, ep, (struct console_tags){ .vm = 0, .listen = 1000, .viewer = 2000 }, -1);
-	s = sup_init(&plan, ep, 1100, &cons, &det, &fake);
+	s = sup_init(&plan, ep, 1100, 1200, &cons, &det, &fake);
 	assert_int_equal(sup_open(s), 0);
 }
 
@@ -253,9 +266,14 @@ static int teardown(void **st)
 	char cmd[sizeof(plan.dir) + 16];
 	unsigned i;
 
-	for (i = 0; i < NVMS; i++)
+	for (i = 0; i < NVMS; i++) {
 		if (f.ready[i] >= 0)
 			close(f.ready[i]);
+		if (f.log[i][0] >= 0)
+			close(f.log[i][0]);
+		if (f.log[i][1] >= 0)
+			close(f.log[i][1]);
+	}
 	close(ep);
 	close(det_rd);
 	if (det.fd >= 0)
@@ -431,6 +449,50 @@ static void test_vmm_unresponsive(void **st)
 	assert_int_equal(atoi(status(1, "vmm")), f.vmm[1]);
 	assert_int_equal(f.qemu_spawns[1], 1);	/* QEMU reconnects by itself */
 	assert_int_equal(f.nkills, 1);
+}
+
+static uint64_t file_size(unsigned vm, enum state_file sf, const char *suffix)
+{
+	char p[STATE_PATH_MAX + 4];
+	struct stat sb;
+
+	assert_int_equal(state_file(p, plan.dir, plan.cfg.vm[vm].name, sf), 0);
+	strcat(p, suffix);
+	return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+/* What a VMM and a QEMU write (stdout, stderr) reaches their logs through
+ * pipes, capped at log_max plus one .1 of at most log_max; the rest is
+ * counted in log_bytes_dropped. A child's last words, still in its pipe
+ * when it is reaped, are logged. */
+static void test_child_logs(void **st)
+{
+	static char buf[10000];
+	uint64_t kept;
+
+	plan.cfg.log_max = 4096;
+	open_system();
+	all_up();
+	memset(buf, 'q', sizeof(buf));
+	assert_int_equal(write(f.log[1][CHILD_QEMU], buf, sizeof(buf)), sizeof(buf));
+	sup_child_log(s, 1, 1);
+	kept = file_size(1, SF_QEMU_LOG, "") + file_size(1, SF_QEMU_LOG, ".1");
+	assert_true(file_size(1, SF_QEMU_LOG, "") <= 4096 && file_size(1, SF_QEMU_LOG, ".1") <= 4096);
+	assert_true(kept > 0);
+	after(1000);	/* status is told once a second */
+	assert_int_equal(strtoull(status(1, "log_bytes_dropped"), NULL, 10), sizeof(buf) - kept);
+	assert_string_equal(status(0, "log_bytes_dropped"), "0");
+
+	assert_int_equal(write(f.log[2][CHILD_VMM], "vmm: bye\n", 9), 9);
+	close(f.log[2][CHILD_VMM]);	/* it exits */
+	f.log[2][CHILD_VMM] = -1;
+	sup_reaped(s, f.vmm[2], SIGSEGV);
+	assert_int_equal(file_size(2, SF_VMM_LOG, ""), 9);
+	after(BACKOFF_MIN_MS);
+	assert_int_equal(f.vmm_spawns[2], 2);	/* a new pipe for the new VMM ... */
+	assert_int_equal(write(f.log[2][CHILD_VMM], "vmm: hello\n", 11), 11);
+	sup_child_log(s, 2, 0);
+	assert_int_equal(file_size(2, SF_VMM_LOG, ""), 9 + 11);	/* ... into the same log */
 }
 
 /* restart = never: a QEMU that exits leaves its VM stopped, and --detach
@@ -610,6 +672,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_qemu_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_restart_degraded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_unresponsive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_logs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_never, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_gives_up, setup, teardown),
