@@ -121,10 +121,17 @@ unsigned link_imp_judge(struct link *l, uint32_t len, uint64_t now)
 		if (d < s->last_due)	/* never before the frame ahead: no reordering */
 			d = s->last_due;
 		if (s->imp.rate_bps) {	/* the link is busy with the frames ahead */
+			uint64_t start = s->rate_free;
+
+			/* The shaper's clock may lag by IMP_RATE_BURST_NS: a
+			 * receiver that woke late, or saw a frame late, makes
+			 * the time up instead of losing it (a token bucket that
+			 * deep); after a longer idle it starts afresh. */
+			if (start + IMP_RATE_BURST_NS < d)
+				start = d - IMP_RATE_BURST_NS;
+			s->rate_free = start + (uint64_t)len * 8 * 1000000000ull / s->imp.rate_bps;
 			if (d < s->rate_free)
 				d = s->rate_free;
-			d += (uint64_t)len * 8 * 1000000000ull / s->imp.rate_bps;
-			s->rate_free = d;
 		}
 		s->last_due = d;
 		s->head_due = d;

@@ -10,7 +10,8 @@
  * first sees it posted, computes when it is due (arrival + delay +
  * jitter, never before the frame ahead of it, so jitter never reorders;
  * then no sooner than the shaper allows: each frame takes len * 8 / rate
- * of the link's time), and leaves it on the link until then, telling its
+ * of the link's time, a token bucket IMP_RATE_BURST_NS deep so that the
+ * loop's late wake-ups cost no rate), and leaves it on the link until then, telling its
  * loop when to look again. A full link holds up its sender as ever (the
  * frame waits in the guest's TX ring, 100 ms at most, then queue_full).
  * Loss, duplication and corruption are decided once per frame, when it
@@ -27,6 +28,12 @@
 #include "common/linkctl.h"
 
 struct link;
+
+/* The shaper's depth: after an idle link this much of the rate may pass
+ * at once; a receiver that wakes up to this late loses no rate. The
+ * loop sleeps in whole milliseconds (epoll), so one is the least. */
+#define IMP_RATE_BURST_NS	1000000ull
+
 
 /* link_imp_judge's verdicts, with flags for a frame that passes. */
 enum {
