@@ -101,7 +101,7 @@ static bool out_of_work(struct loop *l, const struct loop_ops *ops, void *ctx, b
 
 int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 {
-	bool more = true, all = true, yielded = false;
+	bool more = true, all = true, yielded = false, dozing = false;
 	uint64_t mark = 0, work = now_ns(), end;
 	unsigned pass = 0;
 	int timeout = -1, wait_max = l->max_wait_ms > 0 ? l->max_wait_ms : LOOP_HEARTBEAT_MS;
@@ -114,7 +114,11 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 
 		if (idle && out_of_work(l, ops, ctx, &yielded, &mark))
 			busy = all = true;
-		if (!busy)	/* out of work: the epoll_wait below waits */
+		/* Out of work: the epoll_wait below waits. A wait that ends by
+		 * its timeout with nothing to do (the heartbeat, the control
+		 * file's poll) continues the same sleep: idle nodes' counters
+		 * stay still. */
+		if (!busy && !dozing)
 			STAT_ADD(l->st->vmm_sleeps, 1);
 		/* While there is work, the fds are looked at only every
 		 * LOOP_EPOLL_EVERY passes: each look is a system call. */
@@ -149,7 +153,9 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 		if (*ops->moved != moved)
 			yielded = false;
 		end = now_ns();
-		STAT_ADD(l->st->vmm_busy_ns, end - work);
+		dozing = !busy && n == 0 && !more && *ops->moved == moved;
+		if (!dozing)
+			STAT_ADD(l->st->vmm_busy_ns, end - work);
 		work = end;
 	}
 }
