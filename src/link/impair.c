@@ -61,8 +61,13 @@ void link_imp_stamp(struct link *l, uint64_t now)
 		n = num;
 	for (; n; n--, s->seen++)
 		s->arrive[s->seen % num] = now;
+	link_imp_held(l);
+}
+
+void link_imp_held(struct link *l)
+{
 	if (l->st)
-		__atomic_store_n(&l->st->held, (uint16_t)(s->seen - l->rxq.last_avail), __ATOMIC_RELAXED);
+		__atomic_store_n(&l->st->held, (uint16_t)(l->imp.seen - l->rxq.last_avail), __ATOMIC_RELAXED);
 }
 
 /* A jitter draw in [-j, j] (uniform) or with sigma j (normal: the sum of

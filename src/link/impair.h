@@ -67,6 +67,10 @@ void link_imp_set(struct link *l, const struct link_imp *imp);
  * per drain of an impaired link, before taking frames. */
 void link_imp_stamp(struct link *l, uint64_t now);
 
+/* Publishes how many frames l holds (the `held` gauge): after a drain
+ * that took some, so an emptied link does not show its last count. */
+void link_imp_held(struct link *l);
+
 /* The fate of the record just taken off l (len bytes): IMP_WAIT (give it
  * back with link_rec_keep; l->imp.wake_ns says when), IMP_DOWN, IMP_LOST,
  * or IMP_PASS with IMP_DUP / IMP_CORRUPT. Decided once per frame. */

@@ -486,8 +486,11 @@ static unsigned drain_link(struct tunnel *t, unsigned li)
 		}
 		link_rec_end(l, &r);
 	}
-	if (done)
+	if (done) {
 		link_rx_flush(l);
+		if (l->imp.on)
+			link_imp_held(l);
+	}
 	return done;
 }
 

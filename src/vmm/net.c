@@ -562,8 +562,11 @@ static unsigned rx_link(struct net *n, unsigned li, bool *guest_full, uint32_t c
 		n->corrupt = false;
 		link_rec_end(l, &r);
 	}
-	if (done)
+	if (done) {
 		link_rx_flush(l);
+		if (l->imp.on)
+			link_imp_held(l);
+	}
 	return done;
 }
 

@@ -123,6 +123,7 @@ static void test_delay(void **state)
 	assert_int_equal(got, 2);
 	assert_true(link_imp_now() >= t0 + 30000000ull);
 	assert_int_equal(f->b.net.imp_wake, 0);
+	assert_int_equal(f->b.st.link[0].held, 0);	/* the emptied link shows it */
 }
 
 /* loss=10% on 20000 frames: delivered within 3 sigma of the binomial mean,
