@@ -54,3 +54,11 @@ stat_of() {
 		index($0, p " ") == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' \
 		"$STATE/stats.out"
 }
+
+# refused WANT TEXT: `multivm check` refuses a config of TEXT (printf %b)
+# with exactly FILE:WANT (every message: tests/unit/test_config.c).
+refused() {
+	printf '%b' "$2" >"$STATE/bad.ini"
+	out=$("$MV" check "$STATE/bad.ini" 2>&1) && die "check accepted: $2"
+	[ "$out" = "$STATE/bad.ini:$1" ] || die "check said '$out', not '$STATE/bad.ini:$1'"
+}

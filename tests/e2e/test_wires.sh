@@ -22,11 +22,6 @@ command -v tcpdump >/dev/null || die "tcpdump missing (apt-get install tcpdump)"
 
 "$MV" check "$CONF" || die "check refused the config"
 # Refusals name file and line (every message: tests/unit/test_config.c).
-refused() {	# WANT TEXT
-	printf '%b' "$2" >"$STATE/bad.ini"
-	out=$("$MV" check "$STATE/bad.ini" 2>&1) && die "check accepted: $2"
-	[ "$out" = "$STATE/bad.ini:$1" ] || die "check said '$out', not '$STATE/bad.ini:$1'"
-}
 refused "5: [links] vm0:eth1: vm0:eth1 is already the end of the wire at line 4" \
 	"[vm vm0]\n[vm vm1]\n[links]\nvm0:eth1 = vm1:eth1\nvm0:eth1 = vm1:eth2\n"
 refused "4: [links] vm0:eth1: a wire cannot join vm0 to itself" "[vm vm0]\n[vm vm1]\n[links]\nvm0:eth1 = vm0:eth2\n"
