@@ -41,6 +41,7 @@ int cmd_status(const char *dir, enum out_format fmt)
 {
 	if (!state_supervisor(dir) || snapshot_status(dir, &snap) < 0)
 		return not_running(dir);
+	snapshot_ctl(dir, &snap);
 	return printed(fmt == OUT_JSON ? report_status_json(stdout, &snap) : report_status_text(stdout, &snap));
 }
 
@@ -72,6 +73,7 @@ int cmd_stats(const char *dir, enum out_format fmt)
 
 	if (!state_supervisor(dir) || snapshot_read(dir, &snap) < 0)
 		return not_running(dir);
+	snapshot_ctl(dir, &snap);
 	for (i = 0; i < snap.nvms; i++)
 		if (snap.vm[i].version)	/* a system started by another multivm */
 			fprintf(stderr, "multivm: counters of %s are stats version %u, this multivm reads version %u: "

@@ -65,9 +65,34 @@ static int emit(FILE *f, json_t *root, int bad)
 	return rc;
 }
 
+/* A link direction's ends, as in stats. */
+static void ends(json_t *o, const struct snapshot *s, unsigned from, unsigned to, const char *from_nic,
+		 const char *to_nic, int *bad)
+{
+	put(o, "from", text(s->vm[from].name), bad);
+	put(o, "to", text(s->vm[to].name), bad);
+	if (from_nic[0] || to_nic[0]) {	/* a wire's ends */
+		put(o, "from_nic", text(from_nic), bad);
+		put(o, "to_nic", text(to_nic), bad);
+	}
+}
+
+/* Its settings, keyed as in the text: words as strings, numbers as numbers. */
+static void settings(json_t *o, const struct link_imp *imp, int *bad)
+{
+	unsigned k;
+
+	for (k = 0; k < LSET__N; k++) {
+		const struct setting_desc *d = &link_setting_desc[k];
+		uint64_t v = snapshot_setting(imp, k);
+
+		put(o, d->key, d->words ? json_string(d->words[v]) : json_integer((json_int_t)v), bad);
+	}
+}
+
 int report_status_json(FILE *f, const struct snapshot *s)
 {
-	json_t *root = json_object(), *vms = json_array();
+	json_t *root = json_object(), *vms = json_array(), *links = json_array();
 	int bad = 0;
 	unsigned i, k;
 
@@ -83,10 +108,23 @@ int report_status_json(FILE *f, const struct snapshot *s)
 		}
 		append(vms, o, &bad);
 	}
-	if (root)
+	for (i = 0; links && i < s->ndirs; i++) {
+		const struct snap_dir *d = &s->dir[i];
+		json_t *o = json_object();
+
+		if (o) {
+			ends(o, s, d->from, d->to, d->from_nic, d->to_nic, &bad);
+			settings(o, &d->imp, &bad);
+		}
+		append(links, o, &bad);
+	}
+	if (root) {
 		put(root, "vms", vms, &bad);
-	else
+		put(root, "links", links, &bad);
+	} else {
 		json_decref(vms);
+		json_decref(links);
+	}
 	return emit(f, root, bad);
 }
 
@@ -131,13 +169,10 @@ int report_stats_json(FILE *f, const struct snapshot *s)
 		json_t *o = json_object();
 
 		if (o) {
-			put(o, "from", text(s->vm[l->from].name), &bad);
-			put(o, "to", text(s->vm[l->to].name), &bad);
-			if (l->from_nic[0] || l->to_nic[0]) {	/* a wire's ends */
-				put(o, "from_nic", text(l->from_nic), &bad);
-				put(o, "to_nic", text(l->to_nic), &bad);
-			}
+			ends(o, s, l->from, l->to, l->from_nic, l->to_nic, &bad);
 			counters(o, link_counter_desc, LINK__N, LINK_DROPS_BEFORE, l->c, l->drop, &bad);
+			if (l->dir >= 0)
+				settings(o, &s->dir[l->dir].imp, &bad);
 		}
 		append(links, o, &bad);
 	}

@@ -24,9 +24,11 @@ static void family(FILE *f, const char *scope, const char *metric, const char *h
 }
 
 /* One sample: multivm_SCOPE_METRIC{vm="A"} or {from="A",to="B"} (with
- * from_nic and to_nic for a wire's link l), and an optional reason label. */
-static void sample_nic(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
-		       const struct snap_link *l, const char *reason, unsigned long long v)
+ * from_nic and to_nic for a wire, when nic_a or nic_b is not empty), and
+ * an optional label lname="lval" (reason="..."). */
+static void sample_label(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
+			 const char *nic_a, const char *nic_b, const char *lname, const char *lval,
+			 unsigned long long v)
 {
 	fprintf(f, "multivm_%s_%s{%s=\"", scope, metric, b ? "from" : "vm");
 	prom_label(f, a);
@@ -34,17 +36,24 @@ static void sample_nic(FILE *f, const char *scope, const char *metric, const cha
 		fputs("\",to=\"", f);
 		prom_label(f, b);
 	}
-	if (l && (l->from_nic[0] || l->to_nic[0])) {
+	if (nic_a && nic_b && (nic_a[0] || nic_b[0])) {
 		fputs("\",from_nic=\"", f);
-		prom_label(f, l->from_nic);
+		prom_label(f, nic_a);
 		fputs("\",to_nic=\"", f);
-		prom_label(f, l->to_nic);
+		prom_label(f, nic_b);
 	}
-	if (reason) {
-		fputs("\",reason=\"", f);
-		prom_label(f, reason);
+	if (lname) {
+		fprintf(f, "\",%s=\"", lname);
+		prom_label(f, lval);
 	}
 	fprintf(f, "\"} %llu\n", v);
+}
+
+static void sample_nic(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
+		       const struct snap_link *l, const char *reason, unsigned long long v)
+{
+	sample_label(f, scope, metric, a, b, l ? l->from_nic : NULL, l ? l->to_nic : NULL, reason ? "reason" : NULL,
+		     reason, v);
 }
 
 static void sample(FILE *f, const char *scope, const char *metric, const char *a, const char *b,
@@ -99,9 +108,38 @@ static void links(FILE *f, const struct snapshot *s)
 				   &s->link[i], drop_reason_name(r), s->link[i].drop[r]);
 }
 
+/* Each link direction's settings: a gauge per number; a word setting as
+ * one series per word it may take, labelled with its key, 1 for the one
+ * in force (a state set). */
+static void settings(FILE *f, const struct snapshot *s)
+{
+	unsigned k, i, w;
+
+	for (k = 0; k < LSET__N; k++) {
+		const struct setting_desc *d = &link_setting_desc[k];
+
+		family(f, "link", d->metric, d->help, true);
+		for (i = 0; i < s->nlinks; i++) {
+			const struct snap_link *l = &s->link[i];
+			const char *a = s->vm[l->from].name, *b = s->vm[l->to].name;
+			uint64_t v;
+
+			if (l->dir < 0)
+				continue;
+			v = snapshot_setting(&s->dir[l->dir].imp, k);
+			if (!d->words)
+				sample_label(f, "link", d->metric, a, b, l->from_nic, l->to_nic, NULL, NULL, v);
+			for (w = 0; d->words && d->words[w]; w++)
+				sample_label(f, "link", d->metric, a, b, l->from_nic, l->to_nic, d->key, d->words[w],
+					     v == w);
+		}
+	}
+}
+
 int report_stats_prom(FILE *f, const struct snapshot *s)
 {
 	vms(f, s);
 	links(f, s);
+	settings(f, s);
 	return ferror(f) ? -EIO : 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "supervisor/state.h"
+#include "supervisor/statefiles.h"
 
 /* A counter; a gauge; a counter that also needs the receiving VM's. */
 #define COUNTER(k, m, h) { .key = k, .metric = m, .help = h }
@@ -68,6 +69,41 @@ const struct counter_desc link_counter_desc[LINK__N] = {
 				"Frames an impaired link delivered with a bit flipped."),
 };
 
+static const char *const state_words[] = { "up", "down", NULL };
+static const char *const dist_words[] = { "uniform", "normal", NULL };
+
+const struct setting_desc link_setting_desc[LSET__N] = {
+	[LSET_STATE] = { "state", "state", "The link direction's state: down drops every frame (multivm link down).",
+			 state_words },
+	[LSET_DELAY] = { "delay_us", "delay_microseconds", "Delay every frame waits on the link direction." },
+	[LSET_JITTER] = { "jitter_us", "jitter_microseconds",
+			  "Jitter added to the delay (uniform: up to this; normal: this sigma)." },
+	[LSET_DIST] = { "distribution", "jitter_distribution", "The jitter's distribution.", dist_words },
+	[LSET_LOSS] = { "loss_ppm", "loss_ppm", "Frames lost at random, in parts per million." },
+	[LSET_LOSS_CORR] = { "loss_correlation_ppm", "loss_correlation_ppm",
+			     "Chance a frame repeats the last one's loss draw, in parts per million." },
+	[LSET_CORRUPT] = { "corrupt_ppm", "corrupt_ppm", "Frames delivered with a bit flipped, in parts per million." },
+	[LSET_DUPLICATE] = { "duplicate_ppm", "duplicate_ppm", "Frames delivered twice, in parts per million." },
+	[LSET_RATE] = { "rate_bps", "rate_bits_per_second", "The link direction's shaper rate; 0: none." },
+};
+
+uint64_t snapshot_setting(const struct link_imp *imp, enum link_setting k)
+{
+	switch (k) {
+	case LSET_STATE: return imp->down != 0;
+	case LSET_DELAY: return imp->delay_us;
+	case LSET_JITTER: return imp->jitter_us;
+	case LSET_DIST: return imp->dist == LINKCTL_NORMAL;
+	case LSET_LOSS: return imp->loss_ppm;
+	case LSET_LOSS_CORR: return imp->loss_corr_ppm;
+	case LSET_CORRUPT: return imp->corrupt_ppm;
+	case LSET_DUPLICATE: return imp->duplicate_ppm;
+	case LSET_RATE: return imp->rate_bps > INT64_MAX ? INT64_MAX : imp->rate_bps;
+	case LSET__N: break;
+	}
+	return 0;
+}
+
 /* Opens a regular file read-only without ever blocking (a FIFO put in
  * place of a state file must not hang the reader). */
 static int open_regular(const char *path)
@@ -90,7 +126,7 @@ int snapshot_status(const char *dir, struct snapshot *s)
 	FILE *f;
 	int fd;
 
-	s->nvms = s->nlinks = 0;
+	s->nvms = s->nlinks = s->ndirs = 0;
 	if (state_file(p, dir, NULL, SF_STATUS) < 0)
 		return -ENAMETOOLONG;
 	fd = open_regular(p);
@@ -257,6 +293,7 @@ void snapshot_fill(struct snapshot *s, const struct vm_stats *const raw[])
 			nic_name(l->from_nic, out->nic);
 			nic_name(l->to_nic, out->peer_nic);
 			l->peer_valid = raw[j] != NULL;
+			l->dir = -1;
 			fill_link(l, out, other_end(raw[j], s->vm[i].name, out));
 			s->nlinks++;
 		}
@@ -270,6 +307,84 @@ const char *snapshot_link_name(const struct snapshot *s, const struct snap_link 
 	else
 		snprintf(out, len, "%s->%s", s->vm[l->from].name, s->vm[l->to].name);
 	return out;
+}
+
+const char *snapshot_dir_name(const struct snapshot *s, const struct snap_dir *d, char *out, size_t len)
+{
+	if (d->from_nic[0] || d->to_nic[0])
+		snprintf(out, len, "%s:%s->%s%s%s", s->vm[d->from].name, d->from_nic, s->vm[d->to].name,
+			 d->to_nic[0] ? ":" : "", d->to_nic);
+	else
+		snprintf(out, len, "%s->%s", s->vm[d->from].name, s->vm[d->to].name);
+	return out;
+}
+
+/* Whether the fixed-size field f holds exactly want. */
+static bool field_is(const char *f, size_t size, const char *want)
+{
+	size_t n = strlen(want);
+
+	return n < size && memcmp(f, want, n) == 0 && f[n] == 0;
+}
+
+void snapshot_fill_ctl(struct snapshot *s, const struct linkctl *const ctl[])
+{
+	unsigned i, j, k, r, n;
+
+	s->ndirs = 0;
+	/* By sender, then receiver: direction i->j is j's entry naming i,
+	 * whose NICs are j's and i's; only j's file is needed. */
+	for (i = 0; i < s->nvms; i++)
+		for (j = 0; j < s->nvms; j++) {
+			n = !ctl[j] || i == j ? 0 : ctl[j]->nlinks < MV_NODE_LINKS_MAX ? ctl[j]->nlinks : MV_NODE_LINKS_MAX;
+			for (r = 0; r < n && s->ndirs < sizeof(s->dir) / sizeof(s->dir[0]); r++) {
+				const struct linkctl_entry *e = &ctl[j]->link[r];
+				struct snap_dir *d = &s->dir[s->ndirs];
+
+				if (!field_is(e->peer, sizeof(e->peer), s->vm[i].name) ||
+				    !memchr(e->nic, 0, sizeof(e->nic)) || !memchr(e->peer_nic, 0, sizeof(e->peer_nic)))
+					continue;
+				*d = (struct snap_dir){ .from = i, .to = j, .imp = e->imp };
+				nic_name(d->from_nic, e->peer_nic);
+				nic_name(d->to_nic, e->nic);
+				s->ndirs++;
+			}
+		}
+	for (k = 0; k < s->nlinks; k++) {
+		struct snap_link *l = &s->link[k];
+
+		l->dir = -1;
+		for (r = 0; r < s->ndirs && l->dir < 0; r++)
+			if (s->dir[r].from == l->from && s->dir[r].to == l->to && !strcmp(s->dir[r].from_nic, l->from_nic) &&
+			    !strcmp(s->dir[r].to_nic, l->to_nic))
+				l->dir = (int)r;
+	}
+}
+
+void snapshot_ctl(const char *dir, struct snapshot *s)
+{
+	static struct linkctl ctl[MV_NODES_MAX];
+	const struct linkctl *p[MV_NODES_MAX];
+	char path[STATE_PATH_MAX];
+	unsigned i;
+
+	for (i = 0; i < s->nvms; i++) {
+		int fd, rc = -ENAMETOOLONG;
+
+		p[i] = NULL;
+		if (state_file(path, dir, s->vm[i].name, SF_CTL) == 0) {
+			fd = open_regular(path);
+			rc = fd < 0 ? fd : statefiles_ctl_read(fd, &ctl[i]);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (rc == 0)
+			p[i] = &ctl[i];
+		else if (rc != -ENOENT)	/* a node not started yet has none */
+			fprintf(stderr, "multivm: %s: no link settings: %s\n", s->vm[i].name,
+				rc == -EPROTO ? "not a link control file of this version" : strerror(-rc));
+	}
+	snapshot_fill_ctl(s, p);
 }
 
 int snapshot_read(const char *dir, struct snapshot *s)

@@ -19,7 +19,7 @@ shows() { screen "$1" | grep -q -- "$2"; }
 shows_line() { screen "$1" | tr -d '\r' | grep -qx -- "$2"; }
 keys() { tmux send-keys -t "$1" -l -- "$2"; }
 enter() { tmux send-keys -t "$1" Enter; }
-all_up() { [ "$("$MV" status | grep -c 'state=up')" -eq 3 ]; }
+all_up() { [ "$("$MV" status | grep -c '^vm[0-9] state=up')" -eq 3 ]; }
 
 wait_for 300 all_up || die "system did not come up: $(screen $T:run)"
 wait_for 30 shows $T:run 'vm0:~#' || die "no vm0 prompt: $(screen $T:run)"

@@ -50,6 +50,11 @@ for v in vm0 vm1; do
 done
 busy0=$(stat_of "vm vm0" vmm_busy_ns)
 
+# Settings on each direction, shown by status and stats in every format.
+"$MV" link 'vm0->vm1' set delay=3ms jitter=1ms distribution=normal loss=0.25% loss_correlation=10% \
+	corrupt=1% duplicate=2% rate=10mbit >/dev/null || die "link set failed"
+"$MV" link 'vm1->vm0' down >/dev/null || die "link down failed"
+
 # The system is quiet now: every output must show the same numbers.
 "$MV" status >"$STATE/status.txt" || die "status failed"
 "$MV" status --json >"$STATE/status.json" || die "status --json failed"
@@ -66,15 +71,31 @@ d = sys.argv[1]
 def num(v):
     return int(v) if re.fullmatch(r"[1-9][0-9]*|0", v) else v
 
-# status: every key=value of each line, numbers as numbers.
-status = json.load(open(d + "/status.json"))["vms"]
+# What was set on each direction (multivm link above).
+WORDS = {"state", "distribution"}
+SET = {"vm0->vm1": {"state": "up", "delay_us": 3000, "jitter_us": 1000, "distribution": "normal",
+                    "loss_ppm": 2500, "loss_correlation_ppm": 100000, "corrupt_ppm": 10000,
+                    "duplicate_ppm": 20000, "rate_bps": 10000000},
+       "vm1->vm0": {"state": "down", "delay_us": 0, "jitter_us": 0, "distribution": "uniform", "loss_ppm": 0,
+                    "loss_correlation_ppm": 0, "corrupt_ppm": 0, "duplicate_ppm": 0, "rate_bps": 0}}
+
+# status: every key=value of each VM's line, numbers as numbers; then a
+# line per link direction with its settings, the same in the JSON.
+sj = json.load(open(d + "/status.json"))
+status, slinks = sj["vms"], sj["links"]
 lines = open(d + "/status.txt").read().splitlines()
-assert len(status) == len(lines) == 2, (status, lines)
+assert len(status) == 2 and len(slinks) == 2 and len(lines) == 4 and set(sj) == {"vms", "links"}, (sj, lines)
 for line, vm in zip(lines, status):
     words = line.split()
     want = {"name": words[0], **{k: num(v) for k, v in (w.split("=", 1) for w in words[1:])}}
     assert vm == want, (vm, want)
     assert isinstance(vm["vmm"], int) and vm["vmm"] > 0 and vm["state"] == "up", vm
+for line, obj in zip(lines[2:], slinks):
+    kind, name, *pairs = line.split()
+    a, b = name.split("->")
+    got = {k: (v if k in WORDS else int(v)) for k, v in (p.split("=", 1) for p in pairs)}
+    assert kind == "link" and got == SET[name], (line, SET[name])
+    assert obj == {"from": a, "to": b, **got}, (obj, line)
 
 # stats: the same counters, text vs JSON vs Prometheus.
 js = json.load(open(d + "/stats.json"))
@@ -91,6 +112,9 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",
           "held": "held_frames", "tx_wait_ms": "tx_wait_milliseconds_total", "duplicated": "duplicated_frames_total", "corrupted": "corrupted_frames_total",
           "vmm_busy_ns": "vmm_busy_nanoseconds_total",
+          "delay_us": "delay_microseconds", "jitter_us": "jitter_microseconds", "loss_ppm": "loss_ppm",
+          "loss_correlation_ppm": "loss_correlation_ppm", "corrupt_ppm": "corrupt_ppm",
+          "duplicate_ppm": "duplicate_ppm", "rate_bps": "rate_bits_per_second",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
                                        "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps", "remote_down")}}
 NDROPS = 12  # drop reasons, common/stats.h DROP__MAX
@@ -108,7 +132,21 @@ for line in open(d + "/stats.txt").read().splitlines():
         assert (obj["from"], obj["to"]) == (a, b), (obj, name)
         labels = 'from="%s",to="%s"' % (a, b)
     seen[kind] += 1
+    if kind == "link":
+        settings = {k: v for k, v in (p.split("=", 1) for p in pairs) if k in SET[name]}
+        assert {k: (v if k in WORDS else int(v)) for k, v in settings.items()} == SET[name], (name, settings)
     for k, v in (p.split("=", 1) for p in pairs):
+        if kind == "link" and k in WORDS:
+            # A word: the JSON's string; in Prometheus a series per word
+            # it may take, 1 for this one.
+            assert obj[k] == v, (name, k, obj[k], v)
+            fam = "multivm_link_%s" % ("state" if k == "state" else "jitter_distribution")
+            words = ("up", "down") if k == "state" else ("uniform", "normal")
+            for w in words:
+                series = '%s{%s,%s="%s"}' % (fam, labels, k, w)
+                assert prom[series] == (w == v), (series, prom.get(series), v)
+            checked += 1
+            continue
         v = int(v)
         if k.startswith("drop_"):
             assert obj["drops"][k[5:]] == v, (name, k, obj["drops"], v)
@@ -121,7 +159,9 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (19 + NDROPS) + 2 * (11 + NDROPS), checked
+assert checked == 2 * (19 + NDROPS) + 2 * (11 + NDROPS + 9), checked
+# Prometheus has no series the text lacks.
+assert len(prom) == 2 * (19 + NDROPS + 1) + 2 * (11 + NDROPS + 7 + 2 + 2), len(prom)
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector
@@ -209,6 +249,8 @@ assert vm == {"name": "vm2", "state": "up", "reason": "a value with spaces"}, vm
 	die "stats --prometheus on damaged files"
 timeout 20 "$MV" -S "$D" top -b -n 1 -d 0.2 >"$D/top" 2>&1 || die "top on damaged files: $(cat "$D/top")"
 [ "$(grep -c '(no valid counters)' "$D/top")" -eq 3 ] || die "top on damaged files: $(cat "$D/top")"
+
+"$MV" link vm0-vm1 reset >/dev/null && "$MV" link vm0-vm1 up >/dev/null || die "link reset failed"
 
 # Traffic both ways, until told to stop (bounded): each vm1 session also
 # takes what waits on the link for it, so the link never fills.

@@ -17,6 +17,7 @@
 
 static struct snapshot s;
 static struct vm_stats raw[2];
+static struct linkctl ctl[2];
 static char *out;
 
 /* What printer wrote for s, in out (freed by the next call). */
@@ -67,6 +68,26 @@ static void two_vms(bool valid_b)
 	snapshot_fill(&s, p);
 }
 
+/* The control files of two_vms' a and b: a->b (in b's file) loses 1 %
+ * at 100 Mbit/s, b->a (in a's) is down with 20 ms +- 2 ms normal. */
+static void two_ctls(void)
+{
+	const struct linkctl *p[2] = { &ctl[0], &ctl[1] };
+
+	memset(ctl, 0, sizeof(ctl));
+	ctl[0].nlinks = ctl[1].nlinks = 1;
+	strcpy(ctl[0].link[0].peer, "b");
+	ctl[0].link[0].imp = (struct link_imp){ .delay_us = 20000, .jitter_us = 2000, .dist = LINKCTL_NORMAL,
+						.down = 1 };
+	strcpy(ctl[1].link[0].peer, "a");
+	ctl[1].link[0].imp = (struct link_imp){ .loss_ppm = 10000, .rate_bps = 100000000 };
+	snapshot_fill_ctl(&s, p);
+}
+
+static const char ab_settings[] = "state=up delay_us=0 jitter_us=0 distribution=uniform loss_ppm=10000 "
+				  "loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=0 rate_bps=100000000";
+static const char ba_settings[] = "state=down delay_us=20000 jitter_us=2000 distribution=normal loss_ppm=0 "
+				  "loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=0 rate_bps=0";
 
 static void test_status_text_and_json(void **state)
 {
@@ -118,7 +139,7 @@ static void test_stats_text(void **state)
 	assert_string_equal(print(report_stats_text), stats_text);
 }
 
-/* Every key=value of the text is the same number in the JSON. */
+/* Every key=value of the text is the same number (or word) in the JSON. */
 static void test_stats_json_matches_text(void **state)
 {
 	json_t *j, *o;
@@ -126,6 +147,7 @@ static void test_stats_json_matches_text(void **state)
 	int checked = 0, nlink = 0;
 
 	two_vms(true);
+	two_ctls();
 	text = strdup(print(report_stats_text));
 	j = json_loads(print(report_stats_json), 0, NULL);
 	assert_non_null(j);
@@ -145,12 +167,18 @@ static void test_stats_json_matches_text(void **state)
 			*eq = 0;
 			v = strncmp(word, "drop_", 5) == 0 ? json_object_get(json_object_get(o, "drops"), word + 5)
 							   : json_object_get(o, word);
-			assert_true(json_is_integer(v));
-			assert_int_equal(json_integer_value(v), strtoll(eq + 1, NULL, 10));
+			if (!strcmp(word, "state") || !strcmp(word, "distribution"))
+				assert_string_equal(json_string_value(v), eq + 1);
+			else {
+				assert_true(json_is_integer(v));
+				assert_int_equal(json_integer_value(v), strtoll(eq + 1, NULL, 10));
+			}
 			checked++;
 		}
+		/* No field of the JSON is missing from the text. */
+		assert_int_equal(json_object_size(o), link ? LINK__N + LSET__N + 1 + 2 : VM__N + 1 + 2);
 	}
-	assert_int_equal(checked, 2 * (VM__N + DROP__MAX) + 2 * (LINK__N + DROP__MAX));
+	assert_int_equal(checked, 2 * (VM__N + DROP__MAX) + 2 * (LINK__N + DROP__MAX + LSET__N));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "links"), 0), "to")),
 			    "b");
 	json_decref(j);
@@ -347,7 +375,26 @@ static const char prom_text[] =
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_vni\"} 0\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"bad_length\"} 0\n"
 	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"send_error\"} 0\n"
-	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"impaired\"} 0\n";
+	"multivm_link_drops_total{from=\"a\",to=\"b\",reason=\"impaired\"} 0\n"
+	/* no settings: no control files read */
+	"# HELP multivm_link_state The link direction's state: down drops every frame (multivm link down).\n"
+	"# TYPE multivm_link_state gauge\n"
+	"# HELP multivm_link_delay_microseconds Delay every frame waits on the link direction.\n"
+	"# TYPE multivm_link_delay_microseconds gauge\n"
+	"# HELP multivm_link_jitter_microseconds Jitter added to the delay (uniform: up to this; normal: this sigma).\n"
+	"# TYPE multivm_link_jitter_microseconds gauge\n"
+	"# HELP multivm_link_jitter_distribution The jitter's distribution.\n"
+	"# TYPE multivm_link_jitter_distribution gauge\n"
+	"# HELP multivm_link_loss_ppm Frames lost at random, in parts per million.\n"
+	"# TYPE multivm_link_loss_ppm gauge\n"
+	"# HELP multivm_link_loss_correlation_ppm Chance a frame repeats the last one's loss draw, in parts per million.\n"
+	"# TYPE multivm_link_loss_correlation_ppm gauge\n"
+	"# HELP multivm_link_corrupt_ppm Frames delivered with a bit flipped, in parts per million.\n"
+	"# TYPE multivm_link_corrupt_ppm gauge\n"
+	"# HELP multivm_link_duplicate_ppm Frames delivered twice, in parts per million.\n"
+	"# TYPE multivm_link_duplicate_ppm gauge\n"
+	"# HELP multivm_link_rate_bits_per_second The link direction's shaper rate; 0: none.\n"
+	"# TYPE multivm_link_rate_bits_per_second gauge\n";
 
 /* b's counters could not be read: its series (and the link's delivered
  * and errors, which need them) are left out, not shown as 0. */
@@ -408,6 +455,113 @@ static void test_wire_links(void **state)
 	txt = print(report_stats_prom);
 	assert_non_null(strstr(txt, "multivm_link_delivered_frames_total{from=\"a\",to=\"b\",from_nic=\"eth1\",to_nic=\"eth2\"} 69\n"));
 	assert_non_null(strstr(txt, "multivm_link_delivered_frames_total{from=\"a\",to=\"b\"} 6\n"));
+
+	/* Each direction's settings are the receiving NIC's entry. */
+	two_ctls();
+	ctl[0].nlinks = ctl[1].nlinks = 2;
+	ctl[0].link[1] = (struct linkctl_entry){ .peer = "b", .nic = "eth1", .peer_nic = "eth2",
+						 .imp = { .delay_us = 5000 } };
+	ctl[1].link[1] = (struct linkctl_entry){ .peer = "a", .nic = "eth2", .peer_nic = "eth1",
+						 .imp = { .duplicate_ppm = 7 } };
+	snapshot_fill_ctl(&s, (const struct linkctl *const[]){ &ctl[0], &ctl[1] });
+	assert_int_equal(s.ndirs, 4);
+	txt = print(report_status_text);
+	assert_non_null(strstr(txt, "\nlink a:eth1->b:eth2 state=up delay_us=0 jitter_us=0 distribution=uniform "
+				    "loss_ppm=0 loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=7 rate_bps=0\n"));
+	assert_non_null(strstr(txt, "\nlink b:eth2->a:eth1 state=up delay_us=5000 "));
+	txt = print(report_stats_text);
+	assert_non_null(strstr(txt, " corrupted=0 state=up delay_us=5000 "));
+	assert_non_null(strstr(print(report_stats_prom),
+			       "multivm_link_duplicate_ppm{from=\"a\",to=\"b\",from_nic=\"eth1\",to_nic=\"eth2\"} 7\n"));
+	j = json_loads(print(report_status_json), 0, NULL);
+	l = json_array_get(json_object_get(j, "links"), 1);
+	assert_string_equal(json_string_value(json_object_get(l, "from_nic")), "eth1");
+	assert_int_equal(json_integer_value(json_object_get(l, "duplicate_ppm")), 7);
+	json_decref(j);
+}
+
+/* Each direction's settings from the receiving node's file: after the
+ * counters in stats, as lines of their own in status, the same values in
+ * every format. */
+static void test_link_settings(void **state)
+{
+	char want[1024];
+	json_t *j, *l;
+	const char *txt;
+
+	two_vms(true);
+	two_ctls();
+	assert_int_equal(s.ndirs, 2);
+	snprintf(want, sizeof(want), "a state=up vmm=10 qemu=0 engine=tcg console=/run/mv/a.console.log\n"
+		 "b state=restarting vmm=0 qemu=0 engine=tcg console=/run/mv/b.console.log\n"
+		 "link a->b %s\nlink b->a %s\n", ab_settings, ba_settings);
+	assert_string_equal(print(report_status_text), want);
+	snprintf(want, sizeof(want), " corrupted=0 %s\n", ab_settings);
+	txt = print(report_stats_text);
+	assert_non_null(strstr(txt, want));
+	snprintf(want, sizeof(want), " corrupted=0 %s\n", ba_settings);
+	assert_non_null(strstr(txt, want));
+
+	j = json_loads(print(report_status_json), 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "links")), 2);
+	l = json_array_get(json_object_get(j, "links"), 1);
+	assert_string_equal(json_string_value(json_object_get(l, "from")), "b");
+	assert_string_equal(json_string_value(json_object_get(l, "to")), "a");
+	assert_string_equal(json_string_value(json_object_get(l, "state")), "down");
+	assert_string_equal(json_string_value(json_object_get(l, "distribution")), "normal");
+	assert_int_equal(json_integer_value(json_object_get(l, "delay_us")), 20000);
+	assert_int_equal(json_object_size(l), 2 + LSET__N);
+	json_decref(j);
+
+	txt = print(report_stats_prom);
+	assert_non_null(strstr(txt, "# TYPE multivm_link_state gauge\n"
+				    "multivm_link_state{from=\"a\",to=\"b\",state=\"up\"} 1\n"
+				    "multivm_link_state{from=\"a\",to=\"b\",state=\"down\"} 0\n"
+				    "multivm_link_state{from=\"b\",to=\"a\",state=\"up\"} 0\n"
+				    "multivm_link_state{from=\"b\",to=\"a\",state=\"down\"} 1\n"));
+	assert_non_null(strstr(txt, "multivm_link_delay_microseconds{from=\"b\",to=\"a\"} 20000\n"));
+	assert_non_null(strstr(txt, "multivm_link_jitter_distribution{from=\"b\",to=\"a\",distribution=\"normal\"} 1\n"));
+	assert_non_null(strstr(txt, "multivm_link_loss_ppm{from=\"a\",to=\"b\"} 10000\n"));
+	assert_non_null(strstr(txt, "multivm_link_rate_bits_per_second{from=\"a\",to=\"b\"} 100000000\n"));
+}
+
+/* Files that do not pair up: a direction whose receiver's file was not
+ * read, or names nobody, or NICs that do not match, is left out (no
+ * settings shown for its link), never guessed. */
+static void test_link_settings_unpaired(void **state)
+{
+	const struct linkctl *p[2] = { &ctl[0], NULL };
+
+	two_vms(true);
+	two_ctls();
+	snapshot_fill_ctl(&s, p);	/* b's file not read: a->b unknown, b->a is in a's */
+	assert_int_equal(s.ndirs, 1);
+	assert_int_equal(s.link[0].dir, -1);
+	assert_int_equal(s.link[1].dir, 0);
+	assert_non_null(strstr(print(report_stats_text), " corrupted=0\nlink b->a "));
+	assert_null(strstr(print(report_stats_prom), "multivm_link_state{from=\"a\""));
+
+	p[1] = &ctl[1];
+	memset(ctl[0].link[0].peer, 'b', sizeof(ctl[0].link[0].peer));	/* no NUL */
+	memset(ctl[1].link[0].nic, 'x', sizeof(ctl[1].link[0].nic));	/* no NUL */
+	snapshot_fill_ctl(&s, p);
+	assert_int_equal(s.ndirs, 0);
+	strcpy(ctl[1].link[0].nic, "eth1");	/* a wire's: not the segment link's settings */
+	snapshot_fill_ctl(&s, p);
+	assert_int_equal(s.ndirs, 1);
+	assert_int_equal(s.link[0].dir, -1);
+	assert_null(strstr(print(report_stats_text), "state="));
+	ctl[1].link[0].nic[0] = 0;
+	ctl[1].nlinks = UINT32_MAX;	/* a lie: only the entries there are */
+	snapshot_fill_ctl(&s, p);
+	assert_int_equal(s.ndirs, 1);
+	ctl[1].link[0].peer[0] = 0;
+	snapshot_fill_ctl(&s, p);
+	assert_int_equal(s.ndirs, 0);
+	assert_string_equal(print(report_status_text),
+			    "a state=up vmm=10 qemu=0 engine=tcg console=/run/mv/a.console.log\n"
+			    "b state=restarting vmm=0 qemu=0 engine=tcg console=/run/mv/b.console.log\n");
 }
 
 int main(void)
@@ -422,6 +576,8 @@ int main(void)
 		cmocka_unit_test(test_other_stats_version),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_prometheus_escaping),
+		cmocka_unit_test(test_link_settings),
+		cmocka_unit_test(test_link_settings_unpaired),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
