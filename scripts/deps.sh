@@ -12,10 +12,10 @@ if [ "$mode" = test ]; then
 	# graphviz: multivm graph --svg (dot -Tsvg).
 	# wireguard-tools, wireguard-go: test_vxlan_wireguard (the README's example).
 	# mmdebstrap to cloud-image-utils: scripts/mkimage.sh's Debian test
-	# image and its cloud-init seed (cloud-localds).
+	# image and its cloud-init seed (cloud-localds); ovmf: firmware = uefi.
 	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump groff-base graphviz
 	      libvirt-daemon-system libvirt-clients wireguard-tools wireguard-go
-	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils"
+	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils ovmf"
 fi
 
 # Started by root, the VMMs and QEMUs drop to this system user ([system]

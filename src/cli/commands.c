@@ -13,6 +13,8 @@
 #include "passthrough/pci.h"
 #include "cli/agent.h"
 #include "cli/snapshot.h"
+#include "supervisor/image.h"
+#include "supervisor/runas.h"
 #include "supervisor/state.h"
 
 #define STOP_POLL_MS	50	/* how often `stop` looks whether the supervisor is gone */
@@ -147,10 +149,17 @@ int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s)
 int cmd_check(const char *path)
 {
 	static struct config c;
+	struct runas ra;
 	char err[CFG_ERR_MAX];
 	unsigned i;
 
 	if (config_load_file(&c, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_BAD_CONFIG;
+	}
+	/* The images as the user QEMU would run as, started from here. */
+	if (image_any(&c) && (runas_resolve(&c, &ra, err, sizeof(err)) < 0 ||
+			      image_check_all(&c, &ra, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_BAD_CONFIG;
 	}

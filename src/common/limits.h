@@ -20,6 +20,10 @@
 /* Guest NICs of a VM for wires, besides eth0 and the passthrough NIC. */
 #define MV_NICS_MAX		8
 
+/* A VM's disk image (image =): at least this big, raw in whole sectors. */
+#define MV_IMAGE_MIN_BYTES	(1u << 20)
+#define MV_IMAGE_SECTOR		512
+
 /* Entries of each link queue (link_queue_size; the link format's Q). */
 #define MV_QSIZE_MIN		64
 #define MV_QSIZE_MAX		4096

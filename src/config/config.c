@@ -744,6 +744,107 @@ static void vm_mtu(struct parser *p, const char *k, const char *v)
 	vm->mtu_line = p->line;
 }
 
+/* A path key: relative paths are relative to the config file's
+ * directory (a config moved with its images keeps working). */
+static void path_key(struct parser *p, const char *k, const char *v, char out[CFG_PATH_MAX], int *line)
+{
+	const char *slash = strrchr(p->file, '/');
+	int n;
+
+	*line = p->line;
+	if (v[0] == '/' || !slash)
+		n = snprintf(out, CFG_PATH_MAX, "%s", v);
+	else
+		n = snprintf(out, CFG_PATH_MAX, "%.*s/%s", (int)(slash - p->file), p->file, v);
+	if (n < 0 || n >= CFG_PATH_MAX)
+		fail(p, p->line, "[%s] %s: path too long (at most %d bytes with the config's directory)",
+		     p->sec_name, k, CFG_PATH_MAX - 1);
+}
+
+static void vm_kernel(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	path_key(p, k, v, vm->kernel, &vm->kernel_line);
+}
+
+static void vm_initrd(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	path_key(p, k, v, vm->initrd, &vm->initrd_line);
+}
+
+static void vm_image(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	path_key(p, k, v, vm->image, &vm->image_line);
+}
+
+static void vm_append(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+	const char *c;
+
+	vm->append_line = p->line;
+	for (c = v; *c; c++)
+		if (!isprint((unsigned char)*c)) {
+			fail(p, p->line, "[%s] append: a control character in the command line", p->sec_name);
+			return;
+		}
+	if (strlen(v) >= sizeof(vm->append))
+		fail(p, p->line, "[%s] append: longer than %d characters", p->sec_name, CFG_APPEND_MAX - 1);
+	else
+		snprintf(vm->append, sizeof(vm->append), "%s", v);
+}
+
+static void vm_image_format(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	vm->image_format_line = p->line;
+	if (strcmp(v, "auto") == 0)
+		vm->image_format = IMAGE_AUTO;
+	else if (strcmp(v, "qcow2") == 0)
+		vm->image_format = IMAGE_QCOW2;
+	else if (strcmp(v, "raw") == 0)
+		vm->image_format = IMAGE_RAW;
+	else
+		fail(p, p->line, "[%s] image_format: '%s' is not auto, qcow2 or raw", p->sec_name, v);
+}
+
+static void vm_image_backing(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	vm->image_backing_line = p->line;
+	if (!parse_yes_no(v, &vm->image_backing))
+		fail(p, p->line, "[%s] image_backing: '%s' is not yes or no", p->sec_name, v);
+}
+
+static void vm_firmware(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	vm->firmware_line = p->line;
+	if (strcmp(v, "bios") == 0)
+		vm->firmware = FIRMWARE_BIOS;
+	else if (strcmp(v, "uefi") == 0)
+		vm->firmware = FIRMWARE_UEFI;
+	else
+		fail(p, p->line, "[%s] firmware: '%s' is not bios or uefi", p->sec_name, v);
+}
+
+static void vm_persist(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	vm->persist_line = p->line;
+	if (!parse_yes_no(v, &vm->persist))
+		fail(p, p->line, "[%s] persist: '%s' is not yes or no", p->sec_name, v);
+}
+
 /* An IPv4 address a tunnel or a route can use: not multicast nor the
  * limited broadcast; the unspecified address only where any is allowed. */
 static bool parse_ipv4(const char *s, bool any_ok, uint32_t *out)
@@ -960,7 +1061,17 @@ static const struct key vm_keys[] = {
 	{ "route", vm_route, true },
 	{ "ip_forward", vm_ip_forward, true },
 	{ "passthrough_name", vm_passthrough_name, false },
+	/* Bring your own guest. */
+	{ "kernel", vm_kernel, true },
+	{ "initrd", vm_initrd, true },
+	{ "append", vm_append, true },
+	{ "image", vm_image, true },
+	{ "image_format", vm_image_format, true },
+	{ "image_backing", vm_image_backing, true },
+	{ "firmware", vm_firmware, true },
+	{ "persist", vm_persist, true },
 };
+_Static_assert(NKEYS(vm_keys) <= 32, "a bit of parser.seen per key");
 
 static void vm_key(struct parser *p, const char *k, const char *v)
 {
@@ -2109,6 +2220,29 @@ static void resolve_link_sections(struct parser *p)
 	}
 }
 
+/* The keys that only mean something with an image, or with a kernel. */
+static void check_guest_keys(struct parser *p, const struct cfg_vm *v)
+{
+	static const char only_image[] = "only with image = PATH";
+	const struct { int line; const char *key, *why; } rules[] = {
+		{ !v->image[0] ? v->image_format_line : 0, "image_format", only_image },
+		{ !v->image[0] ? v->image_backing_line : 0, "image_backing", only_image },
+		{ !v->image[0] ? v->firmware_line : 0, "firmware", only_image },
+		{ !v->image[0] ? v->persist_line : 0, "persist", only_image },
+		{ v->image[0] && !v->kernel[0] ? v->initrd_line : 0, "initrd",
+		  "only with kernel (an image without kernel boots by its own bootloader)" },
+		{ v->image[0] && !v->kernel[0] ? v->append_line : 0, "append",
+		  "only with kernel (an image without kernel boots by its own bootloader)" },
+	};
+	size_t i;
+
+	for (i = 0; i < NKEYS(rules); i++)
+		if (rules[i].line) {
+			fail(p, rules[i].line, "[vm %s] %s: %s", v->name, rules[i].key, rules[i].why);
+			return;
+		}
+}
+
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
@@ -2173,6 +2307,8 @@ static void finish(struct parser *p)
 		else if (v->external && p->qemu_key_line[i])
 			fail(p, p->qemu_key_line[i], "[vm %s] %s: not with guest = external "
 			     "(multivm starts no QEMU for this VM; its frontend decides)", v->name, p->qemu_key[i]);
+		else
+			check_guest_keys(p, v);
 	}
 	if (!p->failed)
 		resolve_links(p);

@@ -44,6 +44,11 @@ struct cfg_route {
 	int line;
 };
 enum cfg_restart { RESTART_ALWAYS, RESTART_NEVER };
+/* image_format: auto is decided from the image's header before anything
+ * starts (supervisor/image.h); QEMU is always told which. */
+enum cfg_image_format { IMAGE_AUTO, IMAGE_QCOW2, IMAGE_RAW };
+enum cfg_firmware { FIRMWARE_BIOS, FIRMWARE_UEFI };
+#define CFG_APPEND_MAX	1024	/* append = (the kernel's own limit is 2048 with ours) */
 
 struct cfg_vm {
 	char name[MV_NAME_MAX];
@@ -88,6 +93,18 @@ struct cfg_vm {
 	struct cfg_route route[CFG_ROUTES_MAX];
 	unsigned nroutes;
 	bool ip_forward;		/* the built-in guest forwards IPv4 between its NICs */
+	/* Bring your own guest (issue 27); "" and line 0: not given. Paths
+	 * relative to the config file's directory are made so. */
+	char kernel[CFG_PATH_MAX], initrd[CFG_PATH_MAX];	/* else [system]'s, the built-in one */
+	char append[CFG_APPEND_MAX];		/* after what multivm puts on the command line */
+	char image[CFG_PATH_MAX];		/* a disk (virtio-blk) under a qcow2 overlay */
+	enum cfg_image_format image_format;
+	bool image_backing;			/* a qcow2 image may name a backing file of its own */
+	enum cfg_firmware firmware;
+	bool persist;				/* the overlay outlives stop */
+	uint64_t image_size;			/* its virtual size: set by image_check_all() */
+	int kernel_line, initrd_line, append_line, image_line, image_format_line, image_backing_line;
+	int firmware_line, persist_line;
 };
 
 /* A link: on the eth0 segment (nic_a = nic_b = -1), or a wire between two

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "passthrough/pci.h"
 #include "supervisor/fit.h"
+#include "supervisor/image.h"
 #include "supervisor/qemu.h"
 
 const struct preflight_host *preflight_real_host(void)
@@ -186,6 +187,8 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 		snprintf(err, errlen, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
 		return PREFLIGHT_REFUSED;
 	}
+	if (image_check_all(&p->cfg, &p->runas, err, errlen) < 0)
+		return PREFLIGHT_BAD_CONFIG;
 	if (guest_files(&p->cfg, p->kernel, p->initrd, sizeof(p->kernel), err, errlen) < 0 ||
 	    choose_engine(p, h, err, errlen) < 0)
 		return PREFLIGHT_REFUSED;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/agent_proto.h"
 #include "common/mac.h"
 #include "common/qmp.h"
@@ -59,6 +61,10 @@ static void mac_str(char out[MAC_STR_LEN], const uint8_t m[ETH_ALEN], uint8_t la
 /* The first PCI slot of the wire NICs, in the order the config names
  * them: the same slot for the same NIC on every run. */
 #define WIRE_SLOT0	0x6
+/* An image VM's disk, and its cloud-init seed: past the last wire NIC. */
+#define DISK_SLOT	0x10
+#define SEED_SLOT	0x11
+_Static_assert(WIRE_SLOT0 + MV_NICS_MAX <= DISK_SLOT, "wire NICs stay below the disks");
 
 /* A.B.C.D of a host-order address into out[16]. */
 static const char *ip_str(char out[16], uint32_t ip)
@@ -156,6 +162,55 @@ static void passthrough(struct args *a, const struct cfg_vm *vm)
 	add(a, "virtio-net-pci,netdev=pt0,mac=%s,addr=0x4", mac);
 }
 
+/* One -blockdev in QEMU's JSON form: paths need no escaping of commas,
+ * and every node's driver is stated (QEMU never probes a format). */
+static void add_json(struct args *a, json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (!s)
+		a->full = true;
+	else
+		add(a, "%s", s);
+	free(s);
+	json_decref(j);
+}
+
+static json_t *file_node(const char *path, bool ro)
+{
+	return json_pack("{s:s, s:s, s:b}", "driver", "file", "filename", path, "read-only", ro);
+}
+
+/* The VM's disk: its overlay (state directory) over the user's image,
+ * read-only. The backing node is named here, not taken from the
+ * overlay's header; a qcow2 image's own backing file is cut off
+ * (backing: null) unless image_backing = yes allowed it. */
+static void disk(struct args *a, const struct cfg_vm *vm, const char *overlay)
+{
+	bool qcow2 = vm->image_format == IMAGE_QCOW2;
+	json_t *base = json_pack("{s:s, s:b, s:o}", "driver", qcow2 ? "qcow2" : "raw", "read-only", 1,
+				 "file", file_node(vm->image, true));
+
+	if (base && qcow2 && !vm->image_backing)
+		json_object_set_new(base, "backing", json_null());
+	add(a, "-blockdev");
+	add_json(a, base ? json_pack("{s:s, s:s, s:o, s:o}", "driver", "qcow2", "node-name", "disk0",
+				     "file", file_node(overlay, false), "backing", base) : NULL);
+	add(a, "-device");
+	add(a, "virtio-blk-pci,drive=disk0,addr=0x%x,bootindex=1", DISK_SLOT);
+}
+
+/* UEFI: Debian's OVMF code, read-only, and the VM's own variables. */
+static void uefi(struct args *a, const char *vars)
+{
+	add(a, "-blockdev");
+	add_json(a, json_pack("{s:s, s:s, s:b, s:o}", "driver", "raw", "node-name", "fwcode", "read-only", 1,
+			      "file", file_node(OVMF_CODE, true)));
+	add(a, "-blockdev");
+	add_json(a, json_pack("{s:s, s:s, s:o}", "driver", "raw", "node-name", "fwvars",
+			      "file", file_node(vars, false)));
+}
+
 /* QEMU is what a guest attacks first: its own seccomp filter, no new
  * processes, and (when started by root) an unprivileged user once the
  * devices are open. QEMU 7.2 makes that drop under its own filter, so
@@ -181,12 +236,22 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	const struct cfg_nic *eth0 = NULL;
 	char addr[40] = "", nics[1536] = "", ip[16], id[16], cid[16];
 	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX], qmp[STATE_PATH_MAX];
+	char overlay[STATE_PATH_MAX], vars[STATE_PATH_MAX];
 	unsigned k, slot = WIRE_SLOT0;
+	/* The built-in guest: [system]'s kernel and our initramfs unless the
+	 * VM names its own. An image boots by its firmware without kernel. */
+	bool image = vm->image[0] != 0;
+	const char *kernel = vm->kernel[0] ? vm->kernel : image ? NULL : o->kernel;
+	const char *initrd = vm->initrd[0] ? vm->initrd : image ? NULL : o->initrd;
 
 	if (state_file(con, o->state_dir, name, SF_CONSOLE) < 0 ||
 	    state_file(vhost, o->state_dir, name, SF_VHOST) < 0 ||
-	    state_file(agent, o->state_dir, name, SF_AGENT) < 0 || state_file(qmp, o->state_dir, name, SF_QMP) < 0)
+	    state_file(agent, o->state_dir, name, SF_AGENT) < 0 || state_file(qmp, o->state_dir, name, SF_QMP) < 0 ||
+	    state_file(overlay, o->state_dir, name, vm->persist ? SF_PERSIST : SF_OVERLAY) < 0 ||
+	    state_file(vars, o->state_dir, name, vm->persist ? SF_PERSIST_VARS : SF_VARS) < 0)
 		return -ENAMETOOLONG;
+	if (image && vm->image_format == IMAGE_AUTO)
+		return -EINVAL;	/* preflight decides the format: never QEMU */
 	for (k = 0; k < vm->nnics; k++)
 		if (!strcmp(vm->nic[k].name, "eth0"))
 			eth0 = &vm->nic[k];	/* a VM on no segment: eth0 is a wire's */
@@ -203,7 +268,8 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "none");
 	add(&a, "-no-reboot");
 	add(&a, "-machine");
-	add(&a, "q35,accel=%s,memory-backend=mem", o->kvm ? "kvm" : "tcg");
+	add(&a, "q35,accel=%s,memory-backend=mem%s", o->kvm ? "kvm" : "tcg",
+	    image && vm->firmware == FIRMWARE_UEFI ? ",pflash0=fwcode,pflash1=fwvars" : "");
 	add(&a, "-object");
 	add(&a, "memory-backend-memfd,id=mem,size=%lluM,share=on", (unsigned long long)vm->memory_mib);
 	add(&a, "-m");
@@ -215,12 +281,25 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	 * copies (every byte of its network traffic) use `rep movsq`, eight
 	 * at a time: guest TCP twice as fast (docs/performance.md). */
 	add(&a, o->kvm ? "host" : "max,-erms");
-	add(&a, "-kernel");
-	add(&a, "%s", o->kernel);
-	add(&a, "-initrd");
-	add(&a, "%s", o->initrd);
-	add(&a, "-append");
-	add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s%s", name, addr, nics);
+	if (kernel) {
+		add(&a, "-kernel");
+		add(&a, "%s", kernel);
+	}
+	if (initrd) {
+		add(&a, "-initrd");
+		add(&a, "%s", initrd);
+	}
+	/* What multivm adds (multivm.ini(5), append), then the VM's append. */
+	if (kernel && image) {
+		add(&a, "-append");
+		add(&a, "console=ttyS0%s%s", vm->append[0] ? " " : "", vm->append);
+	} else if (kernel) {
+		add(&a, "-append");
+		add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s%s%s%s", name, addr, nics,
+		    vm->append[0] ? " " : "", vm->append);
+	}
+	if (image && vm->firmware == FIRMWARE_UEFI)
+		uefi(&a, vars);
 	add(&a, "-chardev");
 	add(&a, "socket,id=con,path=%s,server=on,wait=off", con);
 	add(&a, "-serial");
@@ -244,6 +323,8 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "socket,id=agent,path=%s,server=on,wait=off", agent);
 	add(&a, "-device");
 	add(&a, "virtserialport,chardev=agent,name=" AGENT_PORT_NAME);
+	if (image)
+		disk(&a, vm, overlay);
 	/* The monitor, for the carrier of its wire NICs (set_link: `multivm
 	 * link`, and the supervisor when it starts QEMU). */
 	add(&a, "-qmp");

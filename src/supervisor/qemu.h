@@ -11,6 +11,11 @@
 #define QEMU_MAX_ARGS 128	/* 8 wire NICs take 6 each */
 #define QEMU_ARGBUF_MAX 16384
 
+/* Debian's OVMF (package ovmf), for firmware = uefi: the code read-only,
+ * a copy of the variables per VM (supervisor/overlay.h). */
+#define OVMF_CODE	"/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define OVMF_VARS	"/usr/share/OVMF/OVMF_VARS_4M.fd"
+
 struct qemu_opts {
 	const struct config *cfg;
 	const struct cfg_vm *vm;
@@ -21,7 +26,9 @@ struct qemu_opts {
 };
 
 /* Fills argv (NULL-terminated, strings stored in buf). Returns argc, or
- * -E2BIG if buf or argv is too small, -ENAMETOOLONG if a state path is. */
+ * -E2BIG if buf or argv is too small, -ENAMETOOLONG if a state path is,
+ * -EINVAL for an image whose format is still IMAGE_AUTO (preflight
+ * decides it). */
 int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs);
 
 /* Whether /dev/kvm can be opened read-write. */

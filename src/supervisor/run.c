@@ -21,6 +21,7 @@
 #include "console/relay.h"
 #include "supervisor/detach.h"
 #include "supervisor/lifecycle.h"
+#include "supervisor/overlay.h"
 #include "supervisor/preflight.h"
 #include "supervisor/statefiles.h"
 #include "supervisor/vmproc.h"
@@ -168,6 +169,11 @@ enum run_result supervisor_run(const struct run_opts *o)
 	if (pr != PREFLIGHT_OK) {
 		fprintf(stderr, "multivm: %s\n", err);
 		return pr == PREFLIGHT_BAD_CONFIG ? RUN_BAD_CONFIG : RUN_FAILED;
+	}
+	if (plan_needs_qemu(&r.plan) && overlay_make_all(&r.plan, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: %s\n", err);
+		statefiles_remove(r.plan.dir, &r.plan.cfg);
+		return RUN_FAILED;
 	}
 	if (!o->detach) {
 		r.tty_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);	/* not for the children */

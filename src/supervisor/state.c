@@ -89,6 +89,8 @@ int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum s
 		[SF_STATS] = ".stats", [SF_CAPTURE] = ".capture", [SF_VMM_LOG] = ".vmm.log",
 		[SF_QEMU_LOG] = ".qemu.log", [SF_CONSOLE_LOG] = ".console.log", [SF_CTL] = ".ctl",
 		[SF_QMP] = ".qmp",
+		[SF_OVERLAY] = ".overlay.qcow2", [SF_PERSIST] = ".persist.qcow2",
+		[SF_VARS] = ".vars.fd", [SF_PERSIST_VARS] = ".persist.vars.fd", [SF_SEED] = ".seed.img",
 		[SF_STATUS] = "status", [SF_STATUS_TMP] = ".status.tmp",
 		[SF_SUPERVISOR_PID] = "supervisor.pid", [SF_SUPERVISOR_LOG] = "supervisor.log",
 		[SF_CONSOLE_SOCK] = "console.sock",

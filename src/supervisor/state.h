@@ -38,6 +38,14 @@ enum state_file {
 	SF_CONSOLE_LOG,		/* the console transcript */
 	SF_CTL,			/* the node's link control file (common/linkctl.h) */
 	SF_QMP,			/* QEMU's QMP socket (common/qmp.h) */
+	/* An image VM's (supervisor/overlay.h): its disk's qcow2 overlay,
+	 * gone at stop, or kept across runs with persist = yes; its UEFI
+	 * variables the same way; its cloud-init seed. */
+	SF_OVERLAY,
+	SF_PERSIST,
+	SF_VARS,
+	SF_PERSIST_VARS,
+	SF_SEED,
 	SF_PER_VM,		/* how many of the above */
 	/* One per system: DIR/name (vm is ignored) */
 	SF_STATUS = SF_PER_VM,

@@ -54,7 +54,8 @@ int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *n
 void statefiles_trim_own_log(const char *dir, uint64_t max);
 
 /* At stop: sockets, capture rings (they hold guest traffic), control
- * files, status and pid file go; logs and counters stay. */
+ * files, image VMs' overlays, UEFI variables and seeds (not the persist
+ * ones), status and pid file go; logs and counters stay. */
 void statefiles_remove(const char *dir, const struct config *cfg);
 
 #endif

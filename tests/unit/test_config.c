@@ -417,6 +417,67 @@ static void test_external_guest(void **state)
 	       "(multivm starts no QEMU for this VM; its frontend decides)");
 }
 
+/* Bring your own guest: kernel, initrd, append, image and its keys;
+ * relative paths are the config file's directory's. */
+static void test_guest_keys(void **state)
+{
+	const char *t = "[vm a]\nimage = disks/d.qcow2\nkernel = /k/vmlinuz\ninitrd = initrd.img\n"
+			"append = root=LABEL=r ro\npersist = yes\nimage_format = raw\nimage_backing = yes\n"
+			"firmware = uefi\n[vm b]\nimage = /abs/b.img\n[vm c]\nkernel = bz\nappend = x=1\n";
+
+	assert_int_equal(config_load_string(&c, t, "/etc/mv/t.ini", err, sizeof(err)), 0);
+	assert_string_equal(c.vm[0].image, "/etc/mv/disks/d.qcow2");
+	assert_string_equal(c.vm[0].kernel, "/k/vmlinuz");
+	assert_string_equal(c.vm[0].initrd, "/etc/mv/initrd.img");
+	assert_string_equal(c.vm[0].append, "root=LABEL=r ro");
+	assert_true(c.vm[0].persist);
+	assert_true(c.vm[0].image_backing);
+	assert_int_equal(c.vm[0].image_format, IMAGE_RAW);
+	assert_int_equal(c.vm[0].firmware, FIRMWARE_UEFI);
+	assert_int_equal(c.vm[0].image_line, 2);
+	assert_string_equal(c.vm[1].image, "/abs/b.img");
+	assert_false(c.vm[1].persist);
+	assert_false(c.vm[1].image_backing);
+	assert_int_equal(c.vm[1].image_format, IMAGE_AUTO);
+	assert_int_equal(c.vm[1].firmware, FIRMWARE_BIOS);
+	assert_string_equal(c.vm[2].kernel, "/etc/mv/bz");
+	assert_string_equal(c.vm[2].image, "");
+	/* A file name without directory: as written (the working directory). */
+	assert_int_equal(config_load_string(&c, "[vm a]\nimage = d.img\n", "t.ini", err, sizeof(err)), 0);
+	assert_string_equal(c.vm[0].image, "d.img");
+
+	refuse("[vm a]\nimage_format = vmdk\nimage = /d\n",
+	       "bad.ini:2: [vm a] image_format: 'vmdk' is not auto, qcow2 or raw");
+	refuse("[vm a]\nimage = /d\nfirmware = efi\n", "bad.ini:3: [vm a] firmware: 'efi' is not bios or uefi");
+	refuse("[vm a]\nimage = /d\npersist = maybe\n", "bad.ini:3: [vm a] persist: 'maybe' is not yes or no");
+	refuse("[vm a]\nimage = /d\nimage_backing = 1\n", "bad.ini:3: [vm a] image_backing: '1' is not yes or no");
+	refuse("[vm a]\nimage = /d\nimage = /e\n", "bad.ini:3: [vm a] image: set twice in this section");
+	refuse("[vm a]\nimage =\n", "bad.ini:2: [vm a] image: empty value");
+	refuse("[vm a]\nappend = a\tb\n", "bad.ini:2: [vm a] append: a control character in the command line");
+	/* Keys that mean nothing without an image, or without a kernel. */
+	refuse("[vm a]\npersist = yes\n", "bad.ini:2: [vm a] persist: only with image = PATH");
+	refuse("[vm a]\nfirmware = uefi\n", "bad.ini:2: [vm a] firmware: only with image = PATH");
+	refuse("[vm a]\nimage_format = raw\n", "bad.ini:2: [vm a] image_format: only with image = PATH");
+	refuse("[vm a]\nimage_backing = yes\n", "bad.ini:2: [vm a] image_backing: only with image = PATH");
+	refuse("[vm a]\nimage = /d\ninitrd = /i\n",
+	       "bad.ini:3: [vm a] initrd: only with kernel (an image without kernel boots by its own bootloader)");
+	refuse("[vm a]\nappend = x\nimage = /d\n",
+	       "bad.ini:2: [vm a] append: only with kernel (an image without kernel boots by its own bootloader)");
+	refuse("[vm a]\nguest = external\nimage = /d\n",
+	       "bad.ini:3: [vm a] image: not with guest = external "
+	       "(multivm starts no QEMU for this VM; its frontend decides)");
+	{	/* a line is at most 198 characters: the config's directory makes it long */
+		char dir[CFG_PATH_MAX];
+
+		memset(dir, 'd', sizeof(dir) - 1);
+		dir[0] = '/';
+		strcpy(dir + 240, "/t.ini");
+		assert_int_equal(config_load_string(&c, "[vm a]\nimage = disk-image.qcow2\n", dir, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "/t.ini:2: [vm a] image: path too long (at most 255 bytes with the config's "
+				       "directory)"));
+	}
+}
+
 /* Wires: a NIC per wire end, in the order the wires are written. */
 static void test_wires(void **state)
 {
@@ -1172,7 +1233,7 @@ int main(void)
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_cpuset), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
-		cmocka_unit_test(test_external_guest),
+		cmocka_unit_test(test_external_guest), cmocka_unit_test(test_guest_keys),
 		cmocka_unit_test(test_64_vm_mesh), cmocka_unit_test(test_tunnel),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_wires), cmocka_unit_test(test_wire_ends), cmocka_unit_test(test_wire_refusals),

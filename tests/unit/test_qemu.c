@@ -117,6 +117,79 @@ static void test_manual_and_other_passthrough(void **state)
 	assert_non_null(find(n, "-device", "vfio-pci,host=0000:03:00.0,addr=0x4"));
 }
 
+/* The index of exact arg after flag, or -1. */
+static int arg_is(int argc, const char *flag, const char *want)
+{
+	int i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], flag) == 0 && strcmp(argv[i + 1], want) == 0)
+			return i + 1;
+	return -1;
+}
+
+/* Bring your own guest: an image under its overlay, explicit formats,
+ * firmware boot without kernel, direct boot with one, per-VM append. */
+static void test_image_guests(void **state)
+{
+	char err[CFG_ERR_MAX];
+	const char *t = "[vm fw]\nimage = /i/d.qcow2\n"
+			"[vm direct]\nimage = /i/d.raw\nkernel = /i/vmlinuz\ninitrd = /i/initrd\n"
+			"append = root=LABEL=r ro\npersist = yes\n"
+			"[vm efi]\nimage = /i/d.qcow2\nfirmware = uefi\nimage_backing = yes\n"
+			"[vm own]\nkernel = /k/bzImage\nappend = loglevel=7\n";
+	int n;
+
+	assert_int_equal(config_load_string(&c, t, "t.ini", err, sizeof(err)), 0);
+	/* The format is preflight's to decide: never left to QEMU. */
+	assert_int_equal(build(0, false), -EINVAL);
+	c.vm[0].image_format = c.vm[2].image_format = IMAGE_QCOW2;
+	c.vm[1].image_format = IMAGE_RAW;
+
+	n = build(0, false);
+	assert_true(n > 0);
+	assert_null(find(n, "-kernel", ""));
+	assert_null(find(n, "-initrd", ""));
+	assert_null(find(n, "-append", ""));
+	assert_true(arg_is(n, "-machine", "q35,accel=tcg,memory-backend=mem") > 0);
+	/* The overlay over the image, read-only, its own backing cut off. */
+	assert_true(arg_is(n, "-blockdev", "{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":{\"driver\":"
+			   "\"file\",\"filename\":\"/run/mv/fw.overlay.qcow2\",\"read-only\":false},\"backing\":"
+			   "{\"driver\":\"qcow2\",\"read-only\":true,\"file\":{\"driver\":\"file\",\"filename\":"
+			   "\"/i/d.qcow2\",\"read-only\":true},\"backing\":null}}") > 0);
+	assert_true(arg_is(n, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,bootindex=1") > 0);
+	assert_null(find(n, "-drive", ""));
+
+	n = build(1, false);
+	assert_true(arg_is(n, "-kernel", "/i/vmlinuz") > 0);
+	assert_true(arg_is(n, "-initrd", "/i/initrd") > 0);
+	assert_true(arg_is(n, "-append", "console=ttyS0 root=LABEL=r ro") > 0);
+	/* persist = yes: the overlay that stop keeps; a raw image has no backing. */
+	assert_true(arg_is(n, "-blockdev", "{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":{\"driver\":"
+			   "\"file\",\"filename\":\"/run/mv/direct.persist.qcow2\",\"read-only\":false},\"backing\":"
+			   "{\"driver\":\"raw\",\"read-only\":true,\"file\":{\"driver\":\"file\",\"filename\":"
+			   "\"/i/d.raw\",\"read-only\":true}}}") > 0);
+
+	n = build(2, false);
+	assert_true(arg_is(n, "-machine", "q35,accel=tcg,memory-backend=mem,pflash0=fwcode,pflash1=fwvars") > 0);
+	assert_true(arg_is(n, "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"fwcode\",\"read-only\":true,"
+			   "\"file\":{\"driver\":\"file\",\"filename\":\"" OVMF_CODE "\",\"read-only\":true}}") > 0);
+	assert_true(arg_is(n, "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"fwvars\",\"file\":{\"driver\":"
+			   "\"file\",\"filename\":\"/run/mv/efi.vars.fd\",\"read-only\":false}}") > 0);
+	/* image_backing = yes: QEMU follows the image's own chain. */
+	assert_non_null(find(n, "-blockdev", "\"filename\":\"/i/d.qcow2\",\"read-only\":true}}}"));
+	assert_null(find(n, "-blockdev", "null"));
+
+	/* The built-in guest with its own kernel: our initramfs, our
+	 * parameters, then the VM's append. */
+	n = build(3, false);
+	assert_true(arg_is(n, "-kernel", "/k/bzImage") > 0);
+	assert_true(arg_is(n, "-initrd", "/g/initrd") > 0);
+	assert_true(arg_is(n, "-append", "console=ttyS0 panic=-1 quiet multivm.name=own multivm.addr=192.168.1.4/24 "
+			   "loglevel=7") > 0);
+	assert_null(find(n, "-blockdev", ""));
+}
+
 static void test_small_buffer(void **state)
 {
 	struct qemu_opts o = { .cfg = &c, .vm = &c.vm[0], .state_dir = "/x", .kernel = "k", .initrd = "i" };
@@ -180,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_vm1_no_passthrough),
 		cmocka_unit_test(test_manual_and_other_passthrough),
 		cmocka_unit_test(test_small_buffer),
+		cmocka_unit_test(test_image_guests),
 	};
 
 	return cmocka_run_group_tests_name("qemu", tests, NULL, NULL);

@@ -1,0 +1,17 @@
+/* An image VM's own files in the state directory (names: state.h),
+ * made after preflight and before anything starts, so that the user's
+ * image is never written: its qcow2 overlay over the image (VM.overlay.
+ * qcow2, removed at stop; VM.persist.qcow2 with persist = yes, kept and
+ * used again by the next run), and for firmware = uefi its copy of
+ * OVMF's variables (VM.vars.fd; VM.persist.vars.fd). */
+#ifndef MULTIVM_OVERLAY_H
+#define MULTIVM_OVERLAY_H
+
+#include <stddef.h>
+
+#include "supervisor/preflight.h"
+
+/* 0, or -1 with err saying which VM and file and why. */
+int overlay_make_all(const struct run_plan *p, char *err, size_t errlen);
+
+#endif
