@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/agent.h"
+#include "cli/apply.h"
 #include "cli/capture.h"
 #include "cli/cmdtable.h"
 #include "cli/commands.h"
@@ -301,6 +302,11 @@ const struct cli_command cli_commands[] = {
 	ROW("link", cmd_link, "[A-B|A->B] [show [--json] | set KEY=VALUE... | reset | down | up]",
 	    "a link's impairments (delay, jitter, loss, rate, corrupt,\n"
 	    "duplicate) and state, shown or changed at run time"),
+	ROW("config", cmd_config, "",
+	    "print the running configuration (run's or apply's CONFIG)"),
+	ROW("apply", cmd_apply, "[--dry-run] CONFIG",
+	    "change the running system to CONFIG: print the plan, a\n"
+	    "line per change, and carry it out (link settings only)"),
 	ROW("exec", exec_cmd, "[--timeout SECS] VM -- CMD...",
 	    "run a shell command in VM; exits with its status"),
 	ROW("console", console_cmd, "VM",

@@ -198,6 +198,62 @@ int link_change(struct link_file *const f[2], const int e[2], const bool dir[2],
 	return 0;
 }
 
+/* A wire end's carrier (up while both directions are), told to its QEMU
+ * if one listens (else the supervisor tells the next one it starts). */
+static int tell_carrier(const char *dir, const char *vm, const char *nic, bool up, char *err, size_t errlen)
+{
+	char sock[STATE_PATH_MAX], id[MV_IFNAME_MAX + 8];
+	const char *names[1] = { id };
+	int r;
+
+	if (!*nic || state_file(sock, dir, vm, SF_QMP) < 0 || qmp_nic_id(id, sizeof(id), nic) < 0)
+		return 0;
+	r = qmp_set_links(sock, names, &up, 1, QMP_TIMEOUT_MS, err, errlen);
+	return r == -ENOENT || r == -ECONNREFUSED ? 0 : r;
+}
+
+int link_set_imp(const char *dir, const char *a, const char *nic_a, const char *b, const char *nic_b,
+		 const bool which[2], const struct link_imp want[2], struct link_imp was[2], char *err, size_t errlen)
+{
+	struct link_imp now[2];
+	struct link_file fa, fb, *f[2] = { &fb, &fa };	/* a->b is b's to apply */
+	bool up;
+	int e[2], d, rc;
+
+	if (!linkctl_check(&want[0]) || !linkctl_check(&want[1]))
+		return say(err, errlen, "the setting would not be valid");
+	/* Locked in name order, as `multivm link` locks in status order: the
+	 * two wait for each other at most LOCK_WAIT_MS. */
+	rc = link_file_open(strcmp(a, b) < 0 ? &fa : &fb, dir, strcmp(a, b) < 0 ? a : b, err, errlen);
+	if (rc == 0) {
+		rc = link_file_open(strcmp(a, b) < 0 ? &fb : &fa, dir, strcmp(a, b) < 0 ? b : a, err, errlen);
+		if (rc < 0)
+			link_file_close(strcmp(a, b) < 0 ? &fa : &fb);
+	}
+	if (rc < 0)
+		return rc;
+	rc = link_find(&fa, nic_a, &fb, nic_b, e, err, errlen);
+	for (d = 0; d < 2 && rc == 0; d++) {
+		was[d] = now[d] = f[d]->map->link[e[d]].imp;
+		if (!which[d])
+			continue;
+		now[d] = want[d];
+		linkctl_write_begin(f[d]->map);
+		f[d]->map->link[e[d]].imp = want[d];
+		linkctl_write_end(f[d]->map);
+	}
+	link_file_close(&fa);
+	link_file_close(&fb);
+	if (rc < 0)
+		return -1;
+	if ((!*nic_a && !*nic_b) || (!!was[0].down | !!was[1].down) == (!!now[0].down | !!now[1].down))
+		return 0;
+	up = !now[0].down && !now[1].down;
+	if (tell_carrier(dir, a, nic_a, up, err, errlen) < 0 || tell_carrier(dir, b, nic_b, up, err, errlen) < 0)
+		return -2;
+	return 0;
+}
+
 /* ---- the running system ---- */
 
 static struct snapshot snap;

@@ -57,6 +57,15 @@ enum link_op { LINKOP_SET, LINKOP_RESET, LINKOP_DOWN, LINKOP_UP };
 int link_change(struct link_file *const f[2], const int e[2], const bool dir[2], enum link_op op,
 		char *const *words, int n, char *err, size_t errlen);
 
+/* Sets the directions which[] of the link between node a's NIC nic_a and
+ * node b's nic_b ("" for the segment) to want[0] (a->b), want[1] (b->a),
+ * each in its receiver's file under its lock, and tells a wire's QEMUs a
+ * carrier that changed. was gets what both held (to undo with). 0; -1
+ * with err set, nothing written; -2 with err set: written, but a QEMU was
+ * not told its carrier. */
+int link_set_imp(const char *dir, const char *a, const char *nic_a, const char *b, const char *nic_b,
+		 const bool which[2], const struct link_imp want[2], struct link_imp was[2], char *err, size_t errlen);
+
 /* The command; argv[0] is "link". */
 int cmd_link(const char *dir, int argc, char **argv);
 

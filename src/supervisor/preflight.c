@@ -145,25 +145,43 @@ static int choose_engine(struct run_plan *p, const struct preflight_host *h, cha
 	return 0;
 }
 
-enum preflight_result preflight_run(struct run_plan *p, const char *dir, const char *config_path,
-				    bool no_guests, const struct preflight_host *h, char *err,
-				    size_t errlen)
+/* The config's text into p->text, parsed into p->cfg, and its user. */
+static enum preflight_result load(struct run_plan *p, const char *config_path, char *err, size_t errlen)
 {
 	char cerr[CFG_ERR_MAX];
-	pid_t other;
 	int rc;
 
-	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "%s", dir);	/* cut short only if check_paths refuses */
-	p->no_guests = no_guests;
-	rc = config_path ? config_load_file(&p->cfg, config_path, cerr, sizeof(cerr))
-			 : config_load_default(&p->cfg, cerr, sizeof(cerr));
+	/* Read once: the bytes parsed are the bytes kept as STATE/run. */
+	if (config_path)
+		rc = config_read_text(config_path, p->text, sizeof(p->text), cerr, sizeof(cerr)) < 0 ? -1 :
+		     config_load_string(&p->cfg, p->text, config_path, cerr, sizeof(cerr));
+	else
+		rc = snprintf(p->text, sizeof(p->text), "%s", config_default_text) < 0 ? -1 :
+		     config_load_default(&p->cfg, cerr, sizeof(cerr));
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", cerr);
 		return PREFLIGHT_BAD_CONFIG;
 	}
+	if (!config_path || !realpath(config_path, p->abspath))	/* it was just read: cannot fail */
+		snprintf(p->abspath, sizeof(p->abspath), "%s", config_path ? config_path : "(built-in)");
 	if (runas_resolve(&p->cfg, &p->runas, err, errlen) < 0)
 		return PREFLIGHT_BAD_CONFIG;
+	return PREFLIGHT_OK;
+}
+
+enum preflight_result preflight_run(struct run_plan *p, const char *dir, const char *config_path,
+				    bool no_guests, const struct preflight_host *h, char *err,
+				    size_t errlen)
+{
+	enum preflight_result r;
+	pid_t other;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);	/* cut short only if check_paths refuses */
+	p->no_guests = no_guests;
+	r = load(p, config_path, err, errlen);
+	if (r != PREFLIGHT_OK)
+		return r;
 	/* QEMU, once it runs as that user, reconnects through every directory
 	 * above the state directory after a VMM restart. */
 	if ((p->runas.drop && plan_needs_qemu(p) &&
@@ -191,6 +209,32 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 		return PREFLIGHT_BAD_CONFIG;
 	if (guest_files(&p->cfg, p->kernel, p->initrd, sizeof(p->kernel), err, errlen) < 0 ||
 	    choose_engine(p, h, err, errlen) < 0)
+		return PREFLIGHT_REFUSED;
+	return PREFLIGHT_OK;
+}
+
+enum preflight_result preflight_apply(struct run_plan *p, const char *dir, const char *config_path,
+				      const struct preflight_host *h, char *err, size_t errlen)
+{
+	enum preflight_result r;
+	unsigned i;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	r = load(p, config_path, err, errlen);
+	if (r != PREFLIGHT_OK)
+		return r;
+	if (check_paths(p, dir, err, errlen) < 0 || check_cpusets(&p->cfg, err, errlen) < 0)
+		return PREFLIGHT_REFUSED;
+	for (i = 0; i < p->cfg.nvms; i++)
+		if (strncmp(p->cfg.vm[i].passthrough, "pci:", 4) == 0 &&
+		    pci_check_vm(h->sysfs, &p->cfg, &p->cfg.vm[i], err, errlen) < 0)
+			return PREFLIGHT_REFUSED;
+	if (!plan_needs_qemu(p))
+		return PREFLIGHT_OK;
+	if (image_check_all(&p->cfg, &p->runas, err, errlen) < 0)
+		return PREFLIGHT_BAD_CONFIG;
+	if (guest_files(&p->cfg, p->kernel, p->initrd, sizeof(p->kernel), err, errlen) < 0)
 		return PREFLIGHT_REFUSED;
 	return PREFLIGHT_OK;
 }

@@ -8,9 +8,11 @@
 #define MULTIVM_PREFLIGHT_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 
 #include "config/config.h"
+#include "config/text.h"
 #include "supervisor/runas.h"
 #include "supervisor/state.h"
 
@@ -39,6 +41,8 @@ struct run_plan {
 	char dir[STATE_PATH_MAX];	/* the state directory */
 	bool no_guests;			/* --no-guests */
 	struct config cfg;
+	char text[CFG_TEXT_MAX];	/* the config's text cfg was parsed from: kept as STATE/run */
+	char abspath[PATH_MAX];		/* its file's absolute name ("(built-in)"): STATE/run.name */
 	struct runas runas;
 	bool kvm;			/* else TCG */
 	char kernel[GUEST_PATH_MAX], initrd[GUEST_PATH_MAX];	/* "" without QEMU */
@@ -50,6 +54,15 @@ struct run_plan {
 enum preflight_result preflight_run(struct run_plan *p, const char *dir, const char *config_path,
 				    bool no_guests, const struct preflight_host *host, char *err,
 				    size_t errlen);
+
+/* What `multivm apply` checks of config_path before it compares it with
+ * the system running in dir, with run's messages: the config and its
+ * user, path lengths, cpusets, PCI devices, disk images, the guest
+ * kernel. Not the
+ * state directory (a system runs there), nor the engine (the running
+ * system's stays). */
+enum preflight_result preflight_apply(struct run_plan *p, const char *dir, const char *config_path,
+				      const struct preflight_host *host, char *err, size_t errlen);
 
 /* Whether the plan starts any QEMU: not with --no-guests, nor when every
  * VM's frontend is external. */

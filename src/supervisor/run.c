@@ -128,6 +128,8 @@ static enum run_result supervise(struct run *r)
 	statefiles_begin(r->plan.dir);
 	log_set_tag("supervisor");
 	rc = setup_loop(r);
+	if (!rc && state_write_run(r->plan.dir, r->plan.abspath, r->plan.text) < 0)
+		log_warn("cannot write %s/run: `multivm config` and `apply` will not know what runs", r->plan.dir);
 	consoles_init(&r->cons, &r->plan.cfg, r->ep, tags, r->tty_fd);
 	r->sup = sup_init(&r->plan, r->ep, TAG_READY, TAG_LOG, &r->cons, &r->detach, &proc_real);
 	state_file(p, r->plan.dir, NULL, SF_CONSOLE_SOCK);	/* preflight checked its length */

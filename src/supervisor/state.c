@@ -93,7 +93,8 @@ int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum s
 		[SF_VARS] = ".vars.fd", [SF_PERSIST_VARS] = ".persist.vars.fd", [SF_SEED] = ".seed.img",
 		[SF_STATUS] = "status", [SF_STATUS_TMP] = ".status.tmp",
 		[SF_SUPERVISOR_PID] = "supervisor.pid", [SF_SUPERVISOR_LOG] = "supervisor.log",
-		[SF_CONSOLE_SOCK] = "console.sock",
+		[SF_CONSOLE_SOCK] = "console.sock", [SF_RUN] = "run", [SF_RUN_TMP] = ".run.tmp",
+		[SF_RUN_NAME] = "run.name", [SF_RUN_NAME_TMP] = ".run.name.tmp",
 	};
 	bool per_vm = f < SF_PER_VM;
 	int n;
@@ -169,13 +170,14 @@ pid_t state_supervisor(const char *dir)
 	return is_supervisor(pid) ? pid : 0;
 }
 
-int state_write_status(const char *dir, const char *text)
+/* Writes DIR/name atomically: tmp, renamed over it. */
+static int write_atomic(const char *dir, enum state_file name, enum state_file tmpname, const char *text)
 {
 	char tmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	size_t len = strlen(text);
 	int fd;
 
-	if (state_file(tmp, dir, NULL, SF_STATUS_TMP) < 0 || state_file(path, dir, NULL, SF_STATUS) < 0)
+	if (state_file(tmp, dir, NULL, tmpname) < 0 || state_file(path, dir, NULL, name) < 0)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -186,4 +188,16 @@ int state_write_status(const char *dir, const char *text)
 	}
 	close(fd);
 	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+int state_write_status(const char *dir, const char *text)
+{
+	return write_atomic(dir, SF_STATUS, SF_STATUS_TMP, text);
+}
+
+int state_write_run(const char *dir, const char *name, const char *text)
+{
+	int rc = write_atomic(dir, SF_RUN_NAME, SF_RUN_NAME_TMP, name);
+
+	return rc < 0 ? rc : write_atomic(dir, SF_RUN, SF_RUN_TMP, text);
 }

@@ -53,6 +53,10 @@ enum state_file {
 	SF_SUPERVISOR_PID,
 	SF_SUPERVISOR_LOG,
 	SF_CONSOLE_SOCK,	/* `multivm console` clients connect here */
+	SF_RUN,			/* the running configuration's text (config/text.h) */
+	SF_RUN_TMP,		/* the next one, renamed over it */
+	SF_RUN_NAME,		/* the absolute name it was read from: its relative paths' base */
+	SF_RUN_NAME_TMP,
 	SF_COUNT
 };
 
@@ -69,5 +73,9 @@ pid_t state_supervisor(const char *dir);
 
 /* Writes DIR/status atomically. */
 int state_write_status(const char *dir, const char *text);
+/* Writes DIR/run, the running configuration's text, and DIR/run.name,
+ * the absolute file name it was read from (its relative paths are
+ * relative to that file's directory), each atomically (mode 0600). */
+int state_write_run(const char *dir, const char *name, const char *text);
 
 #endif

@@ -212,7 +212,7 @@ void statefiles_remove(const char *dir, const struct config *cfg)
 {
 	static const enum state_file per_vm[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE, SF_CTL, SF_QMP,
 						  SF_OVERLAY, SF_VARS, SF_SEED };
-	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID };
+	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID, SF_RUN, SF_RUN_NAME };
 	char p[STATE_PATH_MAX];
 	unsigned i, k;
 

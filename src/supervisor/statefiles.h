@@ -55,7 +55,8 @@ void statefiles_trim_own_log(const char *dir, uint64_t max);
 
 /* At stop: sockets, capture rings (they hold guest traffic), control
  * files, image VMs' overlays, UEFI variables and seeds (not the persist
- * ones), status and pid file go; logs and counters stay. */
+ * ones), status, pid file and the running configuration go; logs and
+ * counters stay. */
 void statefiles_remove(const char *dir, const struct config *cfg);
 
 #endif

@@ -171,6 +171,28 @@ static void test_ok_tcg(void **st)
 	assert_int_equal(stat(state, &sb), 0);	/* made, and made private */
 	assert_int_equal(sb.st_mode & 07777, 0700);
 	assert_true(plan_needs_qemu(&plan));
+	/* The text parsed is the one kept as STATE/run. */
+	assert_string_equal(plan.text, "[system]\nuser = root\nengine = tcg\n[vm vm0]\n[vm vm1]\n\n[links]\nvm0 = vm1\n");
+	assert_non_null(realpath(cfgfile, want));	/* and the name its relative paths are relative to */
+	assert_string_equal(plan.abspath, want);
+}
+
+/* apply checks a config as run does, in a state directory a system runs in. */
+static void test_apply_checks(void **st)
+{
+	config("engine = tcg", "memory = 512M");
+	assert_int_equal(preflight_run(&plan, state, cfgfile, false, &host, err, sizeof(err)), PREFLIGHT_OK);
+	put("state/supervisor.pid", "1\n", 0600);	/* not ours: preflight_apply does not look */
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_OK);
+	assert_int_equal(plan.cfg.vm[1].memory_mib, 512);
+	put("system.ini", "[vm vm0]\nmemory = lots\n", 0644);
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_BAD_CONFIG);
+	assert_non_null(strstr(err, "system.ini:2: [vm vm0] memory:"));
+	config("engine = tcg", "cpuset = 100000");
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_BAD_CONFIG);
+	config("engine = tcg", "cpuset = 1000");
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_REFUSED);
+	assert_non_null(strstr(err, "[vm vm1] cpuset: CPU 1000 is not one multivm may run on here"));
 }
 
 static void test_engine(void **st)
@@ -305,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ok_tcg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpuset, setup, teardown),

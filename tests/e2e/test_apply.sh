@@ -1,0 +1,116 @@
+#!/bin/sh
+# multivm config and multivm apply (issue 30) on three booted guests in a
+# mesh: the running configuration is the file run was given, byte for
+# byte; apply of the same config changes nothing; --dry-run prints the plan
+# (a VM and two links added) and changes nothing; that plan is refused
+# whole (nothing done: a VM is not added at run time yet); an invalid
+# config is refused as run refuses it; a delay applied to vm0-vm1 is in
+# the guests' RTT, with every QEMU and VMM pid and vmm_starts unchanged and
+# vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
+# undoes the step done before it and names itself; applying the old
+# config takes the delay away.
+TEST_NAME=apply
+. "$(dirname "$0")/lib.sh"
+
+cat >"$STATE/a.ini" <<'INI'
+; three VMs, every pair linked
+[vm vm0]
+[vm vm1]
+[vm vm2]
+[links]
+mesh = yes
+INI
+"$MV" run --detach --timeout 300 "$STATE/a.ini" || die "run --detach failed"
+[ "$(grep -c 'state=up' "$STATE/status")" -eq 3 ] || die "not all VMs up: $(cat "$STATE/status")"
+
+x() { "$MV" exec --timeout 90 "$@"; }
+rtt_min() {	# VM ADDR: the smallest of 5 RTTs, in whole ms
+	out=$(x "$1" -- "ping -c 5 -i 0.2 -W 5 $2") || die "$1 -> $2: $out"
+	echo "$out" | sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -n | head -n 1 | cut -d. -f1
+}
+pids() {	# every VM's VMM and QEMU pid, and the VMMs' start counts
+	for v in vm0 vm1 vm2; do
+		printf '%s vmm=%s qemu=%s ' "$v" "$(pid_of "$v" vmm)" "$(pid_of "$v" qemu)"
+	done
+	snap
+	for v in vm0 vm1 vm2; do printf 'starts=%s ' "$(stat_of "vm $v" vmm_starts)"; done
+}
+before=$(pids)
+case $before in *vmm=0*|*qemu=0*|*vmm=\ *|*qemu=\ *|*starts=\ *) die "pids or counters missing: $before" ;; esac
+
+# The running configuration is the file, byte for byte.
+"$MV" config >"$STATE/running.ini" || die "config failed"
+cmp "$STATE/running.ini" "$STATE/a.ini" || die "config printed $(cat "$STATE/running.ini")"
+cmp "$STATE/run" "$STATE/a.ini" || die "$STATE/run is not the config"
+out=$("$MV" apply "$STATE/running.ini") || die "apply of the running config: $out"
+[ "$out" = "nothing to change" ] || die "apply of the running config said: $out"
+
+# A VM added: the plan, by --dry-run, changing nothing.
+cat >"$STATE/c.ini" <<'INI'
+[vm vm0]
+[vm vm1]
+[vm vm2]
+[vm vm3]
+[links]
+vm0 = vm1 vm2 vm3
+vm1 = vm2 vm3
+INI
+out=$("$MV" apply --dry-run "$STATE/c.ini") || die "apply --dry-run failed: $out"
+[ "$out" = "$(printf '+ vm vm3\n+ link vm0-vm3\n+ link vm1-vm3')" ] || die "dry-run plan: $out"
+cmp "$STATE/run" "$STATE/a.ini" || die "--dry-run changed $STATE/run"
+[ -e "$STATE/vm3.ctl" ] && die "--dry-run made vm3's files"
+# Without it: refused whole, exit 1, naming the change, nothing done.
+"$MV" apply "$STATE/c.ini" >"$STATE/out" 2>"$STATE/err" && die "apply adding a VM succeeded"
+grep -q "nothing done: .*'+ vm vm3' and 2 more changes need \`multivm stop\`" "$STATE/err" ||
+	die "apply adding a VM said: $(cat "$STATE/err")"
+[ "$(grep -c vm3 "$STATE/status")" -eq 0 ] || die "vm3 in status: $(cat "$STATE/status")"
+[ -e "$STATE/vm3.ctl" ] && die "a refused apply made vm3's files"
+
+# An invalid config: run's message (FILE:LINE: ...), exit 2.
+printf '[vm vm0]\n[vm vm1]\nmemory = lots\n' >"$STATE/bad.ini"
+"$MV" apply "$STATE/bad.ini" >/dev/null 2>"$STATE/err"
+[ $? -eq 2 ] || die "apply of an invalid config did not exit 2"
+grep -qx "multivm: $STATE/bad.ini:3: \[vm vm1\] memory: .*" "$STATE/err" || die "bad config: $(cat "$STATE/err")"
+cmp "$STATE/run" "$STATE/a.ini" || die "a refused config changed $STATE/run"
+
+# Link settings change at run time: in the guests' RTT, nothing restarted.
+base=$(rtt_min vm0 192.168.1.2)
+cp "$STATE/a.ini" "$STATE/b.ini"
+printf '[link vm0-vm1]\ndelay = 20ms\n[link vm2->vm1]\nloss = 100%%\n' >>"$STATE/b.ini"
+out=$("$MV" apply "$STATE/b.ini") || die "apply of link settings failed: $out"
+[ "$out" = "$(printf '~ link vm0-vm1 delay=20ms (was: none)\n~ link vm2->vm1 loss=100%% (was: none)\napplied 2 changes')" ] ||
+	die "apply said: $out"
+cmp "$STATE/run" "$STATE/b.ini" || die "$STATE/run is not the applied config"
+r=$(rtt_min vm0 192.168.1.2)
+[ "$r" -ge 40 ] || die "delay=20ms each way applied: vm0 -> vm1 min RTT $r ms (before: $base)"
+status_is 1 x vm1 -- "ping -c 3 -i 0.2 -W 1 192.168.1.3" || die "vm2->vm1 loss=100%: vm1 still pings vm2"
+r2=$(rtt_min vm0 192.168.1.3)
+[ "$r2" -lt 40 ] || die "vm0 -> vm2 (untouched) min RTT $r2 ms"
+after=$(pids)
+[ "$after" = "$before" ] || die "pids or vmm_starts changed: before $before, after $after"
+say "delay applied: vm0 -> vm1 min RTT $base -> $r ms, vm0 -> vm2 $r2 ms; pids and vmm_starts unchanged"
+
+# A step that fails (vm2's control file held by someone else beyond the
+# 5 s a writer waits): the step before it (vm0-vm1) is undone.
+flock "$STATE/vm2.ctl" sleep 8 &
+locker=$!
+wait_for 5 sh -c "! flock -n '$STATE/vm2.ctl' true" || die "could not hold vm2.ctl"
+"$MV" apply "$STATE/a.ini" >"$STATE/out" 2>"$STATE/err" && die "apply with vm2.ctl held succeeded"
+kill $locker 2>/dev/null
+wait $locker 2>/dev/null
+grep -q "^multivm: apply: step '~ link vm1-vm2' failed: .*vm2.ctl: another \`multivm link\` holds it" "$STATE/err" ||
+	die "failed step: $(cat "$STATE/err")"
+grep -q "steps done before it are undone" "$STATE/err" || die "failed step: $(cat "$STATE/err")"
+"$MV" link vm0-vm1 >"$STATE/show" || die "link show failed"
+grep -qx 'vm0->vm1 state=up delay=20ms' "$STATE/show" || die "not undone: $(cat "$STATE/show")"
+cmp "$STATE/run" "$STATE/b.ini" || die "a failed apply changed $STATE/run"
+
+# The old config back: the delay and loss gone.
+out=$("$MV" apply "$STATE/a.ini") || die "apply back failed: $out"
+r=$(rtt_min vm0 192.168.1.2)
+[ "$r" -lt 40 ] || die "delay removed: min RTT $r ms"
+x vm1 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "loss removed: vm1 does not reach vm2"
+[ "$(pids)" = "$before" ] || die "pids or vmm_starts changed: before $before, after $(pids)"
+"$MV" stop || die "stop failed"
+[ -e "$STATE/run" ] && die "$STATE/run left after stop"
+say "ok"
