@@ -38,6 +38,14 @@ struct vmp {
 	long long carrier_due;		/* a new QEMU is told its wire NICs' carrier then; 0: done */
 	unsigned carrier_tries;
 	bool unresponsive;		/* its VMM runs but its heartbeat stopped (status says so) */
+	bool gone;			/* its VMM (or tunnel) does not serve ... */
+	long long gone_since;		/* ... since then */
+	/* Its wire NICs' carrier as we last set it in its QEMU (known once
+	 * the new QEMU was told), and the control files' generations it was
+	 * decided on: a `multivm link` since may have set QEMU itself. */
+	bool carrier_known, carrier_warned;
+	bool carrier[MV_NICS_MAX];
+	uint32_t carrier_gen[MV_NICS_MAX];
 };
 
 struct sup {
@@ -170,6 +178,7 @@ static int start_qemu(struct sup *s, struct vmp *v)
 	log_info("%s: QEMU running (pid %d)", v->cfg->name, (int)v->p.pid[CHILD_QEMU]);
 	v->carrier_due = v->cfg->nnics ? now_ms(s) : 0;	/* its wire NICs' carrier, once its monitor is there */
 	v->carrier_tries = 0;
+	v->carrier_known = false;
 	return 0;
 }
 
@@ -313,6 +322,8 @@ void sup_child_log(struct sup *s, unsigned vm, unsigned child)
 
 /* ---- liveness ---- */
 
+static void watch_carrier(struct sup *s, long long t);
+
 /* Every LIVENESS_CHECK_MS: a serving VMM (or tunnel) whose loop stopped
  * passing (SIGSTOP, a wedge) degrades its VM, and is killed once it has
  * been so for VMM_HUNG_MS; its reaping restarts it as any VMM that dies. */
@@ -327,7 +338,13 @@ static void check_liveness(struct sup *s)
 	for (i = 0; i < s->cfg->nvms && !s->stopping; i++) {
 		struct vmp *v = &s->vm[i];
 		enum vmm_liveness l = vmproc_liveness(&v->p, t);
+		bool serving = v->p.vmm_serving && v->p.pid[CHILD_VMM] > 0;
 
+		/* Gone from now, or from when it stopped passing its loop
+		 * (one killed as hung has been gone for a while). */
+		if (!serving && !v->gone)
+			v->gone_since = v->unresponsive ? t - WIRE_PEER_GONE_MS : t;
+		v->gone = !serving;
 		if ((l != VMM_ALIVE) != v->unresponsive) {
 			v->unresponsive = l != VMM_ALIVE;
 			if (v->unresponsive)
@@ -345,6 +362,7 @@ static void check_liveness(struct sup *s)
 			s->env.ops->kill(v->p.pid[CHILD_VMM], SIGKILL);
 		}
 	}
+	watch_carrier(s, t);
 }
 
 /* ---- carrier ---- */
@@ -355,6 +373,27 @@ static uint32_t ctl_read(const struct sup *s, unsigned i, struct linkctl *c)
 	return s->vm[i].p.ctl_fd >= 0 && statefiles_ctl_read(s->vm[i].p.ctl_fd, c) == 0 ? c->gen : 0;
 }
 
+/* The wire of VM v's NIC k: its peer node and the peer's NIC ("" for a
+ * tunnel); false if the NIC is on no wire. */
+static bool wire_of(const struct sup *s, const struct vmp *v, unsigned k, unsigned *peer, const char **pn)
+{
+	const struct config *cfg = s->cfg;
+	unsigned j;
+
+	for (j = 0; j < cfg->nlinks; j++) {
+		const struct cfg_link *l = &cfg->link[j];
+		int x = l->a == v->p.index ? 0 : 1, n;
+
+		if (!l->wire || (l->a != v->p.index && l->b != v->p.index) || (x ? l->nic_b : l->nic_a) != (int)k)
+			continue;
+		*peer = x ? l->a : l->b;
+		n = x ? l->nic_a : l->nic_b;
+		*pn = n >= 0 ? cfg->vm[*peer].nic[n].name : "";
+		return true;
+	}
+	return false;
+}
+
 /* Whether the wire of VM v's NIC k is down: either direction set down in
  * the control files (a cable, not a fibre: both NICs lose carrier). *gen
  * sums the generations read. */
@@ -362,27 +401,36 @@ static bool wire_down(const struct sup *s, const struct vmp *v, unsigned k, uint
 {
 	static struct linkctl c;
 	const struct config *cfg = s->cfg;
-	unsigned j;
+	unsigned peer;
+	const char *pn;
+	bool down = false;
+	int e;
 
-	for (j = 0; j < cfg->nlinks; j++) {
-		const struct cfg_link *l = &cfg->link[j];
-		int x = l->a == v->p.index ? 0 : 1, e;
-		unsigned peer = x ? l->a : l->b;
-		const char *pn;
-		bool down = false;
+	if (!wire_of(s, v, k, &peer, &pn))
+		return false;
+	*gen += ctl_read(s, v->p.index, &c);
+	e = statefiles_ctl_find(&c, cfg->vm[peer].name, v->cfg->nic[k].name, pn);
+	down |= e >= 0 && c.link[e].imp.down;
+	*gen += ctl_read(s, peer, &c);
+	e = statefiles_ctl_find(&c, v->cfg->name, pn, v->cfg->nic[k].name);
+	down |= e >= 0 && c.link[e].imp.down;
+	return down;
+}
 
-		if (!l->wire || (l->a != v->p.index && l->b != v->p.index) || (x ? l->nic_b : l->nic_a) != (int)k)
-			continue;
-		pn = (x ? l->nic_a : l->nic_b) >= 0 ? cfg->vm[peer].nic[x ? l->nic_a : l->nic_b].name : "";
-		*gen += ctl_read(s, v->p.index, &c);
-		e = statefiles_ctl_find(&c, cfg->vm[peer].name, v->cfg->nic[k].name, pn);
-		down |= e >= 0 && c.link[e].imp.down;
-		*gen += ctl_read(s, peer, &c);
-		e = statefiles_ctl_find(&c, v->cfg->name, pn, v->cfg->nic[k].name);
-		down |= e >= 0 && c.link[e].imp.down;
-		return down;
-	}
-	return false;
+/* Whether the far end of VM v's NIC k's wire has been gone for
+ * WIRE_PEER_GONE_MS (vmproc.h) at t. */
+static bool peer_gone(const struct sup *s, const struct vmp *v, unsigned k, long long t)
+{
+	const struct vmp *p;
+	unsigned peer;
+	const char *pn;
+
+	if (s->stopping || !wire_of(s, v, k, &peer, &pn))
+		return false;
+	p = &s->vm[peer];
+	if (p->unresponsive || (p->gone && t - p->gone_since >= WIRE_PEER_GONE_MS))
+		return true;
+	return p->cfg->tunnel && !p->gone && vmproc_link_up(&p->p, v->cfg->name, v->cfg->nic[k].name) == 0;
 }
 
 /* A new QEMU's wire NICs start with carrier; those whose wire is down
@@ -400,11 +448,15 @@ static int apply_carrier(struct sup *s, struct vmp *v)
 	int rc;
 
 	for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++) {
-		up[k] = !wire_down(s, v, k, &gen);
+		v->carrier_gen[k] = 0;
+		up[k] = !wire_down(s, v, k, &v->carrier_gen[k]) && !peer_gone(s, v, k, now_ms(s));
+		gen += v->carrier_gen[k];
+		v->carrier[k] = up[k];
 		any |= !up[k];
 		qmp_nic_id(ids[k], sizeof(ids[k]), v->cfg->nic[k].name);
 		names[k] = ids[k];
 	}
+	v->carrier_known = !any;
 	if (!any)
 		return 0;	/* QEMU starts them up */
 	path(sock, s, v->cfg->name, SF_QMP);
@@ -416,16 +468,76 @@ static int apply_carrier(struct sup *s, struct vmp *v)
 			return rc;
 		}
 		again = 0;
-		for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++)
-			up[k] = !wire_down(s, v, k, &again);
+		for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++) {
+			v->carrier_gen[k] = 0;
+			up[k] = !wire_down(s, v, k, &v->carrier_gen[k]) && !peer_gone(s, v, k, now_ms(s));
+			again += v->carrier_gen[k];
+			v->carrier[k] = up[k];
+		}
 		if (again == gen)
 			break;
 		gen = again;
 	}
+	v->carrier_known = true;
 	for (k = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++)
 		if (!up[k])
-			log_info("%s: %s has no carrier (its wire is down)", v->cfg->name, v->cfg->nic[k].name);
+			log_info("%s: %s has no carrier (its wire is down, or its far end gone)", v->cfg->name,
+				 v->cfg->nic[k].name);
 	return 0;
+}
+
+/* Every LIVENESS_CHECK_MS, for each QEMU already told its carrier: a wire
+ * NIC whose carrier should be other than we last set (its peer gone or
+ * back), or that should be down while a `multivm link` has written the
+ * control files since (it sets QEMU by the files alone, up even with the
+ * peer gone), is set again. A failure is tried again at the next look. */
+static void watch_carrier(struct sup *s, long long t)
+{
+	char sock[STATE_PATH_MAX], ids[MV_NICS_MAX][MV_IFNAME_MAX + 8], err[300];
+	const char *names[MV_NICS_MAX];
+	bool up[MV_NICS_MAX], gone[MV_NICS_MAX];
+	uint32_t gen[MV_NICS_MAX];
+	unsigned i, k, n, idx[MV_NICS_MAX];
+
+	for (i = 0; i < s->cfg->nvms && !s->stopping; i++) {
+		struct vmp *v = &s->vm[i];
+
+		if (!v->carrier_known || v->carrier_due || v->p.pid[CHILD_QEMU] <= 0)
+			continue;
+		for (k = n = 0; k < v->cfg->nnics && k < MV_NICS_MAX; k++) {
+			uint32_t g = 0;
+			bool g_down = wire_down(s, v, k, &g), p_gone = peer_gone(s, v, k, t), u = !g_down && !p_gone;
+
+			if (u == v->carrier[k] && (u || g == v->carrier_gen[k])) {
+				v->carrier_gen[k] = g;
+				continue;
+			}
+			qmp_nic_id(ids[n], sizeof(ids[n]), v->cfg->nic[k].name);
+			names[n] = ids[n];
+			up[n] = u;
+			gone[n] = p_gone;
+			gen[n] = g;
+			idx[n++] = k;
+		}
+		if (!n)
+			continue;
+		path(sock, s, v->cfg->name, SF_QMP);
+		if (qmp_set_links(sock, names, up, n, QMP_TIMEOUT_MS, err, sizeof(err)) < 0) {
+			if (!v->carrier_warned)
+				log_warn("%s: cannot set its wire NICs' carrier (trying again): %s", v->cfg->name, err);
+			v->carrier_warned = true;
+			continue;
+		}
+		v->carrier_warned = false;
+		for (k = 0; k < n; k++) {
+			if (up[k] != v->carrier[idx[k]])
+				log_info("%s: %s %s", v->cfg->name, v->cfg->nic[idx[k]].name,
+					 up[k] ? "has carrier again" : gone[k] ? "has no carrier: its wire's far end is gone"
+					 : "has no carrier (its wire is down)");
+			v->carrier[idx[k]] = up[k];
+			v->carrier_gen[idx[k]] = gen[k];
+		}
+	}
 }
 
 static void carrier_tick(struct sup *s, struct vmp *v, long long t, long long *next)

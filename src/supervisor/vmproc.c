@@ -273,6 +273,22 @@ enum vmm_liveness vmproc_liveness(struct vm_proc *p, long long now)
 	       now - p->beat_moved >= VMM_UNRESPONSIVE_MS ? VMM_UNRESPONSIVE : VMM_ALIVE;
 }
 
+int vmproc_link_up(const struct vm_proc *p, const char *peer, const char *peer_nic)
+{
+	static struct link_stats l[MV_NODE_LINKS_MAX];
+	uint32_t n;
+	unsigned k;
+
+	if (p->stats_fd < 0 ||
+	    pread(p->stats_fd, &n, sizeof(n), offsetof(struct vm_stats, nlinks)) != (ssize_t)sizeof(n) ||
+	    pread(p->stats_fd, l, sizeof(l), offsetof(struct vm_stats, link)) != (ssize_t)sizeof(l))
+		return -1;
+	for (k = 0; k < n && k < MV_NODE_LINKS_MAX; k++)
+		if (!strncmp(l[k].peer, peer, sizeof(l[k].peer)) && !strncmp(l[k].peer_nic, peer_nic, sizeof(l[k].peer_nic)))
+			return l[k].up != 0;
+	return -1;
+}
+
 int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep)
 {
 	enum vm_child c;

@@ -28,6 +28,14 @@
 #define LIVENESS_CHECK_MS	500
 #define VMM_UNRESPONSIVE_MS	3000
 #define VMM_HUNG_MS		10000
+/* A wire's NICs lose carrier, as a cable whose far end is unplugged,
+ * while the peer node has been gone this long: its VMM not running (a
+ * VMM killed and restarted in a fraction of a second does not flap it),
+ * unresponsive (its heartbeat unmoved VMM_UNRESPONSIVE_MS, which is this
+ * long), or, for a tunnel, its remote's heartbeat unheard as long
+ * (VXLAN_HB_DEAD_MS: the tunnel shows the link up=0). Seen at the next
+ * look: within LIVENESS_CHECK_MS more. */
+#define WIRE_PEER_GONE_MS	3000
 
 enum vm_child { CHILD_VMM, CHILD_QEMU };
 
@@ -130,6 +138,11 @@ enum vmm_liveness vmproc_liveness(struct vm_proc *p, long long now);
 /* pid exited: which of ours it was (now marked not running, the rest of
  * what it wrote logged), or -1. */
 int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep);
+
+/* Whether the link record in p's counters naming peer and peer_nic says
+ * up: 1, 0, or -1 when there is no such record or it cannot be read.
+ * For a tunnel, 0 is its remote gone silent. */
+int vmproc_link_up(const struct vm_proc *p, const char *peer, const char *peer_nic);
 
 /* Schedules child c's restart after its back-off: doubled each time,
  * from BACKOFF_MIN_MS to BACKOFF_MAX_MS, fresh after a long run. Returns

@@ -10,7 +10,8 @@
 #    every one; 1 % under iperf3: its TCP checksum errors rise, iperf3
 #    completes); a rate of 50 Mbit/s (iperf3 TCP within 85-102 %);
 #  - a wire down: both NICs lose their carrier (NO-CARRIER), up gives it
-#    back; a segment link down during a ping stream drops and counts, and
+#    back; its far end's VMM stopped for 3 s: NO-CARRIER, SIGCONT: LOWER_UP,
+#    and a VMM killed and restarted at once does not flap it; a segment link down during a ping stream drops and counts, and
 #    the stream resumes within 1 s of up;
 #  - settings outlive a kill -9 of a VMM;
 #  - refused words change nothing (reorder, bad values, unknown links), and
@@ -133,6 +134,29 @@ wait_for 10 sh -c "\"$MV\" exec vm0 -- 'ping -c 1 -W 2 10.0.1.2' | grep -q '1 pa
 carrier vm1 | grep -q NO-CARRIER && die "vm1's eth1 has no carrier after up"
 say "wire down: NO-CARRIER seen in the guest after $ms ms (exec included), up: pings again"
 
+# Carrier like a cable whose far end is gone: vm1's VMM stopped (SIGSTOP)
+# for WIRE_PEER_GONE_MS (3 s, seen at the supervisor's next look, 0.5 s
+# later) takes vm0's eth1 carrier away, not before; SIGCONT gives it back
+# within a look, with no restart. (Past 10 s the supervisor would kill it.)
+has_carrier() { x "$1" -- 'cat /sys/class/net/eth1/carrier' | grep -qx "$2"; }
+vmm1=$(pid_of vm1 vmm)
+t0=$(date +%s%N)
+kill -STOP "$vmm1"
+wait_for 8 has_carrier vm0 0 || { kill -CONT "$vmm1"; die "vm0's eth1 kept its carrier with vm1's VMM stopped: $(carrier vm0)"; }
+ms=$((($(date +%s%N) - t0) / 1000000))
+carrier vm0 | grep -q NO-CARRIER || { kill -CONT "$vmm1"; die "vm0's eth1: $(carrier vm0)"; }
+t0=$(date +%s%N)
+kill -CONT "$vmm1"
+wait_for 10 has_carrier vm0 1 || die "vm0's eth1 did not get its carrier back: $(carrier vm0)"
+back=$((($(date +%s%N) - t0) / 1000000))
+carrier vm0 | grep -q LOWER_UP || die "vm0's eth1 after SIGCONT: $(carrier vm0)"
+[ "$(pid_of vm1 vmm)" = "$vmm1" ] || die "vm1's VMM was restarted"
+[ "$ms" -ge 2900 ] && [ "$ms" -le 6000 ] || die "NO-CARRIER $ms ms after the stop, not within 2900-6000 (3 s gone, a 0.5 s look, exec)"
+[ "$back" -le 2000 ] || die "LOWER_UP only $back ms after SIGCONT"
+wait_for 10 sh -c "\"$MV\" exec vm0 -- 'ping -c 1 -W 2 10.0.1.2' | grep -q '1 packets received'" ||
+	die "the wire did not pass frames again after SIGCONT"
+say "far end gone: vm0's eth1 NO-CARRIER $ms ms after vm1's VMM was stopped, LOWER_UP $back ms after SIGCONT (exec included)"
+
 # A segment link down during a ping stream: dropped and counted; the
 # stream resumes within 1 s of up (10 requests at 0.1 s).
 x vm0 -- 'ping -c 60 -i 0.1 -W 1 192.168.1.2' >"$STATE/stream.txt" 2>&1 &
@@ -167,7 +191,12 @@ wait_for 60 sh -c "\"$MV\" exec vm0 -- 'ping -c 1 -W 2 192.168.1.2' | grep -q '1
 set -- $(rtt vm0 192.168.1.2 5)
 [ "$1" -ge 80 ] || die "after vm1's VMM restarted: min RTT $1 ms, not the 40 ms each way set"
 L vm0-vm1 reset
-say "kill -9 of vm1's VMM: delay 40 ms still there (min RTT $1 ms)"
+# Back in a fraction of a second: the wire's far end was never gone long
+# enough to take vm0's carrier (only the SIGSTOP above did, once).
+gone=$(grep -c "vm0: eth1 has no carrier: its wire's far end is gone" "$STATE/supervisor.log")
+[ "$gone" -eq 1 ] || die "vm0's eth1 lost its carrier to a gone far end $gone times, not once: $(grep carrier "$STATE/supervisor.log")"
+has_carrier vm0 1 || die "vm0's eth1 has no carrier after vm1's VMM restarted"
+say "kill -9 of vm1's VMM: delay 40 ms still there (min RTT $1 ms), vm0's eth1 kept its carrier"
 
 # Refusals change nothing.
 "$MV" link >"$STATE/before.txt"
