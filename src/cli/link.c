@@ -293,13 +293,13 @@ static json_t *dir_json(const char *from, const char *to, const struct link_imp 
 	char words[WORDS_MAX];
 
 	linkctl_format(imp, words, sizeof(words));
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "from", from, "to", to, "state", imp->down ? "down" : "up", "settings", words,
 			 "delay_us", (json_int_t)imp->delay_us, "jitter_us", (json_int_t)imp->jitter_us,
 			 "distribution", imp->dist == LINKCTL_NORMAL ? "normal" : "uniform",
 			 "loss_ppm", (json_int_t)imp->loss_ppm, "loss_correlation_ppm", (json_int_t)imp->loss_corr_ppm,
 			 "corrupt_ppm", (json_int_t)imp->corrupt_ppm, "duplicate_ppm", (json_int_t)imp->duplicate_ppm,
-			 "rate_bps", (json_int_t)imp->rate_bps);
+			 "rate_bps", (json_int_t)imp->rate_bps, "seed", (json_int_t)imp->seed);
 }
 
 /* A link: its name, and each direction we have (NULL: none read). */
@@ -426,7 +426,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: multivm link [A-B|A->B] [show] [--json]\n"
 		"       multivm link A-B|A->B set KEY=VALUE...   (delay jitter distribution loss loss_correlation\n"
-		"                                                 corrupt duplicate rate state)\n"
+		"                                                 corrupt duplicate rate state seed)\n"
 		"       multivm link A-B|A->B reset|down|up\n");
 	return LINKCMD_USAGE;
 }

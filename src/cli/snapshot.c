@@ -85,6 +85,7 @@ const struct setting_desc link_setting_desc[LSET__N] = {
 	[LSET_CORRUPT] = { "corrupt_ppm", "corrupt_ppm", "Frames delivered with a bit flipped, in parts per million." },
 	[LSET_DUPLICATE] = { "duplicate_ppm", "duplicate_ppm", "Frames delivered twice, in parts per million." },
 	[LSET_RATE] = { "rate_bps", "rate_bits_per_second", "The link direction's shaper rate; 0: none." },
+	[LSET_SEED] = { "seed", "seed", "The seed its random draws restart from at each change; 0: none." },
 };
 
 uint64_t snapshot_setting(const struct link_imp *imp, enum link_setting k)
@@ -99,6 +100,7 @@ uint64_t snapshot_setting(const struct link_imp *imp, enum link_setting k)
 	case LSET_CORRUPT: return imp->corrupt_ppm;
 	case LSET_DUPLICATE: return imp->duplicate_ppm;
 	case LSET_RATE: return imp->rate_bps > INT64_MAX ? INT64_MAX : imp->rate_bps;
+	case LSET_SEED: return imp->seed;
 	case LSET__N: break;
 	}
 	return 0;

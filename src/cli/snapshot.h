@@ -56,7 +56,7 @@ extern const struct counter_desc link_counter_desc[LINK__N];
  * series per word labelled `key`, 1 for the value it has. */
 enum link_setting {
 	LSET_STATE, LSET_DELAY, LSET_JITTER, LSET_DIST, LSET_LOSS, LSET_LOSS_CORR, LSET_CORRUPT, LSET_DUPLICATE,
-	LSET_RATE,
+	LSET_RATE, LSET_SEED,
 	LSET__N
 };
 struct setting_desc {

@@ -163,13 +163,20 @@ int linkctl_set(struct link_imp *imp, const char *key, const char *value, char *
 		if (!rate(value, &imp->rate_bps))
 			return fail(err, errlen, key, value,
 				    "not a rate from 1kbit to 100gbit, or 0 for none (units bit kbit mbit gbit)");
+	} else if (!strcmp(key, "seed")) {
+		const char *end;
+		uint64_t v;
+
+		if (strchr(value, '.') || !decimal(value, 0, &v, &end) || *end || v > UINT32_MAX)
+			return fail(err, errlen, key, value, "not a whole number from 0 to 4294967295");
+		imp->seed = (uint32_t)v;
 	} else if (!strcmp(key, "state")) {
 		if (strcmp(value, "up") && strcmp(value, "down"))
 			return fail(err, errlen, key, value, "not up or down");
 		imp->down = strcmp(value, "down") == 0;
 	} else {
 		snprintf(err, errlen, "%s: unknown setting (delay, jitter, distribution, loss, loss_correlation, "
-			 "corrupt, duplicate, rate, state)", key);
+			 "corrupt, duplicate, rate, state, seed)", key);
 		return -1;
 	}
 	return 0;
@@ -243,4 +250,6 @@ void linkctl_format(const struct link_imp *imp, char *out, size_t len)
 			add(out, len, "rate", f, imp->rate_bps / units[i].scale, 0);
 			break;
 		}
+	if (imp->seed)
+		add(out, len, "seed", "%s%s=%llu", imp->seed, 0);
 }

@@ -48,10 +48,11 @@ struct link_imp {
 	uint64_t rate_bps;	/* a shaper: 0 none; excess frames wait in the link, as netem's rate */
 	uint8_t dist;		/* enum linkctl_dist */
 	uint8_t down;		/* carrier off: every frame dropped as link_down */
-	uint8_t pad[6];
+	uint8_t pad[2];
+	uint32_t seed;		/* not 0: the random draws start from it at each change (reproducible) */
 };
-_Static_assert(sizeof(struct link_imp) == 40 && offsetof(struct link_imp, rate_bps) == 24,
-	       "struct link_imp layout (LINKCTL_VERSION 1)");
+_Static_assert(sizeof(struct link_imp) == 40 && offsetof(struct link_imp, rate_bps) == 24 &&
+	       offsetof(struct link_imp, seed) == 36, "struct link_imp layout (LINKCTL_VERSION 1)");
 
 struct linkctl_entry {
 	char peer[MV_NAME_MAX];
@@ -93,7 +94,8 @@ void linkctl_write_end(struct linkctl *c);
 /* "delay=20ms jitter=2ms loss=1% rate=100mbit ...": one KEY=VALUE word,
  * applied to imp. Keys: delay, jitter (us ms s), distribution (uniform,
  * normal), loss, loss_correlation, corrupt, duplicate (%, up to 100 with
- * three decimals), rate (bit kbit mbit gbit; 0 = none), state (up, down).
+ * three decimals), rate (bit kbit mbit gbit; 0 = none), state (up, down),
+ * seed (0 to 4294967295; 0 = none).
  * 0, or -1 with a message in err naming the word. The config and the CLI
  * use it alike. */
 int linkctl_set(struct link_imp *imp, const char *key, const char *value, char *err, size_t errlen);

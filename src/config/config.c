@@ -1353,6 +1353,7 @@ static const struct key link_keys[] = {
 	{ "duplicate", link_setting, false },
 	{ "rate", link_setting, false },
 	{ "state", link_setting, false },
+	{ "seed", link_setting, false },
 	{ "reorder", link_reorder, false },
 };
 

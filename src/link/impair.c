@@ -22,6 +22,17 @@ static uint64_t rnd(struct link_imp_rx *s)
 	return s->rng * 0x2545f4914f6cdd1dull;
 }
 
+/* A seed spread over all 64 bits (SplitMix64's finaliser), never 0: the
+ * xorshift state must not be. */
+static uint64_t splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x ? x : 1;
+}
+
 /* Uniform in [0, LINKCTL_PPM). */
 static uint32_t ppm_draw(struct link_imp_rx *s)
 {
@@ -39,8 +50,12 @@ void link_imp_set(struct link *l, const struct link_imp *imp)
 		s->seen = l->rxq.last_avail;
 		s->head_valid = false;
 		s->last_due = s->rate_free = 0;
-		if (!s->rng)
-			s->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)l ^ link_imp_now();
+	}
+	if (imp->seed) {	/* the same draws after every change: reproducible */
+		s->rng = splitmix(imp->seed);
+		s->last_u = 0;
+	} else if (!s->rng) {
+		s->rng = splitmix(0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)l ^ link_imp_now());
 	}
 	if (!s->on) {
 		s->wake_ns = 0;

@@ -52,7 +52,7 @@ busy0=$(stat_of "vm vm0" vmm_busy_ns)
 
 # Settings on each direction, shown by status and stats in every format.
 "$MV" link 'vm0->vm1' set delay=3ms jitter=1ms distribution=normal loss=0.25% loss_correlation=10% \
-	corrupt=1% duplicate=2% rate=10mbit >/dev/null || die "link set failed"
+	corrupt=1% duplicate=2% rate=10mbit seed=77 >/dev/null || die "link set failed"
 "$MV" link 'vm1->vm0' down >/dev/null || die "link down failed"
 
 # The system is quiet now: every output must show the same numbers.
@@ -75,9 +75,10 @@ def num(v):
 WORDS = {"state", "distribution"}
 SET = {"vm0->vm1": {"state": "up", "delay_us": 3000, "jitter_us": 1000, "distribution": "normal",
                     "loss_ppm": 2500, "loss_correlation_ppm": 100000, "corrupt_ppm": 10000,
-                    "duplicate_ppm": 20000, "rate_bps": 10000000},
+                    "duplicate_ppm": 20000, "rate_bps": 10000000, "seed": 77},
        "vm1->vm0": {"state": "down", "delay_us": 0, "jitter_us": 0, "distribution": "uniform", "loss_ppm": 0,
-                    "loss_correlation_ppm": 0, "corrupt_ppm": 0, "duplicate_ppm": 0, "rate_bps": 0}}
+                    "loss_correlation_ppm": 0, "corrupt_ppm": 0, "duplicate_ppm": 0, "rate_bps": 0,
+                    "seed": 0}}
 
 # status: every key=value of each VM's line, numbers as numbers; then a
 # line per link direction with its settings, the same in the JSON.
@@ -114,7 +115,7 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "vmm_busy_ns": "vmm_busy_nanoseconds_total",
           "delay_us": "delay_microseconds", "jitter_us": "jitter_microseconds", "loss_ppm": "loss_ppm",
           "loss_correlation_ppm": "loss_correlation_ppm", "corrupt_ppm": "corrupt_ppm",
-          "duplicate_ppm": "duplicate_ppm", "rate_bps": "rate_bits_per_second",
+          "duplicate_ppm": "duplicate_ppm", "rate_bps": "rate_bits_per_second", "seed": "seed",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
                                        "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps", "remote_down")}}
 NDROPS = 12  # drop reasons, common/stats.h DROP__MAX
@@ -159,9 +160,9 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (19 + NDROPS) + 2 * (11 + NDROPS + 9), checked
+assert checked == 2 * (19 + NDROPS) + 2 * (11 + NDROPS + 10), checked
 # Prometheus has no series the text lacks.
-assert len(prom) == 2 * (19 + NDROPS + 1) + 2 * (11 + NDROPS + 7 + 2 + 2), len(prom)
+assert len(prom) == 2 * (19 + NDROPS + 1) + 2 * (11 + NDROPS + 8 + 2 + 2), len(prom)
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector

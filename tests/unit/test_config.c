@@ -1119,7 +1119,7 @@ static void test_link_sections(void **state)
 	/* Before [links] and after; both directions, or one. */
 	assert_int_equal(config_load_string(&c, "[link vm1-vm0]\ndelay = 20ms\njitter = 2ms\ndistribution = normal\n"
 					    "loss = 1%\nloss_correlation = 25%\ncorrupt = 0.1%\nduplicate = 0.5%\n"
-					    "rate = 100mbit\nreorder = no\n" LINKS3
+					    "rate = 100mbit\nseed = 42\nreorder = no\n" LINKS3
 					    "[link vm0:eth1->vm1:eth1]\nstate = down\n[link vm1:eth1->vm0:eth1]\nrate = 1.5gbit\n"
 					    "[link t0-vm-2:eth3]\nloss = 10%\n[link vm0-vm-2]\n", "l.ini", err, sizeof(err)), 0);
 	l = link_of("vm0", "vm1", false);
@@ -1127,10 +1127,10 @@ static void test_link_sections(void **state)
 	for (int d = 0; d < 2; d++) {
 		linkctl_format(&l->imp[d], words, sizeof(words));
 		assert_string_equal(words, "delay=20ms jitter=2ms distribution=normal loss=1% loss_correlation=25% "
-				    "corrupt=0.1% duplicate=0.5% rate=100mbit");
+				    "corrupt=0.1% duplicate=0.5% rate=100mbit seed=42");
 	}
 	l = link_of("vm0", "vm1", true);
-	assert_int_equal(l->imp_line, 22);
+	assert_int_equal(l->imp_line, 23);
 	assert_true(l->imp[0].down);
 	assert_int_equal(l->imp[0].rate_bps, 0);
 	assert_false(l->imp[1].down);
@@ -1141,7 +1141,7 @@ static void test_link_sections(void **state)
 	assert_int_equal(l->imp[1].loss_ppm, 100000);
 	/* A section without keys: a plain link, found. */
 	l = link_of("vm0", "vm-2", false);
-	assert_int_equal(l->imp_line, 28);
+	assert_int_equal(l->imp_line, 29);
 	assert_false(linkctl_active(&l->imp[0]) || linkctl_active(&l->imp[1]));
 	/* No [link] section: plain. */
 	l = link_of("vm1", "vm-2", false);
@@ -1195,6 +1195,8 @@ static void test_link_refusals(void **state)
 	refuse(LINKS3 "[link vm0-vm1]\n[link vm1-vm0]\n",
 	       "bad.ini:13: [link vm1-vm0]: vm0->vm1 is set already by the section at line 12");
 	/* Keys are checked where they stand, before the link is looked for. */
+	refuse(LINKS3 "[link vm0-vm1]\nseed = 1.5\n",
+	       "bad.ini:13: [link vm0-vm1] seed: '1.5' is not a whole number from 0 to 4294967295");
 	refuse("[link nowhere]\nloss = 1\n" LINKS3,
 	       "bad.ini:2: [link nowhere] loss: '1' is not a percentage from 0% to 100% (e.g. 1%, 0.25%)");
 }
@@ -1212,8 +1214,9 @@ static void test_key_names(void **state)
 	assert_null(config_key_name("tunnel", 4));
 	assert_null(config_key_name("links", 1));
 	assert_string_equal(config_key_name("link", 0), "delay");
-	assert_string_equal(config_key_name("link", 9), "reorder");
-	assert_null(config_key_name("link", 10));
+	assert_string_equal(config_key_name("link", 9), "seed");
+	assert_string_equal(config_key_name("link", 10), "reorder");
+	assert_null(config_key_name("link", 11));
 	assert_null(config_key_name("nope", 0));
 }
 

@@ -58,7 +58,7 @@ static void test_round_trip(void **state)
 	static const char *const cases[] = {
 		"delay=20ms jitter=2ms loss=1% rate=100mbit",
 		"state=down delay=1500us jitter=3s distribution=normal loss=0.0125% loss_correlation=25% corrupt=100% duplicate=0.5% rate=9600bit",
-		"rate=1gbit", "",
+		"rate=1gbit", "loss=10% seed=4294967295", "",
 	};
 	char out[256];
 	unsigned k;
@@ -102,6 +102,11 @@ static void test_absurd_values(void **state)
 	refused("state", "off", "not up or down");
 	refused("distribution", "pareto", "not uniform or normal");
 	refused("bandwidth", "1mbit", "bandwidth: unknown setting");
+	refused("seed", "4294967296", "not a whole number");
+	refused("seed", "-1", "not a whole number");
+	refused("seed", "1.5", "not a whole number");
+	refused("seed", "1.", "not a whole number");
+	refused("seed", "", "not a whole number");
 }
 
 static void test_check_and_seqlock(void **state)

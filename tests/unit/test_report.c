@@ -85,9 +85,9 @@ static void two_ctls(void)
 }
 
 static const char ab_settings[] = "state=up delay_us=0 jitter_us=0 distribution=uniform loss_ppm=10000 "
-				  "loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=0 rate_bps=100000000";
+				  "loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=0 rate_bps=100000000 seed=0";
 static const char ba_settings[] = "state=down delay_us=20000 jitter_us=2000 distribution=normal loss_ppm=0 "
-				  "loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=0 rate_bps=0";
+				  "loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=0 rate_bps=0 seed=0";
 
 static void test_status_text_and_json(void **state)
 {
@@ -394,7 +394,9 @@ static const char prom_text[] =
 	"# HELP multivm_link_duplicate_ppm Frames delivered twice, in parts per million.\n"
 	"# TYPE multivm_link_duplicate_ppm gauge\n"
 	"# HELP multivm_link_rate_bits_per_second The link direction's shaper rate; 0: none.\n"
-	"# TYPE multivm_link_rate_bits_per_second gauge\n";
+	"# TYPE multivm_link_rate_bits_per_second gauge\n"
+	"# HELP multivm_link_seed The seed its random draws restart from at each change; 0: none.\n"
+	"# TYPE multivm_link_seed gauge\n";
 
 /* b's counters could not be read: its series (and the link's delivered
  * and errors, which need them) are left out, not shown as 0. */
@@ -467,7 +469,7 @@ static void test_wire_links(void **state)
 	assert_int_equal(s.ndirs, 4);
 	txt = print(report_status_text);
 	assert_non_null(strstr(txt, "\nlink a:eth1->b:eth2 state=up delay_us=0 jitter_us=0 distribution=uniform "
-				    "loss_ppm=0 loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=7 rate_bps=0\n"));
+				    "loss_ppm=0 loss_correlation_ppm=0 corrupt_ppm=0 duplicate_ppm=7 rate_bps=0 seed=0\n"));
 	assert_non_null(strstr(txt, "\nlink b:eth2->a:eth1 state=up delay_us=5000 "));
 	txt = print(report_stats_text);
 	assert_non_null(strstr(txt, " corrupted=0 state=up delay_us=5000 "));
