@@ -664,6 +664,44 @@ static void test_stop_grace(void **st)
 	assert_int_equal(f.nwaits, 2 * NVMS);
 }
 
+/* A tunnel's link records say whether its remote is heard (up): what a
+ * wire to it reads to take the carrier away; a record not there, or a
+ * file too short, is not known. */
+static void test_link_up(void **state)
+{
+	static struct vm_stats st;
+	struct vm_proc p;
+	char path[] = "/tmp/test_lifecycle.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	memset(&p, 0, sizeof(p));
+	p.stats_fd = fd;
+	st.nlinks = 2;
+	strcpy(st.link[0].peer, "vm0");
+	strcpy(st.link[0].peer_nic, "eth1");
+	st.link[0].up = 1;
+	strcpy(st.link[1].peer, "vm1");
+	strcpy(st.link[1].peer_nic, "eth2");
+	assert_int_equal(pwrite(fd, &st, sizeof(st), 0), sizeof(st));
+	assert_int_equal(vmproc_link_up(&p, "vm0", "eth1"), 1);
+	assert_int_equal(vmproc_link_up(&p, "vm1", "eth2"), 0);
+	assert_int_equal(vmproc_link_up(&p, "vm1", "eth1"), -1);
+	assert_int_equal(vmproc_link_up(&p, "vm2", "eth2"), -1);
+	st.nlinks = 1;	/* records past nlinks are not looked at */
+	assert_int_equal(pwrite(fd, &st, sizeof(st), 0), sizeof(st));
+	assert_int_equal(vmproc_link_up(&p, "vm1", "eth2"), -1);
+	st.nlinks = UINT32_MAX;	/* a lie: only the records there are */
+	assert_int_equal(pwrite(fd, &st, sizeof(st), 0), sizeof(st));
+	assert_int_equal(vmproc_link_up(&p, "vm1", "eth2"), 0);
+	assert_int_equal(ftruncate(fd, 100), 0);
+	assert_int_equal(vmproc_link_up(&p, "vm0", "eth1"), -1);
+	close(fd);
+	p.stats_fd = -1;
+	assert_int_equal(vmproc_link_up(&p, "vm0", "eth1"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +718,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_cancels_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
+		cmocka_unit_test(test_link_up),
 	};
 
 	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
