@@ -699,3 +699,23 @@ usage:
 	fprintf(stderr, "usage: multivm agent-exec [--timeout SECS] SOCKET -- CMD...\n");
 	return EXEC_FAILED;
 }
+
+int cmd_agent_ping(const char *dir, int argc, char **argv)
+{
+	char *end;
+	long secs = 5;
+	int i = 1;
+
+	if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
+		secs = strtol(argv[i + 1], &end, 10);
+		if (!*argv[i + 1] || *end || secs <= 0 || secs > 86400)
+			goto usage;
+		i += 2;
+	}
+	if (i + 1 != argc || argv[i][0] == '-')
+		goto usage;
+	return agent_ping(argv[i], secs * 1000) == 0 ? 0 : 1;
+usage:
+	fprintf(stderr, "usage: multivm agent-ping [--timeout SECS] SOCKET\n");
+	return 2;
+}

@@ -56,4 +56,10 @@ int agent_join_words(char *out, size_t len, int argc, char **argv);
  * Exits with CMD's status, 255 when it could not be run. */
 int cmd_agent_exec(const char *dir, int argc, char **argv);
 
+/* multivm agent-ping [--timeout SECS] SOCKET (hidden): whether the agent
+ * behind SOCKET answers guest-ping within SECS (default 5): exits 0 if
+ * so, 1 if not, silently. The supervisor's readiness probe for image
+ * guests (status: agent=up). */
+int cmd_agent_ping(const char *dir, int argc, char **argv);
+
 #endif

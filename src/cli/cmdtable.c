@@ -331,6 +331,8 @@ const struct cli_command cli_commands[] = {
 	       "the QEMU command line multivm gives VM, one argument a line (bench/)"),
 	HIDDEN("agent-exec", cmd_agent_exec, "[--timeout SECS] SOCKET -- CMD...",
 	       "exec in a guest no system runs, by its agent socket (bench/)"),
+	HIDDEN("agent-ping", cmd_agent_ping, "[--timeout SECS] SOCKET",
+	       "whether the agent behind SOCKET answers (the supervisor's probe)"),
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

@@ -51,12 +51,13 @@ int status_line_format(char *out, size_t size, const struct vm_status *v)
 	if (size)
 		out[0] = 0;
 	if (!one_word(v->name) || strlen(v->name) >= MV_NAME_MAX ||
-	    !a_value(v->state) || !a_value(v->console_log) || !one_word(reason))
+	    !a_value(v->state) || !a_value(v->console_log) || !one_word(reason) || (v->agent && !one_word(v->agent)))
 		return -EINVAL;
 	n = snprintf(out, size,
-		     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s%s\n",
+		     "%s state=%s vmm=%d qemu=%d engine=%s console=%s log_bytes_dropped=%llu%s%s%s%s%s\n",
 		     v->name, v->degraded ? "degraded" : v->state, (int)v->vmm, (int)v->qemu,
 		     v->kvm ? "kvm" : "tcg", v->console_log, (unsigned long long)v->log_bytes_dropped,
+		     v->agent ? " agent=" : "", v->agent ? v->agent : "",
 		     v->tunnel ? " guest=tunnel" : v->external ? " guest=external" : "",
 		     v->degraded ? " reason=" : "", v->degraded ? reason : "");
 	if (n < 0 || (size_t)n >= size || n >= STATUS_LINE_MAX) {

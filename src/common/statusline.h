@@ -1,7 +1,7 @@
 /* One line of STATE/status, the seam between the supervisor (writes it)
  * and every `multivm status/stats/top` (reads it):
  *
- *     NAME state=up vmm=PID qemu=PID engine=tcg console=LOG log_bytes_dropped=N [guest=external|tunnel] [reason=...]
+ *     NAME state=up vmm=PID qemu=PID engine=tcg console=LOG log_bytes_dropped=N [agent=up|none] [guest=external|tunnel] [reason=...]
  *
  * (guest=tunnel: a [tunnel NAME], whose "vmm" is the tunnel process.)
  * A degraded VM says why: reason=vmm_not_running (its VMM is not serving)
@@ -31,6 +31,7 @@ struct vm_status {
 	bool tunnel;			/* a tunnel process, not a VM: guest=tunnel */
 	const char *console_log;	/* "-": not ours */
 	uint64_t log_bytes_dropped;
+	const char *agent;		/* "up" once its guest agent answered, "none"; NULL: not ours */
 };
 
 /* One line as read back: name, keys and values NUL-terminated in buf. */

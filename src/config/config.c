@@ -191,6 +191,7 @@ static void new_vm(struct parser *p, const char *kind, const char *name)
 	v->cpus = 1;
 	v->restart = RESTART_ALWAYS;
 	v->pci_irq = -1;
+	v->cloud_init = true;
 	v->line = p->line;
 	snprintf(v->passthrough_name, sizeof(v->passthrough_name), "eth1");
 	if (strcmp(kind, "tunnel") == 0) {
@@ -845,6 +846,29 @@ static void vm_persist(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[%s] persist: '%s' is not yes or no", p->sec_name, v);
 }
 
+static void vm_cloud_init(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	vm->cloud_init_line = p->line;
+	if (!parse_yes_no(v, &vm->cloud_init))
+		fail(p, p->line, "[%s] cloud_init: '%s' is not yes or no", p->sec_name, v);
+}
+
+static void vm_ssh_key(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	path_key(p, k, v, vm->ssh_key, &vm->ssh_key_line);
+}
+
+static void vm_user_data(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+
+	path_key(p, k, v, vm->user_data, &vm->user_data_line);
+}
+
 /* An IPv4 address a tunnel or a route can use: not multicast nor the
  * limited broadcast; the unspecified address only where any is allowed. */
 static bool parse_ipv4(const char *s, bool any_ok, uint32_t *out)
@@ -1070,6 +1094,9 @@ static const struct key vm_keys[] = {
 	{ "image_backing", vm_image_backing, true },
 	{ "firmware", vm_firmware, true },
 	{ "persist", vm_persist, true },
+	{ "cloud_init", vm_cloud_init, true },
+	{ "ssh_key", vm_ssh_key, true },
+	{ "user_data", vm_user_data, true },
 };
 _Static_assert(NKEYS(vm_keys) <= 32, "a bit of parser.seen per key");
 
@@ -2230,6 +2257,13 @@ static void check_guest_keys(struct parser *p, const struct cfg_vm *v)
 		{ !v->image[0] ? v->image_backing_line : 0, "image_backing", only_image },
 		{ !v->image[0] ? v->firmware_line : 0, "firmware", only_image },
 		{ !v->image[0] ? v->persist_line : 0, "persist", only_image },
+		{ !v->image[0] ? v->cloud_init_line : 0, "cloud_init", only_image },
+		{ !v->image[0] ? v->ssh_key_line : 0, "ssh_key", only_image },
+		{ !v->image[0] ? v->user_data_line : 0, "user_data", only_image },
+		{ !v->cloud_init ? v->ssh_key_line : 0, "ssh_key", "not with cloud_init = no (it goes in the seed)" },
+		{ !v->cloud_init ? v->user_data_line : 0, "user_data", "not with cloud_init = no (it goes in the seed)" },
+		{ v->user_data[0] ? v->ssh_key_line : 0, "ssh_key",
+		  "not with user_data (multivm's user-data installs the key; put it in yours)" },
 		{ v->image[0] && !v->kernel[0] ? v->initrd_line : 0, "initrd",
 		  "only with kernel (an image without kernel boots by its own bootloader)" },
 		{ v->image[0] && !v->kernel[0] ? v->append_line : 0, "append",

@@ -103,6 +103,12 @@ struct cfg_vm {
 	enum cfg_firmware firmware;
 	bool persist;				/* the overlay outlives stop */
 	uint64_t image_size;			/* its virtual size: set by image_check_all() */
+	/* First boot of an image (cloud-init NoCloud, supervisor/seed.h):
+	 * the seed multivm writes, or the user's user-data; or none. */
+	bool cloud_init;			/* default yes */
+	char ssh_key[CFG_PATH_MAX];		/* a public key for the image's default user */
+	char user_data[CFG_PATH_MAX];		/* instead of multivm's user-data */
+	int cloud_init_line, ssh_key_line, user_data_line;
 	int kernel_line, initrd_line, append_line, image_line, image_format_line, image_backing_line;
 	int firmware_line, persist_line;
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "supervisor/qemu.h"
+#include "supervisor/seed.h"
 
 #define QEMU_IMG_OUT_MAX	(64 * 1024)	/* qemu-img info's JSON of one image */
 
@@ -305,6 +306,26 @@ static int check_image(const struct config *c, struct cfg_vm *v, const struct ru
 	return 0;
 }
 
+/* ssh_key: one public key line, read as the run user. */
+static int check_key(const struct config *c, const struct cfg_vm *v, const struct runas *ra, char *err, size_t errlen)
+{
+	char text[SEED_KEY_MAX + 1];
+	struct probe pr;
+	FILE *f;
+	size_t n;
+
+	if (readable(c, v, ra, "ssh_key", v->ssh_key_line, v->ssh_key, &pr, err, errlen) < 0)
+		return -1;
+	f = fopen(v->ssh_key, "re");
+	n = f ? fread(text, 1, SEED_KEY_MAX, f) : 0;
+	text[n] = 0;
+	if (f)
+		fclose(f);
+	if (pr.size > SEED_KEY_MAX || !seed_key_ok(text))
+		FAIL(v->ssh_key_line, "ssh_key: %s: not one OpenSSH public key line (the .pub file)", v->ssh_key);
+	return 0;
+}
+
 bool image_any(const struct config *c)
 {
 	unsigned i;
@@ -332,6 +353,11 @@ int image_check_all(struct config *c, const struct runas *ra, char *err, size_t 
 		if (!v->image[0])
 			continue;
 		if (check_image(c, v, ra, err, errlen) < 0)
+			return -1;
+		if (v->ssh_key[0] && check_key(c, v, ra, err, errlen) < 0)
+			return -1;
+		if (v->user_data[0] && readable(c, v, ra, "user_data", v->user_data_line, v->user_data, &pr, err,
+						errlen) < 0)
 			return -1;
 		if (v->firmware == FIRMWARE_UEFI && (access(OVMF_CODE, R_OK) || access(OVMF_VARS, R_OK)))
 			FAIL(v->firmware_line, "firmware: uefi needs Debian's OVMF (%s; apt-get install ovmf)",

@@ -46,6 +46,12 @@ struct vmp {
 	bool carrier_known, carrier_warned;
 	bool carrier[MV_NICS_MAX];
 	uint32_t carrier_gen[MV_NICS_MAX];
+	/* Its guest agent: answered since QEMU last started (the built-in
+	 * guest's "ready" line, an image guest's guest-ping, asked by a
+	 * `multivm agent-ping` child, agent_pid, due then). */
+	bool agent_up;
+	pid_t agent_pid;
+	long long agent_due, up_due;	/* 0: not due */
 };
 
 struct sup {
@@ -111,6 +117,7 @@ static void write_status(struct sup *s)
 			.degraded = (!v->p.vmm_serving || v->unresponsive) && v->state != ST_STARTING &&
 				    v->state != ST_STOPPED && !s->stopping,
 			.reason = v->p.vmm_serving && v->unresponsive ? "vmm_unresponsive" : NULL,
+			.agent = v->cfg->external ? NULL : v->agent_up ? "up" : "none",
 		};
 		v->dropped_shown = st[i].log_bytes_dropped;
 	}
@@ -151,9 +158,12 @@ void sup_stop(struct sup *s)
 	notice(s, "multivm: stopping the system");
 	s->stopping = STOP_QEMUS;
 	s->stop_deadline = now_ms(s) + STOP_GRACE_MS;
-	for (i = 0; i < s->cfg->nvms; i++)
+	for (i = 0; i < s->cfg->nvms; i++) {
 		if (s->vm[i].p.pid[CHILD_QEMU] > 0)
 			s->env.ops->kill(s->vm[i].p.pid[CHILD_QEMU], SIGTERM);
+		if (s->vm[i].agent_pid > 0)
+			s->env.ops->kill(s->vm[i].agent_pid, SIGTERM);
+	}
 }
 
 void sup_start_failed(struct sup *s)
@@ -174,6 +184,11 @@ static int start_qemu(struct sup *s, struct vmp *v)
 
 	if (rc < 0)
 		return rc;
+	v->agent_up = false;
+	if (v->cfg->image[0]) {
+		v->up_due = now_ms(s) + IMAGE_SETTLE_MS;
+		v->agent_due = now_ms(s) + AGENT_RETRY_MS;
+	}
 	set_state(s, v, ST_BOOTING);
 	log_info("%s: QEMU running (pid %d)", v->cfg->name, (int)v->p.pid[CHILD_QEMU]);
 	v->carrier_due = v->cfg->nnics ? now_ms(s) : 0;	/* its wire NICs' carrier, once its monitor is there */
@@ -266,6 +281,39 @@ static void qemu_exited(struct sup *s, struct vmp *v, const char *how)
 	}
 }
 
+/* An image guest's agent: `multivm agent-ping` asks it (src/cli/agent.c),
+ * in a child, so that the loop never waits on a guest. */
+static void probe_agent(struct sup *s, struct vmp *v, long long t)
+{
+	char sock[STATE_PATH_MAX], secs[8];
+	char *argv[] = { "/proc/self/exe", "agent-ping", "--timeout", secs, sock, NULL };
+	pid_t pid;
+
+	v->agent_due = 0;
+	path(sock, s, v->cfg->name, SF_AGENT);
+	snprintf(secs, sizeof(secs), "%d", AGENT_PROBE_S);
+	pid = s->env.ops->spawn_argv(argv, 2, NULL);	/* it says nothing; else into our log */
+	if (pid < 0) {
+		v->agent_due = t + AGENT_RETRY_MS;
+		return;
+	}
+	v->agent_pid = pid;
+}
+
+static void agent_probed(struct sup *s, struct vmp *v, bool answered)
+{
+	v->agent_pid = 0;
+	if (s->stopping)
+		return;
+	if (!answered || v->p.pid[CHILD_QEMU] <= 0) {
+		v->agent_due = now_ms(s) + AGENT_RETRY_MS;
+		return;
+	}
+	v->agent_up = true;
+	log_info("%s: its guest agent answers", v->cfg->name);
+	write_status(s);
+}
+
 void sup_reaped(struct sup *s, pid_t pid, int status)
 {
 	unsigned i;
@@ -278,6 +326,11 @@ void sup_reaped(struct sup *s, pid_t pid, int status)
 	for (i = 0; i < s->cfg->nvms; i++) {
 		struct vmp *v = &s->vm[i];
 		bool waited = v->p.ready_fd >= 0;
+
+		if (v->agent_pid > 0 && pid == v->agent_pid) {
+			agent_probed(s, v, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			return;
+		}
 
 		switch (vmproc_reaped(&v->p, pid, s->ep)) {
 		case CHILD_QEMU:
@@ -593,6 +646,17 @@ int sup_tick(struct sup *s)
 					 strerror(-rc), vmproc_restart_later(&v->p, CHILD_QEMU, t));
 		}
 		carrier_tick(s, v, t, &next);
+		if (v->up_due && v->state == ST_BOOTING && v->p.pid[CHILD_QEMU] > 0 && t >= v->up_due) {
+			v->up_due = 0;
+			set_state(s, v, ST_UP);
+			check_all_up(s);
+		}
+		if (v->agent_due && !v->agent_up && !v->agent_pid && v->p.pid[CHILD_QEMU] > 0 && t >= v->agent_due)
+			probe_agent(s, v, t);
+		if (v->up_due && v->up_due < next)
+			next = v->up_due;
+		if (v->agent_due && v->agent_due < next)
+			next = v->agent_due;
 		if (v->p.pid[CHILD_QEMU] > 0 && !consoles_connected(s->cons, i)) {
 			path(p, s, v->cfg->name, SF_CONSOLE);
 			if (consoles_connect(s->cons, i, p) < 0 && next > t + RETRY_MS)
@@ -708,6 +772,7 @@ void sup_guest_ready(struct sup *s, unsigned vm)
 {
 	if (s->vm[vm].state != ST_BOOTING)
 		return;
+	s->vm[vm].agent_up = true;	/* the built-in guest's init started it */
 	set_state(s, &s->vm[vm], ST_UP);
 	check_all_up(s);
 }

@@ -15,6 +15,11 @@
 
 #define BOOT_FAILURES_MAX	3	/* QEMU exits before "ready" in a row; then run --detach gives up */
 #define STOP_GRACE_MS		5000	/* from SIGTERM to SIGKILL, for the QEMUs and then the VMMs */
+/* An image guest (image =) is up once its QEMU has run this long (it took
+ * its devices); its agent (status: agent=up) says when the guest is. */
+#define IMAGE_SETTLE_MS		2000
+#define AGENT_PROBE_S		5	/* one `multivm agent-ping` waits this long ... */
+#define AGENT_RETRY_MS		1000	/* ... and the next starts this much later */
 
 struct sup;
 struct proc_ops;

@@ -9,6 +9,7 @@
 
 #include "supervisor/image.h"
 #include "supervisor/qemu.h"
+#include "supervisor/seed.h"
 #include "supervisor/state.h"
 
 static const char *fmt_name(enum cfg_image_format f)
@@ -108,6 +109,9 @@ int overlay_make_all(const struct run_plan *p, char *err, size_t errlen)
 			return -1;	/* preflight checked the lengths */
 		if (v->persist && access(path, F_OK) == 0 ? reuse(c, v, path, err, errlen) < 0
 							   : create(c, v, path, err, errlen) < 0)
+			return -1;
+		if (v->cloud_init && (state_file(path, p->dir, v->name, SF_SEED) < 0 ||
+				      seed_make(c, v, p->dir, path, err, errlen) < 0))
 			return -1;
 		if (v->firmware != FIRMWARE_UEFI)
 			continue;

@@ -236,7 +236,7 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	const struct cfg_nic *eth0 = NULL;
 	char addr[40] = "", nics[1536] = "", ip[16], id[16], cid[16];
 	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX], qmp[STATE_PATH_MAX];
-	char overlay[STATE_PATH_MAX], vars[STATE_PATH_MAX];
+	char overlay[STATE_PATH_MAX], vars[STATE_PATH_MAX], seed[STATE_PATH_MAX];
 	unsigned k, slot = WIRE_SLOT0;
 	/* The built-in guest: [system]'s kernel and our initramfs unless the
 	 * VM names its own. An image boots by its firmware without kernel. */
@@ -248,7 +248,8 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	    state_file(vhost, o->state_dir, name, SF_VHOST) < 0 ||
 	    state_file(agent, o->state_dir, name, SF_AGENT) < 0 || state_file(qmp, o->state_dir, name, SF_QMP) < 0 ||
 	    state_file(overlay, o->state_dir, name, vm->persist ? SF_PERSIST : SF_OVERLAY) < 0 ||
-	    state_file(vars, o->state_dir, name, vm->persist ? SF_PERSIST_VARS : SF_VARS) < 0)
+	    state_file(vars, o->state_dir, name, vm->persist ? SF_PERSIST_VARS : SF_VARS) < 0 ||
+	    state_file(seed, o->state_dir, name, SF_SEED) < 0)
 		return -ENAMETOOLONG;
 	if (image && vm->image_format == IMAGE_AUTO)
 		return -EINVAL;	/* preflight decides the format: never QEMU */
@@ -325,6 +326,13 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "virtserialport,chardev=agent,name=" AGENT_PORT_NAME);
 	if (image)
 		disk(&a, vm, overlay);
+	if (image && vm->cloud_init) {	/* the NoCloud seed (supervisor/seed.h), read-only */
+		add(&a, "-blockdev");
+		add_json(&a, json_pack("{s:s, s:s, s:b, s:o}", "driver", "raw", "node-name", "seed", "read-only", 1,
+				       "file", file_node(seed, true)));
+		add(&a, "-device");
+		add(&a, "virtio-blk-pci,drive=seed,addr=0x%x", SEED_SLOT);
+	}
 	/* The monitor, for the carrier of its wire NICs (set_link: `multivm
 	 * link`, and the supervisor when it starts QEMU). */
 	add(&a, "-qmp");

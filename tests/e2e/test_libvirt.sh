@@ -88,7 +88,7 @@ say "vm0 up, vm1's VMM serving in $(($(date +%s) - start)) s"
 "$MV" status >"$STATE/status.out" || die "status failed"
 grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=0 engine=tcg console=- log_bytes_dropped=0 guest=external$' \
 	"$STATE/status.out" || die "vm1's status: $(cat "$STATE/status.out")"
-grep -q '^vm0 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* .*log_bytes_dropped=0$' "$STATE/status.out" ||
+grep -q '^vm0 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* .*log_bytes_dropped=0 agent=up$' "$STATE/status.out" ||
 	die "vm0's status: $(cat "$STATE/status.out")"
 # Only the external VM's socket is open to the group.
 [ "$(stat -c '%a %U %G' "$STATE/vm1.vhost")" = "660 multivm $grp" ] ||

@@ -14,7 +14,7 @@ say "system up in $(($(date +%s) - start)) s"
 
 "$MV" status > "$STATE/status.out" || die "status failed"
 [ "$(grep -c '^vm[0-9] state=up' "$STATE/status.out")" -eq 3 ] || die "not all VMs up: $(cat "$STATE/status.out")"
-grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* engine=\(tcg\|kvm\) console=/.*/vm1.console.log log_bytes_dropped=0$' "$STATE/status.out" ||
+grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* engine=\(tcg\|kvm\) console=/.*/vm1.console.log log_bytes_dropped=0 agent=up$' "$STATE/status.out" ||
 	die "status line format: $(cat "$STATE/status.out")"
 
 # Every VMM and every QEMU runs under a seccomp filter (mode 2); started

@@ -136,7 +136,7 @@ static void test_image_guests(void **state)
 	const char *t = "[vm fw]\nimage = /i/d.qcow2\n"
 			"[vm direct]\nimage = /i/d.raw\nkernel = /i/vmlinuz\ninitrd = /i/initrd\n"
 			"append = root=LABEL=r ro\npersist = yes\n"
-			"[vm efi]\nimage = /i/d.qcow2\nfirmware = uefi\nimage_backing = yes\n"
+			"[vm efi]\nimage = /i/d.qcow2\nfirmware = uefi\nimage_backing = yes\ncloud_init = no\n"
 			"[vm own]\nkernel = /k/bzImage\nappend = loglevel=7\n";
 	int n;
 
@@ -159,6 +159,10 @@ static void test_image_guests(void **state)
 			   "\"/i/d.qcow2\",\"read-only\":true},\"backing\":null}}") > 0);
 	assert_true(arg_is(n, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,bootindex=1") > 0);
 	assert_null(find(n, "-drive", ""));
+	/* The cloud-init seed: raw, read-only, never probed. */
+	assert_true(arg_is(n, "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"seed\",\"read-only\":true,"
+			   "\"file\":{\"driver\":\"file\",\"filename\":\"/run/mv/fw.seed.img\",\"read-only\":true}}") > 0);
+	assert_true(arg_is(n, "-device", "virtio-blk-pci,drive=seed,addr=0x11") > 0);
 
 	n = build(1, false);
 	assert_true(arg_is(n, "-kernel", "/i/vmlinuz") > 0);
@@ -179,6 +183,7 @@ static void test_image_guests(void **state)
 	/* image_backing = yes: QEMU follows the image's own chain. */
 	assert_non_null(find(n, "-blockdev", "\"filename\":\"/i/d.qcow2\",\"read-only\":true}}}"));
 	assert_null(find(n, "-blockdev", "null"));
+	assert_null(find(n, "-device", "drive=seed"));	/* cloud_init = no */
 
 	/* The built-in guest with its own kernel: our initramfs, our
 	 * parameters, then the VM's append. */
