@@ -2,16 +2,23 @@
 #include "cli/apply.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/link.h"
+#include "cli/snapshot.h"
 #include "config/diff.h"
 #include "config/text.h"
+#include "supervisor/fit.h"
+#include "supervisor/grow.h"
 #include "supervisor/preflight.h"
 #include "supervisor/state.h"
 
@@ -56,9 +63,14 @@ int cmd_config(const char *dir, int argc, char **argv)
 
 /* ---- the plan ---- */
 
+#define ANSWER_MS	10000	/* the supervisor answers a request within this */
+#define UP_MS		300000	/* new VMs boot and restarted VMMs serve within this */
+#define POLL_MS		100
+
 struct plan {
 	const struct config *o, *n;
 	unsigned lines, other;		/* changes; those not done at run time */
+	unsigned grow;			/* VMs and segment links added: the supervisor's */
 	bool link[MV_LINKS_MAX][2];	/* new's links' directions whose settings change */
 	char first_other[CFG_CHANGE_LINE_MAX];
 };
@@ -72,6 +84,8 @@ static void take(void *ctx, const struct cfg_change *c)
 	if (c->kind == CHG_LINK_IMP) {
 		p->link[c->new_idx][0] |= c->dir != 1;	/* -1: both */
 		p->link[c->new_idx][1] |= c->dir != 0;
+	} else if (c->kind == CHG_VM_ADD || (c->kind == CHG_LINK_ADD && !p->n->link[c->new_idx].wire)) {
+		p->grow++;
 	} else if (!p->other++) {
 		snprintf(p->first_other, sizeof(p->first_other), "%s", c->line);
 	}
@@ -99,18 +113,41 @@ static void link_words(char *out, size_t len, const struct config *c, unsigned i
 		 nic[1]);
 }
 
-/* The settings of the plan's links, one link a step; a failed step
- * undoes the ones done, last first. 0, or -1 (said). */
-static int carry_out(const char *dir, const struct plan *p)
+/* The link steps done, to undo. */
+static struct link_imp was[MV_LINKS_MAX][2];
+static unsigned done[MV_LINKS_MAX], ndone;
+
+/* Undoes the link steps done, last first. */
+static void undo(const char *dir, const struct plan *p)
 {
-	static struct link_imp was[MV_LINKS_MAX][2];
-	static unsigned done[MV_LINKS_MAX];
 	char err[400], step[CFG_CHANGE_LINE_MAX];
 	const char *name[2], *nic[2];
-	unsigned i, n = 0;
 	struct link_imp back[2];
+
+	while (ndone--) {
+		unsigned i = done[ndone];
+
+		ends(p->n, i, name, nic);
+		if (link_set_imp(dir, name[0], nic[0], name[1], nic[1], p->link[i], was[i], back, err, sizeof(err)) < 0) {
+			link_words(step, sizeof(step), p->n, i);
+			fprintf(stderr, "multivm: apply: cannot undo '%s': %s\n", step, err);
+		}
+	}
+	ndone = 0;
+	fprintf(stderr, "multivm: apply: the steps done before it are undone; the system runs its "
+		"old configuration\n");
+}
+
+/* The settings of the plan's links, one link a step; a failed step
+ * undoes the ones done. 0, or -1 (said). */
+static int carry_out(const char *dir, const struct plan *p)
+{
+	char err[400], step[CFG_CHANGE_LINE_MAX];
+	const char *name[2], *nic[2];
+	unsigned i;
 	int rc;
 
+	ndone = 0;
 	for (i = 0; i < p->n->nlinks; i++) {
 		if (!p->link[i][0] && !p->link[i][1])
 			continue;
@@ -118,26 +155,93 @@ static int carry_out(const char *dir, const struct plan *p)
 		rc = link_set_imp(dir, name[0], nic[0], name[1], nic[1], p->link[i], p->n->link[i].imp, was[i], err,
 				  sizeof(err));
 		if (rc == 0) {
-			done[n++] = i;
+			done[ndone++] = i;
 			continue;
 		}
 		link_words(step, sizeof(step), p->n, i);
 		fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
 		if (rc == -2)
-			done[n++] = i;	/* written before its carrier failed: undone too */
-		while (n--) {
-			ends(p->n, done[n], name, nic);
-			if (link_set_imp(dir, name[0], nic[0], name[1], nic[1], p->link[done[n]], was[done[n]], back,
-					 err, sizeof(err)) < 0) {
-				link_words(step, sizeof(step), p->n, done[n]);
-				fprintf(stderr, "multivm: apply: cannot undo '%s': %s\n", step, err);
-			}
-		}
-		fprintf(stderr, "multivm: apply: the steps done before it are undone; the system runs its "
-			"old configuration\n");
+			done[ndone++] = i;	/* written before its carrier failed: undone too */
+		undo(dir, p);
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the supervisor's part: VMs and links added ---- */
+
+static struct snapshot snap;
+
+/* VM name's vmm pid in the status, 0 if none. */
+static long vmm_pid(const char *name)
+{
+	int i = snapshot_vm(&snap, name);
+	const char *v = i >= 0 ? status_get(&snap.status[i], "vmm") : NULL;
+
+	return v ? atol(v) : 0;
+}
+
+static void pause_ms(int ms)
+{
+	poll(NULL, 0, ms);
+}
+
+/* Hands the new config to the supervisor (STATE/apply.req, SIGUSR1) and
+ * waits for its answer. 0, or -1 with err set. */
+static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np, char *err, size_t errlen)
+{
+	static char answer[CFG_ERR_MAX + 16];
+	char res[STATE_PATH_MAX], e2[CFG_ERR_MAX];
+	int waited;
+
+	if (state_file(res, dir, NULL, SF_APPLY_RES) < 0)
+		return snprintf(err, errlen, "state directory path too long"), -1;
+	unlink(res);
+	if (state_write_atomic(dir, SF_APPLY_REQ_NAME, SF_APPLY_TMP, np->abspath) < 0 ||
+	    state_write_atomic(dir, SF_APPLY_REQ, SF_APPLY_TMP, np->text) < 0)
+		return snprintf(err, errlen, "cannot write the request in %s: %s", dir, strerror(errno)), -1;
+	if (kill(sup, SIGUSR1) < 0)
+		return snprintf(err, errlen, "cannot signal supervisor %d: %s", (int)sup, strerror(errno)), -1;
+	for (waited = 0; config_read_text(res, answer, sizeof(answer), e2, sizeof(e2)) < 0; waited += POLL_MS) {
+		if (waited >= ANSWER_MS)
+			return snprintf(err, errlen, "supervisor %d did not answer in %d s", (int)sup, ANSWER_MS / 1000), -1;
+		pause_ms(POLL_MS);
+	}
+	unlink(res);
+	if (!strcmp(answer, "ok\n"))
+		return 0;
+	snprintf(err, errlen, "%.*s", (int)strcspn(answer, "\n"), strncmp(answer, "error: ", 7) ? answer : answer + 7);
+	return -1;
+}
+
+/* Every VM of c up with a VMM serving, and each restarted node serving
+ * with a VMM other than before[]. 0, or -1 (said). */
+static int wait_up(const char *dir, const struct config *c, const struct grow *g, const long before[])
+{
+	unsigned i, waited;
+	const char *late = NULL;
+
+	for (waited = 0; waited < UP_MS; waited += POLL_MS) {
+		late = NULL;
+		if (snapshot_status(dir, &snap) < 0) {
+			late = "(status)";
+		} else {
+			for (i = 0; i < c->nvms && !late; i++) {
+				int k = snapshot_vm(&snap, c->vm[i].name);
+				const char *st = k >= 0 ? status_get(&snap.status[k], "state") : NULL;
+				long pid = vmm_pid(c->vm[i].name);
+
+				if (!st || strcmp(st, "up") || !pid || (i < g->first_new && g->restart_vmm[i] && pid == before[i]))
+					late = c->vm[i].name;
+			}
+		}
+		if (!late)
+			return 0;
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "multivm: apply: %s is not up after %d s (see %s/%s.*.log); the rest is applied\n", late,
+		UP_MS / 1000, dir, late);
+	return -1;
 }
 
 int cmd_apply(const char *dir, int argc, char **argv)
@@ -146,6 +250,10 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	static struct config old, cur;
 	static char text[CFG_TEXT_MAX], name[PATH_MAX];
 	static struct plan p;
+	static struct grow g;
+	static long before[MV_NODES_MAX];
+	pid_t sup = state_supervisor(dir);
+	unsigned i;
 	char err[600], run_path[STATE_PATH_MAX];
 	bool dry = argc == 3 && !strcmp(argv[1], "--dry-run");
 	enum preflight_result r;
@@ -155,7 +263,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		fprintf(stderr, "usage: multivm apply [--dry-run] CONFIG\n");
 		return APPLY_USAGE;
 	}
-	if (!state_supervisor(dir))
+	if (!sup)
 		return not_running(dir);
 	r = preflight_apply(&np, dir, argv[argc - 1], preflight_real_host(), err, sizeof(err));
 	if (r != PREFLIGHT_OK) {
@@ -197,21 +305,44 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		goto out;
 	}
 	if (p.other) {
-		fprintf(stderr, "multivm: apply: nothing done: only a link's settings (~ link) change at run time; "
-			"'%s'", p.first_other);
+		fprintf(stderr, "multivm: apply: nothing done: at run time VMs and links are added and a link's "
+			"settings changed; '%s'", p.first_other);
 		if (p.other > 1)
 			fprintf(stderr, " and %u more change%s", p.other - 1, p.other > 2 ? "s" : "");
 		fprintf(stderr, " need `multivm stop` and `multivm run %s`\n", argv[argc - 1]);
 		goto out;
 	}
+	if (p.grow && grow_plan(&old, &cur, &g, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: apply: nothing done: %s\n", err);
+		goto out;
+	}
+	if (p.grow && fit_check_more(&old, &cur, !np.no_guests, "/proc/meminfo", err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: apply: nothing done: %s\n", err);
+		goto out;
+	}
+	for (i = 0; p.grow && i < old.nvms; i++)
+		before[i] = snapshot_status(dir, &snap) < 0 ? 0 : vmm_pid(old.vm[i].name);
 	if (carry_out(dir, &p) < 0)
 		goto out;
-	if (state_write_run(dir, np.abspath, np.text) < 0 || state_file(run_path, dir, NULL, SF_RUN) < 0)
+	if (p.grow) {
+		if (ask_supervisor(dir, sup, &np, err, sizeof(err)) < 0) {
+			fprintf(stderr, "multivm: apply: adding %u VM%s and link%s failed: %s\n", g.nvms - g.first_new,
+				g.nvms - g.first_new == 1 ? "" : "s", g.new_links == 1 ? "" : "s", err);
+			if (ndone)
+				undo(dir, &p);
+			goto out;
+		}
+		/* The supervisor keeps the new config as STATE/run. */
+		if (wait_up(dir, &cur, &g, before) == 0)
+			rc = APPLY_OK;
+	} else if (state_write_run(dir, np.abspath, np.text) < 0 || state_file(run_path, dir, NULL, SF_RUN) < 0) {
 		fprintf(stderr, "multivm: apply: done, but %s not written: `multivm config` shows the old "
 			"configuration\n", run_path);
-	else
+	} else {
 		rc = APPLY_OK;
-	printf("applied %u change%s\n", p.lines, p.lines == 1 ? "" : "s");
+	}
+	if (rc == APPLY_OK)
+		printf("applied %u change%s\n", p.lines, p.lines == 1 ? "" : "s");
 out:
 	if (lock >= 0)
 		close(lock);

@@ -7,10 +7,13 @@
  *
  * apply checks CONFIG as run does (same messages), compares it with the
  * running configuration (config/diff.h) and prints the plan, a line per
- * change. It carries out what changes at run time, today a link's
- * settings (`~ link`: impairments and state, through the nodes' control
- * files as `multivm link`); a plan with anything else is refused whole,
- * nothing done. Each step done is undone if a later one fails. */
+ * change. It carries out what changes at run time: a link's settings
+ * (`~ link`: impairments and state, through the nodes' control files as
+ * `multivm link`), then VMs and segment links added, which the supervisor
+ * does (supervisor/grow.h; asked through STATE/apply.req and SIGUSR1,
+ * answered in STATE/apply.res), waiting until they are up. A plan with
+ * anything else is refused whole, nothing done. Each step done is undone
+ * if a later one fails. */
 #ifndef MULTIVM_CLI_APPLY_H
 #define MULTIVM_CLI_APPLY_H
 

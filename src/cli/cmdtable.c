@@ -306,7 +306,7 @@ const struct cli_command cli_commands[] = {
 	    "print the running configuration (run's or apply's CONFIG)"),
 	ROW("apply", cmd_apply, "[--dry-run] CONFIG",
 	    "change the running system to CONFIG: print the plan, a\n"
-	    "line per change, and carry it out (link settings only)"),
+	    "line per change, and carry it out (VMs, links, settings)"),
 	ROW("exec", exec_cmd, "[--timeout SECS] VM -- CMD...",
 	    "run a shell command in VM; exits with its status"),
 	ROW("console", console_cmd, "VM",

@@ -54,6 +54,14 @@ void consoles_init(struct consoles *c, const struct config *cfg, int ep, struct 
 	}
 }
 
+void consoles_add(struct consoles *c, unsigned i, const char *name)
+{
+	vmcon_init(&c->con[i], name, c->ep, c->tags.vm + i);
+	snprintf(c->mux.vm[i].name, sizeof(c->mux.vm[i].name), "%s", name);
+	if (i >= c->nvms)
+		c->nvms = c->mux.nvms = i + 1;
+}
+
 int consoles_log(struct consoles *c, unsigned i, const char *path, uint64_t max)
 {
 	snprintf(c->log_path[i], sizeof(c->log_path[i]), "%s", path);

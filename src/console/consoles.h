@@ -44,6 +44,8 @@ enum console_event {
  * writes there from now on), else -1. */
 void consoles_init(struct consoles *c, const struct config *cfg, int ep, struct console_tags tags, int tty_fd);
 
+/* VM i, called name, joins a running system (multivm apply). */
+void consoles_add(struct consoles *c, unsigned i, const char *name);
 /* Opens VM i's transcript, capped at max bytes (path is copied). 0/-errno. */
 int consoles_log(struct consoles *c, unsigned i, const char *path, uint64_t max);
 /* Serves `multivm console` clients on path. 0 or -errno. */

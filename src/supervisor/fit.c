@@ -69,3 +69,17 @@ int fit_check(const struct config *c, bool guests, const char *meminfo, char *er
 	}
 	return 0;
 }
+
+int fit_check_more(const struct config *old, const struct config *c, bool guests, const char *meminfo, char *err,
+		   size_t errlen)
+{
+	uint64_t now = fit_memory_needed(old, guests), then = fit_memory_needed(c, guests);
+	uint64_t more = then > now ? then - now : 0, avail = mem_available(meminfo);
+
+	if (avail && more > avail) {
+		snprintf(err, errlen, "%s: what it adds needs %llu MiB (guest memory and links) but only %llu MiB "
+			 "are available", c->path, (unsigned long long)(more >> 20), (unsigned long long)(avail >> 20));
+		return -1;
+	}
+	return 0;
+}

@@ -22,4 +22,9 @@ uint64_t fit_memory_needed(const struct config *c, bool guests);
  * meminfo: /proc/meminfo, or another file for tests. */
 int fit_check(const struct config *c, bool guests, const char *meminfo, char *err, size_t errlen);
 
+/* The same for a running system old becoming c (multivm apply): what c
+ * needs beyond old against MemAvailable now. 0, or -1 with err set. */
+int fit_check_more(const struct config *old, const struct config *c, bool guests, const char *meminfo, char *err,
+		   size_t errlen);
+
 #endif

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/qmp.h"
 #include "link/link.h"
+#include "supervisor/grow.h"
 #include "supervisor/statefiles.h"
 #include "supervisor/vmproc.h"
 
@@ -57,6 +59,7 @@ struct vmp {
 struct sup {
 	const struct run_plan *plan;
 	const struct config *cfg;	/* &plan->cfg */
+	struct config *cfg_rw;		/* the same, for apply */
 	const char *dir;		/* plan->dir */
 	int ep;
 	struct consoles *cons;
@@ -702,9 +705,10 @@ bool sup_stopped(struct sup *s)
 
 /* ---- set-up ---- */
 
+static int open_vm(struct sup *s, unsigned i);
+
 int sup_open(struct sup *s)
 {
-	char p[STATE_PATH_MAX];
 	unsigned i;
 	int rc;
 
@@ -718,38 +722,48 @@ int sup_open(struct sup *s)
 		}
 	}
 	for (i = 0; i < s->cfg->nvms; i++) {
-		struct vmp *v = &s->vm[i];
-		int cap_err;
-
-		consoles_set_state(s->cons, i, state_names[v->state]);
-		rc = vmproc_open(&v->p, s->dir, &cap_err);
-		if (rc < 0) {
-			path(p, s, v->cfg->name, SF_STATS);
-			log_err("cannot create %s: %s", p, strerror(-rc));
-			return rc;
-		}
-		rc = vmproc_open_logs(&v->p, s->dir, s->cfg->log_max);
+		rc = open_vm(s, i);
 		if (rc < 0)
-			log_warn("cannot open %s's VMM and QEMU logs: %s; they go unlogged", v->cfg->name,
-				 strerror(-rc));
-		rc = vmproc_open_ctl(&v->p, &s->env);
-		if (rc < 0) {
-			path(p, s, v->cfg->name, SF_CTL);
-			log_err("cannot create %s: %s", p, strerror(-rc));
 			return rc;
-		}
-		if (cap_err < 0) {
-			path(p, s, v->cfg->name, SF_CAPTURE);
-			log_warn("cannot create %s: %s; no capture on %s", p, strerror(-cap_err), v->cfg->name);
-		}
-		if (v->cfg->external)
-			continue;	/* no console of ours to log */
-		path(p, s, v->cfg->name, SF_CONSOLE_LOG);
-		rc = consoles_log(s->cons, i, p, s->cfg->log_max);
-		if (rc < 0)
-			log_warn("cannot open %s: %s", p, strerror(-rc));
 	}
 	write_status(s);
+	return 0;
+}
+
+/* VM i's files: counters, capture ring, logs, control file, transcript. */
+static int open_vm(struct sup *s, unsigned i)
+{
+	struct vmp *v = &s->vm[i];
+	char p[STATE_PATH_MAX];
+	int rc, cap_err;
+
+	consoles_set_state(s->cons, i, state_names[v->state]);
+	rc = vmproc_open(&v->p, s->dir, &cap_err);
+	if (rc < 0) {
+		path(p, s, v->cfg->name, SF_STATS);
+		log_err("cannot create %s: %s", p, strerror(-rc));
+		return rc;
+	}
+	rc = vmproc_open_logs(&v->p, s->dir, s->cfg->log_max);
+	if (rc < 0)
+		log_warn("cannot open %s's VMM and QEMU logs: %s; they go unlogged", v->cfg->name,
+			 strerror(-rc));
+	rc = vmproc_open_ctl(&v->p, &s->env);
+	if (rc < 0) {
+		path(p, s, v->cfg->name, SF_CTL);
+		log_err("cannot create %s: %s", p, strerror(-rc));
+		return rc;
+	}
+	if (cap_err < 0) {
+		path(p, s, v->cfg->name, SF_CAPTURE);
+		log_warn("cannot create %s: %s; no capture on %s", p, strerror(-cap_err), v->cfg->name);
+	}
+	if (v->cfg->external)
+		return 0;	/* no console of ours to log */
+	path(p, s, v->cfg->name, SF_CONSOLE_LOG);
+	rc = consoles_log(s->cons, i, p, s->cfg->log_max);
+	if (rc < 0)
+		log_warn("cannot open %s: %s", p, strerror(-rc));
 	return 0;
 }
 
@@ -782,7 +796,7 @@ bool sup_failed(const struct sup *s)
 	return s->start_failed;
 }
 
-struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t tag_log,
+struct sup *sup_init(struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t tag_log,
 		     struct consoles *cons, struct detach *d, const struct proc_ops *ops)
 {
 	static struct sup s;	/* large; one per process */
@@ -790,7 +804,7 @@ struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, ui
 
 	memset(&s, 0, sizeof(s));
 	s.plan = plan;
-	s.cfg = &plan->cfg;
+	s.cfg = s.cfg_rw = &plan->cfg;
 	s.dir = plan->dir;
 	s.ep = ep;
 	s.cons = cons;
@@ -803,4 +817,86 @@ struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, ui
 		s.vm[i].cfg = s.vm[i].p.cfg;
 	}
 	return &s;
+}
+
+/* ---- apply ---- */
+
+int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen)
+{
+	static struct grow g;
+	static struct link_res links[MV_LINKS_MAX];
+	static struct linkctl kept[MV_NODES_MAX];
+	bool have_kept[MV_NODES_MAX] = { false };
+	unsigned i, j, made = 0, old_n = s->cfg->nvms;
+	int rc;
+
+	if (s->stopping) {
+		snprintf(err, errlen, "the system is stopping");
+		return -1;
+	}
+	if (grow_plan(s->cfg, next, &g, err, errlen) < 0)
+		return -1;
+	/* The new links first: if one cannot be made, nothing has changed. */
+	for (j = 0; j < next->nlinks; j++) {
+		const char *a = next->vm[next->link[j].a].name, *b = next->vm[next->link[j].b].name;
+
+		if (g.old_link[j] >= 0) {
+			links[j] = s->link[g.old_link[j]];
+			continue;
+		}
+		rc = link_create(&links[j], next->link_queue_size, a, b);
+		if (rc < 0) {
+			snprintf(err, errlen, "+ link %s-%s: cannot create it: %s", a, b, strerror(-rc));
+			while (j--)
+				if (g.old_link[j] < 0)
+					link_res_close(&links[j]);
+			return -1;
+		}
+		made++;
+	}
+	/* The run-time settings (multivm link) of the nodes whose VMM restarts. */
+	for (i = 0; i < old_n; i++)
+		if (g.restart_vmm[i] && s->vm[i].p.ctl_fd >= 0)
+			have_kept[i] = statefiles_ctl_read(s->vm[i].p.ctl_fd, &kept[i]) == 0;
+	memcpy(s->link, links, next->nlinks * sizeof(links[0]));
+	*s->cfg_rw = *next;
+	notice(s, "multivm: apply: %u VM%s and %u link%s added", next->nvms - old_n, next->nvms - old_n == 1 ? "" : "s",
+	       made, made == 1 ? "" : "s");
+	for (i = 0; i < old_n; i++) {
+		struct vmp *v = &s->vm[i];
+
+		if (!g.restart_vmm[i])
+			continue;
+		if (v->p.ctl_fd >= 0)
+			close(v->p.ctl_fd);
+		v->p.ctl_fd = -1;
+		rc = vmproc_open_ctl(&v->p, &s->env);
+		if (rc < 0)
+			log_err("%s: cannot make its new control file: %s", v->cfg->name, strerror(-rc));
+		else if (have_kept[i] && (rc = statefiles_ctl_keep(s->dir, v->cfg->name, &kept[i])) < 0)
+			log_warn("%s: its links' run-time settings are lost: %s", v->cfg->name, strerror(-rc));
+		/* Its guest stays; QEMU reconnects to the new VMM, which has the new link. */
+		log_info("%s: restarting its VMM (pid %d) for its new link%s", v->cfg->name, (int)v->p.pid[CHILD_VMM],
+			 g.new_links == 1 ? "" : "s");
+		if (v->p.pid[CHILD_VMM] > 0)
+			s->env.ops->kill(v->p.pid[CHILD_VMM], SIGTERM);
+	}
+	for (i = old_n; i < next->nvms; i++) {
+		struct vmp *v = &s->vm[i];
+
+		vmproc_init(&v->p, s->plan, i);
+		v->cfg = v->p.cfg;
+		v->state = ST_STARTING;
+		consoles_add(s->cons, i, v->cfg->name);
+		rc = open_vm(s, i);
+		if (rc == 0)
+			rc = vmproc_start_vmm(&v->p, &s->env, now_ms(s));
+		if (rc < 0) {
+			log_err("%s: cannot start its VMM: %s; trying again in %d ms", v->cfg->name, strerror(-rc),
+				vmproc_restart_later(&v->p, CHILD_VMM, now_ms(s)));
+		}
+	}
+	s->all_up = false;
+	write_status(s);
+	return 0;
 }

@@ -29,7 +29,7 @@ struct proc_ops;
  * writes its stdout and stderr into with tag_log + 2 * VM index (+ 1 for
  * QEMU); children are started, signalled and reaped through ops
  * (&proc_real, or a test's fake: vmproc.h). */
-struct sup *sup_init(const struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t tag_log,
+struct sup *sup_init(struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t tag_log,
 		     struct consoles *cons, struct detach *d, const struct proc_ops *ops);
 
 /* Creates the links and each VM's files (counters, capture ring,
@@ -53,6 +53,15 @@ void sup_guest_ready(struct sup *s, unsigned vm);
 void sup_reaped(struct sup *s, pid_t pid, int status);
 /* Asked to stop (signal, or Return ~ . at the terminal). */
 void sup_stop(struct sup *s);
+
+/* multivm apply: the running system becomes next (supervisor/grow.h:
+ * VMs and tunnels added after the running ones, links added on the
+ * segment): new links are made first (none made: nothing changed), then
+ * next becomes plan's config, the new VMs start as at run, and each
+ * running node that gets a link has its VMM restarted to take it, its
+ * links' run-time settings kept; its guest keeps running. 0, or -1 with
+ * err set (nothing changed). */
+int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen);
 
 /* Does what is due (restarts, late VMMs, consoles to reach, heartbeats
  * to read, our log to trim). Returns how many ms the loop may sleep. */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "config/text.h"
 #include "console/consoles.h"
 #include "console/relay.h"
 #include "supervisor/detach.h"
@@ -58,6 +60,7 @@ static int setup_loop(struct run *r)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);	/* multivm apply asks */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -67,6 +70,35 @@ static int setup_loop(struct run *r)
 	return 0;
 }
 
+/* multivm apply's request (STATE/apply.req, apply.req.name): the new
+ * config, checked by apply as run checks one; the answer in
+ * STATE/apply.res. The new text becomes STATE/run. */
+static void apply_request(struct run *r)
+{
+	static char text[CFG_TEXT_MAX], name[PATH_MAX];
+	static struct config next;
+	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16];
+	const char *dir = r->plan.dir;
+
+	err[0] = 0;
+	if (state_file(p, dir, NULL, SF_APPLY_REQ_NAME) < 0 || config_read_text(p, name, sizeof(name), err, sizeof(err)) < 0 ||
+	    state_file(p, dir, NULL, SF_APPLY_REQ) < 0 || config_read_text(p, text, sizeof(text), err, sizeof(err)) < 0 ||
+	    config_load_string(&next, text, name, err, sizeof(err)) < 0 || sup_apply(r->sup, &next, err, sizeof(err)) < 0) {
+		log_warn("apply: %s", err);
+		snprintf(res, sizeof(res), "error: %s\n", err);
+	} else {
+		snprintf(r->plan.text, sizeof(r->plan.text), "%s", text);
+		snprintf(r->plan.abspath, sizeof(r->plan.abspath), "%s", name);
+		if (state_write_run(dir, name, text) < 0)
+			log_warn("cannot write %s/run: `multivm config` shows the old configuration", dir);
+		snprintf(res, sizeof(res), "ok\n");
+	}
+	if (state_file(p, dir, NULL, SF_APPLY_REQ) == 0)
+		unlink(p);
+	if (state_write_atomic(dir, SF_APPLY_RES, SF_APPLY_TMP, res) < 0)
+		log_warn("cannot write %s/apply.res", dir);
+}
+
 static void on_signal(struct run *r)
 {
 	struct signalfd_siginfo si;
@@ -74,7 +106,9 @@ static void on_signal(struct run *r)
 	pid_t pid;
 
 	while (read(r->sig_fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo != SIGCHLD)
+		if (si.ssi_signo == SIGUSR1)
+			apply_request(r);
+		else if (si.ssi_signo != SIGCHLD)
 			sup_stop(r->sup);
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		sup_reaped(r->sup, pid, status);

@@ -95,6 +95,8 @@ int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum s
 		[SF_SUPERVISOR_PID] = "supervisor.pid", [SF_SUPERVISOR_LOG] = "supervisor.log",
 		[SF_CONSOLE_SOCK] = "console.sock", [SF_RUN] = "run", [SF_RUN_TMP] = ".run.tmp",
 		[SF_RUN_NAME] = "run.name", [SF_RUN_NAME_TMP] = ".run.name.tmp",
+		[SF_APPLY_REQ] = "apply.req", [SF_APPLY_REQ_NAME] = "apply.req.name", [SF_APPLY_RES] = "apply.res",
+		[SF_APPLY_TMP] = ".apply.tmp",
 	};
 	bool per_vm = f < SF_PER_VM;
 	int n;
@@ -170,8 +172,7 @@ pid_t state_supervisor(const char *dir)
 	return is_supervisor(pid) ? pid : 0;
 }
 
-/* Writes DIR/name atomically: tmp, renamed over it. */
-static int write_atomic(const char *dir, enum state_file name, enum state_file tmpname, const char *text)
+int state_write_atomic(const char *dir, enum state_file name, enum state_file tmpname, const char *text)
 {
 	char tmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	size_t len = strlen(text);
@@ -192,12 +193,12 @@ static int write_atomic(const char *dir, enum state_file name, enum state_file t
 
 int state_write_status(const char *dir, const char *text)
 {
-	return write_atomic(dir, SF_STATUS, SF_STATUS_TMP, text);
+	return state_write_atomic(dir, SF_STATUS, SF_STATUS_TMP, text);
 }
 
 int state_write_run(const char *dir, const char *name, const char *text)
 {
-	int rc = write_atomic(dir, SF_RUN_NAME, SF_RUN_NAME_TMP, name);
+	int rc = state_write_atomic(dir, SF_RUN_NAME, SF_RUN_NAME_TMP, name);
 
-	return rc < 0 ? rc : write_atomic(dir, SF_RUN, SF_RUN_TMP, text);
+	return rc < 0 ? rc : state_write_atomic(dir, SF_RUN, SF_RUN_TMP, text);
 }

@@ -57,6 +57,10 @@ enum state_file {
 	SF_RUN_TMP,		/* the next one, renamed over it */
 	SF_RUN_NAME,		/* the absolute name it was read from: its relative paths' base */
 	SF_RUN_NAME_TMP,
+	SF_APPLY_REQ,		/* multivm apply's request: the new config's text ... */
+	SF_APPLY_REQ_NAME,	/* ... and its file's absolute name */
+	SF_APPLY_RES,		/* the supervisor's answer: "ok\n" or "error: ...\n" */
+	SF_APPLY_TMP,		/* each of them before it is renamed in place */
 	SF_COUNT
 };
 
@@ -73,6 +77,8 @@ pid_t state_supervisor(const char *dir);
 
 /* Writes DIR/status atomically. */
 int state_write_status(const char *dir, const char *text);
+/* Writes DIR/f atomically: DIR/tmp, renamed over it (mode 0600). 0 or -errno. */
+int state_write_atomic(const char *dir, enum state_file f, enum state_file tmp, const char *text);
 /* Writes DIR/run, the running configuration's text, and DIR/run.name,
  * the absolute file name it was read from (its relative paths are
  * relative to that file's directory), each atomically (mode 0600). */

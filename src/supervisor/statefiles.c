@@ -200,6 +200,34 @@ int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *n
 	return -1;
 }
 
+int statefiles_ctl_keep(const char *dir, const char *vm, const struct linkctl *old)
+{
+	static struct linkctl c;
+	char p[STATE_PATH_MAX];
+	unsigned k;
+	int fd, e, rc = 0;
+
+	if (state_file(p, dir, vm, SF_CTL) < 0)
+		return -ENAMETOOLONG;
+	fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0 || pread(fd, &c, sizeof(c), 0) != (ssize_t)sizeof(c) || c.nlinks > MV_NODE_LINKS_MAX) {
+		close(fd);
+		return -EIO;
+	}
+	for (k = 0; k < c.nlinks; k++) {
+		e = statefiles_ctl_find(old, c.link[k].peer, c.link[k].nic, c.link[k].peer_nic);
+		if (e >= 0)
+			c.link[k].imp = old->link[e].imp;
+	}
+	c.gen += 2;	/* even: no node maps it yet */
+	if (pwrite(fd, &c, sizeof(c), 0) != (ssize_t)sizeof(c))
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
 void statefiles_trim_own_log(const char *dir, uint64_t max)
 {
 	char p[STATE_PATH_MAX];
@@ -212,7 +240,8 @@ void statefiles_remove(const char *dir, const struct config *cfg)
 {
 	static const enum state_file per_vm[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE, SF_CTL, SF_QMP,
 						  SF_OVERLAY, SF_VARS, SF_SEED };
-	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID, SF_RUN, SF_RUN_NAME };
+	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID, SF_RUN, SF_RUN_NAME,
+					       SF_APPLY_REQ, SF_APPLY_REQ_NAME, SF_APPLY_RES };
 	char p[STATE_PATH_MAX];
 	unsigned i, k;
 

@@ -48,6 +48,12 @@ int statefiles_ctl_read(int fd, struct linkctl *out);
  * the peer's peer_nic ("" for the segment, or a tunnel's end), or -1. */
 int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *nic, const char *peer_nic);
 
+/* Node vm's new control file (statefiles_ctl) takes over the run-time
+ * settings of the entries it shares with old, its last one (multivm
+ * apply: a node restarted for a new link keeps its links' settings).
+ * 0 or -errno. */
+int statefiles_ctl_keep(const char *dir, const char *vm, const struct linkctl *old);
+
 /* Keeps the supervisor's own log (our stderr, appended to) under max
  * bytes. The children's logs come through pipes into capped writers
  * (vmproc.h) and never pass max. */

@@ -2,13 +2,15 @@
 # multivm config and multivm apply (issue 30) on three booted guests in a
 # mesh: the running configuration is the file run was given, byte for
 # byte; apply of the same config changes nothing; --dry-run prints the plan
-# (a VM and two links added) and changes nothing; that plan is refused
-# whole (nothing done: a VM is not added at run time yet); an invalid
-# config is refused as run refuses it; a delay applied to vm0-vm1 is in
+# (a VM and two links added) and changes nothing; an invalid
+# config is refused as run refuses it, and a change needing a reboot as
+# not done at run time; a delay applied to vm0-vm1 is in
 # the guests' RTT, with every QEMU and VMM pid and vmm_starts unchanged and
 # vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
 # undoes the step done before it and names itself; applying the old
-# config takes the delay away.
+# config takes the delay away; then vm3 is added with links to vm0 and
+# vm1 (their VMMs restart for them, measured on a vm1 -> vm2 ping stream),
+# and its removal is refused.
 TEST_NAME=apply
 . "$(dirname "$0")/lib.sh"
 
@@ -59,12 +61,14 @@ out=$("$MV" apply --dry-run "$STATE/c.ini") || die "apply --dry-run failed: $out
 [ "$out" = "$(printf '+ vm vm3\n+ link vm0-vm3\n+ link vm1-vm3')" ] || die "dry-run plan: $out"
 cmp "$STATE/run" "$STATE/a.ini" || die "--dry-run changed $STATE/run"
 [ -e "$STATE/vm3.ctl" ] && die "--dry-run made vm3's files"
-# Without it: refused whole, exit 1, naming the change, nothing done.
-"$MV" apply "$STATE/c.ini" >"$STATE/out" 2>"$STATE/err" && die "apply adding a VM succeeded"
-grep -q "nothing done: .*'+ vm vm3' and 2 more changes need \`multivm stop\`" "$STATE/err" ||
-	die "apply adding a VM said: $(cat "$STATE/err")"
-[ "$(grep -c vm3 "$STATE/status")" -eq 0 ] || die "vm3 in status: $(cat "$STATE/status")"
+[ "$(pids)" = "$before" ] || die "--dry-run changed pids: $(pids)"
+# What is not done at run time is refused whole, exit 1, nothing done.
+printf '[vm vm0]\n[vm vm1]\nmemory = 512M\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n' >"$STATE/d.ini"
+"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a memory change succeeded"
+grep -q "nothing done: .*'~ vm vm1 memory 256M -> 512M (restart)' need \`multivm stop\`" "$STATE/err" ||
+	die "apply of a memory change said: $(cat "$STATE/err")"
 [ -e "$STATE/vm3.ctl" ] && die "a refused apply made vm3's files"
+[ "$(pids)" = "$before" ] || die "a refused apply changed pids: $(pids)"
 
 # An invalid config: run's message (FILE:LINE: ...), exit 2.
 printf '[vm vm0]\n[vm vm1]\nmemory = lots\n' >"$STATE/bad.ini"
@@ -111,6 +115,45 @@ r=$(rtt_min vm0 192.168.1.2)
 [ "$r" -lt 40 ] || die "delay removed: min RTT $r ms"
 x vm1 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "loss removed: vm1 does not reach vm2"
 [ "$(pids)" = "$before" ] || die "pids or vmm_starts changed: before $before, after $(pids)"
+# vm3 added, linked to vm0 and vm1, while vm1 pings vm2 every 50 ms: vm0's
+# and vm1's VMMs restart to take their new links (their guests and QEMUs
+# stay, and see the vhost-user reconnect); vm2 is untouched.
+snap
+f0=$(stat_of "link vm1->vm2" frames)
+x vm1 -- "ping -c 300 -i 0.05 -W 1 192.168.1.3" >"$STATE/stream" 2>&1 &
+stream=$!
+streaming() { snap; [ "$(stat_of "link vm1->vm2" frames)" -ge $((f0 + 20)) ]; }
+wait_for 30 streaming || die "the vm1 -> vm2 stream did not start"
+t0=$(date +%s%N)
+out=$("$MV" apply "$STATE/c.ini") || die "apply adding vm3 failed: $out"
+t1=$(date +%s%N)
+[ "$out" = "$(printf '+ vm vm3\n+ link vm0-vm3\n+ link vm1-vm3\napplied 3 changes')" ] || die "apply said: $out"
+wait $stream || die "the vm1 -> vm2 stream failed: $(tail -3 "$STATE/stream")"
+lost=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$STATE/stream")
+[ -n "$lost" ] || die "no ping summary: $(tail -3 "$STATE/stream")"
+lost=$((300 - lost))
+cmp "$STATE/run" "$STATE/c.ini" || die "$STATE/run is not the applied config"
+[ "$(state_of vm3)" = up ] || die "vm3 not up: $(cat "$STATE/status")"
+x vm3 -- "ping -c 2 -W 5 192.168.1.1" >/dev/null || die "vm3 does not reach vm0"
+x vm3 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null || die "vm3 does not reach vm1"
+status_is 1 x vm3 -- "ping -c 2 -W 1 192.168.1.3" || die "vm3 reaches vm2, with no link between them"
+x vm0 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "vm0 no longer reaches vm2"
+for v in vm0 vm1 vm2; do
+	b=$(echo "$before" | sed -n "s/.*$v vmm=\([0-9]*\) qemu=\([0-9]*\).*/\1 \2/p")
+	[ "$(pid_of $v qemu)" = "${b#* }" ] || die "$v's QEMU changed: ${b#* } -> $(pid_of $v qemu)"
+	case $v in
+	vm2) [ "$(pid_of $v vmm)" = "${b% *}" ] || die "vm2's VMM changed: ${b% *} -> $(pid_of $v vmm)" ;;
+	*) [ "$(pid_of $v vmm)" != "${b% *}" ] || die "$v's VMM did not restart for its new link" ;;
+	esac
+done
+say "vm3 added: apply took $(((t1 - t0) / 1000000)) ms (to vm3 up); vm1 -> vm2 stream lost $lost of 300 (50 ms apart) across vm1's VMM restart; QEMU pids and vm2's VMM unchanged"
+[ "$lost" -le 60 ] || die "the vm1 -> vm2 stream lost $lost of 300 (more than 3 s)"
+
+# A VM that goes is not removed at run time yet: refused, nothing done.
+"$MV" apply "$STATE/a.ini" >"$STATE/out" 2>"$STATE/err" && die "apply removing vm3 succeeded"
+grep -q "nothing done: .*'- vm vm3'" "$STATE/err" || die "apply removing vm3 said: $(cat "$STATE/err")"
+[ "$(state_of vm3)" = up ] || die "a refused apply touched vm3"
+
 "$MV" stop || die "stop failed"
 [ -e "$STATE/run" ] && die "$STATE/run left after stop"
 say "ok"

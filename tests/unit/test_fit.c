@@ -64,9 +64,30 @@ static void test_64_mesh(void **state)
 	unlink(p);
 }
 
+/* apply: only what is added counts against what is available now. */
+static void test_more(void **state)
+{
+	static struct config old;
+	const char *p;
+
+	mesh(3, 256);
+	old = c;
+	mesh(4, 256);			/* one VM of 128 MiB and three links more */
+	p = meminfo(200 << 10);		/* 200 MiB */
+	assert_int_equal(fit_check_more(&old, &c, true, p, err, sizeof(err)), 0);
+	unlink(p);
+	p = meminfo(100 << 10);
+	assert_int_equal(fit_check_more(&old, &c, true, p, err, sizeof(err)), -1);
+	assert_string_equal(err, "m.ini: what it adds needs 140 MiB (guest memory and links) but only 100 MiB are "
+				 "available");
+	assert_int_equal(fit_check_more(&old, &c, false, p, err, sizeof(err)), 0);	/* 12 MiB of links */
+	assert_int_equal(fit_check_more(&c, &old, true, p, err, sizeof(err)), 0);	/* less: fits */
+	unlink(p);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_64_mesh) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_64_mesh), cmocka_unit_test(test_more) };
 
 	return cmocka_run_group_tests_name("fit", tests, NULL, NULL);
 }

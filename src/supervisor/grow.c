@@ -1,0 +1,90 @@
+#include "supervisor/grow.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A running VM's place and what it is made of must not move: compared
+ * field by field is too brittle (line numbers differ); what matters to
+ * its processes is what is derived from the config, which the CLI's plan
+ * (config_diff) already reported as `~ vm` changes, refused there. Here:
+ * the same name and kind at the same index, the same wire NICs. */
+static int same_vm(const struct cfg_vm *o, const struct cfg_vm *n)
+{
+	unsigned k;
+
+	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || o->nnics != n->nnics ||
+	    memcmp(o->mac, n->mac, 6) || o->has_addr != n->has_addr || o->addr != n->addr ||
+	    o->memory_mib != n->memory_mib || o->cpus != n->cpus || o->external != n->external)
+		return 0;
+	for (k = 0; k < o->nnics; k++)
+		if (strcmp(o->nic[k].name, n->nic[k].name))
+			return 0;
+	return 1;
+}
+
+static bool same_link(const struct cfg_link *o, const struct cfg_link *n)
+{
+	return o->a == n->a && o->b == n->b && o->wire == n->wire && o->nic_a == n->nic_a && o->nic_b == n->nic_b;
+}
+
+int grow_plan(const struct config *old, const struct config *new_, struct grow *g, char *err, size_t errlen)
+{
+	unsigned i, j;
+
+	memset(g, 0, sizeof(*g));
+	if (new_->nvms < old->nvms)
+		return say(err, errlen, "a VM that goes is not removed at run time yet");
+	if (new_->link_queue_size != old->link_queue_size)
+		return say(err, errlen, "link_queue_size does not change at run time");
+	for (i = 0; i < old->nvms; i++)
+		if (!strcmp(old->vm[i].name, new_->vm[i].name) && old->vm[i].nnics != new_->vm[i].nnics)
+			return say(err, errlen, "%s: its wire NICs change: wires are not added or removed at run "
+				   "time yet", old->vm[i].name);
+		else if (!same_vm(&old->vm[i], &new_->vm[i]))
+			return say(err, errlen, "%s: a running VM keeps its place and settings: new VMs come after "
+				   "the running ones, in [vm] sections after theirs", old->vm[i].name);
+	g->first_new = old->nvms;
+	g->nvms = new_->nvms;
+	for (i = old->nvms; i < new_->nvms; i++)
+		if (*new_->vm[i].image || new_->vm[i].firmware == FIRMWARE_UEFI)
+			return say(err, errlen, "%s: a VM with an image or UEFI firmware is not added at run time yet",
+				   new_->vm[i].name);
+	for (j = 0; j < new_->nlinks; j++) {
+		const struct cfg_link *l = &new_->link[j];
+
+		g->old_link[j] = -1;
+		for (i = 0; i < old->nlinks; i++)
+			if (same_link(&old->link[i], l))
+				g->old_link[j] = i;
+		if (g->old_link[j] >= 0)
+			continue;
+		if (l->wire)
+			return say(err, errlen, "wire %s-%s: wires are not added at run time yet", new_->vm[l->a].name,
+				   new_->vm[l->b].name);
+		g->new_links++;
+		if (l->a < old->nvms)
+			g->restart_vmm[l->a] = true;
+		if (l->b < old->nvms)
+			g->restart_vmm[l->b] = true;
+	}
+	for (i = 0; i < old->nlinks; i++) {
+		for (j = 0; j < new_->nlinks && !same_link(&old->link[i], &new_->link[j]); j++)
+			;
+		if (j == new_->nlinks)
+			return say(err, errlen, "link %s-%s: a link that goes is not removed at run time yet",
+				   old->vm[old->link[i].a].name, old->vm[old->link[i].b].name);
+	}
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* What `multivm apply` asks of a running supervisor, worked out from the
+ * running config and the new one, before anything is touched: the new
+ * config may add VMs and tunnels after the running ones (each running VM
+ * keeps its place, so its index, MAC and address, and its files) and
+ * links on the eth0 segment, and change link settings (the CLI writes
+ * those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
+#ifndef MULTIVM_GROW_H
+#define MULTIVM_GROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+struct grow {
+	int old_link[MV_LINKS_MAX];	/* per link of new: the same link's index in old, -1: a new one */
+	bool restart_vmm[MV_NODES_MAX];	/* a running node that gets a link: its VMM restarts to take it */
+	unsigned first_new, nvms;	/* new VMs: first_new .. nvms - 1 */
+	unsigned new_links;
+};
+
+/* 0, or -1 with err saying what the supervisor cannot do at run time. */
+int grow_plan(const struct config *old, const struct config *new_, struct grow *g, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,119 @@
+/* grow_plan: what a running supervisor does for `multivm apply`, from the
+ * running config and the new one; and what it refuses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "supervisor/grow.h"
+
+#define THREE "[vm vm0]\n[vm vm1]\n[vm vm2]\n"
+
+static struct config old_c, new_c;
+static struct grow g;
+static char err[CFG_ERR_MAX];
+
+static int plan(const char *a, const char *b)
+{
+	if (config_load_string(&old_c, a, "old.ini", err, sizeof(err)) < 0)
+		fail_msg("old: %s", err);
+	if (config_load_string(&new_c, b, "new.ini", err, sizeof(err)) < 0)
+		fail_msg("new: %s", err);
+	err[0] = 0;
+	return grow_plan(&old_c, &new_c, &g, err, sizeof(err));
+}
+
+/* The index in new_c of link a-b. */
+static unsigned link_of(const char *a, const char *b)
+{
+	int x = config_vm_index(&new_c, a), y = config_vm_index(&new_c, b);
+	unsigned j;
+
+	for (j = 0; j < new_c.nlinks; j++)
+		if ((int)new_c.link[j].a == x && (int)new_c.link[j].b == y)
+			return j;
+	fail_msg("no link %s-%s", a, b);
+	return 0;
+}
+
+static void test_add_vm(void **state)
+{
+	(void)state;
+	assert_int_equal(plan(THREE "[links]\nmesh = yes\n", THREE "[vm vm3]\n[links]\nvm0 = vm1 vm2 vm3\nvm1 = vm2 vm3\n"), 0);
+	assert_int_equal(g.first_new, 3);
+	assert_int_equal(g.nvms, 4);
+	assert_int_equal(g.new_links, 2);
+	/* vm0 and vm1 take a link each: their VMMs restart; vm2's does not. */
+	assert_true(g.restart_vmm[0]);
+	assert_true(g.restart_vmm[1]);
+	assert_false(g.restart_vmm[2]);
+	assert_false(g.restart_vmm[3]);	/* a new VM starts, it does not restart */
+	/* The running links keep theirs (resources and all), wherever they now are. */
+	assert_int_equal(g.old_link[link_of("vm0", "vm1")], 0);
+	assert_int_equal(g.old_link[link_of("vm0", "vm2")], 1);
+	assert_int_equal(g.old_link[link_of("vm1", "vm2")], 2);
+	assert_int_equal(g.old_link[link_of("vm0", "vm3")], -1);
+	assert_int_equal(g.old_link[link_of("vm1", "vm3")], -1);
+	/* A tunnel joins like a VM. */
+	assert_int_equal(plan(THREE "[links]\nmesh = yes\n",
+			      THREE "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.7\nvni = 42\n"
+			      "[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n"), 0);
+	assert_int_equal(g.new_links, 1);
+	assert_true(g.restart_vmm[0]);
+	assert_false(g.restart_vmm[1]);
+}
+
+static void test_add_link(void **state)
+{
+	(void)state;
+	assert_int_equal(plan(THREE "[links]\nvm0 = vm1\n", THREE "[links]\nvm0 = vm1\nvm2 = vm1\n"), 0);
+	assert_int_equal(g.first_new, 3);
+	assert_int_equal(g.new_links, 1);
+	assert_false(g.restart_vmm[0]);
+	assert_true(g.restart_vmm[1]);
+	assert_true(g.restart_vmm[2]);
+	/* Nothing new: nothing to do. */
+	assert_int_equal(plan(THREE "[links]\nmesh = yes\n", THREE "[links]\nmesh = yes\n[link vm0-vm1]\ndelay = 5ms\n"), 0);
+	assert_int_equal(g.new_links, 0);
+	assert_false(g.restart_vmm[0] || g.restart_vmm[1] || g.restart_vmm[2]);
+}
+
+static void refused(const char *a, const char *b, const char *why)
+{
+	assert_int_equal(plan(a, b), -1);
+	if (!strstr(err, why))
+		fail_msg("expected '%s' in '%s'", why, err);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\n[links]\nvm0 = vm1\n",
+		"a VM that goes is not removed at run time yet");
+	refused(THREE "[links]\nmesh = yes\n", THREE "[links]\nvm0 = vm1\nvm1 = vm2\n",
+		"link vm0-vm2: a link that goes is not removed at run time yet");
+	/* A VM put before a running one would move it (its index, MAC, address). */
+	refused(THREE "[links]\nmesh = yes\n", "[vm vm3]\n" THREE "[links]\nvm0 = vm1 vm2\nvm1 = vm2\n",
+		"vm0: a running VM keeps its place and settings");
+	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\nmemory = 512M\n[vm vm2]\n[links]\nmesh = yes\n",
+		"vm1: a running VM keeps its place and settings");
+	refused(THREE "[links]\nvm0 = vm1\n", THREE "[links]\nvm0 = vm1\nvm1:eth1 = vm2:eth1\n",
+		"vm1: its wire NICs change: wires are not added or removed at run time yet");
+	refused(THREE "[links]\nmesh = yes\n", "[system]\nlink_queue_size = 512\n" THREE "[links]\nmesh = yes\n",
+		"link_queue_size does not change at run time");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_vm),
+		cmocka_unit_test(test_add_link),
+		cmocka_unit_test(test_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
