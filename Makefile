@@ -15,7 +15,7 @@ UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 obj      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asanobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
 
-.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay soak
+.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay soak image
 .SECONDARY:
 all: $(BUILD)/multivm guest
 asan: $(BUILD)/asan/multivm
@@ -89,9 +89,17 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(call obj,$(LIBSRCS))
 T      ?=
 BUILDS ?= both
 e2e: all $(if $(filter plain,$(BUILDS)),,asan) $(BUILD)/tools/hostile_frontend $(BUILD)/tools/sysinject
-	BUILDS=$(BUILDS) sh tests/run-e2e.sh $(BUILD) $(T)
+	BUILDS=$(BUILDS) MULTIVM_TEST_IMAGE=$(IMAGE) sh tests/run-e2e.sh $(BUILD) $(T)
+
+# The Debian image tests/e2e/test_images.sh boots (scripts/mkimage.sh, as
+# root, from the Debian mirror): cached outside the build directory and the
+# clone, rebuilt only when mkimage.sh changes.
+IMAGE ?= /var/cache/multivm/debian12.qcow2
+image:
+	sh scripts/mkimage.sh $(IMAGE)
 
 test: deps
+	$(MAKE) image
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) e2e
@@ -107,7 +115,7 @@ soak: all
 # Every part runs (bench/run.sh); figures to stdout and, one a line, to
 # $(BUILD)/bench/figures.tsv: commit, machine, bench, metric, value.
 bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend $(BUILD)/bench/switchcost
-	sh bench/run.sh $(BUILD)
+	MULTIVM_TEST_IMAGE=$(IMAGE) sh bench/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

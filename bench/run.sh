@@ -4,7 +4,8 @@
 # multivm's links against DPDK's vhost-user forwarding on one core, boot
 # times (3 VMs, a 16-VM mesh, a bare QEMU guest), VMM resident memory, a
 # VXLAN tunnel between two systems against Linux's vxlan devices, guest
-# TCP, links impaired at run time (delay, rate). Figures go to stdout,
+# TCP, links impaired at run time (delay, rate), image guests' boot to
+# agent ready. Figures go to stdout,
 # and one a line to BUILD/bench/figures.tsv (commit, machine, bench,
 # metric, value; tab-separated) for the docs to cite. Every part runs,
 # whatever the one before did: a part that fails says "bench: PART
@@ -73,6 +74,9 @@ part boot sh bench/boot.sh "$build"
 # what arrives (RATE_MBITS, RATE_ROUNDS, RATE_SECONDS, RATE_SIZE);
 # BENCH_IMPAIR=0 skips it.
 [ "${BENCH_IMPAIR:-1}" = 0 ] || part impair sh bench/impair.sh "$build"
+# Image guests (issue 27): run to agent ready, direct kernel against
+# firmware boot, every round (IMGBOOT_ROUNDS); BENCH_IMAGEBOOT=0 skips it.
+[ "${BENCH_IMAGEBOOT:-1}" = 0 ] || part imageboot sh bench/imageboot.sh "$build"
 
 echo "bench: $(wc -l <"$BENCH_FIGURES") figures in $BENCH_FIGURES${skipped:+; skipped:$skipped}${failed:+; FAILED:$failed}"
 [ -z "$failed" ]
