@@ -31,7 +31,8 @@ struct link;
 
 /* The shaper's depth: after an idle link this much of the rate may pass
  * at once; a receiver that wakes up to this late loses no rate. The
- * loop sleeps in whole milliseconds (epoll), so one is the least. */
+ * loop wakes when due (epoll_pwait2), but a busy host's scheduler can
+ * run it a time slice late: a millisecond covers that. */
 #define IMP_RATE_BURST_NS	1000000ull
 
 

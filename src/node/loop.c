@@ -99,12 +99,30 @@ static bool out_of_work(struct loop *l, const struct loop_ops *ops, void *ctx, b
 	return ops->arm && ops->arm(ctx);
 }
 
+/* Waits for events at most timeout_ns (0: a look; -1: no limit), to the
+ * nanosecond with epoll_pwait2; a kernel without it (before 5.11) gets
+ * the wait rounded up to whole milliseconds. */
+static int wait_events(struct loop *l, struct epoll_event *evs, int64_t timeout_ns)
+{
+	static bool no_pwait2;
+	struct timespec ts = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };
+	int n;
+
+	if (!no_pwait2) {
+		n = epoll_pwait2(l->ep, evs, LOOP_EVENTS, timeout_ns < 0 ? NULL : &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		no_pwait2 = true;
+	}
+	return epoll_wait(l->ep, evs, LOOP_EVENTS, timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
+}
+
 int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 {
 	bool more = true, all = true, yielded = false, dozing = false;
 	uint64_t mark = 0, work = now_ns(), end;
 	unsigned pass = 0;
-	int timeout = -1, wait_max = l->max_wait_ms > 0 ? l->max_wait_ms : LOOP_HEARTBEAT_MS;
+	int64_t timeout = -1, wait_max = (int64_t)(l->max_wait_ms > 0 ? l->max_wait_ms : LOOP_HEARTBEAT_MS) * 1000000;
 
 	for (;;) {
 		struct epoll_event evs[LOOP_EVENTS];
@@ -114,7 +132,7 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 
 		if (idle && out_of_work(l, ops, ctx, &yielded, &mark))
 			busy = all = true;
-		/* Out of work: the epoll_wait below waits. A wait that ends by
+		/* Out of work: the wait below waits. A wait that ends by
 		 * its timeout with nothing to do (the heartbeat, the control
 		 * file's poll) continues the same sleep: idle nodes' counters
 		 * stay still. */
@@ -125,7 +143,7 @@ int loop_run(struct loop *l, const struct loop_ops *ops, void *ctx)
 		if (!busy && (timeout < 0 || timeout > wait_max))
 			timeout = wait_max;
 		if (!busy || ++pass % LOOP_EPOLL_EVERY == 0)
-			n = epoll_wait(l->ep, evs, LOOP_EVENTS, busy ? 0 : timeout);
+			n = wait_events(l, evs, busy ? 0 : timeout);
 		if (!busy)
 			yielded = false;
 		/* Busy time runs from here (after a yield or a wait) to the end

@@ -39,9 +39,11 @@ struct loop_ops {
 	/* Out of work: asks for the doorbells that say there is work, then
 	 * rechecks. Returns true if work arrived meanwhile (poll again). */
 	bool (*arm)(void *ctx);
-	/* After a pass: the longest the next wait may last, in ms (-1: no
-	 * limit); may do timed work and set *more to poll again. */
-	int (*deadline)(void *ctx, bool *more);
+	/* After a pass: the longest the next wait may last, in ns (-1: no
+	 * limit; the wait is that precise: a delayed frame leaves when due,
+	 * not at the next whole millisecond); may do timed work and set
+	 * *more to poll again. */
+	int64_t (*deadline)(void *ctx, bool *more);
 	/* Units of work (frames, chains) moved so far: did a stretch work? */
 	const uint64_t *moved;
 };

@@ -18,6 +18,7 @@ static const struct sandbox_rule common[] = {
 	SANDBOX_ANY(close),		/* fds that are replaced or refused */
 	SANDBOX_ANY(epoll_wait),	/* the event loop */
 	SANDBOX_ANY(epoll_pwait),	/* the same, as the C library may call it */
+	SANDBOX_ANY(epoll_pwait2),	/* the same with a timeout in ns: a delayed frame leaves when due */
 	SANDBOX_ANY(epoll_ctl),		/* fds come and go (kicks, connections) */
 	SANDBOX_ANY(sched_yield),	/* out of work: let the core's other nodes run first */
 	SANDBOX_NO_EXEC(mmap),		/* guest memory; the allocator: never executable */

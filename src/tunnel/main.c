@@ -80,11 +80,11 @@ static bool pass(void *ctx, bool all)
 }
 
 /* Frames an impaired link holds: look again when the first is due. */
-static int deadline(void *ctx, bool *more)
+static int64_t deadline(void *ctx, bool *more)
 {
 	struct tproc *v = ctx;
 	uint64_t now = link_imp_now();
-	int hb = tun_liveness(&v->t, now), w;	/* the heartbeat, both ways */
+	int64_t hb = (int64_t)tun_liveness(&v->t, now) * 1000000, w;	/* the heartbeat, both ways */
 
 	if (!v->t.imp_wake)
 		return hb;
@@ -92,8 +92,8 @@ static int deadline(void *ctx, bool *more)
 		v->links_more = *more = true;
 		return hb;
 	}
-	w = (int)((v->t.imp_wake - now + 999999) / 1000000);
-	return w < hb ? w : hb;
+	w = (int64_t)(v->t.imp_wake - now);	/* to the ns */
+	return hb < 0 || w < hb ? w : hb;
 }
 
 static int setup(struct node *n, const struct node_args *a)

@@ -339,17 +339,17 @@ static void bind_rings(struct nic *v)
 
 /* The loop's deadline: the soonest of the NICs' (a frame waiting for
  * room, frames an impaired link holds until they are due). */
-static int bound_wait(void *ctx, bool *more)
+static int64_t bound_wait(void *ctx, bool *more)
 {
 	struct vmm *m = ctx;
 	uint64_t now = 0;
-	int soonest = -1;
+	int64_t soonest = -1;
 	bool expired;
 	unsigned k;
 
 	for (k = 0; k < m->nnics; k++) {
 		struct nic *v = &m->nic[k];
-		int w;
+		int64_t w;
 
 		if (v->listen_paused) {	/* accept4 ran out of fds: watch again? */
 			uint64_t t = now_ms();
@@ -359,14 +359,14 @@ static int bound_wait(void *ctx, bool *more)
 				if (loop_add(&v->node->loop, v->listen_fd, false, on_listen, v, 0) < 0)
 					v->listen_paused = t + ACCEPT_PAUSE_MS;
 			}
-			w = v->listen_paused ? (int)(v->listen_paused - t) : -1;
+			w = v->listen_paused ? (int64_t)(v->listen_paused - t) * 1000000 : -1;
 			if (w >= 0 && (soonest < 0 || w < soonest))
 				soonest = w;
 		}
 		if (v->net.imp_wake) {
 			uint64_t t = link_imp_now();
 
-			w = v->net.imp_wake <= t ? 0 : (int)((v->net.imp_wake - t + 999999) / 1000000);
+			w = v->net.imp_wake <= t ? 0 : (int64_t)(v->net.imp_wake - t);	/* to the ns */
 			if (!w)
 				v->rx_more = *more = true;
 			else if (soonest < 0 || w < soonest)
@@ -381,6 +381,8 @@ static int bound_wait(void *ctx, bool *more)
 			now = now_ms();
 		expired = false;
 		w = net_tx_bound(&v->net, now, &expired);	/* each link's budget: vmm/net.h */
+		if (w > 0)
+			w *= 1000000;	/* ms */
 		if (expired)
 			v->tx_more = *more = true;
 		if (w >= 0 && (soonest < 0 || w < soonest))
