@@ -32,6 +32,9 @@
 # not.
 #
 # IMPAIR_PARTS picks parts (default "delay rate"); TCP_ENGINE as tcp.sh.
+# Experiments (unset: the built-in guest and the defaults): IMPAIR_QSIZE
+# sets [system] link_queue_size for part delay, IMPAIR_RMEM raises both
+# guests' tcp_rmem and tcp_wmem maxima to that many bytes.
 # Usage: impair.sh BUILD   (root; run under the e2e lock)
 set -u
 TEST_NAME=impair
@@ -83,6 +86,7 @@ part_delay() {
 	cat >"$W/delay.ini" <<INI
 [system]
 engine = $engine
+${IMPAIR_QSIZE:+link_queue_size = $IMPAIR_QSIZE}
 [vm vm0]
 address = 192.168.1.1/24
 [vm vm1]
@@ -92,6 +96,14 @@ vm0 = vm1
 INI
 	MULTIVM_STATE="$state" "$MV" run --detach --timeout 300 "$W/delay.ini" >/dev/null ||
 		{ echo "impair: delay: the guests did not start"; return 1; }
+	if [ -n "${IMPAIR_RMEM:-}" ]; then
+		for v in vm0 vm1; do
+			gx $v "for f in tcp_rmem tcp_wmem; do set -- \$(cat /proc/sys/net/ipv4/\$f); echo \$1 \$2 $IMPAIR_RMEM >/proc/sys/net/ipv4/\$f; done" ||
+				{ echo "impair: delay: cannot raise $v's TCP buffers"; return 1; }
+		done
+		echo "impair: delay: tcp_rmem/tcp_wmem maxima $IMPAIR_RMEM in both guests"
+	fi
+	[ -n "${IMPAIR_QSIZE:-}" ] && echo "impair: delay: link_queue_size $IMPAIR_QSIZE"
 	gx vm1 "iperf3 -s -D" >/dev/null || { echo "impair: delay: cannot start iperf3 -s"; return 1; }
 	sleep 1
 	: >"$W/delay.res"
