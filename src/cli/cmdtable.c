@@ -76,6 +76,7 @@ static int run_cmd(const char *dir, int argc, char **argv)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-guests", no_argument, NULL, 'n' },
+		{ "host", required_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .state_dir = dir, .timeout_s = 300 };
@@ -87,10 +88,12 @@ static int run_cmd(const char *dir, int argc, char **argv)
 			o.detach = true;
 		else if (c == 'n')
 			o.no_guests = true;
+		else if (c == 'h')
+			o.host = optarg;
 		else if (c != 't' || parse_secs(optarg, &o.timeout_s) < 0)
 			return 2;
 	}
-	if (argc - optind > 1)
+	if (argc - optind > 1 || (o.host && argc - optind != 1))
 		return bad_usage(argv[0]);
 	o.config = optind < argc ? argv[optind] : NULL;
 	switch (supervisor_run(&o)) {
@@ -240,6 +243,14 @@ static int check_cmd(const char *dir, int argc, char **argv)
 	return argc == 2 ? cmd_check(argv[1]) : bad_usage(argv[0]);
 }
 
+/* plan --host HOST CONFIG */
+static int plan_cmd(const char *dir, int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[1], "--host") != 0)
+		return bad_usage(argv[0]);
+	return cmd_plan(argv[2], argv[3]);
+}
+
 static int pci_info_cmd(const char *dir, int argc, char **argv)
 {
 	return argc == 2 ? cmd_pci_info(argv[1]) : bad_usage(argv[0]);
@@ -287,8 +298,10 @@ static int help_cmd(const char *dir, int argc, char **argv)
 #define HIDDEN(n, fn, syn, text) { .name = n, .handler = fn, .synopsis = syn, .help = text, .hidden = true }
 
 const struct cli_command cli_commands[] = {
-	ROW("run", run_cmd, "[--detach] [--timeout SECS] [--no-guests] [CONFIG]",
-	    "start the system (built-in three-VM system without CONFIG)"),
+	ROW("run", run_cmd, "[--detach] [--timeout SECS] [--no-guests] [--host HOST CONFIG | CONFIG]",
+	    "start the system (built-in three-VM system without\n"
+	    "CONFIG); --host: HOST's part of a system over several\n"
+	    "hosts (the config plan prints)"),
 	ROW("status", status_cmd, "[--json]",
 	    "one line per VM: NAME state=.. vmm=PID qemu=PID engine=.."),
 	ROW("stats", stats_cmd, "[--json | --prometheus]",
@@ -317,6 +330,9 @@ const struct cli_command cli_commands[] = {
 	    "stop the system"),
 	ROW("check", check_cmd, "CONFIG",
 	    "validate a config file (and its PCI passthrough devices)"),
+	ROW("plan", plan_cmd, "--host HOST CONFIG",
+	    "HOST's part of a system over several hosts, as the\n"
+	    "config file `run --host HOST CONFIG` runs"),
 	ROW("graph", cmd_graph, "[--svg] [CONFIG]",
 	    "the topology (built-in system without CONFIG) as\n"
 	    "Graphviz dot (--svg: rendered by dot -Tsvg)"),

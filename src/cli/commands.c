@@ -9,6 +9,7 @@
 
 #include "cli/report.h"
 #include "config/config.h"
+#include "config/hostplan.h"
 #include "console/client.h"
 #include "passthrough/pci.h"
 #include "cli/agent.h"
@@ -171,6 +172,28 @@ int cmd_check(const char *path)
 		}
 	printf("%s: ok (%u VM%s, %u link%s)\n", path, c.nvms, c.nvms == 1 ? "" : "s", c.nlinks,
 	       c.nlinks == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_plan(const char *host, const char *path)
+{
+	static struct config c;
+	char err[CFG_ERR_MAX];
+	int h;
+
+	if (config_load_file(&c, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_BAD_CONFIG;
+	}
+	h = config_host_index(&c, host);
+	if (h < 0) {
+		fprintf(stderr, "%s: no [host %s]\n", path, host);
+		return EXIT_BAD_CONFIG;
+	}
+	if (hostplan_write(&c, h, stdout) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "multivm: plan: cannot write: %s\n", strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 

@@ -11,6 +11,8 @@ int cmd_stats(const char *dir, enum out_format fmt);
 int cmd_console(const char *dir, const char *vm);
 int cmd_exec(const char *dir, const char *vm, const char *cmd, int timeout_s);
 int cmd_check(const char *path);
+/* plan --host HOST CONFIG: HOST's part of CONFIG, as an INI file (config/hostplan.h). */
+int cmd_plan(const char *host, const char *path);
 int cmd_pci_info(const char *bdf);
 
 #endif

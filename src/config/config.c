@@ -14,10 +14,11 @@
 
 #include "common/mac.h"
 #include "common/pciaddr.h"
+#include "config/hostplan.h"
 
 #define MAX_PENDING_LINKS MV_LINKS_MAX
 
-enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL, SEC_LINK };
+enum section { SEC_NONE, SEC_SYSTEM, SEC_VM, SEC_LINKS, SEC_TUNNEL, SEC_LINK, SEC_HOST };
 
 /* A [link A-B] or [link A->B] section: its settings, kept until finish()
  * finds the link (it may come before [links]). */
@@ -104,6 +105,9 @@ struct parser {
 	unsigned nls;
 	struct link_section *cur_ls;
 	int dir_line[MV_LINKS_MAX][2];
+	/* host = NAME of each VM and tunnel, resolved once every [host] is read. */
+	char host_of[MV_NODES_MAX][MV_NAME_MAX];
+	int host;			/* current host index in SEC_HOST, -1: a bad header */
 };
 
 static void fail(struct parser *p, int line, const char *fmt, ...)
@@ -216,6 +220,33 @@ static void once(struct parser *p, int *line, const char *name)
 /* Called by our reader for each "[...]" line, before inih sees it. */
 static void new_link_section(struct parser *p, const char *spec);
 
+/* [host NAME]: a machine of a system spread over several. */
+static void new_host(struct parser *p, const char *name)
+{
+	struct config *c = p->c;
+	int i;
+
+	p->host = -1;
+	if (!valid_name(name)) {
+		fail(p, p->line, "[host %s]: bad host name (use [a-z][a-z0-9_-]*, at most %d characters)", name,
+		     MV_NAME_MAX - 1);
+		return;
+	}
+	i = config_host_index(c, name);
+	if (i >= 0) {
+		fail(p, p->line, "[host %s]: host declared twice (first at line %d)", name, c->host[i].line);
+		return;
+	}
+	if (c->nhosts >= CFG_HOSTS_MAX) {
+		fail(p, p->line, "[host %s]: more than %d hosts", name, CFG_HOSTS_MAX);
+		return;
+	}
+	p->host = c->nhosts++;
+	memset(&c->host[p->host], 0, sizeof(c->host[0]));
+	snprintf(c->host[p->host].name, sizeof(c->host[0].name), "%s", name);
+	c->host[p->host].line = p->line;
+}
+
 static void open_section(struct parser *p, const char *line)
 {
 	char buf[256], *name, *end;
@@ -245,13 +276,16 @@ static void open_section(struct parser *p, const char *line)
 	} else if (strncmp(name, "tunnel", 6) == 0 && isspace((unsigned char)name[6])) {
 		p->sec = SEC_TUNNEL;
 		new_vm(p, "tunnel", trim(name + 7));
+	} else if (strncmp(name, "host", 4) == 0 && isspace((unsigned char)name[4])) {
+		p->sec = SEC_HOST;
+		new_host(p, trim(name + 5));
 	} else if (strncmp(name, "link", 4) == 0 && (isspace((unsigned char)name[4]) || !name[4])) {
 		p->sec = SEC_LINK;
 		new_link_section(p, trim(name + 4));
 	} else {
 		p->sec = SEC_NONE;
-		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME], [tunnel NAME], [links] or "
-		     "[link A-B])", name);
+		fail(p, p->line, "[%s]: unknown section (expected [system], [vm NAME], [tunnel NAME], [host NAME], "
+		     "[links] or [link A-B])", name);
 	}
 }
 
@@ -574,6 +608,23 @@ static void sys_routing(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[system] routing: '%s' is not auto or none", v);
 }
 
+/* vni_base, tunnel_port: where the VNIs and UDP ports of links across
+ * hosts begin (config/hostplan.h); that they fit is checked once the
+ * links are known. */
+static void sys_vni_base(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_uint(v, 0, MV_VNI_MAX, &p->c->vni_base))
+		fail(p, p->line, "[system] vni_base: '%s' is not a VXLAN network identifier (0 to %u)", v, MV_VNI_MAX);
+	p->c->vni_base_line = p->line;
+}
+
+static void sys_tunnel_port(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_uint(v, 1, 65535, &p->c->tunnel_port))
+		fail(p, p->line, "[system] tunnel_port: '%s' is not a UDP port (1 to 65535)", v);
+	p->c->tunnel_port_line = p->line;
+}
+
 static const struct key system_keys[] = {
 	{ "name", sys_name, false },
 	{ "engine", sys_engine, false },
@@ -585,6 +636,8 @@ static const struct key system_keys[] = {
 	{ "offloads", sys_offloads, false },
 	{ "mtu", sys_mtu, false },
 	{ "routing", sys_routing, false },
+	{ "vni_base", sys_vni_base, false },
+	{ "tunnel_port", sys_tunnel_port, false },
 };
 
 /* [vm NAME] */
@@ -958,6 +1011,16 @@ static void vm_passthrough_name(struct parser *p, const char *k, const char *v)
 	p->passthrough_name_line[p->vm] = p->line;
 }
 
+/* host = NAME (VMs and tunnels): resolved in finish_hosts, [host]
+ * sections may come later. */
+static void node_host(struct parser *p, const char *k, const char *v)
+{
+	snprintf(p->host_of[p->vm], sizeof(p->host_of[0]), "%.*s", MV_NAME_MAX - 1, v);
+	p->c->vm[p->vm].host_line = p->line;
+	if (strlen(v) >= MV_NAME_MAX || !valid_name(v))
+		fail(p, p->line, "[%s] host: '%s' is not a valid host name ([a-z][a-z0-9_-]*)", p->sec_name, v);
+}
+
 /* IFNAME.KEY: a wire NIC's keys, kept in p->nk until the NICs exist. */
 static struct cfg_nic *cur_nic(struct parser *p)
 {
@@ -1097,6 +1160,7 @@ static const struct key vm_keys[] = {
 	{ "cloud_init", vm_cloud_init, true },
 	{ "ssh_key", vm_ssh_key, true },
 	{ "user_data", vm_user_data, true },
+	{ "host", node_host, false },
 };
 _Static_assert(NKEYS(vm_keys) <= 32, "a bit of parser.seen per key");
 
@@ -1152,11 +1216,37 @@ static void tun_port(struct parser *p, const char *k, const char *v)
 	t->tun_port_line = p->line;
 }
 
+static void tun_mac(struct parser *p, const char *k, const char *v)
+{
+	parse_mac_key(p, k, v, p->c->vm[p->vm].mac);
+	p->c->vm[p->vm].tun_mac_line = p->line;
+}
+
 static const struct key tunnel_keys[] = {
 	{ "local", tun_local, false },
 	{ "remote", tun_remote, false },
 	{ "vni", tun_vni, false },
 	{ "port", tun_port, false },
+	{ "mac", tun_mac, false },
+	{ "host", node_host, false },
+};
+
+/* [host NAME] */
+
+static void host_address(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_host *h;
+
+	if (p->host < 0)
+		return;
+	h = &p->c->host[p->host];
+	if (!parse_ipv4(v, false, &h->addr))
+		fail(p, p->line, "[%s] address: '%s' is not a unicast IPv4 address (e.g. 10.9.0.1)", p->sec_name, v);
+	h->addr_line = p->line;
+}
+
+static const struct key host_keys[] = {
+	{ "address", host_address, false },
 };
 
 /* [links]: mesh, else every key is a VM and its value the VMs it links to. */
@@ -1384,7 +1474,7 @@ static const struct key link_keys[] = {
 	{ "reorder", link_reorder, false },
 };
 
-_Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32 &&
+_Static_assert(NKEYS(system_keys) <= 32 && NKEYS(vm_keys) <= 32 && NKEYS(links_keys) <= 32 && NKEYS(host_keys) <= 32 &&
 	       NKEYS(tunnel_keys) <= 32 && NKEYS(link_keys) <= 32,
 	       "a section's keys fit parser.seen");
 
@@ -1412,8 +1502,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	case SEC_TUNNEL:
 		if (!set_key(p, tunnel_keys, NKEYS(tunnel_keys), name, value))
-			fail(p, p->line, "[%s] %s: unknown key (a tunnel has local, remote, vni and port)",
+			fail(p, p->line, "[%s] %s: unknown key (a tunnel has local, remote, vni, port, mac and host)",
 			     p->sec_name, name);
+		break;
+	case SEC_HOST:
+		if (!set_key(p, host_keys, NKEYS(host_keys), name, value))
+			fail(p, p->line, "[%s] %s: unknown key (a host has address)", p->sec_name, name);
 		break;
 	case SEC_LINK:
 		if (!set_key(p, link_keys, NKEYS(link_keys), name, value))
@@ -1476,6 +1570,7 @@ static void add_link(struct parser *p, const char *key, unsigned a, unsigned b, 
 	l->line = line;
 	l->wire = false;
 	l->nic_a = l->nic_b = -1;
+	l->seq = c->nlinks - 1;
 }
 
 /* Segment links first, then wires; each kind by its nodes, then NICs. */
@@ -1632,6 +1727,7 @@ static void add_wire(struct parser *p, const struct pending_link *l)
 	k->nic_b = swap ? l->nic_a : l->nic_b;
 	k->line = l->line;
 	k->wire = true;
+	k->seq = l - p->pl;
 }
 
 /* The first of eth1, eth2, ... that VM v does not use yet (its wire
@@ -1866,6 +1962,33 @@ static void check_nic_macs(struct parser *p)
 		}
 }
 
+/* A tunnel's mac is a remote VM's, on the segment: not a VM's here, not
+ * a wire's end (a cable carries any MAC). */
+static void check_tunnel_macs(struct parser *p)
+{
+	const struct config *c = p->c;
+	unsigned i, j;
+
+	for (i = 0; i < c->nvms && !p->failed; i++) {
+		const struct cfg_vm *t = &c->vm[i];
+
+		if (!t->tunnel || !t->tun_mac_line)
+			continue;
+		for (j = 0; j < c->nlinks; j++)
+			if (c->link[j].wire && (c->link[j].a == i || c->link[j].b == i)) {
+				fail(p, t->tun_mac_line, "[tunnel %s] mac: not for a wire's end (line %d; a cable "
+				     "carries any MAC)", t->name, c->link[j].line);
+				return;
+			}
+		for (j = 0; j < c->nvms; j++)
+			if (!c->vm[j].tunnel && memcmp(c->vm[j].mac, t->mac, 6) == 0) {
+				fail(p, t->tun_mac_line, "[tunnel %s] mac: VM %s's MAC (the VM behind a tunnel is "
+				     "another system's)", t->name, c->vm[j].name);
+				return;
+			}
+	}
+}
+
 /* After [links] made the NICs: their keys, defaults and checks. */
 static void finish_nics(struct parser *p)
 {
@@ -1951,6 +2074,8 @@ static void finish_nics(struct parser *p)
 	}
 	if (!p->failed)
 		check_nic_macs(p);
+	if (!p->failed)
+		check_tunnel_macs(p);
 	for (i = 0; i < c->nlinks && !p->failed; i++)
 		check_link_mtu(p, &c->link[i]);
 }
@@ -2278,6 +2403,48 @@ static void check_guest_keys(struct parser *p, const struct cfg_vm *v)
 		}
 }
 
+/* Every host has an address, no two the same; every VM and tunnel is on
+ * a host that exists: the one host by default, named when there are
+ * several. */
+static void finish_hosts(struct parser *p)
+{
+	struct config *c = p->c;
+	unsigned i, j;
+	char a[INET_ADDRSTRLEN];
+
+	for (i = 0; i < c->nhosts && !p->failed; i++) {
+		const struct cfg_host *h = &c->host[i];
+
+		if (!h->addr_line) {
+			fail(p, h->line, "[host %s] address: required (the host's address on the network between hosts)",
+			     h->name);
+			return;
+		}
+		for (j = 0; j < i; j++)
+			if (c->host[j].addr == h->addr) {
+				fail(p, h->addr_line, "[host %s] address: %s is host %s's already (line %d)", h->name,
+				     ipv4_str(h->addr, a), c->host[j].name, c->host[j].addr_line);
+				return;
+			}
+	}
+	for (i = 0; i < c->nvms && !p->failed; i++) {
+		struct cfg_vm *v = &c->vm[i];
+		const char *kind = v->tunnel ? "tunnel" : "vm";
+
+		v->host = -1;
+		if (v->host_line) {
+			v->host = config_host_index(c, p->host_of[i]);
+			if (v->host < 0)
+				fail(p, v->host_line, "[%s %s] host: no [host %s] in the file", kind, v->name, p->host_of[i]);
+		} else if (c->nhosts == 1) {
+			v->host = 0;
+		} else if (c->nhosts > 1) {
+			fail(p, v->line, "[%s %s]: host required (the file has %u [host] sections)", kind, v->name,
+			     c->nhosts);
+		}
+	}
+}
+
 static void finish(struct parser *p)
 {
 	struct config *c = p->c;
@@ -2355,6 +2522,10 @@ static void finish(struct parser *p)
 		auto_wire_addresses(p);
 	if (!p->failed)
 		auto_routes(p);
+	if (!p->failed)
+		finish_hosts(p);
+	if (!p->failed && c->nhosts && hostplan_check(c, p->err, p->errlen) < 0)
+		p->failed = true;
 }
 
 static void defaults(struct config *c, const char *path)
@@ -2369,6 +2540,8 @@ static void defaults(struct config *c, const char *path)
 	c->log_max = 4 << 20;
 	c->offloads = true;
 	c->mtu = MV_MTU_DEFAULT;
+	c->vni_base = CFG_VNI_BASE_DEFAULT;
+	c->tunnel_port = MV_VXLAN_PORT;
 }
 
 static int parse(struct parser *p)
@@ -2426,6 +2599,16 @@ int config_load_default(struct config *c, char *err, size_t errlen)
 	return config_load_string(c, config_default_text, "(built-in)", err, errlen);
 }
 
+int config_host_index(const struct config *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nhosts; i++)
+		if (strcmp(c->host[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
 int config_vm_index(const struct config *c, const char *name)
 {
 	unsigned i;
@@ -2459,6 +2642,7 @@ const char *config_key_name(const char *section, unsigned i)
 		{ "tunnel", tunnel_keys, NKEYS(tunnel_keys) },
 		{ "links", links_keys, NKEYS(links_keys) },
 		{ "link", link_keys, NKEYS(link_keys) },
+		{ "host", host_keys, NKEYS(host_keys) },
 	};
 	size_t s;
 

@@ -17,6 +17,8 @@
 #define CFG_CPUS_MAX	1024	/* cpuset: CPUs 0..CFG_CPUS_MAX-1 (the kernel's CPU_SETSIZE) */
 #define CFG_CPUSET_WORDS	(CFG_CPUS_MAX / 64)
 #define CFG_ROUTES_MAX	16	/* route = per VM */
+#define CFG_HOSTS_MAX	MV_NODES_MAX	/* [host NAME] sections */
+#define CFG_VNI_BASE_DEFAULT	4096	/* [system] vni_base: the first VNI of links across hosts */
 
 enum cfg_engine { ENGINE_AUTO, ENGINE_KVM, ENGINE_TCG };
 
@@ -76,7 +78,12 @@ struct cfg_vm {
 	uint32_t tun_vni;		/* 0..2^24-1 */
 	unsigned tun_port;		/* UDP, default MV_VXLAN_PORT */
 	int tun_port_line;
+	/* mac = of a tunnel: the one VM behind it (point-to-point, as
+	 * hostplan makes them), in mac; linked VMs treat it as that VM. */
+	int tun_mac_line;		/* 0: any MAC behind it */
 	int line;			/* line of its [vm NAME] header */
+	int host;			/* index in config.host, -1: no [host] sections */
+	int host_line;			/* 0: the default (the one host) */
 	int passthrough_line;
 	/* pci passthrough: values the user stated, checked against the
 	 * device (multivm pci-info prints the right ones). "" / -1: unset. */
@@ -124,6 +131,15 @@ struct cfg_link {
 	 * imp[0] a->b, imp[1] b->a; all zero: a plain link. */
 	struct link_imp imp[2];
 	int imp_line;			/* its section's header; 0: none */
+	unsigned seq;			/* its place among the [links] lines (wires: their NICs' order) */
+};
+
+/* [host NAME]: one machine of a system spread over several (issue 31);
+ * src/config/hostplan.h derives each host's own system. */
+struct cfg_host {
+	char name[MV_NAME_MAX];
+	uint32_t addr;			/* its underlay IPv4 address, host byte order */
+	int line, addr_line;
 };
 
 struct config {
@@ -142,6 +158,11 @@ struct config {
 	struct cfg_vm vm[MV_NODES_MAX];
 	unsigned nlinks;
 	struct cfg_link link[MV_LINKS_MAX];
+	unsigned nhosts;
+	struct cfg_host host[CFG_HOSTS_MAX];
+	unsigned vni_base;		/* links across hosts: VNI vni_base + k, UDP port tunnel_port + k */
+	unsigned tunnel_port;
+	int vni_base_line, tunnel_port_line;	/* 0: the default */
 };
 
 /* The embedded default: vm0..vm2, 256 MiB each, full mesh,
@@ -160,7 +181,10 @@ int config_vm_index(const struct config *c, const char *name);
 /* Whether VMs a and b share a link. */
 bool config_linked(const struct config *c, unsigned a, unsigned b);
 
-/* The i-th key a section accepts ("system", "vm", "tunnel" or "links",
+/* Index of the host called name, or -1. */
+int config_host_index(const struct config *c, const char *name);
+
+/* The i-th key a section accepts ("system", "vm", "tunnel", "host" or "links",
  * whose VM-name keys are not listed); NULL past the last or for another
  * section. */
 const char *config_key_name(const char *section, unsigned i);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "config/hostplan.h"
 #include "passthrough/pci.h"
 #include "supervisor/fit.h"
 #include "supervisor/image.h"
@@ -145,16 +146,28 @@ static int choose_engine(struct run_plan *p, const struct preflight_host *h, cha
 	return 0;
 }
 
-/* The config's text into p->text, parsed into p->cfg, and its user. */
-static enum preflight_result load(struct run_plan *p, const char *config_path, char *err, size_t errlen)
+/* The config's text into p->text, parsed into p->cfg, and its user.
+ * With host: that host's part of the file (config/hostplan.h), and its
+ * text is what STATE/run keeps. */
+static enum preflight_result load(struct run_plan *p, const char *config_path, const char *host, char *err,
+				  size_t errlen)
 {
-	char cerr[CFG_ERR_MAX];
+	char cerr[CFG_ERR_MAX], *text = NULL;
 	int rc;
 
 	/* Read once: the bytes parsed are the bytes kept as STATE/run. */
-	if (config_path)
+	if (config_path && host) {
+		rc = hostplan_load(&p->cfg, config_path, host, &text, cerr, sizeof(cerr));
+		if (rc == 0 && snprintf(p->text, sizeof(p->text), "%s", text) >= (int)sizeof(p->text)) {
+			snprintf(cerr, sizeof(cerr), "%s: host %s's part is longer than %zu bytes", config_path, host,
+				 sizeof(p->text) - 1);
+			rc = -1;
+		}
+		free(text);
+	} else if (config_path)
 		rc = config_read_text(config_path, p->text, sizeof(p->text), cerr, sizeof(cerr)) < 0 ? -1 :
-		     config_load_string(&p->cfg, p->text, config_path, cerr, sizeof(cerr));
+		     config_load_string(&p->cfg, p->text, config_path, cerr, sizeof(cerr)) < 0 ? -1 :
+		     hostplan_one_host(&p->cfg, config_path, cerr, sizeof(cerr));
 	else
 		rc = snprintf(p->text, sizeof(p->text), "%s", config_default_text) < 0 ? -1 :
 		     config_load_default(&p->cfg, cerr, sizeof(cerr));
@@ -170,7 +183,7 @@ static enum preflight_result load(struct run_plan *p, const char *config_path, c
 }
 
 enum preflight_result preflight_run(struct run_plan *p, const char *dir, const char *config_path,
-				    bool no_guests, const struct preflight_host *h, char *err,
+				    const char *host_name, bool no_guests, const struct preflight_host *h, char *err,
 				    size_t errlen)
 {
 	enum preflight_result r;
@@ -179,7 +192,7 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 	memset(p, 0, sizeof(*p));
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);	/* cut short only if check_paths refuses */
 	p->no_guests = no_guests;
-	r = load(p, config_path, err, errlen);
+	r = load(p, config_path, host_name, err, errlen);
 	if (r != PREFLIGHT_OK)
 		return r;
 	/* QEMU, once it runs as that user, reconnects through every directory
@@ -221,7 +234,7 @@ enum preflight_result preflight_apply(struct run_plan *p, const char *dir, const
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	r = load(p, config_path, err, errlen);
+	r = load(p, config_path, NULL, err, errlen);
 	if (r != PREFLIGHT_OK)
 		return r;
 	if (check_paths(p, dir, err, errlen) < 0 || check_cpusets(&p->cfg, err, errlen) < 0)

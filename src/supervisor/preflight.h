@@ -48,11 +48,12 @@ struct run_plan {
 	char kernel[GUEST_PATH_MAX], initrd[GUEST_PATH_MAX];	/* "" without QEMU */
 };
 
-/* Loads config_path (NULL: the built-in system) and checks everything
+/* Loads config_path (NULL: the built-in system; with host_name, that
+ * host's part of it: config/hostplan.h) and checks everything
  * above for a run in dir. On anything but PREFLIGHT_OK, err says what and
  * how to fix it. */
 enum preflight_result preflight_run(struct run_plan *p, const char *dir, const char *config_path,
-				    bool no_guests, const struct preflight_host *host, char *err,
+				    const char *host_name, bool no_guests, const struct preflight_host *host, char *err,
 				    size_t errlen);
 
 /* What `multivm apply` checks of config_path before it compares it with

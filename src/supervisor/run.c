@@ -200,7 +200,7 @@ enum run_result supervisor_run(const struct run_opts *o)
 	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 	memset(&r, 0, sizeof(r));
 	r.ep = r.sig_fd = r.tty_fd = r.detach.fd = -1;
-	pr = preflight_run(&r.plan, o->state_dir, o->config, o->no_guests, preflight_real_host(), err,
+	pr = preflight_run(&r.plan, o->state_dir, o->config, o->host, o->no_guests, preflight_real_host(), err,
 			   sizeof(err));
 	if (pr != PREFLIGHT_OK) {
 		fprintf(stderr, "multivm: %s\n", err);

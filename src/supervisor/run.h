@@ -7,6 +7,7 @@
 struct run_opts {
 	const char *state_dir;
 	const char *config;	/* NULL: the built-in system */
+	const char *host;	/* run this [host]'s part of config (config/hostplan.h) */
 	bool detach;
 	bool no_guests;		/* VMMs and links only: bring your own frontend */
 	int timeout_s;		/* --detach: how long to wait for every VM */

@@ -164,8 +164,9 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 			if (snprintf(la->peer, sizeof(la->peer), "%s", cfg->vm[side ? l->a : l->b].name) >=
 			    (int)sizeof(la->peer))
 				return -ENAMETOOLONG;
-			/* Behind a tunnel are remote VMs of any MAC: it has none. */
-			la->tunnel = cfg->vm[side ? l->a : l->b].tunnel;
+			/* Behind a tunnel are remote VMs of any MAC: it has none;
+			 * one with mac = has that VM alone, and is linked as it. */
+			la->tunnel = cfg->vm[side ? l->a : l->b].tunnel && !cfg->vm[side ? l->a : l->b].tun_mac_line;
 			if (!la->tunnel)
 				memcpy(la->peer_mac, peer_mac(cfg, l, side), ETH_ALEN);
 			la->side = side;

@@ -194,7 +194,7 @@ int tun_liveness(struct tunnel *t, uint64_t now)
 		for (i = 0; i < t->nlinks; i++)
 			show_link(&t->links[i], !gone);
 	}
-	if (now >= t->hb_next && t->fd >= 0) {	/* one datagram a second: no batch to wait for */
+	if (now >= t->hb_next && t->fd >= 0) {	/* one datagram a beat: no batch to wait for */
 		uint8_t d[VXLAN_HDR_LEN + VXLAN_HB_LEN];
 		struct iovec iov = { d, sizeof(d) };
 		struct mmsghdr m = { .msg_hdr = { .msg_name = &t->dest, .msg_namelen = sizeof(t->dest),
@@ -205,6 +205,11 @@ int tun_liveness(struct tunnel *t, uint64_t now)
 		sendmmsg(t->fd, &m, 1, MSG_DONTWAIT);	/* a lost one is what liveness is for */
 		t->hb_next = now + VXLAN_HB_MS * 1000000ull;
 	}
+	/* Wake at the heartbeat, or when a silent remote is to be declared
+	 * gone, whichever is first: gone is seen at VXLAN_HB_DEAD_MS, not
+	 * up to a heartbeat later. */
+	if (t->hb_heard && !gone && t->hb_heard + VXLAN_HB_DEAD_MS * 1000000ull < t->hb_next)
+		return (int)((t->hb_heard + VXLAN_HB_DEAD_MS * 1000000ull - now + 999999) / 1000000);
 	return (int)((t->hb_next - now + 999999) / 1000000);
 }
 

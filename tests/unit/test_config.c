@@ -132,7 +132,8 @@ static void test_bad_inputs(void **state)
 	refuse("[vm a]\nmemroy = 1G\n", "bad.ini:2: [vm a] memroy: unknown key");
 	refuse("[system]\nfoo = 1\n", "bad.ini:2: [system] foo: unknown key");
 	refuse("[vm a]\n[net]\nx = 1\n",
-	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME], [tunnel NAME], [links] or [link A-B])");
+	       "bad.ini:2: [net]: unknown section (expected [system], [vm NAME], [tunnel NAME], [host NAME], "
+	       "[links] or [link A-B])");
 	refuse("[vm a]\n\n[vm a]\n", "bad.ini:3: [vm a]: VM declared twice (first at line 1)");
 	refuse("[vm A]\n", "bad.ini:1: [vm A]: bad VM name (use [a-z][a-z0-9_-]*, at most 31 characters)");
 	refuse("[vm a]\n[links]\na = zz\n", "bad.ini:3: [links] a: no VM called 'zz'");
@@ -352,7 +353,7 @@ static void test_tunnel(void **state)
 	refuse("[vm a]\n[tunnel up]\nlocal = 10.9.0.1\nlocal = 10.9.0.1\n",
 	       "bad.ini:4: [tunnel up] local: set twice in this section");
 	refuse("[vm a]\n[tunnel up]\nmemory = 1G\n",
-	       "bad.ini:3: [tunnel up] memory: unknown key (a tunnel has local, remote, vni and port)");
+	       "bad.ini:3: [tunnel up] memory: unknown key (a tunnel has local, remote, vni, port, mac and host)");
 	refuse("[vm a]\n[tunnel Up]\n", "bad.ini:2: [tunnel Up]: bad tunnel name (use [a-z][a-z0-9_-]*, at most 31 characters)");
 	refuse("[vm a]\n[tunnel a]\n", "bad.ini:2: [tunnel a]: VM declared twice (first at line 1)");
 	/* Port clash: the same port on the same address, or on any address. */
@@ -1211,7 +1212,11 @@ static void test_key_names(void **state)
 			 !strcmp(k, "IFNAME.offloads") + !strcmp(k, "route") + !strcmp(k, "ip_forward") +
 			 !strcmp(k, "passthrough_name");
 	assert_int_equal(found, 7);
-	assert_null(config_key_name("tunnel", 4));
+	assert_string_equal(config_key_name("tunnel", 4), "mac");
+	assert_string_equal(config_key_name("tunnel", 5), "host");
+	assert_null(config_key_name("tunnel", 6));
+	assert_string_equal(config_key_name("host", 0), "address");
+	assert_null(config_key_name("host", 1));
 	assert_null(config_key_name("links", 1));
 	assert_string_equal(config_key_name("link", 0), "delay");
 	assert_string_equal(config_key_name("link", 9), "seed");

@@ -191,6 +191,7 @@ static const struct section sections[] = {
 	{ "system", ".Ss [system]" },
 	{ "vm", ".Ss [vm NAME]" },
 	{ "tunnel", ".Ss [tunnel NAME]" },
+	{ "host", ".Ss [host NAME]" },
 	{ "links", ".Ss [links]" },
 	{ "link", ".Ss [link A->B]" },
 };

@@ -146,7 +146,7 @@ static void config(const char *extra, const char *vm1)
 static enum preflight_result run(bool no_guests)
 {
 	err[0] = 0;
-	return preflight_run(&plan, state, cfgfile, no_guests, &host, err, sizeof(err));
+	return preflight_run(&plan, state, cfgfile, NULL, no_guests, &host, err, sizeof(err));
 }
 
 static void refused(enum preflight_result want, bool no_guests, const char *why)
@@ -181,7 +181,7 @@ static void test_ok_tcg(void **st)
 static void test_apply_checks(void **st)
 {
 	config("engine = tcg", "memory = 512M");
-	assert_int_equal(preflight_run(&plan, state, cfgfile, false, &host, err, sizeof(err)), PREFLIGHT_OK);
+	assert_int_equal(preflight_run(&plan, state, cfgfile, NULL, false, &host, err, sizeof(err)), PREFLIGHT_OK);
 	put("state/supervisor.pid", "1\n", 0600);	/* not ours: preflight_apply does not look */
 	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_OK);
 	assert_int_equal(plan.cfg.vm[1].memory_mib, 512);

@@ -529,7 +529,7 @@ static void test_gro_split(void **state)
 
 /* Liveness: a heartbeat goes to the remote (and is what the remote
  * recognises); one from the remote is taken, not forwarded; a remote heard
- * once and then silent for 3 s shows the links down, and up again when
+ * once and then silent for 2.5 s shows the links down, and up again when
  * heard. A remote never heard is never judged. */
 static void test_heartbeat(void **state)
 {
@@ -557,10 +557,15 @@ static void test_heartbeat(void **state)
 	tun_flush_links(&f->t, dirty);
 	assert_int_equal(delivered(f, &last), 0);
 	assert_int_not_equal(f->t.hb_heard, 0);
-	/* Silent for 3 s: the link shows down, counted once; heard: up. */
-	tun_liveness(&f->t, f->t.hb_heard + 2999000000ull);
+	/* The loop wakes when the remote would be gone, not a heartbeat
+	 * later: 2.2 s after it was heard, with the next heartbeat 0.5 s on,
+	 * at 2.5 s. */
+	f->t.hb_next = f->t.hb_heard + 2700000000ull;
+	assert_int_equal(tun_liveness(&f->t, f->t.hb_heard + 2200000000ull), 300);
+	/* Silent for 2.5 s: the link shows down, counted once; heard: up. */
+	tun_liveness(&f->t, f->t.hb_heard + 2499000000ull);
 	assert_int_equal(f->lt[0].st->up, 1);
-	tun_liveness(&f->t, f->t.hb_heard + 3000000000ull);
+	tun_liveness(&f->t, f->t.hb_heard + 2500000000ull);
 	assert_int_equal(f->lt[0].st->up, 0);
 	assert_int_equal(f->tst.remote_down, 1);
 	f->t.hb_heard = link_imp_now();
