@@ -15,7 +15,7 @@ UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 obj      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asanobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
 
-.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay soak image
+.PHONY: all run test unit e2e bench clean deps guest asan fuzz-build fuzz fuzz-replay soak image install
 .SECONDARY:
 all: $(BUILD)/multivm guest
 asan: $(BUILD)/asan/multivm
@@ -116,6 +116,24 @@ soak: all
 # $(BUILD)/bench/figures.tsv: commit, machine, bench, metric, value.
 bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend $(BUILD)/bench/switchcost
 	MULTIVM_TEST_IMAGE=$(IMAGE) sh bench/run.sh $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary and its guest
+# image in PREFIX/lib/multivm (the binary finds the image beside itself),
+# PREFIX/bin/multivm a link to it, the man pages, and the systemd unit
+# multivm@.service (instance: the host's name; README.md, "Several hosts").
+PREFIX  ?= /usr/local
+DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: $(BUILD)/multivm guest
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/multivm/guest $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/multivm $(DESTDIR)$(PREFIX)/lib/multivm/multivm
+	install -m 644 $(BUILD)/guest/initramfs.cpio.gz $(BUILD)/guest/vmlinuz $(DESTDIR)$(PREFIX)/lib/multivm/guest/
+	ln -sf ../lib/multivm/multivm $(DESTDIR)$(PREFIX)/bin/multivm
+	install -m 644 src/config/multivm.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/multivm.ini.5
+	install -m 644 src/cli/multivm.8 $(DESTDIR)$(PREFIX)/share/man/man8/multivm.8
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' systemd/multivm@.service >$(DESTDIR)$(UNITDIR)/multivm@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/multivm@.service
 
 clean:
 	rm -rf $(BUILD)

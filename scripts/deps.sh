@@ -13,9 +13,10 @@ if [ "$mode" = test ]; then
 	# wireguard-tools, wireguard-go: test_vxlan_wireguard (the README's example).
 	# mmdebstrap to cloud-image-utils: scripts/mkimage.sh's Debian test
 	# image and its cloud-init seed (cloud-localds); ovmf: firmware = uefi.
+	# systemd, man-db: systemd-analyze verify of multivm@.service (test_systemd).
 	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump groff-base graphviz
 	      libvirt-daemon-system libvirt-clients wireguard-tools wireguard-go
-	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils ovmf"
+	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils ovmf systemd man-db"
 fi
 
 # Started by root, the VMMs and QEMUs drop to this system user ([system]
