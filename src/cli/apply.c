@@ -70,7 +70,7 @@ int cmd_config(const char *dir, int argc, char **argv)
 struct plan {
 	const struct config *o, *n;
 	unsigned lines, other;		/* changes; those not done at run time */
-	unsigned grow;			/* VMs and segment links added: the supervisor's */
+	unsigned grow;			/* VMs and segment links added or removed: the supervisor's */
 	bool link[MV_LINKS_MAX][2];	/* new's links' directions whose settings change */
 	char first_other[CFG_CHANGE_LINE_MAX];
 };
@@ -84,7 +84,9 @@ static void take(void *ctx, const struct cfg_change *c)
 	if (c->kind == CHG_LINK_IMP) {
 		p->link[c->new_idx][0] |= c->dir != 1;	/* -1: both */
 		p->link[c->new_idx][1] |= c->dir != 0;
-	} else if (c->kind == CHG_VM_ADD || (c->kind == CHG_LINK_ADD && !p->n->link[c->new_idx].wire)) {
+	} else if (c->kind == CHG_VM_ADD || c->kind == CHG_VM_DEL ||
+		   (c->kind == CHG_LINK_ADD && !p->n->link[c->new_idx].wire) ||
+		   (c->kind == CHG_LINK_DEL && !p->o->link[c->old_idx].wire)) {
 		p->grow++;
 	} else if (!p->other++) {
 		snprintf(p->first_other, sizeof(p->first_other), "%s", c->line);
@@ -305,8 +307,8 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		goto out;
 	}
 	if (p.other) {
-		fprintf(stderr, "multivm: apply: nothing done: at run time VMs and links are added and a link's "
-			"settings changed; '%s'", p.first_other);
+		fprintf(stderr, "multivm: apply: nothing done: at run time VMs and links are added and removed "
+			"and a link's settings changed; '%s'", p.first_other);
 		if (p.other > 1)
 			fprintf(stderr, " and %u more change%s", p.other - 1, p.other > 2 ? "s" : "");
 		fprintf(stderr, " need `multivm stop` and `multivm run %s`\n", argv[argc - 1]);
@@ -326,8 +328,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		goto out;
 	if (p.grow) {
 		if (ask_supervisor(dir, sup, &np, err, sizeof(err)) < 0) {
-			fprintf(stderr, "multivm: apply: adding %u VM%s and link%s failed: %s\n", g.nvms - g.first_new,
-				g.nvms - g.first_new == 1 ? "" : "s", g.new_links == 1 ? "" : "s", err);
+			fprintf(stderr, "multivm: apply: step 'VMs and links added and removed' failed: %s\n", err);
 			if (ndone)
 				undo(dir, &p);
 			goto out;

@@ -9,7 +9,7 @@
  * running configuration (config/diff.h) and prints the plan, a line per
  * change. It carries out what changes at run time: a link's settings
  * (`~ link`: impairments and state, through the nodes' control files as
- * `multivm link`), then VMs and segment links added, which the supervisor
+ * `multivm link`), then VMs and segment links added or removed, which the supervisor
  * does (supervisor/grow.h; asked through STATE/apply.req and SIGUSR1,
  * answered in STATE/apply.res), waiting until they are up. A plan with
  * anything else is refused whole, nothing done. Each step done is undone

@@ -62,6 +62,15 @@ void consoles_add(struct consoles *c, unsigned i, const char *name)
 		c->nvms = c->mux.nvms = i + 1;
 }
 
+void consoles_remove(struct consoles *c, unsigned i)
+{
+	vmcon_close(&c->con[i]);
+	caplog_close(&c->log[i]);
+	c->log[i].fd = -1;
+	if (i + 1 == c->nvms)
+		c->nvms = c->mux.nvms = i;
+}
+
 int consoles_log(struct consoles *c, unsigned i, const char *path, uint64_t max)
 {
 	snprintf(c->log_path[i], sizeof(c->log_path[i]), "%s", path);

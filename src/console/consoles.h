@@ -46,6 +46,8 @@ void consoles_init(struct consoles *c, const struct config *cfg, int ep, struct 
 
 /* VM i, called name, joins a running system (multivm apply). */
 void consoles_add(struct consoles *c, unsigned i, const char *name);
+/* VM i, the last one, leaves a running system (multivm apply). */
+void consoles_remove(struct consoles *c, unsigned i);
 /* Opens VM i's transcript, capped at max bytes (path is copied). 0/-errno. */
 int consoles_log(struct consoles *c, unsigned i, const char *path, uint64_t max);
 /* Serves `multivm console` clients on path. 0 or -errno. */

@@ -41,22 +41,25 @@ static bool same_link(const struct cfg_link *o, const struct cfg_link *n)
 
 int grow_plan(const struct config *old, const struct config *new_, struct grow *g, char *err, size_t errlen)
 {
-	unsigned i, j;
+	unsigned i, j, keep = old->nvms < new_->nvms ? old->nvms : new_->nvms;
 
 	memset(g, 0, sizeof(*g));
-	if (new_->nvms < old->nvms)
-		return say(err, errlen, "a VM that goes is not removed at run time yet");
 	if (new_->link_queue_size != old->link_queue_size)
 		return say(err, errlen, "link_queue_size does not change at run time");
-	for (i = 0; i < old->nvms; i++)
+	for (i = 0; i < keep; i++)
 		if (!strcmp(old->vm[i].name, new_->vm[i].name) && old->vm[i].nnics != new_->vm[i].nnics)
 			return say(err, errlen, "%s: its wire NICs change: wires are not added or removed at run "
 				   "time yet", old->vm[i].name);
+		else if (config_vm_index(new_, old->vm[i].name) < 0)
+			return say(err, errlen, "%s: only the last VMs (in [vm] order) are removed at run time yet",
+				   old->vm[i].name);
 		else if (!same_vm(&old->vm[i], &new_->vm[i]))
 			return say(err, errlen, "%s: a running VM keeps its place and settings: new VMs come after "
 				   "the running ones, in [vm] sections after theirs", old->vm[i].name);
-	g->first_new = old->nvms;
+	g->first_new = keep;	/* none new when VMs go */
 	g->nvms = new_->nvms;
+	g->first_gone = keep;
+	g->old_nvms = old->nvms;
 	for (i = old->nvms; i < new_->nvms; i++)
 		if (*new_->vm[i].image || new_->vm[i].firmware == FIRMWARE_UEFI)
 			return say(err, errlen, "%s: a VM with an image or UEFI firmware is not added at run time yet",
@@ -66,7 +69,7 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 
 		g->old_link[j] = -1;
 		for (i = 0; i < old->nlinks; i++)
-			if (same_link(&old->link[i], l))
+			if (l->a < keep && l->b < keep && same_link(&old->link[i], l))
 				g->old_link[j] = i;
 		if (g->old_link[j] >= 0)
 			continue;
@@ -80,11 +83,22 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 			g->restart_vmm[l->b] = true;
 	}
 	for (i = 0; i < old->nlinks; i++) {
-		for (j = 0; j < new_->nlinks && !same_link(&old->link[i], &new_->link[j]); j++)
+		const struct cfg_link *l = &old->link[i];
+
+		for (j = 0; j < new_->nlinks && g->old_link[j] != (int)i; j++)
 			;
-		if (j == new_->nlinks)
-			return say(err, errlen, "link %s-%s: a link that goes is not removed at run time yet",
-				   old->vm[old->link[i].a].name, old->vm[old->link[i].b].name);
+		if (j < new_->nlinks)
+			continue;
+		if (l->wire)
+			return say(err, errlen, "wire %s-%s: wires are not removed at run time yet", old->vm[l->a].name,
+				   old->vm[l->b].name);
+		g->gone_link[i] = true;
+		g->gone_links++;
+		/* A node that stays loses it: its VMM restarts without it. */
+		if (l->a < keep)
+			g->restart_vmm[l->a] = true;
+		if (l->b < keep)
+			g->restart_vmm[l->b] = true;
 	}
 	return 0;
 }

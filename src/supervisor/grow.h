@@ -1,9 +1,9 @@
 /* What `multivm apply` asks of a running supervisor, worked out from the
  * running config and the new one, before anything is touched: the new
- * config may add VMs and tunnels after the running ones (each running VM
- * keeps its place, so its index, MAC and address, and its files) and
- * links on the eth0 segment, and change link settings (the CLI writes
- * those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
+ * config may add VMs and tunnels after the running ones or drop the last
+ * ones (each VM that stays keeps its place, so its index, MAC and
+ * address, and its files), add and drop links on the eth0 segment, and
+ * change link settings (the CLI writes those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
 #ifndef MULTIVM_GROW_H
 #define MULTIVM_GROW_H
 
@@ -14,9 +14,11 @@
 
 struct grow {
 	int old_link[MV_LINKS_MAX];	/* per link of new: the same link's index in old, -1: a new one */
-	bool restart_vmm[MV_NODES_MAX];	/* a running node that gets a link: its VMM restarts to take it */
-	unsigned first_new, nvms;	/* new VMs: first_new .. nvms - 1 */
-	unsigned new_links;
+	bool gone_link[MV_LINKS_MAX];	/* per link of old: not in new */
+	bool restart_vmm[MV_NODES_MAX];	/* a node that stays and gets or loses a link: its VMM restarts */
+	unsigned first_new, nvms;	/* new VMs: first_new .. nvms - 1 (none: first_new = nvms) */
+	unsigned first_gone, old_nvms;	/* VMs that go (the last ones): first_gone .. old_nvms - 1 */
+	unsigned new_links, gone_links;
 };
 
 /* 0, or -1 with err saying what the supervisor cannot do at run time. */

@@ -821,6 +821,30 @@ struct sup *sup_init(struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t
 
 /* ---- apply ---- */
 
+/* VM i, the last one, goes (multivm apply): its QEMU and VMM killed and
+ * reaped, its console, fds and files, logs and counters too, gone. */
+static void remove_vm(struct sup *s, unsigned i)
+{
+	static const enum vm_child order[2] = { CHILD_QEMU, CHILD_VMM };
+	struct vmp *v = &s->vm[i];
+	unsigned k;
+
+	for (k = 0; k < 2; k++) {
+		pid_t pid = v->p.pid[order[k]];
+
+		if (pid <= 0)
+			continue;
+		s->env.ops->kill(pid, SIGKILL);
+		s->env.ops->waitpid(pid, NULL, 0);
+		vmproc_reaped(&v->p, pid, s->ep);
+	}
+	v->p.due[CHILD_VMM] = v->p.due[CHILD_QEMU] = 0;
+	consoles_remove(s->cons, i);
+	vmproc_close(&v->p, s->ep);
+	statefiles_remove_vm(s->dir, v->cfg, true);
+	log_info("%s: removed", v->cfg->name);
+}
+
 int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen)
 {
 	static struct grow g;
@@ -854,15 +878,22 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 		}
 		made++;
 	}
+	/* The VMs that go, the last first, then the links that go. */
+	for (i = old_n; i-- > g.first_gone;)
+		remove_vm(s, i);
+	for (i = 0; i < s->cfg->nlinks; i++)
+		if (g.gone_link[i])
+			link_res_close(&s->link[i]);
 	/* The run-time settings (multivm link) of the nodes whose VMM restarts. */
 	for (i = 0; i < old_n; i++)
 		if (g.restart_vmm[i] && s->vm[i].p.ctl_fd >= 0)
 			have_kept[i] = statefiles_ctl_read(s->vm[i].p.ctl_fd, &kept[i]) == 0;
 	memcpy(s->link, links, next->nlinks * sizeof(links[0]));
 	*s->cfg_rw = *next;
-	notice(s, "multivm: apply: %u VM%s and %u link%s added", next->nvms - old_n, next->nvms - old_n == 1 ? "" : "s",
-	       made, made == 1 ? "" : "s");
-	for (i = 0; i < old_n; i++) {
+	notice(s, "multivm: apply: %u VM%s and %u link%s added, %u VM%s and %u link%s removed", g.nvms - g.first_new,
+	       g.nvms - g.first_new == 1 ? "" : "s", made, made == 1 ? "" : "s", g.old_nvms - g.first_gone,
+	       g.old_nvms - g.first_gone == 1 ? "" : "s", g.gone_links, g.gone_links == 1 ? "" : "s");
+	for (i = 0; i < g.first_gone; i++) {
 		struct vmp *v = &s->vm[i];
 
 		if (!g.restart_vmm[i])
@@ -876,12 +907,12 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 		else if (have_kept[i] && (rc = statefiles_ctl_keep(s->dir, v->cfg->name, &kept[i])) < 0)
 			log_warn("%s: its links' run-time settings are lost: %s", v->cfg->name, strerror(-rc));
 		/* Its guest stays; QEMU reconnects to the new VMM, which has the new link. */
-		log_info("%s: restarting its VMM (pid %d) for its new link%s", v->cfg->name, (int)v->p.pid[CHILD_VMM],
-			 g.new_links == 1 ? "" : "s");
+		log_info("%s: restarting its VMM (pid %d) with its links as they now are", v->cfg->name,
+			 (int)v->p.pid[CHILD_VMM]);
 		if (v->p.pid[CHILD_VMM] > 0)
 			s->env.ops->kill(v->p.pid[CHILD_VMM], SIGTERM);
 	}
-	for (i = old_n; i < next->nvms; i++) {
+	for (i = g.first_new; i < g.nvms; i++) {
 		struct vmp *v = &s->vm[i];
 
 		vmproc_init(&v->p, s->plan, i);

@@ -55,12 +55,14 @@ void sup_reaped(struct sup *s, pid_t pid, int status);
 void sup_stop(struct sup *s);
 
 /* multivm apply: the running system becomes next (supervisor/grow.h:
- * VMs and tunnels added after the running ones, links added on the
- * segment): new links are made first (none made: nothing changed), then
- * next becomes plan's config, the new VMs start as at run, and each
- * running node that gets a link has its VMM restarted to take it, its
- * links' run-time settings kept; its guest keeps running. 0, or -1 with
- * err set (nothing changed). */
+ * VMs and tunnels added after the running ones or the last ones removed,
+ * links added or removed on the segment): new links are made first (one
+ * not made: nothing changed); the VMs that go are killed, reaped and
+ * their files removed, the links that go closed; next becomes plan's
+ * config, the new VMs start as at run, and each node that stays and
+ * gains or loses a link has its VMM restarted with its links as they now
+ * are, their run-time settings kept; its guest keeps running. 0, or -1
+ * with err set (nothing changed). */
 int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen);
 
 /* Does what is due (restarts, late VMMs, consoles to reach, heartbeats

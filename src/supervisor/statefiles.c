@@ -236,23 +236,37 @@ void statefiles_trim_own_log(const char *dir, uint64_t max)
 		caplog_trim(p, max);
 }
 
-void statefiles_remove(const char *dir, const struct config *cfg)
+void statefiles_remove_vm(const char *dir, const struct cfg_vm *vm, bool all)
 {
 	static const enum state_file per_vm[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE, SF_CTL, SF_QMP,
 						  SF_OVERLAY, SF_VARS, SF_SEED };
+	static const enum state_file kept[] = { SF_STATS, SF_VMM_LOG, SF_QEMU_LOG, SF_CONSOLE_LOG };
+	char p[STATE_PATH_MAX + 2];
+	unsigned k;
+
+	for (k = 0; k < sizeof(per_vm) / sizeof(per_vm[0]); k++)
+		if (state_file(p, dir, vm->name, per_vm[k]) == 0)
+			unlink(p);
+	for (k = 0; k < vm->nnics; k++)
+		if (state_nic_socket(p, dir, vm->name, vm->nic[k].name) == 0)
+			unlink(p);
+	for (k = 0; all && k < sizeof(kept) / sizeof(kept[0]); k++)
+		if (state_file(p, dir, vm->name, kept[k]) == 0) {
+			unlink(p);
+			strcat(p, ".1");	/* a capped log's older part */
+			unlink(p);
+		}
+}
+
+void statefiles_remove(const char *dir, const struct config *cfg)
+{
 	static const enum state_file sys[] = { SF_STATUS, SF_CONSOLE_SOCK, SF_SUPERVISOR_PID, SF_RUN, SF_RUN_NAME,
 					       SF_APPLY_REQ, SF_APPLY_REQ_NAME, SF_APPLY_RES };
 	char p[STATE_PATH_MAX];
 	unsigned i, k;
 
-	for (i = 0; i < cfg->nvms; i++) {
-		for (k = 0; k < sizeof(per_vm) / sizeof(per_vm[0]); k++)
-			if (state_file(p, dir, cfg->vm[i].name, per_vm[k]) == 0)
-				unlink(p);
-		for (k = 0; k < cfg->vm[i].nnics; k++)
-			if (state_nic_socket(p, dir, cfg->vm[i].name, cfg->vm[i].nic[k].name) == 0)
-				unlink(p);
-	}
+	for (i = 0; i < cfg->nvms; i++)
+		statefiles_remove_vm(dir, &cfg->vm[i], false);
 	for (k = 0; k < sizeof(sys) / sizeof(sys[0]); k++)
 		if (state_file(p, dir, NULL, sys[k]) == 0)
 			unlink(p);

@@ -64,5 +64,8 @@ void statefiles_trim_own_log(const char *dir, uint64_t max);
  * ones), status, pid file and the running configuration go; logs and
  * counters stay. */
 void statefiles_remove(const char *dir, const struct config *cfg);
+/* One VM's part of that; all: its logs and counters too (multivm apply
+ * removing it: nothing of it is left). */
+void statefiles_remove_vm(const char *dir, const struct cfg_vm *vm, bool all);
 
 #endif

@@ -328,3 +328,21 @@ long long vmproc_next_due(const struct vm_proc *p)
 {
 	return earlier(earlier(p->due[CHILD_VMM], p->due[CHILD_QEMU]), p->ready_fd >= 0 ? p->ready_due : 0);
 }
+
+void vmproc_close(struct vm_proc *p, int ep)
+{
+	enum vm_child c;
+
+	vmproc_forget_ready(p, ep);
+	for (c = CHILD_VMM; c <= CHILD_QEMU; c++) {
+		log_close(p, c, ep);
+		caplog_close(&p->log[c]);
+	}
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
+	if (p->capture_fd >= 0)
+		close(p->capture_fd);
+	if (p->ctl_fd >= 0)
+		close(p->ctl_fd);
+	p->stats_fd = p->capture_fd = p->ctl_fd = -1;
+}

@@ -149,6 +149,10 @@ int vmproc_link_up(const struct vm_proc *p, const char *peer, const char *peer_n
  * the delay in ms. */
 int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now);
 
+/* Closes everything of a VM whose processes are gone (multivm apply
+ * removed it): its pipes, logs, counters, capture ring, control file. */
+void vmproc_close(struct vm_proc *p, int ep);
+
 /* The earliest time something here is due (restart, VMM deadline), or 0. */
 long long vmproc_next_due(const struct vm_proc *p);
 

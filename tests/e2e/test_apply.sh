@@ -9,8 +9,9 @@
 # vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
 # undoes the step done before it and names itself; applying the old
 # config takes the delay away; then vm3 is added with links to vm0 and
-# vm1 (their VMMs restart for them, measured on a vm1 -> vm2 ping stream),
-# and its removal is refused.
+# vm1 (their VMMs restart for them, measured on a vm1 -> vm2 ping stream);
+# then vm3 and the vm0-vm2 link are removed; removing a VM from the middle
+# is refused.
 TEST_NAME=apply
 . "$(dirname "$0")/lib.sh"
 
@@ -149,10 +150,41 @@ done
 say "vm3 added: apply took $(((t1 - t0) / 1000000)) ms (to vm3 up); vm1 -> vm2 stream lost $lost of 300 (50 ms apart) across vm1's VMM restart; QEMU pids and vm2's VMM unchanged"
 [ "$lost" -le 60 ] || die "the vm1 -> vm2 stream lost $lost of 300 (more than 3 s)"
 
-# A VM that goes is not removed at run time yet: refused, nothing done.
-"$MV" apply "$STATE/a.ini" >"$STATE/out" 2>"$STATE/err" && die "apply removing vm3 succeeded"
-grep -q "nothing done: .*'- vm vm3'" "$STATE/err" || die "apply removing vm3 said: $(cat "$STATE/err")"
-[ "$(state_of vm3)" = up ] || die "a refused apply touched vm3"
+# vm3 and the vm0-vm2 link removed: vm3's processes and files gone, vm0
+# no longer reaches vm2; every guest's QEMU stays.
+vm3_pids="$(pid_of vm3 vmm) $(pid_of vm3 qemu)"
+cat >"$STATE/e.ini" <<'INI'
+[vm vm0]
+[vm vm1]
+[vm vm2]
+[links]
+vm0 = vm1
+vm1 = vm2
+INI
+out=$("$MV" apply "$STATE/e.ini") || die "apply removing vm3 failed: $out"
+[ "$out" = "$(printf '%s\n' '- vm vm3' '- link vm0-vm2' '- link vm0-vm3' '- link vm1-vm3' 'applied 4 changes')" ] ||
+	die "apply said: $out"
+grep -q '^vm3 ' "$STATE/status" && die "vm3 still in status: $(cat "$STATE/status")"
+for p in $vm3_pids; do kill -0 "$p" 2>/dev/null && die "vm3's process $p still runs"; done
+ls "$STATE" | grep -q '^vm3\.' && die "vm3's files left: $(ls "$STATE" | grep '^vm3\.')"
+status_is 1 x vm0 -- "ping -c 2 -W 1 192.168.1.3" || die "vm0 still reaches vm2"
+x vm0 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null || die "vm0 no longer reaches vm1"
+x vm1 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "vm1 no longer reaches vm2"
+for v in vm0 vm1 vm2; do
+	b=$(echo "$before" | sed -n "s/.*$v vmm=\([0-9]*\) qemu=\([0-9]*\).*/\2/p")
+	[ "$(pid_of $v qemu)" = "$b" ] || die "$v's QEMU changed: $b -> $(pid_of $v qemu)"
+done
+cmp "$STATE/run" "$STATE/e.ini" || die "$STATE/run is not the applied config"
+say "vm3 and vm0-vm2 removed: no vm3 process or file left, vm0 -/-> vm2, QEMU pids unchanged"
+
+# A VM from the middle is not removed at run time yet (the VMs after it
+# would move, and with them the MAC and address their place gives them):
+# refused, nothing done.
+printf '[vm vm0]\n[vm vm2]\n[links]\nvm0 = vm2\n' >"$STATE/f.ini"
+"$MV" apply "$STATE/f.ini" >"$STATE/out" 2>"$STATE/err" && die "apply removing vm1 succeeded"
+grep -q "nothing done: .*'~ vm vm2 mac 52:54:00:4d:56:03 -> 52:54:00:4d:56:02 (restart)' and 1 more change need" \
+	"$STATE/err" || die "apply removing vm1 said: $(cat "$STATE/err")"
+[ "$(state_of vm1)" = up ] || die "a refused apply touched vm1"
 
 "$MV" stop || die "stop failed"
 [ -e "$STATE/run" ] && die "$STATE/run left after stop"

@@ -82,6 +82,27 @@ static void test_add_link(void **state)
 	assert_false(g.restart_vmm[0] || g.restart_vmm[1] || g.restart_vmm[2]);
 }
 
+/* The second apply: vm3 and the vm0-vm2 link go. */
+static void test_remove(void **state)
+{
+	(void)state;
+	assert_int_equal(plan(THREE "[vm vm3]\n[links]\nvm0 = vm1 vm2 vm3\nvm1 = vm2 vm3\n",
+			      THREE "[links]\nvm0 = vm1\nvm1 = vm2\n"), 0);
+	assert_int_equal(g.first_gone, 3);
+	assert_int_equal(g.old_nvms, 4);
+	assert_int_equal(g.first_new, 3);	/* none new */
+	assert_int_equal(g.nvms, 3);
+	assert_int_equal(g.new_links, 0);
+	assert_int_equal(g.gone_links, 3);	/* vm0-vm2, vm0-vm3, vm1-vm3 */
+	assert_true(g.gone_link[1] && g.gone_link[2] && g.gone_link[4]);
+	assert_false(g.gone_link[0] || g.gone_link[3]);
+	/* vm0 and vm1 lose links (and vm2 one): their VMMs restart; vm3 just goes. */
+	assert_true(g.restart_vmm[0] && g.restart_vmm[1] && g.restart_vmm[2]);
+	assert_false(g.restart_vmm[3]);
+	assert_int_equal(g.old_link[link_of("vm0", "vm1")], 0);
+	assert_int_equal(g.old_link[link_of("vm1", "vm2")], 3);
+}
+
 static void refused(const char *a, const char *b, const char *why)
 {
 	assert_int_equal(plan(a, b), -1);
@@ -92,10 +113,11 @@ static void refused(const char *a, const char *b, const char *why)
 static void test_refused(void **state)
 {
 	(void)state;
-	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\n[links]\nvm0 = vm1\n",
-		"a VM that goes is not removed at run time yet");
-	refused(THREE "[links]\nmesh = yes\n", THREE "[links]\nvm0 = vm1\nvm1 = vm2\n",
-		"link vm0-vm2: a link that goes is not removed at run time yet");
+	/* A VM that goes from the middle would move the ones after it. */
+	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm2]\n[links]\nvm0 = vm2\n",
+		"vm1: only the last VMs (in [vm] order) are removed at run time yet");
+	refused(THREE "[links]\nvm0 = vm1\nvm1:eth1 = vm2:eth1\n", "[vm vm0]\n[vm vm1]\n[links]\nvm0 = vm1\n",
+		"vm1: its wire NICs change: wires are not added or removed at run time yet");
 	/* A VM put before a running one would move it (its index, MAC, address). */
 	refused(THREE "[links]\nmesh = yes\n", "[vm vm3]\n" THREE "[links]\nvm0 = vm1 vm2\nvm1 = vm2\n",
 		"vm0: a running VM keeps its place and settings");
@@ -112,6 +134,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_vm),
 		cmocka_unit_test(test_add_link),
+		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_refused),
 	};
 
