@@ -3,12 +3,13 @@
 # guest: two Debian guests from scripts/mkimage.sh's image, shared, each
 # under its own overlay:
 #  - vm1 boots by its firmware (bios) with multivm's cloud-init seed and an
-#    ssh_key; vm2 by direct kernel + initrd + append, persist = yes;
+#    ssh_key; vm2 by direct kernel + initrd + append through UEFI firmware
+#    (OVMF, its own variables), persist = yes;
 #  - both reach agent=up; exec: hostname = the VM's name, eth0 has its
 #    configured address, exit status and stderr come back, the key is the
 #    default user's; they ping each other over their link;
 #  - after stop: the image's sha256 is unchanged, vm1's overlay and seeds
-#    are gone, vm2's persist overlay is kept;
+#    are gone, vm2's persist overlay and variables are kept;
 #  - refused before anything starts: a missing image, a qcow2 with a
 #    backing file of its own, a raw image too small.
 # The image is cached outside the build (make image; MULTIVM_TEST_IMAGE).
@@ -53,6 +54,7 @@ image = $IMG
 kernel = $IMG.vmlinuz
 initrd = $IMG.initrd
 append = root=LABEL=mvroot ro
+firmware = uefi
 persist = yes
 [links]
 vm1 = vm2
@@ -60,7 +62,7 @@ EOF
 "$MV" check "$FIX/images.ini" || die "check refused the config"
 start=$(date +%s)
 "$MV" run --detach --timeout 120 "$FIX/images.ini" || die "run failed"
-for f in vm1.overlay.qcow2 vm1.seed.img vm2.persist.qcow2 vm2.seed.img; do
+for f in vm1.overlay.qcow2 vm1.seed.img vm2.persist.qcow2 vm2.persist.vars.fd vm2.seed.img; do
 	[ -f "$STATE/$f" ] || die "no $STATE/$f"
 done
 agents_up() { [ "$(grep -c ' agent=up' "$STATE/status")" -eq 2 ]; }
@@ -78,6 +80,8 @@ out=$("$MV" exec vm2 -- 'echo out; echo err >&2; exit 7' 2>"$FIX/err")
 [ $? -eq 7 ] && [ "$out" = out ] && [ "$(cat "$FIX/err")" = err ] || die "exec did not round-trip: '$out' $(cat "$FIX/err")"
 "$MV" exec vm1 -- cat /home/debian/.ssh/authorized_keys | grep -qF "$(cut -d' ' -f2 "$FIX/key.pub")" ||
 	die "vm1: the ssh_key is not the default user's"
+"$MV" exec vm2 -- test -d /sys/firmware/efi || die "vm2 did not boot through UEFI"
+"$MV" exec vm1 -- test ! -d /sys/firmware/efi || die "vm1 booted through UEFI, not BIOS"
 "$MV" exec vm1 -- ping -c 3 -W 5 192.168.1.12 >/dev/null || die "vm1 cannot ping vm2"
 "$MV" exec vm2 -- ping -c 3 -W 5 192.168.1.1 >/dev/null || die "vm2 cannot ping vm1"
 
@@ -86,7 +90,7 @@ out=$("$MV" exec vm2 -- 'echo out; echo err >&2; exit 7' 2>"$FIX/err")
 for f in vm1.overlay.qcow2 vm1.seed.img vm2.seed.img; do
 	[ ! -e "$STATE/$f" ] || die "$STATE/$f left after stop"
 done
-[ -s "$STATE/vm2.persist.qcow2" ] || die "vm2's persist overlay is gone"
+[ -s "$STATE/vm2.persist.qcow2" ] && [ -s "$STATE/vm2.persist.vars.fd" ] || die "vm2's persist overlay or variables are gone"
 [ "$(qemu-img info -U --output=json "$STATE/vm2.persist.qcow2" | grep -c '"backing-filename": "'"$IMG"'"')" -eq 1 ] ||
 	die "the persist overlay does not lie over $IMG"
 say "ok ($(($(date +%s) - start)) s from run to after stop)"
