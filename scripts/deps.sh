@@ -19,12 +19,26 @@ if [ "$mode" = test ]; then
 	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils ovmf systemd man-db"
 fi
 
-# Started by root, the VMMs and QEMUs drop to this system user ([system]
-# user in the config; multivm.ini(5)).
+# [system] user (multivm.ini(5)): its group may connect to external VMs'
+# sockets (libvirt's QEMU joins it); user = root keeps everything root.
 if [ "$(id -u)" -eq 0 ] && ! id multivm >/dev/null 2>&1; then
 	echo "multivm: creating system user multivm"
 	useradd --system --user-group --no-create-home --home-dir /nonexistent \
 		--shell /usr/sbin/nologin multivm
+fi
+
+# Started by root, every VMM, QEMU and tunnel runs as an id of its own from
+# the default [system] uid_range (src/common/limits.h), which lies beyond
+# every range useradd allocates from; no account may hold one of its ids
+# (multivm run refuses it too, naming the account).
+range=$(sed -n 's/^#define MV_UID_RANGE_DEFAULT[[:space:]]*"\(.*\)"/\1/p' "$(dirname "$0")/../src/common/limits.h")
+first=${range%-*} last=${range#*-}
+taken=$(getent passwd | awk -F: -v a="$first" -v b="$last" '($3 >= a && $3 <= b) || ($4 >= a && $4 <= b) { print "user " $1 }'
+	getent group | awk -F: -v a="$first" -v b="$last" '$3 >= a && $3 <= b { print "group " $1 }')
+if [ -n "$taken" ]; then
+	echo "multivm: the default uid_range $range holds ids of: $(echo $taken)" >&2
+	echo "multivm: set [system] uid_range to a range no account uses" >&2
+	exit 1
 fi
 
 missing=

@@ -159,7 +159,7 @@ int cmd_check(const char *path)
 		return EXIT_BAD_CONFIG;
 	}
 	/* The images as the user QEMU would run as, started from here. */
-	if (image_any(&c) && (runas_resolve(&c, &ra, err, sizeof(err)) < 0 ||
+	if (image_any(&c) && (runas_resolve_check(&c, &ra, err, sizeof(err)) < 0 ||
 			      image_check_all(&c, &ra, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_BAD_CONFIG;

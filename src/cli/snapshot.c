@@ -27,6 +27,8 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 				       "Malformed vhost-user messages from the frontend."),
 	[VM_VU_ACCEPT_ERRORS] = COUNTER("vu_accept_errors", "vu_accept_errors_total",
 					"Times the VMM could not accept a frontend (out of fds or memory)."),
+	[VM_VU_PEER_REFUSED] = COUNTER("vu_peer_refused", "vu_peer_refused_total",
+				       "Connections to the VM's sockets from a process not its frontend, refused."),
 	[VM_VU_CONNECTED] = GAUGE("vu_connected", "vu_connected", "1 while a vhost-user frontend is connected."),
 	[VM_VMM_STARTS] = COUNTER("vmm_starts", "vmm_starts_total", "Times a VMM attached to these counters."),
 	[VM_TX_OFFLOAD] = COUNTER("tx_offload_frames", "tx_offload_frames_total",
@@ -230,6 +232,7 @@ static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
 	v->c[VM_VQ_ERRORS] = cap(st->vq_errors);
 	v->c[VM_VU_BAD_MESSAGES] = cap(st->vu_bad_messages);
 	v->c[VM_VU_ACCEPT_ERRORS] = st->vu_accept_errors;
+	v->c[VM_VU_PEER_REFUSED] = cap(st->vu_peer_refused);
 	v->c[VM_VU_CONNECTED] = st->vu_connected;
 	v->c[VM_VMM_STARTS] = cap(st->vmm_starts);
 	v->c[VM_TX_OFFLOAD] = cap(st->tx_offload_frames);

@@ -38,6 +38,16 @@
 #define MV_VNI_MAX		0xffffffu
 #define MV_VXLAN_PORT		4789
 
+/* The uids and gids the VMMs, QEMUs and tunnels of a system run as when
+ * started by root ([system] uid_range): two per node (its VMM or tunnel,
+ * its QEMU), so the default holds the largest system. Above every range
+ * useradd allocates from (users, system users, subordinate ids up to
+ * 600100000) and systemd's container ranges; scripts/deps.sh reads it
+ * from here and checks that no account has an id in it. Node ids beyond
+ * 2^31 - 1 are refused (the node command line's limit). */
+#define MV_UID_RANGE_DEFAULT	"1900000000-1900000127"
+#define MV_IDS_PER_NODE		2
+
 _Static_assert(MV_NODE_LINKS_MAX <= 64, "a node's links are bits of a uint64_t");
 
 /* A link queue size: a power of two from MV_QSIZE_MIN to MV_QSIZE_MAX. */

@@ -569,6 +569,34 @@ static void sys_user(struct parser *p, const char *k, const char *v)
 	c->user_line = p->line;
 }
 
+/* START-END: ids from 1 to 2^31 - 1 (the node command line's), START <= END. */
+static bool parse_uid_range(const char *v, uint32_t *first, uint32_t *last)
+{
+	char buf[32], *dash;
+	unsigned a, b;
+
+	if (strlen(v) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", v);
+	dash = strchr(buf, '-');
+	if (!dash)
+		return false;
+	*dash = 0;
+	if (!parse_uint(buf, 1, 0x7fffffffu, &a) || !parse_uint(dash + 1, 1, 0x7fffffffu, &b) || a > b)
+		return false;
+	*first = a;
+	*last = b;
+	return true;
+}
+
+static void sys_uid_range(struct parser *p, const char *k, const char *v)
+{
+	if (!parse_uid_range(v, &p->c->uid_first, &p->c->uid_last))
+		fail(p, p->line, "[system] uid_range: '%s' is not START-END, ids from 1 to 2147483647 "
+		     "(e.g. " MV_UID_RANGE_DEFAULT ")", v);
+	p->c->uid_line = p->line;
+}
+
 static void sys_log_max(struct parser *p, const char *k, const char *v)
 {
 	uint64_t kib;
@@ -632,6 +660,7 @@ static const struct key system_keys[] = {
 	{ "kernel", sys_kernel, false },
 	{ "link_queue_size", sys_link_queue_size, false },
 	{ "user", sys_user, false },
+	{ "uid_range", sys_uid_range, false },
 	{ "log_max", sys_log_max, false },
 	{ "offloads", sys_offloads, false },
 	{ "mtu", sys_mtu, false },
@@ -777,6 +806,23 @@ static void vm_guest(struct parser *p, const char *k, const char *v)
 		p->c->vm[p->vm].external = strcmp(v, "external") == 0;
 	else
 		fail(p, p->line, "[%s] guest: '%s' is not multivm or external", p->sec_name, v);
+}
+
+/* frontend_user, frontend_group: a name or a number. */
+static void vm_frontend(struct parser *p, const char *k, const char *v)
+{
+	struct cfg_vm *vm = &p->c->vm[p->vm];
+	bool user = strcmp(k, "frontend_user") == 0;
+	unsigned id;
+
+	if (!valid_name(v) && !parse_uint(v, 1, 0x7fffffffu, &id))
+		fail(p, p->line, "[%s] %s: '%s' is not a %s name ([a-z][a-z0-9_-]*) or a number from 1",
+		     p->sec_name, k, v, user ? "user" : "group");
+	else if (vm->frontend_line)
+		fail(p, p->line, "[%s] %s: frontend_user and frontend_group: say one", p->sec_name, k);
+	else
+		snprintf(user ? vm->frontend_user : vm->frontend_group, MV_NAME_MAX, "%s", v);
+	vm->frontend_line = p->line;
 }
 
 static void vm_offloads(struct parser *p, const char *k, const char *v)
@@ -1142,6 +1188,8 @@ static const struct key vm_keys[] = {
 	{ "pci_io", vm_pci_ranges, false },
 	{ "pci_irq", vm_pci_irq, false },
 	{ "guest", vm_guest, false },
+	{ "frontend_user", vm_frontend, false },
+	{ "frontend_group", vm_frontend, false },
 	{ "offloads", vm_offloads, false },
 	{ "mtu", vm_mtu, false },
 	/* The built-in guest's routing: its frontend decides with external. */
@@ -2506,6 +2554,9 @@ static void finish(struct parser *p)
 		if (line && strncmp(v->passthrough, "pci:", 4) != 0)
 			fail(p, line, "[vm %s] %s: only with passthrough = pci:DDDD:BB:DD.F", v->name,
 			     v->pci_mmio_line ? "pci_mmio" : v->pci_io_line ? "pci_io" : "pci_irq");
+		else if (v->frontend_line && !v->external)
+			fail(p, v->frontend_line, "[vm %s] %s: only with guest = external (multivm's own QEMU "
+			     "has an identity of its own)", v->name, v->frontend_user[0] ? "frontend_user" : "frontend_group");
 		else if (v->external && p->qemu_key_line[i])
 			fail(p, p->qemu_key_line[i], "[vm %s] %s: not with guest = external "
 			     "(multivm starts no QEMU for this VM; its frontend decides)", v->name, p->qemu_key[i]);
@@ -2537,6 +2588,7 @@ static void defaults(struct config *c, const char *path)
 	c->auto_addr = true;
 	c->link_queue_size = MV_QSIZE_DEFAULT;
 	snprintf(c->user, sizeof(c->user), "multivm");
+	parse_uid_range(MV_UID_RANGE_DEFAULT, &c->uid_first, &c->uid_last);
 	c->log_max = 4 << 20;
 	c->offloads = true;
 	c->mtu = MV_MTU_DEFAULT;

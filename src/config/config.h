@@ -118,6 +118,10 @@ struct cfg_vm {
 	int cloud_init_line, ssh_key_line, user_data_line;
 	int kernel_line, initrd_line, append_line, image_line, image_format_line, image_backing_line;
 	int firmware_line, persist_line;
+	/* guest = external: who may connect to its socket, a user or a group
+	 * (a name or a number); "": the group of [system] user. */
+	char frontend_user[MV_NAME_MAX], frontend_group[MV_NAME_MAX];
+	int frontend_line;
 };
 
 /* A link: on the eth0 segment (nic_a = nic_b = -1), or a wire between two
@@ -151,6 +155,10 @@ struct config {
 	unsigned link_queue_size;	/* mv_qsize_ok(), default MV_QSIZE_DEFAULT */
 	char user[MV_NAME_MAX];	/* VMMs and QEMUs run as this user when started by root */
 	int user_line;			/* 0: the default */
+	/* [system] uid_range: ids the nodes and QEMUs get when started by root
+	 * (runas.h); uid_line 0: the default MV_UID_RANGE_DEFAULT. */
+	uint32_t uid_first, uid_last;
+	int uid_line;
 	uint64_t log_max;		/* bytes per log file before it is rotated */
 	bool offloads;			/* default of every VM's offloads: yes */
 	unsigned mtu;			/* default of every VM's mtu: MV_MTU_DEFAULT */

@@ -220,6 +220,10 @@ static void write_vm(const struct config *c, const struct cfg_vm *v, FILE *f)
 			v->restart == RESTART_NEVER ? "never" : "always");
 	else
 		fprintf(f, "guest = external\n");
+	if (v->frontend_user[0])	/* only with external */
+		fprintf(f, "frontend_user = %s\n", v->frontend_user);
+	if (v->frontend_group[0])
+		fprintf(f, "frontend_group = %s\n", v->frontend_group);
 	if (v->cpuset_line)
 		write_cpuset(v, f);
 	if (v->segment) {
@@ -350,6 +354,7 @@ int hostplan_write(const struct config *c, unsigned host, FILE *f)
 		fprintf(f, "kernel = %s\n", c->kernel);
 	fprintf(f, "link_queue_size = %u\nuser = %s\nlog_max = %lluK\noffloads = %s\nmtu = %u\n", c->link_queue_size,
 		c->user, (unsigned long long)(c->log_max / 1024), yes(c->offloads), c->mtu);
+	fprintf(f, "uid_range = %u-%u\n", (unsigned)c->uid_first, (unsigned)c->uid_last);
 	for (i = 0; i < c->nvms; i++) {
 		const struct cfg_vm *v = &c->vm[i];
 

@@ -95,22 +95,26 @@ static bool fd_arg(const char *s, int *fd)
 }
 
 /* UID:GID, both non-zero. */
-static bool user_arg(struct node_args *a, const char *s)
+static bool ids_arg(const char *s, uid_t *uid, gid_t *gid)
 {
 	const char *colon = strchr(s, ':');
-	char uid[16];
+	char us[16];
 	long u, g;
 
-	if (!colon || (size_t)(colon - s) >= sizeof(uid))
+	if (!colon || (size_t)(colon - s) >= sizeof(us))
 		return false;
-	memcpy(uid, s, colon - s);
-	uid[colon - s] = 0;
-	if (!number(uid, 1, 0x7fffffff, &u) || !number(colon + 1, 1, 0x7fffffff, &g))
+	memcpy(us, s, colon - s);
+	us[colon - s] = 0;
+	if (!number(us, 1, 0x7fffffff, &u) || !number(colon + 1, 1, 0x7fffffff, &g))
 		return false;
-	a->drop = true;
-	a->uid = u;
-	a->gid = g;
+	*uid = u;
+	*gid = g;
 	return true;
+}
+
+static bool user_arg(struct node_args *a, const char *s)
+{
+	return a->drop = ids_arg(s, &a->uid, &a->gid);
 }
 
 /* Splits s at ',' into at most max fields (strtok would merge ",," and
@@ -500,6 +504,19 @@ static void put_group(struct out *o, const char *n, const struct node_args *a)
 		put(o, "%s", n);
 }
 
+static bool get_frontend(struct node_args *a, const char *v)
+{
+	return a->vmm.frontend = ids_arg(v, &a->vmm.front_uid, &a->vmm.front_gid);
+}
+
+static void put_frontend(struct out *o, const char *n, const struct node_args *a)
+{
+	if (!a->vmm.frontend)
+		return;
+	put(o, "%s", n);
+	put(o, "%u:%u", (unsigned)a->vmm.front_uid, (unsigned)a->vmm.front_gid);
+}
+
 static bool get_mtu(struct node_args *a, const char *v)
 {
 	long q;
@@ -632,6 +649,7 @@ static const struct opt opts[] = {
 	ROW("--ready-fd", "FD", BOTH, 0, ready),
 	ROW("--user", "UID:GID", BOTH, 0, user),
 	ROW("--group-connect", NULL, VMM, 0, group),
+	ROW("--frontend", "UID:GID", VMM, 0, frontend),
 	ROW("--mtu", "N", VMM, 0, mtu),
 	ROW("--offloads", "yes|no", VMM, 0, offloads),
 	ROW("--eth0-wire", NULL, VMM, 0, eth0_wire),

@@ -75,6 +75,12 @@ struct node_vmm_args {
 	char socket[NODE_SOCKET_MAX];	/* where to serve vhost-user */
 	int capture_fd;			/* -1: none */
 	bool group_connect;		/* socket 0660: the group may connect */
+	/* Whose the sockets are (after a drop) and who may connect (SO_PEERCRED):
+	 * uid front_uid, or with group_connect a member of front_gid; root
+	 * always. Absent: the node's own uid and gid. */
+	bool frontend;
+	uid_t front_uid;
+	gid_t front_gid;
 	unsigned mtu;			/* MV_MTU_MIN..MAX; MV_MTU_DEFAULT when absent */
 	bool offloads;			/* offer checksum/TSO offloads; yes when absent */
 	bool eth0_wire;			/* eth0 is a wire's NIC, not the segment's */

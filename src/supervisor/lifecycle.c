@@ -60,6 +60,7 @@ struct sup {
 	const struct run_plan *plan;
 	const struct config *cfg;	/* &plan->cfg */
 	struct config *cfg_rw;		/* the same, for apply */
+	struct runas *runas_rw;		/* &plan->runas, for apply: the new nodes' ids */
 	const char *dir;		/* plan->dir */
 	int ep;
 	struct consoles *cons;
@@ -805,6 +806,7 @@ struct sup *sup_init(struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t
 	memset(&s, 0, sizeof(s));
 	s.plan = plan;
 	s.cfg = s.cfg_rw = &plan->cfg;
+	s.runas_rw = &plan->runas;
 	s.dir = plan->dir;
 	s.ep = ep;
 	s.cons = cons;
@@ -860,7 +862,10 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 	}
 	if (grow_plan(s->cfg, next, &g, err, errlen) < 0)
 		return -1;
-	/* The new links first: if one cannot be made, nothing has changed. */
+	/* The new nodes' identities (slots), then the new links: if either
+	 * cannot be had, nothing has changed. */
+	if (runas_extend(next, s->runas_rw, old_n, err, errlen) < 0)
+		return -1;
 	for (j = 0; j < next->nlinks; j++) {
 		const char *a = next->vm[next->link[j].a].name, *b = next->vm[next->link[j].b].name;
 
@@ -874,6 +879,11 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 			while (j--)
 				if (g.old_link[j] < 0)
 					link_res_close(&links[j]);
+			for (i = old_n; i < next->nvms; i++)	/* the new nodes' slots */
+				if (s->runas_rw->lock_fd[i] >= 0) {
+					close(s->runas_rw->lock_fd[i]);
+					s->runas_rw->lock_fd[i] = -1;
+				}
 			return -1;
 		}
 		made++;

@@ -146,6 +146,21 @@ static int choose_engine(struct run_plan *p, const struct preflight_host *h, cha
 	return 0;
 }
 
+/* Every QEMU that runs as an identity of its own (runas.h) must pass
+ * through the directories above dir. */
+static int qemu_reachable(const struct run_plan *p, const char *dir, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (!p->runas.drop || !plan_needs_qemu(p))
+		return 0;
+	for (i = 0; i < p->cfg.nvms; i++)
+		if (!p->cfg.vm[i].external &&
+		    state_reachable(dir, p->runas.qemu[i].uid, p->runas.qemu[i].gid, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
 /* The config's text into p->text, parsed into p->cfg, and its user.
  * With host: that host's part of the file (config/hostplan.h), and its
  * text is what STATE/run keeps. */
@@ -195,11 +210,9 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 	r = load(p, config_path, host_name, err, errlen);
 	if (r != PREFLIGHT_OK)
 		return r;
-	/* QEMU, once it runs as that user, reconnects through every directory
-	 * above the state directory after a VMM restart. */
-	if ((p->runas.drop && plan_needs_qemu(p) &&
-	     state_reachable(dir, p->runas.uid, p->runas.gid, err, errlen) < 0) ||
-	    state_prepare_dir(dir, p->runas.drop ? p->runas.gid : (gid_t)-1, err, errlen) < 0)
+	/* QEMU, once it runs as its identity, reconnects through every
+	 * directory above the state directory after a VMM restart. */
+	if (qemu_reachable(p, dir, err, errlen) < 0 || state_prepare_dir(dir, p->runas.drop, err, errlen) < 0)
 		return PREFLIGHT_REFUSED;
 	other = state_supervisor(dir);
 	if (other) {

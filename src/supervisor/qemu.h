@@ -22,7 +22,7 @@ struct qemu_opts {
 	const char *state_dir;
 	bool kvm;
 	const char *kernel, *initrd;
-	const char *runas;	/* user QEMU drops to after set-up, or NULL */
+	const char *runas;	/* UID:GID QEMU drops to after set-up, or NULL */
 };
 
 /* Fills argv (NULL-terminated, strings stored in buf). Returns argc, or

@@ -98,8 +98,10 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		return -ENAMETOOLONG;
 	a->queue_size = cfg->link_queue_size;
 	a->drop = ra->drop;
-	a->uid = ra->uid;
-	a->gid = ra->gid;
+	if (ra->drop) {	/* its own identity: no other node's or QEMU's */
+		a->uid = ra->node[i].uid;
+		a->gid = ra->node[i].gid;
+	}
 	if (vm->tunnel) {	/* `multivm tunnel` (src/tunnel/main.c): no guest, no socket */
 		struct node_tunnel_args *t = &a->tunnel;
 
@@ -122,7 +124,12 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		if (state_file(v->socket, state_dir, vm->name, SF_VHOST) < 0)
 			return -ENAMETOOLONG;
 		memcpy(v->mac, vm->mac, ETH_ALEN);
-		v->group_connect = vm->external;
+		/* Its sockets are its frontend's: this VM's QEMU, or for an
+		 * external guest the user or group the config names. */
+		v->group_connect = vm->external && (!ra->drop || ra->front[i].group);
+		v->frontend = true;
+		v->front_uid = ra->front[i].id.uid;
+		v->front_gid = ra->front[i].id.gid;
 		v->mtu = vm->mtu;
 		v->offloads = vm->offloads;
 		for (j = 0; j < vm->nnics; j++) {

@@ -26,9 +26,9 @@ void state_dir(char *out, size_t len, const char *opt)
 		snprintf(out, len, "/tmp/multivm-%u", (unsigned)geteuid());
 }
 
-int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen)
+int state_prepare_dir(const char *dir, bool search, char *err, size_t errlen)
 {
-	mode_t want = group == (gid_t)-1 ? 0700 : 0710;
+	mode_t want = search ? 0711 : 0700;
 	struct stat st;
 	int fd;
 
@@ -44,8 +44,7 @@ int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	if ((group != (gid_t)-1 && st.st_gid != group && fchown(fd, -1, group) < 0) ||
-	    ((st.st_mode & 07777) != want && fchmod(fd, want) < 0)) {
+	if ((st.st_mode & 07777) != want && fchmod(fd, want) < 0) {
 		snprintf(err, errlen, "cannot make state directory %s mode %04o: %s", dir, (unsigned)want,
 			 strerror(errno));
 		close(fd);

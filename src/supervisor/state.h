@@ -4,6 +4,7 @@
 #define MULTIVM_STATE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #define STATE_PATH_MAX 108	/* unix socket paths must fit sun_path */
@@ -15,10 +16,12 @@ void state_dir(char *out, size_t len, const char *opt);
 /* Creates dir if needed and makes it ours alone: it holds sockets into
  * every VM and what was typed at their consoles. Owned by us, not a
  * symlink, writable by no one else (else refused: others may have put
- * things in it); mode 0700, or 0710 with group `group` (the user QEMU and
- * the VMMs run as may pass through to reconnect). group (gid_t)-1: none.
+ * things in it); mode 0700, or with search 0711: each VM's QEMU, under
+ * an identity of its own (runas.h), passes through to reconnect to its
+ * own socket, and a libvirt QEMU to an external VM's. Everything inside
+ * is private (0600) but those sockets, each its one frontend's.
  * 0, or -1 with err set. */
-int state_prepare_dir(const char *dir, gid_t group, char *err, size_t errlen);
+int state_prepare_dir(const char *dir, bool search, char *err, size_t errlen);
 
 /* Whether uid:gid (the user QEMU runs as) can pass through every directory
  * above dir: it reconnects to the VMM socket there after a VMM restart.

@@ -202,15 +202,19 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 {
 	static char buf[QEMU_ARGBUF_MAX];
 	const struct run_plan *plan = env->plan;
-	char *argv[QEMU_MAX_ARGS];
+	const struct ident *id = &plan->runas.qemu[p->index];
+	char *argv[QEMU_MAX_ARGS], runas[32];
 	struct qemu_opts q = {
 		.cfg = &plan->cfg, .vm = p->cfg, .state_dir = plan->dir, .kvm = plan->kvm,
 		.kernel = plan->kernel, .initrd = plan->initrd,
-		.runas = plan->runas.drop ? plan->runas.name : NULL,
+		.runas = plan->runas.drop ? runas : NULL,
 	};
-	int log_wr, rc = qemu_argv(&q, buf, sizeof(buf), argv, QEMU_MAX_ARGS);
+	int log_wr, rc;
 	pid_t pid;
 
+	/* QEMU's own identity (runas.h), as numbers: no account has it. */
+	snprintf(runas, sizeof(runas), "%u:%u", (unsigned)id->uid, (unsigned)id->gid);
+	rc = qemu_argv(&q, buf, sizeof(buf), argv, QEMU_MAX_ARGS);
 	if (rc < 0)
 		return rc;
 	log_close(p, CHILD_QEMU, env->ep);

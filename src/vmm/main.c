@@ -22,6 +22,7 @@
 #include "link/link.h"
 #include "node/node.h"
 #include "vmm/net.h"
+#include "vmm/peercred.h"
 #include "vmm/vhost_user.h"
 
 #define ACCEPT_PAUSE_MS 200	/* out of fds: how long the listening socket is not watched */
@@ -53,6 +54,7 @@ struct vmm {
 	unsigned nnics;
 	uint8_t link_nic[MV_NODE_LINKS_MAX];	/* the NIC of each link */
 	uint64_t moved;			/* all NICs' chains moved: the loop's measure */
+	struct peer_rule peer;		/* who may be a frontend (every NIC's) */
 };
 
 static struct vmm the_vmm;
@@ -114,10 +116,12 @@ static void map_capture(struct nic *v, int fd)
 }
 
 /* The socket is created 0600 (umask 077: no window in which others could
- * connect) and, when we drop to a user, handed to it: QEMU runs as that
- * user too and reconnects here after a VMM restart. With --group-connect
- * (guest = external) it is then opened to the group, before listen(), for
- * a frontend we do not start (libvirt's QEMU, a member of that group). */
+ * connect) and, when we drop to a user, handed to the frontend's
+ * (--frontend: this VM's QEMU, which reconnects here after a VMM
+ * restart; not the VMM's own uid, which QEMU must not share). With
+ * --group-connect (guest = external) it is then opened to the group,
+ * before listen(), for a frontend we do not start (libvirt's QEMU, a
+ * member of that group). */
 static int listen_on(const struct node_args *a, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -132,7 +136,7 @@ static int listen_on(const struct node_args *a, const char *path)
 	unlink(path);
 	umask(077);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    (a->drop && chown(path, a->uid, a->gid) < 0) ||
+	    (a->drop && chown(path, the_vmm.peer.uid, the_vmm.peer.gid) < 0) ||
 	    (a->vmm.group_connect && chmod(path, 0660) < 0) || listen(fd, 4) < 0) {
 		int e = -errno;
 
@@ -222,6 +226,7 @@ static int on_listen(void *ctx, uint32_t arg)
 {
 	struct nic *v = ctx;
 	int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	uid_t peer;
 
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)) {
 		/* The connection stays queued and the socket readable: watching
@@ -236,6 +241,13 @@ static int on_listen(void *ctx, uint32_t arg)
 	}
 	if (fd < 0)
 		return 0;
+	if (!peer_allowed(fd, &the_vmm.peer, &peer)) {	/* the socket's mode let it through: not its QEMU */
+		STAT_ADD(v->node->st->vu_peer_refused, 1);
+		log_warn("%svhost-user: refusing a frontend of uid %d: only uid %u%s may connect", v->pfx, (int)peer,
+			 (unsigned)the_vmm.peer.uid, the_vmm.peer.group ? " or its group's members" : "");
+		close(fd);
+		return 0;
+	}
 	if (v->vu.fd >= 0) {	/* one frontend at a time */
 		log_warn("%svhost-user: refusing a second frontend", v->pfx);
 		close(fd);
@@ -507,6 +519,10 @@ static int setup(struct node *n, const struct node_args *a)
 	unsigned k, i, first = 0;
 
 	n->ctx = m;
+	/* Without --frontend: whoever the VMM runs as (a test's frontend). */
+	m->peer.uid = a->vmm.frontend ? a->vmm.front_uid : a->drop ? a->uid : getuid();
+	m->peer.gid = a->vmm.frontend ? a->vmm.front_gid : a->drop ? a->gid : getgid();
+	m->peer.group = a->vmm.group_connect;
 	m->nnics = 1 + a->vmm.nwires;
 	for (i = 0; i < n->nlinks; i++)
 		m->link_nic[i] = a->link[i].nic;	/* grouped by NIC (node/args.c) */
@@ -550,6 +566,7 @@ static const struct sandbox_rule vmm_rules[] = {
 	SANDBOX_ANY(recvfrom),		/* recv() on the vhost-user socket */
 	SANDBOX_ANY(sendto),		/* send() on the vhost-user socket */
 	SANDBOX_ANY(accept4),		/* a restarted frontend reconnecting */
+	SANDBOX_ARG_IS(getsockopt, 1, SOL_SOCKET),	/* its SO_PEERCRED, SO_PEERGROUPS: is it our frontend? */
 	SANDBOX_ANY(fstat),		/* size of a guest memory file (fd only, no path) */
 	SANDBOX_ARG_IS(fcntl, 1, F_GET_SEALS),	/* is guest memory sealed? */
 	SANDBOX_ARG_IS(fcntl, 1, F_ADD_SEALS),	/* seal it against shrinking */

@@ -62,3 +62,13 @@ refused() {
 	out=$("$MV" check "$STATE/bad.ini" 2>&1) && die "check accepted: $2"
 	[ "$out" = "$STATE/bad.ini:$1" ] || die "check said '$out', not '$STATE/bad.ini:$1'"
 }
+
+# id_of I node|qemu: the uid (and gid) that node I of the config (its [vm]
+# or [tunnel] sections in order, from 0) runs its VMM or tunnel, or its
+# QEMU, as when started by root: the default [system] uid_range
+# (src/common/limits.h, runas.h).
+ID_BASE=$(sed -n 's/^#define MV_UID_RANGE_DEFAULT[[:space:]]*"\([0-9]*\)-.*/\1/p' \
+	"$(dirname "$0")/../../src/common/limits.h")
+id_of() {
+	if [ "$2" = qemu ]; then echo $((ID_BASE + 2 * $1 + 1)); else echo $((ID_BASE + 2 * $1)); fi
+}

@@ -16,8 +16,8 @@ vmm0=$(pid_of vm0 vmm)
 [ -n "$vmm0" ] && [ "$vmm0" -gt 0 ] || die "no VMM for vm0"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# As the VMM's own user (what a guest that escaped into its QEMU is today):
-# the kernel lets a process limit another of its uid.
+# As the VMM's own uid (no other process has it: test_containment shows a
+# QEMU's cannot), or as root where /proc hides it (a non-dumpable VMM).
 owner=$(stat -c %u "/proc/$vmm0")
 as_owner() { if [ "$owner" = "$(id -u)" ]; then "$@"; else setpriv --reuid="$owner" --regid="$(stat -c %g "/proc/$vmm0")" --clear-groups "$@"; fi; }
 

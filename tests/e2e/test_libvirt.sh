@@ -90,10 +90,10 @@ grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=0 engine=tcg console=- log_bytes_dro
 	"$STATE/status.out" || die "vm1's status: $(cat "$STATE/status.out")"
 grep -q '^vm0 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* .*log_bytes_dropped=0 agent=up$' "$STATE/status.out" ||
 	die "vm0's status: $(cat "$STATE/status.out")"
-# Only the external VM's socket is open to the group.
-[ "$(stat -c '%a %U %G' "$STATE/vm1.vhost")" = "660 multivm $grp" ] ||
-	die "vm1.vhost: $(stat -c '%a %U %G' "$STATE/vm1.vhost")"
-[ "$(stat -c '%a' "$STATE/vm0.vhost")" = 700 ] || die "vm0.vhost is mode $(stat -c '%a' "$STATE/vm0.vhost")"
+# Only the external VM's socket is open to the group; vm0's is its QEMU's.
+[ "$(stat -c '%a %u %G' "$STATE/vm1.vhost")" = "660 $(id_of 1 qemu) $grp" ] ||
+	die "vm1.vhost: $(stat -c '%a %u %G' "$STATE/vm1.vhost")"
+[ "$(stat -c '%a %u' "$STATE/vm0.vhost")" = "700 $(id_of 0 qemu)" ] || die "vm0.vhost is $(stat -c '%a %u' "$STATE/vm0.vhost")"
 out=$("$MV" exec vm1 -- true 2>&1)
 [ $? -eq 255 ] && echo "$out" | grep -q 'external guest' || die "exec into the external vm1: $out"
 

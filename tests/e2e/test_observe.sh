@@ -107,7 +107,7 @@ for line in open(d + "/stats.prom"):
         prom[series] = int(value)
 metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_frames": "rx_frames_total",
           "rx_bytes": "rx_bytes_total", "vq_errors": "vq_errors_total", "vu_bad_messages": "vu_bad_messages_total",
-          "vu_accept_errors": "vu_accept_errors_total",
+          "vu_accept_errors": "vu_accept_errors_total", "vu_peer_refused": "vu_peer_refused_total",
           "vu_connected": "vu_connected", "vmm_starts": "vmm_starts_total", "frames": "tx_frames_total",
           "bytes": "tx_bytes_total", "delivered": "delivered_frames_total",
           "delivered_bytes": "delivered_bytes_total", "kicks": "kicks_total", "errors": "errors_total", "up": "up",

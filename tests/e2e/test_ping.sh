@@ -18,16 +18,27 @@ grep -q '^vm1 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* engine=\(tcg\|kvm\) cons
 	die "status line format: $(cat "$STATE/status.out")"
 
 # Every VMM and every QEMU runs under a seccomp filter (mode 2); started
-# by root, both run as the unprivileged user multivm with no capabilities.
-for pid in $(sed -n 's/.*vmm=\([0-9]*\) qemu=\([0-9]*\).*/\1 \2/p' "$STATE/status.out"); do
-	grep -q '^Seccomp:[[:space:]]*2$' /proc/$pid/status || die "process $pid is not sandboxed"
-	ls -l /proc/$pid/fd | grep -q "$STATE/inherited" && die "process $pid inherited an fd of multivm run's caller"
-	grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$pid/status || die "process $pid can gain privileges"
-	[ "$(id -u)" -eq 0 ] || continue
-	grep -q "^Uid:[[:space:]]*$(id -u multivm)[[:space:]]" /proc/$pid/status ||
-		die "process $pid runs as $(grep ^Uid: /proc/$pid/status), not as multivm"
-	grep -q '^CapEff:[[:space:]]*0*$' /proc/$pid/status || die "process $pid has capabilities: $(grep ^Cap /proc/$pid/status)"
+# by root, each as an unprivileged identity of its own (VM i's VMM and
+# QEMU: id_of i node, id_of i qemu), no supplementary group, no
+# capabilities.
+i=0
+for pair in $(sed -n 's/.*vmm=\([0-9]*\) qemu=\([0-9]*\).*/\1:\2/p' "$STATE/status.out"); do
+	for pid in ${pair%:*} ${pair#*:}; do
+		grep -q '^Seccomp:[[:space:]]*2$' /proc/$pid/status || die "process $pid is not sandboxed"
+		ls -l /proc/$pid/fd | grep -q "$STATE/inherited" && die "process $pid inherited an fd of multivm run's caller"
+		grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$pid/status || die "process $pid can gain privileges"
+		[ "$(id -u)" -eq 0 ] || continue
+		[ "$pid" = "${pair%:*}" ] && want=$(id_of $i node) || want=$(id_of $i qemu)
+		grep -q "^Uid:[[:space:]]*$want[[:space:]]$want[[:space:]]$want[[:space:]]$want$" /proc/$pid/status &&
+			grep -q "^Gid:[[:space:]]*$want[[:space:]]$want[[:space:]]$want[[:space:]]$want$" /proc/$pid/status ||
+			die "vm$i's process $pid runs as $(grep -E '^(Uid|Gid):' /proc/$pid/status | tr '\n' ' '), not $want"
+		grep -q '^Groups:[[:space:]]*\('"$want"'[[:space:]]*\)\?$' /proc/$pid/status ||
+			die "process $pid has groups $(grep ^Groups: /proc/$pid/status)"
+		grep -q '^CapEff:[[:space:]]*0*$' /proc/$pid/status || die "process $pid has capabilities: $(grep ^Cap /proc/$pid/status)"
+	done
+	i=$((i + 1))
 done
+[ $i -eq 3 ] || die "checked $i VMs' processes, not 3"
 
 out=$("$MV" exec vm1 -- hostname) || die "exec hostname failed"
 [ "$out" = vm1 ] || die "hostname in vm1 is '$out'"

@@ -54,7 +54,8 @@ tpid=$(pid_of uplink vmm)
 grep -q '^Seccomp:[[:space:]]*2$' /proc/$tpid/status || die "the tunnel process is not sandboxed"
 grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$tpid/status || die "the tunnel process can gain privileges"
 if [ "$(id -u)" -eq 0 ]; then
-	grep -q "^Uid:[[:space:]]*$(id -u multivm)[[:space:]]" /proc/$tpid/status || die "the tunnel runs as $(grep ^Uid: /proc/$tpid/status)"
+	# its own identity: node 1 of the config
+	grep -q "^Uid:[[:space:]]*$(id_of 1 node)[[:space:]]" /proc/$tpid/status || die "the tunnel runs as $(grep ^Uid: /proc/$tpid/status)"
 	grep -q '^CapEff:[[:space:]]*0*$' /proc/$tpid/status || die "the tunnel has capabilities"
 fi
 

@@ -36,6 +36,9 @@ static void full(struct node_args *a)
 	a->uid = 998;
 	a->gid = 997;
 	a->vmm.group_connect = true;
+	a->vmm.frontend = true;
+	a->vmm.front_uid = 1900000001;
+	a->vmm.front_gid = 996;
 	a->vmm.mtu = 9000;
 	a->vmm.offloads = false;
 	a->vmm.nwires = MV_NICS_MAX;
@@ -90,8 +93,9 @@ static void test_round_trip(void **state)
 	/* The smallest: no capture, no ready fd, no user, no links. */
 	full(&a);
 	a.vmm.capture_fd = a.ready_fd = a.ctl_fd = -1;
-	a.drop = a.vmm.group_connect = false;
+	a.drop = a.vmm.group_connect = a.vmm.frontend = false;
 	a.uid = a.gid = 0;
+	a.vmm.front_uid = a.vmm.front_gid = 0;
 	a.nlinks = 0;
 	memset(a.link, 0, sizeof(a.link));
 	a.vmm.nwires = 0;

@@ -479,6 +479,43 @@ static void test_guest_keys(void **state)
 	}
 }
 
+/* uid_range and who may connect to an external VM's socket. */
+static void test_identity_keys(void **state)
+{
+	assert_int_equal(config_load_string(&c, "[vm a]\n", "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.uid_first, 1900000000u);	/* MV_UID_RANGE_DEFAULT */
+	assert_int_equal(c.uid_last, 1900000000u + 2 * MV_NODES_MAX - 1);
+	assert_int_equal(c.uid_line, 0);
+	assert_int_equal(config_load_string(&c, "[system]\nuid_range = 5000-5003\n[vm a]\n[vm b]\nguest = external\n"
+					    "frontend_user = libvirt-qemu\n[vm c]\nguest = external\nfrontend_group = 4242\n",
+					    "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(c.uid_first, 5000);
+	assert_int_equal(c.uid_last, 5003);
+	assert_int_equal(c.uid_line, 2);
+	assert_string_equal(c.vm[1].frontend_user, "libvirt-qemu");
+	assert_string_equal(c.vm[1].frontend_group, "");
+	assert_string_equal(c.vm[2].frontend_group, "4242");
+	assert_int_equal(c.vm[2].frontend_line, 9);
+
+	for (const char *const *r = (const char *const[]){ "5000", "5-3", "0-10", "1-2147483648", "a-b", "1-2-3", "-5", NULL };
+	     *r; r++) {
+		char t[128], want[256];
+
+		snprintf(t, sizeof(t), "[system]\nuid_range = %s\n[vm a]\n", *r);
+		snprintf(want, sizeof(want), "bad.ini:2: [system] uid_range: '%s' is not START-END, ids from 1 to "
+			 "2147483647 (e.g. 1900000000-1900000127)", *r);
+		refuse(t, want);
+	}
+	refuse("[vm a]\nfrontend_user = libvirt-qemu\n",
+	       "bad.ini:2: [vm a] frontend_user: only with guest = external (multivm's own QEMU has an identity of its own)");
+	refuse("[vm a]\nguest = external\nfrontend_user = x\nfrontend_group = y\n",
+	       "bad.ini:4: [vm a] frontend_group: frontend_user and frontend_group: say one");
+	refuse("[vm a]\nguest = external\nfrontend_group = Wheel\n",
+	       "bad.ini:3: [vm a] frontend_group: 'Wheel' is not a group name ([a-z][a-z0-9_-]*) or a number from 1");
+	refuse("[vm a]\nguest = external\nfrontend_user = 0\n",
+	       "bad.ini:3: [vm a] frontend_user: '0' is not a user name ([a-z][a-z0-9_-]*) or a number from 1");
+}
+
 /* Wires: a NIC per wire end, in the order the wires are written. */
 static void test_wires(void **state)
 {
@@ -1241,7 +1278,7 @@ int main(void)
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_more_messages), cmocka_unit_test(test_cpuset), cmocka_unit_test(test_offloads_and_mtu), cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_long_names_do_not_overflow),
-		cmocka_unit_test(test_external_guest), cmocka_unit_test(test_guest_keys),
+		cmocka_unit_test(test_external_guest), cmocka_unit_test(test_guest_keys), cmocka_unit_test(test_identity_keys),
 		cmocka_unit_test(test_64_vm_mesh), cmocka_unit_test(test_tunnel),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_wires), cmocka_unit_test(test_wire_ends), cmocka_unit_test(test_wire_refusals),

@@ -616,9 +616,9 @@ static void test_load(void **state)
 static void test_every_key_carried(void **state)
 {
 	static const char *const carried[] = {
-		"system name engine addressing kernel link_queue_size user log_max offloads mtu ",
+		"system name engine addressing kernel link_queue_size user uid_range log_max offloads mtu ",
 		"vm memory cpus cpuset mac address passthrough restart pci_mmio pci_io pci_irq guest offloads mtu "
-		"route ip_forward passthrough_name IFNAME.mac IFNAME.address IFNAME.mtu IFNAME.offloads "
+		"frontend_user frontend_group route ip_forward passthrough_name IFNAME.mac IFNAME.address IFNAME.mtu IFNAME.offloads "
 		"kernel initrd append image image_format image_backing firmware persist cloud_init ssh_key user_data ",
 		"tunnel local remote vni port mac ",
 		"link delay jitter distribution loss loss_correlation corrupt duplicate rate state seed reorder ",

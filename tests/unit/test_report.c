@@ -55,7 +55,7 @@ static void two_vms(bool valid_b)
 	name_vm(1, "b state=restarting vmm=0 qemu=0 engine=tcg console=/run/mv/b.console.log\n");
 	raw[0] = (struct vm_stats){ .magic = STATS_MAGIC, .version = STATS_VERSION, .nlinks = 1,
 				    .vmm_starts = 2, .guest_tx_frames = 3, .guest_tx_bytes = 180,
-				    .guest_rx_frames = 4, .guest_rx_bytes = 240, .vu_bad_messages = 5,
+				    .guest_rx_frames = 4, .guest_rx_bytes = 240, .vu_bad_messages = 5, .vu_peer_refused = 7,
 				    .vq_errors = 6, .vu_connected = 1, .tx_offload_frames = 21, .tx_tso_frames = 22,
 				    .rx_tso_frames = 23, .seg_frames = 24, .seg_segments = 25, .csum_completed = 26,
 				    .vmm_busy_ns = 27, .vmm_yields = 28, .vmm_sleeps = 29 };
@@ -122,10 +122,10 @@ static void test_status_text_and_json(void **state)
 static const char stats_text[] =
 	"vm a tx_frames=3 tx_bytes=180 rx_frames=4 rx_bytes=240 drop_queue_full=10 drop_no_link=11 "
 	"drop_spoofed=12 drop_malformed=13 drop_link_down=14 drop_disabled=15 drop_not_remote=16 drop_bad_header=17 drop_bad_vni=18 drop_bad_length=19 drop_send_error=20 drop_impaired=21 vq_errors=6 vu_bad_messages=5 "
-	"vu_accept_errors=0 vu_connected=1 vmm_starts=2 tx_offload_frames=21 tx_tso_frames=22 rx_tso_frames=23 seg_frames=24 "
+	"vu_accept_errors=0 vu_peer_refused=7 vu_connected=1 vmm_starts=2 tx_offload_frames=21 tx_tso_frames=22 rx_tso_frames=23 seg_frames=24 "
 	"seg_segments=25 csum_completed=26 vmm_busy_ns=27 vmm_yields=28 vmm_sleeps=29 remote_down=0\n"
 	"vm b tx_frames=0 tx_bytes=0 rx_frames=0 rx_bytes=0 drop_queue_full=0 drop_no_link=0 drop_spoofed=0 "
-	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 vq_errors=0 vu_bad_messages=0 vu_accept_errors=0 vu_connected=0 vmm_starts=1 "
+	"drop_malformed=0 drop_link_down=0 drop_disabled=0 drop_not_remote=0 drop_bad_header=0 drop_bad_vni=0 drop_bad_length=0 drop_send_error=0 drop_impaired=0 vq_errors=0 vu_bad_messages=0 vu_accept_errors=0 vu_peer_refused=0 vu_connected=0 vmm_starts=1 "
 	"tx_offload_frames=0 tx_tso_frames=0 rx_tso_frames=0 seg_frames=0 seg_segments=0 csum_completed=0 "
 	"vmm_busy_ns=0 vmm_yields=0 vmm_sleeps=0 remote_down=0\n"
 	"link a->b frames=7 bytes=420 delivered=6 delivered_bytes=360 drop_queue_full=9 drop_no_link=0 "
@@ -281,6 +281,9 @@ static const char prom_text[] =
 	"# HELP multivm_vm_vu_accept_errors_total Times the VMM could not accept a frontend (out of fds or memory).\n"
 	"# TYPE multivm_vm_vu_accept_errors_total counter\n"
 	"multivm_vm_vu_accept_errors_total{vm=\"a\"} 0\n"
+	"# HELP multivm_vm_vu_peer_refused_total Connections to the VM's sockets from a process not its frontend, refused.\n"
+	"# TYPE multivm_vm_vu_peer_refused_total counter\n"
+	"multivm_vm_vu_peer_refused_total{vm=\"a\"} 7\n"
 	"# HELP multivm_vm_vu_connected 1 while a vhost-user frontend is connected.\n"
 	"# TYPE multivm_vm_vu_connected gauge\n"
 	"multivm_vm_vu_connected{vm=\"a\"} 1\n"

@@ -102,13 +102,32 @@ static pid_t start_vmm(struct fx *f, bool group_connect)
 	return pid;
 }
 
+/* The socket is there and the VMM done setting up: it is under its
+ * filter, so its capture ring is mapped and its user dropped (the socket
+ * appears before either). */
+static bool sandboxed(pid_t pid)
+{
+	char p[64], line[128];
+	bool yes = false;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		yes |= strncmp(line, "Seccomp:\t2", 10) == 0;
+	fclose(f);
+	return yes;
+}
+
 static bool wait_socket(const char *path, pid_t pid)
 {
 	struct stat st;
 	int i;
 
 	for (i = 0; i < 500; i++) {	/* 10 s */
-		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && sandboxed(pid))
 			return true;
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return false;
