@@ -7,21 +7,38 @@
 # - under umask 000, the state directory is ours alone and every file and
 #   socket in it is private; the VMM socket belongs to the run user;
 # - an fd that `multivm run` inherited reaches no child;
-# - a VMM's pid in supervisor.pid is not taken for a supervisor.
+# - a VMM's pid in supervisor.pid is not taken for a supervisor;
+# - started by root, every VMM, QEMU and tunnel has an identity of its own:
+#   a process as vm1's QEMU (a guest that escaped into it) cannot signal,
+#   limit or read vm2's VMM or QEMU, vm1's own VMM or the tunnel, cannot
+#   connect to vm2's socket (and one let through by a wrong mode is
+#   refused on accept, SO_PEERCRED), cannot take vm1's place on its socket
+#   while its VMM restarts (the issue's takeover), cannot bind the tunnel's
+#   port. The QEMUs are stand-ins under their identities (--no-guests): the
+#   kernel judges by uid, not by program.
 TEST_NAME=containment
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
 
-# vm0 in the middle of a star; a state directory someone made readable.
-printf '[vm vm0]\n[vm vm1]\n[vm vm2]\n[links]\nvm0 = vm1 vm2\n' >"$STATE/star.ini"
+# vm0 in the middle of a star, and a tunnel (node 3) on vm0; a state
+# directory someone made readable.
+TPORT=47913
+printf '[vm vm0]\n[vm vm1]\n[vm vm2]\n[tunnel tun]\nlocal = 127.0.0.1\nremote = 127.0.0.2\nvni = 9\nport = %s\n[links]\nvm0 = vm1 vm2 tun\n' \
+	$TPORT >"$STATE/star.ini"
 chmod 0755 "$STATE"
 leak="$STATE/inherited.txt"
 (umask 000; exec 7>"$leak"; "$MV" run --detach --no-guests "$STATE/star.ini" >/dev/null) || die "run failed"
 
 # ---- local users ----
 if [ "$(id -u)" -eq 0 ]; then
-	want_dir="drwx--x--- root multivm"
-	[ "$(stat -c '%U' "$STATE/vm0.vhost")" = multivm ] || die "vm0.vhost is owned by $(stat -c %U "$STATE/vm0.vhost")"
+	want_dir="drwx--x--x root $(id -gn)"	# each VM's QEMU passes through to its own socket
+	for i in 0 1 2; do
+		case $(stat -c '%u:%g %a' "$STATE/vm$i.vhost") in
+		"$(id_of $i qemu):$(id_of $i qemu) "[67]00) ;;
+		*) false ;;
+		esac ||
+			die "vm$i.vhost is $(stat -c '%u:%g %a' "$STATE/vm$i.vhost"), not vm$i's QEMU's alone"
+	done
 else
 	want_dir="drwx------ $(id -un) $(id -gn)"
 fi
@@ -38,6 +55,97 @@ done
 for p in "$(pid_of vm0 vmm)" "$(pid_of vm1 vmm)" "$(pid_of vm2 vmm)"; do
 	ls -l /proc/$p/fd | grep -q "$leak" && die "VMM $p inherited $leak"
 done
+
+# ---- one VM's QEMU against the others (root only: identities) ----
+if [ "$(id -u)" -eq 0 ]; then
+	# Debian's python3 (a PATH one may be in a home others cannot enter)
+	Q1=$(id_of 1 qemu)
+	as() { u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups --inh-caps=-all "$@"; }
+	# Stand-ins for vm1's and vm2's QEMUs, under their identities.
+	# (setpriv itself in the background: $! is then the process, not a subshell)
+	setpriv --reuid="$(id_of 2 qemu)" --regid="$(id_of 2 qemu)" --clear-groups sleep 300 &
+	q2=$!
+	setpriv --reuid="$Q1" --regid="$Q1" --clear-groups sleep 300 &
+	q1=$!
+	wait_for 10 grep -q "^Uid:[[:space:]]*$(id_of 2 qemu)[[:space:]]" /proc/$q2/status || die "vm2's stand-in"
+	wait_for 10 grep -q "^Uid:[[:space:]]*$Q1[[:space:]]" /proc/$q1/status || die "vm1's stand-in"
+	vmm1=$(pid_of vm1 vmm) vmm2=$(pid_of vm2 vmm) tun=$(pid_of tun vmm)
+	as "$Q1" kill -0 $q1 || die "the control failed: vm1's QEMU cannot signal itself"
+	for t in "vm2's VMM:$vmm2" "vm2's QEMU:$q2" "vm1's own VMM:$vmm1" "the tunnel:$tun"; do
+		p=${t##*:}
+		for sig in -KILL -STOP -0; do
+			out=$(as "$Q1" kill $sig $p 2>&1) && die "vm1's QEMU could send $sig to ${t%:*} ($p)"
+			echo "$out" | grep -q 'not permitted' || die "kill $sig ${t%:*}: $out"
+		done
+		as "$Q1" prlimit --pid $p --nofile=3 2>/dev/null && die "vm1's QEMU could prlimit ${t%:*}"
+		as "$Q1" ls /proc/$p/fd >/dev/null 2>&1 && die "vm1's QEMU could list ${t%:*}'s fds"
+		as "$Q1" head -c 1 /proc/$p/mem >/dev/null 2>&1 && die "vm1's QEMU could read ${t%:*}'s memory"
+		:
+	done
+	kill $q1 $q2
+	say "vm1's QEMU id: SIGKILL, SIGSTOP, signal 0, prlimit, /proc fd and mem refused on vm2's VMM and QEMU, vm1's VMM, the tunnel"
+
+	# vm2's socket: the file is vm2's QEMU's, 0600.
+	out=$(as "$Q1" /usr/bin/python3 -c '
+import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(sys.argv[1])' "$STATE/vm2.vhost" 2>&1) &&
+		die "vm1's QEMU connected to vm2's socket"
+	echo "$out" | grep -q 'PermissionError' || die "connecting to vm2's socket: $out"
+	# A wrong mode lets it reach accept: the VMM asks the kernel who it is.
+	chmod 0666 "$STATE/vm2.vhost"
+	as "$Q1" "$HF" send "$STATE/vm2.vhost" "$(mac_of 2)" "$(mac_of 0)" 1 >/dev/null 2>&1 &&
+		die "vm2's VMM accepted vm1's QEMU"
+	chmod 0600 "$STATE/vm2.vhost"
+	refused_once() { snap; [ "$(stat_of "vm vm2" vu_peer_refused)" = 1 ] && [ "$(stat_of "vm vm2" vu_connected)" = 0 ]; }
+	wait_for 10 refused_once || die "vm2's refusal not counted: $(grep '^vm vm2 ' "$STATE/stats.out")"
+	grep -q "refusing a frontend of uid $Q1: only uid $(id_of 2 qemu) may connect" "$STATE/vm2.vmm.log" ||
+		die "vm2's VMM did not log the refusal: $(tail -n 5 "$STATE/vm2.vmm.log")"
+	say "vm1's QEMU id: vm2's socket refused by its mode, and on accept (SO_PEERCRED, vu_peer_refused=1)"
+
+	# The takeover (issue 26): vm1's VMM dies (root kills it: vm2's QEMU
+	# cannot), and vm2's QEMU polls connect() on vm1's socket meanwhile.
+	Q2=$(id_of 2 qemu)
+	as "$Q2" kill -9 "$vmm1" 2>/dev/null && die "vm2's QEMU killed vm1's VMM"
+	setpriv --reuid="$Q2" --regid="$Q2" --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+n = ok = 0
+end = time.time() + 4
+print("polling", flush=True)
+while time.time() < end:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(sys.argv[1]); ok += 1
+    except OSError:
+        pass
+    s.close(); n += 1; time.sleep(0.005)
+print(n, ok)' "$STATE/vm1.vhost" >"$STATE/poll.out" &
+	poller=$!
+	wait_for 10 grep -q polling "$STATE/poll.out" || die "the poller did not start"
+	kill -9 "$vmm1"
+	wait $poller	# it ends by itself after 4 s
+	tries=$(tail -n 1 "$STATE/poll.out" | cut -d' ' -f1) won=$(tail -n 1 "$STATE/poll.out" | cut -d' ' -f2)
+	[ "$won" = 0 ] && [ "$tries" -gt 100 ] || die "vm2's QEMU connected $won times of $tries to vm1's socket"
+	restarted1() { p=$(pid_of vm1 vmm); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$vmm1" ] && [ "$(state_of vm1)" = up ]; }
+	wait_for 30 restarted1 || die "vm1's VMM did not come back"
+	snap
+	[ "$(stat_of "vm vm1" vu_connected)" = 0 ] || die "someone is vm1's frontend: $(grep '^vm vm1 ' "$STATE/stats.out")"
+	# vm1's own QEMU still gets in.
+	as "$Q1" "$HF" send "$STATE/vm1.vhost" "$(mac_of 1)" "$(mac_of 0)" 3 || die "vm1's QEMU id cannot reach vm1's VMM"
+	say "takeover: $tries connects by vm2's QEMU on vm1's socket across vm1's VMM restart, $won accepted; vm1's QEMU id still served"
+
+	# The tunnel's port: bound by the tunnel, not by vm1's QEMU, on its
+	# address or any.
+	for a in 127.0.0.1 0.0.0.0; do
+		out=$(as "$Q1" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))' $a $TPORT 2>&1) && die "vm1's QEMU bound the tunnel's port on $a"
+		echo "$out" | grep -q 'Address already in use' || die "binding $a:$TPORT: $out"
+	done
+	say "vm1's QEMU id: the tunnel's UDP port taken (on its address and on any)"
+fi
 
 # ---- a peer scribbles on the shared header, then vm0's VMM dies ----
 vmm1=$(pid_of vm1 vmm)
