@@ -160,9 +160,9 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (19 + NDROPS) + 2 * (11 + NDROPS + 10), checked
+assert checked == 2 * (20 + NDROPS) + 2 * (11 + NDROPS + 10), checked
 # Prometheus has no series the text lacks.
-assert len(prom) == 2 * (19 + NDROPS + 1) + 2 * (11 + NDROPS + 8 + 2 + 2), len(prom)
+assert len(prom) == 2 * (20 + NDROPS + 1) + 2 * (11 + NDROPS + 8 + 2 + 2), len(prom)
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector
