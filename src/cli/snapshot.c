@@ -48,7 +48,7 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 	[VM_SLEEPS] = COUNTER("vmm_sleeps", "vmm_sleeps_total",
 			      "Times the VMM ran out of work and waited for a doorbell, message or timer."),
 	[VM_REMOTE_DOWN] = COUNTER("remote_down", "remote_down_total",
-				   "A tunnel: times its remote multivm tunnel fell silent (no heartbeat for 2.5 s)."),
+				   "A tunnel: times its remote multivm tunnel fell silent (no heartbeat for 2 s)."),
 };
 
 const struct counter_desc link_counter_desc[LINK__N] = {

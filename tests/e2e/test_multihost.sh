@@ -122,7 +122,7 @@ done
 [ "$(stat_of "vm vx310" drop_no_link)" -eq 0 ] || die "vx310 dropped frames for nobody: $(grep '^vm vx310' "$STATE/stats.out")"
 
 # Host b dies whole. a's tunnels miss its heartbeats: up=0 within 3 s
-# (gone after 2.5 s of silence: tunnel/vxlan.h).
+# (gone after 2 s of silence: tunnel/vxlan.h).
 # links_up N: each of a's tunnels' links into its VMs shows up=N (one
 # stats and one awk a try: the poll itself must be quick, so the ASan
 # run reads the counters with the plain build's multivm beside it, which

@@ -317,7 +317,7 @@ static const char prom_text[] =
 	"# HELP multivm_vm_vmm_sleeps_total Times the VMM ran out of work and waited for a doorbell, message or timer.\n"
 	"# TYPE multivm_vm_vmm_sleeps_total counter\n"
 	"multivm_vm_vmm_sleeps_total{vm=\"a\"} 29\n"
-	"# HELP multivm_vm_remote_down_total A tunnel: times its remote multivm tunnel fell silent (no heartbeat for 2.5 s).\n"
+	"# HELP multivm_vm_remote_down_total A tunnel: times its remote multivm tunnel fell silent (no heartbeat for 2 s).\n"
 	"# TYPE multivm_vm_remote_down_total counter\n"
 	"multivm_vm_remote_down_total{vm=\"a\"} 0\n"
 	"# HELP multivm_vm_drops_total Frames the VM's VMM dropped, by reason.\n"

@@ -529,13 +529,13 @@ static void test_gro_split(void **state)
 
 /* Liveness: a heartbeat goes to the remote (and is what the remote
  * recognises); one from the remote is taken, not forwarded; a remote heard
- * once and then silent for 2.5 s shows the links down, and up again when
+ * once and then silent for VXLAN_HB_DEAD_MS shows the links down, and up again when
  * heard. A remote never heard is never judged. */
 static void test_heartbeat(void **state)
 {
 	struct fx *f = *state;
 	uint8_t b[TUN_BUF], flags = 0xff;
-	uint64_t dirty = 0, t0 = link_imp_now();
+	uint64_t dirty = 0, t0 = link_imp_now(), dead = VXLAN_HB_DEAD_MS * 1000000ull;
 	uint32_t last = 0;
 	ssize_t got;
 
@@ -558,14 +558,15 @@ static void test_heartbeat(void **state)
 	assert_int_equal(delivered(f, &last), 0);
 	assert_int_not_equal(f->t.hb_heard, 0);
 	/* The loop wakes when the remote would be gone, not a heartbeat
-	 * later: 2.2 s after it was heard, with the next heartbeat 0.5 s on,
-	 * at 2.5 s. */
-	f->t.hb_next = f->t.hb_heard + 2700000000ull;
-	assert_int_equal(tun_liveness(&f->t, f->t.hb_heard + 2200000000ull), 300);
-	/* Silent for 2.5 s: the link shows down, counted once; heard: up. */
-	tun_liveness(&f->t, f->t.hb_heard + 2499000000ull);
+	 * later: 0.3 s before it would be, with the next heartbeat due
+	 * 0.2 s after that, in 0.3 s. */
+	f->t.hb_next = f->t.hb_heard + dead + 200000000ull;
+	assert_int_equal(tun_liveness(&f->t, f->t.hb_heard + dead - 300000000ull), 300);
+	/* Silent for VXLAN_HB_DEAD_MS: the link shows down, counted once;
+	 * heard: up. */
+	tun_liveness(&f->t, f->t.hb_heard + dead - 1000000ull);
 	assert_int_equal(f->lt[0].st->up, 1);
-	tun_liveness(&f->t, f->t.hb_heard + 2500000000ull);
+	tun_liveness(&f->t, f->t.hb_heard + dead);
 	assert_int_equal(f->lt[0].st->up, 0);
 	assert_int_equal(f->tst.remote_down, 1);
 	f->t.hb_heard = link_imp_now();
