@@ -77,17 +77,17 @@ static const char *const dist_words[] = { "uniform", "normal", NULL };
 const struct setting_desc link_setting_desc[LSET__N] = {
 	[LSET_STATE] = { "state", "state", "The link direction's state: down drops every frame (multivm link down).",
 			 state_words },
-	[LSET_DELAY] = { "delay_us", "delay_microseconds", "Delay every frame waits on the link direction." },
+	[LSET_DELAY] = { "delay_us", "delay_microseconds", "Delay every frame waits on the link direction.", NULL },
 	[LSET_JITTER] = { "jitter_us", "jitter_microseconds",
-			  "Jitter added to the delay (uniform: up to this; normal: this sigma)." },
+			  "Jitter added to the delay (uniform: up to this; normal: this sigma).", NULL },
 	[LSET_DIST] = { "distribution", "jitter_distribution", "The jitter's distribution.", dist_words },
-	[LSET_LOSS] = { "loss_ppm", "loss_ppm", "Frames lost at random, in parts per million." },
+	[LSET_LOSS] = { "loss_ppm", "loss_ppm", "Frames lost at random, in parts per million.", NULL },
 	[LSET_LOSS_CORR] = { "loss_correlation_ppm", "loss_correlation_ppm",
-			     "Chance a frame repeats the last one's loss draw, in parts per million." },
-	[LSET_CORRUPT] = { "corrupt_ppm", "corrupt_ppm", "Frames delivered with a bit flipped, in parts per million." },
-	[LSET_DUPLICATE] = { "duplicate_ppm", "duplicate_ppm", "Frames delivered twice, in parts per million." },
-	[LSET_RATE] = { "rate_bps", "rate_bits_per_second", "The link direction's shaper rate; 0: none." },
-	[LSET_SEED] = { "seed", "seed", "The seed its random draws restart from at each change; 0: none." },
+			     "Chance a frame repeats the last one's loss draw, in parts per million.", NULL },
+	[LSET_CORRUPT] = { "corrupt_ppm", "corrupt_ppm", "Frames delivered with a bit flipped, in parts per million.", NULL },
+	[LSET_DUPLICATE] = { "duplicate_ppm", "duplicate_ppm", "Frames delivered twice, in parts per million.", NULL },
+	[LSET_RATE] = { "rate_bps", "rate_bits_per_second", "The link direction's shaper rate; 0: none.", NULL },
+	[LSET_SEED] = { "seed", "seed", "The seed its random draws restart from at each change; 0: none.", NULL },
 };
 
 uint64_t snapshot_setting(const struct link_imp *imp, enum link_setting k)
