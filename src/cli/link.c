@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -15,6 +14,7 @@
 
 #include "cli/capture.h"
 #include "cli/snapshot.h"
+#include "common/errbuf.h"
 #include "common/qmp.h"
 #include "supervisor/state.h"
 #include "supervisor/statefiles.h"
@@ -22,17 +22,6 @@
 #define LOCK_WAIT_MS	5000	/* another `multivm link` holds a file this long at most */
 #define END_MAX		(MV_NAME_MAX + MV_IFNAME_MAX + 1)
 #define WORDS_MAX	256
-
-static int say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- the files ---- */
 
@@ -61,30 +50,30 @@ int link_file_open(struct link_file *f, const char *dir, const char *name, char 
 	f->map = NULL;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	if (state_file(p, dir, name, SF_CTL) < 0)
-		return say(err, errlen, "%s: state directory path too long", name);
+		return errf(err, errlen, "%s: state directory path too long", name);
 	f->fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (f->fd < 0)
-		return say(err, errlen, "cannot open %s: %s%s", p, strerror(errno),
+		return errf(err, errlen, "cannot open %s: %s%s", p, strerror(errno),
 			   errno == EACCES ? " (link needs the user that runs the system: root)" : "");
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(struct linkctl)) {
 		link_file_close(f);
-		return say(err, errlen, "%s is not a link control file", p);
+		return errf(err, errlen, "%s is not a link control file", p);
 	}
 	if (!lock_in_time(f->fd)) {
 		link_file_close(f);
-		return say(err, errlen, "%s: another `multivm link` holds it", p);
+		return errf(err, errlen, "%s: another `multivm link` holds it", p);
 	}
 	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
 	if (m == MAP_FAILED) {
 		link_file_close(f);
-		return say(err, errlen, "cannot map %s: %s", p, strerror(errno));
+		return errf(err, errlen, "cannot map %s: %s", p, strerror(errno));
 	}
 	f->map = m;
 	/* Under our lock nobody writes: an odd gen is a writer that died
 	 * midway, and our write makes it even again. */
 	if (m->magic != LINKCTL_MAGIC || m->version != LINKCTL_VERSION || m->nlinks > MV_NODE_LINKS_MAX) {
 		link_file_close(f);
-		return say(err, errlen, "%s is not a link control file of this version", p);
+		return errf(err, errlen, "%s is not a link control file of this version", p);
 	}
 	return 0;
 }
@@ -140,9 +129,9 @@ int link_find(const struct link_file *fa, const char *nic_a, const struct link_f
 	end_str(a, fa->name, nic_a);
 	end_str(b, fb->name, nic_b);
 	if (e[0] < 0 && e[1] < 0)
-		return say(err, errlen, "no link %s-%s in the running system%s", a, b,
+		return errf(err, errlen, "no link %s-%s in the running system%s", a, b,
 			   *nic_a || *nic_b ? "" : " (a wire is named by its ends, VM:IFNAME-VM:IFNAME)");
-	return say(err, errlen, "link %s-%s: %s's control file has no entry for %s->%s", a, b,
+	return errf(err, errlen, "link %s-%s: %s's control file has no entry for %s->%s", a, b,
 		   e[0] < 0 ? fb->name : fa->name, e[0] < 0 ? a : b, e[0] < 0 ? b : a);
 }
 
@@ -157,7 +146,7 @@ int link_change(struct link_file *const f[2], const int e[2], const bool dir[2],
 		if (!dir[d])
 			continue;
 		if (e[d] < 0 || (unsigned)e[d] >= f[d]->map->nlinks || e[d] >= MV_NODE_LINKS_MAX)
-			return say(err, errlen, "no entry for that direction");
+			return errf(err, errlen, "no entry for that direction");
 		imp[d] = f[d]->map->link[e[d]].imp;
 		switch (op) {
 		case LINKOP_RESET: {	/* impairments go, the state stays */
@@ -177,7 +166,7 @@ int link_change(struct link_file *const f[2], const int e[2], const bool dir[2],
 				size_t kl = eq ? (size_t)(eq - words[i]) : 0;
 
 				if (!eq || kl == 0 || kl >= sizeof(key))
-					return say(err, errlen, "'%.100s' is not KEY=VALUE (e.g. delay=20ms)", words[i]);
+					return errf(err, errlen, "'%.100s' is not KEY=VALUE (e.g. delay=20ms)", words[i]);
 				memcpy(key, words[i], kl);
 				key[kl] = 0;
 				if (linkctl_set(&imp[d], key, eq + 1, err, errlen) < 0)
@@ -186,7 +175,7 @@ int link_change(struct link_file *const f[2], const int e[2], const bool dir[2],
 			break;
 		}
 		if (!linkctl_check(&imp[d]))	/* what the file held was not sane */
-			return say(err, errlen, "the setting would not be valid");
+			return errf(err, errlen, "the setting would not be valid");
 	}
 	for (d = 0; d < 2; d++) {
 		if (!dir[d])
@@ -221,7 +210,7 @@ int link_set_imp(const char *dir, const char *a, const char *nic_a, const char *
 	int e[2], d, rc;
 
 	if (!linkctl_check(&want[0]) || !linkctl_check(&want[1]))
-		return say(err, errlen, "the setting would not be valid");
+		return errf(err, errlen, "the setting would not be valid");
 	/* Locked in name order, as `multivm link` locks in status order: the
 	 * two wait for each other at most LOCK_WAIT_MS. */
 	rc = link_file_open(strcmp(a, b) < 0 ? &fa : &fb, dir, strcmp(a, b) < 0 ? a : b, err, errlen);

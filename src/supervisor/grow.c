@@ -1,19 +1,9 @@
 #include "supervisor/grow.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "common/errbuf.h"
 
 /* A running VM's place and what it is made of must not move: compared
  * field by field is too brittle (line numbers differ); what matters to
@@ -45,16 +35,16 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 
 	memset(g, 0, sizeof(*g));
 	if (new_->link_queue_size != old->link_queue_size)
-		return say(err, errlen, "link_queue_size does not change at run time");
+		return errf(err, errlen, "link_queue_size does not change at run time");
 	for (i = 0; i < keep; i++)
 		if (!strcmp(old->vm[i].name, new_->vm[i].name) && old->vm[i].nnics != new_->vm[i].nnics)
-			return say(err, errlen, "%s: its wire NICs change: wires are not added or removed at run "
+			return errf(err, errlen, "%s: its wire NICs change: wires are not added or removed at run "
 				   "time yet", old->vm[i].name);
 		else if (config_vm_index(new_, old->vm[i].name) < 0)
-			return say(err, errlen, "%s: only the last VMs (in [vm] order) are removed at run time yet",
+			return errf(err, errlen, "%s: only the last VMs (in [vm] order) are removed at run time yet",
 				   old->vm[i].name);
 		else if (!same_vm(&old->vm[i], &new_->vm[i]))
-			return say(err, errlen, "%s: a running VM keeps its place and settings: new VMs come after "
+			return errf(err, errlen, "%s: a running VM keeps its place and settings: new VMs come after "
 				   "the running ones, in [vm] sections after theirs", old->vm[i].name);
 	g->first_new = keep;	/* none new when VMs go */
 	g->nvms = new_->nvms;
@@ -62,7 +52,7 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 	g->old_nvms = old->nvms;
 	for (i = old->nvms; i < new_->nvms; i++)
 		if (*new_->vm[i].image || new_->vm[i].firmware == FIRMWARE_UEFI)
-			return say(err, errlen, "%s: a VM with an image or UEFI firmware is not added at run time yet",
+			return errf(err, errlen, "%s: a VM with an image or UEFI firmware is not added at run time yet",
 				   new_->vm[i].name);
 	for (j = 0; j < new_->nlinks; j++) {
 		const struct cfg_link *l = &new_->link[j];
@@ -74,7 +64,7 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 		if (g->old_link[j] >= 0)
 			continue;
 		if (l->wire)
-			return say(err, errlen, "wire %s-%s: wires are not added at run time yet", new_->vm[l->a].name,
+			return errf(err, errlen, "wire %s-%s: wires are not added at run time yet", new_->vm[l->a].name,
 				   new_->vm[l->b].name);
 		g->new_links++;
 		if (l->a < old->nvms)
@@ -90,7 +80,7 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 		if (j < new_->nlinks)
 			continue;
 		if (l->wire)
-			return say(err, errlen, "wire %s-%s: wires are not removed at run time yet", old->vm[l->a].name,
+			return errf(err, errlen, "wire %s-%s: wires are not removed at run time yet", old->vm[l->a].name,
 				   old->vm[l->b].name);
 		g->gone_link[i] = true;
 		g->gone_links++;
