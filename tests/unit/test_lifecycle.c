@@ -12,19 +12,26 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "common/linkctl.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/statusline.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/spawn.h"
+#include "supervisor/statefiles.h"
 #include "supervisor/vmproc.h"
 
 #define NVMS	3	/* the built-in system */
@@ -664,6 +671,212 @@ static void test_stop_grace(void **st)
 	assert_int_equal(f.nwaits, 2 * NVMS);
 }
 
+/* ---- a fake QEMU monitor ---- */
+
+/* A QEMU's QMP socket (STATE/NAME.qmp) served by a thread as QEMU would:
+ * the greeting, then {"return": {}} to every command, each command kept
+ * (but qmp_capabilities) for the test to look at. */
+struct fake_qmp {
+	int lfd;
+	pthread_t th;
+	pthread_mutex_t mu;
+	char got[4096];		/* the commands, one a line, since last taken */
+	unsigned conns;
+	bool stop;		/* under mu */
+};
+
+static bool qmp_stopping(struct fake_qmp *q)
+{
+	bool stop;
+
+	pthread_mutex_lock(&q->mu);
+	stop = q->stop;
+	pthread_mutex_unlock(&q->mu);
+	return stop;
+}
+
+/* One connection: each line answered with its id, until the client closes
+ * or 2 s of silence. */
+static void qmp_conn(struct fake_qmp *q, int c)
+{
+	static const char greet[] = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}}, "
+				    "\"capabilities\": []}}\r\n";
+	char buf[2048], reply[64], *nl, *id;
+	size_t have = 0;
+	ssize_t n;
+
+	if (write(c, greet, strlen(greet)) != (ssize_t)strlen(greet))
+		return;
+	for (;;) {
+		struct pollfd p = { .fd = c, .events = POLLIN };
+
+		if (poll(&p, 1, 2000) <= 0 || (n = read(c, buf + have, sizeof(buf) - 1 - have)) <= 0)
+			return;
+		have += n;
+		buf[have] = 0;
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = 0;
+			id = strstr(buf, "\"id\":");
+			snprintf(reply, sizeof(reply), "{\"return\": {}, \"id\": %d}\r\n", id ? atoi(id + 5) : 0);
+			if (!strstr(buf, "qmp_capabilities")) {
+				pthread_mutex_lock(&q->mu);
+				snprintf(q->got + strlen(q->got), sizeof(q->got) - strlen(q->got), "%s\n", buf);
+				pthread_mutex_unlock(&q->mu);
+			}
+			if (write(c, reply, strlen(reply)) != (ssize_t)strlen(reply))
+				return;
+			have -= nl + 1 - buf;
+			memmove(buf, nl + 1, have + 1);
+		}
+		if (have == sizeof(buf) - 1)
+			return;
+	}
+}
+
+static void *qmp_serve(void *arg)
+{
+	struct fake_qmp *q = arg;
+
+	while (!qmp_stopping(q)) {
+		struct pollfd p = { .fd = q->lfd, .events = POLLIN };
+		int c;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		c = accept4(q->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		pthread_mutex_lock(&q->mu);
+		q->conns++;
+		pthread_mutex_unlock(&q->mu);
+		qmp_conn(q, c);
+		close(c);
+	}
+	return NULL;
+}
+
+static void qmp_fake_start(struct fake_qmp *q, unsigned vm)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	memset(q, 0, sizeof(*q));
+	assert_int_equal(state_file(a.sun_path, plan.dir, plan.cfg.vm[vm].name, SF_QMP), 0);
+	q->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(q->lfd >= 0);
+	unlink(a.sun_path);
+	assert_int_equal(bind(q->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(q->lfd, 8), 0);
+	pthread_mutex_init(&q->mu, NULL);
+	assert_int_equal(pthread_create(&q->th, NULL, qmp_serve, q), 0);
+}
+
+static void qmp_fake_stop(struct fake_qmp *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->th, NULL);
+	close(q->lfd);
+	pthread_mutex_destroy(&q->mu);
+}
+
+/* The commands q got since last asked ("" none), and how many connections. */
+static const char *qmp_took(struct fake_qmp *q, unsigned *conns)
+{
+	static char out[sizeof(q->got)];
+
+	pthread_mutex_lock(&q->mu);
+	memcpy(out, q->got, sizeof(out));
+	q->got[0] = 0;
+	if (conns)
+		*conns = q->conns;
+	pthread_mutex_unlock(&q->mu);
+	return out;
+}
+
+#define SET_LINK(up) "{\"execute\":\"set_link\",\"id\":2,\"arguments\":{\"name\":\"nic-eth1\",\"up\":" up "}}\n"
+
+/* Sets direction FROM->TO of the wire down or up in TO's control file, as
+ * `multivm link` does (the receiver's file holds a direction). */
+static void wire_set_down(unsigned from, unsigned to, bool down)
+{
+	char p[STATE_PATH_MAX];
+	struct linkctl *c;
+	int fd, e;
+
+	assert_int_equal(state_file(p, plan.dir, plan.cfg.vm[to].name, SF_CTL), 0);
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(c != MAP_FAILED);
+	e = statefiles_ctl_find(c, plan.cfg.vm[from].name, "eth1", "eth1");
+	assert_true(e >= 0);
+	linkctl_write_begin(c);
+	c->link[e].imp.down = down;
+	linkctl_write_end(c);
+	munmap(c, sizeof(*c));
+	close(fd);
+}
+
+/* The carrier watcher: a wire vm0:eth1 = vm1:eth1 set down (one direction
+ * is enough: a cable) takes both NICs' carrier away through each QEMU's
+ * monitor, up gives it back; vm1's VMM gone takes vm0's away, not before
+ * WIRE_PEER_GONE_MS, and its successor serving gives it back. Nothing is
+ * sent while nothing changes, and nothing to vm2 (no wire). */
+static void test_carrier(void **st)
+{
+	static struct fake_qmp q[NVMS];
+	char err[CFG_ERR_MAX];
+	unsigned i, conns;
+	long long t;
+
+	assert_int_equal(config_load_string(&plan.cfg, "[vm vm0]\n[vm vm1]\n[vm vm2]\n[links]\nmesh = yes\n"
+				 "vm0:eth1 = vm1:eth1\n", "w.ini", err, sizeof(err)), 0);
+	open_system();
+	all_up();
+	for (i = 0; i < NVMS; i++)	/* after QEMU started: it makes the socket */
+		qmp_fake_start(&q[i], i);
+	after(LIVENESS_CHECK_MS);
+	after(LIVENESS_CHECK_MS);
+	for (i = 0; i < NVMS; i++) {	/* every wire up: QEMU starts them so, nothing said */
+		assert_string_equal(qmp_took(&q[i], &conns), "");
+		assert_int_equal(conns, 0);
+	}
+
+	wire_set_down(0, 1, true);
+	after(LIVENESS_CHECK_MS);
+	assert_string_equal(qmp_took(&q[0], NULL), SET_LINK("false"));
+	assert_string_equal(qmp_took(&q[1], NULL), SET_LINK("false"));
+	after(LIVENESS_CHECK_MS);	/* told once */
+	assert_string_equal(qmp_took(&q[0], NULL), "");
+	assert_string_equal(qmp_took(&q[1], NULL), "");
+	wire_set_down(0, 1, false);
+	after(LIVENESS_CHECK_MS);
+	assert_string_equal(qmp_took(&q[0], NULL), SET_LINK("true"));
+	assert_string_equal(qmp_took(&q[1], NULL), SET_LINK("true"));
+
+	/* vm1's VMM dies: gone for WIRE_PEER_GONE_MS before vm0 hears it. */
+	exits(f.vmm[1], 1);
+	for (t = LIVENESS_CHECK_MS; t < WIRE_PEER_GONE_MS; t += LIVENESS_CHECK_MS) {
+		after(LIVENESS_CHECK_MS);
+		assert_string_equal(qmp_took(&q[0], NULL), "");
+	}
+	after(LIVENESS_CHECK_MS);
+	after(LIVENESS_CHECK_MS);
+	assert_string_equal(qmp_took(&q[0], NULL), SET_LINK("false"));
+	assert_string_equal(qmp_took(&q[1], NULL), "");	/* vm1's own far end, vm0, is there */
+	assert_true(f.vmm_spawns[1] >= 2);		/* restarted meanwhile, not serving yet */
+	serves(1);
+	after(LIVENESS_CHECK_MS);
+	assert_string_equal(qmp_took(&q[0], NULL), SET_LINK("true"));
+	after(LIVENESS_CHECK_MS);
+	for (i = 0; i < NVMS; i++)
+		assert_string_equal(qmp_took(&q[i], NULL), "");
+	assert_int_equal((qmp_took(&q[2], &conns), conns), 0);
+	for (i = 0; i < NVMS; i++)
+		qmp_fake_stop(&q[i]);
+}
+
 /* A tunnel's link records say whether its remote is heard (up): what a
  * wire to it reads to take the carrier away; a record not there, or a
  * file too short, is not known. */
@@ -719,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_cancels_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
 		cmocka_unit_test(test_link_up),
+		cmocka_unit_test_setup_teardown(test_carrier, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
