@@ -114,7 +114,8 @@ soak: all
 
 # Every part runs (bench/run.sh); figures to stdout and, one a line, to
 # $(BUILD)/bench/figures.tsv: commit, machine, bench, metric, value.
-bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend $(BUILD)/bench/switchcost
+bench: all $(BUILD)/bench/bench_fwd $(BUILD)/bench/pingpong $(BUILD)/bench/rawsend $(BUILD)/bench/switchcost \
+	$(BUILD)/bench/relinkwait $(BUILD)/tools/hostile_frontend
 	MULTIVM_TEST_IMAGE=$(IMAGE) sh bench/run.sh $(BUILD)
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binary and its guest

@@ -66,6 +66,7 @@ int cmd_config(const char *dir, int argc, char **argv)
 #define ANSWER_MS	10000	/* the supervisor answers a request within this */
 #define UP_MS		300000	/* new VMs boot and restarted VMMs serve within this */
 #define POLL_MS		100
+#define ANSWER_POLL_MS	5	/* the answer is there within ms when only links change */
 
 struct plan {
 	const struct config *o, *n;
@@ -189,10 +190,15 @@ static void pause_ms(int ms)
 }
 
 /* Hands the new config to the supervisor (STATE/apply.req, SIGUSR1) and
- * waits for its answer. 0, or -1 with err set. */
-static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np, char *err, size_t errlen)
+ * waits for its answer: "ok", then a line "restart NAME" for each node
+ * whose VMM it restarted (one that could not take its links running);
+ * restart[i] says so of np's VM i. 0, or -1 with err set. */
+static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np, bool restart[], char *err,
+			  size_t errlen)
 {
-	static char answer[CFG_ERR_MAX + 16];
+	static char answer[CFG_ERR_MAX + 16 + MV_NODES_MAX * (MV_NAME_MAX + 9)];
+	const char *line;
+	unsigned i;
 	char res[STATE_PATH_MAX], e2[CFG_ERR_MAX];
 	int waited;
 
@@ -204,21 +210,28 @@ static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np,
 		return snprintf(err, errlen, "cannot write the request in %s: %s", dir, strerror(errno)), -1;
 	if (kill(sup, SIGUSR1) < 0)
 		return snprintf(err, errlen, "cannot signal supervisor %d: %s", (int)sup, strerror(errno)), -1;
-	for (waited = 0; config_read_text(res, answer, sizeof(answer), e2, sizeof(e2)) < 0; waited += POLL_MS) {
+	for (waited = 0; config_read_text(res, answer, sizeof(answer), e2, sizeof(e2)) < 0; waited += ANSWER_POLL_MS) {
 		if (waited >= ANSWER_MS)
 			return snprintf(err, errlen, "supervisor %d did not answer in %d s", (int)sup, ANSWER_MS / 1000), -1;
-		pause_ms(POLL_MS);
+		pause_ms(ANSWER_POLL_MS);
 	}
 	unlink(res);
-	if (!strcmp(answer, "ok\n"))
+	if (!strncmp(answer, "ok\n", 3)) {
+		for (line = answer + 3; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
+			for (i = 0; i < np->cfg.nvms; i++)
+				if (!strncmp(line, "restart ", 8) && !strncmp(line + 8, np->cfg.vm[i].name, strlen(np->cfg.vm[i].name)) &&
+				    line[8 + strlen(np->cfg.vm[i].name)] == '\n')
+					restart[i] = true;
 		return 0;
+	}
 	snprintf(err, errlen, "%.*s", (int)strcspn(answer, "\n"), strncmp(answer, "error: ", 7) ? answer : answer + 7);
 	return -1;
 }
 
 /* Every VM of c up with a VMM serving, and each restarted node serving
  * with a VMM other than before[]. 0, or -1 (said). */
-static int wait_up(const char *dir, const struct config *c, const struct grow *g, const long before[])
+static int wait_up(const char *dir, const struct config *c, const struct grow *g, const bool restart[],
+		   const long before[])
 {
 	unsigned i, waited;
 	const char *late = NULL;
@@ -233,7 +246,7 @@ static int wait_up(const char *dir, const struct config *c, const struct grow *g
 				const char *st = k >= 0 ? status_get(&snap.status[k], "state") : NULL;
 				long pid = vmm_pid(c->vm[i].name);
 
-				if (!st || strcmp(st, "up") || !pid || (i < g->first_new && g->restart_vmm[i] && pid == before[i]))
+				if (!st || strcmp(st, "up") || !pid || (i < g->first_new && restart[i] && pid == before[i]))
 					late = c->vm[i].name;
 			}
 		}
@@ -254,6 +267,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	static struct plan p;
 	static struct grow g;
 	static long before[MV_NODES_MAX];
+	static bool restart[MV_NODES_MAX];
 	pid_t sup = state_supervisor(dir);
 	unsigned i;
 	char err[600], run_path[STATE_PATH_MAX];
@@ -327,14 +341,14 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	if (carry_out(dir, &p) < 0)
 		goto out;
 	if (p.grow) {
-		if (ask_supervisor(dir, sup, &np, err, sizeof(err)) < 0) {
+		if (ask_supervisor(dir, sup, &np, restart, err, sizeof(err)) < 0) {
 			fprintf(stderr, "multivm: apply: step 'VMs and links added and removed' failed: %s\n", err);
 			if (ndone)
 				undo(dir, &p);
 			goto out;
 		}
 		/* The supervisor keeps the new config as STATE/run. */
-		if (wait_up(dir, &cur, &g, before) == 0)
+		if (wait_up(dir, &cur, &g, restart, before) == 0)
 			rc = APPLY_OK;
 	} else if (state_write_run(dir, np.abspath, np.text) < 0 || state_file(run_path, dir, NULL, SF_RUN) < 0) {
 		fprintf(stderr, "multivm: apply: done, but %s not written: `multivm config` shows the old "

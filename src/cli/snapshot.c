@@ -47,6 +47,8 @@ const struct counter_desc vm_counter_desc[VM__N] = {
 			      "Times the VMM let other tasks on its core run first while frames streamed."),
 	[VM_SLEEPS] = COUNTER("vmm_sleeps", "vmm_sleeps_total",
 			      "Times the VMM ran out of work and waited for a doorbell, message or timer."),
+	[VM_HANDOFF_REFUSED] = COUNTER("handoff_refused", "handoff_refused_total",
+				       "Links handed to the running VMM (multivm apply) that it refused."),
 	[VM_REMOTE_DOWN] = COUNTER("remote_down", "remote_down_total",
 				   "A tunnel: times its remote multivm tunnel fell silent (no heartbeat for 2 s)."),
 };
@@ -233,6 +235,7 @@ static void fill_vm(struct snap_vm *v, const struct vm_stats *st)
 	v->c[VM_VU_BAD_MESSAGES] = cap(st->vu_bad_messages);
 	v->c[VM_VU_ACCEPT_ERRORS] = st->vu_accept_errors;
 	v->c[VM_VU_PEER_REFUSED] = cap(st->vu_peer_refused);
+	v->c[VM_HANDOFF_REFUSED] = cap(st->handoff_refused);
 	v->c[VM_VU_CONNECTED] = st->vu_connected;
 	v->c[VM_VMM_STARTS] = cap(st->vmm_starts);
 	v->c[VM_TX_OFFLOAD] = cap(st->tx_offload_frames);

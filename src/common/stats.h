@@ -16,7 +16,7 @@
 #include "common/limits.h"
 
 #define STATS_MAGIC   0x315354534d564d4dULL  /* "MMVMSTS1" little-endian */
-#define STATS_VERSION 9
+#define STATS_VERSION 10
 
 /* Why a frame was dropped. Every dropped frame counts in exactly one. */
 enum drop_reason {
@@ -118,6 +118,9 @@ struct vm_stats {
 	/* Connections to any of its NICs' sockets from a peer that is not its
 	 * frontend (vmm/peercred.h): accepted, refused, closed. */
 	uint64_t vu_peer_refused;
+	/* Messages on the link handoff channel (common/handoff.h) refused:
+	 * malformed, or a link that does not fit (node/relink.c). */
+	uint64_t handoff_refused;
 };
 
 _Static_assert(DROP__MAX == 12, "drop reasons are part of the layout (STATS_VERSION 8)");
@@ -128,15 +131,16 @@ _Static_assert(sizeof(struct link_stats) == 256 && offsetof(struct link_stats, t
 	       offsetof(struct link_stats, held) == 248, "struct link_stats layout (STATS_VERSION 8)");
 _Static_assert(sizeof(struct nic_stats) == 56 && offsetof(struct nic_stats, vu_connects) == 24,
 	       "struct nic_stats layout (STATS_VERSION 8)");
-_Static_assert(sizeof(struct vm_stats) == 296 + 63 * 256 + 8 + 8 * 56 + 16 &&
+_Static_assert(sizeof(struct vm_stats) == 296 + 63 * 256 + 8 + 8 * 56 + 24 &&
 	       offsetof(struct vm_stats, vu_peer_refused) == 296 + 63 * 256 + 8 + 8 * 56 + 8 &&
+	       offsetof(struct vm_stats, handoff_refused) == 296 + 63 * 256 + 8 + 8 * 56 + 16 &&
 	       offsetof(struct vm_stats, heartbeat) == 296 + 63 * 256 + 8 + 8 * 56 && offsetof(struct vm_stats, name) == 16 &&
 	       offsetof(struct vm_stats, vmm_starts) == 48 && offsetof(struct vm_stats, drop) == 88 &&
 	       offsetof(struct vm_stats, vu_connects) == 184 && offsetof(struct vm_stats, vu_connected) == 216 &&
 	       offsetof(struct vm_stats, tx_offload_frames) == 224 && offsetof(struct vm_stats, csum_completed) == 264 &&
 	       offsetof(struct vm_stats, vmm_busy_ns) == 272 && offsetof(struct vm_stats, vmm_sleeps) == 288 &&
 	       offsetof(struct vm_stats, link) == 296 && offsetof(struct vm_stats, nic) == 296 + 63 * 256 + 8,
-	       "struct vm_stats layout (STATS_VERSION 9)");
+	       "struct vm_stats layout (STATS_VERSION 10)");
 
 /* The writer's side: c is a counter in the mapped file. */
 #define STAT_ADD(c, n)	__atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)

@@ -96,6 +96,9 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
  * memory, no fds; frames for it are counted as link_down drops. */
 void link_set_down(struct link *l, const char *peer);
 void link_detach(struct link *l);
+/* l was copied to where it is now (a node dropping a link before it):
+ * points its parts that point into itself there. */
+void link_moved(struct link *l);
 
 /* Sending (driver side). link_tx_slot() returns room for one frame of
  * len bytes (LINK_MIN_FRAME..LINK_MAX_FRAME) after its LINK_META_LEN bytes

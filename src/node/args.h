@@ -4,7 +4,7 @@
  * usage text; they are tested against each other (tests/unit/test_argv.c).
  *
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
- *               --queue-size N [--ctl-fd FD] [--capture-fd FD] [--ready-fd FD]
+ *               --queue-size N [--ctl-fd FD] [--capture-fd FD] [--ready-fd FD] [--handoff-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
  *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
  *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]...
@@ -42,9 +42,9 @@ enum node_kind { NODE_VMM, NODE_TUNNEL, NODE_KINDS };
 
 #define NODE_SOCKET_MAX	108	/* a unix socket path, with its NUL (sun_path) */
 #define NODE_FD_MAX	65535	/* highest fd number accepted */
-/* "multivm KIND", at most twelve options with values, three flags, a value
+/* "multivm KIND", at most thirteen options with values, three flags, a value
  * per wire NIC and per link, the NULL. */
-#define NODE_ARGV_MAX	(2 + 2 * 12 + 3 + 2 * MV_NICS_MAX + 2 * MV_NODE_LINKS_MAX + 1)
+#define NODE_ARGV_MAX	(2 + 2 * 13 + 3 + 2 * MV_NICS_MAX + 2 * MV_NODE_LINKS_MAX + 1)
 /* Room for the strings of the longest command line (63 links, 64 MACs,
  * 8 wire NICs). */
 #define NODE_ARGBUF_MAX	12288
@@ -106,6 +106,7 @@ struct node_args {
 	int stats_fd;
 	int ctl_fd;			/* the link control file (common/linkctl.h); -1: none */
 	int ready_fd;			/* written to and closed once serving; -1: none */
+	int handoff_fd;			/* VMM: links handed over at run time (common/handoff.h); -1: none */
 	unsigned queue_size;		/* of every link: mv_qsize_ok() */
 	bool drop;			/* become uid:gid (both non-zero) after set-up */
 	uid_t uid;

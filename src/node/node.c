@@ -8,6 +8,7 @@
 
 #include "common/fdio.h"
 #include "common/log.h"
+#include "node/relink.h"
 
 struct vm_stats *node_map_stats(int fd, const char *name)
 {
@@ -192,6 +193,15 @@ int node_main(const struct node_kind_ops *k, int argc, char **argv)
 		rc = n.links[i].rx_kick < 0 ? 0 : loop_add(&n.loop, n.links[i].rx_kick, true, k->on_link, n.ctx, i);
 		if (rc < 0) {
 			log_err("cannot watch the link to %s: %s", n.links[i].peer, strerror(-rc));
+			return 1;
+		}
+	}
+	/* Links the supervisor hands over later (multivm apply): node/relink.h. */
+	n.handoff_fd = a.handoff_fd;
+	if (n.handoff_fd >= 0) {
+		rc = loop_add(&n.loop, n.handoff_fd, false, node_on_handoff, &n, 0);
+		if (rc < 0) {
+			log_err("cannot watch the link handoff channel: %s", strerror(-rc));
 			return 1;
 		}
 	}

@@ -35,6 +35,13 @@ struct node_kind_ops {
 	/* The loop ended: lets go of what setup took (the links are the
 	 * skeleton's). May be NULL. */
 	void (*stop)(struct node *n);
+	/* Links handed over at run time (node/relink.c): may the kind take
+	 * or drop an eth0 segment link now (0, or -EOPNOTSUPP)? NULL: never.
+	 * relinked: the node's links changed (dropped: the index that went,
+	 * the ones after moved down; -1: one was added at the end); the kind
+	 * re-reads them. */
+	int (*relink_ok)(struct node *n);
+	void (*relinked)(struct node *n, int dropped);
 	/* System calls beyond the common allow-list (docs/sandbox.md). */
 	const struct sandbox_rule *rules;
 	unsigned nrules;
@@ -53,6 +60,7 @@ struct node {
 	const struct linkctl *ctl;	/* the link control file, read-only; NULL: none */
 	uint32_t ctl_gen;		/* its generation last applied */
 	bool ctl_bad[MV_NODE_LINKS_MAX];	/* an entry refused (logged once) */
+	int handoff_fd;			/* the supervisor's link handoff channel; -1: none */
 };
 
 /* `multivm KIND ...` (argv[0] the command word). Exit status: 0 after a

@@ -11,10 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/handoff.h"
 #include "common/log.h"
 #include "common/qmp.h"
 #include "link/link.h"
 #include "supervisor/grow.h"
+#include "supervisor/spawn.h"
 #include "supervisor/statefiles.h"
 #include "supervisor/vmproc.h"
 
@@ -847,8 +849,113 @@ static void remove_vm(struct sup *s, unsigned i)
 	log_info("%s: removed", v->cfg->name);
 }
 
-int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen)
+/* A node's segment links as they were before apply: whom to, in order;
+ * ok: the node could take links at run time (a serving VMM with only
+ * eth0 and only its segment's links, and a handoff channel). */
+struct old_links {
+	bool ok;
+	unsigned n;
+	char peer[MV_NODE_LINKS_MAX][MV_NAME_MAX];
+};
+
+static bool segment_only(const struct node_args *a)
 {
+	unsigned k;
+
+	if (a->kind != NODE_VMM || a->vmm.nwires || a->vmm.eth0_wire)
+		return false;
+	for (k = 0; k < a->nlinks; k++)
+		if (a->link[k].wire)
+			return false;
+	return true;
+}
+
+static void note_links(struct sup *s, unsigned i, struct old_links *o)
+{
+	static struct node_args a;
+	unsigned k;
+
+	o->ok = s->vm[i].p.handoff_fd >= 0 && s->vm[i].p.vmm_serving &&
+		spawn_vmm_args(&a, s->cfg, i, s->link, &s->plan->runas, s->dir) == 0 && segment_only(&a);
+	o->n = o->ok ? a.nlinks : 0;
+	for (k = 0; k < o->n; k++)
+		memcpy(o->peer[k], a.link[k].peer, MV_NAME_MAX);
+}
+
+static int handoff(struct vmp *v, struct handoff_msg *m, uint32_t *seq)
+{
+	int rc, status;
+
+	m->seq = ++*seq;
+	rc = handoff_send(v->p.handoff_fd, m);
+	if (rc == 0)
+		rc = handoff_wait_reply(v->p.handoff_fd, m->seq, HANDOFF_REPLY_MS, &status);
+	if (rc == 0)
+		rc = status;
+	if (rc < 0)
+		log_warn("%s: its VMM did not take the %s of the link to %s: %s", v->cfg->name,
+			 m->op == HANDOFF_ADD ? "add" : "drop", m->link.peer, strerror(-rc));
+	return rc;
+}
+
+/* Hands node i's running VMM its links as the config now has them
+ * (common/handoff.h): drops first, the last first, then the new ones at
+ * the end. The links it keeps must come first, in their order (a VM is
+ * added after the others, so its links come after theirs). 0, or -1: its
+ * VMM must be restarted instead (it gets them all at start). */
+static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, const struct linkctl *kept)
+{
+	static struct node_args a;
+	static uint32_t seq;
+	struct vmp *v = &s->vm[i];
+	int pos[MV_NODE_LINKS_MAX];
+	unsigned k, j, nkept = 0, added = 0, dropped = 0;
+	struct handoff_msg m;
+	int rc;
+
+	if (!o->ok || v->p.handoff_fd < 0 || spawn_vmm_args(&a, s->cfg, i, s->link, &s->plan->runas, s->dir) < 0 ||
+	    !segment_only(&a))
+		return -1;
+	for (k = 0; k < o->n; k++) {
+		pos[k] = -1;
+		for (j = 0; j < a.nlinks; j++)
+			if (!strcmp(a.link[j].peer, o->peer[k]))
+				pos[k] = (int)j;
+		if (pos[k] >= 0 && pos[k] != (int)nkept++)
+			return -1;	/* a kept link moved: not this way */
+	}
+	for (k = o->n; k-- > 0;) {
+		if (pos[k] >= 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.op = HANDOFF_DROP;
+		m.index = k;
+		m.link.memfd = m.link.rx_kick = m.link.tx_kick = -1;
+		memcpy(m.link.peer, o->peer[k], MV_NAME_MAX);
+		if (handoff(v, &m, &seq) < 0)
+			return -1;
+		dropped++;
+	}
+	for (j = nkept; j < a.nlinks; j++) {
+		memset(&m, 0, sizeof(m));
+		m.op = HANDOFF_ADD;
+		m.index = j;
+		m.link = a.link[j];
+		if (handoff(v, &m, &seq) < 0)
+			return -1;
+		added++;
+	}
+	rc = statefiles_ctl_relink(s->dir, &a, s->cfg, i, kept);
+	if (rc < 0)
+		log_warn("%s: cannot rewrite its control file: %s; its links run plain", v->cfg->name, strerror(-rc));
+	log_info("%s: its running VMM (pid %d) took %u new link%s and dropped %u: no restart", v->cfg->name,
+		 (int)v->p.pid[CHILD_VMM], added, added == 1 ? "" : "s", dropped);
+	return 0;
+}
+
+int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, char *err, size_t errlen)
+{
+	static struct old_links old[MV_NODES_MAX];
 	static struct grow g;
 	static struct link_res links[MV_LINKS_MAX];
 	static struct linkctl kept[MV_NODES_MAX];
@@ -856,6 +963,7 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 	unsigned i, j, made = 0, old_n = s->cfg->nvms;
 	int rc;
 
+	*restarted = 0;
 	if (s->stopping) {
 		snprintf(err, errlen, "the system is stopping");
 		return -1;
@@ -888,6 +996,11 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 		}
 		made++;
 	}
+	/* What each node that gets or loses a link has now, to hand its
+	 * running VMM the difference. */
+	for (i = 0; i < g.first_gone; i++)
+		if (g.restart_vmm[i])
+			note_links(s, i, &old[i]);
 	/* The VMs that go, the last first, then the links that go. */
 	for (i = old_n; i-- > g.first_gone;)
 		remove_vm(s, i);
@@ -908,6 +1021,12 @@ int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen
 
 		if (!g.restart_vmm[i])
 			continue;
+		/* Preferably its running VMM takes the change; else (a tunnel,
+		 * wire NICs, a VMM that refused) it restarts with its links as
+		 * they now are. */
+		if (relink_vmm(s, i, &old[i], have_kept[i] ? &kept[i] : NULL) == 0)
+			continue;
+		*restarted |= 1ull << i;
 		if (v->p.ctl_fd >= 0)
 			close(v->p.ctl_fd);
 		v->p.ctl_fd = -1;

@@ -60,10 +60,11 @@ void sup_stop(struct sup *s);
  * not made: nothing changed); the VMs that go are killed, reaped and
  * their files removed, the links that go closed; next becomes plan's
  * config, the new VMs start as at run, and each node that stays and
- * gains or loses a link has its VMM restarted with its links as they now
- * are, their run-time settings kept; its guest keeps running. 0, or -1
- * with err set (nothing changed). */
-int sup_apply(struct sup *s, const struct config *next, char *err, size_t errlen);
+ * gains or loses a link has its running VMM handed the change
+ * (common/handoff.h) or, if it cannot take it, its VMM restarted with its
+ * links as they now are (bit i of *restarted), their run-time settings
+ * kept; its guest keeps running. 0, or -1 with err set (nothing changed). */
+int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, char *err, size_t errlen);
 
 /* Does what is due (restarts, late VMMs, consoles to reach, heartbeats
  * to read, our log to trim). Returns how many ms the loop may sleep. */

@@ -77,13 +77,16 @@ static void apply_request(struct run *r)
 {
 	static char text[CFG_TEXT_MAX], name[PATH_MAX];
 	static struct config next;
-	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16];
+	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16 + MV_NODES_MAX * (MV_NAME_MAX + 9)];
 	const char *dir = r->plan.dir;
+	uint64_t restarted = 0;
+	size_t used;
+	unsigned i;
 
 	err[0] = 0;
 	if (state_file(p, dir, NULL, SF_APPLY_REQ_NAME) < 0 || config_read_text(p, name, sizeof(name), err, sizeof(err)) < 0 ||
 	    state_file(p, dir, NULL, SF_APPLY_REQ) < 0 || config_read_text(p, text, sizeof(text), err, sizeof(err)) < 0 ||
-	    config_load_string(&next, text, name, err, sizeof(err)) < 0 || sup_apply(r->sup, &next, err, sizeof(err)) < 0) {
+	    config_load_string(&next, text, name, err, sizeof(err)) < 0 || sup_apply(r->sup, &next, &restarted, err, sizeof(err)) < 0) {
 		log_warn("apply: %s", err);
 		snprintf(res, sizeof(res), "error: %s\n", err);
 	} else {
@@ -91,7 +94,11 @@ static void apply_request(struct run *r)
 		snprintf(r->plan.abspath, sizeof(r->plan.abspath), "%s", name);
 		if (state_write_run(dir, name, text) < 0)
 			log_warn("cannot write %s/run: `multivm config` shows the old configuration", dir);
-		snprintf(res, sizeof(res), "ok\n");
+		/* ok, then each node whose VMM restarted (apply waits for it). */
+		used = (size_t)snprintf(res, sizeof(res), "ok\n");
+		for (i = 0; i < next.nvms && i < MV_NODES_MAX && used < sizeof(res); i++)
+			if (restarted & (1ull << i))
+				used += (size_t)snprintf(res + used, sizeof(res) - used, "restart %s\n", next.vm[i].name);
 	}
 	if (state_file(p, dir, NULL, SF_APPLY_REQ) == 0)
 		unlink(p);

@@ -213,6 +213,8 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
 			keep_fd(a->vmm.capture_fd);
 		if (a->ready_fd >= 0)
 			keep_fd(a->ready_fd);
+		if (a->handoff_fd >= 0)
+			keep_fd(a->handoff_fd);
 		for (k = 0; k < a->nlinks; k++) {
 			keep_fd(a->link[k].memfd);
 			keep_fd(a->link[k].rx_kick);

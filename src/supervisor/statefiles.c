@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/capring.h"
@@ -226,6 +227,45 @@ int statefiles_ctl_keep(const char *dir, const char *vm, const struct linkctl *o
 		rc = -EIO;
 	close(fd);
 	return rc;
+}
+
+int statefiles_ctl_relink(const char *dir, const struct node_args *a, const struct config *cfg, unsigned node,
+			  const struct linkctl *old)
+{
+	static struct linkctl fresh;
+	char p[STATE_PATH_MAX];
+	struct linkctl *c;
+	unsigned k;
+	int fd, e, rc = 0;
+
+	if (state_file(p, dir, cfg->vm[node].name, SF_CTL) < 0)
+		return -ENAMETOOLONG;
+	statefiles_ctl_fill(&fresh, a, cfg, node);
+	for (k = 0; old && k < fresh.nlinks; k++) {
+		e = statefiles_ctl_find(old, fresh.link[k].peer, fresh.link[k].nic, fresh.link[k].peer_nic);
+		if (e >= 0)
+			fresh.link[k].imp = old->link[e].imp;
+	}
+	fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED || flock(fd, LOCK_EX) < 0) {
+		rc = -errno;
+		if (c != MAP_FAILED)
+			munmap(c, sizeof(*c));
+		close(fd);
+		return rc;
+	}
+	/* The node reads it lock-free (seqlock): odd while the entries change. */
+	linkctl_write_begin(c);
+	memcpy(c->link, fresh.link, sizeof(c->link));
+	c->nlinks = fresh.nlinks;
+	linkctl_write_end(c);
+	flock(fd, LOCK_UN);
+	munmap(c, sizeof(*c));
+	close(fd);
+	return 0;
 }
 
 void statefiles_trim_own_log(const char *dir, uint64_t max)

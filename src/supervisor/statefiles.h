@@ -54,6 +54,13 @@ int statefiles_ctl_find(const struct linkctl *c, const char *peer, const char *n
  * 0 or -errno. */
 int statefiles_ctl_keep(const char *dir, const char *vm, const struct linkctl *old);
 
+/* Node's control file rewritten in place for its links as a now says
+ * (multivm apply handed its running VMM links: the node keeps its
+ * mapping), each entry keeping old's settings for the same link; under
+ * the file's lock and its seqlock. 0 or -errno. */
+int statefiles_ctl_relink(const char *dir, const struct node_args *a, const struct config *cfg, unsigned node,
+			  const struct linkctl *old);
+
 /* Keeps the supervisor's own log (our stderr, appended to) under max
  * bytes. The children's logs come through pipes into capped writers
  * (vmproc.h) and never pass max. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
 	memset(p, 0, sizeof(*p));
 	p->index = index;
 	p->cfg = &plan->cfg.vm[index];
-	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = -1;
+	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = p->handoff_fd = -1;
 	p->log[CHILD_VMM].fd = p->log[CHILD_QEMU].fd = -1;
 	p->log_fd[CHILD_VMM] = p->log_fd[CHILD_QEMU] = -1;
 }
@@ -149,7 +150,8 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	const struct run_plan *plan = env->plan;
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = env->tag_ready + p->index };
 	char sock[STATE_PATH_MAX];
-	int fds[2], log_wr, rc = spawn_vmm_args(&a, &plan->cfg, p->index, env->links, &plan->runas, plan->dir);
+	int fds[2], ho[2] = { -1, -1 }, log_wr,
+		    rc = spawn_vmm_args(&a, &plan->cfg, p->index, env->links, &plan->runas, plan->dir);
 	pid_t pid;
 
 	if (rc < 0)
@@ -171,6 +173,11 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	if (a.kind == NODE_VMM)	/* a tunnel records nothing */
 		a.vmm.capture_fd = p->capture_fd;
 	a.ready_fd = fds[1];
+	/* A VMM takes links at run time on this channel (common/handoff.h);
+	 * without it, it still runs, and apply restarts it instead. */
+	vmproc_handoff_close(p);
+	if (a.kind == NODE_VMM && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ho) == 0)
+		a.handoff_fd = ho[1];
 	unlink(sock);	/* QEMU must not find the old one meanwhile */
 	for (unsigned k = 0; k < p->cfg->nnics; k++)	/* nor those of its wire NICs */
 		if (state_nic_socket(sock, plan->dir, p->cfg->name, p->cfg->nic[k].name) == 0)
@@ -179,6 +186,11 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	pid = env->ops->spawn_vmm(&a, log_wr, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
 	close(fds[1]);
 	close(log_wr);
+	if (ho[1] >= 0)
+		close(ho[1]);
+	p->handoff_fd = pid > 0 ? ho[0] : -1;
+	if (pid <= 0 && ho[0] >= 0)
+		close(ho[0]);
 	rc = pid < 0 ? pid : epoll_ctl(env->ep, EPOLL_CTL_ADD, fds[0], &e) < 0 ? -errno : 0;
 	if (rc < 0) {
 		close(fds[0]);
@@ -230,6 +242,13 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 	p->pid[CHILD_QEMU] = pid;
 	p->started[CHILD_QEMU] = now;
 	return 0;
+}
+
+void vmproc_handoff_close(struct vm_proc *p)
+{
+	if (p->handoff_fd >= 0)
+		close(p->handoff_fd);
+	p->handoff_fd = -1;
 }
 
 void vmproc_forget_ready(struct vm_proc *p, int ep)
@@ -306,8 +325,10 @@ int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep)
 			if (p->log_fd[c] >= 0)
 				caplog_drain(&p->log[c], p->log_fd[c], LOG_BUDGET);
 			log_close(p, c, ep);
-			if (c == CHILD_VMM)
+			if (c == CHILD_VMM) {
 				p->vmm_serving = false;
+				vmproc_handoff_close(p);
+			}
 			return c;
 		}
 	return -1;
@@ -349,4 +370,5 @@ void vmproc_close(struct vm_proc *p, int ep)
 	if (p->ctl_fd >= 0)
 		close(p->ctl_fd);
 	p->stats_fd = p->capture_fd = p->ctl_fd = -1;
+	vmproc_handoff_close(p);
 }

@@ -52,6 +52,7 @@ struct vm_proc {
 	int stats_fd;			/* STATE/NAME.stats, kept for every VMM start */
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
 	int ctl_fd;			/* STATE/NAME.ctl, kept for every VMM start; -1: not made yet */
+	int handoff_fd;			/* our end of the running VMM's link handoff channel; -1: none */
 	/* What each child writes (stdout, stderr) comes through a pipe into
 	 * STATE/NAME.vmm.log and NAME.qemu.log, capped at log_max. */
 	struct capped_log log[2];	/* by enum vm_child */
@@ -152,6 +153,10 @@ int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now);
 /* Closes everything of a VM whose processes are gone (multivm apply
  * removed it): its pipes, logs, counters, capture ring, control file. */
 void vmproc_close(struct vm_proc *p, int ep);
+
+/* Closes our end of the VMM's link handoff channel (it exited, or is
+ * started anew with another). */
+void vmproc_handoff_close(struct vm_proc *p);
 
 /* The earliest time something here is due (restart, VMM deadline), or 0. */
 long long vmproc_next_due(const struct vm_proc *p);

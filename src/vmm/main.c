@@ -81,13 +81,32 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	}
 }
 
+/* Names the ring's streams after the links, as they now are (at start,
+ * and again when links are handed over or dropped at run time). A
+ * segment link's stream is named after the peer, a wire's after its NIC
+ * with a ':' before (no VM name has one): a NIC has one link. */
+static void name_streams(struct nic *v)
+{
+	static char wire_names[CAP_LINKS][MV_IFNAME_MAX + 1];
+	const char *peers[MV_NODE_LINKS_MAX];
+	unsigned i;
+
+	if (!cap_map)
+		return;
+	for (i = 0; i < v->node->nlinks && i < CAP_LINKS; i++) {
+		const char *nic = v->node->links[i].st->nic;
+
+		if (nic[0])
+			snprintf(wire_names[i], sizeof(wire_names[i]), ":%s", nic);
+		peers[i] = nic[0] ? wire_names[i] : v->node->links[i].peer;
+	}
+	capw_attach(&v->net.cap, cap_map, CAP_FILE_SIZE, v->node->name, peers, i);
+}
+
 static void map_capture(struct nic *v, int fd)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_RESETHAND };
-	static char wire_names[CAP_LINKS][MV_IFNAME_MAX + 1];
-	const char *peers[MV_NODE_LINKS_MAX];
 	uint64_t size;
-	unsigned i;
 	void *p;
 
 	if (fd_size(fd, &size) < 0 || size < CAP_FILE_SIZE) {
@@ -101,18 +120,9 @@ static void map_capture(struct nic *v, int fd)
 		log_warn("cannot map the capture file: %s; no capture", strerror(errno));
 		return;
 	}
-	/* A segment link's stream is named after the peer, a wire's after its
-	 * NIC with a ':' before (no VM name has one): a NIC has one link. */
-	for (i = 0; i < v->node->nlinks && i < CAP_LINKS; i++) {
-		const char *nic = v->node->links[i].st->nic;
-
-		if (nic[0])
-			snprintf(wire_names[i], sizeof(wire_names[i]), ":%s", nic);
-		peers[i] = nic[0] ? wire_names[i] : v->node->links[i].peer;
-	}
 	cap_map = p;
 	sigaction(SIGBUS, &sa, NULL);
-	capw_attach(&v->net.cap, p, CAP_FILE_SIZE, v->node->name, peers, i);
+	name_streams(v);
 }
 
 /* The socket is created 0600 (umask 077: no window in which others could
@@ -550,6 +560,43 @@ static void started(struct node *n, unsigned uid)
 		log_info("serving %s with %u link(s), sandboxed as uid %u", m->nic[0].sock_path, n->nlinks, uid);
 }
 
+/* Links at run time (node/relink.h): only a VMM whose one NIC is the
+ * eth0 segment's, whose links are all that segment's. */
+static int relink_ok(struct node *n)
+{
+	return the_vmm.nnics == 1 && !the_vmm.nic[0].net.wire ? 0 : -EOPNOTSUPP;
+}
+
+/* The links changed between passes: eth0 serves them all again, what
+ * pointed at a link by index follows it (a frame waiting for a dropped
+ * link is routed anew: no_link), and the next pass looks at every link. */
+static void relinked(struct node *n, int dropped)
+{
+	struct vmm *m = &the_vmm;
+	struct net *t = &m->nic[0].net;
+	unsigned i;
+
+	t->links = &n->links[0];
+	t->nlinks = n->nlinks;
+	for (i = 0; i < n->nlinks; i++)
+		m->link_nic[i] = 0;
+	if (dropped >= 0) {
+		unsigned d = (unsigned)dropped + 1;
+
+		t->tx_wait = t->tx_wait == d ? 0 : t->tx_wait > d ? t->tx_wait - 1 : t->tx_wait;
+		t->wait_link = t->wait_link == d ? 0 : t->wait_link > d ? t->wait_link - 1 : t->wait_link;
+		memmove(&t->seg_done[dropped], &t->seg_done[dropped + 1],
+			(MV_NODE_LINKS_MAX - d) * sizeof(t->seg_done[0]));
+		t->seg_done[MV_NODE_LINKS_MAX - 1] = 0;
+	} else if (n->nlinks) {
+		t->seg_done[n->nlinks - 1] = 0;
+	}
+	if (t->rx_next >= t->nlinks)
+		t->rx_next = 0;
+	name_streams(&m->nic[0]);
+	m->nic[0].rx_more = m->nic[0].tx_more = true;
+}
+
 /* The socket files are the supervisor's to remove: we may not unlink. */
 static void stop(struct node *n)
 {
@@ -561,8 +608,8 @@ static void stop(struct node *n)
 
 /* The vhost-user socket, and the memory a frontend sends. */
 static const struct sandbox_rule vmm_rules[] = {
-	SANDBOX_ANY(recvmsg),		/* vhost-user messages and the fds they carry */
-	SANDBOX_ANY(sendmsg),		/* vhost-user replies */
+	SANDBOX_ANY(recvmsg),		/* vhost-user messages and the fds they carry; links handed over (common/handoff.h) */
+	SANDBOX_ANY(sendmsg),		/* vhost-user replies; answers on the handoff channel */
 	SANDBOX_ANY(recvfrom),		/* recv() on the vhost-user socket */
 	SANDBOX_ANY(sendto),		/* send() on the vhost-user socket */
 	SANDBOX_ANY(accept4),		/* a restarted frontend reconnecting */
@@ -580,6 +627,8 @@ const struct node_kind_ops vmm_kind = {
 	.loop = { .pass = pass, .arm = arm, .deadline = bound_wait, .moved = &the_vmm.moved },
 	.started = started,
 	.stop = stop,
+	.relink_ok = relink_ok,
+	.relinked = relinked,
 	.rules = vmm_rules,
 	.nrules = sizeof(vmm_rules) / sizeof(vmm_rules[0]),
 };

@@ -117,7 +117,8 @@ metric = {"tx_frames": "tx_frames_total", "tx_bytes": "tx_bytes_total", "rx_fram
           "loss_correlation_ppm": "loss_correlation_ppm", "corrupt_ppm": "corrupt_ppm",
           "duplicate_ppm": "duplicate_ppm", "rate_bps": "rate_bits_per_second", "seed": "seed",
           **{k: k + "_total" for k in ("tx_offload_frames", "tx_tso_frames", "rx_tso_frames", "seg_frames",
-                                       "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps", "remote_down")}}
+                                       "seg_segments", "csum_completed", "vmm_yields", "vmm_sleeps", "remote_down",
+                                       "handoff_refused")}}
 NDROPS = 12  # drop reasons, common/stats.h DROP__MAX
 seen = {"vm": 0, "link": 0}
 checked = 0
@@ -160,9 +161,9 @@ for line in open(d + "/stats.txt").read().splitlines():
     ndrops = sum(1 for k in pairs if k.startswith("drop_"))
     assert len(obj) == len(pairs) - ndrops + 1 + 2, ("JSON has other fields", obj)
 assert seen == {"vm": 2, "link": 2} and len(js["vms"]) == 2 and len(js["links"]) == 2, seen
-assert checked == 2 * (20 + NDROPS) + 2 * (11 + NDROPS + 10), checked
+assert checked == 2 * (21 + NDROPS) + 2 * (11 + NDROPS + 10), checked
 # Prometheus has no series the text lacks.
-assert len(prom) == 2 * (20 + NDROPS + 1) + 2 * (11 + NDROPS + 8 + 2 + 2), len(prom)
+assert len(prom) == 2 * (21 + NDROPS + 1) + 2 * (11 + NDROPS + 8 + 2 + 2), len(prom)
 PY
 
 # The exposition format, strictly (as node_exporter's textfile collector

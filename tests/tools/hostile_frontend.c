@@ -2,6 +2,7 @@
  * a VMM socket with its own memfd as "guest memory", then behaves well or
  * not. Modes:
  *   send SOCK SRCMAC DSTMAC N   send N frames, exit 0
+ *   drip SOCK SRCMAC DSTMAC N   send N frames 1 ms apart, exit 0
  *   pair SOCKA SOCKB SRCMAC DSTMAC N
  *                               frontend of two VMMs at once: send N frames
  *                               on A, receive them on B, never more than
@@ -224,6 +225,19 @@ static int mode_send(struct fe *f, const uint8_t *src, const uint8_t *dst, uint3
 	return 0;
 }
 
+static int mode_drip(struct fe *f, const uint8_t *src, const uint8_t *dst, uint32_t n)
+{
+	uint32_t i;
+
+	post_rx(f);
+	for (i = 0; i < n; i++) {
+		wait_tx_room(f, i);
+		send_frame(f, i, src, dst);
+		poll(NULL, 0, 1);
+	}
+	return 0;
+}
+
 static int mode_pair(struct fe *a, struct fe *b, const uint8_t *src, const uint8_t *dst, uint32_t n)
 {
 	time_t end = time(NULL) + 60;
@@ -327,6 +341,8 @@ int main(int argc, char **argv)
 	setup(&a, argv[2]);
 	if (!strcmp(argv[1], "send"))
 		return mode_send(&a, src, dst, n);
+	if (!strcmp(argv[1], "drip"))
+		return mode_drip(&a, src, dst, n);
 	post_rx(&a);
 	send_frame(&a, 0, src, dst);
 	/* 200 -> 201 -> 200 -> ...: 201 is written before 200 is made available. */

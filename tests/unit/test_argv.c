@@ -31,6 +31,7 @@ static void full(struct node_args *a)
 	a->ctl_fd = 8;
 	a->vmm.capture_fd = 6;
 	a->ready_fd = 7;
+	a->handoff_fd = 4;
 	a->queue_size = 1024;
 	a->drop = true;
 	a->uid = 998;
@@ -92,7 +93,7 @@ static void test_round_trip(void **state)
 
 	/* The smallest: no capture, no ready fd, no user, no links. */
 	full(&a);
-	a.vmm.capture_fd = a.ready_fd = a.ctl_fd = -1;
+	a.vmm.capture_fd = a.ready_fd = a.ctl_fd = a.handoff_fd = -1;
 	a.drop = a.vmm.group_connect = a.vmm.frontend = false;
 	a.uid = a.gid = 0;
 	a.vmm.front_uid = a.vmm.front_gid = 0;
@@ -164,6 +165,8 @@ static void test_decode_hostile(void **state)
 	assert_int_equal(a.kind, NODE_VMM);
 	assert_int_equal(a.vmm.capture_fd, -1);
 	assert_int_equal(a.ready_fd, -1);
+	assert_int_equal(a.handoff_fd, -1);
+	refused((const char *[]){ BASE, "--handoff-fd", "-1", NULL }, "bad --handoff-fd");
 
 	/* Missing values and missing options. */
 	refused((const char *[]){ BASE, "--capture-fd", NULL }, "--capture-fd needs a value");

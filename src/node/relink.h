@@ -1,0 +1,23 @@
+/* A running node takes a new link, or drops one, from its supervisor
+ * (multivm apply) without restarting: messages on its handoff channel
+ * (common/handoff.h), acted on between batches, in the loop's fd phase.
+ * Only eth0 segment links, added at the end of the node's links; a drop
+ * moves the links after it down one place (their counters, settings and
+ * doorbells with them), so the node's links stay in the order the
+ * supervisor's config gives them. A message that does not fit (an index
+ * beyond the links, a peer already linked, a kind or NIC layout that
+ * cannot take it) is refused: its fds closed, handoff_refused counted, a
+ * log line, and the answer says why; the node and its links carry on. */
+#ifndef MULTIVM_RELINK_H
+#define MULTIVM_RELINK_H
+
+#include "common/handoff.h"
+#include "node/node.h"
+
+/* Acts on m (an add takes its fds: attached, or closed). 0 or -errno. */
+int node_relink(struct node *n, const struct handoff_msg *m);
+
+/* The loop's handler for the handoff fd (ctx: the node). */
+int node_on_handoff(void *ctx, uint32_t arg);
+
+#endif
