@@ -15,7 +15,8 @@
 struct grow {
 	int old_link[MV_LINKS_MAX];	/* per link of new: the same link's index in old, -1: a new one */
 	bool gone_link[MV_LINKS_MAX];	/* per link of old: not in new */
-	bool restart_vmm[MV_NODES_MAX];	/* a node that stays and gets or loses a link: its VMM restarts */
+	bool restart_vmm[MV_NODES_MAX];	/* a node that stays and gets or loses a link: its running VMM
+					 * is handed the change, or restarts (lifecycle.c) */
 	unsigned first_new, nvms;	/* new VMs: first_new .. nvms - 1 (none: first_new = nvms) */
 	unsigned first_gone, old_nvms;	/* VMs that go (the last ones): first_gone .. old_nvms - 1 */
 	unsigned new_links, gone_links;
