@@ -3,7 +3,8 @@
  * VMM's counters file (STATE/NAME.stats, read-only) every 100 us for a
  * link to PEER that has carried a frame (tx_frames > 0); prints the ms
  * from starting CMD to that frame, and from CMD's return to it
- * (negative: before CMD returned).
+ * (negative: before CMD returned), and the wall-clock time of that frame
+ * (CLOCK_REALTIME, s.ms, as the supervisor's log lines are stamped).
  *
  * Usage: relinkwait STATSFILE PEER TIMEOUT_MS CMD [ARG...] */
 #include <errno.h>
@@ -47,7 +48,8 @@ static int carried(int fd, const char *peer)
 
 int main(int argc, char **argv)
 {
-	double t0, t_ret = -1, t_frame = -1, limit;
+	double t0, t_ret = -1, t_frame = -1, limit, wall = 0;
+	struct timespec rt;
 	int fd, status = 0;
 	pid_t pid;
 
@@ -73,8 +75,11 @@ int main(int argc, char **argv)
 	while (now_ms() - t0 < limit && (t_ret < 0 || t_frame < 0)) {
 		if (t_ret < 0 && waitpid(pid, &status, WNOHANG) == pid)
 			t_ret = now_ms();
-		if (t_frame < 0 && carried(fd, argv[2]))
+		if (t_frame < 0 && carried(fd, argv[2])) {
 			t_frame = now_ms();
+			clock_gettime(CLOCK_REALTIME, &rt);
+			wall = rt.tv_sec + rt.tv_nsec / 1e9;
+		}
 		usleep(100);
 	}
 	if (t_ret < 0) {
@@ -91,6 +96,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relinkwait: no frame on the link to %s within %s ms\n", argv[2], argv[3]);
 		return 1;
 	}
-	printf("apply_ms=%.1f first_frame_ms=%.1f after_return_ms=%.1f\n", t_ret - t0, t_frame - t0, t_frame - t_ret);
+	printf("apply_ms=%.1f first_frame_ms=%.1f after_return_ms=%.1f first_frame_wall=%.4f\n", t_ret - t0,
+	       t_frame - t0, t_frame - t_ret, wall);
 	return 0;
 }
