@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/handoff.h"
 #include "common/linkctl.h"
 #include "common/log.h"
 #include "common/stats.h"
@@ -49,6 +51,9 @@ static struct fake {
 	int log[NVMS][2];		/* each child's end of its log pipe (VMM, QEMU), -1: none */
 	bool frozen[NVMS];		/* its VMM's loop does not pass (SIGSTOP) */
 	uint64_t beat[NVMS];		/* the heartbeat its VMM last published */
+	int handoff[NVMS];		/* the VMM's end of its link handoff channel, -1: none */
+	int answer[NVMS];		/* what the fake VMM answers a handoff */
+	char heard[NVMS][256];		/* what it was handed: "+PEER@I -PEER@I ..." */
 } f;
 
 static struct run_plan plan;
@@ -87,6 +92,9 @@ static pid_t fake_spawn_vmm(const struct node_args *a, int log_fd, const uint64_
 		close(f.ready[i]);
 	f.ready[i] = dup(a->ready_fd);
 	assert_true(f.ready[i] >= 0);
+	if (f.handoff[i] >= 0)
+		close(f.handoff[i]);
+	f.handoff[i] = a->handoff_fd >= 0 ? dup(a->handoff_fd) : -1;
 	f.vmm_spawns[i]++;
 	return f.vmm[i] = f.next_pid++;
 }
@@ -243,7 +251,7 @@ static int setup(void **st)
 	f.now = 1000000;	/* vmproc keeps 0 for "not due" */
 	f.next_pid = 4000000;	/* never a real one: nothing reaches kill(2) anyway */
 	for (i = 0; i < NVMS; i++)
-		f.ready[i] = f.log[i][0] = f.log[i][1] = -1;
+		f.ready[i] = f.log[i][0] = f.log[i][1] = f.handoff[i] = -1;
 	memset(&plan, 0, sizeof(plan));
 	assert_int_equal(config_load_default(&plan.cfg, err, sizeof(err)), 0);
 	assert_int_equal(plan.cfg.nvms, NVMS);
@@ -276,6 +284,8 @@ static int teardown(void **st)
 	for (i = 0; i < NVMS; i++) {
 		if (f.ready[i] >= 0)
 			close(f.ready[i]);
+		if (f.handoff[i] >= 0)
+			close(f.handoff[i]);
 		if (f.log[i][0] >= 0)
 			close(f.log[i][0]);
 		if (f.log[i][1] >= 0)
@@ -330,6 +340,100 @@ static void test_first_start(void **st)
 	assert_int_equal(f.nkills, 0);
 	for (i = 0; i < NVMS; i++)
 		assert_int_equal(f.qemu_spawns[i], 1);
+}
+
+/* The running VMMs' side of apply's link handoff (common/handoff.h), in
+ * a thread: the supervisor waits for each answer. */
+static volatile bool answering;
+
+static void *answer_handoffs(void *arg)
+{
+	struct pollfd p[NVMS];
+	struct handoff_msg m;
+	char err[120];
+	uint32_t seq;
+	unsigned i;
+
+	while (answering) {
+		for (i = 0; i < NVMS; i++)
+			p[i] = (struct pollfd){ .fd = f.handoff[i], .events = POLLIN };
+		if (poll(p, NVMS, 10) <= 0)
+			continue;
+		for (i = 0; i < NVMS; i++) {
+			if (!(p[i].revents & POLLIN) || handoff_recv(f.handoff[i], &m, &seq, err, sizeof(err)) < 0)
+				continue;
+			snprintf(f.heard[i] + strlen(f.heard[i]), sizeof(f.heard[i]) - strlen(f.heard[i]), "%c%s@%u ",
+				 m.op == HANDOFF_ADD ? '+' : '-', m.link.peer, (unsigned)m.index);
+			if (m.op == HANDOFF_ADD) {
+				close(m.link.memfd);
+				close(m.link.rx_kick);
+				close(m.link.tx_kick);
+			}
+			handoff_reply(f.handoff[i], m.seq, f.answer[i]);
+		}
+	}
+	return NULL;
+}
+
+static void apply_links(const char *links, uint64_t *restarted)
+{
+	static struct config next;
+	static char text[4096];
+	char err[CFG_ERR_MAX];
+	pthread_t t;
+
+	snprintf(text, sizeof(text), "%.*s%s", (int)(strstr(config_default_text, "mesh = yes") - config_default_text),
+		 config_default_text, links);
+	assert_int_equal(config_load_string(&next, text, "next.ini", err, sizeof(err)), 0);
+	memset(f.heard, 0, sizeof(f.heard));
+	answering = true;
+	assert_int_equal(pthread_create(&t, NULL, answer_handoffs, NULL), 0);
+	assert_int_equal(sup_apply(s, &next, restarted, err, sizeof(err)), 0);
+	answering = false;
+	pthread_join(t, NULL);
+}
+
+/* apply hands a link change to the running VMMs: nothing restarts. A
+ * link added before a kept one, or a VMM that refuses, restarts that VMM
+ * (it takes its links at start); the others still take theirs running. */
+static void test_apply_handoff(void **st)
+{
+	uint64_t restarted;
+	pid_t vmm[NVMS];
+	unsigned i;
+
+	open_system();
+	all_up();
+	memcpy(vmm, f.vmm, sizeof(vmm));
+	for (i = 0; i < NVMS; i++)
+		assert_true(f.handoff[i] >= 0);
+
+	apply_links("vm0 = vm1\nvm1 = vm2\n", &restarted);	/* vm0-vm2 goes */
+	assert_int_equal(restarted, 0);
+	assert_string_equal(f.heard[0], "-vm2@1 ");
+	assert_string_equal(f.heard[1], "");
+	assert_string_equal(f.heard[2], "-vm0@0 ");
+	assert_int_equal(f.nkills, 0);
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(f.vmm_spawns[i], 1);
+
+	/* Back: vm0 takes vm2 at its end; vm2's comes before its kept vm1:
+	 * vm2 restarts. */
+	apply_links("mesh = yes\n", &restarted);
+	assert_int_equal(restarted, 1u << 2);
+	assert_string_equal(f.heard[0], "+vm2@1 ");
+	assert_string_equal(f.heard[2], "");
+	assert_int_equal(killed(vmm[2], SIGTERM), 1);
+	assert_int_equal(killed(vmm[0], SIGTERM) + killed(vmm[1], SIGTERM), 0);
+
+	/* vm0's VMM refuses: it restarts; vm2 (its VMM exited, not yet back) too. */
+	exits(vmm[2], 0);
+	f.answer[0] = -EEXIST;
+	apply_links("vm0 = vm1\nvm1 = vm2\n", &restarted);
+	assert_int_equal(restarted, (1u << 0) | (1u << 2));
+	assert_string_equal(f.heard[0], "-vm2@1 ");
+	assert_int_equal(killed(vmm[0], SIGTERM), 1);
+	assert_int_equal(killed(vmm[1], SIGTERM), 0);
 }
 
 /* --no-guests: a VM is up once its VMM serves, and no QEMU starts. */
@@ -931,6 +1035,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_cancels_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_handoff, setup, teardown),
 		cmocka_unit_test(test_link_up),
 		cmocka_unit_test_setup_teardown(test_carrier, setup, teardown),
 	};
