@@ -48,6 +48,19 @@
 #define MV_UID_RANGE_DEFAULT	"1900000000-1900000127"
 #define MV_IDS_PER_NODE		2
 
+/* A VM's cgroup (supervisor/cgroup.h), where the host offers cgroup v2:
+ * memory.max is its memory plus what its QEMU and VMM use beside it
+ * (QEMU's heap, libraries, device state, I/O buffers; the VMM's rings
+ * and maps), plus under TCG QEMU's translation cache (1 GiB by default
+ * on a 64-bit host, filled as the guest runs new code). Measured under
+ * TCG, QEMU's anonymous memory beside the guest's (a memfd): 90 MiB for
+ * the built-in guest, 690-730 MiB for a booted Debian image. pids.max
+ * is the threads of both (QEMU's main, RCU, I/O and up to 64 pool
+ * workers, the VMM's few) plus one per vCPU, and bounds a fork bomb. */
+#define MV_CG_QEMU_MIB		256
+#define MV_CG_TCG_MIB		1024
+#define MV_CG_PIDS		128
+
 _Static_assert(MV_NODE_LINKS_MAX <= 64, "a node's links are bits of a uint64_t");
 
 /* A link queue size: a power of two from MV_QSIZE_MIN to MV_QSIZE_MAX. */

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/qmp.h"
 #include "link/link.h"
+#include "supervisor/cgroup.h"
 #include "supervisor/grow.h"
 #include "supervisor/spawn.h"
 #include "supervisor/statefiles.h"
@@ -70,6 +71,7 @@ struct sup {
 	struct link_res link[MV_LINKS_MAX];
 	struct vm_env env;		/* for vmproc: plan, links, readiness pipes */
 	struct vmp vm[MV_NODES_MAX];
+	struct cgroups cg;		/* the VMs' cgroups, where the host offers them */
 	bool all_up, start_failed;
 	enum stop_phase stopping;
 	long long next_trim;		/* when logs are next checked */
@@ -677,6 +679,15 @@ int sup_tick(struct sup *s)
 }
 
 /* QEMUs first (grace, then SIGKILL), then the VMMs. */
+/* VM i's cgroup, its processes reaped. */
+static void remove_cgroup(struct sup *s, unsigned i)
+{
+	char err[PATH_MAX + 128];
+
+	if (cgroups_vm_remove(&s->cg, s->vm[i].cfg->name, err, sizeof(err)) < 0)
+		log_warn("%s: cannot remove its cgroup: %s", s->vm[i].cfg->name, err);
+}
+
 bool sup_stopped(struct sup *s)
 {
 	bool alive = false, late = now_ms(s) > s->stop_deadline;
@@ -696,8 +707,12 @@ bool sup_stopped(struct sup *s)
 	}
 	if (alive)
 		return false;
-	if (s->stopping == STOP_VMMS)
+	if (s->stopping == STOP_VMMS) {
+		for (i = 0; i < s->cfg->nvms; i++)
+			remove_cgroup(s, i);
+		cgroups_close(&s->cg);
 		return true;
+	}
 	s->stopping = STOP_VMMS;
 	s->stop_deadline = now_ms(s) + STOP_GRACE_MS;
 	for (i = 0; i < s->cfg->nvms; i++)
@@ -714,6 +729,18 @@ int sup_open(struct sup *s)
 {
 	unsigned i;
 	int rc;
+
+	/* Started by root: a cgroup per VM where the host has cgroup v2 with
+	 * memory and pids; else one line saying why not. */
+	if (s->plan->runas.drop) {
+		char why[512], name[16];
+
+		snprintf(name, sizeof(name), "%d", (int)getpid());
+		if (cgroups_open(&s->cg, "/proc/self/mountinfo", "/proc/self/cgroup", name, why, sizeof(why)) < 0)
+			notice(s, "multivm: no cgroup per VM (no memory.max, pids.max): %s", why);
+		else
+			log_info("a cgroup per VM in %s", s->cg.path);
+	}
 
 	for (i = 0; i < s->cfg->nlinks; i++) {
 		const char *a = s->cfg->vm[s->cfg->link[i].a].name, *b = s->cfg->vm[s->cfg->link[i].b].name;
@@ -746,6 +773,16 @@ static int open_vm(struct sup *s, unsigned i)
 		path(p, s, v->cfg->name, SF_STATS);
 		log_err("cannot create %s: %s", p, strerror(-rc));
 		return rc;
+	}
+	if (s->cg.dir_fd >= 0) {	/* the host offers them: not run without */
+		char err[PATH_MAX + 128];
+
+		v->p.cgroup_fd = cgroups_vm(&s->cg, v->cfg->name, cgroups_mem_max(v->cfg->memory_mib, v->cfg->cpus, s->plan->kvm),
+					    cgroups_pids_max(v->cfg->cpus), err, sizeof(err));
+		if (v->p.cgroup_fd < 0) {
+			log_err("%s: cannot make its cgroup: %s", v->cfg->name, err);
+			return -EIO;
+		}
 	}
 	rc = vmproc_open_logs(&v->p, s->dir, s->cfg->log_max);
 	if (rc < 0)
@@ -813,6 +850,7 @@ struct sup *sup_init(struct run_plan *plan, int ep, uint32_t tag_ready, uint32_t
 	s.ep = ep;
 	s.cons = cons;
 	s.detach = d;
+	s.cg.dir_fd = -1;
 	s.env = (struct vm_env){
 		.plan = plan, .links = s.link, .ep = ep, .tag_ready = tag_ready, .tag_log = tag_log, .ops = ops,
 	};
@@ -845,6 +883,7 @@ static void remove_vm(struct sup *s, unsigned i)
 	v->p.due[CHILD_VMM] = v->p.due[CHILD_QEMU] = 0;
 	consoles_remove(s->cons, i);
 	vmproc_close(&v->p, s->ep);
+	remove_cgroup(s, i);
 	statefiles_remove_vm(s->dir, v->cfg, true);
 	log_info("%s: removed", v->cfg->name);
 }

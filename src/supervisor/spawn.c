@@ -8,20 +8,66 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>	/* struct clone_args */
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "supervisor/state.h"
 
+/* A fork into the namespaces how asks for (clone3, stack 0: a fork). */
+static pid_t fork_how(const struct spawn_how *how)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	long pid;
+
+	if (!how || !how->ns)
+		return fork();
+	if (how->ns & (SPAWN_NEWPID | SPAWN_NEWPROC))
+		ca.flags |= CLONE_NEWPID;
+	if (how->ns & SPAWN_NEWPROC)
+		ca.flags |= CLONE_NEWNS;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	return pid < 0 ? -1 : (pid_t)pid;
+}
+
+/* The child's own /proc: its mounts stop flowing back to the host's
+ * (slave: the host's still reach it), then a proc of its PID namespace
+ * over the host's. */
+static int own_proc(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return -errno;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Joins the cgroup whose directory is dir: "0" in cgroup.procs is the writer. */
+static int join_cgroup(int dir)
+{
+	int fd = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "0", 1) != 1)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 /* In the child, before exec: default signals, stdio, die with parent,
- * and the CPUs it may run on (cpuset, NULL: the parent's); the threads
- * it starts inherit them. Preflight checked the set: a failure here is
- * logged and the child exits, so the VM does not run elsewhere. */
-static void child_setup(int log_fd, const uint64_t *cpuset)
+ * the CPUs it may run on, its cgroup and its /proc (how); the threads
+ * it starts inherit them. Preflight checked what it could: a failure
+ * here is logged and the child exits, so the VM does not run elsewhere
+ * or less contained. */
+static void child_setup(int log_fd, const struct spawn_how *how)
 {
 	sigset_t none;
-	int fd, sig;
+	int fd, sig, rc;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -42,19 +88,29 @@ static void child_setup(int log_fd, const uint64_t *cpuset)
 	/* Whatever else is open (ours, or inherited by `multivm run`) is not
 	 * the child's: only what the caller keeps (keep_fd) crosses exec. */
 	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-	if (cpuset) {
+	if (!how)
+		return;
+	if (how->cpuset) {
 		cpu_set_t set;
 		unsigned i;
 
 		_Static_assert(CFG_CPUS_MAX <= CPU_SETSIZE, "cpuset fits a cpu_set_t");
 		CPU_ZERO(&set);
 		for (i = 0; i < CFG_CPUS_MAX; i++)
-			if (cpuset[i / 64] >> (i % 64) & 1)
+			if (how->cpuset[i / 64] >> (i % 64) & 1)
 				CPU_SET(i, &set);
 		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
 			fprintf(stderr, "multivm: cannot keep to the CPUs of cpuset: %s\n", strerror(errno));
 			_exit(127);
 		}
+	}
+	if (how->cgroup_fd >= 0 && (rc = join_cgroup(how->cgroup_fd)) < 0) {
+		fprintf(stderr, "multivm: cannot join the VM's cgroup (cgroup.procs): %s\n", strerror(-rc));
+		_exit(127);
+	}
+	if ((how->ns & SPAWN_NEWPROC) && (rc = own_proc()) < 0) {
+		fprintf(stderr, "multivm: cannot mount a /proc of its own: %s\n", strerror(-rc));
+		_exit(127);
 	}
 }
 
@@ -191,7 +247,7 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 	return 0;
 }
 
-pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
+pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *how)
 {
 	static char buf[NODE_ARGBUF_MAX];
 	char *argv[NODE_ARGV_MAX];
@@ -201,11 +257,20 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
 
 	if (rc < 0)
 		return rc;
-	pid = fork();
+	pid = fork_how(how);
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_setup(log_fd, cpuset);
+		sigset_t stop;
+
+		child_setup(log_fd, how);
+		/* Its loop takes these from a signalfd (node/loop.h): held
+		 * till then, not lost (an init with no handler would drop them). */
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGHUP);
+		sigprocmask(SIG_BLOCK, &stop, NULL);
 		keep_fd(a->stats_fd);
 		if (a->ctl_fd >= 0)
 			keep_fd(a->ctl_fd);
@@ -227,14 +292,14 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
 	return pid;
 }
 
-pid_t spawn_argv(char *const argv[], int log_fd, const uint64_t *cpuset)
+pid_t spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how)
 {
-	pid_t pid = fork();
+	pid_t pid = fork_how(how);
 
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_setup(log_fd, cpuset);
+		child_setup(log_fd, how);
 		execvp(argv[0], argv);
 		fprintf(stderr, "multivm: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -19,14 +19,27 @@
 int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 		   const struct link_res *links, const struct runas *ra, const char *state_dir);
 
+/* Where a child runs. Namespaces need CAP_SYS_ADMIN: the supervisor
+ * asks for them when started by root (runas.drop). */
+#define SPAWN_NEWPID	0x1	/* a PID namespace of its own, the child its init */
+#define SPAWN_NEWPROC	0x2	/* and a mount namespace with a /proc of that PID namespace only */
+struct spawn_how {
+	const uint64_t *cpuset;	/* the CPUs it may run on (struct cfg_vm's), NULL: anywhere */
+	unsigned ns;		/* SPAWN_NEW* */
+	int cgroup_fd;		/* the VM's cgroup directory, the child joins it before exec; -1: ours */
+};
+
 /* Starts `multivm vmm|tunnel ...` (this binary, re-executed) with the fds a names;
  * stdout and stderr go to log_fd (the write end of the pipe the
- * supervisor drains into the capped log); it runs on the CPUs of cpuset
- * (struct cfg_vm's, NULL: anywhere). Returns the pid or -errno. */
-pid_t spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset);
+ * supervisor drains into the capped log); it runs as how says (NULL:
+ * where we do). Returns the pid (ours, not the namespace's) or -errno.
+ * A VMM is its namespace's init, which ignores the signals it has no
+ * handler for: it starts with SIGTERM, SIGINT and SIGHUP blocked, so
+ * one sent before its loop takes them (a signalfd) waits for it. */
+pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *how);
 
-/* Runs argv (argv[0] looked up in PATH) with output to log_fd, on the
- * CPUs of cpuset (NULL: anywhere). */
-pid_t spawn_argv(char *const argv[], int log_fd, const uint64_t *cpuset);
+/* Runs argv (argv[0] looked up in PATH) with output to log_fd, as how
+ * says (NULL: where we do). */
+pid_t spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how);
 
 #endif

@@ -34,7 +34,7 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
 	memset(p, 0, sizeof(*p));
 	p->index = index;
 	p->cfg = &plan->cfg.vm[index];
-	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = p->handoff_fd = -1;
+	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = p->handoff_fd = p->cgroup_fd = -1;
 	p->log[CHILD_VMM].fd = p->log[CHILD_QEMU].fd = -1;
 	p->log_fd[CHILD_VMM] = p->log_fd[CHILD_QEMU] = -1;
 }
@@ -127,6 +127,19 @@ int vmproc_open_ctl(struct vm_proc *p, const struct vm_env *env)
 	return 0;
 }
 
+/* Where a VM's child runs: on its CPUs, in its cgroup, and started by
+ * root (identities of their own) in namespaces of its own, ns. */
+static struct spawn_how spawn_how_of(const struct vm_proc *p, const struct run_plan *plan, unsigned ns)
+{
+	struct spawn_how h = {
+		.cpuset = p->cfg->cpuset_line ? p->cfg->cpuset : NULL,
+		.ns = plan->runas.drop ? ns : 0,
+		.cgroup_fd = p->cgroup_fd,
+	};
+
+	return h;
+}
+
 /* A peer VMM can write the header page of a link it shares: written anew
  * before this VM's VMM attaches, what a peer scribbled there cannot keep
  * that link down across restarts. */
@@ -150,6 +163,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	const struct run_plan *plan = env->plan;
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = env->tag_ready + p->index };
 	char sock[STATE_PATH_MAX];
+	struct spawn_how how;
 	int fds[2], ho[2] = { -1, -1 }, log_wr,
 		    rc = spawn_vmm_args(&a, &plan->cfg, p->index, env->links, &plan->runas, plan->dir);
 	pid_t pid;
@@ -183,7 +197,8 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 		if (state_nic_socket(sock, plan->dir, p->cfg->name, p->cfg->nic[k].name) == 0)
 			unlink(sock);
 	refresh_link_headers(p, env);
-	pid = env->ops->spawn_vmm(&a, log_wr, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
+	how = spawn_how_of(p, plan, SPAWN_NEWPID);
+	pid = env->ops->spawn_vmm(&a, log_wr, &how);
 	close(fds[1]);
 	close(log_wr);
 	if (ho[1] >= 0)
@@ -221,6 +236,7 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 		.kernel = plan->kernel, .initrd = plan->initrd,
 		.runas = plan->runas.drop ? runas : NULL,
 	};
+	struct spawn_how how;
 	int log_wr, rc;
 	pid_t pid;
 
@@ -233,7 +249,8 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 	rc = log_pipe(p, CHILD_QEMU, env, &log_wr);
 	if (rc < 0)
 		return rc;
-	pid = env->ops->spawn_argv(argv, log_wr, p->cfg->cpuset_line ? p->cfg->cpuset : NULL);
+	how = spawn_how_of(p, plan, SPAWN_NEWPROC);
+	pid = env->ops->spawn_argv(argv, log_wr, &how);
 	close(log_wr);
 	if (pid < 0) {
 		log_close(p, CHILD_QEMU, env->ep);
@@ -369,6 +386,8 @@ void vmproc_close(struct vm_proc *p, int ep)
 		close(p->capture_fd);
 	if (p->ctl_fd >= 0)
 		close(p->ctl_fd);
-	p->stats_fd = p->capture_fd = p->ctl_fd = -1;
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	p->stats_fd = p->capture_fd = p->ctl_fd = p->cgroup_fd = -1;
 	vmproc_handoff_close(p);
 }

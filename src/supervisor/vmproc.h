@@ -53,6 +53,7 @@ struct vm_proc {
 	int capture_fd;			/* STATE/NAME.capture, -1: none */
 	int ctl_fd;			/* STATE/NAME.ctl, kept for every VMM start; -1: not made yet */
 	int handoff_fd;			/* our end of the running VMM's link handoff channel; -1: none */
+	int cgroup_fd;			/* its cgroup's directory (supervisor/cgroup.h), -1: none */
 	/* What each child writes (stdout, stderr) comes through a pipe into
 	 * STATE/NAME.vmm.log and NAME.qemu.log, capped at log_max. */
 	struct capped_log log[2];	/* by enum vm_child */
@@ -64,6 +65,7 @@ struct vm_proc {
 };
 
 struct node_args;
+struct spawn_how;
 
 /* The process layer under vmproc and the lifecycle: every call that starts,
  * signals or waits for a child, and the clock. run.c hands proc_real to
@@ -77,8 +79,8 @@ struct node_args;
  * rules. Five pointers, set once, also name in one place every way this
  * process touches a VM's processes. */
 struct proc_ops {
-	pid_t (*spawn_vmm)(const struct node_args *a, int log_fd, const uint64_t *cpuset);
-	pid_t (*spawn_argv)(char *const argv[], int log_fd, const uint64_t *cpuset);
+	pid_t (*spawn_vmm)(const struct node_args *a, int log_fd, const struct spawn_how *how);
+	pid_t (*spawn_argv)(char *const argv[], int log_fd, const struct spawn_how *how);
 	int (*kill)(pid_t pid, int sig);
 	pid_t (*waitpid)(pid_t pid, int *status, int options);
 	long long (*now_ms)(void);	/* monotonic, in ms */
@@ -151,7 +153,8 @@ int vmproc_link_up(const struct vm_proc *p, const char *peer, const char *peer_n
 int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now);
 
 /* Closes everything of a VM whose processes are gone (multivm apply
- * removed it): its pipes, logs, counters, capture ring, control file. */
+ * removed it): its pipes, logs, counters, capture ring, control file,
+ * its cgroup's fd. */
 void vmproc_close(struct vm_proc *p, int ep);
 
 /* Closes our end of the VMM's link handoff channel (it exited, or is

@@ -14,7 +14,8 @@
 #   connect to vm2's socket (and one let through by a wrong mode is
 #   refused on accept, SO_PEERCRED), cannot take vm1's place on its socket
 #   while its VMM restarts (the issue's takeover), cannot bind the tunnel's
-#   port. The QEMUs are stand-ins under their identities (--no-guests): the
+#   port, and sees no other VM's process from its PID namespace (each
+#   node is the init of one of its own). The QEMUs are stand-ins under their identities (--no-guests): the
 #   kernel judges by uid, not by program.
 TEST_NAME=containment
 . "$(dirname "$0")/lib.sh"
@@ -84,6 +85,44 @@ if [ "$(id -u)" -eq 0 ]; then
 	done
 	kill $q1 $q2
 	say "vm1's QEMU id: SIGKILL, SIGSTOP, signal 0, prlimit, /proc fd and mem refused on vm2's VMM and QEMU, vm1's VMM, the tunnel"
+
+	# Each node is the init of a PID namespace of its own: from vm1's
+	# VMM's, no other VM's process is there to see (a /proc of that
+	# namespace, mounted in a mount namespace of the probe's own).
+	for p in $(pid_of vm0 vmm) $vmm1 $vmm2 $tun; do
+		grep -q "^NSpid:[[:space:]]*$p[[:space:]]*1$" /proc/$p/status ||
+			die "node $p is not its own PID namespace's init: $(grep ^NSpid: /proc/$p/status)"
+		readlink /proc/$p/ns/pid
+	done >"$STATE/pidns"
+	[ "$(sort -u "$STATE/pidns" | grep -vc "^$(readlink /proc/self/ns/pid)$")" -eq 4 ] ||
+		die "the 4 nodes are not in 4 PID namespaces of their own: $(sort "$STATE/pidns" | uniq -c)"
+	nsenter -t "$vmm1" -p -- unshare -m --mount-proc sh -c \
+		'for d in /proc/[0-9]*; do printf "%s %s\n" "${d#/proc/}" "$(tr "\0" " " <$d/cmdline)"; done' >"$STATE/ns1.txt" ||
+		die "cannot look into vm1's VMM's PID namespace"
+	grep -q "^1 multivm vmm --name vm1 " "$STATE/ns1.txt" || die "vm1's VMM is not pid 1 of its namespace: $(cat "$STATE/ns1.txt")"
+	[ "$(grep -vc '^[0-9]* sh -c ' "$STATE/ns1.txt")" -eq 1 ] ||
+		die "vm1's VMM's PID namespace holds more than it and the probe: $(cat "$STATE/ns1.txt")"
+	# Its init takes SIGTERM (the signalfd), as the supervisor stops it.
+	kill -TERM "$vmm1"
+	termed1() { p=$(pid_of vm1 vmm); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$vmm1" ] && [ "$(state_of vm1)" = up ]; }
+	wait_for 10 termed1 || die "vm1's VMM did not end on SIGTERM"
+	grep -q "vmm vm1: info: stopping" "$STATE/vm1.vmm.log" || die "vm1's VMM did not stop on SIGTERM: $(tail -n 3 "$STATE/vm1.vmm.log")"
+	vmm1=$(pid_of vm1 vmm)
+	say "each node the init of a PID namespace of its own (4 namespaces); vm1's shows vm1's VMM and the probe only; SIGTERM ends it"
+
+	# A cgroup per VM where the host offers cgroup v2 with memory and
+	# pids (its limits, vm1's VMM in it); else one notice why not.
+	cgdir=$(sed -n 's/.*supervisor: info: a cgroup per VM in //p' "$STATE/supervisor.log")
+	if [ -n "$cgdir" ]; then
+		[ "$(cat "$cgdir/vm1/memory.max")" = $(((256 + 256 + 1024) << 20)) ] &&
+			[ "$(cat "$cgdir/vm1/pids.max")" = 129 ] || die "vm1's cgroup limits: $(cat "$cgdir/vm1/memory.max" "$cgdir/vm1/pids.max")"
+		grep -qx "$vmm1" "$cgdir/vm1/cgroup.procs" || die "vm1's VMM $vmm1 is not in $cgdir/vm1"
+		say "vm1's cgroup $cgdir/vm1: memory.max, pids.max, its VMM in it"
+	else
+		[ "$(grep -c 'multivm: no cgroup per VM (no memory.max, pids.max): ' "$STATE/supervisor.log")" = 1 ] ||
+			die "no cgroups and not one notice why: $(grep -i cgroup "$STATE/supervisor.log")"
+		say "no cgroups here, one notice: $(sed -n 's/.*no cgroup per VM (no memory.max, pids.max): //p' "$STATE/supervisor.log")"
+	fi
 
 	# vm2's socket: the file is vm2's QEMU's, 0600.
 	out=$(as "$Q1" /usr/bin/python3 -c '

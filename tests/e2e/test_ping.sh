@@ -35,10 +35,24 @@ for pair in $(sed -n 's/.*vmm=\([0-9]*\) qemu=\([0-9]*\).*/\1:\2/p' "$STATE/stat
 		grep -q '^Groups:[[:space:]]*\('"$want"'[[:space:]]*\)\?$' /proc/$pid/status ||
 			die "process $pid has groups $(grep ^Groups: /proc/$pid/status)"
 		grep -q '^CapEff:[[:space:]]*0*$' /proc/$pid/status || die "process $pid has capabilities: $(grep ^Cap /proc/$pid/status)"
+		# The init of a PID namespace of its own (pid 1 there).
+		grep -q "^NSpid:[[:space:]]*$pid[[:space:]]*1$" /proc/$pid/status ||
+			die "process $pid is not its own PID namespace's init: $(grep ^NSpid: /proc/$pid/status)"
+		echo "$(readlink /proc/$pid/ns/pid)" >>"$STATE/pidns"
 	done
+	# QEMU's /proc is its namespace's: itself alone.
+	if [ "$(id -u)" -eq 0 ]; then
+		seen=$(ls /proc/${pair#*:}/root/proc | grep -E '^[0-9]+$' | tr '\n' ' ')
+		[ "$seen" = "1 " ] || die "vm$i's QEMU sees processes $seen in its /proc"
+	fi
 	i=$((i + 1))
 done
 [ $i -eq 3 ] || die "checked $i VMs' processes, not 3"
+if [ "$(id -u)" -eq 0 ]; then
+	[ "$(sort -u "$STATE/pidns" | grep -vc "^$(readlink /proc/self/ns/pid)$")" -eq 6 ] ||
+		die "the 6 VMMs and QEMUs are not in 6 PID namespaces of their own: $(sort "$STATE/pidns" | uniq -c)"
+	say "each VMM and QEMU: the init of a PID namespace of its own; each QEMU's /proc shows itself alone"
+fi
 
 out=$("$MV" exec vm1 -- hostname) || die "exec hostname failed"
 [ "$out" = vm1 ] || die "hostname in vm1 is '$out'"

@@ -82,7 +82,7 @@ static void keep_log(int *slot, int log_fd)
 	assert_true(*slot >= 0);
 }
 
-static pid_t fake_spawn_vmm(const struct node_args *a, int log_fd, const uint64_t *cpuset)
+static pid_t fake_spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *how)
 {
 	int i = vm_named(a->name, strlen(a->name));
 
@@ -100,7 +100,7 @@ static pid_t fake_spawn_vmm(const struct node_args *a, int log_fd, const uint64_
 }
 
 /* QEMU's VM is the one it is named for (-name NAME). */
-static pid_t fake_spawn_argv(char *const argv[], int log_fd, const uint64_t *cpuset)
+static pid_t fake_spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how)
 {
 	int i;
 
