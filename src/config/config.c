@@ -636,9 +636,9 @@ static void sys_routing(struct parser *p, const char *k, const char *v)
 		fail(p, p->line, "[system] routing: '%s' is not auto or none", v);
 }
 
-/* vni_base, tunnel_port: where the VNIs and UDP ports of links across
- * hosts begin (config/hostplan.h); that they fit is checked once the
- * links are known. */
+/* vni_base, tunnel_port: where the VNIs of links across hosts begin, and
+ * their one UDP port (config/hostplan.h); that the VNIs fit is checked
+ * once the links are known. */
 static void sys_vni_base(struct parser *p, const char *k, const char *v)
 {
 	if (!parse_uint(v, 0, MV_VNI_MAX, &p->c->vni_base))
@@ -1252,6 +1252,7 @@ static void tun_vni(struct parser *p, const char *k, const char *v)
 	if (!parse_uint(v, 0, MV_VNI_MAX, &p->c->vm[p->vm].tun_vni))
 		fail(p, p->line, "[%s] vni: '%s' is not a VXLAN network identifier (0 to %u)", p->sec_name, v,
 		     MV_VNI_MAX);
+	p->c->vm[p->vm].tun_vni_line = p->line;
 	p->tun_keys[p->vm] |= 4;
 }
 
@@ -1921,7 +1922,9 @@ static void resolve_links(struct parser *p)
 	qsort(c->link, c->nlinks, sizeof(c->link[0]), cmp_link);
 }
 
-/* Required keys, and no two tunnels on the same UDP port of one address. */
+/* Required keys. Tunnels may share a UDP port of one address (the
+ * supervisor steers by VNI, tunnel/udpsock.h) if their VNIs differ; a
+ * port on any address and on one address would be two groups. */
 static void check_tunnel(struct parser *p, unsigned i)
 {
 	static const char *const need[] = { "local", "remote", "vni" };
@@ -1940,11 +1943,18 @@ static void check_tunnel(struct parser *p, unsigned i)
 	for (k = 0; k < i; k++) {
 		const struct cfg_vm *o = &p->c->vm[k];
 
-		if (o->tunnel && o->tun_port == t->tun_port &&
-		    (o->tun_local == t->tun_local || !o->tun_local || !t->tun_local))
-			fail(p, t->tun_port_line ? t->tun_port_line : t->line,
-			     "[tunnel %s] port: UDP port %u on this address is tunnel %s's already", t->name,
-			     t->tun_port, o->name);
+		if (!o->tunnel || o->tun_port != t->tun_port)
+			continue;
+		if (o->tun_local != t->tun_local) {
+			if (!o->tun_local || !t->tun_local)
+				fail(p, t->tun_port_line ? t->tun_port_line : t->line,
+				     "[tunnel %s] port: UDP port %u on any address and on one: tunnel %s's already", t->name,
+				     t->tun_port, o->name);
+		} else if (o->tun_vni == t->tun_vni) {
+			fail(p, t->tun_vni_line ? t->tun_vni_line : t->line,
+			     "[tunnel %s] vni: VNI %u on UDP port %u of this address is tunnel %s's already (tunnels "
+			     "sharing a port differ by VNI)", t->name, t->tun_vni, t->tun_port, o->name);
+		}
 	}
 }
 

@@ -78,6 +78,7 @@ struct cfg_vm {
 	uint32_t tun_vni;		/* 0..2^24-1 */
 	unsigned tun_port;		/* UDP, default MV_VXLAN_PORT */
 	int tun_port_line;
+	int tun_vni_line;
 	/* mac = of a tunnel: the one VM behind it (point-to-point, as
 	 * hostplan makes them), in mac; linked VMs treat it as that VM. */
 	int tun_mac_line;		/* 0: any MAC behind it */
@@ -168,7 +169,7 @@ struct config {
 	struct cfg_link link[MV_LINKS_MAX];
 	unsigned nhosts;
 	struct cfg_host host[CFG_HOSTS_MAX];
-	unsigned vni_base;		/* links across hosts: VNI vni_base + k, UDP port tunnel_port + k */
+	unsigned vni_base;		/* links across hosts: VNI vni_base + k, UDP port tunnel_port */
 	unsigned tunnel_port;
 	int vni_base_line, tunnel_port_line;	/* 0: the default */
 };

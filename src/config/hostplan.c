@@ -96,17 +96,13 @@ int hostplan_check(const struct config *c, char *err, size_t errlen)
 	if (ncross && c->vni_base + (uint64_t)ncross - 1 > MV_VNI_MAX)
 		return say(err, errlen, c, line, "[system] vni_base: %u links cross hosts, VNIs %u to %llu pass %u",
 			   ncross, c->vni_base, c->vni_base + (unsigned long long)ncross - 1, MV_VNI_MAX);
-	if (ncross && c->tunnel_port + ncross - 1 > 65535)
-		return say(err, errlen, c, c->tunnel_port_line ? c->tunnel_port_line : line,
-			   "[system] tunnel_port: %u links cross hosts, UDP ports %u to %u pass 65535", ncross,
-			   c->tunnel_port, c->tunnel_port + ncross - 1);
 	for (i = 0; i < c->nhosts; i++)
 		if (nodes[i] > MV_NODES_MAX)
 			return say(err, errlen, c, c->host[i].line, "[host %s]: %u VMs and tunnels with those of the "
 				   "links across hosts, more than %d", c->host[i].name, nodes[i], MV_NODES_MAX);
 	for (i = 0; i < c->nvms; i++) {
 		const struct cfg_vm *v = &c->vm[i];
-		char *end;
+		char *end, addr[INET_ADDRSTRLEN];
 		unsigned long vni;
 
 		if (strncmp(v->name, TUN_PREFIX, strlen(TUN_PREFIX)) == 0) {
@@ -116,12 +112,19 @@ int hostplan_check(const struct config *c, char *err, size_t errlen)
 				return say(err, errlen, c, v->line, "[%s %s]: the name of the tunnel of VNI %lu, a link "
 					   "across hosts (rename it)", v->tunnel ? "tunnel" : "vm", v->name, vni);
 		}
-		/* A [tunnel] beside the derived ones binds a port of its own. */
-		if (v->tunnel && ncross && v->tun_port >= c->tunnel_port && v->tun_port < c->tunnel_port + ncross &&
-		    (!v->tun_local || v->tun_local == c->host[v->host].addr))
+		/* A [tunnel] beside the derived ones may share their port
+		 * (on the host's address, with a VNI of its own). */
+		if (!v->tunnel || !ncross || v->tun_port != c->tunnel_port)
+			continue;
+		if (!v->tun_local)
 			return say(err, errlen, c, v->tun_port_line ? v->tun_port_line : v->line, "[tunnel %s] port: "
-				   "UDP port %u is a link across hosts' (tunnel_port %u to %u)", v->name, v->tun_port,
-				   c->tunnel_port, c->tunnel_port + ncross - 1);
+				   "UDP port %u on any address, the links across hosts' on %s (tunnel_port)", v->name,
+				   v->tun_port, ip(c->host[v->host].addr, addr));
+		if (v->tun_local == c->host[v->host].addr && v->tun_vni >= c->vni_base &&
+		    v->tun_vni < c->vni_base + ncross)
+			return say(err, errlen, c, v->tun_vni_line ? v->tun_vni_line : v->line, "[tunnel %s] vni: "
+				   "VNI %u on UDP port %u is a link across hosts' (vni_base %u to %u)", v->name, v->tun_vni,
+				   v->tun_port, c->vni_base, c->vni_base + ncross - 1);
 	}
 	return 0;
 }
@@ -379,7 +382,7 @@ int hostplan_write(const struct config *c, unsigned host, FILE *f)
 			continue;
 		other = c->vm[l->a].host == (int)host ? c->vm[l->b].host : c->vm[l->a].host;
 		snprintf(name, sizeof(name), TUN_PREFIX "%u", c->vni_base + (unsigned)k);
-		write_tunnel(name, me->addr, c->host[other].addr, c->vni_base + k, c->tunnel_port + k, f);
+		write_tunnel(name, me->addr, c->host[other].addr, c->vni_base + k, c->tunnel_port, f);
 		if (!l->wire)	/* the one VM behind it: unicast for it goes this way only */
 			fprintf(f, "mac = %s\n", mac_format(mac, c->vm[other == c->vm[l->a].host ? l->a : l->b].mac));
 	}

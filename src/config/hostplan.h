@@ -6,9 +6,9 @@
  *    the whole file, routing = auto's routes), so both sides agree;
  *  - every link (segment or wire) between VMs on two hosts becomes a
  *    point-to-point tunnel `vxVNI` on each side: the k-th such link in
- *    the file's link order has VNI vni_base + k and UDP port
- *    tunnel_port + k on both hosts (a tunnel process binds a port of its
- *    own), local = this host's address, remote = the other's;
+ *    the file's link order has VNI vni_base + k on both hosts and UDP
+ *    port tunnel_port, one for all (tunnel/udpsock.h steers by VNI),
+ *    local = this host's address, remote = the other's;
  *  - [link] settings in the direction this host receives.
  * `multivm plan --host NAME` prints it, `multivm run --host NAME` runs
  * it (hostplan_load: the text written, then parsed like any file). */

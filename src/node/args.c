@@ -469,6 +469,16 @@ static void put_capture(struct out *o, const char *n, const struct node_args *a)
 	put_fd(o, n, a->vmm.capture_fd);
 }
 
+static bool get_udp(struct node_args *a, const char *v)
+{
+	return fd_arg(v, &a->tunnel.udp_fd);
+}
+
+static void put_udp(struct out *o, const char *n, const struct node_args *a)
+{
+	put_fd(o, n, a->tunnel.udp_fd);
+}
+
 static bool get_ready(struct node_args *a, const char *v)
 {
 	return fd_arg(v, &a->ready_fd);
@@ -650,6 +660,7 @@ static const struct opt opts[] = {
 	ROW("--remote", "IP", TUN, TUN, remote),
 	ROW("--port", "N", TUN, TUN, port),
 	ROW("--vni", "N", TUN, TUN, vni),
+	ROW("--udp-fd", "FD", TUN, 0, udp),
 	ROW("--local-macs", "MAC,MAC,...", TUN, 0, local_macs),
 	ROW("--local-ips", "IP,IP,...", TUN, 0, local_ips),
 	ROW("--stats-fd", "FD", BOTH, BOTH, stats),
@@ -703,6 +714,8 @@ void node_args_init(struct node_args *a, enum node_kind k)
 		a->vmm.capture_fd = -1;
 		a->vmm.mtu = MV_MTU_DEFAULT;
 		a->vmm.offloads = true;
+	} else {
+		a->tunnel.udp_fd = -1;
 	}
 }
 

@@ -9,7 +9,7 @@
  *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
  *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]...
  *
- *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N
+ *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N [--udp-fd FD]
  *                  --stats-fd FD --queue-size N [--ctl-fd FD] [--ready-fd FD]
  *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--local-ips IP,IP,...] [--wire-link]
  *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC]]...
@@ -92,6 +92,7 @@ struct node_vmm_args {
 struct node_tunnel_args {
 	struct in_addr local, remote;	/* network byte order */
 	unsigned port;			/* 1..65535, both ends */
+	int udp_fd;			/* the socket bound to local:port, the supervisor's; -1: bind one */
 	uint32_t vni;			/* 0..MV_VNI_MAX */
 	unsigned nlocal;		/* every VM of the system: no remote source */
 	uint8_t local_mac[MV_NODES_MAX][ETH_ALEN];

@@ -3,6 +3,7 @@
  * processes are vmproc.c; what it keeps in STATE/ is statefiles.c. */
 #include "supervisor/lifecycle.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "supervisor/spawn.h"
 #include "supervisor/statefiles.h"
 #include "supervisor/vmproc.h"
+#include "tunnel/udpsock.h"
 
 enum vm_state { ST_STARTING, ST_BOOTING, ST_UP, ST_RESTARTING, ST_STOPPED };
 static const char *const state_names[] = {
@@ -760,7 +762,62 @@ int sup_open(struct sup *s)
 	return 0;
 }
 
-/* VM i's files: counters, capture ring, logs, control file, transcript. */
+/* Whether tunnels i and k bind one address and port. */
+static bool same_port(const struct config *c, unsigned i, unsigned k)
+{
+	return c->vm[i].tunnel && c->vm[k].tunnel && c->vm[i].tun_local == c->vm[k].tun_local &&
+	       c->vm[i].tun_port == c->vm[k].tun_port;
+}
+
+/* Steers the group of tunnel i's port by VNI, its sockets in config
+ * order: the order they joined (opened at run in that order, added by
+ * apply at the end, removed from the end). */
+static void steer_port(struct sup *s, unsigned i)
+{
+	uint32_t vni[MV_NODES_MAX];
+	unsigned k, n = 0;
+	int fd = -1, rc;
+
+	for (k = 0; k < s->cfg->nvms; k++)
+		if (same_port(s->cfg, i, k) && s->vm[k].p.udp_fd >= 0) {
+			vni[n++] = s->cfg->vm[k].tun_vni;
+			if (fd < 0)
+				fd = s->vm[k].p.udp_fd;
+		}
+	if (n > 1 && (rc = udpsock_steer(fd, vni, n)) < 0)
+		log_err("[tunnel %s] port %u: cannot steer it by VNI: %s", s->cfg->vm[i].name, s->cfg->vm[i].tun_port,
+			strerror(-rc));
+}
+
+/* Tunnel i's UDP socket, bound here once and kept for the system's life:
+ * its port is never free while the tunnel restarts (tunnel/udpsock.h).
+ * Shared (SO_REUSEPORT) when another tunnel of the config has its
+ * address and port. */
+static int open_udp(struct sup *s, unsigned i)
+{
+	const struct cfg_vm *t = &s->cfg->vm[i];
+	struct in_addr local = { htonl(t->tun_local) };
+	char a[INET_ADDRSTRLEN];
+	bool shared = false;
+	unsigned k;
+	int fd;
+
+	for (k = 0; k < s->cfg->nvms; k++)
+		shared |= k != i && same_port(s->cfg, i, k);
+	fd = udpsock_open(local, t->tun_port, shared);
+	if (fd < 0) {
+		inet_ntop(AF_INET, &local, a, sizeof(a));
+		log_err("[tunnel %s]: cannot bind UDP %s:%u: %s", t->name, a, t->tun_port, strerror(-fd));
+		return fd;
+	}
+	s->vm[i].p.udp_fd = fd;
+	if (shared)
+		steer_port(s, i);
+	return 0;
+}
+
+/* VM i's files: counters, capture ring, logs, control file, transcript;
+ * a tunnel's UDP socket. */
 static int open_vm(struct sup *s, unsigned i)
 {
 	struct vmp *v = &s->vm[i];
@@ -794,6 +851,8 @@ static int open_vm(struct sup *s, unsigned i)
 		log_err("cannot create %s: %s", p, strerror(-rc));
 		return rc;
 	}
+	if (v->cfg->tunnel && (rc = open_udp(s, i)) < 0)
+		return rc;
 	if (cap_err < 0) {
 		path(p, s, v->cfg->name, SF_CAPTURE);
 		log_warn("cannot create %s: %s; no capture on %s", p, strerror(-cap_err), v->cfg->name);
@@ -1040,9 +1099,16 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 	for (i = 0; i < g.first_gone; i++)
 		if (g.restart_vmm[i])
 			note_links(s, i, &old[i]);
-	/* The VMs that go, the last first, then the links that go. */
+	/* The VMs that go, the last first, then the links that go; a port
+	 * the tunnels that go shared is steered among those that stay. */
 	for (i = old_n; i-- > g.first_gone;)
 		remove_vm(s, i);
+	for (i = 0; i < g.first_gone; i++)
+		for (j = g.first_gone; j < old_n; j++)
+			if (same_port(s->cfg, i, j)) {
+				steer_port(s, i);
+				break;
+			}
 	for (i = 0; i < s->cfg->nlinks; i++)
 		if (g.gone_link[i])
 			link_res_close(&s->link[i]);

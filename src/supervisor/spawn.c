@@ -276,6 +276,8 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *h
 			keep_fd(a->ctl_fd);
 		if (a->kind == NODE_VMM && a->vmm.capture_fd >= 0)
 			keep_fd(a->vmm.capture_fd);
+		if (a->kind == NODE_TUNNEL && a->tunnel.udp_fd >= 0)
+			keep_fd(a->tunnel.udp_fd);
 		if (a->ready_fd >= 0)
 			keep_fd(a->ready_fd);
 		if (a->handoff_fd >= 0)

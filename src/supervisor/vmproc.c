@@ -34,7 +34,7 @@ void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)
 	memset(p, 0, sizeof(*p));
 	p->index = index;
 	p->cfg = &plan->cfg.vm[index];
-	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = p->handoff_fd = p->cgroup_fd = -1;
+	p->ready_fd = p->stats_fd = p->capture_fd = p->ctl_fd = p->handoff_fd = p->cgroup_fd = p->udp_fd = -1;
 	p->log[CHILD_VMM].fd = p->log[CHILD_QEMU].fd = -1;
 	p->log_fd[CHILD_VMM] = p->log_fd[CHILD_QEMU] = -1;
 }
@@ -186,6 +186,8 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	a.ctl_fd = p->ctl_fd;	/* the node maps it read-only */
 	if (a.kind == NODE_VMM)	/* a tunnel records nothing */
 		a.vmm.capture_fd = p->capture_fd;
+	else	/* the port stays ours across its restarts (tunnel/udpsock.h) */
+		a.tunnel.udp_fd = p->udp_fd;
 	a.ready_fd = fds[1];
 	/* A VMM takes links at run time on this channel (common/handoff.h);
 	 * without it, it still runs, and apply restarts it instead. */
@@ -388,6 +390,8 @@ void vmproc_close(struct vm_proc *p, int ep)
 		close(p->ctl_fd);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
-	p->stats_fd = p->capture_fd = p->ctl_fd = p->cgroup_fd = -1;
+	if (p->udp_fd >= 0)
+		close(p->udp_fd);
+	p->stats_fd = p->capture_fd = p->ctl_fd = p->cgroup_fd = p->udp_fd = -1;
 	vmproc_handoff_close(p);
 }

@@ -54,6 +54,7 @@ struct vm_proc {
 	int ctl_fd;			/* STATE/NAME.ctl, kept for every VMM start; -1: not made yet */
 	int handoff_fd;			/* our end of the running VMM's link handoff channel; -1: none */
 	int cgroup_fd;			/* its cgroup's directory (supervisor/cgroup.h), -1: none */
+	int udp_fd;			/* a tunnel's UDP socket, bound for the system's life; -1: none */
 	/* What each child writes (stdout, stderr) comes through a pipe into
 	 * STATE/NAME.vmm.log and NAME.qemu.log, capped at log_max. */
 	struct capped_log log[2];	/* by enum vm_child */

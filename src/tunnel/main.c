@@ -1,6 +1,7 @@
 /* The tunnel process: `multivm tunnel`, one per [tunnel NAME]. A node
- * (node/node.h) without a guest: besides its links it binds one UDP
- * socket, before it drops to the run user and enters the sandbox with
+ * (node/node.h) without a guest: besides its links it has one UDP socket
+ * (the supervisor's, tunnel/udpsock.h, or one it binds when started by
+ * hand), set up before it drops to its identity and enters the sandbox with
  * recvmmsg and sendmmsg added, and moves datagrams in batches
  * (tunnel.c). Its command line: node/args.h. */
 #include <arpa/inet.h>
@@ -13,42 +14,17 @@
 #include "link/impair.h"
 #include "node/node.h"
 #include "tunnel/tunnel.h"
+#include "tunnel/udpsock.h"
 
 struct tproc {
 	struct tunnel t;
 	unsigned port;
 	unsigned offloads;	/* tun_offloads: 1 GRO, 2 GSO */
+	bool shared;		/* its port is shared with other tunnels */
 	bool net_more, links_more;	/* work flagged for the next pass */
 };
 
 static struct tproc the_tunnel;
-
-/* The UDP socket, bound to local:port. Not connected: Linux's vxlan (and
- * others) send from a port chosen per flow, so the remote is checked by
- * address in tun_datagram, where every refusal is counted. */
-static int open_udp(const struct node_tunnel_args *a)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = a->local, .sin_port = htons(a->port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), buf = 4 << 20;
-	int pmtu = IP_PMTUDISC_DONT;	/* a full frame over a 1500-byte path: fragmented, not lost */
-
-	if (fd < 0)
-		return -errno;
-	/* Larger buffers absorb bursts; FORCE works as root, else the
-	 * system's maximum applies. Neither is required. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
-}
 
 static int on_udp(void *ctx, uint32_t arg)
 {
@@ -119,13 +95,18 @@ static int setup(struct node *n, const struct node_args *a)
 	v->t.st = n->st;
 	v->t.links = n->links;
 	v->t.nlinks = n->nlinks;
-	v->t.fd = open_udp(ta);
+	/* The supervisor's socket, bound for the system's life (udpsock.h);
+	 * started by hand, one of its own. Not connected: Linux's vxlan (and
+	 * others) send from a port chosen per flow, so the remote is checked
+	 * by address in tun_datagram, where every refusal is counted. */
+	v->t.fd = ta->udp_fd >= 0 ? ta->udp_fd : udpsock_open(ta->local, ta->port, false);
 	if (v->t.fd < 0) {
 		inet_ntop(AF_INET, &ta->local, addr, sizeof(addr));
 		log_err("cannot bind UDP %s:%u: %s", addr, ta->port, strerror(-v->t.fd));
 		return -1;
 	}
-	v->offloads = tun_offloads(&v->t);
+	v->shared = udpsock_shared(v->t.fd);
+	v->offloads = tun_offloads(&v->t, !v->shared);
 	rc = loop_add(&n->loop, v->t.fd, false, on_udp, v, 0);
 	if (rc < 0) {
 		log_err("cannot watch the UDP socket: %s", strerror(-rc));
@@ -140,8 +121,9 @@ static void started(struct node *n, unsigned uid)
 	char r[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &v->t.remote, r, sizeof(r));
-	log_info("VNI %u to %s:%u with %u link(s), UDP GRO %s, GSO %s, sandboxed as uid %u", v->t.vni, r, v->port,
-		 v->t.nlinks, v->offloads & 1 ? "on" : "off", v->offloads & 2 ? "on" : "off", uid);
+	log_info("VNI %u to %s:%u%s with %u link(s), UDP GRO %s, GSO %s, sandboxed as uid %u", v->t.vni, r, v->port,
+		 v->shared ? " (port shared)" : "", v->t.nlinks, v->offloads & 1 ? "on" : "off",
+		 v->offloads & 2 ? "on" : "off", uid);
 }
 
 /* Datagrams in batches on the UDP socket it bound before. */

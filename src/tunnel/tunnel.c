@@ -32,12 +32,12 @@ void tun_init(struct tunnel *t)
 	t->gso_below = VXLAN_MAX_PAYLOAD + 1;
 }
 
-unsigned tun_offloads(struct tunnel *t)
+unsigned tun_offloads(struct tunnel *t, bool gro)
 {
 	int on = 1, off = 0;
 	unsigned got = 0;
 
-	if (setsockopt(t->fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0)
+	if (setsockopt(t->fd, SOL_UDP, UDP_GRO, gro ? &on : &off, sizeof(on)) == 0 && gro)
 		got |= 1;
 	/* Probing with 0 (no segmentation by default) tells whether the
 	 * kernel knows UDP_SEGMENT (4.18); the size goes per message. */

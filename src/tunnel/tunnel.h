@@ -104,10 +104,10 @@ struct tunnel {
  * by the caller. GSO and GRO stay off until tun_offloads. */
 void tun_init(struct tunnel *t);
 
-/* Turns on what the kernel offers on t->fd: UDP GRO on receipt, UDP GSO
- * (UDP_SEGMENT) on sending. Before the sandbox (setsockopt). Returns a
- * bit mask: 1 GRO on, 2 GSO on. */
-unsigned tun_offloads(struct tunnel *t);
+/* Turns on what the kernel offers on t->fd: UDP GRO on receipt (if gro:
+ * not on a shared port, udpsock.h), UDP GSO (UDP_SEGMENT) on sending.
+ * Before the sandbox (setsockopt). Returns a bit mask: 1 GRO on, 2 GSO on. */
+unsigned tun_offloads(struct tunnel *t, bool gro);
 
 /* Splits a received message of n bytes into datagrams: gso is the GRO
  * segment size from its cmsg (0: none). Returns the size of the datagrams

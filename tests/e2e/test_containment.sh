@@ -14,8 +14,10 @@
 #   connect to vm2's socket (and one let through by a wrong mode is
 #   refused on accept, SO_PEERCRED), cannot take vm1's place on its socket
 #   while its VMM restarts (the issue's takeover), cannot bind the tunnel's
-#   port, and sees no other VM's process from its PID namespace (each
-#   node is the init of one of its own). The QEMUs are stand-ins under their identities (--no-guests): the
+#   port, nor while the tunnel restarts (the supervisor holds its socket
+#   for the system's life: ss lists it at every poll), and sees no other
+#   VM's process from its PID namespace (each node is the init of one of
+#   its own). The QEMUs are stand-ins under their identities (--no-guests): the
 #   kernel judges by uid, not by program.
 TEST_NAME=containment
 . "$(dirname "$0")/lib.sh"
@@ -184,6 +186,45 @@ s.bind((sys.argv[1], int(sys.argv[2])))' $a $TPORT 2>&1) && die "vm1's QEMU boun
 		echo "$out" | grep -q 'Address already in use' || die "binding $a:$TPORT: $out"
 	done
 	say "vm1's QEMU id: the tunnel's UDP port taken (on its address and on any)"
+
+	# ... and while the tunnel restarts (issue 26): the supervisor holds
+	# its socket for the system's life, so the port is never free. vm1's
+	# QEMU tries to bind it from before the kill to after the new tunnel
+	# serves; every try refused, the port listed by ss throughout.
+	old=$(pid_of tun vmm)
+	as "$Q1" /usr/bin/python3 -c '
+import socket, sys, time, os
+tries = 0
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        s.bind((sys.argv[1], int(sys.argv[2])))
+        print("bound after %d tries" % tries)
+        sys.exit(1)
+    except OSError as e:
+        if e.errno != 98:
+            print("try %d: %s" % (tries, e)); sys.exit(2)
+    s.close()
+    tries += 1
+    if tries == 1:
+        print("trying", flush=True)
+    time.sleep(0.002)
+print(tries)' 127.0.0.1 $TPORT 4 >"$STATE/binds.out" 2>&1 &
+	binder=$!
+	wait_for 10 grep -q trying "$STATE/binds.out" || die "the binder did not start: $(cat "$STATE/binds.out")"
+	kill -9 "$old"
+	unbound=0
+	back() {
+		ss -Huln "sport = :$TPORT" | grep -q . || unbound=$((unbound + 1))
+		p=$(pid_of tun vmm); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old" ] && [ "$(state_of tun)" = up ]
+	}
+	wait_for 30 back || die "the tunnel did not come back: $(cat "$STATE/status")"
+	wait "$binder" || die "vm1's QEMU bound the tunnel's port while it restarted: $(cat "$STATE/binds.out")"
+	[ "$unbound" = 0 ] || die "the tunnel's port was unbound $unbound time(s) while it restarted"
+	say "the tunnel restarted (pid $old -> $(pid_of tun vmm)): $(tail -n 1 "$STATE/binds.out") binds by vm1's QEMU id refused (EADDRINUSE) across it, the port listed by ss at every poll"
 fi
 
 # ---- a peer scribbles on the shared header, then vm0's VMM dies ----

@@ -289,6 +289,7 @@ static void full_tunnel(struct node_args *a)
 	a->tunnel.remote.s_addr = htonl(0xc0a80102);
 	a->tunnel.port = 65535;
 	a->tunnel.vni = MV_VNI_MAX;
+	a->tunnel.udp_fd = 9;
 	a->tunnel.nlocal = MV_NODES_MAX;
 	for (k = 0; k < a->nlinks; k++) {
 		struct node_link_arg *l = &a->link[k];
@@ -320,7 +321,7 @@ static void test_tunnel_round_trip(void **state)
 	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 	/* The smallest: no ready fd, no user, no MACs, no links. */
-	a.ready_fd = a.ctl_fd = -1;
+	a.ready_fd = a.ctl_fd = a.tunnel.udp_fd = -1;
 	a.drop = false;
 	a.uid = a.gid = 0;
 	a.nlinks = a.tunnel.nlocal = a.tunnel.nlocal_ip = 0;
@@ -395,6 +396,7 @@ static void test_tunnel_decode_hostile(void **state)
 	tunnel_refused((const char *[]){ TBASE, "--mtu", "1500", NULL }, "unknown argument");
 	tunnel_refused((const char *[]){ TBASE, "--group-connect", NULL }, "unknown argument");
 	refused((const char *[]){ BASE, "--vni", "42", NULL }, "unknown argument '--vni'");
+	refused((const char *[]){ BASE, "--udp-fd", "5", NULL }, "unknown argument '--udp-fd'");
 	refused((const char *[]){ BASE, "--local-macs", "52:54:00:4d:56:01", NULL }, "unknown argument");
 	/* Values. */
 	tunnel_refused((const char *[]){ TBASE, "--vni", "1", NULL }, "given twice");

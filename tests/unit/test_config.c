@@ -356,13 +356,18 @@ static void test_tunnel(void **state)
 	       "bad.ini:3: [tunnel up] memory: unknown key (a tunnel has local, remote, vni, port, mac and host)");
 	refuse("[vm a]\n[tunnel Up]\n", "bad.ini:2: [tunnel Up]: bad tunnel name (use [a-z][a-z0-9_-]*, at most 31 characters)");
 	refuse("[vm a]\n[tunnel a]\n", "bad.ini:2: [tunnel a]: VM declared twice (first at line 1)");
-	/* Port clash: the same port on the same address, or on any address. */
+	/* A port shared on one address: by VNI, so not one VNI twice; nor a
+	 * port on any address and on one. */
+	assert_int_equal(config_load_string(&c, "[vm a]\n[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
+					    "[tunnel y]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 2\n",
+					    "t.ini", err, sizeof(err)), 0);
 	refuse("[vm a]\n[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
-	       "[tunnel y]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 2\n",
-	       "bad.ini:6: [tunnel y] port: UDP port 4789 on this address is tunnel x's already");
+	       "[tunnel y]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 1\n",
+	       "bad.ini:9: [tunnel y] vni: VNI 1 on UDP port 4789 of this address is tunnel x's already "
+	       "(tunnels sharing a port differ by VNI)");
 	refuse("[vm a]\n[tunnel x]\nlocal = 0.0.0.0\nremote = 10.9.0.2\nvni = 1\nport = 9000\n"
 	       "[tunnel y]\nlocal = 10.9.0.1\nremote = 10.9.0.3\nvni = 2\nport = 9000\n",
-	       "bad.ini:11: [tunnel y] port: UDP port 9000 on this address is tunnel x's already");
+	       "bad.ini:11: [tunnel y] port: UDP port 9000 on any address and on one: tunnel x's already");
 	assert_int_equal(config_load_string(&c, "[vm a]\n[tunnel x]\nlocal = 10.9.0.1\nremote = 10.9.0.2\nvni = 1\n"
 					    "[tunnel y]\nlocal = 10.9.0.4\nremote = 10.9.0.3\nvni = 2\n",
 					    "t.ini", err, sizeof(err)), 0);

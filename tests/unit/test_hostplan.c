@@ -99,14 +99,14 @@ static const char plan_a[] =
 	"local = 10.77.0.1\n"
 	"remote = 10.77.0.2\n"
 	"vni = 101\n"
-	"port = 4790\n"
+	"port = 4789\n"
 	"mac = 52:54:00:4d:56:03\n"
 	"\n"
 	"[tunnel vx102]\n"
 	"local = 10.77.0.1\n"
 	"remote = 10.77.0.2\n"
 	"vni = 102\n"
-	"port = 4791\n"
+	"port = 4789\n"
 	"\n"
 	"[links]\n"
 	"vm0 = vm1\n"
@@ -163,14 +163,14 @@ static const char plan_b[] =
 	"local = 10.77.0.2\n"
 	"remote = 10.77.0.1\n"
 	"vni = 101\n"
-	"port = 4790\n"
+	"port = 4789\n"
 	"mac = 52:54:00:4d:56:02\n"
 	"\n"
 	"[tunnel vx102]\n"
 	"local = 10.77.0.2\n"
 	"remote = 10.77.0.1\n"
 	"vni = 102\n"
-	"port = 4791\n"
+	"port = 4789\n"
 	"\n"
 	"[links]\n"
 	"vx100 = vm2\n"
@@ -338,7 +338,7 @@ static void sides_agree(const struct config *w)
 				   strcmp(w->vm[y].nic[l->nic_b].name, part[1].vm[pb].nic[nb].name) != 0))
 				continue;
 			assert_int_equal(t->tun_vni, w->vni_base + (unsigned)hostplan_cross(w, j));
-			assert_int_equal(t->tun_port, w->tunnel_port + (unsigned)hostplan_cross(w, j));
+			assert_int_equal(t->tun_port, w->tunnel_port);
 			found = true;
 		}
 		assert_true(found);
@@ -530,15 +530,19 @@ static void test_refusals(void **state)
 		   "2: [system] vni_base: 2 links cross hosts, VNIs 16777215 to 16777216 pass 16777215");
 	refused_as("[system]\nvni_base = 16777216\n", "2: [system] vni_base: '16777216' is not a VXLAN network identifier "
 		   "(0 to 16777215)");
-	refused_as("[system]\ntunnel_port = 65535\n" HOSTS "[vm vm0]\nhost = a\n[vm vm1]\nhost = b\n[vm vm2]\nhost = b\n"
-		   "[links]\nmesh = yes\n",
-		   "2: [system] tunnel_port: 2 links cross hosts, UDP ports 65535 to 65536 pass 65535");
 	refused_as(HOSTS "[vm vm0]\nhost = a\n[vm vm1]\nhost = b\n[tunnel up]\nhost = a\nlocal = 10.0.0.1\n"
 		   "remote = 10.0.0.9\nvni = 1\n[links]\nvm1 = up\n",
 		   "15: [links] vm1-up: tunnel up is on host a, vm1 on host b (a [tunnel] links VMs of its own host)");
 	refused_as(HOSTS "[vm vm0]\nhost = a\n[vm vm1]\nhost = a\n[tunnel up]\nhost = a\nlocal = 10.0.0.1\n"
+		   "remote = 10.0.0.9\nvni = 4097\nport = 4789\n[vm vm2]\nhost = b\n[links]\nmesh = yes\nvm0 = up\n",
+		   "13: [tunnel up] vni: VNI 4097 on UDP port 4789 is a link across hosts' (vni_base 4096 to 4097)");
+	refused_as(HOSTS "[vm vm0]\nhost = a\n[vm vm1]\nhost = a\n[tunnel up]\nhost = a\nlocal = 0.0.0.0\n"
 		   "remote = 10.0.0.9\nvni = 1\nport = 4789\n[vm vm2]\nhost = b\n[links]\nmesh = yes\nvm0 = up\n",
-		   "14: [tunnel up] port: UDP port 4789 is a link across hosts' (tunnel_port 4789 to 4790)");
+		   "14: [tunnel up] port: UDP port 4789 on any address, the links across hosts' on 10.0.0.1 (tunnel_port)");
+	/* On the host's address with a VNI of its own, it shares the port. */
+	assert_int_equal(config_load_string(&whole, HOSTS "[vm vm0]\nhost = a\n[vm vm1]\nhost = a\n[tunnel up]\nhost = a\n"
+					    "local = 10.0.0.1\nremote = 10.0.0.9\nvni = 1\nport = 4789\n[vm vm2]\n"
+					    "host = b\n[links]\nmesh = yes\nvm0 = up\n", "t.ini", err, sizeof(err)), 0);
 	refused_as(HOSTS "[vm vm0]\nhost = a\nmtu = 9000\n[vm vm1]\nhost = b\nmtu = 9000\n[links]\nvm0 = vm1\n",
 		   "12: [links] vm0-vm1: vm0 has mtu 9000, a link across hosts carries at most 1500");
 	refused_as(HOSTS "[vm vx4096]\nhost = a\n[vm vm1]\nhost = b\n[links]\nvx4096 = vm1\n",

@@ -2,7 +2,8 @@
  * real UDP socket pair on loopback and an in-process VM over a real link:
  * every acceptance rule and every drop reason; a tunnel takes no offloads
  * (a VM's TSO frame leaves it as MTU-sized datagrams, a partial checksum
- * completed) and puts no offload metadata on its links. */
+ * completed) and puts no offload metadata on its links; a port tunnels
+ * share steers each datagram to its VNI's socket (udpsock.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include "net/segment.h"
 #include "link/impair.h"
 #include "tunnel/tunnel.h"
+#include "tunnel/udpsock.h"
 
 static const uint8_t mac_a[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 1 };	/* the VM linked to the tunnel */
 static const uint8_t mac_c[6] = { 0x52, 0x54, 0, 0x4d, 0x56, 3 };	/* a VM here, not linked */
@@ -116,7 +118,7 @@ static int setup(void **state)
 	f->t.fd = udp_on(&f->tun_addr);
 	f->t.remote = f->peer_addr.sin_addr;
 	f->t.dest = f->peer_addr;
-	assert_int_equal(tun_offloads(&f->t), 3);	/* loopback: UDP GRO and GSO */
+	assert_int_equal(tun_offloads(&f->t, true), 3);	/* loopback: UDP GRO and GSO */
 	*state = f;
 	return 0;
 }
@@ -648,6 +650,138 @@ static void test_wire_end(void **state)
 	assert_int_equal(f->tst.drop[DROP_SPOOFED] + f->tst.drop[DROP_NO_LINK], 0);
 }
 
+/* ---- a shared port's steering ---- */
+
+/* Runs a steering program over a payload as the kernel's classic BPF
+ * does, for the instructions it may hold; a load past the end returns 0. */
+static uint32_t run_prog(const struct sock_filter *f, int len, const uint8_t *p, size_t n)
+{
+	uint32_t a = 0;
+	int pc = 0, steps = 0;
+
+	while (pc >= 0 && pc < len && steps++ < len) {
+		const struct sock_filter *i = &f[pc++];
+
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (i->k + 4 > n)
+				return 0;
+			a = (uint32_t)p[i->k] << 24 | (uint32_t)p[i->k + 1] << 16 | (uint32_t)p[i->k + 2] << 8 | p[i->k + 3];
+			break;
+		case BPF_ALU | BPF_RSH | BPF_K:
+			a >>= i->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == i->k ? i->jt : i->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return i->k;
+		default:
+			fail_msg("instruction %#x", i->code);
+		}
+	}
+	fail_msg("ran off the program");
+	return 0;
+}
+
+static void test_steer_prog(void **state)
+{
+	static const uint32_t vni[] = { 100, 0, MV_VNI_MAX, 4242 };
+	struct sock_filter f[UDPSOCK_PROG_MAX];
+	uint32_t many[MV_NODES_MAX + 1];
+	uint8_t d[VXLAN_HDR_LEN];
+	unsigned i;
+	int len = udpsock_prog(vni, 4, f, UDPSOCK_PROG_MAX);
+
+	assert_int_equal(len, UDPSOCK_PROG_LEN(4));
+	for (i = 0; i < 4; i++) {
+		vxlan_encap(d, vni[i]);
+		assert_int_equal(run_prog(f, len, d, sizeof(d)), i);
+		d[7] = 0xa5;	/* the reserved byte after the VNI does not count */
+		assert_int_equal(run_prog(f, len, d, sizeof(d)), i);
+	}
+	/* An unknown VNI, or too short to hold one: the first socket. */
+	vxlan_encap(d, 4243);
+	assert_int_equal(run_prog(f, len, d, sizeof(d)), 0);
+	vxlan_encap(d, 4242);
+	assert_int_equal(run_prog(f, len, d, 7), 0);
+	/* The limits. */
+	for (i = 0; i <= MV_NODES_MAX; i++)
+		many[i] = i;
+	assert_int_equal(udpsock_prog(many, MV_NODES_MAX, f, UDPSOCK_PROG_MAX), UDPSOCK_PROG_MAX);
+	vxlan_encap(d, MV_NODES_MAX - 1);
+	assert_int_equal(run_prog(f, UDPSOCK_PROG_MAX, d, sizeof(d)), MV_NODES_MAX - 1);
+	assert_int_equal(udpsock_prog(many, MV_NODES_MAX + 1, f, UDPSOCK_PROG_MAX), -EINVAL);
+	assert_int_equal(udpsock_prog(many, 0, f, UDPSOCK_PROG_MAX), -EINVAL);
+	assert_int_equal(udpsock_prog(many, 4, f, UDPSOCK_PROG_LEN(4) - 1), -EINVAL);
+}
+
+/* Whether fd has a datagram waiting; takes it. */
+static bool took(int fd)
+{
+	uint8_t b[TUN_BUF];
+
+	return recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0;
+}
+
+/* The tunnel (VNI 42) and another (VNI 43) on one port, as the supervisor
+ * opens them: each datagram reaches its VNI's socket; an unknown VNI or a
+ * short datagram reaches the first (the tunnel's), which counts it and
+ * delivers nothing. */
+static void test_shared_port(void **state)
+{
+	static const uint32_t vni[] = { 42, 43 };
+	struct fx *f = *state;
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in to;
+	socklen_t n = sizeof(to);
+	uint8_t b[TUN_BUF];
+	uint32_t last = 0;
+	int other, gro = 1;
+	socklen_t gl = sizeof(gro);
+
+	close(f->t.fd);
+	f->t.fd = udpsock_open(lo, 0, true);
+	assert_true(f->t.fd >= 0);
+	assert_int_equal(getsockname(f->t.fd, (struct sockaddr *)&to, &n), 0);
+	other = udpsock_open(lo, ntohs(to.sin_port), true);
+	assert_true(other >= 0);
+	assert_int_equal(udpsock_steer(other, vni, 2), 0);	/* any socket of the group */
+	assert_true(udpsock_shared(f->t.fd));
+	assert_int_equal(tun_offloads(&f->t, false), 2);	/* GSO, and GRO off */
+	assert_int_equal(getsockopt(f->t.fd, SOL_UDP, UDP_GRO, &gro, &gl), 0);
+	assert_int_equal(gro, 0);
+	/* Without SO_REUSEPORT the port cannot be bound at all (with it, only
+	 * by the group's uid: the supervisor's). */
+	{
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+		assert_int_equal(bind(s, (struct sockaddr *)&to, sizeof(to)), -1);
+		assert_int_equal(errno, EADDRINUSE);
+		close(s);
+	}
+
+	guest_post_rx(&f->a, 32);
+#define SEND(v, len) assert_int_equal(sendto(f->peer, b, dgram(b, v, mac_a, mac_r, len), 0, \
+					     (struct sockaddr *)&to, sizeof(to)), VXLAN_HDR_LEN + len)
+	SEND(43, 60);
+	SEND(43, 61);
+	SEND(42, 62);
+	SEND(99, 63);
+	assert_int_equal(sendto(f->peer, b, 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
+#undef SEND
+	assert_false(tun_net_rx(&f->t));
+	assert_int_equal(delivered(f, &last), 1);	/* only VNI 42's */
+	assert_int_equal(last, 62);
+	assert_int_equal(f->tst.guest_tx_frames, 3);
+	assert_int_equal(f->tst.drop[DROP_BAD_VNI], 1);
+	assert_int_equal(f->tst.drop[DROP_BAD_HEADER], 1);
+	assert_true(took(other));	/* VNI 43's two, on the other socket */
+	assert_true(took(other));
+	assert_false(took(other));
+	close(other);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -660,6 +794,7 @@ int main(void)
 		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
 		T(test_tso_leaves_as_mtu_sized_datagrams), T(test_partial_checksum_completed), T(test_to_link_plain),
 		T(test_gso_run), T(test_gso_refused_falls_back), T(test_gro_split),
+		cmocka_unit_test(test_steer_prog), T(test_shared_port),
 	};
 
 	return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
