@@ -271,17 +271,27 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	pid_t sup = state_supervisor(dir);
 	unsigned i;
 	char err[600], run_path[STATE_PATH_MAX];
-	bool dry = argc == 3 && !strcmp(argv[1], "--dry-run");
+	bool dry = false;
+	const char *host = NULL;
 	enum preflight_result r;
-	int lock = -1, rc = APPLY_FAILED;
+	int lock = -1, rc = APPLY_FAILED, k;
 
-	if (argc != 2 + dry || argv[argc - 1][0] == '-') {
-		fprintf(stderr, "usage: multivm apply [--dry-run] CONFIG\n");
+	/* [--dry-run] [--host HOST] CONFIG, the options in any order */
+	for (k = 1; k < argc - 1; k++) {
+		if (!strcmp(argv[k], "--dry-run") && !dry)
+			dry = true;
+		else if (!strcmp(argv[k], "--host") && !host && k + 1 < argc - 1)
+			host = argv[++k];
+		else
+			break;
+	}
+	if (argc < 2 || k != argc - 1 || argv[argc - 1][0] == '-') {
+		fprintf(stderr, "usage: multivm apply [--dry-run] [--host HOST] CONFIG\n");
 		return APPLY_USAGE;
 	}
 	if (!sup)
 		return not_running(dir);
-	r = preflight_apply(&np, dir, argv[argc - 1], preflight_real_host(), err, sizeof(err));
+	r = preflight_apply(&np, dir, argv[argc - 1], host, preflight_real_host(), err, sizeof(err));
 	if (r != PREFLIGHT_OK) {
 		fprintf(stderr, "multivm: %s\n", err);
 		return r == PREFLIGHT_BAD_CONFIG ? APPLY_USAGE : APPLY_FAILED;
@@ -325,7 +335,8 @@ int cmd_apply(const char *dir, int argc, char **argv)
 			"and a link's settings changed; '%s'", p.first_other);
 		if (p.other > 1)
 			fprintf(stderr, " and %u more change%s", p.other - 1, p.other > 2 ? "s" : "");
-		fprintf(stderr, " need `multivm stop` and `multivm run %s`\n", argv[argc - 1]);
+		fprintf(stderr, " need `multivm stop` and `multivm run %s%s%s%s`\n", host ? "--host " : "",
+			host ? host : "", host ? " " : "", argv[argc - 1]);
 		goto out;
 	}
 	if (p.grow && grow_plan(&old, &cur, &g, err, sizeof(err)) < 0) {

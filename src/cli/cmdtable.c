@@ -317,9 +317,10 @@ const struct cli_command cli_commands[] = {
 	    "duplicate) and state, shown or changed at run time"),
 	ROW("config", cmd_config, "",
 	    "print the running configuration (run's or apply's CONFIG)"),
-	ROW("apply", cmd_apply, "[--dry-run] CONFIG",
+	ROW("apply", cmd_apply, "[--dry-run] [--host HOST] CONFIG",
 	    "change the running system to CONFIG: print the plan, a\n"
-	    "line per change, and carry it out (VMs, links, settings)"),
+	    "line per change, and carry it out (VMs, links, settings);\n"
+	    "--host: to HOST's part of a system over several hosts"),
 	ROW("exec", exec_cmd, "[--timeout SECS] VM -- CMD...",
 	    "run a shell command in VM; exits with its status"),
 	ROW("console", console_cmd, "VM",

@@ -240,14 +240,14 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 }
 
 enum preflight_result preflight_apply(struct run_plan *p, const char *dir, const char *config_path,
-				      const struct preflight_host *h, char *err, size_t errlen)
+				      const char *host_name, const struct preflight_host *h, char *err, size_t errlen)
 {
 	enum preflight_result r;
 	unsigned i;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	r = load(p, config_path, NULL, err, errlen);
+	r = load(p, config_path, host_name, err, errlen);
 	if (r != PREFLIGHT_OK)
 		return r;
 	if (check_paths(p, dir, err, errlen) < 0 || check_cpusets(&p->cfg, err, errlen) < 0)

@@ -56,14 +56,15 @@ enum preflight_result preflight_run(struct run_plan *p, const char *dir, const c
 				    const char *host_name, bool no_guests, const struct preflight_host *host, char *err,
 				    size_t errlen);
 
-/* What `multivm apply` checks of config_path before it compares it with
- * the system running in dir, with run's messages: the config and its
+/* What `multivm apply` checks of config_path (host_name: that host's
+ * part of it, as `run --host` takes it; NULL: the whole) before it
+ * compares it with the system running in dir, with run's messages: the config and its
  * user, path lengths, cpusets, PCI devices, disk images, the guest
  * kernel. Not the
  * state directory (a system runs there), nor the engine (the running
  * system's stays). */
 enum preflight_result preflight_apply(struct run_plan *p, const char *dir, const char *config_path,
-				      const struct preflight_host *host, char *err, size_t errlen);
+				      const char *host_name, const struct preflight_host *host, char *err, size_t errlen);
 
 /* Whether the plan starts any QEMU: not with --no-guests, nor when every
  * VM's frontend is external. */

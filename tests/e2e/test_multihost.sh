@@ -6,7 +6,9 @@
 # (10.0.1.1/30 and .2, made up), each a point-to-point tunnel
 # pair that `plan` derives (`multivm config` on each host, what run ran,
 # is exactly what plan prints). Every VM pings every VM of the
-# other host. Then host b's whole system is killed (SIGKILL, all of its
+# other host; each host's five tunnels share UDP port 4789 (ss), steered
+# by VNI. `apply --host a` applies a link setting of an edited file and
+# takes it back (no guest boots for it). Then host b's whole system is killed (SIGKILL, all of its
 # processes, as a crashed machine): a's four cross-host links show up=0
 # within 3 s (stats) and its tunnels count remote_down; b started again
 # brings them back up with nobody touching a, and the guests ping again.
@@ -120,6 +122,35 @@ for l in 'vm0->vx310' 'vm0->vx311' 'vm1->vx312' 'vm1->vx313'; do
 	[ "$(stat_of "link $l" up)" = 1 ] || die "link $l not up: $(grep '^link' "$STATE/stats.out")"
 done
 [ "$(stat_of "vm vx310" drop_no_link)" -eq 0 ] || die "vx310 dropped frames for nobody: $(grep '^vm vx310' "$STATE/stats.out")"
+# One UDP port for every link across hosts: the five tunnels of each host
+# bound to its address on tunnel_port, steered by VNI (each pings above;
+# none took another's datagrams: no bad_vni).
+for h in a b; do
+	ns=$NA addr=$NET.1 d=$SA
+	[ $h = b ] && ns=$NB addr=$NET.2 d=$SB
+	n=$(ip netns exec $ns ss -Huln "sport = :4789" | grep -c " $addr:4789 ")
+	[ "$n" -eq 5 ] || die "host $h: $n sockets on $addr:4789: $(ip netns exec $ns ss -Huln)"
+	"$MV" -S "$d" stats >"$STATE/stats.$h" || die "stats $h"
+	awk '$1 == "vm" && $2 ~ /^vx/ { for (i = 3; i <= NF; i++) if ($i ~ /^drop_bad_vni=[1-9]/) bad = bad " " $2 " " $i }
+		END { if (bad) { print bad; exit 1 } }' "$STATE/stats.$h" || die "host $h: datagrams of another VNI: $(grep '^vm vx' "$STATE/stats.$h")"
+done
+say "each host's 5 tunnels share UDP port 4789 on its address, no datagram of another VNI"
+
+# apply --host: host a's part of an edited file. A link setting on a,
+# applied at run time; the file unchanged is nothing to change.
+out=$("$MV" -S "$SA" apply --dry-run --host a "$CFG") || die "apply --dry-run --host a: $out"
+[ "$out" = "nothing to change" ] || die "apply --host a of the running file said: $out"
+cp "$CFG" "$STATE/edit.ini"
+printf '[link vm0-vm1]\ndelay = 5ms\n' >>"$STATE/edit.ini"
+out=$("$MV" -S "$SA" apply --host a "$STATE/edit.ini") || die "apply --host a failed: $out"
+[ "$out" = "$(printf '~ link vm0-vm1 delay=5ms (was: none)\napplied 1 change')" ] || die "apply --host a said: $out"
+"$MV" -S "$SA" link vm0-vm1 >"$STATE/show" || die "link show"
+grep -qx 'vm0->vm1 state=up delay=5ms' "$STATE/show" && grep -qx 'vm1->vm0 state=up delay=5ms' "$STATE/show" ||
+	die "not applied: $(cat "$STATE/show")"
+"$MV" plan --host a "$STATE/edit.ini" >"$STATE/plan-edit.ini" && "$MV" -S "$SA" config >"$STATE/ran-edit.ini" &&
+	cmp -s "$STATE/plan-edit.ini" "$STATE/ran-edit.ini" || die "a runs something else than plan --host a of the edited file"
+out=$("$MV" -S "$SA" apply --host a "$CFG") || die "apply --host a back failed: $out"
+say "apply --host a: a link setting applied and taken back; a's config then is plan --host a of the edited file"
 
 # Host b dies whole. a's tunnels miss its heartbeats: up=0 within 3 s
 # (gone after 2 s of silence: tunnel/vxlan.h).

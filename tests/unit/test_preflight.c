@@ -183,15 +183,15 @@ static void test_apply_checks(void **st)
 	config("engine = tcg", "memory = 512M");
 	assert_int_equal(preflight_run(&plan, state, cfgfile, NULL, false, &host, err, sizeof(err)), PREFLIGHT_OK);
 	put("state/supervisor.pid", "1\n", 0600);	/* not ours: preflight_apply does not look */
-	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_OK);
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, NULL, &host, err, sizeof(err)), PREFLIGHT_OK);
 	assert_int_equal(plan.cfg.vm[1].memory_mib, 512);
 	put("system.ini", "[vm vm0]\nmemory = lots\n", 0644);
-	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_BAD_CONFIG);
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, NULL, &host, err, sizeof(err)), PREFLIGHT_BAD_CONFIG);
 	assert_non_null(strstr(err, "system.ini:2: [vm vm0] memory:"));
 	config("engine = tcg", "cpuset = 100000");
-	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_BAD_CONFIG);
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, NULL, &host, err, sizeof(err)), PREFLIGHT_BAD_CONFIG);
 	config("engine = tcg", "cpuset = 1000");
-	assert_int_equal(preflight_apply(&plan, state, cfgfile, &host, err, sizeof(err)), PREFLIGHT_REFUSED);
+	assert_int_equal(preflight_apply(&plan, state, cfgfile, NULL, &host, err, sizeof(err)), PREFLIGHT_REFUSED);
 	assert_non_null(strstr(err, "[vm vm1] cpuset: CPU 1000 is not one multivm may run on here"));
 }
 
