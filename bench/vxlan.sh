@@ -27,7 +27,15 @@
 #
 # Gbit/s counts the inner Ethernet frames (SIZE bytes, no FCS, no
 # VXLAN/UDP/IP/Ethernet outer headers). Per size the median of VX_ROUNDS is
-# printed. Usage: vxlan.sh BUILD (VX_ROUNDS, VX_SECONDS, VX_SIZES)
+# printed.
+#
+# Heartbeat cost (VX_HB_SECONDS, default 10; 0 skips it): both systems
+# idle, up and hearing each other; perf stat counts the two tunnel
+# processes' task-clock and context switches over that time: all of it is
+# heartbeats (one datagram each way every VXLAN_HB_MS, and the check for a
+# silent remote). Printed with its share of one CPU and, in bytes, of the
+# link the last round measured at 1500 B.
+# Usage: vxlan.sh BUILD (VX_ROUNDS, VX_SECONDS, VX_SIZES, VX_HB_SECONDS)
 set -u
 TEST_NAME=vxlan
 build=$1
@@ -99,17 +107,26 @@ round_multivm() {
 
 # VX_PERF=DIR: during the measured seconds of each multivm round, profile
 # the tunnels and VMMs (children of both supervisors): perf stat per process
-# (task-clock, context switches, system calls) and a perf record of CPU 0,
+# (task-clock, context switches, system calls, sendmmsg and recvmmsg), the
+# counters before and after, skbs sent and received on CPU 0 (one per GSO or
+# GRO message) and its wake-ups and switches, and a perf record of CPU 0,
 # where they run (idle and softirq work show there too).
 # Costs a little throughput; off by default.
 profile() {
 	[ -n "${VX_PERF:-}" ] || return 0
 	pids=$( (pgrep -P "$(cat "$W/a/supervisor.pid")"; pgrep -P "$(cat "$W/b/supervisor.pid")") | paste -sd,)
 	mkdir -p "$VX_PERF"
-	perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter -p "$pids" \
-		-o "$VX_PERF/stat.$1.$r" -- sleep "$((SECS - 1))" 2>/dev/null &
+	"$MV" -S "$W/a" stats >"$VX_PERF/stats0.a.$1.$r"
+	"$MV" -S "$W/b" stats >"$VX_PERF/stats0.b.$1.$r"
+	perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_sendmmsg,syscalls:sys_enter_recvmmsg \
+		-p "$pids" -o "$VX_PERF/stat.$1.$r" -- sleep "$((SECS - 1))" 2>/dev/null &
+	# skbs on CPU 0 (GSO and GRO units: one per message of many datagrams), and wake-ups
+	perf stat -a -C 0 -e net:net_dev_xmit,net:netif_receive_skb,sched:sched_wakeup,sched:sched_switch \
+		-o "$VX_PERF/cpu0.$1.$r" -- sleep "$((SECS - 1))" 2>/dev/null &
 	perf record -q -e task-clock -g -a -C 0 -o "$VX_PERF/perf.$1.$r.data" -- sleep "$((SECS - 1))" >/dev/null 2>&1
 	wait
+	"$MV" -S "$W/a" stats >"$VX_PERF/stats1.a.$1.$r"
+	"$MV" -S "$W/b" stats >"$VX_PERF/stats1.b.$1.$r"
 	for p in $(echo "$pids" | tr , ' '); do echo "$p $(tr '\0' ' ' </proc/$p/cmdline | cut -c1-60)"; done >"$VX_PERF/pids.$1.$r"
 }
 
@@ -147,6 +164,7 @@ sized() {
 		r=$((r + 1))
 	done
 	m=$(echo "$mv_rates" | median)
+	[ "$size" = 1500 ] && last1500=$m
 	l=$(echo "$lx_rates" | median)
 	l1=$(echo "$l1_rates" | median)
 	figure vxlan "multivm_mpps_${size}B" "$(mpps "$m")"
@@ -161,10 +179,36 @@ sized() {
 	awk '$1 == "vm" && $2 == "ta" { for (i = 3; i <= NF; i++) if ($i ~ /^(rx_frames|tx_frames|drop_[a-z_]*)=[1-9]/) printf " %s", $i }
 		END { print "" }' "$W/stats.a.$size" | sed 's/^/  last multivm round, tunnel ta counters:/'
 }
+# heartbeats: the idle tunnels' cost (see the top).
+heartbeats() {
+	hs=${VX_HB_SECONDS:-10}
+	[ "$hs" -gt 0 ] || return 0
+	command -v perf >/dev/null || { echo "vxlan heartbeat: perf missing, not measured"; return 0; }
+	rm -rf "$W/a" "$W/b"
+	vxlan_systems $NS 10.231.16 9 "$W/a" "$W/b" vm0 taskset -c 0 || return 1
+	up() { [ "$(MULTIVM_STATE="$W/a" status_field state ta)" = up ] && [ "$(MULTIVM_STATE="$W/b" status_field state tb)" = up ]; }
+	wait_for 20 up || { echo "vxlan heartbeat: the tunnels did not come up"; stop_all; return 1; }
+	ta=$(MULTIVM_STATE="$W/a" status_field vmm ta) tb=$(MULTIVM_STATE="$W/b" status_field vmm tb)
+	perf stat -x, -e task-clock,context-switches -p "$ta,$tb" -o "$W/hb.stat" -- sleep "$hs" 2>/dev/null
+	stop_all
+	ms=$(awk -F, '$3 == "task-clock" { print $1 }' "$W/hb.stat")
+	cs=$(awk -F, '$3 == "context-switches" { print $1 }' "$W/hb.stat")
+	# one datagram each way per 400 ms: 14 + 20 + 8 + 8 + 60 bytes
+	awk -v ms="$ms" -v cs="$cs" -v s="$hs" -v r="${last1500:-0}" 'BEGIN {
+		per = 1000 / 400; bits = per * 110 * 8; cap = r * 1500 * 8
+		printf "vxlan heartbeat: 2 idle tunnels over %d s: %.3f ms of CPU (%.4f %% of one CPU, %.1f us per heartbeat sent or received), %d context switches (%.1f/s); on the wire %.1f datagrams/s each way, %.0f bit/s", s, ms, ms / (s * 10), ms * 1000 / (s * per * 4), cs, cs / s, per, bits
+		if (cap > 0)
+			printf " = %.5f %% of the 1500 B figure (%.2f Gbit/s)", bits * 100 / cap, cap / 1e9
+		printf "\n"
+	}'
+	figure vxlan heartbeat_cpu_percent "$(awk -v ms="$ms" -v s="$hs" 'BEGIN { printf "%.4f", ms / (s * 10) }')"
+}
+
 # A size that fails says so (FAILED) and the others still run; the exit
 # status is then 1.
 failed=
 for size in $SIZES; do
 	sized "$size" || { failed=1; stop_all; }
 done
+heartbeats || failed=1
 [ -z "$failed" ]
