@@ -4,7 +4,8 @@
 # libvirt under TCG on vm1's VMM socket. vm0 pings it, both directions of
 # the link count the frames, and a restarted VMM gets the domain back.
 # libvirt's QEMU runs as libvirt-qemu, reaching the socket as a member of
-# group multivm (README.md, "libvirt guests"). Needs libvirt-daemon-system
+# group multivm (README.md, "libvirt guests"). vm2 (no domain) names
+# libvirt-qemu as its frontend_user: only that uid gets in. Needs libvirt-daemon-system
 # and libvirt-clients (scripts/deps.sh test); starts libvirtd itself when
 # none is running (no systemd here), and stops all it started on exit.
 TEST_NAME=libvirt
@@ -94,6 +95,33 @@ grep -q '^vm0 state=up vmm=[1-9][0-9]* qemu=[1-9][0-9]* .*log_bytes_dropped=0 ag
 [ "$(stat -c '%a %u %G' "$STATE/vm1.vhost")" = "660 $(id_of 1 qemu) $grp" ] ||
 	die "vm1.vhost: $(stat -c '%a %u %G' "$STATE/vm1.vhost")"
 [ "$(stat -c '%a %u' "$STATE/vm0.vhost")" = "700 $(id_of 0 qemu)" ] || die "vm0.vhost is $(stat -c '%a %u' "$STATE/vm0.vhost")"
+# vm2 names its frontend (frontend_user = libvirt-qemu): its socket is that
+# uid's alone, which gets in; a member of group multivm (whom vm1's socket
+# lets in) does not, by the mode, and with the mode opened it is refused
+# on accept (SO_PEERCRED), counted.
+HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
+lq=$(id -u libvirt-qemu)
+case $(stat -c '%a %u' "$STATE/vm2.vhost") in
+[67]00" $lq") ;;
+*) die "vm2.vhost is $(stat -c '%a %u' "$STATE/vm2.vhost"), not uid $lq's alone" ;;
+esac
+setpriv --reuid="$lq" --regid="$(id -g libvirt-qemu)" --init-groups "$HF" send "$STATE/vm2.vhost" "$(mac_of 2)" "$(mac_of 0)" 1 ||
+	die "libvirt-qemu, vm2's frontend_user, cannot use vm2's socket"
+as_mv() { setpriv --reuid=multivm --regid="$grp" --init-groups "$@"; }
+out=$(as_mv /usr/bin/python3 -c '
+import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(sys.argv[1])' "$STATE/vm2.vhost" 2>&1) &&
+	die "user multivm connected to vm2's socket"
+echo "$out" | grep -q PermissionError || die "user multivm connecting to vm2's socket: $out"
+chmod 0666 "$STATE/vm2.vhost"
+as_mv "$HF" send "$STATE/vm2.vhost" "$(mac_of 2)" "$(mac_of 0)" 1 >/dev/null 2>&1 && die "vm2's VMM accepted user multivm"
+chmod 0600 "$STATE/vm2.vhost"
+vm2_refused() { snap; [ "$(stat_of "vm vm2" vu_peer_refused)" = 1 ]; }
+wait_for 10 vm2_refused || die "vm2's refusal not counted: $(grep '^vm vm2 ' "$STATE/stats.out")"
+grep -q "refusing a frontend of uid $(id -u multivm): only uid $lq may connect" "$STATE/vm2.vmm.log" ||
+	die "vm2's VMM did not log the refusal: $(tail -n 5 "$STATE/vm2.vmm.log")"
+say "vm2 (frontend_user = libvirt-qemu): socket mode $(stat -c %a "$STATE/vm2.vhost") uid $lq, it gets in; user multivm (group $grp) refused by mode, and on accept (vu_peer_refused=1)"
+
 out=$("$MV" exec vm1 -- true 2>&1)
 [ $? -eq 255 ] && echo "$out" | grep -q 'external guest' || die "exec into the external vm1: $out"
 
