@@ -71,6 +71,7 @@ int link_create(struct link_res *r, unsigned qsize, const char *name0, const cha
 	int err;
 
 	r->memfd = r->kick[0] = r->kick[1] = -1;
+	r->qsize = qsize;
 	if (!mv_qsize_ok(qsize) || strlen(name0) >= MV_NAME_MAX || strlen(name1) >= MV_NAME_MAX)
 		return -EINVAL;
 	r->memfd = memfd_create("multivm-link", MFD_CLOEXEC | MFD_ALLOW_SEALING);

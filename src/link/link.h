@@ -45,6 +45,7 @@ _Static_assert(sizeof(struct link_hdr) == 120 && offsetof(struct link_hdr, qsize
 /* What the supervisor makes per link and hands to the two VMMs. */
 struct link_res {
 	int memfd;	/* sealed: cannot shrink or grow */
+	unsigned qsize;	/* its entries, for its life (link/room.h) */
 	int kick[2];	/* eventfd doorbell of direction d (side d sends) */
 };
 

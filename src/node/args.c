@@ -137,20 +137,30 @@ static int split(char *s, char **f, int max)
 
 static bool ifname_ok(const char *s);
 
-/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]; PEERMAC
+/* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC][,qN]; PEERMAC
  * "tunnel": a tunnel link. A wire's link also says which of the VMM's
  * NICs it belongs to and the peer's NIC ("-": the peer is a tunnel);
- * without, it is on the eth0 segment. */
+ * without, it is on the eth0 segment. qN: the link's entries when not
+ * --queue-size's (a delayed link's room, link/room.h). */
 static bool link_arg(struct node_link_arg *l, const char *spec)
 {
-	char copy[MV_NAME_MAX + MAC_STR_LEN + MV_IFNAME_MAX + 5 * 8], *f[8];
-	long side, nic = 0;
+	char copy[MV_NAME_MAX + MAC_STR_LEN + MV_IFNAME_MAX + 6 * 8], *f[9];
+	long side, nic = 0, q;
 	int n;
 
 	if (strlen(spec) >= sizeof(copy))
 		return false;
 	memcpy(copy, spec, strlen(spec) + 1);
-	n = split(copy, f, 8);
+	n = split(copy, f, 9);
+	if (n > 9)
+		return false;
+	l->qsize = 0;
+	if (n == 7 || n == 9) {	/* the last field must be qN */
+		if (f[n - 1][0] != 'q' || !number(f[n - 1] + 1, MV_QSIZE_MIN, MV_QSIZE_MAX, &q) || !mv_qsize_ok(q))
+			return false;
+		l->qsize = q;
+		n--;
+	}
 	if (n != 6 && n != 8)
 		return false;
 	if (strlen(f[0]) >= sizeof(l->peer))
@@ -592,13 +602,17 @@ static void put_link(struct out *o, const char *n, const struct node_args *a)
 	for (k = 0; k < a->nlinks && k < MV_NODE_LINKS_MAX; k++) {
 		const struct node_link_arg *l = &a->link[k];
 
+		char q[16] = "";
+
+		if (l->qsize)
+			snprintf(q, sizeof(q), ",q%u", l->qsize);
 		put(o, "%s", n);
 		if (l->wire)
-			put(o, "%s,%s,%d,%d,%d,%d,%u,%s", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
-			    l->side, l->memfd, l->rx_kick, l->tx_kick, l->nic, l->peer_nic[0] ? l->peer_nic : "-");
+			put(o, "%s,%s,%d,%d,%d,%d,%u,%s%s", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
+			    l->side, l->memfd, l->rx_kick, l->tx_kick, l->nic, l->peer_nic[0] ? l->peer_nic : "-", q);
 		else
-			put(o, "%s,%s,%d,%d,%d,%d", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
-			    l->side, l->memfd, l->rx_kick, l->tx_kick);
+			put(o, "%s,%s,%d,%d,%d,%d%s", l->peer, l->tunnel ? "tunnel" : mac_format(mac, l->peer_mac),
+			    l->side, l->memfd, l->rx_kick, l->tx_kick, q);
 	}
 }
 
@@ -677,7 +691,7 @@ static const struct opt opts[] = {
 	ROW("--eth0-wire", NULL, VMM, 0, eth0_wire),
 	{ "--wire", "NAME,MAC,SOCKET,MTU,yes|no", VMM, 0, true, get_wire, put_wire },
 	ROW("--wire-link", NULL, TUN, 0, wire_link),
-	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]", BOTH, 0, true, get_link, put_link },
+	{ "--link", "PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC][,qN]", BOTH, 0, true, get_link, put_link },
 };
 #define NOPTS	(sizeof(opts) / sizeof(opts[0]))
 

@@ -7,12 +7,12 @@
  *               --queue-size N [--ctl-fd FD] [--capture-fd FD] [--ready-fd FD] [--handoff-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
  *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
- *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]...
+ *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC][,qN]]...
  *
  *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N [--udp-fd FD]
  *                  --stats-fd FD --queue-size N [--ctl-fd FD] [--ready-fd FD]
  *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--local-ips IP,IP,...] [--wire-link]
- *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC]]...
+ *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC][,qN]]...
  *
  * PEERMAC "tunnel": the peer is a tunnel process, with remote VMs of any
  * MAC behind it; such a link has no peer MAC (a tunnel links to VMs only).
@@ -24,7 +24,8 @@
  * wire end: its one link passes frames of any MAC both ways, as a cable.
  * Options of one kind are refused on the other's command line. Every
  * option is a separate word and its value the next one; FDs are inherited
- * by number. Not meant for users. */
+ * by number. qN: that link's queue size when not --queue-size's (a
+ * delayed link's, link/room.h). Not meant for users. */
 #ifndef MULTIVM_NODE_ARGS_H
 #define MULTIVM_NODE_ARGS_H
 
@@ -58,6 +59,7 @@ struct node_link_arg {
 	bool wire;			/* a wire's link, not the eth0 segment's */
 	unsigned nic;			/* VMM: 0 eth0, k the k-th --wire NIC */
 	char peer_nic[MV_IFNAME_MAX];	/* a wire's: the peer's NIC; "": a tunnel's end */
+	unsigned qsize;			/* mv_qsize_ok(); 0: --queue-size */
 };
 
 /* A VMM's NIC for one wire end, besides eth0. */
@@ -108,7 +110,7 @@ struct node_args {
 	int ctl_fd;			/* the link control file (common/linkctl.h); -1: none */
 	int ready_fd;			/* written to and closed once serving; -1: none */
 	int handoff_fd;			/* VMM: links handed over at run time (common/handoff.h); -1: none */
-	unsigned queue_size;		/* of every link: mv_qsize_ok() */
+	unsigned queue_size;		/* of every link without its own: mv_qsize_ok() */
 	bool drop;			/* become uid:gid (both non-zero) after set-up */
 	uid_t uid;
 	gid_t gid;

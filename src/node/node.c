@@ -178,7 +178,8 @@ int node_main(const struct node_kind_ops *k, int argc, char **argv)
 	}
 	/* Links come after the stats: each has its counters there. */
 	for (i = 0; i < a.nlinks; i++, n.nlinks++)
-		node_add_link(&n.links[i], &n.st->link[i], n.qsize, &a.link[i], k->who);
+		node_add_link(&n.links[i], &n.st->link[i], a.link[i].qsize ? a.link[i].qsize : n.qsize, &a.link[i],
+			      k->who);
 	STAT_SET(n.st->nlinks, n.nlinks);
 	rc = loop_init(&n.loop, n.st);
 	if (rc < 0) {

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "link/link.h"
+#include "link/room.h"
 
 /* Per node: stats, capture, logs, console and agent sockets; plus ours. */
 #define FDS_PER_NODE	8
@@ -16,9 +17,20 @@ unsigned fit_fds_needed(const struct config *c)
 	return 3 * c->nlinks + FDS_PER_NODE * c->nvms + FDS_SPARE;
 }
 
+/* Every link's, each sized for its delay (link/room.h). */
+static uint64_t links_bytes(const struct config *c)
+{
+	uint64_t b = 0;
+	unsigned k;
+
+	for (k = 0; k < c->nlinks; k++)
+		b += link_shm_size(link_room_qsize(c->link_queue_size, c->link[k].imp));
+	return b;
+}
+
 uint64_t fit_memory_needed(const struct config *c, bool guests)
 {
-	uint64_t b = (uint64_t)c->nlinks * link_shm_size(c->link_queue_size);
+	uint64_t b = links_bytes(c);
 	unsigned i;
 
 	for (i = 0; i < c->nvms && guests; i++)
@@ -61,9 +73,10 @@ int fit_check(const struct config *c, bool guests, const char *meminfo, char *er
 		}
 	}
 	if (avail && mem > avail) {
-		snprintf(err, errlen, "%s: the system needs %llu MiB (guest memory, and %u links of %zu KiB "
-			 "each at link_queue_size = %u) but only %llu MiB are available", c->path,
-			 (unsigned long long)(mem >> 20), c->nlinks, link_shm_size(c->link_queue_size) >> 10,
+		snprintf(err, errlen, "%s: the system needs %llu MiB (guest memory, and %u links: %llu MiB, "
+			 "%zu KiB each at link_queue_size = %u, more if delayed) but only %llu MiB are "
+			 "available", c->path, (unsigned long long)(mem >> 20), c->nlinks,
+			 (unsigned long long)(links_bytes(c) >> 20), link_shm_size(c->link_queue_size) >> 10,
 			 c->link_queue_size, (unsigned long long)(avail >> 20));
 		return -1;
 	}

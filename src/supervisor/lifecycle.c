@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/qmp.h"
 #include "link/link.h"
+#include "link/room.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/grow.h"
 #include "supervisor/spawn.h"
@@ -747,11 +748,14 @@ int sup_open(struct sup *s)
 	for (i = 0; i < s->cfg->nlinks; i++) {
 		const char *a = s->cfg->vm[s->cfg->link[i].a].name, *b = s->cfg->vm[s->cfg->link[i].b].name;
 
-		rc = link_create(&s->link[i], s->cfg->link_queue_size, a, b);
+		rc = link_create(&s->link[i], link_room_qsize(s->cfg->link_queue_size, s->cfg->link[i].imp), a, b);
 		if (rc < 0) {
 			log_err("cannot create link %s-%s: %s", a, b, strerror(-rc));
 			return rc;
 		}
+		if (s->link[i].qsize != s->cfg->link_queue_size)
+			log_info("link %s-%s: %u entries for its delay (link_queue_size %u)", a, b, s->link[i].qsize,
+				 s->cfg->link_queue_size);
 	}
 	for (i = 0; i < s->cfg->nvms; i++) {
 		rc = open_vm(s, i);
@@ -1079,6 +1083,8 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 			links[j] = s->link[g.old_link[j]];
 			continue;
 		}
+		/* link_queue_size entries, delay or not: a running node is
+		 * handed it (common/handoff.h), which says no size. */
 		rc = link_create(&links[j], next->link_queue_size, a, b);
 		if (rc < 0) {
 			snprintf(err, errlen, "+ link %s-%s: cannot create it: %s", a, b, strerror(-rc));

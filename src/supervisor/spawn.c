@@ -239,6 +239,8 @@ int spawn_vmm_args(struct node_args *a, const struct config *cfg, unsigned i,
 				snprintf(la->peer_nic, sizeof(la->peer_nic), "%s",
 					 cfg->vm[side ? l->a : l->b].nic[side ? l->nic_a : l->nic_b].name);
 			la->memfd = links[k].memfd;
+			if (links[k].qsize != cfg->link_queue_size)
+				la->qsize = links[k].qsize;
 			la->rx_kick = links[k].kick[1 - side];
 			la->tx_kick = links[k].kick[side];
 			a->nlinks++;

@@ -152,7 +152,7 @@ static void refresh_link_headers(const struct vm_proc *p, const struct vm_env *e
 		const struct cfg_link *l = &c->link[k];
 
 		if ((l->a == p->index || l->b == p->index) &&
-		    link_hdr_write(env->links[k].memfd, c->link_queue_size, c->vm[l->a].name, c->vm[l->b].name) < 0)
+		    link_hdr_write(env->links[k].memfd, env->links[k].qsize, c->vm[l->a].name, c->vm[l->b].name) < 0)
 			log_warn("link %s-%s: cannot rewrite its header", c->vm[l->a].name, c->vm[l->b].name);
 	}
 }

@@ -68,6 +68,7 @@ static void full(struct node_args *a)
 		l->memfd = 100 + 3 * k;
 		l->rx_kick = 101 + 3 * k;
 		l->tx_kick = 102 + 3 * k;
+		l->qsize = k % 5 == 0 ? 0 : 4096u >> (k % 4);	/* most are delayed links, sized */
 		if (k >= MV_NODE_LINKS_MAX - MV_NICS_MAX) {	/* a wire's link for each NIC */
 			l->wire = true;
 			l->nic = k - (MV_NODE_LINKS_MAX - MV_NICS_MAX) + 1;
@@ -229,6 +230,26 @@ static void test_decode_hostile(void **state)
 	assert_int_equal(a.link[0].side, 1);
 	assert_int_equal(a.link[0].tx_kick, 12);
 	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11", NULL }, "bad --link");
+	assert_int_equal(a.link[0].qsize, 0);	/* --queue-size's */
+	/* A link's own queue size (a delayed link's room): qN, last. */
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q1024", NULL }), 0);
+	assert_int_equal(a.link[0].qsize, 1024);
+	assert_false(a.link[0].wire);
+	assert_int_equal(decode(&a, (const char *[]){ BASE, "--wire", "eth1,52:54:00:4d:57:01,/tmp/w.sock,1500,yes",
+						      "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,1,eth2,q64", NULL }), 0);
+	assert_int_equal(a.link[0].qsize, 64);
+	assert_true(a.link[0].wire);
+	assert_string_equal(a.link[0].peer_nic, "eth2");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q1000", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q8192", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q32", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,Q1024", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q+1024", NULL }, "bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,q1024,q1024", NULL },
+		"bad --link");
+	refused((const char *[]){ BASE, "--link", "vm1,52:54:00:4d:56:02,1,10,11,12,1,eth2,q1024,", NULL },
+		"bad --link");
 	/* A link to a tunnel: PEERMAC "tunnel", exactly. */
 	assert_int_equal(decode(&a, (const char *[]){ BASE, "--link", "tun0,tunnel,0,10,11,12", NULL }), 0);
 	assert_int_equal(a.nlinks, 1);
@@ -498,7 +519,7 @@ static void test_usage(void **state)
 	fclose(f);
 	assert_non_null(strstr(out, "usage: multivm tunnel --name NAME"));
 	assert_non_null(strstr(out, "--vni N"));
-	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC]]..."));
+	assert_non_null(strstr(out, "[--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC][,qN]]..."));
 	assert_non_null(strstr(out, "[--wire-link]"));
 	assert_null(strstr(out, "--mac"));
 	f = fmemopen(out, sizeof(out), "w");

@@ -55,13 +55,23 @@ static void test_64_mesh(void **state)
 	unlink(p);
 	p = meminfo(1 << 20);		/* 1 GiB */
 	assert_int_equal(fit_check(&c, false, p, err, sizeof(err)), -1);
-	assert_string_equal(err, "m.ini: the system needs 8103 MiB (guest memory, and 2016 links of 4116 KiB each "
-				 "at link_queue_size = 256) but only 1024 MiB are available");
+	assert_string_equal(err, "m.ini: the system needs 8103 MiB (guest memory, and 2016 links: 8103 MiB, 4116 KiB "
+				 "each at link_queue_size = 256, more if delayed) but only 1024 MiB are available");
 	unlink(p);
 	mesh(64, 64);			/* smaller queues fit: 2016 links of 1.01 MiB (v2) */
 	p = meminfo(3 << 20);		/* 3 GiB */
 	assert_int_equal(fit_check(&c, false, p, err, sizeof(err)), 0);
 	unlink(p);
+}
+
+/* A delayed link counts with the room its delay gets (link/room.h). */
+static void test_delayed(void **state)
+{
+	assert_int_equal(config_load_string(&c, "[vm a]\n[vm b]\n[vm d]\n[links]\nmesh = yes\n"
+						"[link a-b]\ndelay = 5ms\n[link b->d]\ndelay = 1ms\n",
+					    "d.ini", err, sizeof(err)), 0);
+	assert_int_equal(fit_memory_needed(&c, false),
+			 link_shm_size(1024) + link_shm_size(512) + link_shm_size(256));
 }
 
 /* apply: only what is added counts against what is available now. */
@@ -87,7 +97,8 @@ static void test_more(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_64_mesh), cmocka_unit_test(test_more) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_64_mesh), cmocka_unit_test(test_delayed),
+					    cmocka_unit_test(test_more) };
 
 	return cmocka_run_group_tests_name("fit", tests, NULL, NULL);
 }
