@@ -2,17 +2,22 @@
 # make bench: links with impairments set at run time (`multivm link`,
 # multivm(8)), issue 29's targets.
 #
-# Part "delay": two multivm guests on one link (the multivm row of
-# bench/tcp.sh: its config, iperf3 in the guests through `multivm exec`),
-# one stream vm0->vm1 for TCP_SECONDS (default 10) with no delay
-# (`link vm0-vm1 reset`), with delay=1ms and with delay=5ms (both
-# directions: the RTT grows by 2 and 10 ms), all in the same system, in
-# turn within each of IMPAIR_ROUNDS rounds (default 5; every other round in
-# reverse order). Round 1 pings once under each setting to show the delay
-# is there. Prints every round's Gbit/s (iperf3's receiver figure), the
-# medians and the ratios 1ms/none (target >= 0.9) and 5ms/none (target
-# >= 0.7), each marked met or not (a missed target does not fail the
-# bench).
+# Part "delay": three multivm guests, vm0 linked to vm1 and to vm2 (the
+# multivm row of bench/tcp.sh: iperf3 in the guests through `multivm
+# exec`). The config gives vm0-vm1 a delay of IMPAIR_ROOM (default 5ms,
+# the largest measured), which sizes that link's room when the system
+# starts (src/link/room.h; "none": no [link] section, link_queue_size
+# entries); vm0-vm2 is a plain link. One stream for TCP_SECONDS (default
+# 10) vm0->vm2 on the plain link ("plain": what any link does), and
+# vm0->vm1 with no delay (`link vm0-vm1 reset`: "none", the anchor), with
+# delay=1ms and with delay=5ms (both directions: the RTT grows by 2 and
+# 10 ms), all in the same system, in turn within each of IMPAIR_ROUNDS
+# rounds (default 5; every other round in reverse order). Round 1 pings
+# once under each setting to show the delay is there. Prints every
+# round's Gbit/s (iperf3's receiver figure), the medians and the ratios
+# 1ms/none (target >= 0.9), 5ms/none (target >= 0.7) and none/plain (the
+# room costs nothing), each marked met or not (a missed target does not
+# fail the bench).
 #
 # Part "rate": the shaper's accuracy at RATE_MBITS (default 10 100 1000
 # Mbit/s), configured against measured. Two VMMs (`run --no-guests`,
@@ -33,7 +38,7 @@
 #
 # IMPAIR_PARTS picks parts (default "delay rate"); TCP_ENGINE as tcp.sh.
 # Experiments (unset: the built-in guest and the defaults): IMPAIR_QSIZE
-# sets [system] link_queue_size for part delay, IMPAIR_RMEM raises both
+# sets [system] link_queue_size for part delay, IMPAIR_RMEM sets both
 # guests' tcp_rmem and tcp_wmem maxima to that many bytes.
 # Usage: impair.sh BUILD   (root; run under the e2e lock)
 set -u
@@ -91,31 +96,45 @@ ${IMPAIR_QSIZE:+link_queue_size = $IMPAIR_QSIZE}
 address = 192.168.1.1/24
 [vm vm1]
 address = 192.168.1.2/24
+[vm vm2]
+address = 192.168.1.3/24
 [links]
-vm0 = vm1
+vm0 = vm1 vm2
 INI
+	room=${IMPAIR_ROOM:-5ms}
+	[ "$room" = none ] || printf '[link vm0-vm1]\ndelay = %s\n' "$room" >>"$W/delay.ini"
 	MULTIVM_STATE="$state" "$MV" run --detach --timeout 300 "$W/delay.ini" >/dev/null ||
 		{ echo "impair: delay: the guests did not start"; return 1; }
 	if [ -n "${IMPAIR_RMEM:-}" ]; then
-		for v in vm0 vm1; do
+		for v in vm0 vm1 vm2; do
 			gx $v "for f in tcp_rmem tcp_wmem; do set -- \$(cat /proc/sys/net/ipv4/\$f); echo \$1 \$2 $IMPAIR_RMEM >/proc/sys/net/ipv4/\$f; done" ||
 				{ echo "impair: delay: cannot raise $v's TCP buffers"; return 1; }
 		done
-		echo "impair: delay: tcp_rmem/tcp_wmem maxima $IMPAIR_RMEM in both guests"
+		echo "impair: delay: tcp_rmem/tcp_wmem maxima $IMPAIR_RMEM in the guests"
 	fi
 	[ -n "${IMPAIR_QSIZE:-}" ] && echo "impair: delay: link_queue_size $IMPAIR_QSIZE"
-	gx vm1 "iperf3 -s -D" >/dev/null || { echo "impair: delay: cannot start iperf3 -s"; return 1; }
+	echo "impair: delay: vm0-vm1 sized for a delay of $room: $(grep -o 'link vm0-vm1: [0-9]* entries.*' "$state/supervisor.log" || echo "link_queue_size entries")"
+	for v in vm0 vm1; do
+		echo "impair: delay: $v tcp_rmem/tcp_wmem $(gx $v 'cat /proc/sys/net/ipv4/tcp_rmem /proc/sys/net/ipv4/tcp_wmem' | tr '\t\n' '  ')"
+	done
+	for v in vm1 vm2; do
+		gx $v "iperf3 -s -D" >/dev/null || { echo "impair: delay: cannot start iperf3 -s in $v"; return 1; }
+	done
 	sleep 1
 	: >"$W/delay.res"
 	start=$(date +%s)
 	r=1
 	while [ "$r" -le "$rounds" ]; do
-		[ $((r % 2)) = 1 ] && order="none 1ms 5ms" || order="5ms 1ms none"
+		[ $((r % 2)) = 1 ] && order="plain none 1ms 5ms" || order="5ms 1ms none plain"
 		for d in $order; do
-			if [ "$d" = none ]; then glink reset; else glink set delay="$d"; fi ||
-				{ echo "impair: delay: multivm link refused delay $d"; return 1; }
-			[ "$r" = 1 ] && echo "impair: delay $d: vm0 -> vm1 ping $(gx vm0 "ping -c 3 -i 0.2 -W 2 192.168.1.2" | grep -o '[0-9.]*/[0-9.]*/[0-9.]* ms')"
-			if gx vm0 "iperf3 -c 192.168.1.2 -t $secs -J" >"$W/delay.json" && v=$(parse <"$W/delay.json"); then
+			to=192.168.1.2
+			case $d in
+			plain) to=192.168.1.3 ;;
+			none) glink reset ;;
+			*) glink set delay="$d" ;;
+			esac || { echo "impair: delay: multivm link refused delay $d"; return 1; }
+			[ "$r" = 1 ] && echo "impair: delay $d: vm0 -> $to ping $(gx vm0 "ping -c 3 -i 0.2 -W 2 $to" | grep -o '[0-9.]*/[0-9.]*/[0-9.]* ms')"
+			if gx vm0 "iperf3 -c $to -t $secs -J" >"$W/delay.json" && v=$(parse <"$W/delay.json"); then
 				echo "$r $d $v" >>"$W/delay.res"
 				echo "impair: round $r: delay $d: $v (Gbit/s, retransmits)"
 			else
@@ -131,7 +150,7 @@ INI
 	MULTIVM_STATE="$state" "$MV" stop --timeout 30 >/dev/null
 
 	echo
-	echo "guest-to-guest TCP with delay (both directions), iperf3 one stream vm0->vm1 ${secs} s, engine $engine, $rounds rounds in $(($(date +%s) - start)) s, Gbit/s (retransmits)"
+	echo "guest-to-guest TCP with delay (both directions), iperf3 one stream vm0->vm1 (plain: vm0->vm2) ${secs} s, engine $engine, vm0-vm1 sized for $room, $rounds rounds in $(($(date +%s) - start)) s, Gbit/s (retransmits)"
 	awk -v rounds="$rounds" -v figs="$W/figures" '
 		function median(d,   n, i, j, x, a) {
 			n = 0
@@ -143,16 +162,18 @@ INI
 		function ratio(a, b) { return (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
 		{ v[$1, $2] = $3; x[$1, $2] = $4 }
 		END {
-			printf "%-6s %16s %16s %16s %10s %10s\n", "round", "none", "1ms", "5ms", "1ms/none", "5ms/none"
+			printf "%-6s %16s %16s %16s %16s %10s %10s %10s\n", "round", "plain", "none", "1ms", "5ms", "1ms/none", "5ms/none", "none/plain"
 			for (k = 1; k <= rounds; k++) {
 				printf "%-6d", k
-				for (i = 1; i <= 3; i++) { d = i == 1 ? "none" : i == 2 ? "1ms" : "5ms"
+				for (i = 0; i <= 3; i++) { d = i == 0 ? "plain" : i == 1 ? "none" : i == 2 ? "1ms" : "5ms"
 					printf " %16s", v[k, d] == "" ? "-" : v[k, d] == "-" ? "failed" : v[k, d] " (" x[k, d] ")" }
-				printf " %10s %10s\n", ratio(v[k, "1ms"], v[k, "none"]), ratio(v[k, "5ms"], v[k, "none"])
+				printf " %10s %10s %10s\n", ratio(v[k, "1ms"], v[k, "none"]), ratio(v[k, "5ms"], v[k, "none"]), ratio(v[k, "none"], v[k, "plain"])
 			}
-			n = median("none"); a = median("1ms"); b = median("5ms")
-			printf "%-6s %16s %16s %16s %10s %10s\n", "median", n == "" ? "-" : sprintf("%.3f", n),
-				a == "" ? "-" : sprintf("%.3f", a), b == "" ? "-" : sprintf("%.3f", b), ratio(a, n), ratio(b, n)
+			p = median("plain"); n = median("none"); a = median("1ms"); b = median("5ms")
+			printf "%-6s %16s %16s %16s %16s %10s %10s %10s\n", "median", p == "" ? "-" : sprintf("%.3f", p),
+				n == "" ? "-" : sprintf("%.3f", n),
+				a == "" ? "-" : sprintf("%.3f", a), b == "" ? "-" : sprintf("%.3f", b), ratio(a, n), ratio(b, n), ratio(n, p)
+			if (p != "") printf "delay_plain_gbps %.3f\n", p >figs
 			if (n != "") printf "delay_none_gbps %.3f\n", n >figs
 			if (a != "") printf "delay_1ms_gbps %.3f\n", a >figs
 			if (b != "") printf "delay_5ms_gbps %.3f\n", b >figs
