@@ -19,6 +19,8 @@
 #include "common/agent_proto.h"
 #include "common/mac.h"
 #include "common/qmp.h"
+#include "link/link.h"
+#include "link/room.h"
 #include "supervisor/state.h"
 
 struct args {
@@ -228,13 +230,35 @@ static void sandbox(struct args *a, const char *runas)
 	}
 }
 
+/* The built-in guest's TCP buffer maxima for a VM with a delayed link
+ * (guest/init: multivm.tcpbuf=BYTES): twice its largest link's frame
+ * area, so that a window (about half the buffer) fills that room and no
+ * more; 0 for a VM whose links are all plain, whose guest keeps its own
+ * (6 MiB receive, 4 MiB send: larger would overfill a plain link). */
+static unsigned long long guest_tcpbuf(const struct config *c, const struct cfg_vm *vm)
+{
+	unsigned long long best = 0, b;
+	unsigned k, q, me = (unsigned)(vm - c->vm);
+
+	for (k = 0; k < c->nlinks; k++) {
+		if (c->link[k].a != me && c->link[k].b != me)
+			continue;
+		q = link_room_qsize(c->link_queue_size, c->link[k].imp);
+		b = 2ull * q * LINK_AREA_PER_ENTRY;
+		if (q > c->link_queue_size && b > best)
+			best = b;
+	}
+	return best;
+}
+
 int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, int maxargs)
 {
 	const struct cfg_vm *vm = o->vm;
 	struct args a = { .buf = buf, .len = buflen, .argv = argv, .max = maxargs };
 	const char *name = vm->name;
 	const struct cfg_nic *eth0 = NULL;
-	char addr[40] = "", nics[1536] = "", ip[16], id[16], cid[16];
+	char addr[40] = "", nics[1536] = "", tcpbuf[32] = "", ip[16], id[16], cid[16];
+	unsigned long long tb = guest_tcpbuf(o->cfg, vm);
 	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX], qmp[STATE_PATH_MAX];
 	char overlay[STATE_PATH_MAX], vars[STATE_PATH_MAX], seed[STATE_PATH_MAX];
 	unsigned k, slot = WIRE_SLOT0;
@@ -296,7 +320,9 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 		add(&a, "console=ttyS0%s%s", vm->append[0] ? " " : "", vm->append);
 	} else if (kernel) {
 		add(&a, "-append");
-		add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s%s%s%s", name, addr, nics,
+		if (tb)
+			snprintf(tcpbuf, sizeof(tcpbuf), " multivm.tcpbuf=%llu", tb);
+		add(&a, "console=ttyS0 panic=-1 quiet multivm.name=%s%s%s%s%s%s", name, addr, nics, tcpbuf,
 		    vm->append[0] ? " " : "", vm->append);
 	}
 	if (image && vm->firmware == FIRMWARE_UEFI)

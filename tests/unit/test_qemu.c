@@ -250,6 +250,27 @@ static void test_wires(void **state)
 	assert_non_null(find(n, "-append", "multivm.nic=eth0,52:54:00:4e:02:02 "));
 }
 
+/* A VM with a delayed link tells its built-in guest TCP buffer maxima of
+ * twice that link's frame area (5 ms: 1024 entries, 8 MiB); one whose
+ * links are all plain tells none (the guest keeps its 6 MiB / 4 MiB). */
+static void test_tcpbuf(void **state)
+{
+	char err[CFG_ERR_MAX];
+	int n;
+
+	assert_int_equal(config_load_string(&c, "[vm vm0]\n[vm vm1]\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n"
+					    "[link vm0-vm1]\ndelay = 5ms\n[link vm2->vm0]\ndelay = 1ms\n",
+					    "t.ini", err, sizeof(err)), 0);
+	n = build(0, false);
+	assert_non_null(find(n, "-append", " multivm.tcpbuf=16777216"));	/* the larger */
+	n = build(1, false);
+	assert_non_null(find(n, "-append", " multivm.tcpbuf=16777216"));
+	n = build(2, false);
+	assert_non_null(find(n, "-append", " multivm.tcpbuf=8388608"));	/* 512 entries */
+	n = build(3, false);
+	assert_null(find(n, "-append", "multivm.tcpbuf"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_manual_and_other_passthrough),
 		cmocka_unit_test(test_small_buffer),
 		cmocka_unit_test(test_image_guests),
+		cmocka_unit_test(test_tcpbuf),
 	};
 
 	return cmocka_run_group_tests_name("qemu", tests, NULL, NULL);
