@@ -37,11 +37,11 @@ struct node_kind_ops {
 	void (*stop)(struct node *n);
 	/* Links handed over at run time (node/relink.c): may the kind take
 	 * or drop an eth0 segment link now (0, or -EOPNOTSUPP)? NULL: never.
-	 * relinked: the node's links changed (dropped: the index that went,
-	 * the ones after moved down; -1: one was added at the end); the kind
-	 * re-reads them. */
+	 * relinked: the node's links changed (added: link index is new, the
+	 * ones from there on moved up one; else the link at index went, the
+	 * ones after moved down); the kind re-reads them. */
 	int (*relink_ok)(struct node *n);
-	void (*relinked)(struct node *n, int dropped);
+	void (*relinked)(struct node *n, int index, bool added);
 	/* System calls beyond the common allow-list (docs/sandbox.md). */
 	const struct sandbox_rule *rules;
 	unsigned nrules;

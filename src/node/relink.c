@@ -17,13 +17,34 @@ static void close_fds(const struct handoff_msg *m)
 	close(m->link.tx_kick);
 }
 
+/* Link j moves to j + to (+1 or -1): its state, counters and doorbell. A
+ * doorbell rung while unwatched is not lost: relinked() has the kind
+ * look at every link on its next pass. */
+static void move(struct node *n, unsigned j, int to)
+{
+	struct link *l = &n->links[j + to];
+
+	if (n->links[j].rx_kick >= 0)
+		loop_del(&n->loop, n->links[j].rx_kick);
+	*l = n->links[j];
+	link_moved(l);
+	n->st->link[j + to] = n->st->link[j];
+	l->st = &n->st->link[j + to];
+	n->ctl_bad[j + to] = n->ctl_bad[j];
+	if (l->rx_kick >= 0 && loop_add(&n->loop, l->rx_kick, true, n->ops->on_link, n->ctx, j + to) < 0)
+		log_warn("link to %s: cannot watch its doorbell again; it is polled", l->peer);
+}
+
+/* At m->index, the links from there on moving up one place. Attached
+ * aside first: a link that cannot attach moves nothing. */
 static int add(struct node *n, const struct handoff_msg *m)
 {
-	unsigned i = n->nlinks, k;
-	struct link *l = &n->links[i];
+	static struct link l;	/* large; keep it off the stack */
+	static struct link_stats st;
+	unsigned i = m->index, k;
 	int rc;
 
-	if (m->index != n->nlinks || n->nlinks >= MV_NODE_LINKS_MAX) {
+	if (i > n->nlinks || n->nlinks >= MV_NODE_LINKS_MAX) {
 		close_fds(m);
 		return -ERANGE;
 	}
@@ -32,22 +53,25 @@ static int add(struct node *n, const struct handoff_msg *m)
 			close_fds(m);
 			return -EEXIST;
 		}
-	memset(l, 0, sizeof(*l));
-	memset(&n->st->link[i], 0, sizeof(n->st->link[i]));
-	rc = node_add_link(l, &n->st->link[i], n->qsize, &m->link, n->ops->who);
-	if (rc == 0 && l->rx_kick >= 0)
-		rc = loop_add(&n->loop, l->rx_kick, true, n->ops->on_link, n->ctx, i);
-	if (rc < 0) {
-		if (l->shm)
-			link_detach(l);	/* node_add_link closed them otherwise */
-		memset(&n->st->link[i], 0, sizeof(n->st->link[i]));
-		return rc;
-	}
+	memset(&l, 0, sizeof(l));
+	memset(&st, 0, sizeof(st));
+	rc = node_add_link(&l, &st, n->qsize, &m->link, n->ops->who);
+	if (rc < 0)
+		return rc;	/* its fds closed there */
+	for (k = n->nlinks; k > i; k--)
+		move(n, k - 1, 1);
+	n->links[i] = l;
+	link_moved(&n->links[i]);
+	n->st->link[i] = st;
+	n->links[i].st = &n->st->link[i];
 	n->ctl_bad[i] = false;
 	n->nlinks++;
 	STAT_SET(n->st->nlinks, n->nlinks);
-	n->ops->relinked(n, -1);
-	log_info("link to %s added at run time (link %u)", l->peer, i);
+	if (n->links[i].rx_kick >= 0 &&
+	    loop_add(&n->loop, n->links[i].rx_kick, true, n->ops->on_link, n->ctx, i) < 0)
+		log_warn("link to %s: cannot watch its doorbell; it is polled", n->links[i].peer);
+	n->ops->relinked(n, (int)i, true);
+	log_info("link to %s added at run time (link %u)", n->links[i].peer, i);
 	return 0;
 }
 
@@ -64,29 +88,15 @@ static int drop(struct node *n, const struct handoff_msg *m)
 	if (n->links[i].rx_kick >= 0)
 		loop_del(&n->loop, n->links[i].rx_kick);
 	link_detach(&n->links[i]);
-	/* The ones after move down: their state, counters and doorbells. A
-	 * doorbell rung while unwatched is not lost: relinked() has the
-	 * kind look at every link on its next pass. */
-	for (j = i; j + 1 < n->nlinks; j++) {
-		struct link *l = &n->links[j];
-
-		if (n->links[j + 1].rx_kick >= 0)
-			loop_del(&n->loop, n->links[j + 1].rx_kick);
-		*l = n->links[j + 1];
-		link_moved(l);
-		n->st->link[j] = n->st->link[j + 1];
-		l->st = &n->st->link[j];
-		n->ctl_bad[j] = n->ctl_bad[j + 1];
-		if (l->rx_kick >= 0 && loop_add(&n->loop, l->rx_kick, true, n->ops->on_link, n->ctx, j) < 0)
-			log_warn("link to %s: cannot watch its doorbell again; it is polled", l->peer);
-	}
+	for (j = i; j + 1 < n->nlinks; j++)
+		move(n, j + 1, -1);
 	n->nlinks--;
 	STAT_SET(n->st->nlinks, n->nlinks);
 	memset(&n->links[n->nlinks], 0, sizeof(n->links[n->nlinks]));
 	link_set_down(&n->links[n->nlinks], "");
 	memset(&n->st->link[n->nlinks], 0, sizeof(n->st->link[n->nlinks]));
 	n->ctl_bad[n->nlinks] = false;
-	n->ops->relinked(n, (int)i);
+	n->ops->relinked(n, (int)i, false);
 	log_info("link to %s dropped at run time (was link %u)", peer, i);
 	return 0;
 }

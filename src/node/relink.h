@@ -1,10 +1,10 @@
 /* A running node takes a new link, or drops one, from its supervisor
  * (multivm apply) without restarting: messages on its handoff channel
  * (common/handoff.h), acted on between batches, in the loop's fd phase.
- * Only eth0 segment links, added at the end of the node's links; a drop
- * moves the links after it down one place (their counters, settings and
- * doorbells with them), so the node's links stay in the order the
- * supervisor's config gives them. A message that does not fit (an index
+ * Only eth0 segment links. An add at index i moves the links from i on
+ * up one place, a drop the links after it down one (their counters,
+ * settings and doorbells with them), so the node's links stay in the
+ * order the supervisor's config gives them. A message that does not fit (an index
  * beyond the links, a peer already linked, a kind or NIC layout that
  * cannot take it) is refused: its fds closed, handoff_refused counted, a
  * log line, and the answer says why; the node and its links carry on. */

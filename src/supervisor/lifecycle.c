@@ -1001,17 +1001,18 @@ static int handoff(struct vmp *v, struct handoff_msg *m, uint32_t *seq)
 }
 
 /* Hands node i's running VMM its links as the config now has them
- * (common/handoff.h): drops first, the last first, then the new ones at
- * the end. The links it keeps must come first, in their order (a VM is
- * added after the others, so its links come after theirs). 0, or -1: its
+ * (common/handoff.h): drops first, the last first, then the new ones in
+ * the config's order, each at its place (the VMM moves the ones after
+ * it). The links it keeps keep their order (the config's). 0, or -1: its
  * VMM must be restarted instead (it gets them all at start). */
 static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, const struct linkctl *kept)
 {
 	static struct node_args a;
 	static uint32_t seq;
 	struct vmp *v = &s->vm[i];
-	int pos[MV_NODE_LINKS_MAX];
-	unsigned k, j, nkept = 0, added = 0, dropped = 0;
+	bool had[MV_NODE_LINKS_MAX] = { false };
+	int pos[MV_NODE_LINKS_MAX], last = -1;
+	unsigned k, j, added = 0, dropped = 0;
 	struct handoff_msg m;
 	int rc;
 
@@ -1023,8 +1024,12 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 		for (j = 0; j < a.nlinks; j++)
 			if (!strcmp(a.link[j].peer, o->peer[k]))
 				pos[k] = (int)j;
-		if (pos[k] >= 0 && pos[k] != (int)nkept++)
-			return -1;	/* a kept link moved: not this way */
+		if (pos[k] < 0)
+			continue;
+		if (pos[k] < last)
+			return -1;	/* kept links reordered: not this way */
+		last = pos[k];
+		had[pos[k]] = true;
 	}
 	for (k = o->n; k-- > 0;) {
 		if (pos[k] >= 0)
@@ -1038,7 +1043,9 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 			return -1;
 		dropped++;
 	}
-	for (j = nkept; j < a.nlinks; j++) {
+	for (j = 0; j < a.nlinks; j++) {
+		if (had[j])
+			continue;
 		memset(&m, 0, sizeof(m));
 		m.op = HANDOFF_ADD;
 		m.index = j;

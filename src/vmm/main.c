@@ -567,29 +567,35 @@ static int relink_ok(struct node *n)
 	return the_vmm.nnics == 1 && !the_vmm.nic[0].net.wire ? 0 : -EOPNOTSUPP;
 }
 
+/* What points at a link by number (1 + its index; 0: none) after link
+ * at i came (added) or went: links from there on moved. The one that
+ * went points nowhere: a frame waiting for it is routed anew (no_link). */
+static unsigned renumber(unsigned v, unsigned i, bool added)
+{
+	return !v || v <= i ? v : added ? v + 1 : v == i + 1 ? 0 : v - 1;
+}
+
 /* The links changed between passes: eth0 serves them all again, what
- * pointed at a link by index follows it (a frame waiting for a dropped
- * link is routed anew: no_link), and the next pass looks at every link. */
-static void relinked(struct node *n, int dropped)
+ * pointed at a link by index follows it, and the next pass looks at
+ * every link. */
+static void relinked(struct node *n, int index, bool added)
 {
 	struct vmm *m = &the_vmm;
 	struct net *t = &m->nic[0].net;
-	unsigned i;
+	unsigned i = (unsigned)index, k;
 
 	t->links = &n->links[0];
 	t->nlinks = n->nlinks;
-	for (i = 0; i < n->nlinks; i++)
-		m->link_nic[i] = 0;
-	if (dropped >= 0) {
-		unsigned d = (unsigned)dropped + 1;
-
-		t->tx_wait = t->tx_wait == d ? 0 : t->tx_wait > d ? t->tx_wait - 1 : t->tx_wait;
-		t->wait_link = t->wait_link == d ? 0 : t->wait_link > d ? t->wait_link - 1 : t->wait_link;
-		memmove(&t->seg_done[dropped], &t->seg_done[dropped + 1],
-			(MV_NODE_LINKS_MAX - d) * sizeof(t->seg_done[0]));
+	for (k = 0; k < n->nlinks; k++)
+		m->link_nic[k] = 0;
+	t->tx_wait = renumber(t->tx_wait, i, added);
+	t->wait_link = renumber(t->wait_link, i, added);
+	if (added) {
+		memmove(&t->seg_done[i + 1], &t->seg_done[i], (MV_NODE_LINKS_MAX - i - 1) * sizeof(t->seg_done[0]));
+		t->seg_done[i] = 0;
+	} else {
+		memmove(&t->seg_done[i], &t->seg_done[i + 1], (MV_NODE_LINKS_MAX - i - 1) * sizeof(t->seg_done[0]));
 		t->seg_done[MV_NODE_LINKS_MAX - 1] = 0;
-	} else if (n->nlinks) {
-		t->seg_done[n->nlinks - 1] = 0;
 	}
 	if (t->rx_next >= t->nlinks)
 		t->rx_next = 0;

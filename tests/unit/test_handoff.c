@@ -2,9 +2,9 @@
  * handoff_send writes, handoff_recv reads back with its fds; what anyone
  * else might put on the channel (bad sizes, magic, operations, names, too
  * many or too few fds) is refused with every fd it carried closed; a node
- * takes an add at its end and a drop anywhere (the links after move down,
- * still carrying frames), and refuses an index it does not have or a
- * peer it already links to, counting handoff_refused. */
+ * takes an add and a drop anywhere (the links after move up or down,
+ * still carrying frames, with their counters), and refuses an index it
+ * does not have or a peer it already links to, counting handoff_refused. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -216,7 +216,8 @@ static void test_hostile(void **state)
 
 /* ---- a node taking links: a kind that forwards nothing ---- */
 
-static int relinked_calls, last_dropped;
+static int relinked_calls, last_index;
+static bool last_added;
 
 static int on_link(void *ctx, uint32_t i)
 {
@@ -228,10 +229,11 @@ static int ok(struct node *n)
 	return 0;
 }
 
-static void relinked(struct node *n, int dropped)
+static void relinked(struct node *n, int index, bool added)
 {
 	relinked_calls++;
-	last_dropped = dropped;
+	last_index = index;
+	last_added = added;
 }
 
 static bool pass(void *ctx, bool all)
@@ -308,7 +310,8 @@ static void test_node_relink(void **state)
 		m.link.rx_kick = dup(m.link.rx_kick);
 		m.link.tx_kick = dup(m.link.tx_kick);
 		assert_int_equal(node_relink(n, &m), 0);
-		assert_int_equal(last_dropped, -1);
+		assert_int_equal(last_index, (int)k);
+		assert_true(last_added);
 	}
 	assert_int_equal(n->nlinks, 3);
 	assert_int_equal(n->st->nlinks, 3);
@@ -340,7 +343,8 @@ static void test_node_relink(void **state)
 	m.index = 1;
 	strcpy(m.link.peer, "vm2");
 	assert_int_equal(node_relink(n, &m), 0);
-	assert_int_equal(last_dropped, 1);
+	assert_int_equal(last_index, 1);
+	assert_false(last_added);
 	assert_int_equal(n->nlinks, 2);
 	assert_int_equal(n->st->nlinks, 2);
 	assert_string_equal(n->st->link[1].peer, "vm3");
@@ -365,13 +369,22 @@ static void test_node_relink(void **state)
 		assert_int_equal(handoff_wait_reply(sv[0], 11, 1000, &status), 0);
 		assert_int_equal(status, -EEXIST);
 	}
-	m = add_msg("vm2", 2, &r[1], 0);
+	/* vm2 back in the middle: vm3 moves up with its counters. */
+	m = add_msg("vm2", 1, &r[1], 0);
 	m.seq = 12;
 	assert_int_equal(handoff_send(sv[0], &m), 0);
 	assert_int_equal(node_on_handoff(n, 0), 0);
 	assert_int_equal(n->nlinks, 3);
 	assert_int_equal(n->st->handoff_refused, 2);
-	carries(n, 2, &r[1], "vm2");
+	assert_int_equal(last_index, 1);
+	assert_true(last_added);
+	assert_string_equal(n->st->link[2].peer, "vm3");
+	assert_int_equal(n->st->link[2].tx_frames, 99);
+	assert_string_equal(n->st->link[1].peer, "vm2");
+	assert_int_equal(n->st->link[1].tx_frames, 0);
+	carries(n, 1, &r[1], "vm2");
+	carries(n, 2, &r[2], "vm3");
+	carries(n, 0, &r[0], "vm1");
 	close(sv[0]);
 	assert_int_equal(node_on_handoff(n, 0), 0);	/* the supervisor's end closed */
 	assert_int_equal(n->handoff_fd, -1);
