@@ -12,8 +12,8 @@
 # vm1, handed to their running VMMs (every VMM and QEMU pid and
 # vmm_starts unchanged, a vm1 <-> vm2 ping stream across the whole apply
 # loses nothing); then vm3 and the vm0-vm2 link are removed, the running
-# VMMs told to drop theirs (pids unchanged); removing a VM from the middle
-# is refused.
+# VMMs told to drop theirs (pids unchanged), and vm0-vm2 put back (in
+# vm2, before its link to vm1); removing a VM from the middle is refused.
 TEST_NAME=apply
 . "$(dirname "$0")/lib.sh"
 
@@ -175,6 +175,15 @@ snap
 	die "a handoff was refused: $(grep -h 'handoff' "$STATE"/vm*.vmm.log | tail -3)"
 cmp "$STATE/run" "$STATE/e.ini" || die "$STATE/run is not the applied config"
 say "vm3 and vm0-vm2 removed: no vm3 process or file left, vm0 -/-> vm2, every VMM and QEMU pid unchanged"
+
+# vm0-vm2 back: vm0 takes it at the end of its links, vm2 before its
+# vm1-vm2 link (which moves up, carrying on); nothing restarts.
+out=$("$MV" apply "$STATE/a.ini") || die "apply of vm0-vm2 back failed: $out"
+[ "$out" = "$(printf '+ link vm0-vm2\napplied 1 change')" ] || die "apply said: $out"
+x vm0 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "vm0 does not reach vm2 over the link handed back"
+x vm1 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "vm1 no longer reaches vm2 (its link moved up in vm2)"
+[ "$(pids)" = "$before" ] || die "VMM or QEMU pids or vmm_starts changed: before $before, after $(pids)"
+say "vm0-vm2 back, before vm2's link to vm1: both carry frames, every VMM and QEMU pid unchanged"
 
 # A VM from the middle is not removed at run time yet (the VMs after it
 # would move, and with them the MAC and address their place gives them):
