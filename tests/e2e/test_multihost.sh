@@ -12,6 +12,9 @@
 # processes, as a crashed machine): a's four cross-host links show up=0
 # within 3 s (stats) and its tunnels count remote_down; b started again
 # brings them back up with nobody touching a, and the guests ping again.
+# The wire across, carried by a tunnel, is a cable: with b gone vm0's
+# eth1 shows NO-CARRIER (its far end's tunnel silent, issue 29), and
+# LOWER_UP again once b is back.
 TEST_NAME=multihost
 . "$(dirname "$0")/lib.sh"
 
@@ -165,12 +168,30 @@ links_up() {
 	[ "$(awk -v w="up=$1" '/^link vx31[0-3]->vm[01] / { for (i = 2; i <= NF; i++) if ($i == w) n++ } END { print n + 0 }' \
 		"$STATE/stats.out")" -eq 4 ]
 }
+# eth1_is 0|1: vm0's eth1 has no carrier (0: NO-CARRIER) or has it (1:
+# LOWER_UP), as its guest sees it.
+eth1_is() {
+	"$MV" -S "$SA" exec --timeout 30 vm0 -- 'cat /sys/class/net/eth1/carrier; ip -o link show dev eth1' \
+		>"$STATE/eth1.txt" 2>&1 && [ "$(head -1 "$STATE/eth1.txt")" = "$1" ] || return 1
+	if [ "$1" = 0 ]; then grep -q NO-CARRIER "$STATE/eth1.txt"; else grep -q LOWER_UP "$STATE/eth1.txt"; fi
+}
+eth1_is 1 || die "vm0's eth1 before b died: $(cat "$STATE/eth1.txt")"
+gone_said() { grep -c "vm0: eth1 has no carrier: its wire's far end is gone" "$SA/supervisor.log"; }
+said=$(gone_said)
 t0=$(date +%s%N)
 kill9_system "$SB"
 wait_for 10 links_up 0 || die "a's cross-host links still up 10 s after b died: $(grep '^link' "$STATE/stats.out")"
 ms=$((($(date +%s%N) - t0) / 1000000))
 say "host b killed: a's 4 cross-host links up=0 after $ms ms"
 [ $ms -le 3000 ] || die "took $ms ms, more than 3 s"
+# The wire's tunnel (vx314) misses b's heartbeats as the others do; the
+# supervisor looks every 0.5 s and pulls vm0's eth1 carrier (QMP set_link).
+wait_for 10 eth1_is 0 || die "vm0's eth1 kept its carrier with the wire's far end gone: $(cat "$STATE/eth1.txt")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$(gone_said)" -gt "$said" ] ||
+	die "a's supervisor did not say why vm0's eth1 lost its carrier: $(grep carrier "$SA/supervisor.log")"
+say "the wire across: vm0's eth1 NO-CARRIER $ms ms after b was killed (exec included)"
+[ $ms -le 8000 ] || die "NO-CARRIER only $ms ms after b was killed (2 s of silence, a 0.5 s look, exec)"
 for t in vx310 vx311 vx312 vx313; do
 	[ "$(stat_of "vm $t" remote_down)" -eq 1 ] || die "$t remote_down=$(stat_of "vm $t" remote_down)"
 done
@@ -184,6 +205,9 @@ t0=$(date +%s)
 runhost $NB "$SB" b || die "host b did not come back: $(cat "$SB/status")"
 wait_for 10 links_up 1 || die "a's links not back up: $(grep '^link' "$STATE/stats.out")"
 say "host b back (booted in $(($(date +%s) - t0)) s): a's links up again"
+t0=$(date +%s%N)
+wait_for 10 eth1_is 1 || die "vm0's eth1 did not get its carrier back: $(cat "$STATE/eth1.txt")"
+say "the wire across: vm0's eth1 LOWER_UP $((($(date +%s%N) - t0) / 1000000)) ms after a's links were up again (exec included)"
 all_pairs || die "a cross-host pair does not ping after b's restart (vm$vm)"
 say "all 8 cross-host ordered pairs ping again"
 say "PASS"
