@@ -15,7 +15,11 @@
 #    matched against a capture of the link's sending end, vary, with a
 #    median of about 2 ms or more;
 #  - rate=10mbit, sent well above it: the excess is counted (queue_full),
-#    the delivered rate within 0.8..1.1 of the rate.
+#    the delivered rate within 0.8..1.1 of the rate;
+#  - delay=500ms set at run time on a link sized for none (256 entries),
+#    sent well above what it holds: the link carries its room per delay
+#    (512 frames a second, within 0.6..1.2 of it: it never stops), the
+#    excess is counted (queue_full), and reset lets the held frames go.
 # In every phase the counters balance exactly: what testpmd sent = vm0's
 # tx_frames = delivered - duplicated + the link's drops by reason; vm0's
 # tx_frames = the link's frames + what vm0's VMM dropped before the link
@@ -288,6 +292,36 @@ ratio=$(awk -v b="$b" -v t="$t" -v r=$RATE 'BEGIN { printf "%.3f", b * 8 / (t / 
 say "rate=10mbit: delivered $b bytes in $((t / 1000000)) ms (+- $(((tb - ta + td - tc) / 2000000)) ms), $ratio of the rate; $qf of $sent frames over it dropped as queue_full"
 awk -v x="$ratio" 'BEGIN { exit !(x >= 0.8 && x <= 1.1) }' || die "rate=10mbit: delivered at $ratio of the rate"
 L vm0-vm1 reset
+
+# ---- a delay beyond the room, at run time ----
+# pair.ini gives vm0-vm1 no delay, so it has link_queue_size entries (256:
+# src/link/room.h). 500 ms of delay on it holds 256 frames: it delivers
+# 256 per 500 ms while the sender's excess, once its frames have waited
+# 100 ms in all, is dropped as queue_full.
+ROOM=256
+L 'vm0->vm1' set delay=500ms
+phase_begin
+echo "start" >&3	# txonly, 1000-byte frames, as above
+wait_for 30 dropping || die "delay beyond the room: no excess dropped"
+ta=$(date +%s%N)
+snap_to r0
+tb=$(date +%s%N)
+sleep 4
+tc=$(date +%s%N)
+snap_to r1
+td=$(date +%s%N)
+echo "stop" >&3
+d=$(delta r0 r1 'link vm0->vm1' delivered)
+t=$(((tc + td - ta - tb) / 2))
+L vm0-vm1 reset		# the held frames leave now
+sent=$(($(tx_sent) - tx0))
+balance "delay=500ms"
+qf=$(delta s.base s.end 'link vm0->vm1' drop_queue_full)
+[ "$qf" -gt 0 ] || die "delay beyond the room: nothing counted as queue_full"
+[ "$drops" -eq "$qf" ] || die "delay beyond the room: drops other than queue_full: $why"
+ratio=$(awk -v d="$d" -v t="$t" -v r=$ROOM 'BEGIN { printf "%.3f", d / (t / 1e9) / (r / 0.5) }')
+say "delay=500ms beyond the room: delivered $d frames in $((t / 1000000)) ms, $ratio of $ROOM per 500 ms; $qf of $sent frames dropped as queue_full"
+awk -v x="$ratio" 'BEGIN { exit !(x >= 0.6 && x <= 1.2) }' || die "delay=500ms: delivered at $ratio of room / delay"
 
 testpmd_quit 3 "$STATE/tx" "$tx" || die "vm0's testpmd did not quit"
 testpmd_quit 4 "$STATE/rx" "$rx" || die "vm1's testpmd did not quit"
