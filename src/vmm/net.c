@@ -606,25 +606,30 @@ bool net_rx(struct net *n)
 	return more && !full;
 }
 
-/* The debt of link l, drained for the time nothing waited on it. */
+/* The debt of link l, drained at 1/NET_WAIT_LEAK of the time since it was
+ * last brought up to date, waiting or not: a link that waits all the time
+ * in short episodes owes nothing. */
 static void leak(struct link *l, uint64_t now)
 {
 	uint64_t drain = (now - l->wait_debt_at) / NET_WAIT_LEAK;
 
 	l->wait_debt = l->wait_debt > drain ? l->wait_debt - drain : 0;
-	l->wait_debt_at = now;
+	l->wait_debt_at = now - (now - l->wait_debt_at) % NET_WAIT_LEAK;	/* keep the remainder */
 }
 
 /* The wait that began at n->wait_from on n->wait_link ended (the frame
- * went, or the link stalled): it is the link's debt and its counter. */
+ * went, or the link stalled): its part beyond NET_WAIT_FREE is the link's
+ * debt, all of it its counter. */
 static void wait_end(struct net *n, uint64_t now)
 {
 	struct link *l = &n->links[n->wait_link - 1];
+	uint64_t took = now - n->wait_from;
 
-	l->wait_debt += now - n->wait_from;
-	l->wait_debt_at = now;
+	leak(l, now);
+	if (took > NET_WAIT_FREE)
+		l->wait_debt += took - NET_WAIT_FREE;
 	if (l->st)
-		STAT_ADD(l->st->tx_wait_ms, now - n->wait_from);
+		STAT_ADD(l->st->tx_wait_ms, took);
 	n->wait_link = 0;
 }
 
@@ -632,18 +637,21 @@ int net_tx_bound(struct net *n, uint64_t now, bool *more)
 {
 	struct link *l;
 	uint64_t owed;
+	bool moved = n->tx_moved;
 
 	n->tx_moved = false;
-	if (n->wait_link && n->wait_link != n->tx_wait)
+	/* A wait ends when the guest's TX moved (its frame went: the next
+	 * one waits anew) or it waits on another link now. */
+	if (n->wait_link && (moved || n->wait_link != n->tx_wait))
 		wait_end(n, now);
 	if (!n->tx_wait)
 		return -1;
 	l = &n->links[n->tx_wait - 1];
 	if (!n->wait_link) {	/* a new wait on this link */
-		leak(l, now);
 		n->wait_link = n->tx_wait;
 		n->wait_from = now;
 	}
+	leak(l, now);
 	owed = l->wait_debt + (now - n->wait_from);
 	if (owed < NET_WAIT_MS)
 		return (int)(NET_WAIT_MS - owed);

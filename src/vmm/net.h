@@ -88,20 +88,23 @@ bool net_tx(struct net *n);
  * hold up the guest's frames to the others for long. */
 void net_tx_expire(struct net *n);
 
-/* How long a guest's frames may wait for room on one link, all told
- * (NET_WAIT_MS): the budget is each link's, and cumulative. Time a frame
- * waits on a link is added to its debt, which drains at a quarter of real
- * time while nothing waits on it; once the debt reaches NET_WAIT_MS the
- * link is stalled (net_tx_expire). A frozen peer is so stalled after one
- * wait of 100 ms, as before; a peer that drips (takes a frame every 60 ms,
- * each of which let the guest's whole TX move once) within two frames,
- * instead of holding every other destination up for ever; a busy but
- * healthy peer (waits of a few ms, with room between) never. */
+/* How long a guest's frames may wait for room on one link (NET_WAIT_MS).
+ * A wait lasts until the guest's TX moves again. A frozen peer is stalled
+ * (net_tx_expire) after one wait of NET_WAIT_MS. A peer that drips (takes
+ * a frame every 60 ms, each of which lets the guest's whole TX move once)
+ * must not hold every other destination up for ever: the part of each
+ * wait beyond NET_WAIT_FREE is the link's debt, which drains at a quarter
+ * of real time, and a wait also ends in a stall once debt + wait reach
+ * NET_WAIT_MS (three such waits). A busy but healthy peer keeps its link
+ * full nearly all the time, in waits of a few ms between which frames go:
+ * that is backpressure, and costs no debt at all (tests/unit/test_wait). */
 #define NET_WAIT_MS	100	/* several scheduler periods of a busy host (a TCG
 				 * guest on 2 CPUs was seen to leave its link full
 				 * for over 10 ms), yet half TCP's 200 ms minimum
 				 * RTO: a frozen peer holds the others up once, briefly */
 #define NET_WAIT_LEAK	4	/* the debt drains at 1/NET_WAIT_LEAK of real time */
+#define NET_WAIT_FREE	10	/* ms of each wait that cost no debt: a receiving
+				 * guest descheduled for a tick or two */
 
 /* Called after each pass with the monotonic time in ms: accounts the wait
  * of the frame in tx_wait on its link (tx_wait_ms in its counters), and

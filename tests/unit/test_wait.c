@@ -56,10 +56,12 @@ static unsigned take_all(struct guest *g)
 	return n;
 }
 
+enum { DRIP_NONE, DRIP_SLOW, DRIP_BUSY };
+
 /* Three simulated seconds, 1 ms a step: A's guest keeps its TX ring topped up
  * with frames for B and C in turn; the loop moves them and bounds waits
  * as vmm/main.c does. Returns the frames C got. */
-static unsigned run(struct fx *f, bool drip)
+static unsigned run(struct fx *f, unsigned drip)
 {
 	uint8_t frame[200];
 	unsigned sent = 0, got_c = 0, t;
@@ -81,8 +83,8 @@ static unsigned run(struct fx *f, bool drip)
 		guest_post_rx(&f->c, 256);
 		net_rx(&f->c.net);
 		got_c += take_all(&f->c);
-		if (!drip || t % 60 == 0) {
-			guest_post_rx(&f->b, drip ? 1 : 256);
+		if (drip == DRIP_NONE || (drip == DRIP_SLOW && t % 60 == 0) || drip == DRIP_BUSY) {
+			guest_post_rx(&f->b, drip == DRIP_NONE ? 256 : drip == DRIP_BUSY ? 3 : 1);
 			net_rx(&f->b.net);
 			take_all(&f->b);
 		}
@@ -95,10 +97,10 @@ static void test_dripping_receiver(void **state)
 	struct fx *f = make();
 	unsigned fair, dripped;
 
-	fair = run(f, false);
+	fair = run(f, DRIP_NONE);
 	drop_fx(f);
 	f = make();
-	dripped = run(f, true);
+	dripped = run(f, DRIP_SLOW);
 	print_message("frames to C in 3 s: %u with B keeping up, %u with B dripping\n", fair, dripped);
 	assert_true(fair > 1000);
 	assert_true(dripped * 10 >= fair * 9);
@@ -106,6 +108,25 @@ static void test_dripping_receiver(void **state)
 	assert_true(f->a.st.link[0].tx_wait_ms >= NET_WAIT_MS);	/* and the time spent waiting on it */
 	assert_true(f->a.st.link[0].tx_wait_ms < 3 * NET_WAIT_MS);
 	assert_int_equal(f->a.st.link[1].drop[DROP_QUEUE_FULL], 0);
+	drop_fx(f);
+}
+
+/* A busy but healthy peer: B takes 3 frames every ms, fewer than A offers,
+ * so A's TX waits on B's link nearly all the time, yet frames move every
+ * ms. That is backpressure, not a stalled peer: B's link must never be
+ * stalled (no drops), whatever the total time spent waiting. */
+static void test_busy_receiver(void **state)
+{
+	struct fx *f = make();
+	unsigned got_c;
+
+	got_c = run(f, DRIP_BUSY);
+	print_message("busy B: %u frames to C, B's link waited %llu ms, %llu dropped\n", got_c,
+		      (unsigned long long)f->a.st.link[0].tx_wait_ms,
+		      (unsigned long long)f->a.st.link[0].drop[DROP_QUEUE_FULL]);
+	assert_true(f->a.st.link[0].tx_wait_ms > 1000);	/* A did wait, most of the time */
+	assert_int_equal(f->a.st.link[0].drop[DROP_QUEUE_FULL], 0);
+	assert_false(f->la[0].tx_stalled);
 	drop_fx(f);
 }
 
@@ -141,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dripping_receiver),
 		cmocka_unit_test(test_frozen_receiver),
+		cmocka_unit_test(test_busy_receiver),
 	};
 
 	return cmocka_run_group_tests_name("wait", tests, NULL, NULL);
