@@ -50,10 +50,6 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 	g->nvms = new_->nvms;
 	g->first_gone = keep;
 	g->old_nvms = old->nvms;
-	for (i = old->nvms; i < new_->nvms; i++)
-		if (*new_->vm[i].image || new_->vm[i].firmware == FIRMWARE_UEFI)
-			return errf(err, errlen, "%s: a VM with an image or UEFI firmware is not added at run time yet",
-				   new_->vm[i].name);
 	for (j = 0; j < new_->nlinks; j++) {
 		const struct cfg_link *l = &new_->link[j];
 

@@ -93,38 +93,59 @@ static int copy_file(const char *from, const char *to)
 	return rc;
 }
 
-int overlay_make_all(const struct run_plan *p, char *err, size_t errlen)
+int overlay_make_vm(const struct config *c, const char *dir, unsigned i, bool *fresh, char *err, size_t errlen)
 {
-	const struct config *c = &p->cfg;
+	const struct cfg_vm *v = &c->vm[i];
 	char path[STATE_PATH_MAX];
-	unsigned i;
 	int rc;
 
-	for (i = 0; i < c->nvms; i++) {
-		const struct cfg_vm *v = &c->vm[i];
-
-		if (v->external || !v->image[0])
-			continue;
-		if (state_file(path, p->dir, v->name, v->persist ? SF_PERSIST : SF_OVERLAY) < 0)
-			return -1;	/* preflight checked the lengths */
-		if (v->persist && access(path, F_OK) == 0 ? reuse(c, v, path, err, errlen) < 0
-							   : create(c, v, path, err, errlen) < 0)
-			return -1;
-		if (v->cloud_init && (state_file(path, p->dir, v->name, SF_SEED) < 0 ||
-				      seed_make(c, v, p->dir, path, err, errlen) < 0))
-			return -1;
-		if (v->firmware != FIRMWARE_UEFI)
-			continue;
-		if (state_file(path, p->dir, v->name, v->persist ? SF_PERSIST_VARS : SF_VARS) < 0)
-			return -1;
-		if (v->persist && access(path, F_OK) == 0)
-			continue;
-		rc = copy_file(OVMF_VARS, path);
-		if (rc < 0) {
-			snprintf(err, errlen, "[vm %s] cannot copy %s to %s: %s", v->name, OVMF_VARS, path,
-				 strerror(-rc));
-			return -1;
-		}
+	*fresh = true;
+	if (v->external || !v->image[0])
+		return 0;
+	if (state_file(path, dir, v->name, v->persist ? SF_PERSIST : SF_OVERLAY) < 0)
+		return -1;	/* preflight checked the lengths */
+	*fresh = !v->persist || access(path, F_OK) != 0;
+	if (!*fresh ? reuse(c, v, path, err, errlen) < 0 : create(c, v, path, err, errlen) < 0)
+		return -1;
+	if (v->cloud_init && (state_file(path, dir, v->name, SF_SEED) < 0 ||
+			      seed_make(c, v, dir, path, err, errlen) < 0))
+		return -1;
+	if (v->firmware != FIRMWARE_UEFI)
+		return 0;
+	if (state_file(path, dir, v->name, v->persist ? SF_PERSIST_VARS : SF_VARS) < 0)
+		return -1;
+	if (v->persist && access(path, F_OK) == 0)
+		return 0;
+	rc = copy_file(OVMF_VARS, path);
+	if (rc < 0) {
+		snprintf(err, errlen, "[vm %s] cannot copy %s to %s: %s", v->name, OVMF_VARS, path, strerror(-rc));
+		return -1;
 	}
+	return 0;
+}
+
+void overlay_unmake_vm(const struct config *c, const char *dir, unsigned i, bool fresh)
+{
+	static const enum state_file made[] = { SF_OVERLAY, SF_SEED, SF_VARS }, kept[] = { SF_PERSIST, SF_PERSIST_VARS };
+	const struct cfg_vm *v = &c->vm[i];
+	char path[STATE_PATH_MAX];
+	unsigned k;
+
+	for (k = 0; k < sizeof(made) / sizeof(made[0]); k++)
+		if (state_file(path, dir, v->name, made[k]) == 0)
+			unlink(path);
+	for (k = 0; v->persist && fresh && k < sizeof(kept) / sizeof(kept[0]); k++)
+		if (state_file(path, dir, v->name, kept[k]) == 0)
+			unlink(path);
+}
+
+int overlay_make_all(const struct run_plan *p, char *err, size_t errlen)
+{
+	unsigned i;
+	bool fresh;
+
+	for (i = 0; i < p->cfg.nvms; i++)
+		if (overlay_make_vm(&p->cfg, p->dir, i, &fresh, err, errlen) < 0)
+			return -1;
 	return 0;
 }

@@ -7,11 +7,20 @@
 #ifndef MULTIVM_OVERLAY_H
 #define MULTIVM_OVERLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "supervisor/preflight.h"
 
 /* 0, or -1 with err saying which VM and file and why. */
 int overlay_make_all(const struct run_plan *p, char *err, size_t errlen);
+
+/* The same for VM i of c alone (a VM apply adds): *fresh says whether its
+ * persist overlay is new (false: an earlier run's, used again). */
+int overlay_make_vm(const struct config *c, const char *dir, unsigned i, bool *fresh, char *err, size_t errlen);
+
+/* Removes what overlay_make_vm made (a failed apply): the overlay, seed
+ * and variables; a persist overlay and its variables only if fresh. */
+void overlay_unmake_vm(const struct config *c, const char *dir, unsigned i, bool fresh);
 
 #endif

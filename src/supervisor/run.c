@@ -22,6 +22,7 @@
 #include "console/consoles.h"
 #include "console/relay.h"
 #include "supervisor/detach.h"
+#include "supervisor/image.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/overlay.h"
 #include "supervisor/preflight.h"
@@ -70,6 +71,29 @@ static int setup_loop(struct run *r)
 	return 0;
 }
 
+/* A VM apply adds with an image: its images settled (format, size: as
+ * preflight settles them; apply checked them already), then its overlay,
+ * seed and variables made as run makes them, before it starts. made[i]:
+ * VM i is new here, its files to remove if apply fails; fresh[i]: its
+ * persist overlay is new too. */
+static int apply_files(struct run *r, struct config *next, bool *made, bool *fresh, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (!image_any(next))
+		return 0;
+	if (image_check_all(next, &r->plan.runas, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < next->nvms; i++) {
+		if (config_vm_index(&r->plan.cfg, next->vm[i].name) >= 0)
+			continue;	/* running: its files are its own */
+		made[i] = true;
+		if (overlay_make_vm(next, r->plan.dir, i, &fresh[i], err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* multivm apply's request (STATE/apply.req, apply.req.name): the new
  * config, checked by apply as run checks one; the answer in
  * STATE/apply.res. The new text becomes STATE/run. */
@@ -79,6 +103,7 @@ static void apply_request(struct run *r)
 	static struct config next;
 	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16 + MV_NODES_MAX * (MV_NAME_MAX + 9)];
 	const char *dir = r->plan.dir;
+	bool made[MV_NODES_MAX] = { false }, fresh[MV_NODES_MAX] = { false };
 	uint64_t restarted = 0;
 	size_t used;
 	unsigned i;
@@ -86,7 +111,11 @@ static void apply_request(struct run *r)
 	err[0] = 0;
 	if (state_file(p, dir, NULL, SF_APPLY_REQ_NAME) < 0 || config_read_text(p, name, sizeof(name), err, sizeof(err)) < 0 ||
 	    state_file(p, dir, NULL, SF_APPLY_REQ) < 0 || config_read_text(p, text, sizeof(text), err, sizeof(err)) < 0 ||
-	    config_load_string(&next, text, name, err, sizeof(err)) < 0 || sup_apply(r->sup, &next, &restarted, err, sizeof(err)) < 0) {
+	    config_load_string(&next, text, name, err, sizeof(err)) < 0 ||
+	    apply_files(r, &next, made, fresh, err, sizeof(err)) < 0 || sup_apply(r->sup, &next, &restarted, err, sizeof(err)) < 0) {
+		for (i = 0; i < next.nvms && i < MV_NODES_MAX; i++)
+			if (made[i])
+				overlay_unmake_vm(&next, dir, i, fresh[i]);
 		log_warn("apply: %s", err);
 		snprintf(res, sizeof(res), "error: %s\n", err);
 	} else {

@@ -65,6 +65,11 @@ static void test_add_vm(void **state)
 	assert_int_equal(g.new_links, 1);
 	assert_true(g.restart_vmm[0]);
 	assert_false(g.restart_vmm[1]);
+	/* So does a VM with an image booted by UEFI firmware (its files:
+	 * test_overlay). */
+	assert_int_equal(plan(THREE, THREE "[vm vm3]\nmemory = 512M\nimage = /x.qcow2\nfirmware = uefi\npersist = yes\n"), 0);
+	assert_int_equal(g.first_new, 3);
+	assert_int_equal(g.nvms, 4);
 }
 
 static void test_add_link(void **state)
