@@ -17,6 +17,14 @@
  *                               flight: a link of 64 holds them), expect exactly N on every other
  *                               one within 60 s and no more in the second
  *                               after; print what each received
+ *   hol SOCKA SOCKB SOCKC MACA MACB MACC SECONDS DRIPMS
+ *                               frontend of three VMMs: for SECONDS, A sends
+ *                               a frame to B and one to C about every ms
+ *                               (a tick with no room in A's TX ring sends
+ *                               nothing); C takes every frame; B takes them
+ *                               as they come (DRIPMS 0) or posts one RX
+ *                               buffer every DRIPMS ms (a dripping receiver);
+ *                               print what was sent and received, exit 0
  *   badmem SOCK                 SET_MEM_TABLE with overlapping regions:
  *                               expect the VMM to hang up, then reconnect
  *                               and complete a normal set-up
@@ -258,6 +266,63 @@ static int mode_pair(struct fe *a, struct fe *b, const uint8_t *src, const uint8
 	return got == n ? 0 : 1;
 }
 
+static uint64_t ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Frames that arrived on RX, their buffers not given back. */
+static unsigned count_rx(struct fe *f)
+{
+	uint16_t used = used_idx(f, 0);
+	unsigned n = (uint16_t)(used - f->rx_seen);
+
+	f->rx_seen = used;
+	return n;
+}
+
+static int mode_hol(struct fe *f, const uint8_t *ma, const uint8_t *mb, const uint8_t *mc, unsigned secs,
+		    unsigned drip)
+{
+	uint64_t start = ms_now(), now, next_drip = start;
+	uint32_t sent = 0, got_b = 0, got_c = 0, ticks = 0, full = 0;
+
+	post_rx(&f[0]);
+	post_rx(&f[2]);
+	if (!drip)
+		post_rx(&f[1]);
+	while ((now = ms_now()) < start + secs * 1000ull) {
+		got_c += take_rx(&f[2]);
+		take_rx(&f[0]);
+		if (!drip) {
+			got_b += take_rx(&f[1]);
+		} else if (now >= next_drip) {	/* one buffer, whatever came since */
+			uint16_t id = f[1].avail[0] % QN;
+
+			got_b += count_rx(&f[1]);
+			post(&f[1], 0, id, BUFS + id * 2048 % 0x20000, 2048, VRING_DESC_F_WRITE, 0);
+			next_drip = now + drip;
+		}
+		ticks++;
+		if ((uint16_t)(sent - used_idx(&f[0], 1)) <= TXBUFS - 2) {
+			send_frame(&f[0], sent++, ma, mb);
+			send_frame(&f[0], sent++, ma, mc);
+		} else {
+			full++;
+		}
+		poll(NULL, 0, 1);
+	}
+	poll(NULL, 0, 200);	/* what is on its way to C */
+	got_c += take_rx(&f[2]);
+	got_b += drip ? count_rx(&f[1]) : take_rx(&f[1]);
+	printf("ticks %u full %u sent_b %u sent_c %u got_b %u got_c %u\n", ticks, full, sent / 2, sent / 2, got_b,
+	       got_c);
+	return 0;
+}
+
 #define FANOUT_MAX 64
 
 static int mode_fanout(struct fe *f, unsigned nf, const uint8_t *src, uint32_t n)
@@ -323,6 +388,20 @@ int main(int argc, char **argv)
 			setup(&f[k], argv[4 + k]);
 		}
 		return mode_fanout(f, nf, src, atoi(argv[3]));
+	}
+	if (argc == 10 && !strcmp(argv[1], "hol")) {
+		static struct fe f[3];
+		uint8_t mc[6];
+		unsigned k;
+
+		parse_mac(argv[5], src);
+		parse_mac(argv[6], dst);
+		parse_mac(argv[7], mc);
+		for (k = 0; k < 3; k++) {
+			fe_new(&f[k]);
+			setup(&f[k], argv[2 + k]);
+		}
+		return mode_hol(f, src, dst, mc, atoi(argv[8]), atoi(argv[9]));
 	}
 	if (argc == 7 && !strcmp(argv[1], "pair")) {
 		fe_new(&b);
