@@ -13,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/hotplug.h"
 #include "cli/link.h"
 #include "cli/snapshot.h"
 #include "config/diff.h"
+#include "common/qmp.h"
 #include "config/text.h"
 #include "supervisor/fit.h"
 #include "supervisor/grow.h"
@@ -71,7 +73,8 @@ int cmd_config(const char *dir, int argc, char **argv)
 struct plan {
 	const struct config *o, *n;
 	unsigned lines, other;		/* changes; those not done at run time */
-	unsigned grow;			/* VMs and segment links added or removed: the supervisor's */
+	unsigned grow;			/* VMs and links added or removed: the supervisor's */
+	unsigned wires;			/* of those, wires: NICs plugged (cli/hotplug.h) */
 	bool link[MV_LINKS_MAX][2];	/* new's links' directions whose settings change */
 	char first_other[CFG_CHANGE_LINE_MAX];
 };
@@ -85,10 +88,11 @@ static void take(void *ctx, const struct cfg_change *c)
 	if (c->kind == CHG_LINK_IMP) {
 		p->link[c->new_idx][0] |= c->dir != 1;	/* -1: both */
 		p->link[c->new_idx][1] |= c->dir != 0;
-	} else if (c->kind == CHG_VM_ADD || c->kind == CHG_VM_DEL ||
-		   (c->kind == CHG_LINK_ADD && !p->n->link[c->new_idx].wire) ||
-		   (c->kind == CHG_LINK_DEL && !p->o->link[c->old_idx].wire)) {
+	} else if (c->kind == CHG_VM_ADD || c->kind == CHG_VM_DEL || c->kind == CHG_LINK_ADD ||
+		   c->kind == CHG_LINK_DEL) {
 		p->grow++;
+		p->wires += (c->kind == CHG_LINK_ADD && p->n->link[c->new_idx].wire) ||
+			    (c->kind == CHG_LINK_DEL && p->o->link[c->old_idx].wire);
 	} else if (!p->other++) {
 		snprintf(p->first_other, sizeof(p->first_other), "%s", c->line);
 	}
@@ -275,6 +279,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	const char *host = NULL;
 	enum preflight_result r;
 	int lock = -1, rc = APPLY_FAILED, k;
+	long long t0 = qmp_now_ms();	/* apply's start: a plugged NIC's time counts from it */
 
 	/* [--dry-run] [--host HOST] CONFIG, the options in any order */
 	for (k = 1; k < argc - 1; k++) {
@@ -351,6 +356,13 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		before[i] = snapshot_status(dir, &snap) < 0 ? 0 : vmm_pid(old.vm[i].name);
 	if (carry_out(dir, &p) < 0)
 		goto out;
+	/* Wire NICs that go leave their guests before their VMMs restart. */
+	if (p.wires && hotplug_unplug_gone(dir, &old, &cur, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: apply: step 'unplug %s' failed\n", err);
+		if (ndone)
+			undo(dir, &p);
+		goto out;
+	}
 	if (p.grow) {
 		if (ask_supervisor(dir, sup, &np, restart, err, sizeof(err)) < 0) {
 			fprintf(stderr, "multivm: apply: step 'VMs and links added and removed' failed: %s\n", err);
@@ -361,6 +373,11 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		/* The supervisor keeps the new config as STATE/run. */
 		if (wait_up(dir, &cur, &g, restart, before) == 0)
 			rc = APPLY_OK;
+		/* Those that come, once their restarted VMMs serve them. */
+		if (rc == APPLY_OK && p.wires && hotplug_plug_new(dir, &old, &cur, t0, err, sizeof(err)) < 0) {
+			fprintf(stderr, "multivm: apply: step 'plug %s' failed\n", err);
+			rc = APPLY_FAILED;
+		}
 	} else if (state_write_run(dir, np.abspath, np.text) < 0 || state_file(run_path, dir, NULL, SF_RUN) < 0) {
 		fprintf(stderr, "multivm: apply: done, but %s not written: `multivm config` shows the old "
 			"configuration\n", run_path);

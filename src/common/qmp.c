@@ -135,7 +135,18 @@ static json_t *read_msg(struct qmp *q, char *err, size_t errlen)
 
 /* Sends {"execute": cmd, "arguments": args, "id": N} (args stolen, may
  * be NULL) and waits for its answer, skipping events. 0, or -1. */
-static int execute(struct qmp *q, const char *cmd, json_t *args, char *err, size_t errlen)
+/* A DEVICE_DELETED event of the watched device? */
+static void note_event(struct qmp *q, json_t *m)
+{
+	json_t *d = json_object_get(json_object_get(m, "data"), "device");
+
+	if (q->watch[0] && json_is_string(json_object_get(m, "event")) &&
+	    !strcmp(json_string_value(json_object_get(m, "event")), "DEVICE_DELETED") && json_is_string(d) &&
+	    !strcmp(json_string_value(d), q->watch))
+		q->watched = true;
+}
+
+static int execute(struct qmp *q, const char *cmd, json_t *args, json_t **ret, char *err, size_t errlen)
 {
 	unsigned id = ++q->next_id;
 	json_t *c = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
@@ -162,6 +173,7 @@ static int execute(struct qmp *q, const char *cmd, json_t *args, char *err, size
 		if (!m)
 			return -1;
 		if (json_object_get(m, "event")) {	/* asynchronous: not ours */
+			note_event(q, m);
 			json_decref(m);
 			continue;
 		}
@@ -171,6 +183,8 @@ static int execute(struct qmp *q, const char *cmd, json_t *args, char *err, size
 			return say(err, errlen, "QMP: %s: QEMU answered another command", cmd);
 		}
 		if (json_object_get(m, "return")) {
+			if (ret)
+				*ret = json_incref(json_object_get(m, "return"));
 			json_decref(m);
 			return 0;
 		}
@@ -196,6 +210,8 @@ int qmp_open(struct qmp *q, int fd, long long deadline, char *err, size_t errlen
 	q->deadline = deadline;
 	q->next_id = 0;
 	q->have = 0;
+	q->watch[0] = 0;
+	q->watched = false;
 	g = read_msg(q, err, errlen);
 	if (!g)
 		return -1;
@@ -203,7 +219,7 @@ int qmp_open(struct qmp *q, int fd, long long deadline, char *err, size_t errlen
 	json_decref(g);
 	if (!ok)
 		return say(err, errlen, "QMP: %s", "the greeting is not QEMU's ({\"QMP\": ...})");
-	return execute(q, "qmp_capabilities", NULL, err, errlen);
+	return execute(q, "qmp_capabilities", NULL, NULL, err, errlen);
 }
 
 int qmp_set_link(struct qmp *q, const char *name, bool up, char *err, size_t errlen)
@@ -212,7 +228,45 @@ int qmp_set_link(struct qmp *q, const char *name, bool up, char *err, size_t err
 
 	if (!args)
 		return say(err, errlen, "QMP: set_link: %s", "out of memory");
-	return execute(q, "set_link", args, err, errlen);
+	return execute(q, "set_link", args, NULL, err, errlen);
+}
+
+int qmp_execute(struct qmp *q, const char *cmd, json_t *args, json_t **ret, char *err, size_t errlen)
+{
+	return execute(q, cmd, args, ret, err, errlen);
+}
+
+int qmp_device_del(struct qmp *q, const char *id, char *err, size_t errlen)
+{
+	json_t *args = json_pack("{s:s}", "id", id);
+	int n = snprintf(q->watch, sizeof(q->watch), "%s", id);
+
+	q->watched = false;
+	if (n < 0 || (size_t)n >= sizeof(q->watch)) {
+		q->watch[0] = 0;
+		json_decref(args);
+		return say(err, errlen, "QMP: device_del: %s: id too long", id);
+	}
+	if (!args || execute(q, "device_del", args, NULL, err, errlen) < 0) {
+		if (!args)
+			say(err, errlen, "QMP: device_del: %s", "out of memory");
+		q->watch[0] = 0;
+		return -1;
+	}
+	while (!q->watched) {
+		json_t *m = read_msg(q, err, errlen);
+
+		if (!m) {	/* "did not answer in time": the guest kept it */
+			snprintf(err, errlen, "QMP: device_del %s: the guest did not let the device go in time", id);
+			q->watch[0] = 0;
+			return -1;
+		}
+		if (json_object_get(m, "event"))
+			note_event(q, m);
+		json_decref(m);	/* an answer to no command of ours: ignored */
+	}
+	q->watch[0] = 0;
+	return 0;
 }
 
 void qmp_close(struct qmp *q)
@@ -246,4 +300,12 @@ int qmp_nic_id(char *out, size_t len, const char *ifname)
 	int n = snprintf(out, len, "nic-%s", ifname);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int qmp_wire_ids(char netdev[MV_IFNAME_MAX + 8], char chardev[MV_IFNAME_MAX + 8], const char *ifname)
+{
+	int a = snprintf(netdev, MV_IFNAME_MAX + 8, "w-%s", ifname), b = snprintf(chardev, MV_IFNAME_MAX + 8, "vu-%s",
+										 ifname);
+
+	return a < 0 || b < 0 || a >= MV_IFNAME_MAX + 8 || b >= MV_IFNAME_MAX + 8 ? -1 : 0;
 }

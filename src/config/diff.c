@@ -256,26 +256,6 @@ static void link_text(char *out, size_t len, const struct config *c, const struc
 	snprintf(out, len, l->wire ? "wire %s = %s" : "link %s-%s", a, b);
 }
 
-/* " (restart vm1)": a wire that comes or goes on a VM that stays changes
- * that VM's NICs, which its guest sees only at boot. */
-static bool wire_restart(const struct config *c, const struct cfg_link *l, const struct config *other, char *out,
-			 size_t len)
-{
-	size_t at = 0;
-	int e;
-
-	out[0] = 0;
-	for (e = 0; e < 2 && l->wire; e++) {
-		const struct cfg_vm *v = &c->vm[e ? l->b : l->a];
-
-		if ((e ? l->nic_b : l->nic_a) >= 0 && same_vm(other, v) >= 0)
-			at += snprintf(out + at, len - at, "%s%s", at ? ", " : " (restart ", v->name);
-	}
-	if (at)
-		snprintf(out + at, len - at, ")");
-	return at;
-}
-
 /* The impairments of direction dir of new link nl against old link ol. */
 static void link_imp_changes(struct differ *d, int oi, int ni, int orient)
 {
@@ -350,7 +330,7 @@ static void system_changes(struct differ *d)
 unsigned config_diff(const struct config *old, const struct config *new_, cfg_change_fn fn, void *ctx)
 {
 	struct differ d = { .o = old, .n = new_, .fn = fn, .ctx = ctx };
-	char what[CFG_CHANGE_LINE_MAX - 8], why[MV_NAME_MAX * 2 + 16];
+	char what[CFG_CHANGE_LINE_MAX - 8];
 	unsigned i;
 	int j, orient;
 
@@ -376,16 +356,14 @@ unsigned config_diff(const struct config *old, const struct config *new_, cfg_ch
 			struct cfg_change c = { .kind = CHG_LINK_DEL, .old_idx = i, .new_idx = -1 };
 
 			link_text(what, sizeof(what), old, &old->link[i]);
-			c.restart = wire_restart(old, &old->link[i], new_, why, sizeof(why));
-			emit(&d, &c, "- %s%s", what, why);
+			emit(&d, &c, "- %s", what);	/* a wire's NICs are unplugged (cli/hotplug.h) */
 		}
 	for (i = 0; i < new_->nlinks; i++)
 		if (find_link(new_, i, old, &orient) < 0) {
 			struct cfg_change c = { .kind = CHG_LINK_ADD, .old_idx = -1, .new_idx = i };
 
 			link_text(what, sizeof(what), new_, &new_->link[i]);
-			c.restart = wire_restart(new_, &new_->link[i], old, why, sizeof(why));
-			emit(&d, &c, "+ %s%s", what, why);
+			emit(&d, &c, "+ %s", what);	/* ... and plugged */
 		}
 	for (i = 0; i < new_->nlinks; i++) {
 		j = find_link(new_, i, old, &orient);

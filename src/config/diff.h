@@ -36,7 +36,7 @@ struct cfg_change {
 	enum cfg_change_kind kind;
 	int old_idx, new_idx;	/* VM or link index in old / new; -1: none */
 	int dir;		/* CHG_LINK_IMP: 0 new's a->b, 1 b->a */
-	bool restart;		/* the VM's guest reboots for it (CHG_VM_SET; a wire's NIC) */
+	bool restart;		/* the VM's guest reboots for it (CHG_VM_SET) */
 	char line[CFG_CHANGE_LINE_MAX];	/* as printed: "+ vm vm3" */
 };
 

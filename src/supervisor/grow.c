@@ -9,24 +9,45 @@
  * field by field is too brittle (line numbers differ); what matters to
  * its processes is what is derived from the config, which the CLI's plan
  * (config_diff) already reported as `~ vm` changes, refused there. Here:
- * the same name and kind at the same index, the same wire NICs. */
+ * the same name and kind at the same index. Its wire NICs may come and go
+ * (cli/hotplug.c plugs them), but not its eth0. */
 static int same_vm(const struct cfg_vm *o, const struct cfg_vm *n)
 {
-	unsigned k;
-
-	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || o->nnics != n->nnics ||
-	    memcmp(o->mac, n->mac, 6) || o->has_addr != n->has_addr || o->addr != n->addr ||
-	    o->memory_mib != n->memory_mib || o->cpus != n->cpus || o->external != n->external)
+	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || memcmp(o->mac, n->mac, 6) ||
+	    o->has_addr != n->has_addr || o->addr != n->addr || o->memory_mib != n->memory_mib || o->cpus != n->cpus ||
+	    o->external != n->external)
 		return 0;
-	for (k = 0; k < o->nnics; k++)
-		if (strcmp(o->nic[k].name, n->nic[k].name))
-			return 0;
 	return 1;
 }
 
-static bool same_link(const struct cfg_link *o, const struct cfg_link *n)
+/* The name of end e of link l of c's wire NIC, "" on the segment or a tunnel's end. */
+static const char *wire_nic(const struct config *c, const struct cfg_link *l, int e)
 {
-	return o->a == n->a && o->b == n->b && o->wire == n->wire && o->nic_a == n->nic_a && o->nic_b == n->nic_b;
+	int k = e ? l->nic_b : l->nic_a;
+
+	return l->wire && k >= 0 ? c->vm[e ? l->b : l->a].nic[k].name : "";
+}
+
+/* The same link: ends, kind, and a wire's NICs by name (their indices
+ * move when another wire of the VM comes or goes). */
+static bool same_link(const struct config *oc, const struct cfg_link *o, const struct config *nc,
+		      const struct cfg_link *n)
+{
+	return o->a == n->a && o->b == n->b && o->wire == n->wire && !strcmp(wire_nic(oc, o, 0), wire_nic(nc, n, 0)) &&
+	       !strcmp(wire_nic(oc, o, 1), wire_nic(nc, n, 1));
+}
+
+/* A wire that comes or goes on a VM that stays: its NIC is plugged or
+ * unplugged, unless it is the VM's eth0 (on the root bus, there from boot). */
+static int wire_ok(const struct config *c, const struct cfg_link *l, unsigned keep, char *err, size_t errlen)
+{
+	int e;
+
+	for (e = 0; e < 2 && l->wire; e++)
+		if ((e ? l->b : l->a) < keep && !strcmp(wire_nic(c, l, e), "eth0"))
+			return errf(err, errlen, "%s: its eth0 (a wire's end) is not plugged or unplugged at run time",
+				    c->vm[e ? l->b : l->a].name);
+	return 0;
 }
 
 int grow_plan(const struct config *old, const struct config *new_, struct grow *g, char *err, size_t errlen)
@@ -37,10 +58,7 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 	if (new_->link_queue_size != old->link_queue_size)
 		return errf(err, errlen, "link_queue_size does not change at run time");
 	for (i = 0; i < keep; i++)
-		if (!strcmp(old->vm[i].name, new_->vm[i].name) && old->vm[i].nnics != new_->vm[i].nnics)
-			return errf(err, errlen, "%s: its wire NICs change: wires are not added or removed at run "
-				   "time yet", old->vm[i].name);
-		else if (config_vm_index(new_, old->vm[i].name) < 0)
+		if (config_vm_index(new_, old->vm[i].name) < 0)
 			return errf(err, errlen, "%s: only the last VMs (in [vm] order) are removed at run time yet",
 				   old->vm[i].name);
 		else if (!same_vm(&old->vm[i], &new_->vm[i]))
@@ -55,13 +73,12 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 
 		g->old_link[j] = -1;
 		for (i = 0; i < old->nlinks; i++)
-			if (l->a < keep && l->b < keep && same_link(&old->link[i], l))
+			if (l->a < keep && l->b < keep && same_link(old, &old->link[i], new_, l))
 				g->old_link[j] = i;
 		if (g->old_link[j] >= 0)
 			continue;
-		if (l->wire)
-			return errf(err, errlen, "wire %s-%s: wires are not added at run time yet", new_->vm[l->a].name,
-				   new_->vm[l->b].name);
+		if (wire_ok(new_, l, keep, err, errlen) < 0)
+			return -1;
 		g->new_links++;
 		if (l->a < old->nvms)
 			g->restart_vmm[l->a] = true;
@@ -75,9 +92,8 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 			;
 		if (j < new_->nlinks)
 			continue;
-		if (l->wire)
-			return errf(err, errlen, "wire %s-%s: wires are not removed at run time yet", old->vm[l->a].name,
-				   old->vm[l->b].name);
+		if (wire_ok(old, l, keep, err, errlen) < 0)
+			return -1;
 		g->gone_link[i] = true;
 		g->gone_links++;
 		/* A node that stays loses it: its VMM restarts without it. */

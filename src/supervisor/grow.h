@@ -2,8 +2,10 @@
  * running config and the new one, before anything is touched: the new
  * config may add VMs and tunnels after the running ones or drop the last
  * ones (each VM that stays keeps its place, so its index, MAC and
- * address, and its files), add and drop links on the eth0 segment, and
- * change link settings (the CLI writes those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
+ * address, and its files), add and drop links on the eth0 segment and
+ * wires (a VM that stays gets or loses a wire NIC: its VMM restarts to
+ * serve it, the CLI plugs it into QEMU, cli/hotplug.h), and change link
+ * settings (the CLI writes those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
 #ifndef MULTIVM_GROW_H
 #define MULTIVM_GROW_H
 

@@ -60,8 +60,11 @@ static void mac_str(char out[MAC_STR_LEN], const uint8_t m[ETH_ALEN], uint8_t la
 	mac_format(out, x);
 }
 
-/* The first PCI slot of the wire NICs, in the order the config names
- * them: the same slot for the same NIC on every run. */
+/* The first PCI slot of the hot-plug ports (common/qmp.h: QMP_PORT_ID):
+ * MV_NICS_MAX PCIe root ports, one a slot, each with one wire NIC at boot
+ * (in the order the config names them: the same port for the same NIC on
+ * every run) or empty, for one `multivm apply` plugs (cli/hotplug.c); a
+ * NIC on q35's root bus could not be unplugged. */
 #define WIRE_SLOT0	0x6
 /* An image VM's disk, and its cloud-init seed: past the last wire NIC. */
 #define DISK_SLOT	0x10
@@ -113,11 +116,12 @@ static void guest_nics(char *line, size_t len, const struct qemu_opts *o, const 
 #undef APPEND
 }
 
-/* One vhost-user virtio-net device, netdev id, on chardev cid at path, in
- * slot; the device's own id is the guest's name for the NIC (ifname, as
- * common/qmp.h names it), so that QMP's set_link finds it by that name. */
+/* One vhost-user virtio-net device, netdev id, on chardev cid at path, at
+ * bus (addr slot); the device's own id is the guest's name for the NIC
+ * (ifname, as common/qmp.h names it), so that QMP's set_link and
+ * device_del find it by that name. */
 static void vhost_nic(struct args *a, const struct qemu_opts *o, const char *id, const char *cid, const char *path,
-		      const uint8_t *m, unsigned mtu, unsigned slot, const char *ifname)
+		      const uint8_t *m, unsigned mtu, const char *bus, unsigned slot, const char *ifname)
 {
 	char mac[MAC_STR_LEN], dev[MV_IFNAME_MAX + 8];
 
@@ -136,8 +140,8 @@ static void vhost_nic(struct args *a, const struct qemu_opts *o, const char *id,
 	 * CTRL_GUEST_OFFLOADS: QEMU would ack the guest's switch of its RX
 	 * offloads (ethtool -K rx-gro-hw, XDP) and never tell the VMM, which
 	 * would go on sending TSO frames; without it the guest says "fixed". */
-	add(a, "virtio-net-pci,netdev=%s,mac=%s,addr=0x%x,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off,id=%s%s",
-	    id, mac_format(mac, m), slot, mtu, dev, o->kvm ? "" : ",vectors=0");
+	add(a, "virtio-net-pci,netdev=%s,mac=%s,%s%s%saddr=0x%x,disable-legacy=on,host_mtu=%u,ctrl_guest_offloads=off,id=%s%s",
+	    id, mac_format(mac, m), bus ? "bus=" : "", bus ? bus : "", bus ? "," : "", slot, mtu, dev, o->kvm ? "" : ",vectors=0");
 }
 
 static void passthrough(struct args *a, const struct cfg_vm *vm)
@@ -257,7 +261,8 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	struct args a = { .buf = buf, .len = buflen, .argv = argv, .max = maxargs };
 	const char *name = vm->name;
 	const struct cfg_nic *eth0 = NULL;
-	char addr[40] = "", nics[1536] = "", tcpbuf[32] = "", ip[16], id[16], cid[16];
+	char addr[40] = "", nics[1536] = "", tcpbuf[32] = "", ip[16], id[MV_IFNAME_MAX + 8], cid[MV_IFNAME_MAX + 8];
+	char port[16];
 	unsigned long long tb = guest_tcpbuf(o->cfg, vm);
 	char con[STATE_PATH_MAX], vhost[STATE_PATH_MAX], agent[STATE_PATH_MAX], qmp[STATE_PATH_MAX];
 	char overlay[STATE_PATH_MAX], vars[STATE_PATH_MAX], seed[STATE_PATH_MAX];
@@ -331,18 +336,24 @@ int qemu_argv(const struct qemu_opts *o, char *buf, size_t buflen, char **argv, 
 	add(&a, "socket,id=con,path=%s,server=on,wait=off", con);
 	add(&a, "-serial");
 	add(&a, "chardev:con");
-	vhost_nic(&a, o, "net0", "vu", vhost, eth0 ? eth0->mac : vm->mac, eth0 ? eth0->mtu : vm->mtu, 0x3, "eth0");
+	vhost_nic(&a, o, "net0", "vu", vhost, eth0 ? eth0->mac : vm->mac, eth0 ? eth0->mtu : vm->mtu, NULL, 0x3,
+		  "eth0");
 	passthrough(&a, vm);
-	for (k = 0; k < vm->nnics; k++) {	/* wire NICs, slot by slot */
+	for (k = 0; k < MV_NICS_MAX; k++) {	/* the hot-plug ports, one a slot */
+		add(&a, "-device");
+		add(&a, "pcie-root-port,id=" QMP_PORT_ID ",bus=pcie.0,addr=0x%x,chassis=%u,io-reserve=0", k,
+		    WIRE_SLOT0 + k, k + 1);
+	}
+	for (k = 0; k < vm->nnics; k++) {	/* wire NICs, port by port */
 		char path[STATE_PATH_MAX];
 
 		if (&vm->nic[k] == eth0)
 			continue;
-		if (state_nic_socket(path, o->state_dir, name, vm->nic[k].name) < 0)
+		if (state_nic_socket(path, o->state_dir, name, vm->nic[k].name) < 0 ||
+		    qmp_wire_ids(id, cid, vm->nic[k].name) < 0)
 			return -ENAMETOOLONG;
-		snprintf(id, sizeof(id), "w%u", k);
-		snprintf(cid, sizeof(cid), "vu%u", k);
-		vhost_nic(&a, o, id, cid, path, vm->nic[k].mac, vm->nic[k].mtu, slot++, vm->nic[k].name);
+		snprintf(port, sizeof(port), QMP_PORT_ID, slot++ - WIRE_SLOT0);
+		vhost_nic(&a, o, id, cid, path, vm->nic[k].mac, vm->nic[k].mtu, port, 0, vm->nic[k].name);
 	}
 	add(&a, "-device");
 	add(&a, "virtio-serial-pci,addr=0x5");

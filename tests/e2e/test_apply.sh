@@ -148,6 +148,75 @@ grep -q "vm0: its running VMM (pid [0-9]*) took 1 new link and dropped 0: no res
 say "vm3 added: apply took $(((t1 - t0) / 1000000)) ms (to vm3 up); vm1 <-> vm2 stream lost $lost of 300 (50 ms apart); every VMM and QEMU pid and vmm_starts unchanged"
 [ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the links were handed over"
 
+# A wire added at run time, vm0:eth1 = vm3:eth1, while vm1 pings vm2 every
+# 50 ms: vm0's and vm3's VMMs restart to serve the new NICs, each QEMU
+# plugs its NIC (QMP, cli/hotplug.c), the built-in guests name and address
+# it (agent); every QEMU pid, and vm1's and vm2's VMM pids, unchanged; the
+# vm1 <-> vm2 stream loses nothing. Then the wire removed: gone from both
+# guests, the same pids unchanged, the stream again lossless.
+cat >"$STATE/w.ini" <<'INI'
+[vm vm0]
+eth1.address = 10.0.9.1/30
+[vm vm1]
+[vm vm2]
+[vm vm3]
+eth1.address = 10.0.9.2/30
+[links]
+vm0 = vm1 vm2 vm3
+vm1 = vm2 vm3
+vm0:eth1 = vm3:eth1
+INI
+qemus() { for v in vm0 vm1 vm2 vm3; do printf '%s ' "$(pid_of "$v" qemu)"; done; printf 'vmm1=%s vmm2=%s' "$(pid_of vm1 vmm)" "$(pid_of vm2 vmm)"; }
+stream_start() {
+	snap
+	f0=$(stat_of "link vm1->vm2" frames)
+	x vm1 -- "ping -c 300 -i 0.05 -W 1 192.168.1.3" >"$STATE/stream" 2>&1 &
+	stream=$!
+	wait_for 30 streaming || die "the vm1 -> vm2 stream did not start"
+}
+stream_lost() {
+	wait $stream || die "the vm1 -> vm2 stream failed: $(tail -3 "$STATE/stream")"
+	n=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$STATE/stream")
+	[ -n "$n" ] || die "no ping summary: $(tail -3 "$STATE/stream")"
+	echo $((300 - n))
+}
+qb=$(qemus)
+case $qb in *\ \ *|*=\ *|*=) die "pids missing: $qb" ;; esac
+stream_start
+t0=$(date +%s%N)
+out=$("$MV" apply "$STATE/w.ini") || die "apply adding a wire failed: $out"
+t1=$(date +%s%N)
+echo "$out" | head -n 1 | grep -qx '+ wire vm0:eth1 = vm3:eth1' || die "apply said: $out"
+echo "$out" | tail -n 1 | grep -qx 'applied 1 change' || die "apply said: $out"
+plug0=$(echo "$out" | sed -n 's/^vm0:eth1 plugged in \([0-9]*\) ms$/\1/p')
+plug3=$(echo "$out" | sed -n 's/^vm3:eth1 plugged in \([0-9]*\) ms$/\1/p')
+[ -n "$plug0" ] && [ -n "$plug3" ] || die "apply did not say the NICs were plugged: $out"
+lost=$(stream_lost)
+x vm0 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:01:01 ' ||
+	die "vm0 has no eth1 (52:54:00:4e:01:01): $(x vm0 -- 'ip -o link')"
+x vm3 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:04:01 ' ||
+	die "vm3 has no eth1 (52:54:00:4e:04:01): $(x vm3 -- 'ip -o link')"
+x vm0 -- "ip -o -4 addr show dev eth1" | grep -q 'inet 10.0.9.1/30 ' || die "vm0's eth1 has not 10.0.9.1/30"
+out=$(x vm0 -- "ping -c 3 -W 5 10.0.9.2") || die "vm0 -> vm3 over the plugged wire: $out"
+echo "$out" | grep -q '3 packets received' || die "vm0 -> vm3 over the plugged wire lost pings: $out"
+[ "$(qemus)" = "$qb" ] || die "QEMU pids (or vm1's, vm2's VMM) changed: before $qb, after $(qemus)"
+say "wire plugged: apply to vm0:eth1 named in its guest $plug0 ms, vm3:eth1 $plug3 ms (apply returned in $(((t1 - t0) / 1000000)) ms); ping over it; every QEMU pid and vm1's, vm2's VMM unchanged; vm1 <-> vm2 stream lost $lost of 300"
+[ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the wire was plugged"
+stream_start
+t0=$(date +%s%N)
+out=$("$MV" apply "$STATE/c.ini") || die "apply removing the wire failed: $out"
+t1=$(date +%s%N)
+[ "$out" = "$(printf '%s\n' '- wire vm0:eth1 = vm3:eth1' 'applied 1 change')" ] || die "apply said: $out"
+lost=$(stream_lost)
+for v in vm0 vm3; do
+	x $v -- "ip -o link" | grep -q ': eth1[:@]' && die "$v still has eth1: $(x $v -- 'ip -o link')"
+done
+[ "$(qemus)" = "$qb" ] || die "QEMU pids (or vm1's, vm2's VMM) changed: before $qb, after $(qemus)"
+x vm0 -- "ping -c 2 -W 5 192.168.1.4" >/dev/null || die "vm0 no longer reaches vm3 on the segment"
+say "wire unplugged in $(((t1 - t0) / 1000000)) ms: eth1 gone from vm0 and vm3, the same pids; stream lost $lost of 300"
+[ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the wire was unplugged"
+before=$(pids)	# vm0's VMM restarted twice for the wire: the pids from here on
+
 # vm3 and the vm0-vm2 link removed: vm3's processes and files gone, vm0
 # no longer reaches vm2; every guest's QEMU stays.
 vm3_pids="$(pid_of vm3 vmm) $(pid_of vm3 qemu)"

@@ -108,6 +108,32 @@ static void test_remove(void **state)
 	assert_int_equal(g.old_link[link_of("vm1", "vm2")], 3);
 }
 
+/* Wires come and go on running VMs: both ends' VMMs restart (to serve
+ * the NIC, which the CLI plugs); a wire that stays is the same by its
+ * NICs' names, whatever their indices. */
+static void test_wires(void **state)
+{
+	(void)state;
+	assert_int_equal(plan(THREE "[links]\nvm0 = vm1\nvm0:eth2 = vm2:eth2\n",
+			      THREE "[links]\nvm0 = vm1\nvm0:eth1 = vm1:eth1\nvm0:eth2 = vm2:eth2\n"), 0);
+	assert_int_equal(g.new_links, 1);
+	assert_int_equal(g.gone_links, 0);
+	assert_int_equal(g.old_link[link_of("vm0", "vm1")], 0);
+	assert_int_equal(g.old_link[2], 1);	/* vm0:eth2, its NIC now vm0's second */
+	assert_int_equal(g.old_link[1], -1);
+	assert_true(g.restart_vmm[0] && g.restart_vmm[1]);
+	assert_false(g.restart_vmm[2]);
+	/* and goes */
+	assert_int_equal(plan(THREE "[links]\nvm0 = vm1\nvm0:eth1 = vm1:eth1\nvm0:eth2 = vm2:eth2\n",
+			      THREE "[links]\nvm0 = vm1\nvm0:eth2 = vm2:eth2\n"), 0);
+	assert_int_equal(g.new_links, 0);
+	assert_int_equal(g.gone_links, 1);
+	assert_true(g.gone_link[1]);
+	assert_false(g.gone_link[0] || g.gone_link[2]);
+	assert_true(g.restart_vmm[0] && g.restart_vmm[1]);
+	assert_false(g.restart_vmm[2]);
+}
+
 static void refused(const char *a, const char *b, const char *why)
 {
 	assert_int_equal(plan(a, b), -1);
@@ -121,15 +147,14 @@ static void test_refused(void **state)
 	/* A VM that goes from the middle would move the ones after it. */
 	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm2]\n[links]\nvm0 = vm2\n",
 		"vm1: only the last VMs (in [vm] order) are removed at run time yet");
-	refused(THREE "[links]\nvm0 = vm1\nvm1:eth1 = vm2:eth1\n", "[vm vm0]\n[vm vm1]\n[links]\nvm0 = vm1\n",
-		"vm1: its wire NICs change: wires are not added or removed at run time yet");
 	/* A VM put before a running one would move it (its index, MAC, address). */
 	refused(THREE "[links]\nmesh = yes\n", "[vm vm3]\n" THREE "[links]\nvm0 = vm1 vm2\nvm1 = vm2\n",
 		"vm0: a running VM keeps its place and settings");
 	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\nmemory = 512M\n[vm vm2]\n[links]\nmesh = yes\n",
 		"vm1: a running VM keeps its place and settings");
-	refused(THREE "[links]\nvm0 = vm1\n", THREE "[links]\nvm0 = vm1\nvm1:eth1 = vm2:eth1\n",
-		"vm1: its wire NICs change: wires are not added or removed at run time yet");
+	/* A running VM's eth0 a wire's end: on the root bus from boot. */
+	refused(THREE "[links]\nvm0 = vm1\nvm2:eth0 = vm1:eth1\n", THREE "[links]\nvm0 = vm1\nvm2:eth0 = vm0:eth1\n",
+		"vm2: its eth0 (a wire's end) is not plugged or unplugged at run time");
 	refused(THREE "[links]\nmesh = yes\n", "[system]\nlink_queue_size = 512\n" THREE "[links]\nmesh = yes\n",
 		"link_queue_size does not change at run time");
 }
@@ -140,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_add_vm),
 		cmocka_unit_test(test_add_link),
 		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_wires),
 		cmocka_unit_test(test_refused),
 	};
 

@@ -232,13 +232,18 @@ static void test_wires(void **state)
 	v->ip_forward = true;
 	n = build(1, false);
 	assert_true(n > 0);
-	assert_non_null(find(n, "-chardev", "socket,id=vu0,path=/run/mv/vm1.eth1.vhost,reconnect=1"));
-	assert_non_null(find(n, "-netdev", "vhost-user,id=w0,chardev=vu0"));
-	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w0,mac=52:54:00:4e:02:01,addr=0x6,disable-legacy=on,host_mtu=1500"));
-	assert_non_null(find(n, "-chardev", "socket,id=vu1,path=/run/mv/vm1.wan.vhost,reconnect=1"));
-	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w1,mac=52:54:00:4e:02:02,addr=0x7,disable-legacy=on,host_mtu=9000"));
+	/* Each wire NIC on a hot-plug port of its own (slots 6..13, the
+	 * spare ones empty for apply), its ids from its name (cli/hotplug.c
+	 * unplugs it by them). */
+	assert_non_null(find(n, "-device", "pcie-root-port,id=hp0,bus=pcie.0,addr=0x6,chassis=1,io-reserve=0"));
+	assert_non_null(find(n, "-device", "pcie-root-port,id=hp7,bus=pcie.0,addr=0xd,chassis=8,io-reserve=0"));
+	assert_non_null(find(n, "-chardev", "socket,id=vu-eth1,path=/run/mv/vm1.eth1.vhost,reconnect=1"));
+	assert_non_null(find(n, "-netdev", "vhost-user,id=w-eth1,chardev=vu-eth1"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w-eth1,mac=52:54:00:4e:02:01,bus=hp0,addr=0x0,disable-legacy=on,host_mtu=1500"));
+	assert_non_null(find(n, "-chardev", "socket,id=vu-wan,path=/run/mv/vm1.wan.vhost,reconnect=1"));
+	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=w-wan,mac=52:54:00:4e:02:02,bus=hp1,addr=0x0,disable-legacy=on,host_mtu=9000"));
 	/* set_link names a NIC by the guest's name for it. */
-	assert_non_null(find(n, "-device", "netdev=w0,mac=52:54:00:4e:02:01,addr=0x6,disable-legacy=on,host_mtu=1500,ctrl_guest_offloads=off,id=nic-eth1"));
+	assert_non_null(find(n, "-device", "netdev=w-eth1,mac=52:54:00:4e:02:01,bus=hp0,addr=0x0,disable-legacy=on,host_mtu=1500,ctrl_guest_offloads=off,id=nic-eth1"));
 	assert_non_null(find(n, "-device", ",id=nic-wan"));
 	assert_non_null(find(n, "-append", " multivm.nic=eth0,52:54:00:4d:56:02,192.168.1.2/24 multivm.nic=eth1,52:54:00:4e:02:01,10.0.1.2/30 multivm.nic=wan,52:54:00:4e:02:02 multivm.route=10.0.2.0/30,10.0.1.1 multivm.fwd=1"));
 	/* eth0 a wire's: its MAC and MTU, no segment address. */
@@ -246,7 +251,7 @@ static void test_wires(void **state)
 	n = build(1, false);
 	assert_non_null(find(n, "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:4e:02:02,addr=0x3,disable-legacy=on,host_mtu=9000"));
 	assert_null(find(n, "-append", "multivm.addr="));
-	assert_null(find(n, "-netdev", "vhost-user,id=w1"));
+	assert_null(find(n, "-netdev", "vhost-user,id=w-eth0"));
 	assert_non_null(find(n, "-append", "multivm.nic=eth0,52:54:00:4e:02:02 "));
 }
 

@@ -170,6 +170,41 @@ static void test_by_path(void **state)
 	rmdir(dir);
 }
 
+/* device_del: its DEVICE_DELETED awaited, whether it comes before the
+ * answer or after other events; another device's event is not it; a
+ * guest that never lets go ends at the deadline. Any command's return
+ * value is handed over (query-kvm). */
+static void test_device_del(void **state)
+{
+#define DELETED(dev) "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"" dev "\", \"path\": \"/x\"}}\r\n"
+	json_t *ret = NULL;
+	long long t;
+	int fd = pair(GREETING "{\"return\": {}, \"id\": 1}\r\n"
+		      "{\"return\": {\"enabled\": false, \"present\": true}, \"id\": 2}\r\n"
+		      "{\"return\": {}, \"id\": 3}\r\n" DELETED("nic-eth9") "{\"event\": \"ACPI_DEVICE_OST\"}\r\n"
+		      DELETED("nic-eth1") DELETED("nic-eth2") "{\"return\": {}, \"id\": 4}\r\n");
+
+	assert_int_equal(qmp_open(&q, fd, qmp_now_ms() + 2000, err, sizeof(err)), 0);
+	assert_int_equal(qmp_execute(&q, "query-kvm", NULL, &ret, err, sizeof(err)), 0);
+	assert_true(json_is_false(json_object_get(ret, "enabled")));
+	json_decref(ret);
+	assert_int_equal(qmp_device_del(&q, "nic-eth1", err, sizeof(err)), 0);
+	/* its event came before its answer */
+	assert_int_equal(qmp_device_del(&q, "nic-eth2", err, sizeof(err)), 0);
+	qmp_close(&q);
+	assert_non_null(strstr(sent(), "{\"execute\":\"device_del\",\"id\":3,\"arguments\":{\"id\":\"nic-eth1\"}}\n"));
+
+	fd = pair(GREETING "{\"return\": {}, \"id\": 1}\r\n" "{\"return\": {}, \"id\": 2}\r\n" DELETED("nic-eth3"));
+	t = qmp_now_ms();
+	assert_int_equal(qmp_open(&q, fd, t + 300, err, sizeof(err)), 0);
+	assert_int_equal(qmp_device_del(&q, "nic-eth1", err, sizeof(err)), -1);
+	assert_string_equal(err, "QMP: device_del nic-eth1: the guest did not let the device go in time");
+	assert_true(qmp_now_ms() - t >= 290);
+	qmp_close(&q);
+	sent();
+#undef DELETED
+}
+
 static void test_nic_id(void **state)
 {
 	char id[20];
@@ -177,6 +212,15 @@ static void test_nic_id(void **state)
 	assert_int_equal(qmp_nic_id(id, sizeof(id), "eth1"), 0);
 	assert_string_equal(id, "nic-eth1");
 	assert_int_equal(qmp_nic_id(id, 8, "eth1"), -1);
+	{	/* a wire NIC's netdev and chardev, the longest name fits */
+		char net[MV_IFNAME_MAX + 8], chr[MV_IFNAME_MAX + 8];
+
+		assert_int_equal(qmp_wire_ids(net, chr, "wan"), 0);
+		assert_string_equal(net, "w-wan");
+		assert_string_equal(chr, "vu-wan");
+		assert_int_equal(qmp_wire_ids(net, chr, "abcdefghijklmno"), 0);
+		assert_string_equal(chr, "vu-abcdefghijklmno");
+	}
 }
 
 int main(void)
@@ -184,7 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_honest), cmocka_unit_test(test_qemu_error),
 		cmocka_unit_test(test_hostile), cmocka_unit_test(test_by_path),
-		cmocka_unit_test(test_nic_id),
+		cmocka_unit_test(test_nic_id), cmocka_unit_test(test_device_del),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
