@@ -64,6 +64,8 @@ part vhost_fwd sh bench/vhost_fwd.sh "$build"
 # BENCH_BOOT16=0 skips the 16-VM mesh in boot.sh (a few minutes under TCG).
 part boot sh bench/boot.sh "$build"
 part relink sh bench/relink.sh "$build"
+# Wires plugged and unplugged at run time (two guests; HOTPLUG_ROUNDS).
+part hotplug sh bench/hotplug.sh "$build"
 # VXLAN: multivm's tunnel against Linux's vxlan devices (VX_ROUNDS,
 # VX_SECONDS, VX_SIZES); BENCH_VXLAN=0 skips it.
 [ "${BENCH_VXLAN:-1}" = 0 ] || part vxlan sh bench/vxlan.sh "$build"
