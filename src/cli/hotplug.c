@@ -36,6 +36,7 @@ static int qmp_at(struct qmp *q, const char *dir, const char *vm, char *err, siz
 	char sock[STATE_PATH_MAX];
 	int fd;
 
+	q->fd = -1;	/* nothing for qmp_close to close yet */
 	if (state_file(sock, dir, vm, SF_QMP) < 0)
 		return snprintf(err, errlen, "state directory path too long"), -1;
 	fd = qmp_connect(sock);
@@ -78,6 +79,7 @@ static int plug(const char *dir, const char *vm, const struct cfg_nic *c, char *
 	unsigned p;
 	int rc = -1;
 
+	q.fd = -1;
 	if (qmp_nic_id(dev, sizeof(dev), c->name) < 0 || qmp_wire_ids(net, chr, c->name) < 0 ||
 	    state_nic_socket(path, dir, vm, c->name) < 0)
 		return snprintf(err, errlen, "NIC name or state directory path too long"), -1;
