@@ -174,11 +174,11 @@ stream_start() {
 	stream=$!
 	wait_for 30 streaming || die "the vm1 -> vm2 stream did not start"
 }
-stream_lost() {
+stream_lost() {	# sets lost (not in a subshell: it waits for the stream)
 	wait $stream || die "the vm1 -> vm2 stream failed: $(tail -3 "$STATE/stream")"
 	n=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$STATE/stream")
 	[ -n "$n" ] || die "no ping summary: $(tail -3 "$STATE/stream")"
-	echo $((300 - n))
+	lost=$((300 - n))
 }
 qb=$(qemus)
 case $qb in *\ \ *|*=\ *|*=) die "pids missing: $qb" ;; esac
@@ -191,7 +191,7 @@ echo "$out" | tail -n 1 | grep -qx 'applied 1 change' || die "apply said: $out"
 plug0=$(echo "$out" | sed -n 's/^vm0:eth1 plugged in \([0-9]*\) ms$/\1/p')
 plug3=$(echo "$out" | sed -n 's/^vm3:eth1 plugged in \([0-9]*\) ms$/\1/p')
 [ -n "$plug0" ] && [ -n "$plug3" ] || die "apply did not say the NICs were plugged: $out"
-lost=$(stream_lost)
+stream_lost
 x vm0 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:01:01 ' ||
 	die "vm0 has no eth1 (52:54:00:4e:01:01): $(x vm0 -- 'ip -o link')"
 x vm3 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:04:01 ' ||
@@ -207,7 +207,7 @@ t0=$(date +%s%N)
 out=$("$MV" apply "$STATE/c.ini") || die "apply removing the wire failed: $out"
 t1=$(date +%s%N)
 [ "$out" = "$(printf '%s\n' '- wire vm0:eth1 = vm3:eth1' 'applied 1 change')" ] || die "apply said: $out"
-lost=$(stream_lost)
+stream_lost
 for v in vm0 vm3; do
 	x $v -- "ip -o link" | grep -q ': eth1[:@]' && die "$v still has eth1: $(x $v -- 'ip -o link')"
 done
