@@ -49,7 +49,7 @@ static int qmp_at(struct qmp *q, const char *dir, const char *vm, char *err, siz
 static int unplug(const char *dir, const char *vm, const char *nic, char *err, size_t errlen)
 {
 	static struct qmp q;
-	char dev[MV_IFNAME_MAX + 8], net[MV_IFNAME_MAX + 8], chr[MV_IFNAME_MAX + 8], e2[200];
+	char dev[MV_IFNAME_MAX + 8], net[MV_IFNAME_MAX + 8], chr[MV_IFNAME_MAX + 8], e2[200], sock[STATE_PATH_MAX];
 	int rc;
 
 	if (qmp_nic_id(dev, sizeof(dev), nic) < 0 || qmp_wire_ids(net, chr, nic) < 0)
@@ -66,6 +66,10 @@ static int unplug(const char *dir, const char *vm, const char *nic, char *err, s
 	if (rc == 0)
 		qmp_execute(&q, "chardev-remove", json_pack("{s:s}", "id", chr), NULL, e2, sizeof(e2));
 	qmp_close(&q);
+	/* Its socket: the VMM that restarts without the NIC makes none, and
+	 * the VM's files are those of the NICs it has (statefiles.c). */
+	if (rc == 0 && state_nic_socket(sock, dir, vm, nic) == 0)
+		unlink(sock);
 	return rc;
 }
 

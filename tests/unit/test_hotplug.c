@@ -95,7 +95,11 @@ static void test_unplug(void **state)
 	/* QEMU 7.2 deleted the chardev with the netdev: its "not found" is no failure. */
 	fake(GREETING RET(1) RET(2) "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"nic-eth1\"}}\r\n"
 	     RET(3) "{\"id\": 4, \"error\": {\"class\": \"GenericError\", \"desc\": \"Chardev 'vu-eth1' not found\"}}\r\n");
+	snprintf(err, sizeof(err), "%s/vm0.eth1.vhost", dir);
+	fclose(fopen(err, "w"));
 	assert_int_equal(hotplug_unplug_gone(dir, &old_c, &new_c, err, sizeof(err)), 0);
+	snprintf(err, sizeof(err), "%s/vm0.eth1.vhost", dir);
+	assert_int_equal(access(err, F_OK), -1);	/* its socket gone */
 	assert_string_equal(sent(), "{\"execute\":\"qmp_capabilities\",\"id\":1}\n"
 			    "{\"execute\":\"device_del\",\"id\":2,\"arguments\":{\"id\":\"nic-eth1\"}}\n"
 			    "{\"execute\":\"netdev_del\",\"id\":3,\"arguments\":{\"id\":\"w-eth1\"}}\n"
