@@ -117,7 +117,11 @@ int image_run(const struct runas *ra, char *const argv[], char *out, size_t len,
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
+		sigset_t none;
 
+		/* From the supervisor (apply), its signals blocked for its signalfd. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(null, 0);
 		dup2(o[1], 1);
 		dup2(e[1], 2);
