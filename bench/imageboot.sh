@@ -2,7 +2,9 @@
 # Image guest boot (issue 27): time from `multivm run --detach` to the
 # guest agent answering (status agent=up) for one Debian guest from
 # scripts/mkimage.sh's image, 512 MiB, booted by direct kernel + initrd
-# (kernel) and by its firmware (SeaBIOS, GRUB: firmware), next to its
+# (kernel), by BIOS firmware (SeaBIOS, GRUB in the BIOS boot partition:
+# firmware) and, if asked for, by UEFI firmware (OVMF with fresh
+# variables, GRUB at EFI/BOOT/BOOTX64.EFI: uefi), next to its
 # anchor: the same image booted by a bare QEMU from multivm's own command
 # line (`multivm qemu-argv` of the same config: engine and accelerator,
 # CPU model, memory, firmware or kernel/initrd/append, disk overlay over
@@ -23,7 +25,8 @@
 # beside two built-in guests' on the same link in the same run: iperf3,
 # one stream each way, IMGBOOT_TCP_SECONDS (default 10).
 # Usage: imageboot.sh BUILD  (root; under the e2e lock)
-# IMGBOOT_ROUNDS (default 3), IMGBOOT_KINDS (default "kernel firmware"),
+# IMGBOOT_ROUNDS (default 3), IMGBOOT_KINDS (default "kernel firmware";
+# "kernel firmware uefi" adds the UEFI disk boot, two boots a round more),
 # MULTIVM_TEST_IMAGE (default /var/cache/multivm/debian12.qcow2: make
 # image builds it).
 set -eu
@@ -56,6 +59,7 @@ secs=${IMGBOOT_TCP_SECONDS:-10}
 
 # image_format stated: qemu-argv does not probe (preflight does, for run).
 printf '[vm vm1]\nmemory = 512M\nimage = %s\nimage_format = qcow2\nfirmware = bios\n' "$IMG" >"$W/firmware.ini"
+printf '[vm vm1]\nmemory = 512M\nimage = %s\nimage_format = qcow2\nfirmware = uefi\n' "$IMG" >"$W/uefi.ini"
 printf '[vm vm1]\nmemory = 512M\nimage = %s\nimage_format = qcow2\nkernel = %s.vmlinuz\ninitrd = %s.initrd\nappend = root=LABEL=mvroot ro\n' \
 	"$IMG" "$IMG" "$IMG" >"$W/kernel.ini"
 
@@ -102,6 +106,7 @@ bare() {
 	size=$(qemu-img info -U --output=json -f qcow2 "$IMG" | awk -F'[:,]' '/"virtual-size"/ { gsub(/ /, "", $2); print $2; exit }')
 	t0=$(now)
 	qemu-img create -q -u -f qcow2 -F qcow2 -b "$IMG" "$B/vm1.overlay.qcow2" "$size"
+	[ "$1" != uefi ] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$B/vm1.vars.fd"
 	cp "$W/seed.img" "$B/vm1.seed.img"
 	run_argv "$W/bare.argv" >"$B/qemu.log" 2>&1 &
 	qpid=$!

@@ -1,20 +1,29 @@
 #!/bin/sh
 # Builds a small Debian bookworm disk image for testing "bring your own
 # guest" (issue 27), from Debian packages only:
-#   OUT            qcow2, one MBR partition (ext4, label mvroot) with GRUB
-#                  for BIOS firmware boot: boots by itself (firmware = bios)
+#   OUT            qcow2, laid out like Debian's own cloud images: a GPT
+#                  with a BIOS boot partition (GRUB's core image, for
+#                  firmware = bios), an EFI system partition (FAT, GRUB for
+#                  x86_64-efi at the removable path EFI/BOOT/BOOTX64.EFI, for
+#                  firmware = uefi: no boot entry needed in the variables)
+#                  and the root (ext4, label mvroot). Both GRUBs find the
+#                  root by its label and read the one /boot/grub/grub.cfg.
 #   OUT.vmlinuz    its kernel and
 #   OUT.initrd     initrd, for direct kernel boot with
 #                  append = root=LABEL=mvroot ro console=ttyS0
 # systemd, linux-image-amd64, cloud-init (NoCloud), qemu-guest-agent
-# (started by udev when the org.qemu.guest_agent.0 port appears),
+# (wanted by multi-user.target: its unit binds to the
+# org.qemu.guest_agent.0 port's device and starts once that is there),
 # iproute2, iperf3, openssh-server; no docs, man pages or recommends.
 #
 # No loop devices and no mounts of the image: mmdebstrap builds a
-# directory (mounting /proc, /sys and /dev inside it while it installs), mkfs.ext4 -d turns it into a filesystem image, sfdisk
-# partitions a raw file, dd puts the filesystem in the partition, GRUB's
-# boot sector and a core image (grub-mkimage) go into the MBR and the gap
-# before the partition by hand, qemu-img converts to qcow2.
+# directory (mounting /proc, /sys and /dev inside it while it installs),
+# mkfs.ext4 -d turns it into a filesystem image, mkfs.vfat and mtools make
+# the EFI partition in a file, sfdisk partitions a raw file, dd puts both
+# in their partitions, GRUB's boot sector and BIOS core image
+# (grub-mkimage) go into the MBR and the BIOS boot partition by hand,
+# qemu-img converts to qcow2. GRUB for EFI is Debian's grub-efi-amd64-bin,
+# fetched by the tree's own apt and unpacked beside it (not installed).
 #
 # The result is cached: a run whose outputs exist and were built by a
 # script with the same hash does nothing (OUT.stamp holds the hash).
@@ -36,6 +45,8 @@ need qemu-img qemu-utils
 need mkfs.ext4 e2fsprogs
 need sfdisk fdisk
 need grub-mkimage grub-pc-bin
+need mkfs.vfat dosfstools
+need mcopy mtools
 grublib=/usr/lib/grub/i386-pc
 [ -f $grublib/boot.img ] || { echo "mkimage: $grublib missing: apt-get install grub-pc-bin" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "mkimage: run as root (mmdebstrap, file ownership)" >&2; exit 1; }
@@ -70,6 +81,16 @@ system_info:
     renderers: [ networkd ]
 CFG
 chroot "\$r" systemctl enable systemd-networkd.service >/dev/null 2>&1 || true
+# The guest agent: its unit has no [Install] and udev's SYSTEMD_WANTS for
+# the port was not seen to start it at boot; wanted by multi-user.target it
+# waits for its port's device (BindsTo, After) and starts when it appears.
+mkdir -p "\$r/etc/systemd/system/multi-user.target.wants"
+ln -sf /lib/systemd/system/qemu-guest-agent.service "\$r/etc/systemd/system/multi-user.target.wants/"
+# GRUB for EFI from the tree's apt (same mirror and release), unpacked
+# beside the tree, not installed in it.
+chroot "\$r" sh -c 'cd /tmp && apt-get download -q grub-efi-amd64-bin' >/dev/null
+dpkg-deb -x "\$r"/tmp/grub-efi-amd64-bin_*.deb "$tmp/efi"
+rm -f "\$r"/tmp/grub-efi-amd64-bin_*.deb
 # No locales package (no recommends): C.UTF-8, which glibc always has, and
 # cloud-init leaves it alone (else its locale module fails on en_US.UTF-8).
 echo LANG=C.UTF-8 >"\$r/etc/default/locale"
@@ -110,14 +131,24 @@ kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
 [ -f "$root/boot/vmlinuz-$kver" ] && [ -f "$root/boot/initrd.img-$kver" ] ||
 	{ echo "mkimage: no kernel or initrd for $kver in the tree" >&2; exit 1; }
 cmdline="root=LABEL=$label ro console=tty0 console=ttyS0,115200"
-mkdir -p "$root/boot/grub/i386-pc"
-# Normal mode looks for its command lists and any module not in core.img here.
+efilib=$tmp/efi/usr/lib/grub/x86_64-efi
+[ -f $efilib/kernel.img ] || { echo "mkimage: grub-efi-amd64-bin was not unpacked" >&2; exit 1; }
+# Normal mode looks for its command lists and any module not in the core
+# image here, per platform.
+mkdir -p "$root/boot/grub/i386-pc" "$root/boot/grub/x86_64-efi"
 cp $grublib/*.mod $grublib/*.lst "$root/boot/grub/i386-pc/"
+cp $efilib/*.mod $efilib/*.lst "$root/boot/grub/x86_64-efi/"
 cat >"$root/boot/grub/grub.cfg" <<EOF
 set timeout=0
 linux /boot/vmlinuz-$kver $cmdline
 initrd /boot/initrd.img-$kver
 boot
+EOF
+# Both core images start with this: the root by its label, whatever the
+# disk is called and wherever its partition is.
+cat >"$tmp/early.cfg" <<EOF
+search --no-floppy --label $label --set=root
+set prefix=(\$root)/boot/grub
 EOF
 
 # The filesystem: what the tree holds plus room to work (cloud-init may
@@ -126,26 +157,45 @@ used=$(du -sm "$root" | cut -f1)
 fs_mb=$((used + used / 4 + 512))
 mkfs.ext4 -q -F -L "$label" -d "$root" -E root_owner=0:0 "$tmp/fs.img" "${fs_mb}M" >/dev/null
 
-# The disk: 1 MiB before the partition holds GRUB's core image.
+# The EFI system partition: GRUB at the removable path, which firmware
+# boots with no boot entry (OVMF's fresh variables have none).
+grub-mkimage -O x86_64-efi -d $efilib -o "$tmp/BOOTX64.EFI" -c "$tmp/early.cfg" -p /boot/grub \
+	part_gpt fat ext2 normal configfile linux boot search search_label echo test efi_gop
+esp_mb=16
+mkfs.vfat -C -n ESP "$tmp/esp.img" $((esp_mb * 1024)) >/dev/null
+mmd -i "$tmp/esp.img" ::/EFI ::/EFI/BOOT
+mcopy -i "$tmp/esp.img" "$tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+
+# The disk, in MiB: the GPT, the BIOS boot partition, the EFI system
+# partition, the root, room for the backup GPT.
 disk=$tmp/disk.raw
-truncate -s $((fs_mb + 1))M "$disk"
-echo 'label: dos
-start=2048, type=83, bootable' | sfdisk -q "$disk"
-dd if="$tmp/fs.img" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
+truncate -s $((3 + esp_mb + fs_mb))M "$disk"
+sfdisk -q "$disk" <<EOF
+label: gpt
+start=1MiB, size=1MiB, type=21686148-6449-6E6F-744E-656564454649, name=bios
+start=2MiB, size=${esp_mb}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp
+start=$((2 + esp_mb))MiB, size=${fs_mb}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root
+EOF
+dd if="$tmp/esp.img" of="$disk" bs=1M seek=2 conv=notrunc,sparse status=none
+dd if="$tmp/fs.img" of="$disk" bs=1M seek=$((2 + esp_mb)) conv=notrunc,sparse status=none
 
 # GRUB for BIOS, by hand (grub-install and grub-bios-setup want a block
-# device): core.img holds what it needs to find the partition, read
-# grub.cfg there and boot Linux; normal mode finds its command lists in
-# /boot/grub/i386-pc.
-# boot.img's defaults load core.img from sector 1 with the BIOS's boot
-# drive; its code goes in the first 440 bytes, before the disk signature
-# and partition table sfdisk wrote.
-grub-mkimage -O i386-pc -o "$tmp/core.img" -p '(hd0,msdos1)/boot/grub' \
-	biosdisk part_msdos ext2 normal configfile linux boot search search_label echo test
+# device): core.img holds what it needs to find the root, read grub.cfg
+# there and boot Linux; it goes in the BIOS boot partition (sector 2048),
+# boot.img's code in the first 440 bytes, before the protective MBR's
+# table. Two pointers say where core.img is, set as grub-bios-setup sets
+# them (64-bit little-endian sector numbers): boot.img's kernel sector at
+# 0x5c (core.img's first sector), and the blocklist at 0x1f4 of core.img's
+# first sector (the rest of it; grub-mkimage wrote its length).
+grub-mkimage -O i386-pc -o "$tmp/core.img" -c "$tmp/early.cfg" -p /boot/grub \
+	biosdisk part_gpt ext2 normal configfile linux boot search search_label echo test
 core_sectors=$(( ($(stat -c %s "$tmp/core.img") + 511) / 512 ))
-[ "$core_sectors" -lt 2047 ] || { echo "mkimage: core.img too large ($core_sectors sectors)" >&2; exit 1; }
+[ "$core_sectors" -le 2048 ] || { echo "mkimage: core.img too large ($core_sectors sectors)" >&2; exit 1; }
+le64() { perl -e 'print pack("Q<", $ARGV[0])' "$1"; }
+le64 2049 | dd of="$tmp/core.img" bs=1 seek=$((0x1f4)) conv=notrunc status=none
 dd if=$grublib/boot.img of="$disk" bs=440 count=1 conv=notrunc status=none
-dd if="$tmp/core.img" of="$disk" bs=512 seek=1 conv=notrunc status=none
+le64 2048 | dd of="$disk" bs=1 seek=$((0x5c)) conv=notrunc status=none
+dd if="$tmp/core.img" of="$disk" bs=512 seek=2048 conv=notrunc status=none
 
 qemu-img convert -f raw -O qcow2 "$disk" "$tmp/out.qcow2"
 cp "$root/boot/vmlinuz-$kver" "$tmp/out.vmlinuz"

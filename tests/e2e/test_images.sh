@@ -2,11 +2,16 @@
 # Your own guest (multivm.ini(5), YOUR OWN GUEST; issue 27), one boot per
 # guest and one more of vm2: a system of vm0, the built-in guest, two
 # Debian guests from scripts/mkimage.sh's image, shared, each under its
-# own overlay, and vm3, a guest with no agent:
-#  - vm1 boots by its firmware (bios) with multivm's cloud-init seed and an
-#    ssh_key; vm2 by direct kernel + initrd + append through UEFI firmware
-#    (OVMF, its own variables), persist = yes; vm3's image is one boot
-#    sector that halts (SeaBIOS boots it; no agent will ever answer);
+# own overlay, and vm3, a guest with no agent. The three ways a Debian
+# guest boots, each once:
+#  - vm1 boots the disk by its own bootloader through BIOS firmware
+#    (SeaBIOS, GRUB in the BIOS boot partition) with multivm's cloud-init
+#    seed and an ssh_key; vm2 the disk by its own bootloader through UEFI
+#    firmware (OVMF with its own variables, GRUB at EFI/BOOT/BOOTX64.EFI),
+#    persist = yes; vm3's image is one boot sector that halts (SeaBIOS
+#    boots it; no agent will ever answer), and `multivm apply` adds it
+#    to the running system: its overlay and cloud-init seed made as run
+#    makes them;
 #  - vm3 is up with agent=none and `exec` on it fails within its timeout
 #    saying so; vm0, vm1 and vm2 reach agent=up; exec: hostname = the VM's
 #    name, eth0 has its configured address, exit status, stdout and stderr
@@ -14,9 +19,11 @@
 #    default user's; all six ordered pairs of vm0, vm1, vm2 ping; iperf3
 #    from vm1 to vm2 (offloads on) runs and its figure is printed; vm2
 #    writes a file;
+#  - apply without vm3 removes it and its overlay and seed;
 #  - after stop: the image's sha256 is unchanged, vm1's overlay and seeds
 #    are gone, vm2's persist overlay and variables are kept;
-#  - vm2 alone runs again on them: its file is there;
+#  - vm2 alone runs again on them, now by direct kernel + initrd + append
+#    (still UEFI): its file is there;
 #  - refused before anything starts: a missing image, a qcow2 with a
 #    backing file of its own, a raw image too small.
 # The image is cached outside the build (make image; MULTIVM_TEST_IMAGE).
@@ -59,9 +66,6 @@ memory = 512M
 address = 192.168.1.12/24
 mac = 52:54:00:4d:56:0c
 image = $IMG
-kernel = $IMG.vmlinuz
-initrd = $IMG.initrd
-append = root=LABEL=mvroot ro
 firmware = uefi
 persist = yes"
 cat >"$FIX/images.ini" <<INI
@@ -74,22 +78,28 @@ image = $IMG
 firmware = bios
 ssh_key = $FIX/key.pub
 $vm2
-[vm vm3]
-memory = 64M
-image = $FIX/halt.img
-cloud_init = no
 [links]
 vm0 = vm1
 vm0 = vm2
 vm1 = vm2
-vm0 = vm3
 INI
+# vm3 comes by apply, after the others (the last [vm]), with its link.
+sed '/^\[links\]/,$d' "$FIX/images.ini" >"$FIX/with3.ini"
+printf '[vm vm3]\nmemory = 64M\nimage = %s\n[links]\nvm0 = vm1\nvm0 = vm2\nvm1 = vm2\nvm0 = vm3\n' \
+	"$FIX/halt.img" >>"$FIX/with3.ini"
 "$MV" check "$FIX/images.ini" || die "check refused the config"
+"$MV" check "$FIX/with3.ini" || die "check refused the config with vm3"
 start=$(date +%s)
 "$MV" run --detach --timeout 120 "$FIX/images.ini" || die "run failed"
-for f in vm1.overlay.qcow2 vm1.seed.img vm2.persist.qcow2 vm2.persist.vars.fd vm2.seed.img vm3.overlay.qcow2; do
+for f in vm1.overlay.qcow2 vm1.seed.img vm2.persist.qcow2 vm2.persist.vars.fd vm2.seed.img; do
 	[ -f "$STATE/$f" ] || die "no $STATE/$f"
 done
+out=$("$MV" apply "$FIX/with3.ini" 2>&1) || die "apply adding vm3 failed: $out"
+for f in vm3.overlay.qcow2 vm3.seed.img; do
+	[ -f "$STATE/$f" ] || die "apply made no $STATE/$f"
+done
+[ "$(qemu-img info -U --output=json "$STATE/vm3.overlay.qcow2" | grep -c '"backing-filename": "'"$FIX/halt.img"'"')" -eq 1 ] ||
+	die "vm3's overlay does not lie over its image"
 
 # No agent: up, agent=none, and exec gives up in its time, saying so.
 vm3_up() { grep -q '^vm3 state=up .* agent=none' "$STATE/status"; }
@@ -101,7 +111,7 @@ t=$(($(date +%s) - t0))
 	die "exec on vm3 said: $(cat "$FIX/err")"
 [ $t -le 7 ] || die "exec on vm3 took $t s, its timeout 5 s"
 grep -q '^vm3 state=up .* agent=none' "$STATE/status" || die "vm3: $(grep ^vm3 "$STATE/status")"
-say "vm3 (no agent): agent=none, exec refused in $t s"
+say "vm3 (no agent, added by apply): agent=none, exec refused in $t s"
 
 # Exit status, stdout and stderr, from the built-in guest and a Debian one.
 roundtrip() {
@@ -129,6 +139,16 @@ roundtrip vm2
 	die "vm1: the ssh_key is not the default user's"
 "$MV" exec vm2 -- test -d /sys/firmware/efi || die "vm2 did not boot through UEFI"
 "$MV" exec vm1 -- test ! -d /sys/firmware/efi || die "vm1 booted through UEFI, not BIOS"
+# The image starts its agent itself (not only cloud-init's bootcmd).
+wanted=$("$MV" exec vm1 -- systemctl show -p WantedBy --value qemu-guest-agent)
+case " $wanted " in
+*" multi-user.target "*) ;;
+*) die "vm1: qemu-guest-agent is wanted by '$wanted', not multi-user.target" ;;
+esac
+# GRUB names the kernel it loaded (BOOT_IMAGE=); a direct kernel boot has none.
+for vm in vm1 vm2; do
+	"$MV" exec $vm -- grep -q BOOT_IMAGE= /proc/cmdline || die "$vm did not boot by its bootloader: $("$MV" exec $vm -- cat /proc/cmdline)"
+done
 for a in 0:192.168.1.1 1:192.168.1.2 2:192.168.1.12; do
 	for b in 0:192.168.1.1 1:192.168.1.2 2:192.168.1.12; do
 		[ "$a" = "$b" ] && continue
@@ -148,6 +168,14 @@ rate=$(awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") r
 [ -n "$rate" ] || die "no receiver figure from iperf3: $(tail -3 "$FIX/iperf")"
 say "iperf3 vm1 -> vm2 (Debian guests, offloads on, 3 s): $rate Mbit/s"
 
+# apply without vm3: it goes, and its overlay and seed with it.
+out=$("$MV" apply "$FIX/images.ini" 2>&1) || die "apply removing vm3 failed: $out"
+grep -q '^vm3 ' "$STATE/status" && die "vm3 still in status after apply removed it"
+for f in vm3.overlay.qcow2 vm3.seed.img; do
+	[ ! -e "$STATE/$f" ] || die "$STATE/$f left after apply removed vm3"
+done
+say "apply removed vm3 and its overlay and seed"
+
 token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 "$MV" exec vm2 -- "echo $token >/var/tmp/mvpersist && sync" || die "vm2: cannot write its file"
 
@@ -161,13 +189,20 @@ done
 	die "the persist overlay does not lie over $IMG"
 say "first run: $(($(date +%s) - start)) s from run to after stop"
 
-# persist = yes: vm2 alone, again, on its kept overlay and variables.
-printf '[system]\nengine = tcg\n%s\n' "$vm2" >"$FIX/again.ini"
+# persist = yes: vm2 alone, again, on its kept overlay and variables, by
+# direct kernel boot.
+printf '[system]\nengine = tcg\n%s\nkernel = %s\ninitrd = %s\nappend = root=LABEL=mvroot ro\n' \
+	"$vm2" "$IMG.vmlinuz" "$IMG.initrd" >"$FIX/again.ini"
 again=$(date +%s)
 "$MV" run --detach --timeout 120 "$FIX/again.ini" || die "second run failed"
 vm2_up() { grep -q '^vm2 state=up .* agent=up' "$STATE/status"; }
 wait_for 600 vm2_up || die "vm2's agent not up again: $(cat "$STATE/status")"
 [ "$("$MV" exec vm2 -- cat /var/tmp/mvpersist)" = "$token" ] || die "vm2's file did not persist across stop and run"
+cmd=$("$MV" exec vm2 -- cat /proc/cmdline)
+case "$cmd" in
+*BOOT_IMAGE=*|'') die "vm2's second boot was not the direct kernel: '$cmd'" ;;
+esac
+"$MV" exec vm2 -- test -d /sys/firmware/efi || die "vm2's second boot is not UEFI"
 "$MV" stop --timeout 60 || die "second stop failed"
 [ -s "$STATE/vm2.persist.qcow2" ] || die "vm2's persist overlay is gone after the second stop"
 say "vm2's file kept across stop and run (second run $(($(date +%s) - again)) s)"
