@@ -12,11 +12,12 @@ if [ "$mode" = test ]; then
 	# graphviz: multivm graph --svg (dot -Tsvg).
 	# wireguard-tools, wireguard-go: test_vxlan_wireguard (the README's example).
 	# mmdebstrap to cloud-image-utils: scripts/mkimage.sh's Debian test
-	# image and its cloud-init seed (cloud-localds); ovmf: firmware = uefi.
+	# image and its cloud-init seed (cloud-localds); dosfstools, mtools: that
+	# image's EFI system partition; ovmf: firmware = uefi.
 	# systemd, man-db: systemd-analyze verify of multivm@.service (test_systemd).
 	pkgs="$pkgs libcmocka-dev dpdk-dev iproute2 procps tmux clang libclang-rt-14-dev python3 tcpdump groff-base graphviz
 	      libvirt-daemon-system libvirt-clients wireguard-tools wireguard-go
-	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk cloud-image-utils ovmf systemd man-db"
+	      mmdebstrap qemu-utils grub-pc-bin e2fsprogs fdisk dosfstools mtools cloud-image-utils ovmf systemd man-db"
 fi
 
 # [system] user (multivm.ini(5)): its group may connect to external VMs'
