@@ -269,6 +269,22 @@ static int64_t place(const struct link *l, uint32_t need)
 	return need < tail - l->tx_head ? (int64_t)l->tx_head : -1;
 }
 
+static uint32_t *queue_word(const struct link *l, int dir)
+{
+	return (uint32_t *)(l->shm + LINK_QUEUE_OFF + 64 * dir);
+}
+
+void link_set_queue(struct link *l, bool holds)
+{
+	if (l->shm)
+		__atomic_store_n(queue_word(l, 1 - l->side), holds, __ATOMIC_RELAXED);
+}
+
+bool link_tx_queue(const struct link *l)
+{
+	return l->shm && __atomic_load_n(queue_word(l, l->side), __ATOMIC_RELAXED) == 1;
+}
+
 uint8_t *link_tx_slot(struct link *l, uint32_t len)
 {
 	uint32_t need = LINK_META_LEN + len;

@@ -42,6 +42,17 @@ _Static_assert(sizeof(struct link_hdr) == 120 && offsetof(struct link_hdr, qsize
 	       offsetof(struct link_hdr, dir_off) == 24 && offsetof(struct link_hdr, ring_size) == 48 &&
 	       offsetof(struct link_hdr, name) == 56, "struct link_hdr layout (docs/link-format.md)");
 
+/* The rest of the header page: one word per direction, at
+ * LINK_QUEUE_OFF + 64 * direction, that the direction's receiver writes:
+ * 1 while it holds frames on the link until they are due (delay, jitter or
+ * rate: link/impair.h), 0 otherwise. Its sender reads it when the link is
+ * full: a queue that drops what it cannot hold, as a real link's does,
+ * rather than a slow receiver to wait for (vmm/net.h). A peer that lies
+ * only makes frames to itself wait or drop. */
+#define LINK_QUEUE_OFF	2048
+_Static_assert(sizeof(struct link_hdr) <= LINK_QUEUE_OFF && LINK_QUEUE_OFF + 2 * 64 <= 4096,
+	       "the queue words sit in the header page, after struct link_hdr");
+
 /* What the supervisor makes per link and hands to the two VMMs. */
 struct link_res {
 	int memfd;	/* sealed: cannot shrink or grow */
@@ -100,6 +111,11 @@ void link_detach(struct link *l);
 /* l was copied to where it is now (a node dropping a link before it):
  * points its parts that point into itself there. */
 void link_moved(struct link *l);
+
+/* The receiver says whether it holds frames (LINK_QUEUE_OFF); the sender
+ * reads what its peer said. */
+void link_set_queue(struct link *l, bool holds);
+bool link_tx_queue(const struct link *l);
 
 /* Sending (driver side). link_tx_slot() returns room for one frame of
  * len bytes (LINK_MIN_FRAME..LINK_MAX_FRAME) after its LINK_META_LEN bytes

@@ -618,16 +618,16 @@ static void leak(struct link *l, uint64_t now)
 }
 
 /* The wait that began at n->wait_from on n->wait_link ended (the frame
- * went, or the link stalled): its part beyond NET_WAIT_FREE is the link's
- * debt, all of it its counter. */
+ * went, or the link stalled): its part beyond NET_WAIT_FREE (all of it on
+ * a link that is a queue) is the link's debt, all of it its counter. */
 static void wait_end(struct net *n, uint64_t now)
 {
 	struct link *l = &n->links[n->wait_link - 1];
-	uint64_t took = now - n->wait_from;
+	uint64_t took = now - n->wait_from, free = link_tx_queue(l) ? 0 : NET_WAIT_FREE;
 
 	leak(l, now);
-	if (took > NET_WAIT_FREE)
-		l->wait_debt += took - NET_WAIT_FREE;
+	if (took > free)
+		l->wait_debt += took - free;
 	if (l->st)
 		STAT_ADD(l->st->tx_wait_ms, took);
 	n->wait_link = 0;
@@ -641,8 +641,10 @@ int net_tx_bound(struct net *n, uint64_t now, bool *more)
 
 	n->tx_moved = false;
 	/* A wait ends when the guest's TX moved (its frame went: the next
-	 * one waits anew) or it waits on another link now. */
-	if (n->wait_link && (moved || n->wait_link != n->tx_wait))
+	 * one waits anew) or it waits on another link now. On a link that is
+	 * a queue (its peer holds frames until due) it goes on while frames
+	 * trickle out: once that queue is full, the excess is dropped. */
+	if (n->wait_link && (n->wait_link != n->tx_wait || (moved && !link_tx_queue(&n->links[n->wait_link - 1]))))
 		wait_end(n, now);
 	if (!n->tx_wait)
 		return -1;

@@ -97,7 +97,11 @@ void net_tx_expire(struct net *n);
  * of real time, and a wait also ends in a stall once debt + wait reach
  * NET_WAIT_MS (three such waits). A busy but healthy peer keeps its link
  * full nearly all the time, in waits of a few ms between which frames go:
- * that is backpressure, and costs no debt at all (tests/unit/test_wait). */
+ * that is backpressure, and costs no debt at all (tests/unit/test_wait).
+ * A link whose receiver holds frames until due (delay, rate: link.h's
+ * LINK_QUEUE_OFF) is a queue, as netem's: a wait on it lasts while frames
+ * trickle out and all of it is debt, so once it is full for NET_WAIT_MS
+ * the excess is dropped (queue_full) and the link never stalls the guest. */
 #define NET_WAIT_MS	100	/* several scheduler periods of a busy host (a TCG
 				 * guest on 2 CPUs was seen to leave its link full
 				 * for over 10 ms), yet half TCP's 200 ms minimum

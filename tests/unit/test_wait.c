@@ -130,6 +130,24 @@ static void test_busy_receiver(void **state)
 	drop_fx(f);
 }
 
+/* The same busy peer, but its end says it holds frames until due (a delay
+ * or rate on the link: link.h LINK_QUEUE_OFF): the link is a queue, so
+ * what it cannot hold is dropped and counted, as netem's queue would. */
+static void test_queue_link(void **state)
+{
+	struct fx *f = make();
+
+	link_set_queue(&f->lb, true);
+	assert_true(link_tx_queue(&f->la[0]));
+	assert_false(link_tx_queue(&f->lb));	/* one word per direction */
+	assert_false(link_tx_queue(&f->la[1]));
+	run(f, DRIP_BUSY);
+	print_message("B's end a queue: %llu dropped\n", (unsigned long long)f->a.st.link[0].drop[DROP_QUEUE_FULL]);
+	assert_true(f->a.st.link[0].drop[DROP_QUEUE_FULL] > 0);
+	assert_int_equal(f->a.st.link[1].drop[DROP_QUEUE_FULL], 0);
+	drop_fx(f);
+}
+
 /* A peer that stops altogether: one wait of NET_WAIT_MS, then its frames
  * are dropped and the others flow (as before the budget was per link). */
 static void test_frozen_receiver(void **state)
@@ -163,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_dripping_receiver),
 		cmocka_unit_test(test_frozen_receiver),
 		cmocka_unit_test(test_busy_receiver),
+		cmocka_unit_test(test_queue_link),
 	};
 
 	return cmocka_run_group_tests_name("wait", tests, NULL, NULL);
