@@ -46,7 +46,7 @@ void link_imp_set(struct link *l, const struct link_imp *imp)
 
 	s->imp = *imp;
 	s->on = linkctl_active(imp);
-	link_set_queue(l, s->on && (imp->delay_us || imp->jitter_us || imp->rate_bps));
+	link_set_queue(l, link_imp_holds(s));
 	if (s->on && !was) {	/* frames already posted count as arriving now */
 		s->seen = l->rxq.last_avail;
 		s->head_valid = false;

@@ -61,6 +61,14 @@ struct link_imp_rx {
 	uint64_t arrive[MV_QSIZE_MAX];	/* by avail position: when first seen */
 };
 
+/* Does this direction hold frames until due (delay, jitter, rate)? Then
+ * its link is a queue to its sender (link.h LINK_QUEUE_OFF). */
+static inline bool link_imp_holds(const struct link_imp_rx *s)
+{
+	return s->on && (s->imp.delay_us || s->imp.jitter_us || s->imp.rate_bps);
+}
+
+
 /* Puts imp in force for the direction l receives (a checked copy). */
 void link_imp_set(struct link *l, const struct link_imp *imp);
 

@@ -221,6 +221,7 @@ int link_attach(struct link *l, int memfd, int side, unsigned qsize,
 	setup_queue(&l->txq, tx, qsize, NULL);
 	setup_queue(&l->rxq, rx, qsize, &l->rx_mem);
 	resume(l);
+	link_set_queue(l, link_imp_holds(&l->imp));	/* what we hold, said again to a new page */
 	return 0;
 }
 
