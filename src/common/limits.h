@@ -14,6 +14,9 @@
 /* A node links to at most every other one; links are bits of a uint64_t. */
 #define MV_NODE_LINKS_MAX	(MV_NODES_MAX - 1)
 #define MV_LINKS_MAX		(MV_NODES_MAX * (MV_NODES_MAX - 1) / 2)
+/* QEMUs the guard (supervisor/lifeline.h) holds: one per VM, and as many
+ * again that have exited and are not yet dropped. */
+#define MV_GUARD_MAX		(2 * MV_NODES_MAX)
 
 /* A guest interface name (Linux's IFNAMSIZ, with its NUL). */
 #define MV_IFNAME_MAX		16

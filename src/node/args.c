@@ -509,6 +509,16 @@ static void put_handoff(struct out *o, const char *n, const struct node_args *a)
 	put_fd(o, n, a->handoff_fd);
 }
 
+static bool get_lifeline(struct node_args *a, const char *v)
+{
+	return fd_arg(v, &a->lifeline_fd);
+}
+
+static void put_lifeline(struct out *o, const char *n, const struct node_args *a)
+{
+	put_fd(o, n, a->lifeline_fd);
+}
+
 static bool get_user(struct node_args *a, const char *v)
 {
 	return user_arg(a, v);
@@ -683,6 +693,7 @@ static const struct opt opts[] = {
 	ROW("--capture-fd", "FD", VMM, 0, capture),
 	ROW("--ready-fd", "FD", BOTH, 0, ready),
 	ROW("--handoff-fd", "FD", VMM, 0, handoff),
+	ROW("--lifeline-fd", "FD", BOTH, 0, lifeline),
 	ROW("--user", "UID:GID", BOTH, 0, user),
 	ROW("--group-connect", NULL, VMM, 0, group),
 	ROW("--frontend", "UID:GID", VMM, 0, frontend),
@@ -723,7 +734,7 @@ void node_args_init(struct node_args *a, enum node_kind k)
 {
 	memset(a, 0, sizeof(*a));
 	a->kind = k;
-	a->stats_fd = a->ctl_fd = a->ready_fd = a->handoff_fd = -1;
+	a->stats_fd = a->ctl_fd = a->ready_fd = a->handoff_fd = a->lifeline_fd = -1;
 	if (k == NODE_VMM) {
 		a->vmm.capture_fd = -1;
 		a->vmm.mtu = MV_MTU_DEFAULT;

@@ -5,12 +5,13 @@
  *
  *   multivm vmm --name NAME --mac MAC --socket PATH --stats-fd FD
  *               --queue-size N [--ctl-fd FD] [--capture-fd FD] [--ready-fd FD] [--handoff-fd FD]
+ *               [--lifeline-fd FD]
  *               [--user UID:GID] [--group-connect] [--mtu N] [--offloads yes|no]
  *               [--eth0-wire] [--wire NAME,MAC,SOCKET,MTU,yes|no]...
  *               [--link PEER,PEERMAC|tunnel,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC][,qN]]...
  *
  *   multivm tunnel --name NAME --local IP --remote IP --port N --vni N [--udp-fd FD]
- *                  --stats-fd FD --queue-size N [--ctl-fd FD] [--ready-fd FD]
+ *                  --stats-fd FD --queue-size N [--ctl-fd FD] [--ready-fd FD] [--lifeline-fd FD]
  *                  [--user UID:GID] [--local-macs MAC,MAC,...] [--local-ips IP,IP,...] [--wire-link]
  *                  [--link PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,0,PEERNIC][,qN]]...
  *
@@ -110,6 +111,7 @@ struct node_args {
 	int ctl_fd;			/* the link control file (common/linkctl.h); -1: none */
 	int ready_fd;			/* written to and closed once serving; -1: none */
 	int handoff_fd;			/* VMM: links handed over at run time (common/handoff.h); -1: none */
+	int lifeline_fd;		/* read end of a pipe only the supervisor writes: hung up, it is gone; -1: none */
 	unsigned queue_size;		/* of every link without its own: mv_qsize_ok() */
 	bool drop;			/* become uid:gid (both non-zero) after set-up */
 	uid_t uid;

@@ -151,6 +151,18 @@ void node_ctl_poll(void *arg)
 	}
 }
 
+/* The lifeline hung up: every write end is closed, so the supervisor
+ * is gone (killed, even by SIGKILL). A node must not serve on alone: its
+ * uid drop cleared its parent-death signal, and in its PID namespace
+ * getppid() says nothing. */
+static int on_lifeline(void *ctx, uint32_t arg)
+{
+	(void)ctx;
+	(void)arg;
+	log_warn("the supervisor is gone (its lifeline hung up)");
+	return -1;
+}
+
 int node_main(const struct node_kind_ops *k, int argc, char **argv)
 {
 	static struct node_args a;	/* large; keep them off the stack */
@@ -203,6 +215,15 @@ int node_main(const struct node_kind_ops *k, int argc, char **argv)
 		rc = loop_add(&n.loop, n.handoff_fd, false, node_on_handoff, &n, 0);
 		if (rc < 0) {
 			log_err("cannot watch the link handoff channel: %s", strerror(-rc));
+			return 1;
+		}
+	}
+	/* Watched before the uid drop: once watched, a supervisor dying at
+	 * any time after is seen (the pipe hangs up whenever it dies). */
+	if (a.lifeline_fd >= 0) {
+		rc = loop_add(&n.loop, a.lifeline_fd, false, on_lifeline, NULL, 0);
+		if (rc < 0) {
+			log_err("cannot watch the supervisor's lifeline: %s", strerror(-rc));
 			return 1;
 		}
 	}

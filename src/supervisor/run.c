@@ -24,6 +24,7 @@
 #include "supervisor/detach.h"
 #include "supervisor/image.h"
 #include "supervisor/lifecycle.h"
+#include "supervisor/lifeline.h"
 #include "supervisor/overlay.h"
 #include "supervisor/preflight.h"
 #include "supervisor/statefiles.h"
@@ -197,7 +198,12 @@ static enum run_result supervise(struct run *r)
 
 	statefiles_begin(r->plan.dir);
 	log_set_tag("supervisor");
-	rc = setup_loop(r);
+	/* Before any child: each gets the lifeline, each QEMU the guard. */
+	rc = lifeline_start();
+	if (rc < 0)
+		log_err("cannot start the guard of its children: %s", strerror(-rc));
+	if (!rc)
+		rc = setup_loop(r);
 	if (!rc && state_write_run(r->plan.dir, r->plan.abspath, r->plan.text) < 0)
 		log_warn("cannot write %s/run: `multivm config` and `apply` will not know what runs", r->plan.dir);
 	consoles_init(&r->cons, &r->plan.cfg, r->ep, tags, r->tty_fd);

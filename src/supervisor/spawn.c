@@ -13,8 +13,10 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "supervisor/lifeline.h"
 #include "supervisor/state.h"
 
 /* A fork into the namespaces how asks for (clone3, stack 0: a fork). */
@@ -74,6 +76,10 @@ static void child_setup(int log_fd, const struct spawn_how *how)
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* Set first, then looked: a supervisor that died before is seen here,
+	 * one that dies after sends the signal (lifeline.h). */
+	if (lifeline_child_gone())
+		_exit(127);
 	fd = open("/dev/null", O_RDONLY);
 	if (fd >= 0 && fd != 0) {
 		dup2(fd, 0);
@@ -284,6 +290,8 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *h
 			keep_fd(a->ready_fd);
 		if (a->handoff_fd >= 0)
 			keep_fd(a->handoff_fd);
+		if (a->lifeline_fd >= 0)
+			keep_fd(a->lifeline_fd);
 		for (k = 0; k < a->nlinks; k++) {
 			keep_fd(a->link[k].memfd);
 			keep_fd(a->link[k].rx_kick);
@@ -298,15 +306,50 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *h
 
 pid_t spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how)
 {
-	pid_t pid = fork_how(how);
+	int go[2] = { -1, -1 }, rc;
+	pid_t pid;
+	char c;
 
-	if (pid < 0)
+	if (how && how->guard && pipe2(go, O_CLOEXEC) < 0)
 		return -errno;
+	pid = fork_how(how);
+	if (pid < 0) {
+		rc = -errno;
+		if (go[0] >= 0) {
+			close(go[0]);
+			close(go[1]);
+		}
+		return rc;
+	}
 	if (pid == 0) {
+		if (go[1] >= 0)
+			close(go[1]);
 		child_setup(log_fd, how);
+		/* Guarded: not before the guard holds us (lifeline.h); the
+		 * pipe's end without a word says the supervisor is gone. */
+		if (go[0] >= 0) {
+			ssize_t r;
+
+			while ((r = read(go[0], &c, 1)) < 0 && errno == EINTR)
+				;
+			if (r != 1)
+				_exit(127);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "multivm: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
+	}
+	if (go[0] < 0)
+		return pid;
+	close(go[0]);
+	rc = lifeline_guard(pid);
+	if (rc == 0 && write(go[1], "g", 1) != 1)
+		rc = -errno;
+	close(go[1]);
+	if (rc < 0) {	/* it ends without its word; never leave it unguarded */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return rc;
 	}
 	return pid;
 }

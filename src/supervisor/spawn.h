@@ -4,6 +4,7 @@
 #ifndef MULTIVM_SPAWN_H
 #define MULTIVM_SPAWN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "config/config.h"
@@ -27,6 +28,7 @@ struct spawn_how {
 	const uint64_t *cpuset;	/* the CPUs it may run on (struct cfg_vm's), NULL: anywhere */
 	unsigned ns;		/* SPAWN_NEW* */
 	int cgroup_fd;		/* the VM's cgroup directory, the child joins it before exec; -1: ours */
+	bool guard;		/* spawn_argv: held by the guard before exec (supervisor/lifeline.h) */
 };
 
 /* Starts `multivm vmm|tunnel ...` (this binary, re-executed) with the fds a names;
@@ -39,7 +41,11 @@ struct spawn_how {
 pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *how);
 
 /* Runs argv (argv[0] looked up in PATH) with output to log_fd, as how
- * says (NULL: where we do). */
+ * says (NULL: where we do). Every child (this and spawn_vmm's) ends
+ * before exec if the supervisor is already gone, and has SIGTERM as its
+ * parent-death signal until it changes its uid; a VMM then watches the
+ * lifeline, and a child spawned with how->guard (QEMU) is killed by the
+ * guard (supervisor/lifeline.h). */
 pid_t spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/stats.h"
+#include "supervisor/lifeline.h"
 #include "supervisor/qemu.h"
 #include "supervisor/spawn.h"
 #include "supervisor/statefiles.h"
@@ -189,6 +190,7 @@ int vmproc_start_vmm(struct vm_proc *p, const struct vm_env *env, long long now)
 	else	/* the port stays ours across its restarts (tunnel/udpsock.h) */
 		a.tunnel.udp_fd = p->udp_fd;
 	a.ready_fd = fds[1];
+	a.lifeline_fd = lifeline_fd();	/* it stops once we are gone, however we end */
 	/* A VMM takes links at run time on this channel (common/handoff.h);
 	 * without it, it still runs, and apply restarts it instead. */
 	vmproc_handoff_close(p);
@@ -252,6 +254,7 @@ int vmproc_start_qemu(struct vm_proc *p, const struct vm_env *env, long long now
 	if (rc < 0)
 		return rc;
 	how = spawn_how_of(p, plan, SPAWN_NEWPROC);
+	how.guard = true;	/* its -runas clears its parent-death signal */
 	pid = env->ops->spawn_argv(argv, log_wr, &how);
 	close(log_wr);
 	if (pid < 0) {

@@ -72,3 +72,35 @@ ID_BASE=$(sed -n 's/^#define MV_UID_RANGE_DEFAULT[[:space:]]*"\([0-9]*\)-.*/\1/p
 id_of() {
 	if [ "$2" = qemu ]; then echo $((ID_BASE + 2 * $1 + 1)); else echo $((ID_BASE + 2 * $1)); fi
 }
+
+# supervisor_death_ends_all SECS: SIGKILLs the supervisor; every VMM,
+# tunnel and QEMU that status lists, and its guard (supervisor/lifeline.h),
+# must be gone within SECS (a zombie is gone: this host's init reaps it
+# later). Then `stop` says nothing runs, as a user would find it. Prints
+# how long they took. The caller may `run` again in $STATE.
+supervisor_death_ends_all() {
+	sup=$(cat "$STATE/supervisor.pid")
+	all=$(sed -n 's/.*vmm=\([0-9]*\).*qemu=\([0-9]*\).*/\1 \2/p' "$STATE/status")
+	guard=$(ps -o pid= -o comm= --ppid "$sup" | awk '$2 == "multivm-guard" { print $1 }')
+	[ -n "$guard" ] || die "the supervisor $sup has no guard: $(ps -o pid,comm --ppid "$sup")"
+	all="$all $guard"
+	n=0
+	for p in $all; do [ "$p" -gt 0 ] && n=$((n + 1)); done
+	t0=$(date +%s%N)
+	kill -9 "$sup" || die "could not kill the supervisor $sup"
+	wait_for "$1" none_alive $all ||
+		die "alive $1 s after the supervisor's SIGKILL: $(for p in $all; do alive "$p" && ps -o pid=,user=,args= -p "$p"; done)"
+	took=$((($(date +%s%N) - t0) / 1000000))
+	status_is 1 "$MV" stop || die "stop after the supervisor died: $("$MV" stop 2>&1)"
+	say "supervisor SIGKILLed: its $n processes (VMMs, tunnels, QEMUs, guard) gone within ${took} ms; stop says none runs"
+}
+alive() {
+	s=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]
+}
+none_alive() {
+	for p in "$@"; do
+		[ "$p" -gt 0 ] && alive "$p" && return 1
+	done
+	return 0
+}

@@ -8,6 +8,8 @@
 #   socket in it is private; the VMM socket belongs to the run user;
 # - an fd that `multivm run` inherited reaches no child;
 # - a VMM's pid in supervisor.pid is not taken for a supervisor;
+# - the supervisor killed by SIGKILL: every VMM and the tunnel end with it
+#   (their lifeline hangs up), and the system runs again;
 # - started by root, every VMM, QEMU and tunnel has an identity of its own:
 #   a process as vm1's QEMU (a guest that escaped into it) cannot signal,
 #   limit or read vm2's VMM or QEMU, vm1's own VMM or the tunnel, cannot
@@ -272,4 +274,10 @@ pid_of vm0 vmm >"$STATE/supervisor.pid"
 status_is 1 "$MV" status || die "status took VMM $(cat "$STATE/supervisor.pid") for the supervisor"
 echo "$sup" >"$STATE/supervisor.pid"
 "$MV" status >/dev/null || die "status after restoring the pid file"
+
+# ---- the supervisor killed (SIGKILL): its VMMs and tunnel go with it ----
+supervisor_death_ends_all 5
+"$MV" run --detach --no-guests "$STATE/star.ini" >/dev/null || die "run again after the supervisor died failed"
+"$MV" stop >/dev/null || die "stop of the system run again failed"
+say "run again in the same state directory: up, stopped"
 say "PASS"

@@ -3,7 +3,8 @@
 # loss; status and stats show what a user would check. Meanwhile vm0's
 # eth0 is captured to a pcap file and the vm0-vm1 link (both ways) live
 # into tcpdump through a pipe: tcpdump reads back exactly the echo
-# requests and replies that crossed them.
+# requests and replies that crossed them. Last, the supervisor is killed
+# (SIGKILL): every VMM and QEMU ends with it, and the system runs again.
 TEST_NAME=ping
 . "$(dirname "$0")/lib.sh"
 
@@ -149,4 +150,10 @@ for v in vm0 vm1 vm2; do
 	done
 done
 cat "$STATE/stats.out"
+
+# ---- the supervisor killed (SIGKILL): its VMMs and QEMUs go with it ----
+supervisor_death_ends_all 5
+"$MV" run --detach --no-guests >/dev/null || die "run again after the supervisor died failed"
+"$MV" stop >/dev/null || die "stop of the system run again failed"
+say "run again in the same state directory: up, stopped"
 say "PASS"

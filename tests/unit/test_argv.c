@@ -32,6 +32,7 @@ static void full(struct node_args *a)
 	a->vmm.capture_fd = 6;
 	a->ready_fd = 7;
 	a->handoff_fd = 4;
+	a->lifeline_fd = 3;
 	a->queue_size = 1024;
 	a->drop = true;
 	a->uid = 998;
@@ -167,7 +168,9 @@ static void test_decode_hostile(void **state)
 	assert_int_equal(a.vmm.capture_fd, -1);
 	assert_int_equal(a.ready_fd, -1);
 	assert_int_equal(a.handoff_fd, -1);
+	assert_int_equal(a.lifeline_fd, -1);
 	refused((const char *[]){ BASE, "--handoff-fd", "-1", NULL }, "bad --handoff-fd");
+	refused((const char *[]){ BASE, "--lifeline-fd", "x", NULL }, "bad --lifeline-fd");
 
 	/* Missing values and missing options. */
 	refused((const char *[]){ BASE, "--capture-fd", NULL }, "--capture-fd needs a value");
@@ -311,6 +314,7 @@ static void full_tunnel(struct node_args *a)
 	a->tunnel.port = 65535;
 	a->tunnel.vni = MV_VNI_MAX;
 	a->tunnel.udp_fd = 9;
+	a->lifeline_fd = 11;
 	a->tunnel.nlocal = MV_NODES_MAX;
 	for (k = 0; k < a->nlinks; k++) {
 		struct node_link_arg *l = &a->link[k];

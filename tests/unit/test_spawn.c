@@ -1,7 +1,9 @@
 /* Where spawn.c starts a VM's child (as root: namespaces and cgroups need
  * it): the init of a PID namespace of its own, with a /proc of that
  * namespace; in the cgroup it is given, joined before exec; and a child
- * that cannot join says so and does not run. */
+ * that cannot join says so and does not run. Children end with the
+ * supervisor (lifeline.h): a guarded one is killed once the lifeline is
+ * cut, and none spawned after that runs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "supervisor/lifeline.h"
 #include "supervisor/spawn.h"
 
 static char *const sleeper[] = { "sleep", "30", NULL };
@@ -171,12 +175,63 @@ static void says_why_it_cannot_join(void **state)
 	rmdir(dir);
 }
 
+/* A guarded child (a QEMU) is killed by the guard once the lifeline is
+ * cut, as the supervisor's death cuts it; the guard then ends too. */
+static void guard_kills_when_lifeline_cut(void **state)
+{
+	struct spawn_how how = { .cgroup_fd = -1, .guard = true };
+	long long end;
+	pid_t pid, r;
+	int st;
+
+	assert_int_equal(lifeline_start(), 0);
+	assert_true(lifeline_fd() >= 0);
+	pid = spawn_argv(sleeper, 2, &how);
+	assert_true(pid > 0);
+	wait_exec(pid);
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);	/* held, running */
+	lifeline_cut();
+	end = ms() + 5000;
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0 && ms() < end)
+		usleep(1000);
+	assert_int_equal(r, pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	end = ms() + 5000;	/* the guard, our other child */
+	while ((r = waitpid(-1, &st, WNOHANG)) == 0 && ms() < end)
+		usleep(1000);
+	assert_true(r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Spawned once the supervisor is gone: neither kind ever execs. */
+static void never_execs_once_gone(void **state)
+{
+	char dir[] = "/tmp/test_spawn.XXXXXX", file[64];
+	char *const toucher[] = { "touch", file, NULL };
+	struct spawn_how how = { .cgroup_fd = -1 };
+	pid_t pid;
+	int st;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/ran", dir);
+	pid = spawn_argv(toucher, 2, &how);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+	how.guard = true;	/* no guard to hold it: refused, and reaped */
+	assert_int_equal(spawn_argv(toucher, 2, &how), -ENOTCONN);
+	assert_int_equal(waitpid(-1, &st, WNOHANG), -1);
+	assert_int_equal(access(file, F_OK), -1);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(own_pid_namespace_and_proc),
 		cmocka_unit_test(joins_its_cgroup),
 		cmocka_unit_test(says_why_it_cannot_join),
+		cmocka_unit_test(guard_kills_when_lifeline_cut),	/* these two last: the lifeline stays cut */
+		cmocka_unit_test(never_execs_once_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
