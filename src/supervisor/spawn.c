@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,12 +17,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "supervisor/lifeline.h"
 #include "supervisor/state.h"
 
-/* A fork into the namespaces how asks for (clone3, stack 0: a fork). */
+/* A fork into the namespaces how asks for (clone3, stack 0: a fork). A
+ * kernel before 5.3 has no clone3 (ENOSYS): the legacy clone with the
+ * same flags, stack 0 (a fork too, on x86_64 and arm64 alike: every
+ * argument after the flags is 0, so their order does not matter). */
 static pid_t fork_how(const struct spawn_how *how)
 {
+	static bool no_clone3;
 	struct clone_args ca = { .exit_signal = SIGCHLD };
 	long pid;
 
@@ -31,7 +37,14 @@ static pid_t fork_how(const struct spawn_how *how)
 		ca.flags |= CLONE_NEWPID;
 	if (how->ns & SPAWN_NEWPROC)
 		ca.flags |= CLONE_NEWNS;
-	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (!no_clone3) {
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid >= 0 || errno != ENOSYS)
+			return pid < 0 ? -1 : (pid_t)pid;
+		no_clone3 = true;
+		log_debug("no clone3 on this kernel: children start with the legacy clone");
+	}
+	pid = syscall(SYS_clone, (unsigned long)ca.flags | SIGCHLD, 0L, 0L, 0L, 0L);
 	return pid < 0 ? -1 : (pid_t)pid;
 }
 

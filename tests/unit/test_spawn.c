@@ -1,7 +1,8 @@
 /* Where spawn.c starts a VM's child (as root: namespaces and cgroups need
  * it): the init of a PID namespace of its own, with a /proc of that
  * namespace; in the cgroup it is given, joined before exec; and a child
- * that cannot join says so and does not run. Children end with the
+ * that cannot join says so and does not run; without clone3 (before
+ * Linux 5.3) the legacy clone does the same. Children end with the
  * supervisor (lifeline.h): a guarded one is killed once the lifeline is
  * cut, and none spawned after that runs. */
 #include <stdarg.h>
@@ -17,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <seccomp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,6 +114,47 @@ static void own_pid_namespace_and_proc(void **state)
 	assert_int_equal(seen, 1);
 	assert_int_equal(ones, 1);
 	kill_reap(pid);
+}
+
+/* Where the kernel has no clone3 (before 5.3; here a seccomp filter of a
+ * forked test process says ENOSYS for it), a child still starts as the
+ * init of a PID namespace of its own, by the legacy clone. */
+static void without_clone3(void **state)
+{
+	pid_t t, pid;
+	int st;
+
+	if (geteuid() != 0)
+		skip();
+	t = fork();
+	assert_true(t >= 0);
+	if (t == 0) {
+		struct spawn_how how = { .ns = SPAWN_NEWPID, .cgroup_fd = -1 };
+		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+		char p[64], want[64];
+		long long end;
+
+		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0 ||
+		    seccomp_load(ctx) < 0)
+			_exit(2);
+		if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
+			_exit(3);	/* the filter is on */
+		pid = spawn_argv(sleeper, 2, &how);
+		if (pid <= 0)
+			_exit(4);
+		snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+		snprintf(want, sizeof(want), "NSpid:\t%d\t1\n", (int)pid);
+		end = ms() + 5000;
+		while (!file_has(p, want) && ms() < end)
+			usleep(1000);
+		st = file_has(p, want) ? 0 : 5;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		_exit(st);
+	}
+	assert_int_equal(waitpid(t, &st, 0), t);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* A writable cgroup2 directory of ours, or skip. */
@@ -228,6 +272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(own_pid_namespace_and_proc),
+		cmocka_unit_test(without_clone3),
 		cmocka_unit_test(joins_its_cgroup),
 		cmocka_unit_test(says_why_it_cannot_join),
 		cmocka_unit_test(guard_kills_when_lifeline_cut),	/* these two last: the lifeline stays cut */
