@@ -95,7 +95,7 @@ static void test_round_trip(void **state)
 
 	/* The smallest: no capture, no ready fd, no user, no links. */
 	full(&a);
-	a.vmm.capture_fd = a.ready_fd = a.ctl_fd = a.handoff_fd = -1;
+	a.vmm.capture_fd = a.ready_fd = a.ctl_fd = a.handoff_fd = a.lifeline_fd = -1;
 	a.drop = a.vmm.group_connect = a.vmm.frontend = false;
 	a.uid = a.gid = 0;
 	a.vmm.front_uid = a.vmm.front_gid = 0;
@@ -346,7 +346,7 @@ static void test_tunnel_round_trip(void **state)
 	assert_int_equal(node_args_decode(&b, n - 1, argv + 1, err, sizeof(err)), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 	/* The smallest: no ready fd, no user, no MACs, no links. */
-	a.ready_fd = a.ctl_fd = a.tunnel.udp_fd = -1;
+	a.ready_fd = a.ctl_fd = a.tunnel.udp_fd = a.lifeline_fd = -1;
 	a.drop = false;
 	a.uid = a.gid = 0;
 	a.nlinks = a.tunnel.nlocal = a.tunnel.nlocal_ip = 0;

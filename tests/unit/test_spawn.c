@@ -140,8 +140,10 @@ static void without_clone3(void **state)
 		if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
 			_exit(3);	/* the filter is on */
 		pid = spawn_argv(sleeper, 2, &how);
-		if (pid <= 0)
+		if (pid <= 0) {
+			fprintf(stderr, "spawn_argv: %s\n", strerror(-pid));
 			_exit(4);
+		}
 		snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
 		snprintf(want, sizeof(want), "NSpid:\t%d\t1\n", (int)pid);
 		end = ms() + 5000;
