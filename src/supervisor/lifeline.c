@@ -49,21 +49,20 @@ void lifeline_cut(void)
 /* Takes every pidfd waiting on the socket into held[], answering each
  * (held, or full); -1 at its end (the supervisor closed it: it is gone
  * or going). */
-static int take(int sock, int *held, unsigned *n, bool wait)
+static int take(int sock, int *held, unsigned *n)
 {
 	for (;;) {
 		char byte, cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = { &byte, 1 };
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *c;
-		ssize_t r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
+		ssize_t r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		int fd = -1;
 
 		if (r < 0)
-			return errno == EINTR ? 0 : errno == EAGAIN ? 0 : -1;
+			return errno == EINTR || errno == EAGAIN ? 0 : -1;
 		if (r == 0)
 			return -1;
-		wait = false;
 		c = CMSG_FIRSTHDR(&m);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
@@ -96,15 +95,17 @@ static void guard(int sock)
 			break;
 		if (p[0].revents)
 			break;
-		if ((p[1].revents & (POLLIN | POLLHUP)) && take(sock, held, &n, false) < 0)
-			break;
-		for (i = n; i-- > 0;)	/* exited: readable (kernel 5.3+) */
-			if (i < n && (p[2 + i].revents & (POLLIN | POLLHUP))) {
+		/* Exited (readable, kernel 5.3+), before new ones are taken: p
+		 * and held still match. Downwards: the one moved in was seen. */
+		for (i = n; i-- > 0;)
+			if (p[2 + i].revents & (POLLIN | POLLHUP)) {
 				close(held[i]);
 				held[i] = held[--n];
 			}
+		if ((p[1].revents & (POLLIN | POLLHUP)) && take(sock, held, &n) < 0)
+			break;
 	}
-	take(sock, held, &n, false);	/* handed over just before the end */
+	take(sock, held, &n);	/* handed over just before the end */
 	for (i = 0; i < n; i++)
 		killed += pidfd_send_signal(held[i], SIGKILL, NULL, 0) == 0;
 	if (killed)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "common/limits.h"
 #include "supervisor/lifeline.h"
 #include "supervisor/spawn.h"
 
@@ -248,6 +249,25 @@ static void guard_kills_when_lifeline_cut(void **state)
 	assert_true(r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The guard lets go of each child that exited: more are spawned, one at
+ * a time, than it holds at once (MV_GUARD_MAX), and all are held. */
+static void guard_drops_the_exited(void **state)
+{
+	static char *const quick[] = { "true", NULL };
+	struct spawn_how how = { .cgroup_fd = -1, .guard = true };
+	unsigned i;
+	pid_t pid;
+	int st;
+
+	assert_int_equal(lifeline_start(), 0);
+	for (i = 0; i < 2 * MV_GUARD_MAX + 1; i++) {
+		pid = spawn_argv(quick, 2, &how);
+		assert_true(pid > 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+}
+
 /* Spawned once the supervisor is gone: neither kind ever execs. */
 static void never_execs_once_gone(void **state)
 {
@@ -277,6 +297,7 @@ int main(void)
 		cmocka_unit_test(without_clone3),
 		cmocka_unit_test(joins_its_cgroup),
 		cmocka_unit_test(says_why_it_cannot_join),
+		cmocka_unit_test(guard_drops_the_exited),
 		cmocka_unit_test(guard_kills_when_lifeline_cut),	/* these two last: the lifeline stays cut */
 		cmocka_unit_test(never_execs_once_gone),
 	};
