@@ -15,6 +15,7 @@ build=$1
 MV=$(realpath "$build/multivm")
 ROUNDS=${HOTPLUG_ROUNDS:-3}
 W=$(mktemp -d /tmp/mvh.XXXXXX)
+chmod 755 "$W"	# QEMU (its own uid) reaches the sockets in $W/mv
 . "$(dirname "$0")/lib.sh"
 cleanup() {
 	MULTIVM_STATE="$W/mv" "$MV" stop >/dev/null 2>&1
