@@ -16,6 +16,7 @@
 #include "cli/hotplug.h"
 #include "cli/link.h"
 #include "cli/snapshot.h"
+#include "cli/undo.h"
 #include "config/diff.h"
 #include "common/qmp.h"
 #include "config/text.h"
@@ -120,59 +121,27 @@ static void link_words(char *out, size_t len, const struct config *c, unsigned i
 		 nic[1]);
 }
 
-/* The link steps done, to undo. */
+/* The link settings each link had before its step, to undo it. */
 static struct link_imp was[MV_LINKS_MAX][2];
-static unsigned done[MV_LINKS_MAX], ndone;
 
-/* Undoes the link steps done, last first. */
-static void undo(const char *dir, const struct plan *p)
+/* Link i's step: its settings as the new config has them. 0, or -1
+ * (said); a step written before it failed (its carrier) is undone too. */
+static int set_link(const char *dir, const struct plan *p, unsigned i, struct undo_list *u)
 {
 	char err[400], step[CFG_CHANGE_LINE_MAX];
 	const char *name[2], *nic[2];
-	struct link_imp back[2];
-
-	while (ndone--) {
-		unsigned i = done[ndone];
-
-		ends(p->n, i, name, nic);
-		if (link_set_imp(dir, name[0], nic[0], name[1], nic[1], p->link[i], was[i], back, err, sizeof(err)) < 0) {
-			link_words(step, sizeof(step), p->n, i);
-			fprintf(stderr, "multivm: apply: cannot undo '%s': %s\n", step, err);
-		}
-	}
-	ndone = 0;
-	fprintf(stderr, "multivm: apply: the steps done before it are undone; the system runs its "
-		"old configuration\n");
-}
-
-/* The settings of the plan's links, one link a step; a failed step
- * undoes the ones done. 0, or -1 (said). */
-static int carry_out(const char *dir, const struct plan *p)
-{
-	char err[400], step[CFG_CHANGE_LINE_MAX];
-	const char *name[2], *nic[2];
-	unsigned i;
 	int rc;
 
-	ndone = 0;
-	for (i = 0; i < p->n->nlinks; i++) {
-		if (!p->link[i][0] && !p->link[i][1])
-			continue;
-		ends(p->n, i, name, nic);
-		rc = link_set_imp(dir, name[0], nic[0], name[1], nic[1], p->link[i], p->n->link[i].imp, was[i], err,
-				  sizeof(err));
-		if (rc == 0) {
-			done[ndone++] = i;
-			continue;
-		}
-		link_words(step, sizeof(step), p->n, i);
-		fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
-		if (rc == -2)
-			done[ndone++] = i;	/* written before its carrier failed: undone too */
-		undo(dir, p);
-		return -1;
-	}
-	return 0;
+	ends(p->n, i, name, nic);
+	rc = link_set_imp(dir, name[0], nic[0], name[1], nic[1], p->link[i], p->n->link[i].imp, was[i], err,
+			  sizeof(err));
+	if (rc == 0 || rc == -2)
+		undo_push(u, UNDO_LINK, i);
+	if (rc == 0)
+		return 0;
+	link_words(step, sizeof(step), p->n, i);
+	fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
+	return -1;
 }
 
 /* ---- the supervisor's part: VMs and links added ---- */
@@ -193,24 +162,44 @@ static void pause_ms(int ms)
 	poll(NULL, 0, ms);
 }
 
-/* Hands the new config to the supervisor (STATE/apply.req, SIGUSR1) and
- * waits for its answer: "ok", then a line "restart NAME" for each node
- * whose VMM it restarted (one that could not take its links running);
- * restart[i] says so of np's VM i. 0, or -1 with err set. */
-static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np, bool restart[], char *err,
-			  size_t errlen)
+/* What the supervisor said it did beyond the plan, per VM of the config
+ * asked for: restarted its VMM (one that could not take its links
+ * running), or failed to hand its running VMM its links (then restarted
+ * it: it takes them at start). */
+struct answer {
+	bool restart[MV_NODES_MAX];
+	bool failed[MV_NODES_MAX];
+};
+
+/* Whether line (up to its end) is WORD NAME for VM i of c. */
+static bool said(const char *line, const char *word, const struct config *c, unsigned i)
 {
-	static char answer[CFG_ERR_MAX + 16 + MV_NODES_MAX * (MV_NAME_MAX + 9)];
+	size_t w = strlen(word), n = strlen(c->vm[i].name);
+
+	return !strncmp(line, word, w) && line[w] == ' ' && !strncmp(line + w + 1, c->vm[i].name, n) &&
+	       line[w + 1 + n] == '\n';
+}
+
+/* Hands the config (name, text, read as c) to the supervisor
+ * (STATE/apply.req, SIGUSR1) and waits for its answer: "ok", then a line
+ * "restart NAME" for each node whose VMM it restarted and "failed NAME"
+ * for each whose running VMM did not take its links. 0 (a done), or -1
+ * with err set: nothing done. */
+static int ask_supervisor(const char *dir, pid_t sup, const char *name, const char *text, const struct config *c,
+			  struct answer *a, char *err, size_t errlen)
+{
+	static char answer[CFG_ERR_MAX + 16 + 2 * MV_NODES_MAX * (MV_NAME_MAX + 9)];
 	const char *line;
 	unsigned i;
 	char res[STATE_PATH_MAX], e2[CFG_ERR_MAX];
 	int waited;
 
+	memset(a, 0, sizeof(*a));
 	if (state_file(res, dir, NULL, SF_APPLY_RES) < 0)
 		return snprintf(err, errlen, "state directory path too long"), -1;
 	unlink(res);
-	if (state_write_atomic(dir, SF_APPLY_REQ_NAME, SF_APPLY_TMP, np->abspath) < 0 ||
-	    state_write_atomic(dir, SF_APPLY_REQ, SF_APPLY_TMP, np->text) < 0)
+	if (state_write_atomic(dir, SF_APPLY_REQ_NAME, SF_APPLY_TMP, name) < 0 ||
+	    state_write_atomic(dir, SF_APPLY_REQ, SF_APPLY_TMP, text) < 0)
 		return snprintf(err, errlen, "cannot write the request in %s: %s", dir, strerror(errno)), -1;
 	if (kill(sup, SIGUSR1) < 0)
 		return snprintf(err, errlen, "cannot signal supervisor %d: %s", (int)sup, strerror(errno)), -1;
@@ -222,10 +211,10 @@ static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np,
 	unlink(res);
 	if (!strncmp(answer, "ok\n", 3)) {
 		for (line = answer + 3; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
-			for (i = 0; i < np->cfg.nvms; i++)
-				if (!strncmp(line, "restart ", 8) && !strncmp(line + 8, np->cfg.vm[i].name, strlen(np->cfg.vm[i].name)) &&
-				    line[8 + strlen(np->cfg.vm[i].name)] == '\n')
-					restart[i] = true;
+			for (i = 0; i < c->nvms; i++) {
+				a->restart[i] |= said(line, "restart", c, i);
+				a->failed[i] |= said(line, "failed", c, i);
+			}
 		return 0;
 	}
 	snprintf(err, errlen, "%.*s", (int)strcspn(answer, "\n"), strncmp(answer, "error: ", 7) ? answer : answer + 7);
@@ -233,34 +222,121 @@ static int ask_supervisor(const char *dir, pid_t sup, const struct run_plan *np,
 }
 
 /* Every VM of c up with a VMM serving, and each restarted node serving
- * with a VMM other than before[]. 0, or -1 (said). */
-static int wait_up(const char *dir, const struct config *c, const struct grow *g, const bool restart[],
-		   const long before[])
+ * with a VMM other than before[]; the VMs from first_new on are new. A
+ * new VM whose QEMU (or VMM) exits before it is up will not come up by
+ * waiting: it fails at once. 0, or -1 with step and why set. */
+static int wait_up(const char *dir, const struct config *c, unsigned first_new, const bool restart[],
+		   const long before[], char *step, size_t steplen, char *why, size_t whylen)
 {
 	unsigned i, waited;
-	const char *late = NULL;
+	int late = -1;
 
 	for (waited = 0; waited < UP_MS; waited += POLL_MS) {
-		late = NULL;
+		late = -1;
 		if (snapshot_status(dir, &snap) < 0) {
-			late = "(status)";
+			late = -2;
 		} else {
-			for (i = 0; i < c->nvms && !late; i++) {
+			for (i = 0; i < c->nvms && late == -1; i++) {
 				int k = snapshot_vm(&snap, c->vm[i].name);
 				const char *st = k >= 0 ? status_get(&snap.status[k], "state") : NULL;
 				long pid = vmm_pid(c->vm[i].name);
 
-				if (!st || strcmp(st, "up") || !pid || (i < g->first_new && restart[i] && pid == before[i]))
-					late = c->vm[i].name;
+				if (i >= first_new && st && (!strcmp(st, "restarting") || !strcmp(st, "stopped"))) {
+					snprintf(step, steplen, "+ %s %s", c->vm[i].tunnel ? "tunnel" : "vm", c->vm[i].name);
+					snprintf(why, whylen, "it %s before it was up (see %s/%s.*.log)",
+						 !strcmp(st, "stopped") ? "stopped" : "exited", dir, c->vm[i].name);
+					return -1;
+				}
+				if (!st || strcmp(st, "up") || !pid || (i < first_new && restart[i] && pid == before[i]))
+					late = (int)i;
 			}
 		}
-		if (!late)
+		if (late == -1)
 			return 0;
 		pause_ms(POLL_MS);
 	}
-	fprintf(stderr, "multivm: apply: %s is not up after %d s (see %s/%s.*.log); the rest is applied\n", late,
-		UP_MS / 1000, dir, late);
+	if (late < 0) {
+		snprintf(step, steplen, "status");
+		snprintf(why, whylen, "cannot read %s/status", dir);
+	} else {
+		if ((unsigned)late >= first_new)
+			snprintf(step, steplen, "+ %s %s", c->vm[late].tunnel ? "tunnel" : "vm", c->vm[late].name);
+		else
+			snprintf(step, steplen, "%s's VMM restarted with its links", c->vm[late].name);
+		snprintf(why, whylen, "%s is not up after %d s (see %s/%s.*.log)", c->vm[late].name, UP_MS / 1000, dir,
+			 c->vm[late].name);
+	}
 	return -1;
+}
+
+/* What the undo needs: the system and the two configs. */
+struct undoing {
+	const char *dir;
+	pid_t sup;
+	const struct plan *p;
+	const char *old_name, *old_text;
+	unsigned keep;		/* the VMs in both configs (the first ones) */
+};
+
+static long undo_before[MV_NODES_MAX];
+
+static int undo_step(void *ctx, const struct undo_step *s)
+{
+	const struct undoing *u = ctx;
+	char err[CFG_ERR_MAX], step[CFG_CHANGE_LINE_MAX], why[400];
+	const char *name[2], *nic[2];
+	struct link_imp back[2];
+	static struct answer a;
+	unsigned i;
+
+	if (s->kind == UNDO_UNPLUG) {	/* after the supervisor's undo: their VMMs serve them again */
+		if (hotplug_plug_new(u->dir, u->p->n, u->p->o, qmp_now_ms(), err, sizeof(err)) == 0)
+			return 0;
+		fprintf(stderr, "multivm: apply: cannot undo the wire NICs unplugged: plug %s\n", err);
+		return -1;
+	}
+	if (s->kind == UNDO_LINK) {
+		ends(u->p->n, s->arg, name, nic);
+		if (link_set_imp(u->dir, name[0], nic[0], name[1], nic[1], u->p->link[s->arg], was[s->arg], back, err,
+				 sizeof(err)) == 0)
+			return 0;
+		link_words(step, sizeof(step), u->p->n, s->arg);
+		fprintf(stderr, "multivm: apply: cannot undo '%s': %s\n", step, err);
+		return -1;
+	}
+	/* The supervisor's part: the old config handed back is its inverse
+	 * (the VMs added removed, those removed started again, links handed
+	 * back or dropped); then the old VMs up again. */
+	for (i = 0; i < u->p->o->nvms; i++)
+		undo_before[i] = snapshot_status(u->dir, &snap) < 0 ? 0 : vmm_pid(u->p->o->vm[i].name);
+	if (ask_supervisor(u->dir, u->sup, u->old_name, u->old_text, u->p->o, &a, err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: apply: cannot undo the VMs and links added and removed: %s\n", err);
+		return -1;
+	}
+	for (i = 0; i < u->p->o->nvms; i++)
+		if (a.failed[i])
+			fprintf(stderr, "multivm: apply: undoing: %s's running VMM did not take its old links back: "
+				"restarted with them (its guest stays)\n", u->p->o->vm[i].name);
+	if (wait_up(u->dir, u->p->o, u->keep, a.restart, undo_before, step, sizeof(step), why, sizeof(why)) < 0) {
+		fprintf(stderr, "multivm: apply: cannot undo the VMs and links added and removed: '%s': %s\n", step,
+			why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Undoes the steps done; says whether the system runs its old
+ * configuration again. */
+static void undo_all(struct undo_list *ul, const struct undoing *u)
+{
+	if (!ul->n)
+		fprintf(stderr, "multivm: apply: nothing was done before it; the system runs its old configuration\n");
+	else if (undo_run(ul, undo_step, (void *)u) == 0)
+		fprintf(stderr, "multivm: apply: the steps done before it are undone; the system runs its "
+			"old configuration\n");
+	else
+		fprintf(stderr, "multivm: apply: not every step done could be undone (above): see `multivm status` "
+			"and `multivm config`\n");
 }
 
 int cmd_apply(const char *dir, int argc, char **argv)
@@ -271,10 +347,12 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	static struct plan p;
 	static struct grow g;
 	static long before[MV_NODES_MAX];
-	static bool restart[MV_NODES_MAX];
+	static struct answer a;
+	static struct undo_list ul;
+	struct undoing u;
 	pid_t sup = state_supervisor(dir);
 	unsigned i;
-	char err[600], run_path[STATE_PATH_MAX];
+	char err[600], run_path[STATE_PATH_MAX], step[CFG_CHANGE_LINE_MAX], why[600];
 	bool dry = false;
 	const char *host = NULL;
 	enum preflight_result r;
@@ -352,40 +430,56 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		fprintf(stderr, "multivm: apply: nothing done: %s\n", err);
 		goto out;
 	}
+	/* The steps, each pushed on the undo list once done: the links'
+	 * settings, then the supervisor's part; a failed step undoes them. */
+	u = (struct undoing){ .dir = dir, .sup = sup, .p = &p, .old_name = name, .old_text = text,
+			      .keep = old.nvms < cur.nvms ? old.nvms : cur.nvms };
+	ul.n = 0;
 	for (i = 0; p.grow && i < old.nvms; i++)
 		before[i] = snapshot_status(dir, &snap) < 0 ? 0 : vmm_pid(old.vm[i].name);
-	if (carry_out(dir, &p) < 0)
-		goto out;
+	for (i = 0; i < cur.nlinks; i++)
+		if ((p.link[i][0] || p.link[i][1]) && set_link(dir, &p, i, &ul) < 0)
+			goto undo;
 	/* Wire NICs that go leave their guests before their VMMs restart. */
 	if (p.wires && hotplug_unplug_gone(dir, &old, &cur, err, sizeof(err)) < 0) {
 		fprintf(stderr, "multivm: apply: step 'unplug %s' failed\n", err);
-		if (ndone)
-			undo(dir, &p);
-		goto out;
+		goto undo;
 	}
+	if (p.wires)
+		undo_push(&ul, UNDO_UNPLUG, 0);
 	if (p.grow) {
-		if (ask_supervisor(dir, sup, &np, restart, err, sizeof(err)) < 0) {
+		if (ask_supervisor(dir, sup, np.abspath, np.text, &cur, &a, err, sizeof(err)) < 0) {
 			fprintf(stderr, "multivm: apply: step 'VMs and links added and removed' failed: %s\n", err);
-			if (ndone)
-				undo(dir, &p);
-			goto out;
+			goto undo;
 		}
-		/* The supervisor keeps the new config as STATE/run. */
-		if (wait_up(dir, &cur, &g, restart, before) == 0)
-			rc = APPLY_OK;
+		undo_push(&ul, UNDO_SUPERVISOR, 0);
+		/* The supervisor keeps the new config as STATE/run (the old
+		 * one again when undone). */
+		for (i = 0; i < g.first_gone; i++)
+			if (a.failed[i]) {
+				fprintf(stderr, "multivm: apply: step 'hand %s's running VMM its links' failed: it refused "
+					"them or exited (see %s/%s.vmm.log)\n", cur.vm[i].name, dir, cur.vm[i].name);
+				goto undo;
+			}
+		if (wait_up(dir, &cur, g.first_new, a.restart, before, step, sizeof(step), why, sizeof(why)) < 0) {
+			fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, why);
+			goto undo;
+		}
 		/* Those that come, once their restarted VMMs serve them. */
-		if (rc == APPLY_OK && p.wires && hotplug_plug_new(dir, &old, &cur, t0, err, sizeof(err)) < 0) {
+		if (p.wires && hotplug_plug_new(dir, &old, &cur, t0, err, sizeof(err)) < 0) {
 			fprintf(stderr, "multivm: apply: step 'plug %s' failed\n", err);
-			rc = APPLY_FAILED;
+			goto undo;
 		}
-	} else if (state_write_run(dir, np.abspath, np.text) < 0 || state_file(run_path, dir, NULL, SF_RUN) < 0) {
-		fprintf(stderr, "multivm: apply: done, but %s not written: `multivm config` shows the old "
-			"configuration\n", run_path);
-	} else {
-		rc = APPLY_OK;
+	} else if (state_write_run(dir, np.abspath, np.text) < 0) {
+		state_file(run_path, dir, NULL, SF_RUN);
+		fprintf(stderr, "multivm: apply: step 'write %s' failed: %s\n", run_path, strerror(errno));
+		goto undo;
 	}
-	if (rc == APPLY_OK)
-		printf("applied %u change%s\n", p.lines, p.lines == 1 ? "" : "s");
+	rc = APPLY_OK;
+	printf("applied %u change%s\n", p.lines, p.lines == 1 ? "" : "s");
+	goto out;
+undo:
+	undo_all(&ul, &u);
 out:
 	if (lock >= 0)
 		close(lock);

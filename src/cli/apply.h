@@ -12,8 +12,12 @@
  * `multivm link`), then VMs and segment links added or removed, which the supervisor
  * does (supervisor/grow.h; asked through STATE/apply.req and SIGUSR1,
  * answered in STATE/apply.res), waiting until they are up. A plan with
- * anything else is refused whole, nothing done. Each step done is undone
- * if a later one fails. */
+ * anything else is refused whole, nothing done. Each step done is pushed
+ * on an undo list (cli/undo.h); when a later one fails (a link's control
+ * file, the supervisor, a running VMM that does not take its links, a new
+ * VM that exits or is not up in time) they are undone, the last first:
+ * the supervisor's part by handing it the old config back, which is its
+ * inverse. The error names the failed step; exit status 1. */
 #ifndef MULTIVM_CLI_APPLY_H
 #define MULTIVM_CLI_APPLY_H
 

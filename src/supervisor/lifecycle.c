@@ -80,6 +80,7 @@ struct sup {
 	long long next_trim;		/* when logs are next checked */
 	long long next_live;		/* when heartbeats are next read */
 	long long stop_deadline;
+	uint64_t apply_failed;		/* the last apply: nodes whose running VMM failed a handoff */
 };
 
 static long long now_ms(const struct sup *s)
@@ -1004,7 +1005,9 @@ static int handoff(struct vmp *v, struct handoff_msg *m, uint32_t *seq)
  * (common/handoff.h): drops first, the last first, then the new ones in
  * the config's order, each at its place (the VMM moves the ones after
  * it). The links it keeps keep their order (the config's). 0, or -1: its
- * VMM must be restarted instead (it gets them all at start). */
+ * VMM must be restarted instead (it gets them all at start); -2: so, a
+ * handoff having failed (refused, or the VMM gone) after those before it
+ * were taken. */
 static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, const struct linkctl *kept)
 {
 	static struct node_args a;
@@ -1040,7 +1043,7 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 		m.link.memfd = m.link.rx_kick = m.link.tx_kick = -1;
 		memcpy(m.link.peer, o->peer[k], MV_NAME_MAX);
 		if (handoff(v, &m, &seq) < 0)
-			return -1;
+			return -2;
 		dropped++;
 	}
 	for (j = 0; j < a.nlinks; j++) {
@@ -1051,7 +1054,7 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 		m.index = j;
 		m.link = a.link[j];
 		if (handoff(v, &m, &seq) < 0)
-			return -1;
+			return -2;
 		added++;
 	}
 	rc = statefiles_ctl_relink(s->dir, &a, s->cfg, i, kept);
@@ -1060,6 +1063,11 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 	log_info("%s: its running VMM (pid %d) took %u new link%s and dropped %u: no restart", v->cfg->name,
 		 (int)v->p.pid[CHILD_VMM], added, added == 1 ? "" : "s", dropped);
 	return 0;
+}
+
+uint64_t sup_apply_failed(const struct sup *s)
+{
+	return s->apply_failed;
 }
 
 int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, char *err, size_t errlen)
@@ -1073,6 +1081,7 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 	int rc;
 
 	*restarted = 0;
+	s->apply_failed = 0;
 	if (s->stopping) {
 		snprintf(err, errlen, "the system is stopping");
 		return -1;
@@ -1142,8 +1151,11 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 		/* Preferably its running VMM takes the change; else (a tunnel,
 		 * wire NICs, a VMM that refused) it restarts with its links as
 		 * they now are. */
-		if (relink_vmm(s, i, &old[i], have_kept[i] ? &kept[i] : NULL) == 0)
+		rc = relink_vmm(s, i, &old[i], have_kept[i] ? &kept[i] : NULL);
+		if (rc == 0)
 			continue;
+		if (rc == -2)
+			s->apply_failed |= 1ull << i;	/* apply undoes the whole change */
 		*restarted |= 1ull << i;
 		if (v->p.ctl_fd >= 0)
 			close(v->p.ctl_fd);
@@ -1158,6 +1170,9 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 			 (int)v->p.pid[CHILD_VMM]);
 		if (v->p.pid[CHILD_VMM] > 0)
 			s->env.ops->kill(v->p.pid[CHILD_VMM], SIGTERM);
+		/* Going, it takes no more handoffs: an apply before it is
+		 * reaped (apply's undo) restarts it rather than hand it links. */
+		vmproc_handoff_close(&v->p);
 	}
 	for (i = g.first_new; i < g.nvms; i++) {
 		struct vmp *v = &s->vm[i];

@@ -66,6 +66,11 @@ void sup_stop(struct sup *s);
  * kept; its guest keeps running. 0, or -1 with err set (nothing changed). */
 int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, char *err, size_t errlen);
 
+/* The nodes (bit i) whose running VMM the last sup_apply could not hand
+ * their links (refused, or gone): restarted with them (in *restarted),
+ * but the step failed, and `multivm apply` undoes the change. */
+uint64_t sup_apply_failed(const struct sup *s);
+
 /* Does what is due (restarts, late VMMs, consoles to reach, heartbeats
  * to read, our log to trim). Returns how many ms the loop may sleep. */
 int sup_tick(struct sup *s);

@@ -102,7 +102,7 @@ static void apply_request(struct run *r)
 {
 	static char text[CFG_TEXT_MAX], name[PATH_MAX];
 	static struct config next;
-	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16 + MV_NODES_MAX * (MV_NAME_MAX + 9)];
+	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16 + 2 * MV_NODES_MAX * (MV_NAME_MAX + 9)];
 	const char *dir = r->plan.dir;
 	bool made[MV_NODES_MAX] = { false }, fresh[MV_NODES_MAX] = { false };
 	uint64_t restarted = 0;
@@ -129,6 +129,10 @@ static void apply_request(struct run *r)
 		for (i = 0; i < next.nvms && i < MV_NODES_MAX && used < sizeof(res); i++)
 			if (restarted & (1ull << i))
 				used += (size_t)snprintf(res + used, sizeof(res) - used, "restart %s\n", next.vm[i].name);
+		/* and each whose running VMM failed a handoff (apply undoes). */
+		for (i = 0; i < next.nvms && i < MV_NODES_MAX && used < sizeof(res); i++)
+			if (sup_apply_failed(r->sup) & (1ull << i))
+				used += (size_t)snprintf(res + used, sizeof(res) - used, "failed %s\n", next.vm[i].name);
 	}
 	if (state_file(p, dir, NULL, SF_APPLY_REQ) == 0)
 		unlink(p);

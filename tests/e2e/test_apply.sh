@@ -8,7 +8,10 @@
 # the guests' RTT, with every QEMU and VMM pid and vmm_starts unchanged and
 # vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
 # undoes the step done before it and names itself; applying the old
-# config takes the delay away; then vm3 is added with links to vm0 and
+# config takes the delay away; more memory than MemAvailable is refused
+# before any step; a vm3 whose QEMU cannot boot is undone (vm3 gone, the
+# links to it dropped by vm0's and vm1's running VMMs, no pid changed);
+# then vm3 is added with links to vm0 and
 # vm1, handed to their running VMMs (every VMM and QEMU pid and
 # vmm_starts unchanged, a vm1 <-> vm2 ping stream across the whole apply
 # loses nothing); then vm3 and the vm0-vm2 link are removed, the running
@@ -79,6 +82,7 @@ printf '[vm vm0]\n[vm vm1]\nmemory = lots\n' >"$STATE/bad.ini"
 [ $? -eq 2 ] || die "apply of an invalid config did not exit 2"
 grep -qx "multivm: $STATE/bad.ini:3: \[vm vm1\] memory: .*" "$STATE/err" || die "bad config: $(cat "$STATE/err")"
 cmp "$STATE/run" "$STATE/a.ini" || die "a refused config changed $STATE/run"
+[ "$(pids)" = "$before" ] || die "an invalid config changed pids: $(pids)"
 
 # Link settings change at run time: in the guests' RTT, nothing restarted.
 base=$(rtt_min vm0 192.168.1.2)
@@ -118,6 +122,43 @@ r=$(rtt_min vm0 192.168.1.2)
 [ "$r" -lt 40 ] || die "delay removed: min RTT $r ms"
 x vm1 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "loss removed: vm1 does not reach vm2"
 [ "$(pids)" = "$before" ] || die "pids or vmm_starts changed: before $before, after $(pids)"
+
+# More memory than MemAvailable: refused before any step, nothing done.
+avail=$(($(sed -n 's/^MemAvailable: *\([0-9]*\) kB$/\1/p' /proc/meminfo) / 1024))
+[ $((avail + 512)) -le 65536 ] || die "MemAvailable $avail MiB: no VM size above it (64G at most)"
+printf '[vm vm0]\n[vm vm1]\n[vm vm2]\n[vm vm3]\nmemory = %sM\n[links]\nmesh = yes\n' $((avail + 512)) >"$STATE/big.ini"
+"$MV" apply "$STATE/big.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a VM of $((avail + 512)) MiB succeeded"
+grep -q "^multivm: apply: nothing done: .*needs [0-9]* MiB .* but only [0-9]* MiB are available" "$STATE/err" ||
+	die "apply of more than MemAvailable said: $(cat "$STATE/err")"
+ls "$STATE" | grep -q '^vm3\.' && die "a refused apply made vm3's files: $(ls "$STATE" | grep '^vm3\.')"
+cmp "$STATE/run" "$STATE/a.ini" || die "a refused apply changed $STATE/run"
+[ "$(pids)" = "$before" ] || die "a refused apply changed pids: $(pids)"
+
+# A step failing midway: vm3's "kernel" a text file, which QEMU refuses
+# (no check before it reads one). vm0's and vm1's running VMMs were handed
+# their links to vm3 first: both undone (the old config handed back:
+# vm3 removed, the links dropped by the running VMMs), the step named.
+printf '[vm vm0]\n[vm vm1]\n[vm vm2]\n[vm vm3]\nkernel = /etc/hostname\n[links]\nvm0 = vm1 vm2 vm3\nvm1 = vm2 vm3\n' \
+	>"$STATE/g.ini"
+t0=$(date +%s%N)
+"$MV" apply "$STATE/g.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a vm3 that cannot boot succeeded"
+t1=$(date +%s%N)
+grep -q "^multivm: apply: step '+ vm vm3' failed: it exited before it was up" "$STATE/err" &&
+	grep -q "steps done before it are undone; the system runs its old configuration" "$STATE/err" ||
+	die "failed vm3: $(cat "$STATE/err")"
+grep -q '^vm3 ' "$STATE/status" && die "vm3 still in status: $(cat "$STATE/status")"
+ls "$STATE" | grep -q '^vm3\.' && die "vm3's files left: $(ls "$STATE" | grep '^vm3\.')"
+cmp "$STATE/run" "$STATE/a.ini" || die "a failed apply changed $STATE/run"
+[ "$(pids)" = "$before" ] || die "an undone apply changed pids: before $before, after $(pids)"
+snap
+grep -q 'vm3' "$STATE/stats.out" && die "vm3's links left: $(grep vm3 "$STATE/stats.out")"
+[ "$(stat_of "vm vm0" handoff_refused)" = 0 ] && [ "$(stat_of "vm vm1" handoff_refused)" = 0 ] ||
+	die "a handoff was refused: $(grep -h 'handoff' "$STATE"/vm*.vmm.log | tail -3)"
+grep -q "vm0: its running VMM (pid [0-9]*) took 0 new links and dropped 1: no restart" "$STATE/supervisor.log" ||
+	die "vm0's VMM did not drop its link to vm3: $(grep 'vm0' "$STATE/supervisor.log" | tail -5)"
+x vm0 -- "ping -c 1 -W 5 192.168.1.3" >/dev/null || die "vm0 no longer reaches vm2 after the undo"
+say "a failed step undone in $(((t1 - t0) / 1000000)) ms: vm3 and its links gone, every VMM and QEMU pid and vmm_starts unchanged; it said: $(cat "$STATE/err")"
+
 # vm3 added, linked to vm0 and vm1, while vm1 pings vm2 every 50 ms: vm0's
 # and vm1's running VMMs are handed their new links (common/handoff.h):
 # no VMM restarts, no frame of the stream is lost.

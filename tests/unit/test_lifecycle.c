@@ -396,7 +396,7 @@ static void apply_links(const char *links, uint64_t *restarted)
 /* apply hands a link change to the running VMMs, each link at its place
  * among the VM's: nothing restarts. A VMM that refuses, or one not
  * running, is restarted (it takes its links at start); the others still
- * take theirs running. */
+ * take theirs running. A refusal is told (sup_apply_failed): apply undoes. */
 static void test_apply_handoff(void **st)
 {
 	uint64_t restarted;
@@ -411,6 +411,7 @@ static void test_apply_handoff(void **st)
 
 	apply_links("vm0 = vm1\nvm1 = vm2\n", &restarted);	/* vm0-vm2 goes */
 	assert_int_equal(restarted, 0);
+	assert_int_equal(sup_apply_failed(s), 0);
 	assert_string_equal(f.heard[0], "-vm2@1 ");
 	assert_string_equal(f.heard[1], "");
 	assert_string_equal(f.heard[2], "-vm0@0 ");
@@ -430,6 +431,9 @@ static void test_apply_handoff(void **st)
 	f.answer[0] = -EEXIST;
 	apply_links("vm0 = vm1\nvm1 = vm2\n", &restarted);
 	assert_int_equal(restarted, (1u << 0) | (1u << 2));
+	/* vm0's refusal is a failed step (apply undoes); vm2's VMM, not
+	 * running, could not be handed anything: a restart by design. */
+	assert_int_equal(sup_apply_failed(s), 1u << 0);
 	assert_string_equal(f.heard[0], "-vm2@1 ");
 	assert_string_equal(f.heard[2], "");
 	assert_int_equal(killed(vmm[0], SIGTERM), 1);
