@@ -74,7 +74,7 @@ int cmd_config(const char *dir, int argc, char **argv)
 struct plan {
 	const struct config *o, *n;
 	unsigned lines, other;		/* changes; those not done at run time */
-	unsigned grow;			/* VMs and links added or removed: the supervisor's */
+	unsigned grow;			/* VMs and links added or removed, VMs rebooted: the supervisor's */
 	unsigned wires;			/* of those, wires: NICs plugged (cli/hotplug.h) */
 	bool link[MV_LINKS_MAX][2];	/* new's links' directions whose settings change */
 	char first_other[CFG_CHANGE_LINE_MAX];
@@ -90,8 +90,8 @@ static void take(void *ctx, const struct cfg_change *c)
 		p->link[c->new_idx][0] |= c->dir != 1;	/* -1: both */
 		p->link[c->new_idx][1] |= c->dir != 0;
 	} else if (c->kind == CHG_VM_ADD || c->kind == CHG_VM_DEL || c->kind == CHG_LINK_ADD ||
-		   c->kind == CHG_LINK_DEL) {
-		p->grow++;
+		   c->kind == CHG_LINK_DEL || (c->kind == CHG_VM_SET && grow_reboot_key(c->key))) {
+		p->grow++;	/* the supervisor's: VMs, links, wires, reboots */
 		p->wires += (c->kind == CHG_LINK_ADD && p->n->link[c->new_idx].wire) ||
 			    (c->kind == CHG_LINK_DEL && p->o->link[c->old_idx].wire);
 	} else if (!p->other++) {
@@ -221,12 +221,20 @@ static int ask_supervisor(const char *dir, pid_t sup, const char *name, const ch
 	return -1;
 }
 
+/* Step text of VM i of c that boots: "+ vm vm3", or "~ vm vm1 (restart)". */
+static void boot_step(char *step, size_t len, const struct config *c, unsigned i, unsigned first_new)
+{
+	snprintf(step, len, "%c %s %s%s", i >= first_new ? '+' : '~', c->vm[i].tunnel ? "tunnel" : "vm", c->vm[i].name,
+		 i >= first_new ? "" : " (restart)");
+}
+
 /* Every VM of c up with a VMM serving, and each restarted node serving
- * with a VMM other than before[]; the VMs from first_new on are new. A
- * new VM whose QEMU (or VMM) exits before it is up will not come up by
- * waiting: it fails at once. 0, or -1 with step and why set. */
-static int wait_up(const char *dir, const struct config *c, unsigned first_new, const bool restart[],
-		   const long before[], char *step, size_t steplen, char *why, size_t whylen)
+ * with a VMM other than before[]; the VMs from first_new on are new,
+ * reboot[i]: VM i's guest reboots. A new or rebooting VM whose QEMU (or
+ * VMM) exits before it is up will not come up by waiting: it fails at
+ * once. 0, or -1 with step and why set. */
+static int wait_up(const char *dir, const struct config *c, unsigned first_new, const bool reboot[],
+		   const bool restart[], const long before[], char *step, size_t steplen, char *why, size_t whylen)
 {
 	unsigned i, waited;
 	int late = -1;
@@ -241,8 +249,9 @@ static int wait_up(const char *dir, const struct config *c, unsigned first_new, 
 				const char *st = k >= 0 ? status_get(&snap.status[k], "state") : NULL;
 				long pid = vmm_pid(c->vm[i].name);
 
-				if (i >= first_new && st && (!strcmp(st, "restarting") || !strcmp(st, "stopped"))) {
-					snprintf(step, steplen, "+ %s %s", c->vm[i].tunnel ? "tunnel" : "vm", c->vm[i].name);
+				if ((i >= first_new || reboot[i]) && st &&
+				    (!strcmp(st, "restarting") || !strcmp(st, "stopped"))) {
+					boot_step(step, steplen, c, i, first_new);
 					snprintf(why, whylen, "it %s before it was up (see %s/%s.*.log)",
 						 !strcmp(st, "stopped") ? "stopped" : "exited", dir, c->vm[i].name);
 					return -1;
@@ -259,8 +268,8 @@ static int wait_up(const char *dir, const struct config *c, unsigned first_new, 
 		snprintf(step, steplen, "status");
 		snprintf(why, whylen, "cannot read %s/status", dir);
 	} else {
-		if ((unsigned)late >= first_new)
-			snprintf(step, steplen, "+ %s %s", c->vm[late].tunnel ? "tunnel" : "vm", c->vm[late].name);
+		if ((unsigned)late >= first_new || reboot[late])
+			boot_step(step, steplen, c, (unsigned)late, first_new);
 		else
 			snprintf(step, steplen, "%s's VMM restarted with its links", c->vm[late].name);
 		snprintf(why, whylen, "%s is not up after %d s (see %s/%s.*.log)", c->vm[late].name, UP_MS / 1000, dir,
@@ -276,6 +285,7 @@ struct undoing {
 	const struct plan *p;
 	const char *old_name, *old_text;
 	unsigned keep;		/* the VMs in both configs (the first ones) */
+	const bool *reboot;	/* those rebooted for new settings: again for the old */
 };
 
 static long undo_before[MV_NODES_MAX];
@@ -317,7 +327,7 @@ static int undo_step(void *ctx, const struct undo_step *s)
 		if (a.failed[i])
 			fprintf(stderr, "multivm: apply: undoing: %s's running VMM did not take its old links back: "
 				"restarted with them (its guest stays)\n", u->p->o->vm[i].name);
-	if (wait_up(u->dir, u->p->o, u->keep, a.restart, undo_before, step, sizeof(step), why, sizeof(why)) < 0) {
+	if (wait_up(u->dir, u->p->o, u->keep, u->reboot, a.restart, undo_before, step, sizeof(step), why, sizeof(why)) < 0) {
 		fprintf(stderr, "multivm: apply: cannot undo the VMs and links added and removed: '%s': %s\n", step,
 			why);
 		return -1;
@@ -414,8 +424,9 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		goto out;
 	}
 	if (p.other) {
-		fprintf(stderr, "multivm: apply: nothing done: at run time VMs and links are added and removed "
-			"and a link's settings changed; '%s'", p.first_other);
+		fprintf(stderr, "multivm: apply: nothing done: at run time VMs and links are added and removed, "
+			"a VM rebooted for its memory, cpus, kernel, initrd or append, and a link's settings "
+			"changed; '%s'", p.first_other);
 		if (p.other > 1)
 			fprintf(stderr, " and %u more change%s", p.other - 1, p.other > 2 ? "s" : "");
 		fprintf(stderr, " need `multivm stop` and `multivm run %s%s%s%s`\n", host ? "--host " : "",
@@ -433,7 +444,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	/* The steps, each pushed on the undo list once done: the links'
 	 * settings, then the supervisor's part; a failed step undoes them. */
 	u = (struct undoing){ .dir = dir, .sup = sup, .p = &p, .old_name = name, .old_text = text,
-			      .keep = old.nvms < cur.nvms ? old.nvms : cur.nvms };
+			      .keep = old.nvms < cur.nvms ? old.nvms : cur.nvms, .reboot = g.reboot };
 	ul.n = 0;
 	for (i = 0; p.grow && i < old.nvms; i++)
 		before[i] = snapshot_status(dir, &snap) < 0 ? 0 : vmm_pid(old.vm[i].name);
@@ -461,7 +472,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 					"them or exited (see %s/%s.vmm.log)\n", cur.vm[i].name, dir, cur.vm[i].name);
 				goto undo;
 			}
-		if (wait_up(dir, &cur, g.first_new, a.restart, before, step, sizeof(step), why, sizeof(why)) < 0) {
+		if (wait_up(dir, &cur, g.first_new, g.reboot, a.restart, before, step, sizeof(step), why, sizeof(why)) < 0) {
 			fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, why);
 			goto undo;
 		}

@@ -185,9 +185,11 @@ static void vm_changes(struct differ *d, int oi, int ni)
 	for (i = 0; i < nkeys; i++) {
 		vm_value(ov, keys[i], a);
 		vm_value(nv, keys[i], b);
+		c.key = keys[i];
 		if (strcmp(a, b))
 			emit(d, &c, "~ %s %s %s %s -> %s (restart)", kind(nv), nv->name, keys[i], a, b);
 	}
+	c.key = NULL;
 	/* restart = always|never: the supervisor's own business, no reboot */
 	if (ov->restart != nv->restart) {
 		struct cfg_change r = c;

@@ -37,6 +37,7 @@ struct cfg_change {
 	int old_idx, new_idx;	/* VM or link index in old / new; -1: none */
 	int dir;		/* CHG_LINK_IMP: 0 new's a->b, 1 b->a */
 	bool restart;		/* the VM's guest reboots for it (CHG_VM_SET) */
+	const char *key;	/* CHG_VM_SET: the VM's setting ("memory"); NULL for a NIC's */
 	char line[CFG_CHANGE_LINE_MAX];	/* as printed: "+ vm vm3" */
 };
 

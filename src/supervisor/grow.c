@@ -10,14 +10,33 @@
  * its processes is what is derived from the config, which the CLI's plan
  * (config_diff) already reported as `~ vm` changes, refused there. Here:
  * the same name and kind at the same index. Its wire NICs may come and go
- * (cli/hotplug.c plugs them), but not its eth0. */
+ * (cli/hotplug.c plugs them), but not its eth0. What a reboot applies
+ * (grow_reboot_key) may differ: see reboots(). */
 static int same_vm(const struct cfg_vm *o, const struct cfg_vm *n)
 {
 	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || memcmp(o->mac, n->mac, 6) ||
-	    o->has_addr != n->has_addr || o->addr != n->addr || o->memory_mib != n->memory_mib || o->cpus != n->cpus ||
+	    o->has_addr != n->has_addr || o->addr != n->addr ||
 	    o->external != n->external)
 		return 0;
 	return 1;
+}
+
+bool grow_reboot_key(const char *key)
+{
+	static const char *const keys[] = { "memory", "cpus", "kernel", "initrd", "append" };
+	size_t i;
+
+	for (i = 0; key && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
+
+/* Whether VM o becomes n by a reboot of its guest (its QEMU's command line). */
+static bool reboots(const struct cfg_vm *o, const struct cfg_vm *n)
+{
+	return o->memory_mib != n->memory_mib || o->cpus != n->cpus || strcmp(o->kernel, n->kernel) ||
+	       strcmp(o->initrd, n->initrd) || strcmp(o->append, n->append);
 }
 
 /* The name of end e of link l of c's wire NIC, "" on the segment or a tunnel's end. */
@@ -64,6 +83,9 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 		else if (!same_vm(&old->vm[i], &new_->vm[i]))
 			return errf(err, errlen, "%s: a running VM keeps its place and settings: new VMs come after "
 				   "the running ones, in [vm] sections after theirs", old->vm[i].name);
+		else if ((g->reboot[i] = reboots(&old->vm[i], &new_->vm[i])) && (old->vm[i].external || old->vm[i].tunnel))
+			return errf(err, errlen, "%s: has no guest of multivm's to reboot for its new settings",
+				   old->vm[i].name);
 	g->first_new = keep;	/* none new when VMs go */
 	g->nvms = new_->nvms;
 	g->first_gone = keep;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -952,6 +953,40 @@ static void remove_vm(struct sup *s, unsigned i)
 	log_info("%s: removed", v->cfg->name);
 }
 
+/* VM i's guest reboots with its new settings (memory, cpus, kernel...):
+ * its QEMU told to quit (a clean one, its disks flushed), reaped here (or
+ * killed, not gone in REBOOT_QUIT_MS), and started again at once; its VMM
+ * stays, and the new QEMU connects to it as after a crash. */
+#define REBOOT_QUIT_MS	3000
+
+static void reboot_vm(struct sup *s, unsigned i)
+{
+	struct vmp *v = &s->vm[i];
+	pid_t pid = v->p.pid[CHILD_QEMU];
+	int rc, t;
+
+	if (pid > 0) {
+		s->env.ops->kill(pid, SIGTERM);
+		for (t = 0; t < REBOOT_QUIT_MS / 10 && s->env.ops->waitpid(pid, NULL, WNOHANG) == 0; t++)
+			poll(NULL, 0, 10);
+		if (t == REBOOT_QUIT_MS / 10) {
+			s->env.ops->kill(pid, SIGKILL);
+			s->env.ops->waitpid(pid, NULL, 0);
+		}
+		vmproc_reaped(&v->p, pid, s->ep);
+		consoles_close(s->cons, i);
+	}
+	v->p.due[CHILD_QEMU] = 0;
+	v->boot_failures = 0;
+	log_info("%s: rebooting with its new settings (QEMU pid %d went)", v->cfg->name, (int)pid);
+	rc = start_qemu(s, v);
+	if (rc < 0) {
+		log_err("%s: cannot start its QEMU: %s; trying again in %d ms", v->cfg->name, strerror(-rc),
+			vmproc_restart_later(&v->p, CHILD_QEMU, now_ms(s)));
+		set_state(s, v, ST_RESTARTING);
+	}
+}
+
 /* A node's segment links as they were before apply: whom to, in order;
  * ok: the node could take links at run time (a serving VMM with only
  * eth0 and only its segment's links, and a handoff channel). */
@@ -1174,6 +1209,9 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 		 * reaped (apply's undo) restarts it rather than hand it links. */
 		vmproc_handoff_close(&v->p);
 	}
+	for (i = 0; i < g.first_gone; i++)
+		if (g.reboot[i] && !s->plan->no_guests)
+			reboot_vm(s, i);
 	for (i = g.first_new; i < g.nvms; i++) {
 		struct vmp *v = &s->vm[i];
 

@@ -3,8 +3,8 @@
 # mesh: the running configuration is the file run was given, byte for
 # byte; apply of the same config changes nothing; --dry-run prints the plan
 # (a VM and two links added) and changes nothing; an invalid
-# config is refused as run refuses it, and a change needing a reboot as
-# not done at run time; a delay applied to vm0-vm1 is in
+# config is refused as run refuses it, and a change not made at run
+# time (cpuset) as such; a delay applied to vm0-vm1 is in
 # the guests' RTT, with every QEMU and VMM pid and vmm_starts unchanged and
 # vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
 # undoes the step done before it and names itself; applying the old
@@ -16,7 +16,9 @@
 # vmm_starts unchanged, a vm1 <-> vm2 ping stream across the whole apply
 # loses nothing); then vm3 and the vm0-vm2 link are removed, the running
 # VMMs told to drop theirs (pids unchanged), and vm0-vm2 put back (in
-# vm2, before its link to vm1); removing a VM from the middle is refused.
+# vm2, before its link to vm1); vm2's memory changed reboots vm2 alone
+# (a new QEMU, same VMM), and a reboot that fails is undone by a reboot
+# with the old settings; removing a VM from the middle is refused.
 TEST_NAME=apply
 . "$(dirname "$0")/lib.sh"
 
@@ -69,10 +71,10 @@ cmp "$STATE/run" "$STATE/a.ini" || die "--dry-run changed $STATE/run"
 [ -e "$STATE/vm3.ctl" ] && die "--dry-run made vm3's files"
 [ "$(pids)" = "$before" ] || die "--dry-run changed pids: $(pids)"
 # What is not done at run time is refused whole, exit 1, nothing done.
-printf '[vm vm0]\n[vm vm1]\nmemory = 512M\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n' >"$STATE/d.ini"
-"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a memory change succeeded"
-grep -q "nothing done: .*'~ vm vm1 memory 256M -> 512M (restart)' need \`multivm stop\`" "$STATE/err" ||
-	die "apply of a memory change said: $(cat "$STATE/err")"
+printf '[vm vm0]\n[vm vm1]\ncpuset = 0\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n' >"$STATE/d.ini"
+"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a cpuset change succeeded"
+grep -q "nothing done: .*'~ vm vm1 cpuset none -> 0 (restart)' need \`multivm stop\`" "$STATE/err" ||
+	die "apply of a cpuset change said: $(cat "$STATE/err")"
 [ -e "$STATE/vm3.ctl" ] && die "a refused apply made vm3's files"
 [ "$(pids)" = "$before" ] || die "a refused apply changed pids: $(pids)"
 
@@ -299,6 +301,44 @@ x vm0 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "vm0 does not reach vm2 
 x vm1 -- "ping -c 2 -W 5 192.168.1.3" >/dev/null || die "vm1 no longer reaches vm2 (its link moved up in vm2)"
 [ "$(pids)" = "$before" ] || die "VMM or QEMU pids or vmm_starts changed: before $before, after $(pids)"
 say "vm0-vm2 back, before vm2's link to vm1: both carry frames, every VMM and QEMU pid unchanged"
+
+# vm2's memory changed: only vm2 reboots (a new QEMU; its VMM stays),
+# with the memory asked; no other pid changes; vm2 reaches vm1 again.
+sed '/^\[vm vm2\]$/a memory = 320M' "$STATE/a.ini" >"$STATE/h.ini"
+q2=$(pid_of vm2 qemu)
+but_vm2() { pids | sed 's/vm2 vmm=\([0-9]*\) qemu=[0-9]*/vm2 vmm=\1 qemu=-/'; }
+others=$(but_vm2)
+t0=$(date +%s%N)
+out=$("$MV" apply "$STATE/h.ini") || die "apply of vm2's memory failed: $out"
+t1=$(date +%s%N)
+[ "$out" = "$(printf '~ vm vm2 memory 256M -> 320M (restart)\napplied 1 change')" ] || die "apply said: $out"
+[ "$(pid_of vm2 qemu)" != "$q2" ] || die "vm2's QEMU did not restart (pid $q2)"
+[ "$(but_vm2)" = "$others" ] || die "pids other than vm2's QEMU changed: before $others, after $(but_vm2)"
+memkb() { x "$1" -- "cat /proc/meminfo" | sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p'; }
+m2=$(memkb vm2)
+[ "${m2:-0}" -gt 262144 ] && [ "$m2" -le 327680 ] || die "vm2's MemTotal $m2 kB, 320M asked"
+x vm2 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null || die "vm2 does not reach vm1 after its reboot"
+cmp "$STATE/run" "$STATE/h.ini" || die "$STATE/run is not the applied config"
+say "vm2 rebooted for memory 320M in $(((t1 - t0) / 1000000)) ms (MemTotal $m2 kB): its QEMU $q2 -> $(pid_of vm2 qemu), every other pid unchanged"
+
+# A reboot that fails (vm2's "kernel" a text file): undone by a reboot
+# with the settings it had (320M), the step named; vm2's VMM and the
+# other VMs untouched.
+sed '/^\[vm vm2\]$/a kernel = /etc/hostname' "$STATE/h.ini" >"$STATE/i.ini"
+others=$(but_vm2)
+t0=$(date +%s%N)
+"$MV" apply "$STATE/i.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of vm2 with a kernel QEMU refuses succeeded"
+t1=$(date +%s%N)
+grep -q "^multivm: apply: step '~ vm vm2 (restart)' failed: it exited before it was up" "$STATE/err" &&
+	grep -q "steps done before it are undone; the system runs its old configuration" "$STATE/err" ||
+	die "failed reboot: $(cat "$STATE/err")"
+[ "$(state_of vm2)" = up ] || die "vm2 not up after the undo: $(cat "$STATE/status")"
+[ "$(but_vm2)" = "$others" ] || die "pids other than vm2's QEMU changed: before $others, after $(but_vm2)"
+cmp "$STATE/run" "$STATE/h.ini" || die "a failed apply changed $STATE/run"
+m2=$(memkb vm2)
+[ "${m2:-0}" -gt 262144 ] && [ "$m2" -le 327680 ] || die "vm2's MemTotal $m2 kB after the undo, 320M before"
+x vm2 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null || die "vm2 does not reach vm1 after the undo"
+say "a failed reboot undone in $(((t1 - t0) / 1000000)) ms (vm2 up again with 320M, its VMM and every other pid unchanged)"
 
 # A VM from the middle is not removed at run time yet (the VMs after it
 # would move, and with them the MAC and address their place gives them):

@@ -14,7 +14,7 @@
 #define THREE "[vm vm0]\n[vm vm1]\n[vm vm2]\n"
 
 static struct config old_c, new_c;
-static char got[4096];
+static char got[4096], keys[256];
 static unsigned restarts;
 
 static void collect(void *ctx, const struct cfg_change *c)
@@ -23,6 +23,12 @@ static void collect(void *ctx, const struct cfg_change *c)
 	strncat(got, c->line, sizeof(got) - strlen(got) - 2);
 	strcat(got, "\n");
 	restarts += c->restart;
+	if (c->kind == CHG_VM_SET) {	/* the setting named, a NIC's as "-" */
+		strncat(keys, c->key ? c->key : "-", sizeof(keys) - strlen(keys) - 2);
+		strcat(keys, " ");
+	} else {
+		assert_null(c->key);
+	}
 }
 
 /* The plan from a to b, as lines. */
@@ -36,7 +42,7 @@ static const char *plan(const char *a, const char *b)
 		fail_msg("old: %s", err);
 	if (config_load_string(&new_c, b, "new.ini", err, sizeof(err)) < 0)
 		fail_msg("new: %s", err);
-	got[0] = 0;
+	got[0] = keys[0] = 0;
 	restarts = 0;
 	n = config_diff(&old_c, &new_c, collect, NULL);
 	for (p = got; *p; p++)
@@ -88,11 +94,13 @@ static void test_restart(void **state)
 			    "~ vm vm1 cpus 1 -> 2 (restart)\n"
 			    "~ vm vm2 restart always -> never\n");
 	assert_int_equal(restarts, 2);
+	assert_string_equal(keys, "memory cpus - ");	/* restart = never: the supervisor's, no key */
 	/* What its QEMU boots. */
 	assert_string_equal(plan(THREE "[links]\nmesh = yes\n",
 				 "[vm vm0]\nkernel = /boot/k\nappend = quiet\n[vm vm1]\n[vm vm2]\n[links]\nmesh = yes\n"),
 			    "~ vm vm0 kernel (the system's) -> /boot/k (restart)\n"
 			    "~ vm vm0 append none -> quiet (restart)\n");
+	assert_string_equal(keys, "kernel append ");
 	/* A VM that moves changes the MAC and address it was given by its place. */
 	assert_string_equal(plan(THREE "[links]\nmesh = yes\n", "[vm vm1]\n[vm vm0]\n[vm vm2]\n[links]\nmesh = yes\n"),
 			    "~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:4d:56:01 (restart)\n"

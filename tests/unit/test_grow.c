@@ -141,6 +141,27 @@ static void refused(const char *a, const char *b, const char *why)
 		fail_msg("expected '%s' in '%s'", why, err);
 }
 
+/* What a reboot applies: that VM's guest reboots, nothing else moves. */
+static void test_reboot(void **state)
+{
+	(void)state;
+	assert_int_equal(plan(THREE "[links]\nmesh = yes\n",
+			      "[vm vm0]\n[vm vm1]\nmemory = 512M\ncpus = 2\n[vm vm2]\nappend = quiet\n[links]\nmesh = yes\n"), 0);
+	assert_false(g.reboot[0]);
+	assert_true(g.reboot[1]);
+	assert_true(g.reboot[2]);
+	assert_int_equal(g.new_links + g.gone_links, 0);
+	assert_false(g.restart_vmm[1]);	/* its VMM stays */
+	assert_int_equal(plan(THREE "[links]\nmesh = yes\n", "[vm vm0]\nkernel = /k\ninitrd = /i\n[vm vm1]\n[vm vm2]\n"
+			      "[vm vm3]\n[links]\nmesh = yes\n"), 0);
+	assert_true(g.reboot[0]);
+	assert_false(g.reboot[1]);
+	assert_false(g.reboot[3]);	/* a new VM boots; it does not reboot */
+	assert_true(grow_reboot_key("memory") && grow_reboot_key("cpus") && grow_reboot_key("kernel") &&
+		    grow_reboot_key("initrd") && grow_reboot_key("append"));
+	assert_false(grow_reboot_key("mac") || grow_reboot_key("image") || grow_reboot_key("cpuset") || grow_reboot_key(NULL));
+}
+
 static void test_refused(void **state)
 {
 	(void)state;
@@ -150,7 +171,7 @@ static void test_refused(void **state)
 	/* A VM put before a running one would move it (its index, MAC, address). */
 	refused(THREE "[links]\nmesh = yes\n", "[vm vm3]\n" THREE "[links]\nvm0 = vm1 vm2\nvm1 = vm2\n",
 		"vm0: a running VM keeps its place and settings");
-	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\nmemory = 512M\n[vm vm2]\n[links]\nmesh = yes\n",
+	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\nmac = 52:54:00:00:00:09\n[vm vm2]\n[links]\nmesh = yes\n",
 		"vm1: a running VM keeps its place and settings");
 	/* A running VM's eth0 a wire's end: on the root bus from boot. */
 	refused(THREE "[links]\nvm0 = vm1\nvm2:eth0 = vm1:eth1\n", THREE "[links]\nvm0 = vm1\nvm2:eth0 = vm0:eth1\n",
@@ -166,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_add_link),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_wires),
+		cmocka_unit_test(test_reboot),
 		cmocka_unit_test(test_refused),
 	};
 

@@ -54,6 +54,7 @@ static struct fake {
 	int handoff[NVMS];		/* the VMM's end of its link handoff channel, -1: none */
 	int answer[NVMS];		/* what the fake VMM answers a handoff */
 	char heard[NVMS][256];		/* what it was handed: "+PEER@I -PEER@I ..." */
+	char qemu_m[NVMS][32];		/* its last QEMU's -m */
 } f;
 
 static struct run_plan plan;
@@ -108,6 +109,9 @@ static pid_t fake_spawn_argv(char *const argv[], int log_fd, const struct spawn_
 	assert_string_equal(argv[1], "-name");
 	i = vm_named(argv[2], strlen(argv[2]));
 	keep_log(&f.log[i][CHILD_QEMU], log_fd);
+	for (unsigned k = 3; argv[k] && argv[k + 1]; k++)
+		if (!strcmp(argv[k], "-m"))
+			snprintf(f.qemu_m[i], sizeof(f.qemu_m[i]), "%s", argv[k + 1]);
 	f.qemu_spawns[i]++;
 	return f.qemu[i] = f.next_pid++;
 }
@@ -438,6 +442,44 @@ static void test_apply_handoff(void **st)
 	assert_string_equal(f.heard[2], "");
 	assert_int_equal(killed(vmm[0], SIGTERM), 1);
 	assert_int_equal(killed(vmm[1], SIGTERM) + killed(vmm[2], SIGTERM), 0);
+}
+
+/* apply of a VM's memory and cpus: its QEMU told to quit, reaped, and
+ * started again at once with them; its VMM and the other VMs untouched. */
+static void test_apply_reboot(void **st)
+{
+	static struct config next;
+	static char text[4096];
+	char err[CFG_ERR_MAX], *m;
+	uint64_t restarted;
+	pid_t qemu[NVMS], vmm[NVMS];
+
+	open_system();
+	all_up();
+	memcpy(qemu, f.qemu, sizeof(qemu));
+	memcpy(vmm, f.vmm, sizeof(vmm));
+	assert_string_equal(f.qemu_m[1], "256M");
+	snprintf(text, sizeof(text), "%s", config_default_text);
+	m = strstr(strstr(text, "[vm vm1]"), "memory = 256M");
+	memcpy(m, "memory = 512M", 13);
+	assert_int_equal(config_load_string(&next, text, "next.ini", err, sizeof(err)), 0);
+	assert_int_equal(sup_apply(s, &next, &restarted, err, sizeof(err)), 0);
+	assert_int_equal(restarted, 0);
+	assert_int_equal(sup_apply_failed(s), 0);
+	assert_int_equal(killed(qemu[1], SIGTERM), 1);
+	assert_int_equal(f.nkills, 1);
+	assert_int_equal(f.qemu_spawns[1], 2);
+	assert_string_equal(f.qemu_m[1], "512M");
+	assert_string_equal(state(1), "booting");
+	assert_int_equal(atoi(status(1, "qemu")), f.qemu[1]);
+	assert_int_not_equal(f.qemu[1], qemu[1]);
+	assert_int_equal(f.qemu_spawns[0] + f.qemu_spawns[2], 2);
+	assert_int_equal(f.vmm_spawns[0] + f.vmm_spawns[1] + f.vmm_spawns[2], 3);
+	assert_string_equal(state(0), "up");
+	assert_string_equal(state(2), "up");
+	sup_guest_ready(s, 1);
+	assert_string_equal(state(1), "up");
+	assert_memory_equal(f.vmm, vmm, sizeof(vmm));	/* no VMM restarted */
 }
 
 /* --no-guests: a VM is up once its VMM serves, and no QEMU starts. */
@@ -1040,6 +1082,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_cancels_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_handoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_reboot, setup, teardown),
 		cmocka_unit_test(test_link_up),
 		cmocka_unit_test_setup_teardown(test_carrier, setup, teardown),
 	};
