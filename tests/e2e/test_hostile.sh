@@ -2,7 +2,8 @@
 # Hostile frontends against real, running VMMs (no guests): a malformed
 # SET_MEM_TABLE ends only that session; a looping TX descriptor chain stops
 # only that queue. Each time the VMM logs one clear line, counts the event,
-# stays up, and keeps serving its other queue and its link.
+# stays up, and keeps serving its other queue and its link. A TSO frame
+# with gso_size 1 is a counted malformed drop.
 TEST_NAME=hostile
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
@@ -30,4 +31,21 @@ wait "$looper" || die "vm0 stopped receiving after its TX queue was stopped: $(c
 [ "$(pid_of vm0 vmm)" = "$vmm0" ] || die "VMM vm0 was restarted"
 snap
 [ "$(stat_of "link vm1->vm0" up)" = 1 ] || die "link went down"
+
+# Segmentation amplification (issue 26 item 5): a TSO frame that says
+# gso_size 1 (1800 one-byte segments) is a counted malformed drop at
+# vm0's guest TX; the same frame with gso_size 1448 crosses the link.
+# (A peer's such frame on link RX: tests/unit/test_fwd_offload.c.)
+snap
+mal=$(stat_of "vm vm0" drop_malformed)
+crossed=$(stat_of "link vm0->vm1" frames)
+"$HF" gso "$STATE/vm0.vhost" $M0 $M1 1448 || die "the gso_size 1448 sender failed"
+ok_gso() { snap; [ "$(stat_of "link vm0->vm1" frames)" = $((crossed + 1)) ]; }
+wait_for 10 ok_gso || die "a well-formed TSO frame did not cross: $(grep '^link vm0->vm1\|^vm vm0' "$STATE/stats.out")"
+"$HF" gso "$STATE/vm0.vhost" $M0 $M1 1 || die "the gso_size 1 sender failed"
+counted() { snap; [ "$(stat_of "vm vm0" drop_malformed)" = $((mal + 1)) ]; }
+wait_for 10 counted || die "gso_size 1 not counted malformed: $(grep '^vm vm0' "$STATE/stats.out")"
+[ "$(stat_of "link vm0->vm1" frames)" = $((crossed + 1)) ] || die "a gso_size 1 frame crossed the link"
+[ "$(stat_of "vm vm0" seg_frames)" = 0 ] || die "vm0 segmented: seg_frames=$(stat_of "vm vm0" seg_frames)"
+say "a TSO frame with gso_size 1: drop_malformed $mal -> $(stat_of "vm vm0" drop_malformed), nothing crossed (gso_size 1448: crossed)"
 say "PASS"

@@ -25,6 +25,9 @@
  *                               as they come (DRIPMS 0) or posts one RX
  *                               buffer every DRIPMS ms (a dripping receiver);
  *                               print what was sent and received, exit 0
+ *   gso SOCK SRCMAC DSTMAC SIZE send one TSO frame (TCP over IPv4, 1800
+ *                               payload bytes) whose header says gso_size
+ *                               SIZE, well formed otherwise; exit 0
  *   badmem SOCK                 SET_MEM_TABLE with overlapping regions:
  *                               expect the VMM to hang up, then reconnect
  *                               and complete a normal set-up
@@ -233,6 +236,56 @@ static int mode_send(struct fe *f, const uint8_t *src, const uint8_t *dst, uint3
 	return 0;
 }
 
+/* One TSO frame, as a guest's TCP would send it but for gso_size: the
+ * vnet header (NEEDS_CSUM at the TCP checksum), IPv4 192.168.1.1 ->
+ * 192.168.1.2 with its lengths and checksum right, TCP, 1800 bytes. */
+static int mode_gso(struct fe *f, const uint8_t *src, const uint8_t *dst, uint16_t gso_size)
+{
+	enum { PAY = 1800, L3 = 14, L4 = L3 + 20, LEN = L4 + 20 + PAY };
+	uint8_t *p = f->mem + BUFS + 0x20000, *e = p + 12;
+	uint32_t sum = 0;
+	int i;
+
+	_Static_assert(12 + LEN <= 2048, "one TX buffer");
+	memset(p, 0, 12 + LEN);
+	p[0] = 1;			/* NEEDS_CSUM */
+	p[1] = 1;			/* GSO TCPV4 */
+	p[2] = L4 + 20;			/* hdr_len (le16) */
+	p[4] = gso_size & 0xff;		/* gso_size (le16) */
+	p[5] = gso_size >> 8;
+	p[6] = L4;			/* csum_start */
+	p[8] = 16;			/* csum_offset: TCP's checksum */
+	memcpy(e, dst, 6);
+	memcpy(e + 6, src, 6);
+	e[12] = 0x08;			/* IPv4 */
+	e[L3] = 0x45;
+	e[L3 + 2] = (LEN - L3) >> 8;
+	e[L3 + 3] = (LEN - L3) & 0xff;
+	e[L3 + 6] = 0x40;		/* DF */
+	e[L3 + 8] = 64;
+	e[L3 + 9] = 6;			/* TCP */
+	memcpy(e + L3 + 12, (uint8_t[]){ 192, 168, 1, 1, 192, 168, 1, 2 }, 8);
+	for (i = 0; i < 20; i += 2)
+		sum += (uint32_t)e[L3 + i] << 8 | e[L3 + i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	e[L3 + 10] = ~sum >> 8;
+	e[L3 + 11] = ~sum & 0xff;
+	e[L4] = 0x04;			/* ports 1234 -> 5678 */
+	e[L4 + 1] = 0xd2;
+	e[L4 + 2] = 0x16;
+	e[L4 + 3] = 0x2e;
+	e[L4 + 7] = 1;			/* seq 1 */
+	e[L4 + 12] = 5 << 4;
+	e[L4 + 13] = 0x18;		/* PSH ACK */
+	e[L4 + 14] = 0xff;
+	e[L4 + 15] = 0xff;
+	post_rx(f);
+	post(f, 1, 0, BUFS + 0x20000, 12 + LEN, 0, 0);
+	sleep(1);	/* give the VMM time to take it before we hang up */
+	return 0;
+}
+
 static int mode_drip(struct fe *f, const uint8_t *src, const uint8_t *dst, uint32_t n)
 {
 	uint32_t i;
@@ -413,7 +466,7 @@ int main(int argc, char **argv)
 	}
 	if (argc != 6)
 		die("usage: hostile_frontend send|loop SOCK SRCMAC DSTMAC N | pair SOCKA SOCKB SRCMAC DSTMAC N | "
-		    "badmem SOCK");
+		    "badmem SOCK | gso SOCK SRCMAC DSTMAC SIZE");
 	parse_mac(argv[3], src);
 	parse_mac(argv[4], dst);
 	n = atoi(argv[5]);
@@ -422,6 +475,8 @@ int main(int argc, char **argv)
 		return mode_send(&a, src, dst, n);
 	if (!strcmp(argv[1], "drip"))
 		return mode_drip(&a, src, dst, n);
+	if (!strcmp(argv[1], "gso"))
+		return mode_gso(&a, src, dst, (uint16_t)n);
 	post_rx(&a);
 	send_frame(&a, 0, src, dst);
 	/* 200 -> 201 -> 200 -> ...: 201 is written before 200 is made available. */
