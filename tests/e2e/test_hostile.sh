@@ -3,7 +3,8 @@
 # SET_MEM_TABLE ends only that session; a looping TX descriptor chain stops
 # only that queue. Each time the VMM logs one clear line, counts the event,
 # stays up, and keeps serving its other queue and its link. A TSO frame
-# with gso_size 1 is a counted malformed drop.
+# with gso_size 1 is a counted malformed drop. A gigabyte written into a
+# VMM's log pipe leaves at most log_max bytes and a .1 of at most that.
 TEST_NAME=hostile
 . "$(dirname "$0")/lib.sh"
 HF=${HOSTILE:?HOSTILE must name build/tools/hostile_frontend}
@@ -48,4 +49,21 @@ wait_for 10 counted || die "gso_size 1 not counted malformed: $(grep '^vm vm0' "
 [ "$(stat_of "link vm0->vm1" frames)" = $((crossed + 1)) ] || die "a gso_size 1 frame crossed the link"
 [ "$(stat_of "vm vm0" seg_frames)" = 0 ] || die "vm0 segmented: seg_frames=$(stat_of "vm vm0" seg_frames)"
 say "a TSO frame with gso_size 1: drop_malformed $mal -> $(stat_of "vm vm0" drop_malformed), nothing crossed (gso_size 1448: crossed)"
+
+# A child that writes a gigabyte to its log (issue 26 item 6): 1 GiB into
+# the write end of vm0's VMM's stderr pipe, as the VMM would, leaves at
+# most log_max (default 4M) in NAME.vmm.log and in its .1, the newest
+# bytes, and every other byte counted in status as log_bytes_dropped.
+max=$((4 << 20))
+dd if=/dev/zero bs=1M count=1024 of="/proc/$vmm0/fd/2" status=none || die "cannot write into vm0's VMM's log pipe"
+drained() {
+	d=$("$MV" status | awk '$1 == "vm0" { for (i = 1; i <= NF; i++) if ($i ~ /^log_bytes_dropped=/) { sub(/.*=/, "", $i); print $i } }')
+	[ "${d:-0}" -ge $(((1 << 30) - 2 * max)) ]
+}
+wait_for 60 drained || die "1 GiB written, log_bytes_dropped=$d"
+for f in "$STATE/vm0.vmm.log" "$STATE/vm0.vmm.log.1"; do
+	[ "$(stat -c %s "$f")" -le $max ] || die "$f holds $(stat -c %s "$f") bytes, over log_max $max"
+done
+say "1 GiB into vm0's VMM's log: vmm.log $(stat -c %s "$STATE/vm0.vmm.log") B, .1 $(stat -c %s "$STATE/vm0.vmm.log.1") B, log_bytes_dropped=$d"
+[ "$(pid_of vm0 vmm)" = "$vmm0" ] || die "VMM vm0 was restarted"
 say "PASS"
