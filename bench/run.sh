@@ -66,6 +66,8 @@ part boot sh bench/boot.sh "$build"
 part relink sh bench/relink.sh "$build"
 # Wires plugged and unplugged at run time (two guests; HOTPLUG_ROUNDS).
 part hotplug sh bench/hotplug.sh "$build"
+# A VM added by apply against the same VM booted alone (APPLYBOOT_ROUNDS).
+part applyboot sh bench/applyboot.sh "$build"
 # VXLAN: multivm's tunnel against Linux's vxlan devices (VX_ROUNDS,
 # VX_SECONDS, VX_SIZES); BENCH_VXLAN=0 skips it.
 [ "${BENCH_VXLAN:-1}" = 0 ] || part vxlan sh bench/vxlan.sh "$build"
