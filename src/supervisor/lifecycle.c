@@ -1203,8 +1203,10 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 		/* Its guest stays; QEMU reconnects to the new VMM, which has the new link. */
 		log_info("%s: restarting its VMM (pid %d) with its links as they now are", v->cfg->name,
 			 (int)v->p.pid[CHILD_VMM]);
-		if (v->p.pid[CHILD_VMM] > 0)
+		if (v->p.pid[CHILD_VMM] > 0) {
 			s->env.ops->kill(v->p.pid[CHILD_VMM], SIGTERM);
+			v->p.asked[CHILD_VMM] = true;	/* not a crash: no back-off (bench/hotplug.sh) */
+		}
 		/* Going, it takes no more handoffs: an apply before it is
 		 * reaped (apply's undo) restarts it rather than hand it links. */
 		vmproc_handoff_close(&v->p);

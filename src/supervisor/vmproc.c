@@ -358,6 +358,12 @@ int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep)
 
 int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now)
 {
+	if (p->asked[c]) {
+		p->asked[c] = false;
+		p->backoff[c] = 0;
+		p->due[c] = now;
+		return 0;
+	}
 	if (now - p->started[c] > BACKOFF_RESET_MS || p->backoff[c] == 0)
 		p->backoff[c] = BACKOFF_MIN_MS;
 	else

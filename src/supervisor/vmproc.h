@@ -46,6 +46,7 @@ struct vm_proc {
 	long long started[2];
 	long long due[2];		/* restart time, 0: none */
 	int backoff[2];			/* ms, the last one used */
+	bool asked[2];			/* we stopped it to restart it (apply): at once, no back-off */
 	bool vmm_serving;		/* the VMM said so on its readiness pipe */
 	int ready_fd;			/* that pipe while we wait, else -1 */
 	long long ready_due;		/* when a silent VMM is given up */
@@ -149,8 +150,9 @@ int vmproc_reaped(struct vm_proc *p, pid_t pid, int ep);
 int vmproc_link_up(const struct vm_proc *p, const char *peer, const char *peer_nic);
 
 /* Schedules child c's restart after its back-off: doubled each time,
- * from BACKOFF_MIN_MS to BACKOFF_MAX_MS, fresh after a long run. Returns
- * the delay in ms. */
+ * from BACKOFF_MIN_MS to BACKOFF_MAX_MS, fresh after a long run. A child
+ * we stopped ourselves to restart it (asked) did not fail: it restarts at
+ * once, and its back-off starts over. Returns the delay in ms. */
 int vmproc_restart_later(struct vm_proc *p, enum vm_child c, long long now);
 
 /* Closes everything of a VM whose processes are gone (multivm apply
