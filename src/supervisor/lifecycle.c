@@ -729,6 +729,7 @@ bool sup_stopped(struct sup *s)
 /* ---- set-up ---- */
 
 static int open_vm(struct sup *s, unsigned i);
+static int open_udp(struct sup *s, unsigned i);
 
 int sup_open(struct sup *s)
 {
@@ -759,6 +760,11 @@ int sup_open(struct sup *s)
 			log_info("link %s-%s: %u entries for its delay (link_queue_size %u)", a, b, s->link[i].qsize,
 				 s->cfg->link_queue_size);
 	}
+	/* The tunnels' sockets first, back to back: a remote already
+	 * sending meets a port whose sockets all join within microseconds. */
+	for (i = 0; i < s->cfg->nvms; i++)
+		if (s->cfg->vm[i].tunnel && (rc = open_udp(s, i)) < 0)
+			return rc;
 	for (i = 0; i < s->cfg->nvms; i++) {
 		rc = open_vm(s, i);
 		if (rc < 0)
@@ -777,28 +783,33 @@ static bool same_port(const struct config *c, unsigned i, unsigned k)
 
 /* Steers the group of tunnel i's port by VNI, its sockets in config
  * order: the order they joined (opened at run in that order, added by
- * apply at the end, removed from the end). */
-static void steer_port(struct sup *s, unsigned i)
+ * apply at the end, removed from the end). joining, when below nvms, is
+ * a tunnel about to join: it is given its index before its bind, so that
+ * no datagram of a bound socket is ever hashed to another in between
+ * (one of joining's own, until it binds, goes to one that counts it). */
+static int steer_port(struct sup *s, unsigned i, unsigned joining)
 {
 	uint32_t vni[MV_NODES_MAX];
 	unsigned k, n = 0;
-	int fd = -1, rc;
+	int fd = -1, rc = 0;
 
 	for (k = 0; k < s->cfg->nvms; k++)
-		if (same_port(s->cfg, i, k) && s->vm[k].p.udp_fd >= 0) {
+		if (same_port(s->cfg, i, k) && (s->vm[k].p.udp_fd >= 0 || k == joining)) {
 			vni[n++] = s->cfg->vm[k].tun_vni;
 			if (fd < 0)
 				fd = s->vm[k].p.udp_fd;
 		}
-	if (n > 1 && (rc = udpsock_steer(fd, vni, n)) < 0)
+	if (n > 1 && fd >= 0 && (rc = udpsock_steer(fd, vni, n)) < 0)
 		log_err("[tunnel %s] port %u: cannot steer it by VNI: %s", s->cfg->vm[i].name, s->cfg->vm[i].tun_port,
 			strerror(-rc));
+	return rc;
 }
 
 /* Tunnel i's UDP socket, bound here once and kept for the system's life:
  * its port is never free while the tunnel restarts (tunnel/udpsock.h).
  * Shared (SO_REUSEPORT) when another tunnel of the config has its
- * address and port. */
+ * address and port; then its group is steered for it before it joins.
+ * Done already (sup_open binds every tunnel's first, back to back): 0. */
 static int open_udp(struct sup *s, unsigned i)
 {
 	const struct cfg_vm *t = &s->cfg->vm[i];
@@ -808,17 +819,21 @@ static int open_udp(struct sup *s, unsigned i)
 	unsigned k;
 	int fd;
 
+	if (s->vm[i].p.udp_fd >= 0)
+		return 0;
 	for (k = 0; k < s->cfg->nvms; k++)
 		shared |= k != i && same_port(s->cfg, i, k);
+	if (shared && steer_port(s, i, i) < 0)
+		return -EIO;	/* said */
 	fd = udpsock_open(local, t->tun_port, shared);
 	if (fd < 0) {
 		inet_ntop(AF_INET, &local, a, sizeof(a));
 		log_err("[tunnel %s]: cannot bind UDP %s:%u: %s", t->name, a, t->tun_port, strerror(-fd));
+		if (shared)
+			steer_port(s, i, s->cfg->nvms);	/* back to the sockets bound */
 		return fd;
 	}
 	s->vm[i].p.udp_fd = fd;
-	if (shared)
-		steer_port(s, i);
 	return 0;
 }
 
@@ -1163,7 +1178,7 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 	for (i = 0; i < g.first_gone; i++)
 		for (j = g.first_gone; j < old_n; j++)
 			if (same_port(s->cfg, i, j)) {
-				steer_port(s, i);
+				steer_port(s, i, s->cfg->nvms);
 				break;
 			}
 	for (i = 0; i < s->cfg->nlinks; i++)

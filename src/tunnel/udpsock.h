@@ -13,7 +13,10 @@
  * bytes 4..6 are the VNI (RFC 7348). A datagram of no known VNI, or too
  * short to hold one, goes to the group's first socket, whose tunnel counts
  * it (bad_vni, bad_header) as every tunnel counts what is not its own:
- * never delivered as another link's traffic. UDP GRO stays off on a shared
+ * never delivered as another link's traffic. The supervisor binds a
+ * port's sockets back to back at run, and gives each joining socket its
+ * index before its bind: a bound socket never sees a datagram the kernel
+ * hashed to it for want of a program. UDP GRO stays off on a shared
  * socket: GRO merges datagrams of one 4-tuple, and links between two
  * hosts share theirs, so one merged message could hold several VNIs. */
 #ifndef MULTIVM_TUNNEL_UDPSOCK_H

@@ -782,6 +782,57 @@ static void test_shared_port(void **state)
 	close(other);
 }
 
+/* A socket about to join a steered port is given its index first (the
+ * supervisor's order, lifecycle.c): from any source port, a datagram for
+ * a bound socket reaches it alone, before and after the new one binds;
+ * one for the new socket, sent before it binds, reaches the first (whose
+ * tunnel counts it), after, the new one. Steering after the bind instead
+ * leaves a moment in which the kernel hashes the bound sockets' datagrams
+ * over both. */
+static void test_steered_before_join(void **state)
+{
+	static const uint32_t vni[] = { 42, 43 };
+	struct fx *f = *state;
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in to, from = { .sin_family = AF_INET, .sin_addr = lo };
+	socklen_t n = sizeof(to);
+	uint8_t b[TUN_BUF];
+	int first, other, src[16];
+	unsigned i, got;
+
+	(void)f;
+	first = udpsock_open(lo, 0, true);
+	assert_true(first >= 0);
+	assert_int_equal(getsockname(first, (struct sockaddr *)&to, &n), 0);
+	for (i = 0; i < 16; i++) {
+		src[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(bind(src[i], (struct sockaddr *)&from, sizeof(from)), 0);
+	}
+	assert_int_equal(udpsock_steer(first, vni, 2), 0);	/* 43's socket not there yet */
+#define SEND_ALL(v) for (i = 0; i < 16; i++) \
+	assert_int_equal(sendto(src[i], b, dgram(b, v, mac_a, mac_r, 60), 0, (struct sockaddr *)&to, sizeof(to)), \
+			 VXLAN_HDR_LEN + 60)
+	SEND_ALL(43);
+	for (got = 0; took(first); got++)
+		;
+	assert_int_equal(got, 16);	/* no socket of its own yet: the first's */
+	other = udpsock_open(lo, ntohs(to.sin_port), true);
+	assert_true(other >= 0);
+	SEND_ALL(42);
+	SEND_ALL(43);
+#undef SEND_ALL
+	for (got = 0; took(first); got++)
+		;
+	assert_int_equal(got, 16);
+	for (got = 0; took(other); got++)
+		;
+	assert_int_equal(got, 16);
+	for (i = 0; i < 16; i++)
+		close(src[i]);
+	close(other);
+	close(first);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -794,7 +845,7 @@ int main(void)
 		T(test_vmm_checks_tunnel_sources), T(test_from_vm_checked),
 		T(test_tso_leaves_as_mtu_sized_datagrams), T(test_partial_checksum_completed), T(test_to_link_plain),
 		T(test_gso_run), T(test_gso_refused_falls_back), T(test_gro_split),
-		cmocka_unit_test(test_steer_prog), T(test_shared_port),
+		cmocka_unit_test(test_steer_prog), T(test_shared_port), T(test_steered_before_join),
 	};
 
 	return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
