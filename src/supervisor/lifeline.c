@@ -22,20 +22,6 @@ int lifeline_fd(void)
 	return line[0];
 }
 
-bool lifeline_child_gone(void)
-{
-	struct pollfd p = { .fd = line[0] };
-
-	if (line[1] >= 0)
-		close(line[1]);
-	line[1] = -1;
-	if (guard_sock >= 0)
-		close(guard_sock);
-	guard_sock = -1;
-	/* No write end but the supervisor's is open now: hung up, it died. */
-	return line[0] >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
-}
-
 void lifeline_cut(void)
 {
 	if (line[1] >= 0)
@@ -44,6 +30,15 @@ void lifeline_cut(void)
 	if (guard_sock >= 0)
 		close(guard_sock);
 	guard_sock = -1;
+}
+
+bool lifeline_child_gone(void)
+{
+	struct pollfd p = { .fd = line[0] };
+
+	lifeline_cut();
+	/* No write end but the supervisor's is open now: hung up, it died. */
+	return line[0] >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
 /* Takes every pidfd waiting on the socket into held[], answering each
