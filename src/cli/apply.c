@@ -299,10 +299,13 @@ static int undo_step(void *ctx, const struct undo_step *s)
 	static struct answer a;
 	unsigned i;
 
-	if (s->kind == UNDO_UNPLUG) {	/* after the supervisor's undo: their VMMs serve them again */
-		if (hotplug_plug_new(u->dir, u->p->n, u->p->o, qmp_now_ms(), err, sizeof(err)) == 0)
+	/* A NIC unplugged is plugged back into the VMM that served it (before
+	 * the supervisor's step) or its restart with the old config (after
+	 * that step's undo); one plugged unplugged before that undo. */
+	if (s->kind == UNDO_UNPLUG || s->kind == UNDO_PLUG) {
+		if (hotplug_undo(u->dir, u->p->o, u->p->n, s, step, sizeof(step), err, sizeof(err)) == 0)
 			return 0;
-		fprintf(stderr, "multivm: apply: cannot undo the wire NICs unplugged: plug %s\n", err);
+		fprintf(stderr, "multivm: apply: cannot undo '%s': %s\n", step, err);
 		return -1;
 	}
 	if (s->kind == UNDO_LINK) {
@@ -332,6 +335,8 @@ static int undo_step(void *ctx, const struct undo_step *s)
 			why);
 		return -1;
 	}
+	if (u->p->wires)	/* sockets of NICs their VMMs no longer serve */
+		hotplug_remove_sockets(u->dir, u->p->n, u->p->o);
 	return 0;
 }
 
@@ -442,7 +447,8 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		goto out;
 	}
 	/* The steps, each pushed on the undo list once done: the links'
-	 * settings, then the supervisor's part; a failed step undoes them. */
+	 * settings, each wire NIC unplugged, the supervisor's part, each wire
+	 * NIC plugged; a failed step undoes them, the last first. */
 	u = (struct undoing){ .dir = dir, .sup = sup, .p = &p, .old_name = name, .old_text = text,
 			      .keep = old.nvms < cur.nvms ? old.nvms : cur.nvms, .reboot = g.reboot };
 	ul.n = 0;
@@ -452,12 +458,10 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		if ((p.link[i][0] || p.link[i][1]) && set_link(dir, &p, i, &ul) < 0)
 			goto undo;
 	/* Wire NICs that go leave their guests before their VMMs restart. */
-	if (p.wires && hotplug_unplug_gone(dir, &old, &cur, err, sizeof(err)) < 0) {
-		fprintf(stderr, "multivm: apply: step 'unplug %s' failed\n", err);
+	if (p.wires && hotplug_unplug_gone(dir, &old, &cur, &ul, step, sizeof(step), err, sizeof(err)) < 0) {
+		fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
 		goto undo;
 	}
-	if (p.wires)
-		undo_push(&ul, UNDO_UNPLUG, 0);
 	if (p.grow) {
 		if (ask_supervisor(dir, sup, np.abspath, np.text, &cur, &a, err, sizeof(err)) < 0) {
 			fprintf(stderr, "multivm: apply: step 'VMs and links added and removed' failed: %s\n", err);
@@ -476,9 +480,11 @@ int cmd_apply(const char *dir, int argc, char **argv)
 			fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, why);
 			goto undo;
 		}
+		if (p.wires)	/* sockets of NICs their VMMs no longer serve */
+			hotplug_remove_sockets(dir, &old, &cur);
 		/* Those that come, once their restarted VMMs serve them. */
-		if (p.wires && hotplug_plug_new(dir, &old, &cur, t0, err, sizeof(err)) < 0) {
-			fprintf(stderr, "multivm: apply: step 'plug %s' failed\n", err);
+		if (p.wires && hotplug_plug_new(dir, &old, &cur, t0, &ul, step, sizeof(step), err, sizeof(err)) < 0) {
+			fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
 			goto undo;
 		}
 	} else if (state_write_run(dir, np.abspath, np.text) < 0) {

@@ -45,8 +45,9 @@ static int qmp_at(struct qmp *q, const char *dir, const char *vm, char *err, siz
 	return qmp_open(q, fd, qmp_now_ms() + HOTPLUG_MS, err, errlen);
 }
 
-/* device_del, then its netdev and chardev. */
-static int unplug(const char *dir, const char *vm, const char *nic, char *err, size_t errlen)
+/* device_del, then its netdev and chardev; its socket file too if
+ * sock_too (see hotplug_remove_sockets). */
+static int unplug(const char *dir, const char *vm, const char *nic, bool sock_too, char *err, size_t errlen)
 {
 	static struct qmp q;
 	char dev[MV_IFNAME_MAX + 8], net[MV_IFNAME_MAX + 8], chr[MV_IFNAME_MAX + 8], e2[200], sock[STATE_PATH_MAX];
@@ -66,9 +67,7 @@ static int unplug(const char *dir, const char *vm, const char *nic, char *err, s
 	if (rc == 0)
 		qmp_execute(&q, "chardev-remove", json_pack("{s:s}", "id", chr), NULL, e2, sizeof(e2));
 	qmp_close(&q);
-	/* Its socket: the VMM that restarts without the NIC makes none, and
-	 * the VM's files are those of the NICs it has (statefiles.c). */
-	if (rc == 0 && state_nic_socket(sock, dir, vm, nic) == 0)
+	if (rc == 0 && sock_too && state_nic_socket(sock, dir, vm, nic) == 0)
 		unlink(sock);
 	return rc;
 }
@@ -135,7 +134,7 @@ out:
 static int name_in_guest(const char *dir, const struct config *cfg, const struct cfg_vm *v, const struct cfg_nic *c,
 			 char *err, size_t errlen)
 {
-	char sock[STATE_PATH_MAX], cmd[1024], mac[MAC_STR_LEN], addr[48] = "", msg[256];
+	char sock[STATE_PATH_MAX], cmd[1024], mac[MAC_STR_LEN], addr[96] = "", msg[256];
 	int p[2], rc;
 	ssize_t n;
 
@@ -171,10 +170,35 @@ static int name_in_guest(const char *dir, const struct config *cfg, const struct
 	return snprintf(err, errlen, "the guest agent: %s", rc == AGENT_ENOAGENT ? "no answer" : strerror(-rc)), -1;
 }
 
-int hotplug_unplug_gone(const char *dir, const struct config *old, const struct config *new_, char *err,
-			size_t errlen)
+/* Undo arguments: NIC k of VM i of the config that has it. */
+static unsigned nic_arg(unsigned i, unsigned k)
 {
-	char e[400];
+	return i * MV_NICS_MAX + k;
+}
+
+static void nic_step(char *step, size_t steplen, const char *what, const struct cfg_vm *v, unsigned k)
+{
+	snprintf(step, steplen, "%s %s:%s", what, v->name, v->nic[k].name);
+}
+
+/* NIC k of v plugged, then named in the built-in guest; pushed on u (if
+ * u) once QEMU has it, so that a guest that does not name it has it
+ * unplugged by the undo too. */
+static int plug_named(const char *dir, const struct config *cfg, const struct cfg_vm *v, unsigned i, unsigned k,
+		      struct undo_list *u, char *err, size_t errlen)
+{
+	if (plug(dir, v->name, &v->nic[k], err, errlen) < 0)
+		return -1;
+	if (u)
+		undo_push(u, UNDO_PLUG, nic_arg(i, k));
+	if (!v->image[0] && !v->initrd[0])
+		return name_in_guest(dir, cfg, v, &v->nic[k], err, errlen);
+	return 0;
+}
+
+int hotplug_unplug_gone(const char *dir, const struct config *old, const struct config *new_, struct undo_list *u,
+			char *step, size_t steplen, char *err, size_t errlen)
+{
 	unsigned i, k;
 
 	for (i = 0; i < new_->nvms; i++) {
@@ -185,17 +209,19 @@ int hotplug_unplug_gone(const char *dir, const struct config *old, const struct 
 		for (k = 0; k < o->nnics; k++) {
 			if (nic_in(&new_->vm[i], o->nic[k].name) >= 0)
 				continue;
-			if (unplug(dir, o->name, o->nic[k].name, e, sizeof(e)) < 0)
-				return snprintf(err, errlen, "%s:%s: %s", o->name, o->nic[k].name, e), -1;
+			/* The socket stays: the VMM serving it runs until the
+			 * supervisor's step, and plugging it back needs it. */
+			if (unplug(dir, o->name, o->nic[k].name, false, err, errlen) < 0)
+				return nic_step(step, steplen, "unplug", o, k), -1;
+			undo_push(u, UNDO_UNPLUG, nic_arg(i, k));
 		}
 	}
 	return 0;
 }
 
 int hotplug_plug_new(const char *dir, const struct config *old, const struct config *new_, long long t0_ms,
-		     char *err, size_t errlen)
+		     struct undo_list *u, char *step, size_t steplen, char *err, size_t errlen)
 {
-	char e[400];
 	unsigned i, k;
 
 	for (i = 0; i < new_->nvms; i++) {
@@ -206,11 +232,43 @@ int hotplug_plug_new(const char *dir, const struct config *old, const struct con
 		for (k = 0; k < v->nnics; k++) {
 			if (nic_in(&old->vm[i], v->nic[k].name) >= 0)
 				continue;
-			if (plug(dir, v->name, &v->nic[k], e, sizeof(e)) < 0 ||
-			    (!v->image[0] && !v->initrd[0] && name_in_guest(dir, new_, v, &v->nic[k], e, sizeof(e)) < 0))
-				return snprintf(err, errlen, "%s:%s: %s", v->name, v->nic[k].name, e), -1;
+			if (plug_named(dir, new_, v, i, k, u, err, errlen) < 0)
+				return nic_step(step, steplen, "plug", v, k), -1;
 			printf("%s:%s plugged in %lld ms\n", v->name, v->nic[k].name, qmp_now_ms() - t0_ms);
 		}
 	}
 	return 0;
+}
+
+int hotplug_undo(const char *dir, const struct config *old, const struct config *new_, const struct undo_step *s,
+		 char *step, size_t steplen, char *err, size_t errlen)
+{
+	const struct config *c = s->kind == UNDO_PLUG ? new_ : old;
+	unsigned i = s->arg / MV_NICS_MAX, k = s->arg % MV_NICS_MAX;
+
+	if ((s->kind != UNDO_PLUG && s->kind != UNDO_UNPLUG) || i >= c->nvms || k >= c->vm[i].nnics) {
+		snprintf(step, steplen, "NIC step %u", s->arg);
+		return snprintf(err, errlen, "no such NIC"), -1;
+	}
+	if (s->kind == UNDO_PLUG) {
+		nic_step(step, steplen, "plug", &c->vm[i], k);
+		return unplug(dir, c->vm[i].name, c->vm[i].nic[k].name, true, err, errlen);
+	}
+	nic_step(step, steplen, "unplug", &c->vm[i], k);
+	return plug_named(dir, old, &c->vm[i], i, k, NULL, err, errlen);
+}
+
+void hotplug_remove_sockets(const char *dir, const struct config *from, const struct config *to)
+{
+	char sock[STATE_PATH_MAX];
+	unsigned i, k;
+
+	for (i = 0; i < to->nvms; i++) {
+		if (!hotplug_vm_kept(from, to, i))
+			continue;
+		for (k = 0; k < from->vm[i].nnics; k++)
+			if (nic_in(&to->vm[i], from->vm[i].nic[k].name) < 0 &&
+			    state_nic_socket(sock, dir, from->vm[i].name, from->vm[i].nic[k].name) == 0)
+				unlink(sock);
+	}
 }

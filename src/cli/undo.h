@@ -8,7 +8,8 @@
 
 enum undo_kind {
 	UNDO_LINK,		/* arg: a link (of the new config) whose settings were written: the old ones back */
-	UNDO_UNPLUG,		/* wire NICs unplugged from running guests: plugged back */
+	UNDO_UNPLUG,		/* arg: a wire NIC unplugged from a running guest (cli/hotplug.h): plugged back */
+	UNDO_PLUG,		/* arg: a wire NIC plugged: unplugged */
 	UNDO_SUPERVISOR,	/* VMs and links added or removed: the old config handed back to the supervisor */
 };
 
@@ -17,7 +18,9 @@ struct undo_step {
 	unsigned arg;
 };
 
-#define UNDO_STEPS_MAX	(MV_LINKS_MAX + 2)	/* a step per link's settings, the unplug, the supervisor's */
+/* a step per link's settings, per wire NIC unplugged or plugged (a kept
+ * VM's NICs, old and new), the supervisor's */
+#define UNDO_STEPS_MAX	(MV_LINKS_MAX + 2 * MV_NODES_MAX * MV_NICS_MAX + 1)
 
 struct undo_list {
 	unsigned n;

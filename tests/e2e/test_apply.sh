@@ -196,7 +196,8 @@ say "vm3 added: apply took $(((t1 - t0) / 1000000)) ms (to vm3 up); vm1 <-> vm2 
 # plugs its NIC (QMP, cli/hotplug.c), the built-in guests name and address
 # it (agent); every QEMU pid, and vm1's and vm2's VMM pids, unchanged; the
 # vm1 <-> vm2 stream loses nothing. Then the wire removed: gone from both
-# guests, the same pids unchanged, the stream again lossless.
+# guests, the same pids unchanged, the stream again lossless. Then the
+# same wire with its second NIC's plug refused by QEMU: undone.
 cat >"$STATE/w.ini" <<'INI'
 [vm vm0]
 eth1.address = 10.0.9.1/30
@@ -263,6 +264,58 @@ done
 x vm0 -- "ping -c 2 -W 5 192.168.1.4" >/dev/null || die "vm0 no longer reaches vm3 on the segment"
 say "wire unplugged in $(((t1 - t0) / 1000000)) ms: eth1 gone from vm0 and vm3, the same pids; stream lost $lost of 300"
 [ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the wire was unplugged"
+
+# A second NIC's plug refused by QEMU: vm3's QEMU already holds a netdev
+# w-eth1 (a hubport added here over vm3's QMP socket, as any QMP client
+# could), so vm3:eth1's netdev_add fails after vm0:eth1 was plugged and
+# named. The undo unplugs vm0:eth1, then hands the supervisor the old
+# config (vm0's and vm3's VMMs restarted without the wire); the step is
+# named with QEMU's words; no NIC of the wire is left in either guest or
+# QEMU, no socket file; every QEMU pid and vm1's, vm2's VMM unchanged;
+# `multivm config` the old text.
+qmp() {	# VM COMMAND...: each command's answer, a line each
+	python3 - "$STATE/$1.qmp" "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for c in ['{"execute": "qmp_capabilities"}'] + sys.argv[3:]:
+    f.write(c + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "event" not in m:
+            break
+    if c != '{"execute": "qmp_capabilities"}':
+        print(json.dumps(m, sort_keys=True))
+PY
+}
+out=$(qmp vm3 '{"execute": "netdev_add", "arguments": {"type": "hubport", "id": "w-eth1", "hubid": 9}}')
+[ "$out" = '{"return": {}}' ] || die "vm3's QEMU did not take netdev w-eth1: $out"
+t0=$(date +%s%N)
+"$MV" apply "$STATE/w.ini" >"$STATE/out" 2>"$STATE/err" && die "apply with vm3's w-eth1 taken succeeded"
+t1=$(date +%s%N)
+out=$(qmp vm3 '{"execute": "netdev_del", "arguments": {"id": "w-eth1"}}')
+[ "$out" = '{"return": {}}' ] || die "vm3's QEMU lost its netdev w-eth1: $out"
+grep -qx 'vm0:eth1 plugged in [0-9]* ms' "$STATE/out" || die "vm0:eth1 not plugged first: $(cat "$STATE/out" "$STATE/err")"
+grep -qx "multivm: apply: step 'plug vm3:eth1' failed: QMP: netdev_add: Duplicate ID 'w-eth1'.*" "$STATE/err" &&
+	grep -q "steps done before it are undone; the system runs its old configuration" "$STATE/err" ||
+	die "refused plug: $(cat "$STATE/err")"
+for v in vm0 vm3; do
+	x $v -- "ip -o link" | grep -q "52:54:00:4e:" && die "$v still has a wire NIC: $(x $v -- 'ip -o link')"
+	[ "$(state_of $v)" = up ] || die "$v not up after the undo: $(cat "$STATE/status")"
+	out=$(qmp $v '{"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}}' \
+		'{"execute": "query-chardev"}' '{"execute": "human-monitor-command", "arguments": {"command-line": "info network"}}')
+	case $out in *'"nic-eth0"'*) ;; *) die "$v: no nic-eth0 in /machine/peripheral: $out" ;; esac
+	case $out in *nic-eth1*|*vu-eth1*|*w-eth1*) die "$v's QEMU still holds the NIC: $out" ;; esac
+done
+ls "$STATE" | grep -q '\.eth1\.vhost$' && die "sockets left: $(ls "$STATE" | grep vhost)"
+[ "$(qemus)" = "$qb" ] || die "QEMU pids (or vm1's, vm2's VMM) changed: before $qb, after $(qemus)"
+"$MV" config | cmp -s - "$STATE/c.ini" || die "multivm config is not the old config: $("$MV" config)"
+x vm0 -- "ping -c 2 -W 5 192.168.1.4" >/dev/null || die "vm0 no longer reaches vm3 after the undo"
+say "a refused second plug undone in $(((t1 - t0) / 1000000)) ms: vm0:eth1 unplugged again, no NIC, netdev, chardev or socket of the wire left, the same QEMU pids; it said: $(cat "$STATE/err")"
 before=$(pids)	# vm0's VMM restarted twice for the wire: the pids from here on
 
 # vm3 and the vm0-vm2 link removed: vm3's processes and files gone, vm0
