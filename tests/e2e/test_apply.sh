@@ -18,7 +18,9 @@
 # VMMs told to drop theirs (pids unchanged), and vm0-vm2 put back (in
 # vm2, before its link to vm1); vm2's memory changed reboots vm2 alone
 # (a new QEMU, same VMM), and a reboot that fails is undone by a reboot
-# with the old settings; removing a VM from the middle is refused.
+# with the old settings; removing a VM from the middle is refused. A wire
+# whose second NIC's plug QEMU refuses (its netdev id taken beforehand
+# over QMP) has the first NIC unplugged by the undo.
 TEST_NAME=apply
 . "$(dirname "$0")/lib.sh"
 
