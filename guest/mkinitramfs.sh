@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the guest image into OUTDIR: initramfs.cpio.gz (busybox-static,
-# the virtio and 802.1Q (VLAN) modules of the host's kernel, the multivm agent, init, iperf3
+# the virtio (a disk's too: image = with kernel =) and 802.1Q (VLAN) modules of the host's kernel, the multivm agent, init, iperf3
 # and ethtool with their libraries) and
 # vmlinuz (the matching kernel), so kernel and modules always agree.
 # Usage: mkinitramfs.sh OUTDIR   (env MULTIVM_KERNEL_VERSION picks a kernel)
@@ -9,7 +9,7 @@ set -eu
 out=$1
 here=$(cd "$(dirname "$0")" && pwd)
 modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-	 failover net_failover virtio_net virtio_console llc stp garp mrp 8021q"
+	 failover net_failover virtio_net virtio_console virtio_blk llc stp garp mrp 8021q"
 
 need() { [ -e "$1" ] || { echo "mkinitramfs: $1 missing: apt-get install $2" >&2; exit 1; }; }
 need /bin/busybox busybox-static

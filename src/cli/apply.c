@@ -90,8 +90,8 @@ static void take(void *ctx, const struct cfg_change *c)
 		p->link[c->new_idx][0] |= c->dir != 1;	/* -1: both */
 		p->link[c->new_idx][1] |= c->dir != 0;
 	} else if (c->kind == CHG_VM_ADD || c->kind == CHG_VM_DEL || c->kind == CHG_LINK_ADD ||
-		   c->kind == CHG_LINK_DEL || (c->kind == CHG_VM_SET && grow_reboot_key(c->key))) {
-		p->grow++;	/* the supervisor's: VMs, links, wires, reboots */
+		   c->kind == CHG_LINK_DEL || (c->kind == CHG_VM_SET && c->apply != CFG_APPLY_STOP)) {
+		p->grow++;	/* the supervisor's: VMs, links, wires, reboots, cpusets, overlays */
 		p->wires += (c->kind == CHG_LINK_ADD && p->n->link[c->new_idx].wire) ||
 			    (c->kind == CHG_LINK_DEL && p->o->link[c->old_idx].wire);
 	} else if (!p->other++) {
@@ -430,8 +430,8 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	}
 	if (p.other) {
 		fprintf(stderr, "multivm: apply: nothing done: at run time VMs and links are added and removed, "
-			"a VM rebooted for its memory, cpus, kernel, initrd or append, and a link's settings "
-			"changed; '%s'", p.first_other);
+			"a VM rebooted for its guest's settings, moved to its cpuset or its overlay kept (persist), "
+			"and a link's settings changed (multivm(8)); '%s'", p.first_other);
 		if (p.other > 1)
 			fprintf(stderr, " and %u more change%s", p.other - 1, p.other > 2 ? "s" : "");
 		fprintf(stderr, " need `multivm stop` and `multivm run %s%s%s%s`\n", host ? "--host " : "",

@@ -139,6 +139,16 @@ static bool vm_value(const struct cfg_vm *v, const char *key, char *out)
 		snprintf(out, VAL_MAX, "%s", v->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
 	else if (!strcmp(key, "persist"))
 		snprintf(out, VAL_MAX, "%s", v->persist ? "yes" : "no");
+	else if (!strcmp(key, "cloud_init"))
+		snprintf(out, VAL_MAX, "%s", v->cloud_init ? "yes" : "no");
+	else if (!strcmp(key, "ssh_key"))
+		snprintf(out, VAL_MAX, "%s", *v->ssh_key ? v->ssh_key : "none");
+	else if (!strcmp(key, "user_data"))
+		snprintf(out, VAL_MAX, "%s", *v->user_data ? v->user_data : "none");
+	else if (!strcmp(key, "frontend_user"))
+		snprintf(out, VAL_MAX, "%s", *v->frontend_user ? v->frontend_user : "none");
+	else if (!strcmp(key, "frontend_group"))
+		snprintf(out, VAL_MAX, "%s", *v->frontend_group ? v->frontend_group : "none");
 	else if (!strcmp(key, "local"))
 		ip_text(out, true, v->tun_local, 32);
 	else if (!strcmp(key, "remote"))
@@ -156,7 +166,33 @@ static bool vm_value(const struct cfg_vm *v, const char *key, char *out)
 static const char *const vm_keys[] = {
 	"memory", "cpus", "cpuset", "mac", "address", "passthrough", "passthrough_name", "pci_mmio", "pci_io",
 	"pci_irq", "guest", "offloads", "mtu", "route", "ip_forward", "segment", "kernel", "initrd", "append",
-	"image", "image_format", "image_backing", "firmware", "persist",
+	"image", "image_format", "image_backing", "firmware", "persist", "cloud_init", "ssh_key", "user_data",
+	"frontend_user", "frontend_group",
+};
+
+/* How `multivm apply` applies a running VM's setting (multivm(8)): the
+ * guest's settings by rebooting it alone; cpuset (affinity) and persist
+ * (its overlay's name) on the running processes; the rest, which its VMM
+ * or its linked peers' VMMs (or the PCI device) took at their start, not
+ * at run time. */
+enum cfg_apply config_vm_key_apply(const char *key)
+{
+	static const char *const reboot[] = {
+		"memory", "cpus", "kernel", "initrd", "append", "image", "image_format", "image_backing",
+		"firmware", "cloud_init", "ssh_key", "user_data", "address", "route", "ip_forward",
+	};
+	size_t i;
+
+	if (key && (!strcmp(key, "cpuset") || !strcmp(key, "persist")))
+		return CFG_APPLY_LIVE;
+	for (i = 0; key && i < sizeof(reboot) / sizeof(reboot[0]); i++)
+		if (!strcmp(key, reboot[i]))
+			return CFG_APPLY_REBOOT;
+	return CFG_APPLY_STOP;
+}
+
+static const char *const apply_words[] = {
+	[CFG_APPLY_LIVE] = "", [CFG_APPLY_REBOOT] = " (restart)", [CFG_APPLY_STOP] = " (stop and run)",
 };
 static const char *const tunnel_keys[] = { "local", "remote", "vni", "port", "cpuset" };
 
@@ -178,7 +214,7 @@ static void vm_changes(struct differ *d, int oi, int ni)
 	const struct cfg_vm *ov = &d->o->vm[oi], *nv = &d->n->vm[ni];
 	const char *const *keys = nv->tunnel ? tunnel_keys : vm_keys;
 	size_t nkeys = nv->tunnel ? sizeof(tunnel_keys) / sizeof(*keys) : sizeof(vm_keys) / sizeof(*keys);
-	struct cfg_change c = { .kind = CHG_VM_SET, .old_idx = oi, .new_idx = ni, .restart = true };
+	struct cfg_change c = { .kind = CHG_VM_SET, .old_idx = oi, .new_idx = ni };
 	char a[VAL_MAX], b[VAL_MAX], key[MV_IFNAME_MAX + 16];
 	unsigned i, j, k;
 
@@ -186,15 +222,21 @@ static void vm_changes(struct differ *d, int oi, int ni)
 		vm_value(ov, keys[i], a);
 		vm_value(nv, keys[i], b);
 		c.key = keys[i];
+		/* A tunnel has no guest: only its cpuset is live. */
+		c.apply = nv->tunnel && strcmp(keys[i], "cpuset") ? CFG_APPLY_STOP : config_vm_key_apply(keys[i]);
+		c.restart = c.apply == CFG_APPLY_REBOOT;
 		if (strcmp(a, b))
-			emit(d, &c, "~ %s %s %s %s -> %s (restart)", kind(nv), nv->name, keys[i], a, b);
+			emit(d, &c, "~ %s %s %s %s -> %s%s", kind(nv), nv->name, keys[i], a, b, apply_words[c.apply]);
 	}
 	c.key = NULL;
+	c.apply = CFG_APPLY_STOP;	/* a wire NIC's: its VMM and its peer's took them at start */
+	c.restart = false;
 	/* restart = always|never: the supervisor's own business, no reboot */
 	if (ov->restart != nv->restart) {
 		struct cfg_change r = c;
 
 		r.restart = false;
+		r.apply = CFG_APPLY_LIVE;
 		emit(d, &r, "~ vm %s restart %s -> %s", nv->name, ov->restart == RESTART_NEVER ? "never" : "always",
 		     nv->restart == RESTART_NEVER ? "never" : "always");
 	}
@@ -208,7 +250,7 @@ static void vm_changes(struct differ *d, int oi, int ni)
 				nic_value(&nv->nic[j], nic_keys[i], b);
 				snprintf(key, sizeof(key), "%s.%s", nv->nic[j].name, nic_keys[i]);
 				if (strcmp(a, b))
-					emit(d, &c, "~ vm %s %s %s -> %s (restart)", nv->name, key, a, b);
+					emit(d, &c, "~ vm %s %s %s -> %s (stop and run)", nv->name, key, a, b);
 			}
 		}
 }

@@ -4,6 +4,8 @@
  *   - vm vm3                          a VM (or tunnel) that goes
  *   + vm vm3                          one that comes
  *   ~ vm vm1 memory 256M -> 512M (restart)   a setting only a reboot applies
+ *   ~ vm vm1 cpuset 0 -> 1            one applied to the running processes
+ *   ~ vm vm1 mac ... (stop and run)   one not applied at run time
  *   - link vm0-vm2                    a segment link that goes ...
  *   + wire vm1:eth2 = vm3:eth1        ... a wire that comes
  *   ~ link vm0->vm1 delay=20ms (was: none)   a direction's impairments
@@ -32,11 +34,23 @@ enum cfg_change_kind {
 	CHG_SYSTEM,		/* a [system] setting: not at run time */
 };
 
+/* How apply applies a running VM's setting (config_vm_key_apply). */
+enum cfg_apply {
+	CFG_APPLY_LIVE,		/* to its running processes, no reboot */
+	CFG_APPLY_REBOOT,	/* its guest reboots alone: "(restart)" */
+	CFG_APPLY_STOP,		/* not at run time: "(stop and run)" */
+};
+
+/* A VM's setting by its key (as in the plan line: "memory"; NULL, a wire
+ * NIC's: CFG_APPLY_STOP). */
+enum cfg_apply config_vm_key_apply(const char *key);
+
 struct cfg_change {
 	enum cfg_change_kind kind;
 	int old_idx, new_idx;	/* VM or link index in old / new; -1: none */
 	int dir;		/* CHG_LINK_IMP: 0 new's a->b, 1 b->a */
 	bool restart;		/* the VM's guest reboots for it (CHG_VM_SET) */
+	enum cfg_apply apply;	/* CHG_VM_SET: how (restart: CFG_APPLY_REBOOT) */
 	const char *key;	/* CHG_VM_SET: the VM's setting ("memory"); NULL for a NIC's */
 	char line[CFG_CHANGE_LINE_MAX];	/* as printed: "+ vm vm3" */
 };

@@ -15,7 +15,6 @@
 static int same_vm(const struct cfg_vm *o, const struct cfg_vm *n)
 {
 	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || memcmp(o->mac, n->mac, 6) ||
-	    o->has_addr != n->has_addr || o->addr != n->addr ||
 	    o->external != n->external)
 		return 0;
 	return 1;
@@ -23,20 +22,49 @@ static int same_vm(const struct cfg_vm *o, const struct cfg_vm *n)
 
 bool grow_reboot_key(const char *key)
 {
-	static const char *const keys[] = { "memory", "cpus", "kernel", "initrd", "append" };
-	size_t i;
-
-	for (i = 0; key && i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(key, keys[i]))
-			return true;
-	return false;
+	return config_vm_key_apply(key) == CFG_APPLY_REBOOT;
 }
 
-/* Whether VM o becomes n by a reboot of its guest (its QEMU's command line). */
+bool grow_apply_key(const char *key)
+{
+	return config_vm_key_apply(key) != CFG_APPLY_STOP;
+}
+
+static bool same_routes(const struct cfg_vm *o, const struct cfg_vm *n)
+{
+	unsigned k;
+
+	if (o->nroutes != n->nroutes)
+		return false;
+	for (k = 0; k < o->nroutes; k++)
+		if (o->route[k].net != n->route[k].net || o->route[k].prefix != n->route[k].prefix ||
+		    o->route[k].via != n->route[k].via)
+			return false;
+	return true;
+}
+
+static bool same_addr(const struct cfg_vm *o, const struct cfg_vm *n)
+{
+	return o->has_addr == n->has_addr && (!o->has_addr || (o->addr == n->addr && o->prefix == n->prefix));
+}
+
+/* Whether VM o becomes n by a reboot of its guest: its QEMU's command
+ * line (the built-in guest's addresses and routes are on it), its disk
+ * and firmware files, its cloud-init seed (supervisor/overlay.h). */
 static bool reboots(const struct cfg_vm *o, const struct cfg_vm *n)
 {
 	return o->memory_mib != n->memory_mib || o->cpus != n->cpus || strcmp(o->kernel, n->kernel) ||
-	       strcmp(o->initrd, n->initrd) || strcmp(o->append, n->append);
+	       strcmp(o->initrd, n->initrd) || strcmp(o->append, n->append) || strcmp(o->image, n->image) ||
+	       o->image_format != n->image_format || o->image_backing != n->image_backing ||
+	       o->firmware != n->firmware || o->cloud_init != n->cloud_init || strcmp(o->ssh_key, n->ssh_key) ||
+	       strcmp(o->user_data, n->user_data) || !same_addr(o, n) || !same_routes(o, n) ||
+	       o->ip_forward != n->ip_forward;
+}
+
+static bool same_cpuset(const struct cfg_vm *o, const struct cfg_vm *n)
+{
+	return !o->cpuset_line == !n->cpuset_line &&
+	       (!o->cpuset_line || !memcmp(o->cpuset, n->cpuset, sizeof(o->cpuset)));
 }
 
 /* The name of end e of link l of c's wire NIC, "" on the segment or a tunnel's end. */
@@ -86,6 +114,14 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 		else if ((g->reboot[i] = reboots(&old->vm[i], &new_->vm[i])) && (old->vm[i].external || old->vm[i].tunnel))
 			return errf(err, errlen, "%s: has no guest of multivm's to reboot for its new settings",
 				   old->vm[i].name);
+		else
+			g->affinity[i] = !same_cpuset(&old->vm[i], &new_->vm[i]);
+	/* Each tunnel knows every VM's address here (it claims none of
+	 * them): a tunnel that stays restarts when one changes. */
+	for (i = 0; i < keep; i++)
+		if (!old->vm[i].tunnel && !same_addr(&old->vm[i], &new_->vm[i]))
+			for (j = 0; j < keep; j++)
+				g->restart_vmm[j] |= old->vm[j].tunnel;
 	g->first_new = keep;	/* none new when VMs go */
 	g->nvms = new_->nvms;
 	g->first_gone = keep;

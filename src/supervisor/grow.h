@@ -5,7 +5,8 @@
  * address, and its files), add and drop links on the eth0 segment and
  * wires (a VM that stays gets or loses a wire NIC: its VMM restarts to
  * serve it, the CLI plugs it into QEMU, cli/hotplug.h), reboot a VM for
- * new guest settings (grow_reboot_key), and change link
+ * new guest settings (grow_reboot_key), move a VM's processes to its new
+ * cpuset, rename its overlay for persist, and change link
  * settings (the CLI writes those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
 #ifndef MULTIVM_GROW_H
 #define MULTIVM_GROW_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "config/diff.h"
 
 struct grow {
 	int old_link[MV_LINKS_MAX];	/* per link of new: the same link's index in old, -1: a new one */
@@ -22,14 +24,18 @@ struct grow {
 					 * is handed the change, or restarts (lifecycle.c) */
 	bool reboot[MV_NODES_MAX];	/* a VM that stays, its guest rebooted for new settings (its QEMU
 					 * restarts; its VMM stays) */
+	bool affinity[MV_NODES_MAX];	/* a node that stays, its running processes moved to its new cpuset */
 	unsigned first_new, nvms;	/* new VMs: first_new .. nvms - 1 (none: first_new = nvms) */
 	unsigned first_gone, old_nvms;	/* VMs that go (the last ones): first_gone .. old_nvms - 1 */
 	unsigned new_links, gone_links;
 };
 
 /* Whether a VM's setting (config/diff.h's key) is applied at run time by
- * rebooting its guest: memory, cpus, kernel, initrd, append. */
+ * rebooting its guest (config_vm_key_apply: memory, cpus, kernel, initrd,
+ * append, image..., address, route...); grow_apply_key: at run time at
+ * all (those, cpuset and persist). */
 bool grow_reboot_key(const char *key);
+bool grow_apply_key(const char *key);
 
 /* 0, or -1 with err saying what the supervisor cannot do at run time. */
 int grow_plan(const struct config *old, const struct config *new_, struct grow *g, char *err, size_t errlen);

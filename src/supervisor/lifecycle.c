@@ -1002,6 +1002,31 @@ static void reboot_vm(struct sup *s, unsigned i)
 	}
 }
 
+/* Node i's running processes (QEMU, VMM or tunnel) to its new cpuset,
+ * every thread of them: no restart. A process that cannot be moved keeps
+ * running where it was (said); the next one started takes the cpuset. */
+static void move_vm(struct sup *s, unsigned i)
+{
+	static const enum vm_child which[2] = { CHILD_QEMU, CHILD_VMM };
+	struct vmp *v = &s->vm[i];
+	unsigned k;
+	int rc;
+
+	for (k = 0; k < 2; k++) {
+		pid_t pid = v->p.pid[which[k]];
+
+		if (pid <= 0)
+			continue;
+		rc = s->env.ops->affinity(pid, v->cfg->cpuset_line ? v->cfg->cpuset : NULL);
+		if (rc < 0)
+			log_warn("%s: cannot move its %s (pid %d) to its new cpuset: %s", v->cfg->name,
+				 which[k] == CHILD_QEMU ? "QEMU" : "VMM", (int)pid, strerror(-rc));
+		else
+			log_info("%s: its %s (pid %d) moved to its new cpuset, running", v->cfg->name,
+				 which[k] == CHILD_QEMU ? "QEMU" : "VMM", (int)pid);
+	}
+}
+
 /* A node's segment links as they were before apply: whom to, in order;
  * ok: the node could take links at run time (a serving VMM with only
  * eth0 and only its segment's links, and a handoff channel). */
@@ -1229,6 +1254,9 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 	for (i = 0; i < g.first_gone; i++)
 		if (g.reboot[i] && !s->plan->no_guests)
 			reboot_vm(s, i);
+	for (i = 0; i < g.first_gone; i++)
+		if (g.affinity[i])
+			move_vm(s, i);
 	for (i = g.first_new; i < g.nvms; i++) {
 		struct vmp *v = &s->vm[i];
 

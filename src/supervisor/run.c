@@ -25,6 +25,7 @@
 #include "supervisor/image.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/lifeline.h"
+#include "supervisor/grow.h"
 #include "supervisor/overlay.h"
 #include "supervisor/preflight.h"
 #include "supervisor/statefiles.h"
@@ -77,17 +78,27 @@ static int setup_loop(struct run *r)
  * seed and variables made as run makes them, before it starts. made[i]:
  * VM i is new here, its files to remove if apply fails; fresh[i]: its
  * persist overlay is new too. */
-static int apply_files(struct run *r, struct config *next, bool *made, bool *fresh, char *err, size_t errlen)
+static int apply_files(struct run *r, struct config *next, bool *made, bool *fresh, bool *changed, char *err,
+		       size_t errlen)
 {
+	static struct grow g;
 	unsigned i;
 
-	if (!image_any(next))
+	if (!image_any(next) && !image_any(&r->plan.cfg))
 		return 0;
-	if (image_check_all(next, &r->plan.runas, err, errlen) < 0)
+	if (image_any(next) && image_check_all(next, &r->plan.runas, err, errlen) < 0)
+		return -1;
+	if (grow_plan(&r->plan.cfg, next, &g, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < next->nvms; i++) {
-		if (config_vm_index(&r->plan.cfg, next->vm[i].name) >= 0)
-			continue;	/* running: its files are its own */
+		if (i < g.first_gone) {	/* running: its files change if it reboots or persist does */
+			if (g.reboot[i] || r->plan.cfg.vm[i].persist != next->vm[i].persist) {
+				if (overlay_change_vm(&r->plan.cfg, next, r->plan.dir, i, err, errlen) < 0)
+					return -1;
+				changed[i] = true;
+			}
+			continue;
+		}
 		made[i] = true;
 		if (overlay_make_vm(next, r->plan.dir, i, &fresh[i], err, errlen) < 0)
 			return -1;
@@ -104,7 +115,8 @@ static void apply_request(struct run *r)
 	static struct config next;
 	char p[STATE_PATH_MAX], err[CFG_ERR_MAX], res[CFG_ERR_MAX + 16 + 2 * MV_NODES_MAX * (MV_NAME_MAX + 9)];
 	const char *dir = r->plan.dir;
-	bool made[MV_NODES_MAX] = { false }, fresh[MV_NODES_MAX] = { false };
+	bool made[MV_NODES_MAX] = { false }, fresh[MV_NODES_MAX] = { false }, changed[MV_NODES_MAX] = { false };
+	char e2[CFG_ERR_MAX];
 	uint64_t restarted = 0;
 	size_t used;
 	unsigned i;
@@ -113,10 +125,13 @@ static void apply_request(struct run *r)
 	if (state_file(p, dir, NULL, SF_APPLY_REQ_NAME) < 0 || config_read_text(p, name, sizeof(name), err, sizeof(err)) < 0 ||
 	    state_file(p, dir, NULL, SF_APPLY_REQ) < 0 || config_read_text(p, text, sizeof(text), err, sizeof(err)) < 0 ||
 	    config_load_string(&next, text, name, err, sizeof(err)) < 0 ||
-	    apply_files(r, &next, made, fresh, err, sizeof(err)) < 0 || sup_apply(r->sup, &next, &restarted, err, sizeof(err)) < 0) {
+	    apply_files(r, &next, made, fresh, changed, err, sizeof(err)) < 0 ||
+	    sup_apply(r->sup, &next, &restarted, err, sizeof(err)) < 0) {
 		for (i = 0; i < next.nvms && i < MV_NODES_MAX; i++)
 			if (made[i])
 				overlay_unmake_vm(&next, dir, i, fresh[i]);
+			else if (changed[i] && overlay_change_vm(&next, &r->plan.cfg, dir, i, e2, sizeof(e2)) < 0)
+				log_warn("apply: cannot put back %s's files: %s", next.vm[i].name, e2);
 		log_warn("apply: %s", err);
 		snprintf(res, sizeof(res), "error: %s\n", err);
 	} else {

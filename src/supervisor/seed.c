@@ -121,17 +121,31 @@ static char *dump(json_t *j, const char *head)
 	return out;
 }
 
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
 int seed_docs(const struct config *c, const struct cfg_vm *v, const char *key, struct seed_docs *d)
 {
-	char id[2 * MV_NAME_MAX + 16];
+	char id[2 * MV_NAME_MAX + 32];
+	uint32_t h;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(id, sizeof(id), "multivm-%s-%s", c->name, v->name);
-	d->meta = dump(json_pack("{s:s, s:s}", "instance-id", id, "local-hostname", v->name), "");
 	d->net = dump(network(c, v), "");
 	if (!v->user_data[0])
 		d->user = dump(user(v, key), "#cloud-config\n");
-	return d->meta && d->net && (d->user || v->user_data[0]) ? 0 : -1;
+	if (!d->net || (!d->user && !v->user_data[0]))
+		return -1;
+	/* The instance-id names what the seed says: cloud-init provisions a
+	 * disk again when it changes (multivm apply's new address, ssh_key,
+	 * user_data), and only then. */
+	h = fnv1a(fnv1a(2166136261u, d->net), d->user ? d->user : v->user_data);
+	snprintf(id, sizeof(id), "multivm-%s-%s-%08x", c->name, v->name, (unsigned)h);
+	d->meta = dump(json_pack("{s:s, s:s}", "instance-id", id, "local-hostname", v->name), "");
+	return d->meta ? 0 : -1;
 }
 
 void seed_free(struct seed_docs *d)

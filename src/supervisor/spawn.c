@@ -11,6 +11,8 @@
 #include <linux/close_range.h>
 #include <linux/sched.h>	/* struct clone_args */
 #include <sched.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -365,4 +367,37 @@ pid_t spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how)
 		return rc;
 	}
 	return pid;
+}
+
+int spawn_affinity(pid_t pid, const uint64_t *cpuset)
+{
+	char path[64];
+	cpu_set_t set;
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+	unsigned i, n = 0;
+
+	CPU_ZERO(&set);
+	if (!cpuset && sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	for (i = 0; cpuset && i < CFG_CPUS_MAX; i++)
+		if (cpuset[i / 64] >> (i % 64) & 1)
+			CPU_SET(i, &set);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	/* Bounded: a process has at most a few dozen threads here. */
+	while ((e = readdir(d)) && n < 4096) {
+		long tid = strtol(e->d_name, NULL, 10);
+
+		if (tid <= 0)
+			continue;
+		n++;
+		if (sched_setaffinity((pid_t)tid, sizeof(set), &set) < 0 && errno != ESRCH && !rc)
+			rc = -errno;
+	}
+	closedir(d);
+	return rc;
 }

@@ -48,4 +48,10 @@ pid_t spawn_vmm(const struct node_args *a, int log_fd, const struct spawn_how *h
  * guard (supervisor/lifeline.h). */
 pid_t spawn_argv(char *const argv[], int log_fd, const struct spawn_how *how);
 
+/* Moves every thread of running process pid to the CPUs of cpuset
+ * (CFG_CPUSET_WORDS words), or, NULL, to the CPUs the caller may run on
+ * (cpuset = none: as the scheduler places it). Threads it starts later
+ * inherit it. 0, or -errno (the first thread that could not be moved). */
+int spawn_affinity(pid_t pid, const uint64_t *cpuset);
+
 #endif

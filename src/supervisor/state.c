@@ -90,6 +90,7 @@ int state_file(char out[STATE_PATH_MAX], const char *dir, const char *vm, enum s
 		[SF_QMP] = ".qmp",
 		[SF_OVERLAY] = ".overlay.qcow2", [SF_PERSIST] = ".persist.qcow2",
 		[SF_VARS] = ".vars.fd", [SF_PERSIST_VARS] = ".persist.vars.fd", [SF_SEED] = ".seed.img",
+		[SF_OVERLAY_OLD] = ".overlay.old.qcow2", [SF_PERSIST_OLD] = ".persist.old.qcow2",
 		[SF_STATUS] = "status", [SF_STATUS_TMP] = ".status.tmp",
 		[SF_SUPERVISOR_PID] = "supervisor.pid", [SF_SUPERVISOR_LOG] = "supervisor.log",
 		[SF_CONSOLE_SOCK] = "console.sock", [SF_RUN] = "run", [SF_RUN_TMP] = ".run.tmp",

@@ -43,12 +43,15 @@ enum state_file {
 	SF_QMP,			/* QEMU's QMP socket (common/qmp.h) */
 	/* An image VM's (supervisor/overlay.h): its disk's qcow2 overlay,
 	 * gone at stop, or kept across runs with persist = yes; its UEFI
-	 * variables the same way; its cloud-init seed. */
+	 * variables the same way; its cloud-init seed; the overlay over the
+	 * image it had before apply changed it (gone at stop / kept). */
 	SF_OVERLAY,
 	SF_PERSIST,
 	SF_VARS,
 	SF_PERSIST_VARS,
 	SF_SEED,
+	SF_OVERLAY_OLD,
+	SF_PERSIST_OLD,
 	SF_PER_VM,		/* how many of the above */
 	/* One per system: DIR/name (vm is ignored) */
 	SF_STATUS = SF_PER_VM,

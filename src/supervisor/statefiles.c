@@ -279,7 +279,7 @@ void statefiles_trim_own_log(const char *dir, uint64_t max)
 void statefiles_remove_vm(const char *dir, const struct cfg_vm *vm, bool all)
 {
 	static const enum state_file per_vm[] = { SF_VHOST, SF_CONSOLE, SF_AGENT, SF_CAPTURE, SF_CTL, SF_QMP,
-						  SF_OVERLAY, SF_VARS, SF_SEED };
+						  SF_OVERLAY, SF_VARS, SF_SEED, SF_OVERLAY_OLD };
 	static const enum state_file kept[] = { SF_STATS, SF_VMM_LOG, SF_QEMU_LOG, SF_CONSOLE_LOG };
 	char p[STATE_PATH_MAX + 2];
 	unsigned k;

@@ -28,6 +28,7 @@ static long long mono_ms(void)
 
 const struct proc_ops proc_real = {
 	.spawn_vmm = spawn_vmm, .spawn_argv = spawn_argv, .kill = kill, .waitpid = waitpid, .now_ms = mono_ms,
+	.affinity = spawn_affinity,
 };
 
 void vmproc_init(struct vm_proc *p, const struct run_plan *plan, unsigned index)

@@ -86,9 +86,10 @@ struct proc_ops {
 	int (*kill)(pid_t pid, int sig);
 	pid_t (*waitpid)(pid_t pid, int *status, int options);
 	long long (*now_ms)(void);	/* monotonic, in ms */
+	int (*affinity)(pid_t pid, const uint64_t *cpuset);	/* spawn_affinity() */
 };
 
-/* spawn.c's spawn_vmm() and spawn_argv(), kill(2), waitpid(2), CLOCK_MONOTONIC. */
+/* spawn.c's spawn_vmm(), spawn_argv() and spawn_affinity(), kill(2), waitpid(2), CLOCK_MONOTONIC. */
 extern const struct proc_ops proc_real;
 
 /* What starting any VM's processes needs. */

@@ -4,7 +4,7 @@
 # byte; apply of the same config changes nothing; --dry-run prints the plan
 # (a VM and two links added) and changes nothing; an invalid
 # config is refused as run refuses it, and a change not made at run
-# time (cpuset) as such; a delay applied to vm0-vm1 is in
+# time (mac) as such; a delay applied to vm0-vm1 is in
 # the guests' RTT, with every QEMU and VMM pid and vmm_starts unchanged and
 # vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
 # undoes the step done before it and names itself; applying the old
@@ -18,7 +18,12 @@
 # VMMs told to drop theirs (pids unchanged), and vm0-vm2 put back (in
 # vm2, before its link to vm1); vm2's memory changed reboots vm2 alone
 # (a new QEMU, same VMM), and a reboot that fails is undone by a reboot
-# with the old settings; removing a VM from the middle is refused. A wire
+# with the old settings; vm1's cpuset moves its running QEMU and VMM
+# threads (no pid changes) and back; vm2 given a disk, then another
+# image: each a reboot of vm2 alone, the guest reads the new disk, the
+# overlay before set aside; a failed image reboot undone (the old overlay
+# back), back to the first image with the guest's write kept, a missing
+# image refused with FILE:LINE; removing a VM from the middle is refused. A wire
 # whose second NIC's plug QEMU refuses (its netdev id taken beforehand
 # over QMP) has the first NIC unplugged by the undo.
 TEST_NAME=apply
@@ -73,10 +78,10 @@ cmp "$STATE/run" "$STATE/a.ini" || die "--dry-run changed $STATE/run"
 [ -e "$STATE/vm3.ctl" ] && die "--dry-run made vm3's files"
 [ "$(pids)" = "$before" ] || die "--dry-run changed pids: $(pids)"
 # What is not done at run time is refused whole, exit 1, nothing done.
-printf '[vm vm0]\n[vm vm1]\ncpuset = 0\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n' >"$STATE/d.ini"
-"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a cpuset change succeeded"
-grep -q "nothing done: .*'~ vm vm1 cpuset none -> 0 (restart)' need \`multivm stop\`" "$STATE/err" ||
-	die "apply of a cpuset change said: $(cat "$STATE/err")"
+printf '[vm vm0]\n[vm vm1]\nmac = 52:54:00:00:00:09\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n' >"$STATE/d.ini"
+"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a mac change succeeded"
+grep -q "nothing done: .*'~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:00:00:09 (stop and run)' need \`multivm stop\`" "$STATE/err" ||
+	die "apply of a mac change said: $(cat "$STATE/err")"
 [ -e "$STATE/vm3.ctl" ] && die "a refused apply made vm3's files"
 [ "$(pids)" = "$before" ] || die "a refused apply changed pids: $(pids)"
 
@@ -395,15 +400,99 @@ m2=$(memkb vm2)
 x vm2 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null || die "vm2 does not reach vm1 after the undo"
 say "a failed reboot undone in $(((t1 - t0) / 1000000)) ms (vm2 up again with 320M, its VMM and every other pid unchanged)"
 
+# vm1's cpuset: its running QEMU and VMM moved, every thread, no pid
+# changed; and back to none (where the supervisor runs).
+allowed() {	# PID: the distinct Cpus_allowed_list of its threads
+	for t in /proc/"$1"/task/*; do sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status"; done | sort -u | tr '\n' ' '
+}
+sed '/^\[vm vm1\]$/a cpuset = 0' "$STATE/h.ini" >"$STATE/j.ini"
+others=$(pids)
+everywhere=$(allowed "$(pid_of vm1 qemu)")
+out=$("$MV" apply "$STATE/j.ini") || die "apply of vm1's cpuset failed: $out"
+[ "$out" = "$(printf '~ vm vm1 cpuset none -> 0\napplied 1 change')" ] || die "apply said: $out"
+[ "$(allowed "$(pid_of vm1 qemu)")" = "0 " ] && [ "$(allowed "$(pid_of vm1 vmm)")" = "0 " ] ||
+	die "vm1's QEMU threads on $(allowed "$(pid_of vm1 qemu)"), VMM on $(allowed "$(pid_of vm1 vmm)"): cpuset 0 asked"
+[ "$(pids)" = "$others" ] || die "a cpuset change changed pids: before $others, after $(pids)"
+out=$("$MV" apply "$STATE/h.ini") || die "apply of vm1's cpuset back failed: $out"
+[ "$(allowed "$(pid_of vm1 qemu)")" = "$everywhere" ] && [ "$(allowed "$(pid_of vm1 vmm)")" = "$everywhere" ] ||
+	die "vm1's QEMU threads on $(allowed "$(pid_of vm1 qemu)") after cpuset none, $everywhere before"
+[ "$(pids)" = "$others" ] || die "cpuset none changed pids: before $others, after $(pids)"
+x vm1 -- "ping -c 1 -W 5 192.168.1.1" >/dev/null || die "vm1 does not reach vm0 after its cpuset changes"
+say "vm1's cpuset 0 and back: its QEMU and VMM threads moved ($everywhere-> 0 -> $everywhere), no pid changed"
+
+# vm2 given a disk (image, with the built-in kernel and initramfs: kernel
+# =, initrd =, and what multivm puts on its command line in append =),
+# then another image: each a reboot of vm2 alone with a new overlay over
+# the new image (the one before set aside); the guest reads each disk;
+# vm2's VMM and the others' pids unchanged. A missing image is refused
+# as run refuses it, before any step.
+tr '\0' '\n' <"/proc/$(pid_of vm0 qemu)/cmdline" >"$STATE/q0"
+K=$(sed -n '/^-kernel$/{n;p;}' "$STATE/q0"); I=$(sed -n '/^-initrd$/{n;p;}' "$STATE/q0")
+[ -n "$K" ] && [ -n "$I" ] || die "no -kernel/-initrd in vm0's QEMU command line"
+printf 'multivm-disk-one' >"$STATE/d1.img" && truncate -s 1M "$STATE/d1.img"
+printf 'multivm-disk-two' >"$STATE/d2.raw" && truncate -s 1M "$STATE/d2.raw"
+qemu-img convert -O qcow2 "$STATE/d2.raw" "$STATE/d2.qcow2" || die "qemu-img convert failed"
+chmod 644 "$STATE/d1.img" "$STATE/d2.qcow2"
+disk() {	# IMAGE: h.ini with vm2 booting the built-in guest with IMAGE as its disk
+	awk -v img="$1" -v k="$K" -v i="$I" '{ print } $0 == "[vm vm2]" {
+		print "image = " img; print "kernel = " k; print "initrd = " i
+		print "append = panic=-1 quiet multivm.name=vm2 multivm.addr=192.168.1.3/24"; print "cloud_init = no" }' "$STATE/h.ini"
+}
+head16() { x vm2 -- "head -c 16 /dev/vda"; }
+disk "$STATE/d1.img" >"$STATE/k.ini"
+but_vm2q() { pids | sed 's/vm2 vmm=\([0-9]*\) qemu=[0-9]*/vm2 vmm=\1 qemu=-/'; }
+others=$(but_vm2q)
+out=$("$MV" apply "$STATE/k.ini") || die "apply of vm2's first disk failed: $out"
+echo "$out" | grep -qx "~ vm vm2 image none -> $STATE/d1.img (restart)" || die "apply said: $out"
+[ "$(head16)" = multivm-disk-one ] || die "vm2 reads $(head16) on /dev/vda, d1.img's content expected"
+[ "$(but_vm2q)" = "$others" ] || die "pids other than vm2's QEMU changed: before $others, after $(but_vm2q)"
+x vm2 -- "printf written | dd of=/dev/vda bs=1 seek=4096 conv=notrunc 2>/dev/null && sync" || die "vm2 cannot write its disk"
+disk "$STATE/d2.qcow2" >"$STATE/l.ini"
+q2=$(pid_of vm2 qemu)
+t0=$(date +%s%N)
+out=$("$MV" apply "$STATE/l.ini") || die "apply of vm2's new image failed: $out"
+t1=$(date +%s%N)
+[ "$out" = "$(printf '~ vm vm2 image %s -> %s (restart)\napplied 1 change' "$STATE/d1.img" "$STATE/d2.qcow2")" ] ||
+	die "apply said: $out"
+[ "$(pid_of vm2 qemu)" != "$q2" ] || die "vm2's QEMU did not restart for its new image"
+[ "$(head16)" = multivm-disk-two ] || die "vm2 reads $(head16) on /dev/vda after the new image, d2's expected"
+[ "$(but_vm2q)" = "$others" ] || die "pids other than vm2's QEMU changed: before $others, after $(but_vm2q)"
+qemu-img info -U "$STATE/vm2.overlay.qcow2" | grep -q "backing file: $STATE/d2.qcow2" &&
+	qemu-img info -U "$STATE/vm2.overlay.old.qcow2" | grep -q "backing file: $STATE/d1.img" ||
+	die "vm2's overlays: $(qemu-img info -U "$STATE/vm2.overlay.qcow2" | grep backing)"
+x vm2 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null || die "vm2 does not reach vm1 after its new image"
+say "vm2's image changed (d1.img -> d2.qcow2) in $(((t1 - t0) / 1000000)) ms: the guest reads the new disk, a new overlay, the old one set aside, vm2's VMM and every other pid unchanged"
+# A new image QEMU cannot boot with (its kernel a text file): the reboot
+# fails and is undone, the overlay over the old image (its writes) put
+# back.
+disk "$STATE/d1.img" | sed "s|^kernel = .*|kernel = /etc/hostname|" >"$STATE/m.ini"
+"$MV" apply "$STATE/m.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of vm2 with a kernel QEMU refuses succeeded"
+grep -q "steps done before it are undone; the system runs its old configuration" "$STATE/err" ||
+	die "failed image reboot: $(cat "$STATE/err")"
+[ "$(head16)" = multivm-disk-two ] || die "vm2 reads $(head16) after the undo, d2's expected"
+[ "$(but_vm2q)" = "$others" ] || die "pids other than vm2's QEMU changed in the undo: $(but_vm2q)"
+cmp "$STATE/run" "$STATE/l.ini" || die "a failed apply changed $STATE/run"
+# Back to d1.img: the overlay set aside comes back, with what vm2 wrote.
+out=$("$MV" apply "$STATE/k.ini") || die "apply of vm2 back to d1.img failed: $out"
+[ "$(head16)" = multivm-disk-one ] && [ "$(x vm2 -- "dd if=/dev/vda bs=1 skip=4096 count=7 2>/dev/null")" = written ] ||
+	die "vm2 back on d1.img reads $(head16) / its write lost"
+sed "s|image = $STATE/d1.img|image = $STATE/none.qcow2|" "$STATE/k.ini" >"$STATE/n.ini"
+"$MV" apply "$STATE/n.ini" >/dev/null 2>"$STATE/err"
+[ $? -eq 2 ] || die "apply of a missing image did not exit 2"
+grep -q "^multivm: $STATE/n.ini:[0-9]*: \[vm vm2\] image: $STATE/none.qcow2: no such file" "$STATE/err" ||
+	die "a missing image: $(cat "$STATE/err")"
+say "a failed image reboot undone (d2 back), back to d1.img with vm2's write kept, a missing image refused with FILE:LINE"
+
 # A VM from the middle is not removed at run time yet (the VMs after it
 # would move, and with them the MAC and address their place gives them):
 # refused, nothing done.
 printf '[vm vm0]\n[vm vm2]\n[links]\nvm0 = vm2\n' >"$STATE/f.ini"
 "$MV" apply "$STATE/f.ini" >"$STATE/out" 2>"$STATE/err" && die "apply removing vm1 succeeded"
-grep -q "nothing done: .*'~ vm vm2 mac 52:54:00:4d:56:03 -> 52:54:00:4d:56:02 (restart)' and 1 more change need" \
+grep -q "nothing done: .*'~ vm vm2 mac 52:54:00:4d:56:03 -> 52:54:00:4d:56:02 (stop and run)' need" \
 	"$STATE/err" || die "apply removing vm1 said: $(cat "$STATE/err")"
 [ "$(state_of vm1)" = up ] || die "a refused apply touched vm1"
 
 "$MV" stop || die "stop failed"
 [ -e "$STATE/run" ] && die "$STATE/run left after stop"
+ls "$STATE"/vm2.overlay* 2>/dev/null && die "vm2's overlays left after stop"
 say "ok"

@@ -103,10 +103,31 @@ static void test_restart(void **state)
 	assert_string_equal(keys, "kernel append ");
 	/* A VM that moves changes the MAC and address it was given by its place. */
 	assert_string_equal(plan(THREE "[links]\nmesh = yes\n", "[vm vm1]\n[vm vm0]\n[vm vm2]\n[links]\nmesh = yes\n"),
-			    "~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:4d:56:01 (restart)\n"
+			    "~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:4d:56:01 (stop and run)\n"
 			    "~ vm vm1 address 192.168.1.2/24 -> 192.168.1.1/24 (restart)\n"
-			    "~ vm vm0 mac 52:54:00:4d:56:01 -> 52:54:00:4d:56:02 (restart)\n"
+			    "~ vm vm0 mac 52:54:00:4d:56:01 -> 52:54:00:4d:56:02 (stop and run)\n"
 			    "~ vm vm0 address 192.168.1.1/24 -> 192.168.1.2/24 (restart)\n");
+	assert_int_equal(restarts, 2);
+	/* A disk, its first boot's seed, its firmware: a reboot; cpuset and
+	 * persist: the running processes and files. */
+	assert_string_equal(plan("[vm vm0]\nimage = /a.qcow2\n[vm vm1]\nimage = /a.qcow2\n[vm vm2]\n[links]\nmesh = yes\n",
+				 "[vm vm0]\nimage = /b.qcow2\nfirmware = uefi\npersist = yes\ncloud_init = no\n"
+				 "[vm vm1]\nimage = /a.qcow2\ncpuset = 1\nssh_key = /k.pub\n[vm vm2]\nimage = /c.img\n"
+				 "user_data = /u.yaml\n[links]\nmesh = yes\n"),
+			    "~ vm vm0 image /a.qcow2 -> /b.qcow2 (restart)\n"
+			    "~ vm vm0 firmware bios -> uefi (restart)\n"
+			    "~ vm vm0 persist no -> yes\n"
+			    "~ vm vm0 cloud_init yes -> no (restart)\n"
+			    "~ vm vm1 cpuset none -> 1\n"
+			    "~ vm vm1 ssh_key none -> /k.pub (restart)\n"
+			    "~ vm vm2 image none -> /c.img (restart)\n"
+			    "~ vm vm2 user_data none -> /u.yaml (restart)\n");
+	assert_string_equal(keys, "image firmware persist cloud_init cpuset ssh_key image user_data ");
+	assert_int_equal(restarts, 6);
+	assert_int_equal(config_vm_key_apply("cpuset"), CFG_APPLY_LIVE);
+	assert_int_equal(config_vm_key_apply("route"), CFG_APPLY_REBOOT);
+	assert_int_equal(config_vm_key_apply("mtu"), CFG_APPLY_STOP);
+	assert_int_equal(config_vm_key_apply(NULL), CFG_APPLY_STOP);
 }
 
 static void test_impairments(void **state)
@@ -140,7 +161,7 @@ static void test_wires(void **state)
 			    "- wire vm1:eth1 = vm2:eth1\n");
 	assert_string_equal(plan(THREE "[links]\nvm0 = vm1\nvm1:eth1 = vm2:eth1\n",
 				 "[vm vm0]\n[vm vm1]\neth1.mtu = 9000\n[vm vm2]\neth1.mtu = 9000\n[links]\nvm0 = vm1\nvm2:eth1 = vm1:eth1\n"),
-			    "~ vm vm1 eth1.mtu 1500 -> 9000 (restart)\n~ vm vm2 eth1.mtu 1500 -> 9000 (restart)\n");
+			    "~ vm vm1 eth1.mtu 1500 -> 9000 (stop and run)\n~ vm vm2 eth1.mtu 1500 -> 9000 (stop and run)\n");
 	assert_string_equal(plan(base, THREE "[vm vm3]\n[links]\nvm0 = vm1\nvm1:eth1 = vm3:eth1\n"),
 			    "+ vm vm3\n+ wire vm1:eth1 = vm3:eth1\n");
 }
@@ -154,10 +175,10 @@ static void test_tunnel_and_system(void **state)
 	snprintf(a, sizeof(a), THREE "%s[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n", tun);
 	snprintf(b, sizeof(b), THREE "[system]\nlink_queue_size = 512\n%s[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n", tun);
 	assert_string_equal(plan(a, b), "~ system link_queue_size 256 -> 512 (stop and run)\n");
-	/* A tunnel's settings restart its process. */
+	/* A tunnel's settings (its cpuset aside) are not changed at run time. */
 	snprintf(b, sizeof(b), THREE "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.8\nvni = 42\n"
 		 "[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n");
-	assert_string_equal(plan(a, b), "~ tunnel t remote 203.0.113.7/32 -> 203.0.113.8/32 (restart)\n");
+	assert_string_equal(plan(a, b), "~ tunnel t remote 203.0.113.7/32 -> 203.0.113.8/32 (stop and run)\n");
 	/* A tunnel that becomes a VM of the same name is another node, links and all. */
 	snprintf(b, sizeof(b), THREE "[vm t]\n[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n");
 	assert_string_equal(plan(a, b), "- tunnel t\n+ vm t\n- link vm0-t\n+ link vm0-t\n");

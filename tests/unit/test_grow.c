@@ -158,8 +158,46 @@ static void test_reboot(void **state)
 	assert_false(g.reboot[1]);
 	assert_false(g.reboot[3]);	/* a new VM boots; it does not reboot */
 	assert_true(grow_reboot_key("memory") && grow_reboot_key("cpus") && grow_reboot_key("kernel") &&
-		    grow_reboot_key("initrd") && grow_reboot_key("append"));
-	assert_false(grow_reboot_key("mac") || grow_reboot_key("image") || grow_reboot_key("cpuset") || grow_reboot_key(NULL));
+		    grow_reboot_key("initrd") && grow_reboot_key("append") && grow_reboot_key("image") &&
+		    grow_reboot_key("firmware") && grow_reboot_key("user_data") && grow_reboot_key("address"));
+	assert_false(grow_reboot_key("mac") || grow_reboot_key("cpuset") || grow_reboot_key("persist") ||
+		     grow_reboot_key("mtu") || grow_reboot_key(NULL));
+	assert_true(grow_apply_key("cpuset") && grow_apply_key("persist") && grow_apply_key("image"));
+	assert_false(grow_apply_key("mac") || grow_apply_key("mtu") || grow_apply_key("passthrough"));
+	/* Its disk, seed and firmware; its address and routes (the built-in
+	 * guest's command line, an image's seed). */
+	assert_int_equal(plan("[vm vm0]\nimage = /a\n[vm vm1]\n[vm vm2]\n[links]\nmesh = yes\n",
+			      "[vm vm0]\nimage = /b\n[vm vm1]\naddress = 10.0.0.9/8\n[vm vm2]\nroute = 10.1.0.0/16 via 192.168.1.1\n"
+			      "[links]\nmesh = yes\n"), 0);
+	assert_true(g.reboot[0] && g.reboot[1] && g.reboot[2]);
+	assert_false(g.restart_vmm[0] || g.restart_vmm[1] || g.restart_vmm[2]);	/* no tunnel: no VMM restarts */
+	assert_int_equal(plan("[vm vm0]\nimage = /a\nfirmware = uefi\n[vm vm1]\nimage = /a\ncloud_init = no\n[vm vm2]\n",
+			      "[vm vm0]\nimage = /a\n[vm vm1]\nimage = /a\n[vm vm2]\nip_forward = yes\n"), 0);
+	assert_true(g.reboot[0] && g.reboot[1] && g.reboot[2]);
+	/* persist and cpuset: no reboot; cpuset moves the running processes. */
+	assert_int_equal(plan("[vm vm0]\nimage = /a\n[vm vm1]\n[vm vm2]\n",
+			      "[vm vm0]\nimage = /a\npersist = yes\n[vm vm1]\ncpuset = 0\n[vm vm2]\n"), 0);
+	assert_false(g.reboot[0] || g.reboot[1] || g.reboot[2]);
+	assert_false(g.affinity[0] || g.affinity[2]);
+	assert_true(g.affinity[1]);
+}
+
+/* Each tunnel knows every VM's address: a tunnel restarts when one changes. */
+static void test_address_tunnel(void **state)
+{
+	const char *tun = "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.7\nvni = 42\n[links]\nvm0 = vm1 t\n";
+	char a[512], b[512];
+
+	(void)state;
+	snprintf(a, sizeof(a), THREE "%s", tun);
+	snprintf(b, sizeof(b), "[vm vm0]\n[vm vm1]\naddress = 192.168.1.9/24\n[vm vm2]\n%s", tun);
+	assert_int_equal(plan(a, b), 0);
+	assert_true(g.reboot[1]);
+	assert_true(g.restart_vmm[3]);
+	assert_false(g.restart_vmm[0] || g.restart_vmm[1] || g.restart_vmm[2]);
+	snprintf(b, sizeof(b), "[vm vm0]\n[vm vm1]\nmemory = 512M\n[vm vm2]\n%s", tun);
+	assert_int_equal(plan(a, b), 0);
+	assert_false(g.restart_vmm[3]);
 }
 
 static void test_refused(void **state)
@@ -188,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_wires),
 		cmocka_unit_test(test_reboot),
+		cmocka_unit_test(test_address_tunnel),
 		cmocka_unit_test(test_refused),
 	};
 

@@ -55,6 +55,8 @@ static struct fake {
 	int answer[NVMS];		/* what the fake VMM answers a handoff */
 	char heard[NVMS][256];		/* what it was handed: "+PEER@I -PEER@I ..." */
 	char qemu_m[NVMS][32];		/* its last QEMU's -m */
+	struct { pid_t pid; uint64_t cpus; } moved[KILLS_MAX];	/* fake_affinity */
+	unsigned nmoves;
 } f;
 
 static struct run_plan plan;
@@ -135,9 +137,18 @@ static long long fake_now(void)
 	return f.now;
 }
 
+/* Whom apply moved to which CPUs (the first word of the cpuset, ~0: none). */
+static int fake_affinity(pid_t pid, const uint64_t *cpuset)
+{
+	assert_true(f.nmoves < KILLS_MAX);
+	f.moved[f.nmoves].pid = pid;
+	f.moved[f.nmoves++].cpus = cpuset ? cpuset[0] : ~0ull;
+	return 0;
+}
+
 static const struct proc_ops fake = {
 	.spawn_vmm = fake_spawn_vmm, .spawn_argv = fake_spawn_argv, .kill = fake_kill,
-	.waitpid = fake_waitpid, .now_ms = fake_now,
+	.waitpid = fake_waitpid, .now_ms = fake_now, .affinity = fake_affinity,
 };
 
 /* ---- what a user sees ---- */
@@ -480,6 +491,43 @@ static void test_apply_reboot(void **st)
 	sup_guest_ready(s, 1);
 	assert_string_equal(state(1), "up");
 	assert_memory_equal(f.vmm, vmm, sizeof(vmm));	/* no VMM restarted */
+}
+
+/* cpuset of a running VM: its QEMU and VMM moved, running; nothing killed
+ * or started. */
+static void test_apply_cpuset(void **st)
+{
+	static struct config next;
+	static char text[4096];
+	char err[CFG_ERR_MAX], *m;
+	uint64_t restarted;
+	pid_t qemu[NVMS], vmm[NVMS];
+
+	open_system();
+	all_up();
+	memcpy(qemu, f.qemu, sizeof(qemu));
+	memcpy(vmm, f.vmm, sizeof(vmm));
+	snprintf(text, sizeof(text), "%s", config_default_text);
+	m = strstr(strstr(text, "[vm vm1]"), "memory = 256M");
+	memcpy(m, "cpuset = 0   ", 13);
+	assert_int_equal(config_load_string(&next, text, "next.ini", err, sizeof(err)), 0);
+	assert_int_equal(sup_apply(s, &next, &restarted, err, sizeof(err)), 0);
+	assert_int_equal(restarted, 0);
+	assert_int_equal(f.nkills, 0);
+	assert_int_equal(f.nmoves, 2);
+	assert_int_equal(f.moved[0].pid, qemu[1]);
+	assert_int_equal(f.moved[1].pid, vmm[1]);
+	assert_int_equal(f.moved[0].cpus, 1);
+	assert_int_equal(f.moved[1].cpus, 1);
+	assert_memory_equal(f.qemu, qemu, sizeof(qemu));
+	assert_memory_equal(f.vmm, vmm, sizeof(vmm));
+	assert_string_equal(state(1), "up");
+	/* and back to none: wherever the supervisor may run */
+	assert_int_equal(config_load_string(&next, config_default_text, "next.ini", err, sizeof(err)), 0);
+	assert_int_equal(sup_apply(s, &next, &restarted, err, sizeof(err)), 0);
+	assert_int_equal(f.nmoves, 4);
+	assert_true(f.moved[2].cpus == ~0ull && f.moved[3].cpus == ~0ull);
+	assert_int_equal(f.nkills, 0);
 }
 
 /* --no-guests: a VM is up once its VMM serves, and no QEMU starts. */
@@ -1105,6 +1153,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_handoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_reboot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_cpuset, setup, teardown),
 		cmocka_unit_test(test_link_up),
 		cmocka_unit_test_setup_teardown(test_carrier, setup, teardown),
 	};

@@ -43,6 +43,7 @@ static void test_docs(void **state)
 	static const char *const key = "ssh-ed25519 AAAAC3Nza me@host \"quoted\"\n";
 	struct seed_docs d;
 	json_t *meta, *net, *user;
+	char id[64];
 
 	assert_int_equal(config_load_string(&c, "[system]\nname = lab\n[vm r]\nimage = /i\naddress = 10.0.0.1/24\n"
 					    "route = 10.9.0.0/16 via 10.0.1.2\nip_forward = yes\npassthrough = user\npassthrough_name = wan\n"
@@ -51,7 +52,11 @@ static void test_docs(void **state)
 					    "[links]\nr = s\nr:eth1 = s:eth1\n", "t.ini", err, sizeof(err)), 0);
 	assert_int_equal(seed_docs(&c, &c.vm[0], key, &d), 0);
 	meta = doc(d.meta, "");
-	assert_string_equal(str(meta, "instance-id"), "multivm-lab-r");
+	/* The instance-id names what the seed says (multivm apply's new
+	 * key provisions the disk again): the same docs, the same id. */
+	assert_int_equal(strncmp(str(meta, "instance-id"), "multivm-lab-r-", 14), 0);
+	assert_int_equal(strlen(str(meta, "instance-id")), 14 + 8);
+	snprintf(id, sizeof(id), "%s", str(meta, "instance-id"));
 	assert_string_equal(str(meta, "local-hostname"), "r");
 	net = doc(d.net, "");
 	assert_int_equal(json_integer_value(json_object_get(net, "version")), 2);
@@ -77,6 +82,16 @@ static void test_docs(void **state)
 	json_decref(meta);
 	json_decref(net);
 	json_decref(user);
+	seed_free(&d);
+	assert_int_equal(seed_docs(&c, &c.vm[0], key, &d), 0);
+	meta = doc(d.meta, "");
+	assert_string_equal(str(meta, "instance-id"), id);
+	json_decref(meta);
+	seed_free(&d);
+	assert_int_equal(seed_docs(&c, &c.vm[0], "ssh-ed25519 AAAAC3Nzb other@host\n", &d), 0);
+	meta = doc(d.meta, "");
+	assert_string_not_equal(str(meta, "instance-id"), id);
+	json_decref(meta);
 	seed_free(&d);
 
 	/* No key, no forwarding; addressing = manual: no addresses. */
