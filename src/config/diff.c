@@ -171,7 +171,8 @@ static const char *const vm_keys[] = {
 };
 
 /* How `multivm apply` applies a running VM's setting (multivm(8)): the
- * guest's settings by rebooting it alone; cpuset (affinity) and persist
+ * guest's settings by rebooting it alone (a new MAC also restarts its VMM
+ * and hands its links again to its peers' VMMs, supervisor/grow.h); cpuset (affinity) and persist
  * (its overlay's name) on the running processes; the rest, which its VMM
  * or its linked peers' VMMs (or the PCI device) took at their start, not
  * at run time. */
@@ -179,7 +180,7 @@ enum cfg_apply config_vm_key_apply(const char *key)
 {
 	static const char *const reboot[] = {
 		"memory", "cpus", "kernel", "initrd", "append", "image", "image_format", "image_backing",
-		"firmware", "cloud_init", "ssh_key", "user_data", "address", "route", "ip_forward",
+		"firmware", "cloud_init", "ssh_key", "user_data", "address", "route", "ip_forward", "mac",
 	};
 	size_t i;
 

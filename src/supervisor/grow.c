@@ -14,8 +14,7 @@
  * (grow_reboot_key) may differ: see reboots(). */
 static int same_vm(const struct cfg_vm *o, const struct cfg_vm *n)
 {
-	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || memcmp(o->mac, n->mac, 6) ||
-	    o->external != n->external)
+	if (strcmp(o->name, n->name) || o->tunnel != n->tunnel || o->external != n->external)
 		return 0;
 	return 1;
 }
@@ -49,12 +48,12 @@ static bool same_addr(const struct cfg_vm *o, const struct cfg_vm *n)
 }
 
 /* Whether VM o becomes n by a reboot of its guest: its QEMU's command
- * line (the built-in guest's addresses and routes are on it), its disk
+ * line (its NIC's MAC; the built-in guest's addresses and routes are on it), its disk
  * and firmware files, its cloud-init seed (supervisor/overlay.h). */
 static bool reboots(const struct cfg_vm *o, const struct cfg_vm *n)
 {
-	return o->memory_mib != n->memory_mib || o->cpus != n->cpus || strcmp(o->kernel, n->kernel) ||
-	       strcmp(o->initrd, n->initrd) || strcmp(o->append, n->append) || strcmp(o->image, n->image) ||
+	return o->memory_mib != n->memory_mib || o->cpus != n->cpus || memcmp(o->mac, n->mac, sizeof(o->mac)) ||
+	       strcmp(o->kernel, n->kernel) || strcmp(o->initrd, n->initrd) || strcmp(o->append, n->append) || strcmp(o->image, n->image) ||
 	       o->image_format != n->image_format || o->image_backing != n->image_backing ||
 	       o->firmware != n->firmware || o->cloud_init != n->cloud_init || strcmp(o->ssh_key, n->ssh_key) ||
 	       strcmp(o->user_data, n->user_data) || !same_addr(o, n) || !same_routes(o, n) ||
@@ -116,12 +115,25 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 				   old->vm[i].name);
 		else
 			g->affinity[i] = !same_cpuset(&old->vm[i], &new_->vm[i]);
-	/* Each tunnel knows every VM's address here (it claims none of
-	 * them): a tunnel that stays restarts when one changes. */
-	for (i = 0; i < keep; i++)
-		if (!old->vm[i].tunnel && !same_addr(&old->vm[i], &new_->vm[i]))
+	/* Each tunnel knows every VM's MAC and address here (it claims none
+	 * of them): a tunnel that stays restarts when one changes. A VM's
+	 * new MAC: its VMM (its source check) restarts, and each linked
+	 * peer's is handed the link again with it. */
+	for (i = 0; i < keep; i++) {
+		bool mac = !old->vm[i].tunnel && memcmp(old->vm[i].mac, new_->vm[i].mac, sizeof(old->vm[i].mac));
+
+		if (!old->vm[i].tunnel && (mac || !same_addr(&old->vm[i], &new_->vm[i])))
 			for (j = 0; j < keep; j++)
 				g->restart_vmm[j] |= old->vm[j].tunnel;
+		if (!mac)
+			continue;
+		g->new_vmm[i] = g->restart_vmm[i] = true;
+		for (j = 0; j < new_->nlinks; j++)
+			if (new_->link[j].a == i && new_->link[j].b < keep)
+				g->restart_vmm[new_->link[j].b] = true;
+			else if (new_->link[j].b == i && new_->link[j].a < keep)
+				g->restart_vmm[new_->link[j].a] = true;
+	}
 	g->first_new = keep;	/* none new when VMs go */
 	g->nvms = new_->nvms;
 	g->first_gone = keep;

@@ -24,6 +24,7 @@ struct grow {
 					 * is handed the change, or restarts (lifecycle.c) */
 	bool reboot[MV_NODES_MAX];	/* a VM that stays, its guest rebooted for new settings (its QEMU
 					 * restarts; its VMM stays) */
+	bool new_vmm[MV_NODES_MAX];	/* a VM that stays with a new MAC: its VMM restarts (restart_vmm too) */
 	bool affinity[MV_NODES_MAX];	/* a node that stays, its running processes moved to its new cpuset */
 	unsigned first_new, nvms;	/* new VMs: first_new .. nvms - 1 (none: first_new = nvms) */
 	unsigned first_gone, old_nvms;	/* VMs that go (the last ones): first_gone .. old_nvms - 1 */

@@ -1034,6 +1034,7 @@ struct old_links {
 	bool ok;
 	unsigned n;
 	char peer[MV_NODE_LINKS_MAX][MV_NAME_MAX];
+	uint8_t peer_mac[MV_NODE_LINKS_MAX][ETH_ALEN];	/* a peer with a new MAC: its link handed again */
 };
 
 static bool segment_only(const struct node_args *a)
@@ -1056,8 +1057,10 @@ static void note_links(struct sup *s, unsigned i, struct old_links *o)
 	o->ok = s->vm[i].p.handoff_fd >= 0 && s->vm[i].p.vmm_serving &&
 		spawn_vmm_args(&a, s->cfg, i, s->link, &s->plan->runas, s->dir) == 0 && segment_only(&a);
 	o->n = o->ok ? a.nlinks : 0;
-	for (k = 0; k < o->n; k++)
+	for (k = 0; k < o->n; k++) {
 		memcpy(o->peer[k], a.link[k].peer, MV_NAME_MAX);
+		memcpy(o->peer_mac[k], a.link[k].peer_mac, ETH_ALEN);
+	}
 }
 
 static int handoff(struct vmp *v, struct handoff_msg *m, uint32_t *seq)
@@ -1100,7 +1103,7 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 	for (k = 0; k < o->n; k++) {
 		pos[k] = -1;
 		for (j = 0; j < a.nlinks; j++)
-			if (!strcmp(a.link[j].peer, o->peer[k]))
+			if (!strcmp(a.link[j].peer, o->peer[k]) && !memcmp(a.link[j].peer_mac, o->peer_mac[k], ETH_ALEN))
 				pos[k] = (int)j;
 		if (pos[k] < 0)
 			continue;
@@ -1226,7 +1229,7 @@ int sup_apply(struct sup *s, const struct config *next, uint64_t *restarted, cha
 		/* Preferably its running VMM takes the change; else (a tunnel,
 		 * wire NICs, a VMM that refused) it restarts with its links as
 		 * they now are. */
-		rc = relink_vmm(s, i, &old[i], have_kept[i] ? &kept[i] : NULL);
+		rc = g.new_vmm[i] ? -1 : relink_vmm(s, i, &old[i], have_kept[i] ? &kept[i] : NULL);
 		if (rc == 0)
 			continue;
 		if (rc == -2)

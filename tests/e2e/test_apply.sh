@@ -4,7 +4,7 @@
 # byte; apply of the same config changes nothing; --dry-run prints the plan
 # (a VM and two links added) and changes nothing; an invalid
 # config is refused as run refuses it, and a change not made at run
-# time (mac) as such; a delay applied to vm0-vm1 is in
+# time (mtu) as such; a delay applied to vm0-vm1 is in
 # the guests' RTT, with every QEMU and VMM pid and vmm_starts unchanged and
 # vm1-vm2 untouched; a step made to fail (vm2's control file held locked)
 # undoes the step done before it and names itself; applying the old
@@ -23,9 +23,11 @@
 # image: each a reboot of vm2 alone, the guest reads the new disk, the
 # overlay before set aside; a failed image reboot undone (the old overlay
 # back), back to the first image with the guest's write kept, a missing
-# image refused with FILE:LINE; removing a VM from the middle is refused. A wire
-# whose second NIC's plug QEMU refuses (its netdev id taken beforehand
-# over QMP) has the first NIC unplugged by the undo.
+# image refused with FILE:LINE; vm2's MAC: vm2 reboots, its VMM restarts,
+# the running VMMs linked to it are handed the link again (no pid
+# changes), vm2 reaches both; removing a VM from the middle is refused. A
+# wire whose second NIC's plug QEMU refuses (its netdev id taken
+# beforehand over QMP) has the first NIC unplugged by the undo.
 TEST_NAME=apply
 . "$(dirname "$0")/lib.sh"
 
@@ -78,10 +80,10 @@ cmp "$STATE/run" "$STATE/a.ini" || die "--dry-run changed $STATE/run"
 [ -e "$STATE/vm3.ctl" ] && die "--dry-run made vm3's files"
 [ "$(pids)" = "$before" ] || die "--dry-run changed pids: $(pids)"
 # What is not done at run time is refused whole, exit 1, nothing done.
-printf '[vm vm0]\n[vm vm1]\nmac = 52:54:00:00:00:09\n[vm vm2]\n[vm vm3]\n[links]\nmesh = yes\n' >"$STATE/d.ini"
-"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of a mac change succeeded"
-grep -q "nothing done: .*'~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:00:00:09 (stop and run)' need \`multivm stop\`" "$STATE/err" ||
-	die "apply of a mac change said: $(cat "$STATE/err")"
+printf '[vm vm0]\n[vm vm1]\nmtu = 9000\n[vm vm2]\nmtu = 9000\n[vm vm3]\n[links]\nvm1 = vm2\n' >"$STATE/d.ini"
+"$MV" apply "$STATE/d.ini" >"$STATE/out" 2>"$STATE/err" && die "apply of an mtu change succeeded"
+grep -q "nothing done: .*'~ vm vm1 mtu 1500 -> 9000 (stop and run)' and 1 more change need \`multivm stop\`" "$STATE/err" ||
+	die "apply of an mtu change said: $(cat "$STATE/err")"
 [ -e "$STATE/vm3.ctl" ] && die "a refused apply made vm3's files"
 [ "$(pids)" = "$before" ] || die "a refused apply changed pids: $(pids)"
 
@@ -483,12 +485,30 @@ grep -q "^multivm: $STATE/n.ini:[0-9]*: \[vm vm2\] image: $STATE/none.qcow2: no 
 	die "a missing image: $(cat "$STATE/err")"
 say "a failed image reboot undone (d2 back), back to d1.img with vm2's write kept, a missing image refused with FILE:LINE"
 
+# vm2's MAC: vm2 reboots and its VMM restarts (its source check); vm0's
+# and vm1's running VMMs are handed their link to vm2 again with the new
+# MAC: their pids and vmm_starts unchanged, vm2 reaches both.
+sed '/^\[vm vm2\]$/a mac = 52:54:00:00:00:33' "$STATE/k.ini" >"$STATE/o.ini"
+two() { snap; for v in vm0 vm1; do printf '%s %s %s %s ' "$v" "$(pid_of "$v" vmm)" "$(pid_of "$v" qemu)" "$(stat_of "vm $v" vmm_starts)"; done; }
+others=$(two)
+v2=$(pid_of vm2 vmm); q2=$(pid_of vm2 qemu)
+out=$("$MV" apply "$STATE/o.ini") || die "apply of vm2's MAC failed: $out"
+[ "$out" = "$(printf '~ vm vm2 mac 52:54:00:4d:56:03 -> 52:54:00:00:00:33 (restart)\napplied 1 change')" ] || die "apply said: $out"
+[ "$(pid_of vm2 vmm)" != "$v2" ] && [ "$(pid_of vm2 qemu)" != "$q2" ] || die "vm2's VMM or QEMU not restarted for its MAC"
+[ "$(two)" = "$others" ] || die "vm0's or vm1's pids or vmm_starts changed: before $others, after $(two)"
+[ "$(x vm2 -- "cat /sys/class/net/eth0/address")" = 52:54:00:00:00:33 ] || die "vm2's eth0 is not 52:54:00:00:00:33"
+x vm2 -- "ping -c 2 -W 5 192.168.1.1" >/dev/null && x vm2 -- "ping -c 2 -W 5 192.168.1.2" >/dev/null ||
+	die "vm2 with its new MAC does not reach vm0 and vm1"
+snap
+[ "$(stat_of "vm vm0" handoff_refused)" = 0 ] && [ "$(stat_of "vm vm1" handoff_refused)" = 0 ] || die "a handoff was refused"
+say "vm2's MAC changed: vm2 rebooted, its VMM restarted, vm0's and vm1's running VMMs handed the link again (pids, vmm_starts unchanged), vm2 reaches both"
+
 # A VM from the middle is not removed at run time yet (the VMs after it
 # would move, and with them the MAC and address their place gives them):
 # refused, nothing done.
 printf '[vm vm0]\n[vm vm2]\n[links]\nvm0 = vm2\n' >"$STATE/f.ini"
 "$MV" apply "$STATE/f.ini" >"$STATE/out" 2>"$STATE/err" && die "apply removing vm1 succeeded"
-grep -q "nothing done: .*'~ vm vm2 mac 52:54:00:4d:56:03 -> 52:54:00:4d:56:02 (stop and run)' need" \
+grep -q "nothing done: vm1: only the last VMs (in \[vm\] order) are removed at run time yet" \
 	"$STATE/err" || die "apply removing vm1 said: $(cat "$STATE/err")"
 [ "$(state_of vm1)" = up ] || die "a refused apply touched vm1"
 

@@ -103,11 +103,11 @@ static void test_restart(void **state)
 	assert_string_equal(keys, "kernel append ");
 	/* A VM that moves changes the MAC and address it was given by its place. */
 	assert_string_equal(plan(THREE "[links]\nmesh = yes\n", "[vm vm1]\n[vm vm0]\n[vm vm2]\n[links]\nmesh = yes\n"),
-			    "~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:4d:56:01 (stop and run)\n"
+			    "~ vm vm1 mac 52:54:00:4d:56:02 -> 52:54:00:4d:56:01 (restart)\n"
 			    "~ vm vm1 address 192.168.1.2/24 -> 192.168.1.1/24 (restart)\n"
-			    "~ vm vm0 mac 52:54:00:4d:56:01 -> 52:54:00:4d:56:02 (stop and run)\n"
+			    "~ vm vm0 mac 52:54:00:4d:56:01 -> 52:54:00:4d:56:02 (restart)\n"
 			    "~ vm vm0 address 192.168.1.1/24 -> 192.168.1.2/24 (restart)\n");
-	assert_int_equal(restarts, 2);
+	assert_int_equal(restarts, 4);
 	/* A disk, its first boot's seed, its firmware: a reboot; cpuset and
 	 * persist: the running processes and files. */
 	assert_string_equal(plan("[vm vm0]\nimage = /a.qcow2\n[vm vm1]\nimage = /a.qcow2\n[vm vm2]\n[links]\nmesh = yes\n",
@@ -127,6 +127,8 @@ static void test_restart(void **state)
 	assert_int_equal(config_vm_key_apply("cpuset"), CFG_APPLY_LIVE);
 	assert_int_equal(config_vm_key_apply("route"), CFG_APPLY_REBOOT);
 	assert_int_equal(config_vm_key_apply("mtu"), CFG_APPLY_STOP);
+	assert_int_equal(config_vm_key_apply("mac"), CFG_APPLY_REBOOT);
+	assert_int_equal(config_vm_key_apply("offloads"), CFG_APPLY_STOP);
 	assert_int_equal(config_vm_key_apply(NULL), CFG_APPLY_STOP);
 }
 

@@ -160,10 +160,11 @@ static void test_reboot(void **state)
 	assert_true(grow_reboot_key("memory") && grow_reboot_key("cpus") && grow_reboot_key("kernel") &&
 		    grow_reboot_key("initrd") && grow_reboot_key("append") && grow_reboot_key("image") &&
 		    grow_reboot_key("firmware") && grow_reboot_key("user_data") && grow_reboot_key("address"));
-	assert_false(grow_reboot_key("mac") || grow_reboot_key("cpuset") || grow_reboot_key("persist") ||
+	assert_true(grow_reboot_key("mac"));
+	assert_false(grow_reboot_key("offloads") || grow_reboot_key("cpuset") || grow_reboot_key("persist") ||
 		     grow_reboot_key("mtu") || grow_reboot_key(NULL));
 	assert_true(grow_apply_key("cpuset") && grow_apply_key("persist") && grow_apply_key("image"));
-	assert_false(grow_apply_key("mac") || grow_apply_key("mtu") || grow_apply_key("passthrough"));
+	assert_false(grow_apply_key("offloads") || grow_apply_key("mtu") || grow_apply_key("passthrough"));
 	/* Its disk, seed and firmware; its address and routes (the built-in
 	 * guest's command line, an image's seed). */
 	assert_int_equal(plan("[vm vm0]\nimage = /a\n[vm vm1]\n[vm vm2]\n[links]\nmesh = yes\n",
@@ -180,6 +181,22 @@ static void test_reboot(void **state)
 	assert_false(g.reboot[0] || g.reboot[1] || g.reboot[2]);
 	assert_false(g.affinity[0] || g.affinity[2]);
 	assert_true(g.affinity[1]);
+}
+
+/* A new MAC: the VM reboots, its VMM restarts, its linked peers' VMMs
+ * are handed their links to it again (restart_vmm: lifecycle.c hands
+ * them), vm2 not linked to it untouched. */
+static void test_mac(void **state)
+{
+	(void)state;
+	/* (vm2, the last: a MAC given shifts the default MACs of the VMs after it) */
+	assert_int_equal(plan(THREE "[links]\nvm0 = vm1\nvm2 = vm0\n",
+			      "[vm vm0]\n[vm vm1]\n[vm vm2]\nmac = 52:54:00:00:00:09\n[links]\nvm0 = vm1\nvm2 = vm0\n"), 0);
+	assert_true(g.reboot[2] && g.new_vmm[2] && g.restart_vmm[2]);
+	assert_true(g.restart_vmm[0]);
+	assert_false(g.new_vmm[0] || g.reboot[0]);
+	assert_false(g.restart_vmm[1] || g.new_vmm[1] || g.reboot[1]);
+	assert_int_equal(g.new_links + g.gone_links, 0);
 }
 
 /* Each tunnel knows every VM's address: a tunnel restarts when one changes. */
@@ -209,7 +226,7 @@ static void test_refused(void **state)
 	/* A VM put before a running one would move it (its index, MAC, address). */
 	refused(THREE "[links]\nmesh = yes\n", "[vm vm3]\n" THREE "[links]\nvm0 = vm1 vm2\nvm1 = vm2\n",
 		"vm0: a running VM keeps its place and settings");
-	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\nmac = 52:54:00:00:00:09\n[vm vm2]\n[links]\nmesh = yes\n",
+	refused(THREE "[links]\nmesh = yes\n", "[vm vm0]\n[vm vm1]\nguest = external\n[vm vm2]\n[links]\nmesh = yes\n",
 		"vm1: a running VM keeps its place and settings");
 	/* A running VM's eth0 a wire's end: on the root bus from boot. */
 	refused(THREE "[links]\nvm0 = vm1\nvm2:eth0 = vm1:eth1\n", THREE "[links]\nvm0 = vm1\nvm2:eth0 = vm0:eth1\n",
@@ -227,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_wires),
 		cmocka_unit_test(test_reboot),
 		cmocka_unit_test(test_address_tunnel),
+		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_refused),
 	};
 

@@ -455,6 +455,45 @@ static void test_apply_handoff(void **st)
 	assert_int_equal(killed(vmm[1], SIGTERM) + killed(vmm[2], SIGTERM), 0);
 }
 
+/* A new MAC for vm2: its guest reboots and its VMM (its source check)
+ * restarts; vm0's and vm1's running VMMs are handed their link to vm2
+ * again, with the new MAC (dropped, added at its place): no restart. */
+static void test_apply_mac(void **st)
+{
+	static struct config next;
+	static char text[4096];
+	char err[CFG_ERR_MAX], *m;
+	uint64_t restarted;
+	pid_t vmm[NVMS], qemu[NVMS];
+	pthread_t t;
+
+	open_system();
+	all_up();
+	memcpy(vmm, f.vmm, sizeof(vmm));
+	memcpy(qemu, f.qemu, sizeof(qemu));
+	m = strstr(config_default_text, "[vm vm2]\n") + strlen("[vm vm2]\n");
+	snprintf(text, sizeof(text), "%.*smac = 52:54:00:00:00:09\n%s", (int)(m - config_default_text),
+		 config_default_text, m);
+	assert_int_equal(config_load_string(&next, text, "next.ini", err, sizeof(err)), 0);
+	memset(f.heard, 0, sizeof(f.heard));
+	answering = true;
+	assert_int_equal(pthread_create(&t, NULL, answer_handoffs, NULL), 0);
+	assert_int_equal(sup_apply(s, &next, &restarted, err, sizeof(err)), 0);
+	answering = false;
+	pthread_join(t, NULL);
+	assert_int_equal(restarted, 1u << 2);
+	assert_int_equal(sup_apply_failed(s), 0);
+	assert_string_equal(f.heard[0], "-vm2@1 +vm2@1 ");
+	assert_string_equal(f.heard[1], "-vm2@1 +vm2@1 ");
+	assert_string_equal(f.heard[2], "");
+	assert_int_equal(killed(vmm[2], SIGTERM), 1);
+	assert_int_equal(killed(qemu[2], SIGTERM), 1);
+	assert_int_equal(f.nkills, 2);
+	assert_int_equal(f.qemu_spawns[2], 2);
+	assert_int_equal(f.qemu_spawns[0] + f.qemu_spawns[1], 2);
+	assert_int_equal(f.vmm_spawns[0] + f.vmm_spawns[1], 2);
+}
+
 /* apply of a VM's memory and cpus: its QEMU told to quit, reaped, and
  * started again at once with them; its VMM and the other VMs untouched. */
 static void test_apply_reboot(void **st)
@@ -1154,6 +1193,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_handoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_reboot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_cpuset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_mac, setup, teardown),
 		cmocka_unit_test(test_link_up),
 		cmocka_unit_test_setup_teardown(test_carrier, setup, teardown),
 	};
