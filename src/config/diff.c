@@ -97,6 +97,8 @@ static bool vm_value(const struct cfg_vm *v, const char *key, char *out)
 		snprintf(out, VAL_MAX, "%u", v->cpus);
 	else if (!strcmp(key, "cpuset"))
 		cpuset_text(out, v);
+	else if (!strcmp(key, "mac") && v->tunnel && !v->tun_mac_line)
+		snprintf(out, VAL_MAX, "any");	/* a tunnel's: any VM behind it */
 	else if (!strcmp(key, "mac"))
 		mac_text(out, v->mac);
 	else if (!strcmp(key, "address"))
@@ -195,7 +197,7 @@ enum cfg_apply config_vm_key_apply(const char *key)
 static const char *const apply_words[] = {
 	[CFG_APPLY_LIVE] = "", [CFG_APPLY_REBOOT] = " (restart)", [CFG_APPLY_STOP] = " (stop and run)",
 };
-static const char *const tunnel_keys[] = { "local", "remote", "vni", "port", "cpuset" };
+static const char *const tunnel_keys[] = { "local", "remote", "vni", "port", "cpuset", "mac" };
 
 static void nic_value(const struct cfg_nic *k, const char *key, char *out)
 {
@@ -223,8 +225,10 @@ static void vm_changes(struct differ *d, int oi, int ni)
 		vm_value(ov, keys[i], a);
 		vm_value(nv, keys[i], b);
 		c.key = keys[i];
-		/* A tunnel has no guest: only its cpuset is live. */
-		c.apply = nv->tunnel && strcmp(keys[i], "cpuset") ? CFG_APPLY_STOP : config_vm_key_apply(keys[i]);
+		/* A tunnel has no guest: its mac (the VM behind it) restarts
+		 * it (no reboot, "(restart)" all the same). */
+		c.apply = nv->tunnel && strcmp(keys[i], "cpuset") && strcmp(keys[i], "mac") ? CFG_APPLY_STOP
+											    : config_vm_key_apply(keys[i]);
 		c.restart = c.apply == CFG_APPLY_REBOOT;
 		if (strcmp(a, b))
 			emit(d, &c, "~ %s %s %s %s -> %s%s", kind(nv), nv->name, keys[i], a, b, apply_words[c.apply]);

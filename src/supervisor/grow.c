@@ -52,7 +52,8 @@ static bool same_addr(const struct cfg_vm *o, const struct cfg_vm *n)
  * and firmware files, its cloud-init seed (supervisor/overlay.h). */
 static bool reboots(const struct cfg_vm *o, const struct cfg_vm *n)
 {
-	return o->memory_mib != n->memory_mib || o->cpus != n->cpus || memcmp(o->mac, n->mac, sizeof(o->mac)) ||
+	return o->memory_mib != n->memory_mib || o->cpus != n->cpus ||
+	       (!o->tunnel && memcmp(o->mac, n->mac, sizeof(o->mac))) ||
 	       strcmp(o->kernel, n->kernel) || strcmp(o->initrd, n->initrd) || strcmp(o->append, n->append) || strcmp(o->image, n->image) ||
 	       o->image_format != n->image_format || o->image_backing != n->image_backing ||
 	       o->firmware != n->firmware || o->cloud_init != n->cloud_init || strcmp(o->ssh_key, n->ssh_key) ||
@@ -116,11 +117,13 @@ int grow_plan(const struct config *old, const struct config *new_, struct grow *
 		else
 			g->affinity[i] = !same_cpuset(&old->vm[i], &new_->vm[i]);
 	/* Each tunnel knows every VM's MAC and address here (it claims none
-	 * of them): a tunnel that stays restarts when one changes. A VM's
-	 * new MAC: its VMM (its source check) restarts, and each linked
-	 * peer's is handed the link again with it. */
+	 * of them): a tunnel that stays restarts when one changes. A node's
+	 * new MAC (a tunnel's: the VM behind it): its VMM or tunnel (its
+	 * source check) restarts, and each linked peer's is handed the link
+	 * again with it. */
 	for (i = 0; i < keep; i++) {
-		bool mac = !old->vm[i].tunnel && memcmp(old->vm[i].mac, new_->vm[i].mac, sizeof(old->vm[i].mac));
+		bool mac = memcmp(old->vm[i].mac, new_->vm[i].mac, sizeof(old->vm[i].mac)) ||
+			   !old->vm[i].tun_mac_line != !new_->vm[i].tun_mac_line;
 
 		if (!old->vm[i].tunnel && (mac || !same_addr(&old->vm[i], &new_->vm[i])))
 			for (j = 0; j < keep; j++)

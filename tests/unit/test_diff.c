@@ -177,10 +177,13 @@ static void test_tunnel_and_system(void **state)
 	snprintf(a, sizeof(a), THREE "%s[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n", tun);
 	snprintf(b, sizeof(b), THREE "[system]\nlink_queue_size = 512\n%s[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n", tun);
 	assert_string_equal(plan(a, b), "~ system link_queue_size 256 -> 512 (stop and run)\n");
-	/* A tunnel's settings (its cpuset aside) are not changed at run time. */
+	/* A tunnel's settings (its mac aside) are not changed at run time. */
 	snprintf(b, sizeof(b), THREE "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.8\nvni = 42\n"
 		 "[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n");
 	assert_string_equal(plan(a, b), "~ tunnel t remote 203.0.113.7/32 -> 203.0.113.8/32 (stop and run)\n");
+	snprintf(b, sizeof(b), THREE "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.7\nvni = 42\nmac = 02:00:00:00:00:07\n"
+		 "[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n");
+	assert_string_equal(plan(a, b), "~ tunnel t mac any -> 02:00:00:00:00:07 (restart)\n");
 	/* A tunnel that becomes a VM of the same name is another node, links and all. */
 	snprintf(b, sizeof(b), THREE "[vm t]\n[links]\nvm0 = vm1 vm2 t\nvm1 = vm2\n");
 	assert_string_equal(plan(a, b), "- tunnel t\n+ vm t\n- link vm0-t\n+ link vm0-t\n");

@@ -199,6 +199,24 @@ static void test_mac(void **state)
 	assert_int_equal(g.new_links + g.gone_links, 0);
 }
 
+/* A tunnel's mac (the one VM behind it): the tunnel restarts, not
+ * rebooted; the VM linked to it is handed the link again. */
+static void test_tunnel_mac(void **state)
+{
+	const char *links = "[links]\nvm0 = vm1 t\n";
+	char a[512], b[512];
+
+	(void)state;
+	snprintf(a, sizeof(a), THREE "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.7\nvni = 42\n%s", links);
+	snprintf(b, sizeof(b), THREE "[tunnel t]\nlocal = 0.0.0.0\nremote = 203.0.113.7\nvni = 42\nmac = 02:00:00:00:00:07\n%s",
+		 links);
+	assert_int_equal(plan(a, b), 0);
+	assert_false(g.reboot[3]);
+	assert_true(g.new_vmm[3] && g.restart_vmm[3]);
+	assert_true(g.restart_vmm[0]);
+	assert_false(g.restart_vmm[1] || g.restart_vmm[2] || g.reboot[0]);
+}
+
 /* Each tunnel knows every VM's address: a tunnel restarts when one changes. */
 static void test_address_tunnel(void **state)
 {
@@ -245,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_reboot),
 		cmocka_unit_test(test_address_tunnel),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_tunnel_mac),
 		cmocka_unit_test(test_refused),
 	};
 
