@@ -18,6 +18,7 @@
 #include "node/sandbox.h"
 
 struct node;
+struct handoff_msg;
 
 /* A kind of node: one row. */
 struct node_kind_ops {
@@ -42,6 +43,14 @@ struct node_kind_ops {
 	 * ones after moved down); the kind re-reads them. */
 	int (*relink_ok)(struct node *n);
 	void (*relinked)(struct node *n, int index, bool added);
+	/* A wire's NIC handed over (HANDOFF_ADD_NIC) or to drop: nic_add
+	 * serves m->nic on m->listen_fd (taking it, even on failure), with no
+	 * link yet: relinked() finds its link by st->nic once added; 0 or
+	 * -errno (-EEXIST: a NIC of that name; -ENOSPC: MV_NICS_MAX). nic_drop
+	 * ends the NIC named (its session, its socket) before its link goes.
+	 * NULL: never. */
+	int (*nic_add)(struct node *n, const struct handoff_msg *m);
+	void (*nic_drop)(struct node *n, const char *name);
 	/* System calls beyond the common allow-list (docs/sandbox.md). */
 	const struct sandbox_rule *rules;
 	unsigned nrules;

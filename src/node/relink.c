@@ -1,6 +1,7 @@
 #include "node/relink.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 
 static void close_fds(const struct handoff_msg *m)
 {
-	if (m->op != HANDOFF_ADD)
+	if (m->op == HANDOFF_ADD_NIC && m->listen_fd >= 0)
+		close(m->listen_fd);
+	if (m->op != HANDOFF_ADD && m->op != HANDOFF_ADD_NIC)
 		return;
 	close(m->link.memfd);
 	close(m->link.rx_kick);
@@ -35,9 +38,10 @@ static void move(struct node *n, unsigned j, int to)
 		log_warn("link to %s: cannot watch its doorbell again; it is polled", l->peer);
 }
 
-/* At m->index, the links from there on moving up one place. Attached
- * aside first: a link that cannot attach moves nothing. */
-static int add(struct node *n, const struct handoff_msg *m)
+/* At m->index, the links from there on moving up one place; a wire's
+ * (nic: its NIC's name, else "") named after its NIC. Attached aside
+ * first: a link that cannot attach moves nothing. Its fds are taken. */
+static int add(struct node *n, const struct handoff_msg *m, const char *nic)
 {
 	static struct link l;	/* large; keep it off the stack */
 	static struct link_stats st;
@@ -48,7 +52,7 @@ static int add(struct node *n, const struct handoff_msg *m)
 		close_fds(m);
 		return -ERANGE;
 	}
-	for (k = 0; k < n->nlinks; k++)
+	for (k = 0; k < n->nlinks && !nic[0]; k++)
 		if (!strncmp(n->links[k].peer, m->link.peer, MV_NAME_MAX) && !n->links[k].st->nic[0]) {
 			close_fds(m);
 			return -EEXIST;
@@ -64,6 +68,7 @@ static int add(struct node *n, const struct handoff_msg *m)
 	link_moved(&n->links[i]);
 	n->st->link[i] = st;
 	n->links[i].st = &n->st->link[i];
+	snprintf(n->st->link[i].nic, sizeof(n->st->link[i].nic), "%s", nic);
 	n->ctl_bad[i] = false;
 	n->nlinks++;
 	STAT_SET(n->st->nlinks, n->nlinks);
@@ -71,18 +76,27 @@ static int add(struct node *n, const struct handoff_msg *m)
 	    loop_add(&n->loop, n->links[i].rx_kick, true, n->ops->on_link, n->ctx, i) < 0)
 		log_warn("link to %s: cannot watch its doorbell; it is polled", n->links[i].peer);
 	n->ops->relinked(n, (int)i, true);
-	log_info("link to %s added at run time (link %u)", n->links[i].peer, i);
+	log_info("%s%slink to %s added at run time (link %u)", nic, nic[0] ? ": " : "", n->links[i].peer, i);
 	return 0;
 }
 
-static int drop(struct node *n, const struct handoff_msg *m)
+/* The link at m->index, to m->link.peer, on NIC nic ("": the segment). */
+static bool is_link(struct node *n, const struct handoff_msg *m, const char *nic)
+{
+	unsigned i = m->index;
+
+	return i < n->nlinks && !strncmp(n->links[i].peer, m->link.peer, MV_NAME_MAX) &&
+	       !strncmp(n->links[i].st->nic, nic, sizeof(n->links[i].st->nic));
+}
+
+static int drop(struct node *n, const struct handoff_msg *m, const char *nic)
 {
 	unsigned i = m->index, j;
 	char peer[MV_NAME_MAX];
 
 	if (i >= n->nlinks)
 		return -ERANGE;
-	if (strncmp(n->links[i].peer, m->link.peer, MV_NAME_MAX) || n->links[i].st->nic[0])
+	if (!is_link(n, m, nic))
 		return -ENOENT;
 	memcpy(peer, n->links[i].peer, sizeof(peer));
 	if (n->links[i].rx_kick >= 0)
@@ -101,24 +115,67 @@ static int drop(struct node *n, const struct handoff_msg *m)
 	return 0;
 }
 
+/* A wire's NIC and its link: the NIC first (it takes the listening
+ * socket), then the link; a link that cannot be added takes the NIC
+ * back. */
+static int add_nic(struct node *n, const struct handoff_msg *m)
+{
+	struct handoff_msg l = *m;
+	int rc;
+
+	if (m->index > n->nlinks || n->nlinks >= MV_NODE_LINKS_MAX) {
+		close_fds(m);
+		return -ERANGE;
+	}
+	l.listen_fd = -1;	/* the kind's now, even on failure */
+	rc = n->ops->nic_add(n, m);
+	if (rc < 0) {
+		close_fds(&l);
+		return rc;
+	}
+	rc = add(n, &l, m->nic.name);
+	if (rc < 0)
+		n->ops->nic_drop(n, m->nic.name);
+	return rc;
+}
+
+static int drop_nic(struct node *n, const struct handoff_msg *m)
+{
+	if (m->index >= n->nlinks)
+		return -ERANGE;
+	if (!is_link(n, m, m->nic.name))
+		return -ENOENT;
+	n->ops->nic_drop(n, m->nic.name);
+	return drop(n, m, m->nic.name);
+}
+
 int node_relink(struct node *n, const struct handoff_msg *m)
 {
 	int rc = n->ops->relink_ok ? n->ops->relink_ok(n) : -EOPNOTSUPP;
 
+	if (rc == 0 && (m->op == HANDOFF_ADD_NIC || m->op == HANDOFF_DROP_NIC) &&
+	    (!n->ops->nic_add || !n->ops->nic_drop))
+		rc = -EOPNOTSUPP;
 	if (rc < 0) {
 		close_fds(m);
 		return rc;
 	}
-	return m->op == HANDOFF_ADD ? add(n, m) : drop(n, m);
+	switch (m->op) {
+	case HANDOFF_ADD: return add(n, m, "");
+	case HANDOFF_DROP: return drop(n, m, "");
+	case HANDOFF_ADD_NIC: return add_nic(n, m);
+	default: return drop_nic(n, m);
+	}
 }
 
-static const char *why(int rc)
+static const char *why(const struct handoff_msg *m, int rc)
 {
 	switch (rc) {
 	case -ERANGE: return "no such link index (an add goes at the end)";
-	case -EEXIST: return "a link to that peer exists";
-	case -ENOENT: return "the link at that index is not to that peer";
-	case -EOPNOTSUPP: return "this node takes no links at run time (wire NICs, or a tunnel)";
+	case -EEXIST: return m->op == HANDOFF_ADD_NIC ? "a NIC of that name exists" : "a link to that peer exists";
+	case -ENOENT: return "the link at that index is not to that peer (on that NIC)";
+	case -ENOSPC: return "no room for another wire NIC";
+	case -EOPNOTSUPP: return "this node takes no links at run time (eth0 a wire's, or a tunnel)";
 	default: return strerror(-rc);
 	}
 }
@@ -153,8 +210,9 @@ int node_on_handoff(void *ctx, uint32_t arg)
 		rc = node_relink(n, &m);
 		if (rc < 0) {
 			STAT_ADD(n->st->handoff_refused, 1);
-			log_warn("link handoff: refused to %s link %u to %s: %s", m.op == HANDOFF_ADD ? "add" : "drop",
-				 (unsigned)m.index, m.link.peer, why(rc));
+			log_warn("link handoff: refused to %s %s%slink %u to %s: %s",
+				 m.op == HANDOFF_ADD || m.op == HANDOFF_ADD_NIC ? "add" : "drop", m.nic.name,
+				 m.nic.name[0] ? "'s " : "", (unsigned)m.index, m.link.peer, why(&m, rc));
 		}
 		if (handoff_reply(n->handoff_fd, m.seq, rc) < 0)
 			log_warn("link handoff: cannot answer the supervisor");

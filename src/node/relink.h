@@ -1,7 +1,10 @@
 /* A running node takes a new link, or drops one, from its supervisor
  * (multivm apply) without restarting: messages on its handoff channel
  * (common/handoff.h), acted on between batches, in the loop's fd phase.
- * Only eth0 segment links. An add at index i moves the links from i on
+ * eth0 segment links, and a VMM's wire NICs each with its one link
+ * (HANDOFF_ADD_NIC: the NIC served on the listening socket handed with
+ * it, its link named after it; HANDOFF_DROP_NIC: the NIC's session and
+ * socket closed, then its link dropped). An add at index i moves the links from i on
  * up one place, a drop the links after it down one (their counters,
  * settings and doorbells with them), so the node's links stay in the
  * order the supervisor's config gives them. A message that does not fit (an index

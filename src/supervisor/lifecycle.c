@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/handoff.h"
+#include "common/vusock.h"
 #include "common/log.h"
 #include "common/qmp.h"
 #include "link/link.h"
@@ -1027,26 +1028,41 @@ static void move_vm(struct sup *s, unsigned i)
 	}
 }
 
-/* A node's segment links as they were before apply: whom to, in order;
- * ok: the node could take links at run time (a serving VMM with only
- * eth0 and only its segment's links, and a handoff channel). */
+/* A node's links as they were before apply: whom to and on which NIC
+ * ("" the segment's), in order, and its wire NICs; ok: the node could
+ * take links at run time (a serving VMM whose eth0 is the segment's, and
+ * a handoff channel). */
 struct old_links {
 	bool ok;
 	unsigned n;
 	char peer[MV_NODE_LINKS_MAX][MV_NAME_MAX];
 	uint8_t peer_mac[MV_NODE_LINKS_MAX][ETH_ALEN];	/* a peer with a new MAC: its link handed again */
+	char nic[MV_NODE_LINKS_MAX][MV_IFNAME_MAX];
+	unsigned nwires;
+	struct node_wire_arg wire[MV_NICS_MAX];
 };
 
-static bool segment_only(const struct node_args *a)
+static bool can_relink(const struct node_args *a)
+{
+	return a->kind == NODE_VMM && !a->vmm.eth0_wire;
+}
+
+/* The VMM's NIC of link k: a wire NIC's name, "" for the segment. */
+static const char *link_nic(const struct node_args *a, unsigned k)
+{
+	const struct node_link_arg *l = &a->link[k];
+
+	return l->wire && l->nic >= 1 && l->nic <= a->vmm.nwires ? a->vmm.wire[l->nic - 1].name : "";
+}
+
+static const struct node_wire_arg *wire_named(const struct node_wire_arg *w, unsigned n, const char *name)
 {
 	unsigned k;
 
-	if (a->kind != NODE_VMM || a->vmm.nwires || a->vmm.eth0_wire)
-		return false;
-	for (k = 0; k < a->nlinks; k++)
-		if (a->link[k].wire)
-			return false;
-	return true;
+	for (k = 0; k < n; k++)
+		if (!strcmp(w[k].name, name))
+			return &w[k];
+	return NULL;
 }
 
 static void note_links(struct sup *s, unsigned i, struct old_links *o)
@@ -1055,16 +1071,20 @@ static void note_links(struct sup *s, unsigned i, struct old_links *o)
 	unsigned k;
 
 	o->ok = s->vm[i].p.handoff_fd >= 0 && s->vm[i].p.vmm_serving &&
-		spawn_vmm_args(&a, s->cfg, i, s->link, &s->plan->runas, s->dir) == 0 && segment_only(&a);
+		spawn_vmm_args(&a, s->cfg, i, s->link, &s->plan->runas, s->dir) == 0 && can_relink(&a);
 	o->n = o->ok ? a.nlinks : 0;
 	for (k = 0; k < o->n; k++) {
 		memcpy(o->peer[k], a.link[k].peer, MV_NAME_MAX);
 		memcpy(o->peer_mac[k], a.link[k].peer_mac, ETH_ALEN);
+		snprintf(o->nic[k], sizeof(o->nic[k]), "%s", link_nic(&a, k));
 	}
+	o->nwires = o->ok ? a.vmm.nwires : 0;
+	memcpy(o->wire, a.vmm.wire, sizeof(o->wire));
 }
 
 static int handoff(struct vmp *v, struct handoff_msg *m, uint32_t *seq)
 {
+	bool add = m->op == HANDOFF_ADD || m->op == HANDOFF_ADD_NIC;
 	int rc, status;
 
 	m->seq = ++*seq;
@@ -1074,18 +1094,30 @@ static int handoff(struct vmp *v, struct handoff_msg *m, uint32_t *seq)
 	if (rc == 0)
 		rc = status;
 	if (rc < 0)
-		log_warn("%s: its VMM did not take the %s of the link to %s: %s", v->cfg->name,
-			 m->op == HANDOFF_ADD ? "add" : "drop", m->link.peer, strerror(-rc));
+		log_warn("%s: its VMM did not take the %s of %s%sthe link to %s: %s", v->cfg->name, add ? "add" : "drop",
+			 m->nic.name, m->nic.name[0] ? " and " : "", m->link.peer, strerror(-rc));
 	return rc;
+}
+
+/* A wire NIC's listening socket, made here as the VMM makes its own at
+ * start (common/vusock.h): a sandboxed VMM cannot. */
+static int nic_socket(const struct node_args *a, const struct node_wire_arg *w)
+{
+	uid_t uid = a->vmm.frontend ? a->vmm.front_uid : a->drop ? a->uid : getuid();
+	gid_t gid = a->vmm.frontend ? a->vmm.front_gid : a->drop ? a->gid : getgid();
+
+	return vusock_listen(w->socket, a->drop, uid, gid, a->vmm.group_connect);
 }
 
 /* Hands node i's running VMM its links as the config now has them
  * (common/handoff.h): drops first, the last first, then the new ones in
  * the config's order, each at its place (the VMM moves the ones after
- * it). The links it keeps keep their order (the config's). 0, or -1: its
- * VMM must be restarted instead (it gets them all at start); -2: so, a
- * handoff having failed (refused, or the VMM gone) after those before it
- * were taken. */
+ * it). A wire's link comes and goes with its NIC (HANDOFF_ADD_NIC with
+ * the NIC's listening socket made here, HANDOFF_DROP_NIC). The links it
+ * keeps keep their order (the config's), and a kept wire NIC its
+ * settings. 0, or -1: its VMM must be restarted instead (it gets them
+ * all at start); -2: so, a handoff having failed (refused, or the VMM
+ * gone) after those before it were taken. */
 static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, const struct linkctl *kept)
 {
 	static struct node_args a;
@@ -1093,22 +1125,31 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 	struct vmp *v = &s->vm[i];
 	bool had[MV_NODE_LINKS_MAX] = { false };
 	int pos[MV_NODE_LINKS_MAX], last = -1;
-	unsigned k, j, added = 0, dropped = 0;
+	unsigned k, j, added = 0, dropped = 0, nics = 0;
 	struct handoff_msg m;
 	int rc;
 
 	if (!o->ok || v->p.handoff_fd < 0 || spawn_vmm_args(&a, s->cfg, i, s->link, &s->plan->runas, s->dir) < 0 ||
-	    !segment_only(&a))
+	    !can_relink(&a))
 		return -1;
 	for (k = 0; k < o->n; k++) {
 		pos[k] = -1;
 		for (j = 0; j < a.nlinks; j++)
-			if (!strcmp(a.link[j].peer, o->peer[k]) && !memcmp(a.link[j].peer_mac, o->peer_mac[k], ETH_ALEN))
+			if (!strcmp(a.link[j].peer, o->peer[k]) && !memcmp(a.link[j].peer_mac, o->peer_mac[k], ETH_ALEN) &&
+			    !strcmp(link_nic(&a, j), o->nic[k]))
 				pos[k] = (int)j;
 		if (pos[k] < 0)
 			continue;
 		if (pos[k] < last)
 			return -1;	/* kept links reordered: not this way */
+		if (o->nic[k][0]) {	/* a kept wire NIC as it was */
+			const struct node_wire_arg *w0 = wire_named(o->wire, o->nwires, o->nic[k]);
+			const struct node_wire_arg *w1 = wire_named(a.vmm.wire, a.vmm.nwires, o->nic[k]);
+
+			if (!w0 || !w1 || memcmp(w0->mac, w1->mac, ETH_ALEN) || w0->mtu != w1->mtu ||
+			    w0->offloads != w1->offloads)
+				return -1;
+		}
 		last = pos[k];
 		had[pos[k]] = true;
 	}
@@ -1116,13 +1157,15 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 		if (pos[k] >= 0)
 			continue;
 		memset(&m, 0, sizeof(m));
-		m.op = HANDOFF_DROP;
+		m.op = o->nic[k][0] ? HANDOFF_DROP_NIC : HANDOFF_DROP;
 		m.index = k;
-		m.link.memfd = m.link.rx_kick = m.link.tx_kick = -1;
+		m.link.memfd = m.link.rx_kick = m.link.tx_kick = m.listen_fd = -1;
 		memcpy(m.link.peer, o->peer[k], MV_NAME_MAX);
+		memcpy(m.nic.name, o->nic[k], sizeof(m.nic.name));
 		if (handoff(v, &m, &seq) < 0)
 			return -2;
 		dropped++;
+		nics += m.op == HANDOFF_DROP_NIC;
 	}
 	for (j = 0; j < a.nlinks; j++) {
 		if (had[j])
@@ -1131,15 +1174,31 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 		m.op = HANDOFF_ADD;
 		m.index = j;
 		m.link = a.link[j];
-		if (handoff(v, &m, &seq) < 0)
+		m.listen_fd = -1;
+		if (link_nic(&a, j)[0]) {
+			m.op = HANDOFF_ADD_NIC;
+			m.nic = *wire_named(a.vmm.wire, a.vmm.nwires, link_nic(&a, j));
+			m.listen_fd = nic_socket(&a, &m.nic);
+			if (m.listen_fd < 0) {
+				log_warn("%s: cannot make %s's socket %s: %s", v->cfg->name, m.nic.name, m.nic.socket,
+					 strerror(-m.listen_fd));
+				return -2;
+			}
+			m.nic.socket[0] = 0;
+		}
+		rc = handoff(v, &m, &seq);
+		if (m.listen_fd >= 0)
+			close(m.listen_fd);	/* the VMM's copy serves it */
+		if (rc < 0)
 			return -2;
 		added++;
+		nics += m.op == HANDOFF_ADD_NIC;
 	}
 	rc = statefiles_ctl_relink(s->dir, &a, s->cfg, i, kept);
 	if (rc < 0)
 		log_warn("%s: cannot rewrite its control file: %s; its links run plain", v->cfg->name, strerror(-rc));
-	log_info("%s: its running VMM (pid %d) took %u new link%s and dropped %u: no restart", v->cfg->name,
-		 (int)v->p.pid[CHILD_VMM], added, added == 1 ? "" : "s", dropped);
+	log_info("%s: its running VMM (pid %d) took %u new link%s and dropped %u (%u with a wire NIC): no restart",
+		 v->cfg->name, (int)v->p.pid[CHILD_VMM], added, added == 1 ? "" : "s", dropped, nics);
 	return 0;
 }
 

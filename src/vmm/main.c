@@ -17,8 +17,10 @@
 
 #include "common/capring.h"
 #include "common/fdio.h"
+#include "common/handoff.h"
 #include "common/log.h"
 #include "common/stats.h"
+#include "common/vusock.h"
 #include "link/link.h"
 #include "node/node.h"
 #include "vmm/net.h"
@@ -47,13 +49,16 @@ struct nic {
 	uint32_t *c_connected, *c_accept_errors;
 	uint64_t listen_paused;		/* ms: accept4 ran out of fds; look again then */
 	char name[MV_IFNAME_MAX + 2];
+	char ifname[MV_IFNAME_MAX];	/* a wire NIC's; "" for eth0 */
+	bool on;			/* a NIC in this slot (a wire NIC dropped at run time leaves none) */
 };
 
 struct vmm {
-	struct nic nic[1 + MV_NICS_MAX];	/* 0: eth0 */
-	unsigned nnics;
+	struct nic nic[1 + MV_NICS_MAX];	/* 0: eth0; a wire NIC handed over takes a free slot */
+	unsigned nnics;			/* slots up to the last one on */
 	uint8_t link_nic[MV_NODE_LINKS_MAX];	/* the NIC of each link */
 	uint64_t moved;			/* all NICs' chains moved: the loop's measure */
+	uint64_t moved_gone;		/* of those, by NICs dropped at run time (it only grows) */
 	struct peer_rule peer;		/* who may be a frontend (every NIC's) */
 };
 
@@ -125,35 +130,14 @@ static void map_capture(struct nic *v, int fd)
 	name_streams(v);
 }
 
-/* The socket is created 0600 (umask 077: no window in which others could
- * connect) and, when we drop to a user, handed to the frontend's
- * (--frontend: this VM's QEMU, which reconnects here after a VMM
- * restart; not the VMM's own uid, which QEMU must not share). With
- * --group-connect (guest = external) it is then opened to the group,
- * before listen(), for a frontend we do not start (libvirt's QEMU, a
- * member of that group). */
+/* The socket (common/vusock.h), when we drop to a user handed to the
+ * frontend's (--frontend: this VM's QEMU, which reconnects here after a
+ * VMM restart; not the VMM's own uid, which QEMU must not share). With
+ * --group-connect (guest = external) it is opened to the group, for a
+ * frontend we do not start (libvirt's QEMU, a member of that group). */
 static int listen_on(const struct node_args *a, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	umask(077);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    (a->drop && chown(path, the_vmm.peer.uid, the_vmm.peer.gid) < 0) ||
-	    (a->vmm.group_connect && chmod(path, 0660) < 0) || listen(fd, 4) < 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
+	return vusock_listen(path, a->drop, the_vmm.peer.uid, the_vmm.peer.gid, a->vmm.group_connect);
 }
 
 /* The vhost-user layer is about to close a kick fd. Closing does not take
@@ -373,6 +357,8 @@ static int64_t bound_wait(void *ctx, bool *more)
 		struct nic *v = &m->nic[k];
 		int64_t w;
 
+		if (!v->on)
+			continue;
 		if (v->listen_paused) {	/* accept4 ran out of fds: watch again? */
 			uint64_t t = now_ms();
 
@@ -443,9 +429,12 @@ static bool pass(void *ctx, bool all)
 	}
 
 	for (k = 0; k < m->nnics; k++) {
+		if (!m->nic[k].on)
+			continue;
 		more |= nic_pass(&m->nic[k], all);
 		moved += m->nic[k].net.moved;
 	}
+	moved += m->moved_gone;
 	m->moved = moved;
 	node_check_links(m->nic[0].node);
 	return more;
@@ -458,21 +447,22 @@ static bool arm(void *ctx)
 	unsigned k;
 
 	for (k = 0; k < m->nnics; k++)
-		more |= net_arm(&m->nic[k].net);
+		if (m->nic[k].on)
+			more |= net_arm(&m->nic[k].net);
 	return more;
 }
 
-/* NIC k: its socket, its links (a run of the node's: first, n), its
- * counters. 0, or -1 once logged. */
-static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, unsigned k, unsigned first,
-		     unsigned nl)
+/* NIC k's state and counters, not yet listening, no links: eth0 (w
+ * NULL: a's) or the wire NIC w. */
+static void nic_init(struct vmm *m, struct node *n, const struct node_args *a, unsigned k,
+		     const struct node_wire_arg *w)
 {
 	struct nic *v = &m->nic[k];
-	const struct node_wire_arg *w = k ? &a->vmm.wire[k - 1] : NULL;
-	unsigned i;
-	int rc;
 
+	memset(v, 0, sizeof(*v));
+	v->on = true;
 	v->node = n;
+	v->listen_fd = -1;
 	vu_init(&v->vu);
 	v->vu.kick_retire = retire_kick;
 	v->vu.kick_retire_ctx = v;
@@ -481,9 +471,6 @@ static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, u
 	v->vu.mtu = w ? w->mtu : a->vmm.mtu;
 	memcpy(v->net.mac, w ? w->mac : a->vmm.mac, ETH_ALEN);
 	v->net.mtu = v->vu.mtu;
-	v->net.links = &n->links[first];
-	v->net.nlinks = nl;
-	v->net.link_base = first;
 	v->net.wire = w || a->vmm.eth0_wire;
 	v->net.st = n->st;
 	v->net.capw = &m->nic[0].net.cap;	/* one writer per ring: eth0's */
@@ -491,8 +478,10 @@ static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, u
 	if (w) {
 		struct nic_stats *ns = &n->st->nic[k - 1];
 
+		memset(ns, 0, sizeof(*ns));
 		snprintf(ns->name, sizeof(ns->name), "%s", w->name);
 		snprintf(v->name, sizeof(v->name), "%s: ", w->name);
+		snprintf(v->ifname, sizeof(v->ifname), "%s", w->name);
 		v->c_connects = &ns->vu_connects;
 		v->c_disconnects = &ns->vu_disconnects;
 		v->c_bad_messages = &ns->vu_bad_messages;
@@ -508,10 +497,26 @@ static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, u
 		v->c_accept_errors = &n->st->vu_accept_errors;
 	}
 	v->pfx = v->name;
+	STAT_SET(*v->c_connected, 0);
+}
+
+/* NIC k: its socket, its links (a run of the node's: first, n), its
+ * counters. 0, or -1 once logged. */
+static int nic_setup(struct vmm *m, struct node *n, const struct node_args *a, unsigned k, unsigned first,
+		     unsigned nl)
+{
+	const struct node_wire_arg *w = k ? &a->vmm.wire[k - 1] : NULL;
+	struct nic *v = &m->nic[k];
+	unsigned i;
+	int rc;
+
+	nic_init(m, n, a, k, w);
+	v->net.links = &n->links[first];
+	v->net.nlinks = nl;
+	v->net.link_base = first;
 	for (i = 0; i < nl; i++)	/* a wire's link is named after its NIC */
 		snprintf(n->links[first + i].st->nic, sizeof(n->links[first + i].st->nic), "%s",
 			 w ? w->name : v->net.wire ? "eth0" : "");
-	STAT_SET(*v->c_connected, 0);
 	v->listen_fd = listen_on(a, v->sock_path);
 	rc = v->listen_fd < 0 ? v->listen_fd : loop_add(&n->loop, v->listen_fd, false, on_listen, v, 0);
 	if (rc < 0) {
@@ -560,11 +565,11 @@ static void started(struct node *n, unsigned uid)
 		log_info("serving %s with %u link(s), sandboxed as uid %u", m->nic[0].sock_path, n->nlinks, uid);
 }
 
-/* Links at run time (node/relink.h): only a VMM whose one NIC is the
- * eth0 segment's, whose links are all that segment's. */
+/* Links and wire NICs at run time (node/relink.h): a VMM whose eth0 is
+ * the segment's (its links come first, each wire NIC's one link after). */
 static int relink_ok(struct node *n)
 {
-	return the_vmm.nnics == 1 && !the_vmm.nic[0].net.wire ? 0 : -EOPNOTSUPP;
+	return !the_vmm.nic[0].net.wire ? 0 : -EOPNOTSUPP;
 }
 
 /* What points at a link by number (1 + its index; 0: none) after link
@@ -575,32 +580,137 @@ static unsigned renumber(unsigned v, unsigned i, bool added)
 	return !v || v <= i ? v : added ? v + 1 : v == i + 1 ? 0 : v - 1;
 }
 
-/* The links changed between passes: eth0 serves them all again, what
+static void set_nnics(struct vmm *m, struct node *n)
+{
+	unsigned k;
+
+	for (k = 1 + MV_NICS_MAX; k > 1 && !m->nic[k - 1].on; k--)
+		;
+	m->nnics = k;
+	STAT_SET(n->st->nnics, k - 1);
+}
+
+/* The links changed between passes: eth0 serves those of the segment
+ * (the first ones, unnamed), each wire NIC the one named after it; what
  * pointed at a link by index follows it, and the next pass looks at
- * every link. */
+ * every link. A wire NIC's own numbers count its one link: they stay. */
 static void relinked(struct node *n, int index, bool added)
 {
 	struct vmm *m = &the_vmm;
 	struct net *t = &m->nic[0].net;
-	unsigned i = (unsigned)index, k;
+	unsigned i = (unsigned)index, k, j, seg;
 
+	for (seg = 0; seg < n->nlinks && !n->links[seg].st->nic[0]; seg++)
+		;
 	t->links = &n->links[0];
-	t->nlinks = n->nlinks;
+	t->nlinks = seg;
 	for (k = 0; k < n->nlinks; k++)
 		m->link_nic[k] = 0;
-	t->tx_wait = renumber(t->tx_wait, i, added);
-	t->wait_link = renumber(t->wait_link, i, added);
-	if (added) {
-		memmove(&t->seg_done[i + 1], &t->seg_done[i], (MV_NODE_LINKS_MAX - i - 1) * sizeof(t->seg_done[0]));
-		t->seg_done[i] = 0;
-	} else {
-		memmove(&t->seg_done[i], &t->seg_done[i + 1], (MV_NODE_LINKS_MAX - i - 1) * sizeof(t->seg_done[0]));
-		t->seg_done[MV_NODE_LINKS_MAX - 1] = 0;
+	for (k = 1; k < m->nnics; k++) {
+		struct nic *v = &m->nic[k];
+
+		if (!v->on)
+			continue;
+		v->net.nlinks = 0;
+		for (j = seg; j < n->nlinks; j++)
+			if (!strncmp(n->links[j].st->nic, v->ifname, sizeof(v->ifname))) {
+				v->net.links = &n->links[j];
+				v->net.nlinks = 1;
+				v->net.link_base = j;
+				m->link_nic[j] = k;
+				break;
+			}
+		v->rx_more = v->tx_more = true;
+	}
+	if (i <= seg) {	/* a segment link, or a wire's after them: eth0's own numbers stay */
+		t->tx_wait = renumber(t->tx_wait, i, added);
+		t->wait_link = renumber(t->wait_link, i, added);
+		if (added) {
+			memmove(&t->seg_done[i + 1], &t->seg_done[i],
+				(MV_NODE_LINKS_MAX - i - 1) * sizeof(t->seg_done[0]));
+			t->seg_done[i] = 0;
+		} else {
+			memmove(&t->seg_done[i], &t->seg_done[i + 1],
+				(MV_NODE_LINKS_MAX - i - 1) * sizeof(t->seg_done[0]));
+			t->seg_done[MV_NODE_LINKS_MAX - 1] = 0;
+		}
 	}
 	if (t->rx_next >= t->nlinks)
 		t->rx_next = 0;
 	name_streams(&m->nic[0]);
 	m->nic[0].rx_more = m->nic[0].tx_more = true;
+}
+
+static struct nic *nic_named(struct vmm *m, const char *name)
+{
+	unsigned k;
+
+	for (k = 1; k < m->nnics; k++)
+		if (m->nic[k].on && !strncmp(m->nic[k].ifname, name, sizeof(m->nic[k].ifname)))
+			return &m->nic[k];
+	return NULL;
+}
+
+/* A wire NIC handed over: the first free slot, served on the socket the
+ * supervisor made (node/node.h). */
+static int nic_add(struct node *n, const struct handoff_msg *msg)
+{
+	static struct node_args none;	/* eth0's settings: not read for a wire NIC */
+	struct vmm *m = &the_vmm;
+	struct nic *v;
+	unsigned k;
+	int rc;
+
+	if (nic_named(m, msg->nic.name)) {
+		close(msg->listen_fd);
+		return -EEXIST;
+	}
+	for (k = 1; k < 1 + MV_NICS_MAX && m->nic[k].on; k++)
+		;
+	if (k == 1 + MV_NICS_MAX) {
+		close(msg->listen_fd);
+		return -ENOSPC;
+	}
+	nic_init(m, n, &none, k, &msg->nic);
+	v = &m->nic[k];
+	v->listen_fd = msg->listen_fd;
+	rc = loop_add(&n->loop, v->listen_fd, false, on_listen, v, 0);
+	if (rc < 0) {
+		close(v->listen_fd);
+		memset(&n->st->nic[k - 1], 0, sizeof(n->st->nic[k - 1]));
+		v->on = false;
+		return rc;
+	}
+	set_nnics(m, n);
+	log_info("%s: wire NIC added at run time, MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU %u", msg->nic.name,
+		 v->net.mac[0], v->net.mac[1], v->net.mac[2], v->net.mac[3], v->net.mac[4], v->net.mac[5],
+		 v->net.mtu);
+	return 0;
+}
+
+/* Its session and socket end; its link goes next (node/relink.c). */
+static void nic_drop(struct node *n, const char *name)
+{
+	struct vmm *m = &the_vmm;
+	struct nic *v = nic_named(m, name);
+	unsigned k;
+
+	if (!v)
+		return;
+	k = (unsigned)(v - m->nic);
+	if (v->vu.fd >= 0)
+		loop_del(&n->loop, v->vu.fd);
+	vu_reset(&v->vu);	/* its kick fds leave the loop (retire_kick) */
+	if (!v->listen_paused)
+		loop_del(&n->loop, v->listen_fd);
+	close(v->listen_fd);
+	m->moved_gone += v->net.moved;
+	v->on = false;
+	v->net.links = NULL;
+	v->net.nlinks = 0;
+	memset(&n->st->nic[k - 1], 0, sizeof(n->st->nic[k - 1]));
+	set_nnics(m, n);
+	log_info("%s: wire NIC dropped at run time", name);
 }
 
 /* The socket files are the supervisor's to remove: we may not unlink. */
@@ -609,7 +719,8 @@ static void stop(struct node *n)
 	unsigned k;
 
 	for (k = 0; k < the_vmm.nnics; k++)
-		vu_reset(&the_vmm.nic[k].vu);
+		if (the_vmm.nic[k].on)
+			vu_reset(&the_vmm.nic[k].vu);
 }
 
 /* The vhost-user socket, and the memory a frontend sends. */
@@ -635,6 +746,8 @@ const struct node_kind_ops vmm_kind = {
 	.stop = stop,
 	.relink_ok = relink_ok,
 	.relinked = relinked,
+	.nic_add = nic_add,
+	.nic_drop = nic_drop,
 	.rules = vmm_rules,
 	.nrules = sizeof(vmm_rules) / sizeof(vmm_rules[0]),
 };

@@ -200,13 +200,14 @@ grep -q "vm0: its running VMM (pid [0-9]*) took 1 new link and dropped 0: no res
 say "vm3 added: apply took $(((t1 - t0) / 1000000)) ms (to vm3 up); vm1 <-> vm2 stream lost $lost of 300 (50 ms apart); every VMM and QEMU pid and vmm_starts unchanged"
 [ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the links were handed over"
 
-# A wire added at run time, vm0:eth1 = vm3:eth1, while vm1 pings vm2 every
-# 50 ms: vm0's and vm3's VMMs restart to serve the new NICs, each QEMU
-# plugs its NIC (QMP, cli/hotplug.c), the built-in guests name and address
-# it (agent); every QEMU pid, and vm1's and vm2's VMM pids, unchanged; the
-# vm1 <-> vm2 stream loses nothing. Then the wire removed: gone from both
-# guests, the same pids unchanged, the stream again lossless. Then the
-# same wire with its second NIC's plug refused by QEMU: undone.
+# A wire added at run time, vm0:eth1 = vm3:eth1, while vm1 pings vm2 and
+# vm2 pings vm0 every 50 ms: vm0's and vm3's running VMMs are handed the
+# new NICs with their sockets (common/handoff.h), each QEMU plugs its NIC
+# (QMP, cli/hotplug.c), the built-in guests name and address it (agent);
+# every QEMU and VMM pid and vmm_starts unchanged; neither stream loses a
+# frame. Then the wire removed (the VMMs told to drop the NICs): gone from
+# both guests, the same pids, both streams again lossless. Then the same
+# wire with its second NIC's plug refused by QEMU: undone.
 cat >"$STATE/w.ini" <<'INI'
 [vm vm0]
 eth1.address = 10.0.9.1/30
@@ -219,7 +220,7 @@ vm0 = vm1 vm2 vm3
 vm1 = vm2 vm3
 vm0:eth1 = vm3:eth1
 INI
-qemus() { for v in vm0 vm1 vm2 vm3; do printf '%s ' "$(pid_of "$v" qemu)"; done; printf 'vmm1=%s vmm2=%s' "$(pid_of vm1 vmm)" "$(pid_of vm2 vmm)"; }
+qemus() { for v in vm0 vm1 vm2 vm3; do printf '%s %s ' "$(pid_of "$v" qemu)" "$(pid_of "$v" vmm)"; done; pids; }
 stream_start() {
 	snap
 	f0=$(stat_of "link vm1->vm2" frames)
@@ -235,10 +236,18 @@ stream_lost() {	# sets lost (not in a subshell: it waits for the stream)
 }
 qb=$(qemus)
 case $qb in *\ \ *|*=\ *|*=) die "pids missing: $qb" ;; esac
+stream0_start() {	# vm2 -> vm0: vm0's own untouched links while it takes or drops a NIC
+	x vm2 -- "ping -c 300 -i 0.05 -W 1 192.168.1.1" >"$STATE/stream0" 2>&1 &
+	stream0=$!
+}
+stream0_lost() {
+	wait $stream0 || die "the vm2 -> vm0 stream failed: $(tail -3 "$STATE/stream0")"
+	n=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$STATE/stream0")
+	[ -n "$n" ] || die "no ping summary: $(tail -3 "$STATE/stream0")"
+	lost0=$((300 - n))
+}
 stream_start
-# vm0's VMM restarts: its own links' disturbance, measured (not asserted).
-x vm2 -- "ping -c 300 -i 0.05 -W 1 192.168.1.1" >"$STATE/stream0" 2>&1 &
-stream0=$!
+stream0_start
 t0=$(date +%s%N)
 out=$("$MV" apply "$STATE/w.ini") || die "apply adding a wire failed: $out"
 t1=$(date +%s%N)
@@ -248,8 +257,11 @@ plug0=$(echo "$out" | sed -n 's/^vm0:eth1 plugged in \([0-9]*\) ms$/\1/p')
 plug3=$(echo "$out" | sed -n 's/^vm3:eth1 plugged in \([0-9]*\) ms$/\1/p')
 [ -n "$plug0" ] && [ -n "$plug3" ] || die "apply did not say the NICs were plugged: $out"
 stream_lost
-wait $stream0 || die "the vm2 -> vm0 stream failed: $(tail -3 "$STATE/stream0")"
-lost0=$((300 - $(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$STATE/stream0")))
+stream0_lost
+for v in vm0 vm3; do
+	grep -q "$v: its running VMM (pid [0-9]*) took 1 new link and dropped 0 (1 with a wire NIC): no restart" \
+		"$STATE/supervisor.log" || die "$v's VMM was not handed its NIC: $(grep "$v" "$STATE/supervisor.log" | tail -5)"
+done
 x vm0 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:01:01 ' ||
 	die "vm0 has no eth1 (52:54:00:4e:01:01): $(x vm0 -- 'ip -o link')"
 x vm3 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:04:01 ' ||
@@ -257,30 +269,38 @@ x vm3 -- "ip -o link show dev eth1" | grep -q 'link/ether 52:54:00:4e:04:01 ' ||
 x vm0 -- "ip -o -4 addr show dev eth1" | grep -q 'inet 10.0.9.1/30 ' || die "vm0's eth1 has not 10.0.9.1/30"
 out=$(x vm0 -- "ping -c 3 -W 5 10.0.9.2") || die "vm0 -> vm3 over the plugged wire: $out"
 echo "$out" | grep -q '3 packets received' || die "vm0 -> vm3 over the plugged wire lost pings: $out"
-[ "$(qemus)" = "$qb" ] || die "QEMU pids (or vm1's, vm2's VMM) changed: before $qb, after $(qemus)"
-say "wire plugged: apply to vm0:eth1 named in its guest $plug0 ms, vm3:eth1 $plug3 ms (apply returned in $(((t1 - t0) / 1000000)) ms); ping over it; every QEMU pid and vm1's, vm2's VMM unchanged; vm1 <-> vm2 stream lost $lost of 300; vm2 -> vm0 (vm0's VMM restarted) lost $lost0 of 300"
+[ "$(qemus)" = "$qb" ] || die "QEMU or VMM pids or vmm_starts changed: before $qb, after $(qemus)"
+say "wire plugged: apply to vm0:eth1 named in its guest $plug0 ms, vm3:eth1 $plug3 ms (apply returned in $(((t1 - t0) / 1000000)) ms); ping over it; every QEMU and VMM pid unchanged; vm1 <-> vm2 stream lost $lost of 300; vm2 -> vm0 lost $lost0 of 300"
 [ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the wire was plugged"
+[ "$lost0" -eq 0 ] || die "the vm2 -> vm0 stream lost $lost0 of 300 while vm0's VMM took its NIC"
 stream_start
+stream0_start
 t0=$(date +%s%N)
 out=$("$MV" apply "$STATE/c.ini") || die "apply removing the wire failed: $out"
 t1=$(date +%s%N)
 [ "$out" = "$(printf '%s\n' '- wire vm0:eth1 = vm3:eth1' 'applied 1 change')" ] || die "apply said: $out"
 stream_lost
+stream0_lost
+for v in vm0 vm3; do
+	grep -q "$v: its running VMM (pid [0-9]*) took 0 new links and dropped 1 (1 with a wire NIC): no restart" \
+		"$STATE/supervisor.log" || die "$v's VMM did not drop its NIC: $(grep "$v" "$STATE/supervisor.log" | tail -5)"
+done
 for v in vm0 vm3; do
 	x $v -- "ip -o link" | grep -q ': eth1[:@]' && die "$v still has eth1: $(x $v -- 'ip -o link')"
 done
-[ "$(qemus)" = "$qb" ] || die "QEMU pids (or vm1's, vm2's VMM) changed: before $qb, after $(qemus)"
+[ "$(qemus)" = "$qb" ] || die "QEMU or VMM pids or vmm_starts changed: before $qb, after $(qemus)"
 x vm0 -- "ping -c 2 -W 5 192.168.1.4" >/dev/null || die "vm0 no longer reaches vm3 on the segment"
-say "wire unplugged in $(((t1 - t0) / 1000000)) ms: eth1 gone from vm0 and vm3, the same pids; stream lost $lost of 300"
+say "wire unplugged in $(((t1 - t0) / 1000000)) ms: eth1 gone from vm0 and vm3, the same pids; vm1 <-> vm2 stream lost $lost of 300; vm2 -> vm0 lost $lost0 of 300"
 [ "$lost" -eq 0 ] || die "the vm1 <-> vm2 stream lost $lost of 300 while the wire was unplugged"
+[ "$lost0" -eq 0 ] || die "the vm2 -> vm0 stream lost $lost0 of 300 while vm0's VMM dropped its NIC"
 
 # A second NIC's plug refused by QEMU: vm3's QEMU already holds a netdev
 # w-eth1 (a hubport added here over vm3's QMP socket, as any QMP client
 # could), so vm3:eth1's netdev_add fails after vm0:eth1 was plugged and
 # named. The undo unplugs vm0:eth1, then hands the supervisor the old
-# config (vm0's and vm3's VMMs restarted without the wire); the step is
-# named with QEMU's words; no NIC of the wire is left in either guest or
-# QEMU, no socket file; every QEMU pid and vm1's, vm2's VMM unchanged;
+# config (vm0's and vm3's running VMMs told to drop the NICs again); the
+# step is named with QEMU's words; no NIC of the wire is left in either
+# guest or QEMU, no socket file; every QEMU and VMM pid unchanged;
 # `multivm config` the old text.
 qmp() {	# VM COMMAND...: each command's answer, a line each
 	python3 - "$STATE/$1.qmp" "$@" <<'PY'
@@ -321,11 +341,11 @@ for v in vm0 vm3; do
 	case $out in *nic-eth1*|*vu-eth1*|*w-eth1*) die "$v's QEMU still holds the NIC: $out" ;; esac
 done
 ls "$STATE" | grep -q '\.eth1\.vhost$' && die "sockets left: $(ls "$STATE" | grep vhost)"
-[ "$(qemus)" = "$qb" ] || die "QEMU pids (or vm1's, vm2's VMM) changed: before $qb, after $(qemus)"
+[ "$(qemus)" = "$qb" ] || die "QEMU or VMM pids or vmm_starts changed: before $qb, after $(qemus)"
 "$MV" config | cmp -s - "$STATE/c.ini" || die "multivm config is not the old config: $("$MV" config)"
 x vm0 -- "ping -c 2 -W 5 192.168.1.4" >/dev/null || die "vm0 no longer reaches vm3 after the undo"
-say "a refused second plug undone in $(((t1 - t0) / 1000000)) ms: vm0:eth1 unplugged again, no NIC, netdev, chardev or socket of the wire left, the same QEMU pids; it said: $(cat "$STATE/err")"
-before=$(pids)	# vm0's VMM restarted twice for the wire: the pids from here on
+say "a refused second plug undone in $(((t1 - t0) / 1000000)) ms: vm0:eth1 unplugged again, no NIC, netdev, chardev or socket of the wire left, the same QEMU and VMM pids; it said: $(cat "$STATE/err")"
+before=$(pids)
 
 # vm3 and the vm0-vm2 link removed: vm3's processes and files gone, vm0
 # no longer reaches vm2; every guest's QEMU stays.
