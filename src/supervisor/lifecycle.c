@@ -1126,6 +1126,7 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 	bool had[MV_NODE_LINKS_MAX] = { false };
 	int pos[MV_NODE_LINKS_MAX], last = -1;
 	unsigned k, j, added = 0, dropped = 0, nics = 0;
+	char with[32];
 	struct handoff_msg m;
 	int rc;
 
@@ -1197,8 +1198,9 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 	rc = statefiles_ctl_relink(s->dir, &a, s->cfg, i, kept);
 	if (rc < 0)
 		log_warn("%s: cannot rewrite its control file: %s; its links run plain", v->cfg->name, strerror(-rc));
-	log_info("%s: its running VMM (pid %d) took %u new link%s and dropped %u (%u with a wire NIC): no restart",
-		 v->cfg->name, (int)v->p.pid[CHILD_VMM], added, added == 1 ? "" : "s", dropped, nics);
+	snprintf(with, sizeof(with), " (%u with a wire NIC)", nics);
+	log_info("%s: its running VMM (pid %d) took %u new link%s and dropped %u%s: no restart", v->cfg->name,
+		 (int)v->p.pid[CHILD_VMM], added, added == 1 ? "" : "s", dropped, nics ? with : "");
 	return 0;
 }
 
