@@ -457,7 +457,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 	for (i = 0; i < cur.nlinks; i++)
 		if ((p.link[i][0] || p.link[i][1]) && set_link(dir, &p, i, &ul) < 0)
 			goto undo;
-	/* Wire NICs that go leave their guests before their VMMs restart. */
+	/* Wire NICs that go leave their guests before their VMMs drop them (or restart). */
 	if (p.wires && hotplug_unplug_gone(dir, &old, &cur, &ul, step, sizeof(step), err, sizeof(err)) < 0) {
 		fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
 		goto undo;
@@ -482,7 +482,7 @@ int cmd_apply(const char *dir, int argc, char **argv)
 		}
 		if (p.wires)	/* sockets of NICs their VMMs no longer serve */
 			hotplug_remove_sockets(dir, &old, &cur);
-		/* Those that come, once their restarted VMMs serve them. */
+		/* Those that come, once their VMMs serve them (handed over, or restarted). */
 		if (p.wires && hotplug_plug_new(dir, &old, &cur, t0, &ul, step, sizeof(step), err, sizeof(err)) < 0) {
 			fprintf(stderr, "multivm: apply: step '%s' failed: %s\n", step, err);
 			goto undo;

@@ -1,7 +1,7 @@
 /* Wire NICs plugged into and unplugged from running guests (multivm
  * apply, issue 30): over the VM's QMP socket (common/qmp.h), a NIC that
- * comes is a chardev to its vhost-user socket (which its restarted VMM
- * serves), a vhost-user netdev and a virtio-net-pci device on a free
+ * comes is a chardev to its vhost-user socket (which its running VMM was
+ * handed, or its restarted VMM made), a vhost-user netdev and a virtio-net-pci device on a free
  * hot-plug port (supervisor/qemu.c); one that goes is device_del'd (its
  * DEVICE_DELETED awaited), then its netdev and chardev removed. The
  * built-in guest then gets the NIC's configured name, MTU and address

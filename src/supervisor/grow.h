@@ -3,8 +3,9 @@
  * config may add VMs and tunnels after the running ones or drop the last
  * ones (each VM that stays keeps its place, so its index, MAC and
  * address, and its files), add and drop links on the eth0 segment and
- * wires (a VM that stays gets or loses a wire NIC: its VMM restarts to
- * serve it, the CLI plugs it into QEMU, cli/hotplug.h), reboot a VM for
+ * wires (a VM that stays gets or loses a wire NIC: its running VMM is
+ * handed it, or restarted to serve it if it cannot take it, the CLI plugs
+ * it into QEMU, cli/hotplug.h), reboot a VM for
  * new guest settings (grow_reboot_key), move a VM's processes to its new
  * cpuset, rename its overlay for persist, and change link
  * settings (the CLI writes those); nothing else. Pure: unit-tested in tests/unit/test_grow.c. */
