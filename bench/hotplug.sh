@@ -1,14 +1,14 @@
 #!/bin/sh
 # make bench: a wire added and removed by `multivm apply` between two
 # running built-in guests (issue 30's "QMP hot-plug time for wires"): per
-# round, apply of the config with vm0:eth1 = vm1:eth1 (both VMMs restart
-# to serve the NICs, each QEMU plugs its NIC over QMP, the guest agent
+# round, apply of the config with vm0:eth1 = vm1:eth1 (both running VMMs
+# are handed the NICs, each QEMU plugs its NIC over QMP, the guest agent
 # names and addresses it); printed: apply's start to each NIC named in its
 # guest (apply's own "plugged in N ms" line), and apply's whole time; a
 # ping over the wire checks it; then apply of the config without it (NICs
 # unplugged: device_del until the guest lets go), its time printed.
 # HOTPLUG_ROUNDS rounds (default 3), every round printed, then medians.
-# QEMU pids are checked unchanged. Usage: hotplug.sh BUILD
+# QEMU and VMM pids are checked unchanged. Usage: hotplug.sh BUILD
 set -u
 TEST_NAME=hotplug
 build=$1
@@ -29,7 +29,8 @@ printf '[vm vm0]\n[vm vm1]\n[links]\nvm0 = vm1\n' >"$W/a.ini"
 printf '[vm vm0]\neth1.address = 10.0.9.1/30\n[vm vm1]\neth1.address = 10.0.9.2/30\n[links]\nvm0 = vm1\nvm0:eth1 = vm1:eth1\n' >"$W/b.ini"
 export MULTIVM_STATE="$W/mv"
 "$MV" run --detach --timeout 300 "$W/a.ini" >/dev/null || fail "run failed"
-q0="$(pid_of vm0 qemu) $(pid_of vm1 qemu)"
+pids() { echo "$(pid_of vm0 qemu) $(pid_of vm1 qemu) $(pid_of vm0 vmm) $(pid_of vm1 vmm)"; }
+q0=$(pids)
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 : >"$W/plug"; : >"$W/apply"; : >"$W/unplug"
 r=1
@@ -48,9 +49,9 @@ while [ $r -le "$ROUNDS" ]; do
 	echo "$p1" >>"$W/plug"; echo "$add" >>"$W/apply"; echo "$del" >>"$W/unplug"
 	r=$((r + 1))
 done
-[ "$q0" = "$(pid_of vm0 qemu) $(pid_of vm1 qemu)" ] || fail "QEMU pids changed: $q0 -> $(pid_of vm0 qemu) $(pid_of vm1 qemu)"
+[ "$q0" = "$(pids)" ] || fail "QEMU or VMM pids changed: $q0 -> $(pids)"
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-echo "hotplug: medians of $ROUNDS: apply start to the second NIC named in its guest $(median "$W/plug") ms, apply adding $(median "$W/apply") ms, removing $(median "$W/unplug") ms; QEMU pids unchanged"
+echo "hotplug: medians of $ROUNDS: apply start to the second NIC named in its guest $(median "$W/plug") ms, apply adding $(median "$W/apply") ms, removing $(median "$W/unplug") ms; QEMU and VMM pids unchanged"
 figure hotplug plug_named_ms_median "$(median "$W/plug")"
 figure hotplug apply_add_ms_median "$(median "$W/apply")"
 figure hotplug apply_remove_ms_median "$(median "$W/unplug")"
