@@ -361,6 +361,14 @@ static void test_first_start(void **st)
  * a thread: the supervisor waits for each answer. */
 static volatile bool answering;
 
+static bool listening(int fd)
+{
+	int on = 0;
+	socklen_t l = sizeof(on);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &l) == 0 && on;
+}
+
 static void *answer_handoffs(void *arg)
 {
 	struct pollfd p[NVMS];
@@ -377,13 +385,17 @@ static void *answer_handoffs(void *arg)
 		for (i = 0; i < NVMS; i++) {
 			if (!(p[i].revents & POLLIN) || handoff_recv(f.handoff[i], &m, &seq, err, sizeof(err)) < 0)
 				continue;
-			snprintf(f.heard[i] + strlen(f.heard[i]), sizeof(f.heard[i]) - strlen(f.heard[i]), "%c%s@%u ",
-				 m.op == HANDOFF_ADD ? '+' : '-', m.link.peer, (unsigned)m.index);
-			if (m.op == HANDOFF_ADD) {
+			snprintf(f.heard[i] + strlen(f.heard[i]), sizeof(f.heard[i]) - strlen(f.heard[i]), "%c%s@%u%s%s%s ",
+				 m.op == HANDOFF_ADD || m.op == HANDOFF_ADD_NIC ? '+' : '-', m.link.peer,
+				 (unsigned)m.index, m.nic.name[0] ? ":" : "", m.nic.name,
+				 m.listen_fd >= 0 ? (listening(m.listen_fd) ? " listening" : " not listening") : "");
+			if (m.op == HANDOFF_ADD || m.op == HANDOFF_ADD_NIC) {
 				close(m.link.memfd);
 				close(m.link.rx_kick);
 				close(m.link.tx_kick);
 			}
+			if (m.listen_fd >= 0)
+				close(m.listen_fd);
 			handoff_reply(f.handoff[i], m.seq, f.answer[i]);
 		}
 	}
@@ -492,6 +504,45 @@ static void test_apply_mac(void **st)
 	assert_int_equal(f.qemu_spawns[2], 2);
 	assert_int_equal(f.qemu_spawns[0] + f.qemu_spawns[1], 2);
 	assert_int_equal(f.vmm_spawns[0] + f.vmm_spawns[1], 2);
+}
+
+/* apply of a wire between running VMs: each end's running VMM is handed
+ * the NIC with its link (after its segment's) and a listening socket at
+ * the NIC's path; removed, told to drop it. Nothing restarts. */
+static void test_apply_wire_handoff(void **st)
+{
+	char path[STATE_PATH_MAX];
+	uint64_t restarted;
+	struct stat sb;
+	unsigned i;
+
+	open_system();
+	all_up();
+	apply_links("vm0 = vm1 vm2\nvm1 = vm2\nvm0:eth2 = vm2:eth1\n", &restarted);
+	assert_int_equal(restarted, 0);
+	assert_int_equal(sup_apply_failed(s), 0);
+	assert_string_equal(f.heard[0], "+vm2@2:eth2 listening ");
+	assert_string_equal(f.heard[1], "");
+	assert_string_equal(f.heard[2], "+vm0@2:eth1 listening ");
+	assert_int_equal(state_nic_socket(path, plan.dir, "vm0", "eth2"), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 077, 0);
+
+	apply_links("mesh = yes\n", &restarted);
+	assert_int_equal(restarted, 0);
+	assert_string_equal(f.heard[0], "-vm2@2:eth2 ");
+	assert_string_equal(f.heard[2], "-vm0@2:eth1 ");
+	assert_int_equal(f.nkills, 0);
+	for (i = 0; i < NVMS; i++)
+		assert_int_equal(f.vmm_spawns[i], 1);
+
+	/* A VMM that refuses the NIC restarts (it serves it from its start). */
+	f.answer[2] = -ENOSPC;
+	apply_links("vm0 = vm1 vm2\nvm1 = vm2\nvm0:eth2 = vm2:eth1\n", &restarted);
+	assert_int_equal(restarted, 1u << 2);
+	assert_int_equal(sup_apply_failed(s), 1u << 2);
+	assert_string_equal(f.heard[0], "+vm2@2:eth2 listening ");
 }
 
 /* apply of a VM's memory and cpus: its QEMU told to quit, reaped, and
@@ -1191,6 +1242,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_cancels_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_handoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_wire_handoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_reboot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_cpuset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_mac, setup, teardown),
