@@ -108,7 +108,9 @@ struct vm_stats {
 	uint64_t vmm_yields;		/* times it let others on its core run first, frames streaming */
 	uint64_t vmm_sleeps;		/* times it ran out of work and waited for an event */
 	struct link_stats link[MV_NODE_LINKS_MAX];
-	uint32_t nnics;			/* wire NICs besides eth0 */
+	/* Wire NIC slots besides eth0, up to the last in use (one dropped at
+	 * run time, common/handoff.h, leaves its nic[] entry zeroed). */
+	uint32_t nnics;
 	uint32_t remote_down;		/* a tunnel: times its remote fell silent (tunnel/vxlan.h) */
 	struct nic_stats nic[MV_NICS_MAX];
 	/* Bumped by every pass of the node's loop, which passes at least
