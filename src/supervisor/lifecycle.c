@@ -1166,7 +1166,13 @@ static int relink_vmm(struct sup *s, unsigned i, const struct old_links *o, cons
 		if (handoff(v, &m, &seq) < 0)
 			return -2;
 		dropped++;
-		nics += m.op == HANDOFF_DROP_NIC;
+		if (m.op == HANDOFF_DROP_NIC) {	/* its socket, made here or by the VMM at start: no one serves it */
+			const struct node_wire_arg *w = wire_named(o->wire, o->nwires, o->nic[k]);
+
+			if (w && unlink(w->socket) < 0 && errno != ENOENT)
+				log_warn("%s: cannot remove %s: %s", v->cfg->name, w->socket, strerror(errno));
+			nics++;
+		}
 	}
 	for (j = 0; j < a.nlinks; j++) {
 		if (had[j])

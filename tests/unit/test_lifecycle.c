@@ -508,7 +508,8 @@ static void test_apply_mac(void **st)
 
 /* apply of a wire between running VMs: each end's running VMM is handed
  * the NIC with its link (after its segment's) and a listening socket at
- * the NIC's path; removed, told to drop it. Nothing restarts. */
+ * the NIC's path; removed, told to drop it (its socket removed). Nothing
+ * restarts. */
 static void test_apply_wire_handoff(void **st)
 {
 	char path[STATE_PATH_MAX];
@@ -533,6 +534,7 @@ static void test_apply_wire_handoff(void **st)
 	assert_int_equal(restarted, 0);
 	assert_string_equal(f.heard[0], "-vm2@2:eth2 ");
 	assert_string_equal(f.heard[2], "-vm0@2:eth1 ");
+	assert_int_equal(stat(path, &sb), -1);	/* its socket gone with it */
 	assert_int_equal(f.nkills, 0);
 	for (i = 0; i < NVMS; i++)
 		assert_int_equal(f.vmm_spawns[i], 1);
