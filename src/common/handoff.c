@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ifname.h"
+
 static bool peer_ok(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max), i;
@@ -34,20 +36,6 @@ static int bad(char *err, size_t errlen, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-/* A guest interface name in a field of max bytes: [a-z][a-z0-9_-]*, as
- * the config allows (node/args.c). */
-static bool ifname_ok(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max), i;
-
-	if (n == 0 || n >= max || s[0] < 'a' || s[0] > 'z')
-		return false;
-	for (i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static bool is_nic_op(unsigned op)
 {
 	return op == HANDOFF_ADD_NIC || op == HANDOFF_DROP_NIC;
@@ -63,9 +51,9 @@ static int decode_nic(const struct handoff_nic_wire *w, struct handoff_msg *m, c
 {
 	bool add = w->link.op == HANDOFF_ADD_NIC;
 
-	if (!ifname_ok(w->name, sizeof(w->name)) || !strcmp(w->name, "eth0"))
+	if (!ifname_valid(w->name, sizeof(w->name)) || !strcmp(w->name, "eth0"))
 		return bad(err, errlen, "not a wire NIC's name");
-	if (add ? (w->peer_nic[0] && !ifname_ok(w->peer_nic, sizeof(w->peer_nic))) :
+	if (add ? (w->peer_nic[0] && !ifname_valid(w->peer_nic, sizeof(w->peer_nic))) :
 		  memchr(w->peer_nic, 0, sizeof(w->peer_nic)) != w->peer_nic)
 		return bad(err, errlen, "not a peer NIC's name");
 	if (add ? (w->offloads > 1 || w->pad || w->mtu < MV_MTU_MIN || w->mtu > MV_MTU_MAX || (w->mac[0] & 1)) :

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ifname.h"
 #include "common/mac.h"
 #include "common/pciaddr.h"
 #include "config/hostplan.h"
@@ -131,23 +132,6 @@ static bool valid_name(const char *s)
 	size_t i, n = strlen(s);
 
 	if (n == 0 || n >= MV_NAME_MAX || !islower((unsigned char)s[0]))
-		return false;
-	for (i = 1; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
-}
-
-/* A guest interface name: [a-z][a-z0-9_-]*, at most MV_IFNAME_MAX - 1
- * characters (no '.', ':' or '/'), and not the loopback's. */
-#define IFNAME_RULE	"use [a-z][a-z0-9_-]*, at most 15 characters, not lo"
-_Static_assert(MV_IFNAME_MAX == 16, "IFNAME_RULE says 15");
-
-static bool valid_ifname(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= MV_IFNAME_MAX || !islower((unsigned char)s[0]) || strcmp(s, "lo") == 0)
 		return false;
 	for (i = 1; i < n; i++)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
@@ -1050,7 +1034,7 @@ static void vm_passthrough_name(struct parser *p, const char *k, const char *v)
 {
 	struct cfg_vm *vm = &p->c->vm[p->vm];
 
-	if (!valid_ifname(v))
+	if (!ifname_valid(v, MV_IFNAME_MAX))
 		fail(p, p->line, "[%s] passthrough_name: bad interface name '%s' (" IFNAME_RULE ")", p->sec_name, v);
 	else
 		snprintf(vm->passthrough_name, sizeof(vm->passthrough_name), "%s", v);
@@ -1149,7 +1133,7 @@ static void nic_key(struct parser *p, const char *k, const char *dot, const char
 	}
 	memcpy(name, k, n);
 	name[n] = 0;
-	if (!valid_ifname(name)) {
+	if (!ifname_valid(name, MV_IFNAME_MAX)) {
 		fail(p, p->line, "[%s] %s: bad interface name '%s' (" IFNAME_RULE ")", p->sec_name, k, name);
 		return;
 	}
@@ -1350,9 +1334,9 @@ static void add_pending(struct parser *p, const char *key, const char *a, const 
 		fail(p, p->line, "[links] %s: name too long", key);
 		return;
 	}
-	if ((ifa && !valid_ifname(ifa)) || (ifb && !valid_ifname(ifb))) {
+	if ((ifa && !ifname_valid(ifa, MV_IFNAME_MAX)) || (ifb && !ifname_valid(ifb, MV_IFNAME_MAX))) {
 		fail(p, p->line, "[links] %s: bad interface name '%.*s' (" IFNAME_RULE ")", key, MV_IFNAME_MAX + 8,
-		     ifa && !valid_ifname(ifa) ? ifa : ifb);
+		     ifa && !ifname_valid(ifa, MV_IFNAME_MAX) ? ifa : ifb);
 		return;
 	}
 	l = &p->pl[p->npl++];

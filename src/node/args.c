@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ifname.h"
+
 static const char *const kind_word[NODE_KINDS] = { [NODE_VMM] = "vmm", [NODE_TUNNEL] = "tunnel" };
 
 const char *node_kind_word(enum node_kind k)
@@ -135,7 +137,6 @@ static int split(char *s, char **f, int max)
 	}
 }
 
-static bool ifname_ok(const char *s);
 
 /* PEER,PEERMAC,SIDE,MEMFD,RXKICKFD,TXKICKFD[,NIC,PEERNIC][,qN]; PEERMAC
  * "tunnel": a tunnel link. A wire's link also says which of the VMM's
@@ -172,25 +173,12 @@ static bool link_arg(struct node_link_arg *l, const char *spec)
 	    !fd_arg(f[5], &l->tx_kick))
 		return false;
 	l->wire = n == 8;
-	if (l->wire && (!number(f[6], 0, MV_NICS_MAX, &nic) || (strcmp(f[7], "-") && !ifname_ok(f[7]))))
+	if (l->wire && (!number(f[6], 0, MV_NICS_MAX, &nic) || (strcmp(f[7], "-") && !ifname_valid(f[7], MV_IFNAME_MAX))))
 		return false;
 	l->side = side;
 	l->nic = nic;
 	if (l->wire && strcmp(f[7], "-"))
 		memcpy(l->peer_nic, f[7], strlen(f[7]) + 1);
-	return true;
-}
-
-/* A guest interface name: [a-z][a-z0-9_-]*, as the config allows. */
-static bool ifname_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n >= MV_IFNAME_MAX || s[0] < 'a' || s[0] > 'z')
-		return false;
-	for (i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-			return false;
 	return true;
 }
 
@@ -203,7 +191,7 @@ static bool wire_arg(struct node_wire_arg *w, const char *spec)
 	if (strlen(spec) >= sizeof(copy))
 		return false;
 	memcpy(copy, spec, strlen(spec) + 1);
-	if (split(copy, f, 5) != 5 || !ifname_ok(f[0]) || mac_parse(f[1], w->mac) < 0 || !*f[2] ||
+	if (split(copy, f, 5) != 5 || !ifname_valid(f[0], MV_IFNAME_MAX) || mac_parse(f[1], w->mac) < 0 || !*f[2] ||
 	    strlen(f[2]) >= sizeof(w->socket) || !number(f[3], MV_MTU_MIN, MV_MTU_MAX, &mtu) ||
 	    (strcmp(f[4], "yes") && strcmp(f[4], "no")))
 		return false;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/handoff.h"
+#include "common/ifname.h"
 #include "link/link.h"
 #include "node/relink.h"
 
@@ -643,9 +644,33 @@ static void test_node_nics(void **state)
 	assert_int_equal(open_fds(), before - 2);	/* the loop's two, closed by node_free */
 }
 
+/* The interface name rule the config, a node's command line and a
+ * handoff share: a fixed field is read no further than its size. */
+static void test_ifname(void **state)
+{
+	static const char field[4] = { 'e', 't', 'h', '1' };	/* no NUL within it */
+
+	(void)state;
+	assert_true(ifname_valid("eth1", MV_IFNAME_MAX));
+	assert_true(ifname_valid("a", MV_IFNAME_MAX));
+	assert_true(ifname_valid("wan_0-x", MV_IFNAME_MAX));
+	assert_true(ifname_valid("abcdefghijklmno", MV_IFNAME_MAX));	/* 15 */
+	assert_false(ifname_valid("abcdefghijklmnop", MV_IFNAME_MAX));	/* 16 */
+	assert_false(ifname_valid("", MV_IFNAME_MAX));
+	assert_false(ifname_valid("lo", MV_IFNAME_MAX));
+	assert_false(ifname_valid("Eth1", MV_IFNAME_MAX));
+	assert_false(ifname_valid("1eth", MV_IFNAME_MAX));
+	assert_false(ifname_valid("eth.1", MV_IFNAME_MAX));
+	assert_false(ifname_valid("eth/1", MV_IFNAME_MAX));
+	assert_false(ifname_valid("eth:1", MV_IFNAME_MAX));
+	assert_false(ifname_valid(field, sizeof(field)));
+	assert_true(ifname_valid("eth", sizeof(field)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ifname),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_node_relink),
